@@ -1,0 +1,124 @@
+/**
+ * Kernel event vocabulary: one counter slot per event (Float64Array), names stable.
+ * Fault events count handled #PFs by the path the kernel took (the entry/exit itself is the
+ * hardware `pageFault` event). The cost layer prices each; changing a policy never touches cost.
+ */
+export const KERNEL_FAULT_KINDS = [
+  /** do_anonymous_page, read: map the shared zero page (RO, clean, special). */
+  'anonZeroPage',
+  /** do_anonymous_page, write: allocate and zero a page, map it young+dirty+RW. */
+  'anonAlloc',
+  /** do_read_fault: map a page-cache page read-only (file kinds and shmem). */
+  'readFile',
+  /** do_cow_fault: write fault on a private file mapping, copy the page-cache page. */
+  'cow',
+  /** do_shared_fault on a filesystem without ->page_mkwrite. */
+  'shared',
+  /** do_shared_fault that called ->page_mkwrite (may allocate blocks). */
+  'sharedMkwrite',
+  /** do_wp_page -> wp_page_reuse: exclusive anon page made writable in place (sets A+D+RW, no flush). */
+  'wpReuse',
+  /** do_wp_page -> wp_page_copy: copy on write (new page, old PTE cleared and flushed). */
+  'wpCopy',
+  /** do_wp_page -> wp_page_shared without ->page_mkwrite. */
+  'wpShared',
+  /** do_wp_page -> wp_page_shared with ->page_mkwrite. */
+  'wpSharedMkwrite',
+  /** do_swap_page: swap-in (major if not in swap cache). */
+  'swapIn',
+  /** Fault on a file page not in the page cache: read from storage first (major fault). */
+  'fileRead',
+  /** userfaultfd MISSING fault: round trip to the handler thread (UFFDIO_COPY/ZEROPAGE resolves). */
+  'uffdMissing',
+  /** userfaultfd MINOR fault round trip. */
+  'uffdMinor',
+  /** userfaultfd WP fault: synchronous round trip to the handler, which un-protects. */
+  'uffdWp',
+  /** userfaultfd WP fault with UFFD_FEATURE_WP_ASYNC: the kernel clears uffd-wp and continues. */
+  'uffdWpAsync',
+  /** handle_pte_fault found the PTE already permitting the access (stale TLB entry): spurious fault. */
+  'spurious',
+  /** handle_pte_fault fix-up of A/D on a PTE that already permitted the access (ptep_set_access_flags). */
+  'accessFlags',
+  /** do_numa_page: a PROT_NONE hinting fault. */
+  'numa',
+  /** Access not allowed by the VMA (or no VMA): SIGSEGV delivered. */
+  'sigsegv',
+] as const;
+export type KernelFaultKind = (typeof KERNEL_FAULT_KINDS)[number];
+
+export const KERNEL_WORK_EVENTS = [
+  'syscallMmap',
+  'syscallMunmap',
+  /** One mprotect() call (entry, VMA walk, mmap lock). */
+  'syscallMprotect',
+  /** One PTE visited by change_pte_range (mprotect, uffd writeprotect, NUMA hinting). */
+  'changePte',
+  'syscallMadvise',
+  /** One PTE visited by a madvise walk (DONTNEED/FREE/COLD/PAGEOUT). */
+  'madvisePte',
+  /** One UFFDIO_* ioctl (REGISTER, WRITEPROTECT, COPY, ZEROPAGE, ...). */
+  'uffdIoctl',
+  /** One PAGEMAP_SCAN ioctl. */
+  'pagemapScan',
+  /** One PTE visited by PAGEMAP_SCAN or clear_refs. */
+  'scanPte',
+  /** One write to /proc/pid/clear_refs. */
+  'clearRefs',
+  'fork',
+  /** One PTE copied by copy_pte_range at fork. */
+  'forkPte',
+  /** One PTE zapped (munmap, MADV_DONTNEED, exit). */
+  'zapPte',
+  /** One call to flush_tlb_mm_range / flush_tlb_page that reached hardware (local part). */
+  'tlbFlushRequest',
+  /** One IPI sent to a remote CPU for a shootdown (send + remote handler, without the invalidations, which are hardware events). */
+  'ipi',
+  /** A remote CPU in lazy-TLB mode skipped by a shootdown (it flushes when it switches back). */
+  'lazyTlbSkip',
+  'pageAlloc',
+  'pageZero',
+  'pageCopy',
+  /** Filesystem block allocation in ->page_mkwrite (lazily allocating filesystems). */
+  'blockAlloc',
+  /** One page written to storage by writeback. */
+  'writebackPage',
+  /** One page written to swap. */
+  'swapOutPage',
+  /** One page read from swap. */
+  'swapInPage',
+  /** One page read from storage into the page cache. */
+  'fileReadPage',
+  /** One folio examined by reclaim (rmap walk, folio_referenced). */
+  'reclaimScan',
+  /** One clean page dropped by reclaim without I/O. */
+  'reclaimDrop',
+  /** One folio migrated (copy + remap). */
+  'migratePage',
+] as const;
+export type KernelWorkEvent = (typeof KERNEL_WORK_EVENTS)[number];
+
+/** All kernel events: fault kinds prefixed `fault.`, then work events. */
+export const KERNEL_EVENTS = [
+  ...KERNEL_FAULT_KINDS.map((k) => `fault.${k}` as const),
+  ...KERNEL_WORK_EVENTS,
+] as const;
+export type KernelEvent = `fault.${KernelFaultKind}` | KernelWorkEvent;
+export const KEv: { readonly [K in KernelEvent]: number } = Object.freeze(
+  Object.fromEntries(KERNEL_EVENTS.map((n, i) => [n, i])) as { [K in KernelEvent]: number },
+);
+
+/** Invariant breaches the kernel model checks (counted, or thrown in strict mode). */
+export const KERNEL_VIOLATIONS = [
+  /** A PTE is writable while its page is CoW-shared (mapcount > 1 anon, or not exclusive). */
+  'cowSharedWritable',
+  /** A PTE is dirty in a VMA without VM_WRITE (mkdirty selftest). */
+  'dirtyInReadOnlyVma',
+  /** A write reached a page-cache page of a ->page_mkwrite filesystem without a notification since its last clean. */
+  'writeWithoutMkwrite',
+  /** A page-cache page of a ->page_mkwrite filesystem was mapped writable without ->page_mkwrite. */
+  'mkwriteBypassed',
+  /** A page whose PTE or folio was dirty was freed without writeback or swap-out. */
+  'lostDirty',
+] as const;
+export type KernelViolation = (typeof KERNEL_VIOLATIONS)[number];

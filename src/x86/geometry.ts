@@ -1,0 +1,31 @@
+/**
+ * TLB and paging-structure-cache geometry of one CPU model. The x86 layer only needs sizes and
+ * ways; CPU profiles (src/cost) supply the values with their sources.
+ */
+export interface TlbLevelGeometry {
+  /** total entries for 4 KiB translations */
+  entries: number;
+  /** associativity; entries / ways must be a power of two */
+  ways: number;
+}
+
+export interface MmuGeometry {
+  /** L1 data TLB, 4 KiB pages */
+  l1d: TlbLevelGeometry;
+  /** unified second-level TLB (STLB), 4 KiB pages */
+  stlb: TlbLevelGeometry;
+  /** L1 data TLB entries for 2 MiB pages (fully associative in the model) */
+  l1d2m: number;
+  /** paging-structure caches (SDM 4.10.3): entries for PML4E, PDPTE and PDE caches */
+  psc: { pml4e: number; pdpte: number; pde: number };
+  /** 5-level paging (LA57) */
+  la57?: boolean;
+}
+
+/** Skylake client/server core: SDM vol. 3 / Intel optimization manual table "TLB parameters". Used as the x86 layer's default. */
+export const DEFAULT_GEOMETRY: MmuGeometry = {
+  l1d: { entries: 64, ways: 4 },
+  stlb: { entries: 1536, ways: 12 },
+  l1d2m: 32,
+  psc: { pml4e: 2, pdpte: 4, pde: 32 },
+};
