@@ -1,0 +1,315 @@
+/**
+ * The memory-management unit of a multi-CPU x86-64 machine: per-CPU TLBs with PCID tags,
+ * paging-structure caches, the page walker with its Accessed/Dirty updates, #PF delivery, and
+ * the invalidation instructions. It knows nothing of Linux: the kernel layer writes PTEs into
+ * page-table memory, handles the #PFs `access()` returns, and decides which CPUs flush.
+ *
+ * Hardware rules modelled (Intel SDM vol. 3, ch. 4):
+ *  - §4.8 A/D: a walk that fills the TLB sets A in the leaf if clear; a write sets D. A write
+ *    through a TLB entry cached with D=0 makes the CPU re-walk and set D (Intel does this with a
+ *    microcode assist; AMD re-walks too): event `dBitSet`.
+ *  - §4.10.2: the TLB caches the permissions and D state seen at fill time. Changing the PTE
+ *    without an invalidation leaves the old translation usable: stale entries are real.
+ *  - §4.10.4.1: a #PF invalidates the TLB entries for the faulting address (so a stale RO entry
+ *    causes one spurious fault, after which the next access walks and sees the new PTE).
+ *  - §4.10.4.1 INVLPG invalidates one page (current PCID) and the paging-structure caches;
+ *    INVPCID single-context drops one PCID; a CR3 write without the no-flush bit drops the PCID.
+ *
+ * The per-access path allocates nothing: counters are Float64Array slots, results are numbers.
+ */
+import { HwEv, HW_EVENTS, HwViol, HW_VIOLATIONS } from './events';
+import type { MmuGeometry } from './geometry';
+import { DEFAULT_GEOMETRY } from './geometry';
+import { PageTableMemory, pt_index, PTRS_PER_TABLE } from './pagetable';
+import { PCID_LIMIT, PscArray, TLB_D, TLB_NX, TLB_PKEY_SHIFT, TLB_RW, TLB_US, TlbArray } from './tlb';
+
+/** #PF error code bits (arch/x86/include/asm/trap_pf.h, SDM §4.7). */
+export const X86_PF_PROT = 1;
+export const X86_PF_WRITE = 2;
+export const X86_PF_USER = 4;
+export const X86_PF_RSVD = 8;
+export const X86_PF_INSTR = 16;
+export const X86_PF_PK = 32;
+
+// low-word bits of an entry
+const P = 1, RW = 2, US = 4, A = 32, D = 64, PSE = 128;
+// high-word bits: NX is bit 63, PKEY bits 59..62
+const HI_NX = 0x80000000;
+
+const EV_L1 = HwEv.tlbL1Hit, EV_STLB = HwEv.stlbHit, EV_MISS = HwEv.tlbMiss, EV_WALK = HwEv.walk;
+const EV_REF = HwEv.walkMemRef, EV_PSC = HwEv.pscHit, EV_A = HwEv.aBitSet, EV_D = HwEv.dBitSet;
+const EV_AD = HwEv.adBitSet, EV_PF = HwEv.pageFault;
+
+export interface MmuOptions {
+  cpus: number;
+  geometry?: MmuGeometry;
+  mem?: PageTableMemory;
+}
+
+export class Mmu {
+  readonly cpus: number;
+  readonly geometry: MmuGeometry;
+  readonly mem: PageTableMemory;
+  /** event counts, indexed by HwEv */
+  readonly counters = new Float64Array(HW_EVENTS.length);
+  /** violation counts, indexed by HwViol */
+  readonly violations = new Float64Array(HW_VIOLATIONS.length);
+  /** per-CPU root table (CR3) and current PCID; root 0 = no address space loaded */
+  readonly cr3 : Int32Array;
+  readonly pcid: Uint16Array;
+  /** per-CPU PKRU (two bits per key: AD at 2k, WD at 2k+1) */
+  readonly pkru: Uint32Array;
+  /** levels of paging (4, or 5 with LA57) */
+  readonly levels: number;
+  readonly l1: TlbArray;
+  readonly stlb: TlbArray;
+  readonly pde: PscArray;
+  readonly pdpte: PscArray;
+  readonly pml4e: PscArray;
+  /** frame number of the last successful access (the kernel's invariant checks read it) */
+  lastPfn = 0;
+  /** slot of the leaf entry used by the last successful access (-1 for a 2 MiB leaf) */
+  lastSlot = -1;
+  private tick = 0;
+
+  constructor(opts: MmuOptions) {
+    this.cpus = opts.cpus;
+    this.geometry = opts.geometry ?? DEFAULT_GEOMETRY;
+    this.mem = opts.mem ?? new PageTableMemory();
+    this.levels = this.geometry.la57 ? 5 : 4;
+    this.cr3 = new Int32Array(this.cpus);
+    this.pcid = new Uint16Array(this.cpus);
+    this.pkru = new Uint32Array(this.cpus);
+    const g = this.geometry;
+    this.l1 = new TlbArray(this.cpus, g.l1d.entries, g.l1d.ways);
+    this.stlb = new TlbArray(this.cpus, g.stlb.entries, g.stlb.ways);
+    this.pde = new PscArray(this.cpus, g.psc.pde);
+    this.pdpte = new PscArray(this.cpus, g.psc.pdpte);
+    this.pml4e = new PscArray(this.cpus, g.psc.pml4e);
+  }
+
+  /**
+   * Load an address space on `cpu` (MOV CR3). With `noflush` (CR3 bit 63 and PCIDs), entries
+   * tagged with `pcid` survive; otherwise that PCID's entries are dropped.
+   */
+  switchMm(cpu: number, root: number, pcid: number, noflush: boolean): void {
+    if (pcid < 0 || pcid >= PCID_LIMIT) throw new RangeError(`pcid ${pcid} out of range 0..${PCID_LIMIT - 1}`);
+    this.cr3[cpu] = root;
+    this.pcid[cpu] = pcid;
+    this.counters[HwEv.cr3Write]++;
+    if (!noflush) this.dropPcid(cpu, pcid);
+  }
+
+  /**
+   * A user-mode data access by `cpu` to virtual page `vpn`. Returns 0 on success, or the #PF
+   * error code (always non-zero: user accesses set X86_PF_USER) for the kernel to handle.
+   */
+  access(cpu: number, vpn: number, write: number): number {
+    const tag = vpn * PCID_LIMIT + this.pcid[cpu];
+    const l1 = this.l1;
+    let i = l1.lookup(cpu, vpn, tag);
+    if (i >= 0) {
+      this.counters[EV_L1]++;
+      l1.lru[i] = ++this.tick;
+    } else {
+      const s = this.stlb;
+      const j = s.lookup(cpu, vpn, tag);
+      if (j >= 0) {
+        this.counters[EV_STLB]++;
+        s.lru[j] = ++this.tick;
+        i = l1.insert(cpu, vpn, tag, s.pfn[j], s.flags[j], s.slot[j], this.tick);
+      } else {
+        this.counters[EV_MISS]++;
+        const r = this.walk(cpu, vpn, write, tag);
+        return r < 0 ? -r : 0;
+      }
+    }
+    const f = l1.flags[i];
+    if ((f & TLB_US) === 0) return this.fault(cpu, vpn, tag, X86_PF_PROT | X86_PF_USER | (write ? X86_PF_WRITE : 0));
+    if (f >>> TLB_PKEY_SHIFT !== 0 && this.pkeyDenies(cpu, f >>> TLB_PKEY_SHIFT, write)) {
+      return this.fault(cpu, vpn, tag, X86_PF_PROT | X86_PF_USER | X86_PF_PK | (write ? X86_PF_WRITE : 0));
+    }
+    if (write) {
+      if ((f & TLB_RW) === 0) return this.fault(cpu, vpn, tag, X86_PF_PROT | X86_PF_WRITE | X86_PF_USER);
+      if ((f & TLB_D) === 0) {
+        // SDM §4.8: the first write through an entry cached with D=0 re-walks to set D; the
+        // re-walk sees the PTE as it is now, so a write-protected PTE faults here.
+        const r = this.walk(cpu, vpn, 1, tag);
+        return r < 0 ? -r : 0;
+      }
+      const slot = l1.slot[i];
+      if (slot >= 0) this.checkStaleWrite(slot, l1.pfn[i]);
+    }
+    this.lastPfn = l1.pfn[i];
+    this.lastSlot = l1.slot[i];
+    return 0;
+  }
+
+  /**
+   * Walk the tables for `vpn`; on success fill L1 and STLB and return the L1 index, on failure
+   * deliver a #PF and return -errorCode.
+   */
+  private walk(cpu: number, vpn: number, write: number, tag: number): number {
+    const c = this.counters;
+    c[EV_WALK]++;
+    const pcid = this.pcid[cpu];
+    const levels = this.levels;
+    // Paging-structure caches decide where the walk starts (memory references it makes).
+    const pdeKey = Math.floor(vpn / 512);
+    const pdpteKey = Math.floor(vpn / 262144);
+    const pml4eKey = Math.floor(vpn / 134217728);
+    let refs: number;
+    if (this.pde.hit(cpu, pdeKey, pdeKey * PCID_LIMIT + pcid)) {
+      refs = 1;
+      c[EV_PSC]++;
+    } else if (this.pdpte.hit(cpu, pdpteKey, pdpteKey * PCID_LIMIT + pcid)) {
+      refs = 2;
+      c[EV_PSC]++;
+    } else if (this.pml4e.hit(cpu, pml4eKey, pml4eKey * PCID_LIMIT + pcid)) {
+      refs = 3;
+      c[EV_PSC]++;
+    } else refs = levels;
+
+    const lo = this.mem.lo;
+    const hi = this.mem.hi;
+    let table = this.cr3[cpu];
+    let rw = RW, us = US;
+    const notPresent = -(X86_PF_USER | (write ? X86_PF_WRITE : 0));
+    let slot = -1;
+    let e = 0;
+    let level = levels;
+    for (; level >= 1; level--) {
+      slot = table * PTRS_PER_TABLE + pt_index(vpn, level);
+      e = lo[slot];
+      if ((e & P) === 0) {
+        c[EV_REF] += Math.min(refs, levels - level + 1);
+        return this.faultCode(cpu, vpn, tag, notPresent);
+      }
+      rw &= e;
+      us &= e;
+      if (level === 1 || (level === 2 && (e & PSE) !== 0)) break;
+      table = (e >>> 12) + (hi[slot] & 0xfffff) * 1048576;
+    }
+    c[EV_REF] += refs;
+    if (levels >= 4) this.pml4e.fill(cpu, pml4eKey, pml4eKey * PCID_LIMIT + pcid);
+    this.pdpte.fill(cpu, pdpteKey, pdpteKey * PCID_LIMIT + pcid);
+    if (level === 1) this.pde.fill(cpu, pdeKey, pdeKey * PCID_LIMIT + pcid);
+
+    const h = hi[slot];
+    const pkey = (h >>> 27) & 0xf;
+    if (us === 0) return this.faultCode(cpu, vpn, tag, -(X86_PF_PROT | X86_PF_USER | (write ? X86_PF_WRITE : 0)));
+    if (pkey !== 0 && this.pkeyDenies(cpu, pkey, write)) {
+      return this.faultCode(cpu, vpn, tag, -(X86_PF_PROT | X86_PF_USER | X86_PF_PK | (write ? X86_PF_WRITE : 0)));
+    }
+    if (write && rw === 0) return this.faultCode(cpu, vpn, tag, -(X86_PF_PROT | X86_PF_WRITE | X86_PF_USER));
+
+    // Accessed/Dirty updates (atomic RMW of the leaf in memory).
+    if ((e & A) === 0) {
+      if (write && (e & D) === 0) {
+        e |= A | D;
+        c[EV_AD]++;
+      } else {
+        e |= A;
+        c[EV_A]++;
+      }
+      lo[slot] = e;
+    } else if (write && (e & D) === 0) {
+      e |= D;
+      lo[slot] = e;
+      c[EV_D]++;
+    }
+
+    let pfn = (e >>> 12) + (h & 0xfffff) * 1048576;
+    let leafSlot = slot;
+    if (level === 2) {
+      // 2 MiB leaf: the model caches the 4 KiB piece in the 4 KiB TLBs (splintering, as
+      // Intel's STLB may), keyed per 4 KiB page.
+      pfn += vpn % 512;
+      leafSlot = -1;
+    }
+    const flags = (rw ? TLB_RW : 0) | TLB_US | (e & D ? TLB_D : 0) | (h & HI_NX ? TLB_NX : 0) | (pkey << TLB_PKEY_SHIFT);
+    const t = ++this.tick;
+    this.stlb.insert(cpu, vpn, tag, pfn, flags, leafSlot, t);
+    const i = this.l1.insert(cpu, vpn, tag, pfn, flags, leafSlot, t);
+    this.lastPfn = pfn;
+    this.lastSlot = leafSlot;
+    return i;
+  }
+
+  private pkeyDenies(cpu: number, pkey: number, write: number): boolean {
+    const bits = (this.pkru[cpu] >>> (2 * pkey)) & 3;
+    return (bits & 1) !== 0 || (write !== 0 && (bits & 2) !== 0);
+  }
+
+  /** A write through a TLB entry whose PTE in memory is no longer writable, or maps another frame. */
+  private checkStaleWrite(slot: number, pfn: number): void {
+    const e = this.mem.lo[slot];
+    if ((e & (P | RW)) !== (P | RW) || (e >>> 12) + (this.mem.hi[slot] & 0xfffff) * 1048576 !== pfn) {
+      this.violations[HwViol.staleWritableTlb]++;
+    }
+  }
+
+  private fault(cpu: number, vpn: number, tag: number, code: number): number {
+    return -this.faultCode(cpu, vpn, tag, -code);
+  }
+
+  /** Deliver #PF: count it and drop the faulting translation on this CPU (SDM §4.10.4.1). */
+  private faultCode(cpu: number, vpn: number, tag: number, negCode: number): number {
+    this.counters[EV_PF]++;
+    this.l1.invalidate(cpu, vpn, tag);
+    this.stlb.invalidate(cpu, vpn, tag);
+    return negCode;
+  }
+
+  // ---- invalidation instructions (the kernel decides which CPUs run them) ----
+
+  /** INVLPG (or INVPCID individual-address for another PCID) of one page on one CPU. */
+  invlpg(cpu: number, vpn: number, pcid: number = this.pcid[cpu]): void {
+    const tag = vpn * PCID_LIMIT + pcid;
+    this.l1.invalidate(cpu, vpn, tag);
+    this.stlb.invalidate(cpu, vpn, tag);
+    this.flushPsc(cpu);
+    this.counters[HwEv.invlpg]++;
+  }
+
+  /** INVPCID single-context: drop every entry of `pcid` on `cpu`. */
+  flushPcid(cpu: number, pcid: number = this.pcid[cpu]): void {
+    this.dropPcid(cpu, pcid);
+    this.counters[HwEv.flushPcid]++;
+  }
+
+  /** Full flush of `cpu` (all PCIDs). */
+  flushAll(cpu: number): void {
+    this.l1.flushAll(cpu);
+    this.stlb.flushAll(cpu);
+    this.flushPsc(cpu);
+    this.counters[HwEv.flushAll]++;
+  }
+
+  private dropPcid(cpu: number, pcid: number): void {
+    this.l1.flushPcid(cpu, pcid);
+    this.stlb.flushPcid(cpu, pcid);
+    this.flushPsc(cpu);
+  }
+
+  private flushPsc(cpu: number): void {
+    this.pde.flush(cpu);
+    this.pdpte.flush(cpu);
+    this.pml4e.flush(cpu);
+  }
+
+  /** Is (vpn, pcid) cached on `cpu`? Returns its TLB flags, or -1 (inspection and tests). */
+  cached(cpu: number, vpn: number, pcid: number = this.pcid[cpu]): number {
+    const tag = vpn * PCID_LIMIT + pcid;
+    const i = this.l1.lookup(cpu, vpn, tag);
+    if (i >= 0) return this.l1.flags[i];
+    const j = this.stlb.lookup(cpu, vpn, tag);
+    return j >= 0 ? this.stlb.flags[j] : -1;
+  }
+
+  /** Reset event and violation counts (not the TLB contents). */
+  resetCounters(): void {
+    this.counters.fill(0);
+    this.violations.fill(0);
+  }
+}

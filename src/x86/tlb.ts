@@ -1,0 +1,140 @@
+/**
+ * Set-associative TLB arrays for all CPUs of a machine, in typed arrays (no object per entry).
+ * One instance models one level (L1 dTLB or STLB); entries are tagged with the virtual page
+ * number and the PCID, as Intel's TLBs are (SDM vol. 3 §4.10.1). LRU replacement within a set.
+ *
+ * Entry flags (TLB_*) record what the walker saw: the effective RW and U/S of all levels, the
+ * D bit of the leaf at fill time (a write through a D=0 entry must re-walk to set D), NX and the
+ * protection key.
+ */
+export const TLB_RW = 1;
+export const TLB_US = 2;
+export const TLB_D = 4;
+export const TLB_NX = 8;
+/** protection key in bits 8..11 */
+export const TLB_PKEY_SHIFT = 8;
+
+/** Tags combine vpn and PCID: vpn * 256 + pcid (exact in a double for vpn < 2^45, i.e. LA57). */
+export const PCID_LIMIT = 256;
+
+export class TlbArray {
+  readonly sets: number;
+  readonly ways: number;
+  readonly perCpu: number;
+  readonly setMask: number;
+  readonly tag: Float64Array;
+  readonly pfn: Float64Array;
+  readonly flags: Uint16Array;
+  /** slot of the PTE in page-table memory the entry was filled from (-1 for none) */
+  readonly slot: Int32Array;
+  readonly lru: Float64Array;
+
+  constructor(
+    readonly cpus: number,
+    entries: number,
+    ways: number,
+  ) {
+    const sets = entries / ways;
+    if (!Number.isInteger(sets) || sets < 1 || (sets & (sets - 1)) !== 0) {
+      throw new RangeError(`TLB geometry: ${entries} entries / ${ways} ways must give a power-of-two number of sets`);
+    }
+    this.sets = sets;
+    this.ways = ways;
+    this.perCpu = entries;
+    this.setMask = sets - 1;
+    const n = cpus * entries;
+    this.tag = new Float64Array(n).fill(-1);
+    this.pfn = new Float64Array(n);
+    this.flags = new Uint16Array(n);
+    this.slot = new Int32Array(n).fill(-1);
+    this.lru = new Float64Array(n);
+  }
+
+  /** Index of the entry tagged `tag` for `vpn` on `cpu`, or -1. */
+  lookup(cpu: number, vpn: number, tag: number): number {
+    const base = cpu * this.perCpu + (vpn & this.setMask) * this.ways;
+    const t = this.tag;
+    for (let w = 0; w < this.ways; w++) if (t[base + w] === tag) return base + w;
+    return -1;
+  }
+
+  /** Fill an entry (reusing one with the same tag, else an invalid one, else the LRU one). */
+  insert(cpu: number, vpn: number, tag: number, pfn: number, flags: number, slot: number, tick: number): number {
+    const base = cpu * this.perCpu + (vpn & this.setMask) * this.ways;
+    const t = this.tag;
+    let victim = -1;
+    let oldest = Infinity;
+    for (let w = 0; w < this.ways; w++) {
+      const i = base + w;
+      if (t[i] === tag) {
+        victim = i;
+        break;
+      }
+      if (t[i] === -1) {
+        if (oldest !== -Infinity) {
+          victim = i;
+          oldest = -Infinity;
+        }
+      } else if (this.lru[i] < oldest) {
+        victim = i;
+        oldest = this.lru[i];
+      }
+    }
+    t[victim] = tag;
+    this.pfn[victim] = pfn;
+    this.flags[victim] = flags;
+    this.slot[victim] = slot;
+    this.lru[victim] = tick;
+    return victim;
+  }
+
+  /** Drop the entry for (vpn, tag) on `cpu`; returns whether one was there. */
+  invalidate(cpu: number, vpn: number, tag: number): boolean {
+    const i = this.lookup(cpu, vpn, tag);
+    if (i < 0) return false;
+    this.tag[i] = -1;
+    return true;
+  }
+
+  /** Drop all entries of `pcid` on `cpu`. */
+  flushPcid(cpu: number, pcid: number): void {
+    const start = cpu * this.perCpu;
+    const end = start + this.perCpu;
+    const t = this.tag;
+    for (let i = start; i < end; i++) if (t[i] !== -1 && t[i] % PCID_LIMIT === pcid) t[i] = -1;
+  }
+
+  flushAll(cpu: number): void {
+    this.tag.fill(-1, cpu * this.perCpu, (cpu + 1) * this.perCpu);
+  }
+
+  /** Number of valid entries on `cpu` (tests and inspection). */
+  occupancy(cpu: number): number {
+    let n = 0;
+    for (let i = cpu * this.perCpu; i < (cpu + 1) * this.perCpu; i++) if (this.tag[i] !== -1) n++;
+    return n;
+  }
+}
+
+/**
+ * A direct-mapped paging-structure cache (SDM §4.10.3: PML4E, PDPTE and PDE caches). Real PSCs
+ * are small and fully associative; direct mapping by the upper VA bits is the model's
+ * simplification (it only decides how many memory references a walk makes).
+ */
+export class PscArray {
+  readonly tag: Float64Array;
+  readonly perCpu: number;
+  constructor(cpus: number, entries: number) {
+    this.perCpu = Math.max(1, entries);
+    this.tag = new Float64Array(cpus * this.perCpu).fill(-1);
+  }
+  hit(cpu: number, key: number, tag: number): boolean {
+    return this.tag[cpu * this.perCpu + (key % this.perCpu)] === tag;
+  }
+  fill(cpu: number, key: number, tag: number): void {
+    this.tag[cpu * this.perCpu + (key % this.perCpu)] = tag;
+  }
+  flush(cpu: number): void {
+    this.tag.fill(-1, cpu * this.perCpu, (cpu + 1) * this.perCpu);
+  }
+}
