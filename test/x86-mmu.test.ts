@@ -1,0 +1,180 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { HwEv, HwViol } from '../src/x86/events';
+import { Mmu, X86_PF_PROT, X86_PF_USER, X86_PF_WRITE, X86_PF_PK } from '../src/x86/mmu';
+import { PageTable } from '../src/x86/pagetable';
+import * as pte from '../src/x86/pte';
+import { TLB_D, TLB_RW } from '../src/x86/tlb';
+
+const arch = pte.X86_64_CLASSIC;
+
+function machine(cpus = 2) {
+  const mmu = new Mmu({ cpus });
+  const pt = new PageTable(mmu.mem);
+  for (let c = 0; c < cpus; c++) mmu.switchMm(c, pt.root, 1, false);
+  mmu.resetCounters();
+  return { mmu, pt, ev: (n: keyof typeof HwEv) => mmu.counters[HwEv[n]] };
+}
+const RW_CLEAN_OLD = pte.pte_mkold(pte.pfn_pte(100, pte.PAGE_SHARED));
+
+test('a read miss on a PTE with A=0 sets A and fills the TLB with D=0; a later write hit sets D via a re-walk (one dBitSet)', () => {
+  const { mmu, pt, ev } = machine();
+  pt.set(10, RW_CLEAN_OLD);
+  assert.equal(mmu.access(0, 10, 0), 0);
+  assert.equal(ev('tlbMiss'), 1);
+  assert.equal(ev('aBitSet'), 1);
+  assert.ok(pte.pte_young(pt.get(10)) && !pte.pte_hw_dirty(pt.get(10)));
+  const f = mmu.cached(0, 10);
+  assert.ok(f >= 0 && (f & TLB_D) === 0 && (f & TLB_RW) !== 0, 'filled RW with D=0');
+  assert.equal(mmu.access(0, 10, 1), 0);
+  assert.equal(ev('dBitSet'), 1);
+  assert.equal(ev('walk'), 2, 'the D update is a second walk');
+  assert.ok(pte.pte_hw_dirty(pt.get(10)));
+  assert.equal(mmu.access(0, 10, 1), 0);
+  assert.equal(ev('dBitSet'), 1, 'once D is cached, writes hit');
+  assert.equal(ev('tlbL1Hit'), 2);
+});
+
+test('a write miss on A=0,D=0 sets both in one walk (adBitSet)', () => {
+  const { mmu, pt, ev } = machine();
+  pt.set(3, RW_CLEAN_OLD);
+  assert.equal(mmu.access(0, 3, 1), 0);
+  assert.equal(ev('adBitSet'), 1);
+  assert.equal(ev('aBitSet') + ev('dBitSet'), 0);
+  const v = pt.get(3);
+  assert.ok(pte.pte_young(v) && pte.pte_hw_dirty(v));
+});
+
+test('not-present and protection faults carry the x86 error code and drop the faulting translation', () => {
+  const { mmu, pt, ev } = machine();
+  assert.equal(mmu.access(0, 77, 0), X86_PF_USER, 'not present, read');
+  assert.equal(mmu.access(0, 77, 1), X86_PF_USER | X86_PF_WRITE, 'not present, write');
+  pt.set(5, pte.pfn_pte(9, pte.PAGE_READONLY));
+  assert.equal(mmu.access(0, 5, 0), 0);
+  assert.ok(mmu.cached(0, 5) >= 0);
+  assert.equal(mmu.access(0, 5, 1), X86_PF_PROT | X86_PF_WRITE | X86_PF_USER);
+  assert.equal(mmu.cached(0, 5), -1, '#PF invalidates the entry (SDM 4.10.4.1)');
+  assert.equal(ev('pageFault'), 3);
+  pt.set(6, pte.pfn_pte(9, pte.PAGE_NONE));
+  assert.equal(mmu.access(0, 6, 0), X86_PF_USER, 'PROT_NONE is not present to the hardware');
+});
+
+test('INVLPG on CPU0 leaves CPU1 stale entry usable', () => {
+  const { mmu, pt, ev } = machine();
+  pt.set(20, pte.pfn_pte(1, pte.PAGE_SHARED | pte._PAGE_DIRTY));
+  assert.equal(mmu.access(0, 20, 1), 0);
+  assert.equal(mmu.access(1, 20, 1), 0);
+  pt.set(20, arch.pte_wrprotect(pt.get(20)));
+  mmu.invlpg(0, 20);
+  assert.equal(mmu.access(0, 20, 1), X86_PF_PROT | X86_PF_WRITE | X86_PF_USER, 'CPU0 walked and saw RO');
+  assert.equal(mmu.access(1, 20, 1), 0, 'CPU1 still writes through its stale RW+D entry');
+  assert.equal(mmu.violations[HwViol.staleWritableTlb], 1, 'and the model records the missed shootdown');
+  assert.equal(ev('invlpg'), 1);
+});
+
+test('a stale RO entry after RO->RW without a flush gives one spurious #PF, then the walk sees RW', () => {
+  const { mmu, pt } = machine();
+  pt.set(8, pte.pfn_pte(2, pte.PAGE_COPY));
+  assert.equal(mmu.access(0, 8, 0), 0);
+  pt.set(8, arch.pte_mkwrite(pt.get(8)));
+  assert.equal(mmu.access(0, 8, 1), X86_PF_PROT | X86_PF_WRITE | X86_PF_USER, 'stale RO entry faults');
+  assert.equal(mmu.access(0, 8, 1), 0, 'the #PF dropped it; the retry walks');
+  assert.equal(mmu.violations[HwViol.staleWritableTlb], 0);
+});
+
+test('clean RW->RO needs no flush: a cached D=0 entry must re-walk to write and then sees RO (RFC patch 12 rationale)', () => {
+  const { mmu, pt } = machine();
+  pt.set(4, pte.pfn_pte(3, pte.PAGE_SHARED));
+  assert.equal(mmu.access(0, 4, 0), 0);
+  pt.set(4, arch.pte_wrprotect(pt.get(4)));
+  assert.equal(mmu.access(0, 4, 1), X86_PF_PROT | X86_PF_WRITE | X86_PF_USER);
+  assert.equal(mmu.violations[HwViol.staleWritableTlb], 0, 'no write went through the stale entry');
+});
+
+test('PCIDs: entries of another address space survive a no-flush CR3 switch and are not used by it', () => {
+  const { mmu, pt, ev } = machine(1);
+  const other = new PageTable(mmu.mem);
+  pt.set(1, pte.pfn_pte(11, pte.PAGE_SHARED));
+  other.set(1, pte.pfn_pte(22, pte.PAGE_SHARED));
+  assert.equal(mmu.access(0, 1, 0), 0);
+  assert.equal(mmu.lastPfn, 11);
+  mmu.switchMm(0, other.root, 2, true);
+  assert.equal(mmu.access(0, 1, 0), 0);
+  assert.equal(mmu.lastPfn, 22, 'PCID 2 does not hit PCID 1 entries');
+  mmu.switchMm(0, pt.root, 1, true);
+  const misses = ev('tlbMiss');
+  assert.equal(mmu.access(0, 1, 0), 0);
+  assert.equal(ev('tlbMiss'), misses, 'back on PCID 1: still cached');
+  mmu.flushPcid(0, 1);
+  assert.equal(mmu.cached(0, 1, 1), -1);
+  assert.ok(mmu.cached(0, 1, 2) >= 0, 'INVPCID single-context leaves other PCIDs');
+});
+
+test('protection keys: PKRU write-disable turns a write into a PK fault', () => {
+  const { mmu, pt } = machine(1);
+  pt.set(2, pte.pfn_pte(5, pte.PAGE_SHARED | (3n << 59n)));
+  mmu.pkru[0] = 2 << (2 * 3); // WD for key 3
+  assert.equal(mmu.access(0, 2, 0), 0);
+  assert.equal(mmu.access(0, 2, 1), X86_PF_PROT | X86_PF_WRITE | X86_PF_USER | X86_PF_PK);
+});
+
+test('paging-structure caches shorten walks: neighbours in one PTE table take one memory reference', () => {
+  const { mmu, pt, ev } = machine(1);
+  for (let v = 0; v < 8; v++) pt.set(512 * 7 + v, pte.pfn_pte(v + 1, pte.PAGE_SHARED));
+  mmu.access(0, 512 * 7, 0);
+  assert.equal(ev('walkMemRef'), 4, 'cold walk: PML4E, PDPTE, PDE, PTE');
+  mmu.access(0, 512 * 7 + 1, 0);
+  assert.equal(ev('walkMemRef'), 5, 'PDE cache hit: only the PTE is read');
+  assert.equal(ev('pscHit'), 1);
+});
+
+test('2 MiB leaves at the PMD level translate every 4 KiB piece', () => {
+  const { mmu, pt } = machine(1);
+  pt.setPmdLeaf(1024, pte.pfn_pte(4096, pte.PAGE_SHARED));
+  assert.equal(mmu.access(0, 1024 + 17, 1), 0);
+  assert.equal(mmu.lastPfn, 4096 + 17);
+});
+
+test('property: with a flush after every PTE change, random access sequences never write through a stale entry, and TLB occupancy stays within its geometry', () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({ cpu: fc.integer({ min: 0, max: 1 }), vpn: fc.integer({ min: 0, max: 3000 }), op: fc.constantFrom('r', 'w', 'ro', 'rw', 'clear') }),
+        { maxLength: 300 },
+      ),
+      (ops) => {
+        const { mmu, pt } = machine(2);
+        for (let v = 0; v <= 3000; v++) pt.set(v, pte.pfn_pte(v + 1, pte.PAGE_SHARED));
+        for (const o of ops) {
+          if (o.op === 'r' || o.op === 'w') {
+            const code = mmu.access(o.cpu, o.vpn, o.op === 'w' ? 1 : 0);
+            const p = pt.get(o.vpn);
+            if (code === 0 && o.op === 'w') assert.ok(pte.pte_write(p) && pte.pte_hw_dirty(p), 'a write succeeded only on a RW PTE, which is now dirty');
+            if (code !== 0) assert.ok(!pte.pte_present(p) || (o.op === 'w' && !pte.pte_write(p)));
+          } else {
+            const old = pt.get(o.vpn);
+            const n = o.op === 'ro' ? arch.pte_wrprotect(old) : o.op === 'rw' ? arch.pte_mkwrite(pte.pfn_pte(o.vpn + 1, pte.PAGE_SHARED) | (old & pte._PAGE_DIRTY)) : 0n;
+            pt.set(o.vpn, n);
+            if (pte.pte_needs_flush(old, n) || o.op === 'clear') for (let c = 0; c < 2; c++) mmu.invlpg(c, o.vpn);
+          }
+        }
+        assert.equal(mmu.violations[HwViol.staleWritableTlb], 0);
+        for (let c = 0; c < 2; c++) {
+          assert.ok(mmu.l1.occupancy(c) <= mmu.geometry.l1d.entries);
+          assert.ok(mmu.stlb.occupancy(c) <= mmu.geometry.stlb.entries);
+        }
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
+test('page-table memory: 8 bytes per mapped 4 KiB page once tables are full', () => {
+  const { mmu, pt } = machine(1);
+  const pages = 512 * 64;
+  for (let v = 0; v < pages; v++) pt.set(v, pte.pfn_pte(v + 1, pte.PAGE_SHARED));
+  const perPage = mmu.mem.bytes() / pages;
+  assert.ok(perPage <= 16, `${perPage} bytes per mapped page`);
+  assert.ok(perPage >= 8);
+});
