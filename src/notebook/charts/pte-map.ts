@@ -1,0 +1,167 @@
+/**
+ * PTE map: one cell per page of an `inspect` step, coloured by what the PTE allows — not present
+ * (none, swap, uffd-wp marker, migration entry), read-only, or writable (`pte_write()`) — and
+ * lettered with the bits the seed thread argues about: A = `pte_young()` (PTE.A), D = `pte_dirty()`
+ * (PTE.D), u = the uffd-wp bit (of the PTE, swap entry or marker). A page that is RW but lacks A/D
+ * is exactly the "made writable without a fault" case: its first write costs the CPU an A/D assist.
+ */
+import type { InspectRow, RunResult } from '../../lab/types';
+import { Chart } from '../chart';
+import { groupLabeller, groupRuns, runsOf, type ResultsInput } from './runs';
+
+export type PteState = 'not present' | 'RO' | 'RW';
+
+/** Fixed colours so every map in a notebook reads the same way (Tableau 10 blue/orange, grey). */
+export const PTE_STATE_COLORS: Readonly<Record<PteState, string>> = Object.freeze({
+  'not present': '#d9d9d9',
+  RO: '#4c78a8',
+  RW: '#f58518',
+});
+const STATES: readonly PteState[] = ['not present', 'RO', 'RW'];
+
+export function pteState(row: InspectRow): PteState {
+  if (!row.present) return 'not present';
+  return row.write ? 'RW' : 'RO';
+}
+
+/** The letters drawn in a cell: "A", "D", "u" for the bits that are set. */
+export function pteFlags(row: InspectRow): string {
+  return `${row.young ? 'A' : ''}${row.dirty ? 'D' : ''}${row.uffdWp ? 'u' : ''}`;
+}
+
+export interface PteMapOptions {
+  /** pages per row of the grid (default 32) */
+  columns?: number;
+  /** step index of the inspect step when given runs (default: the first step with inspect rows) */
+  step?: number;
+  /** draw the A/D/u letters (default: when at most 1024 pages per map) */
+  flags?: boolean;
+  title?: string;
+}
+
+export type PteMapInput = readonly InspectRow[] | Readonly<Record<string, readonly InspectRow[]>> | ResultsInput;
+
+export interface PteCell {
+  map: string;
+  page: number;
+  col: number;
+  row: number;
+  state: PteState;
+  flags: string;
+  young: boolean;
+  dirty: boolean;
+  uffdWp: boolean;
+  softDirty: boolean;
+  exclusive: boolean;
+  special: boolean;
+  entry: string;
+}
+
+function isInspectRows(x: unknown): x is readonly InspectRow[] {
+  return Array.isArray(x) && (x.length === 0 || (typeof x[0] === 'object' && x[0] !== null && 'page' in x[0] && 'present' in x[0]));
+}
+
+function inspectOf(run: RunResult, step?: number): InspectRow[] {
+  const s = step === undefined ? run.steps.find((st) => st.inspect && st.inspect.length > 0) : run.steps[step];
+  if (!s || !s.inspect) {
+    throw new Error(`pteMap: run ${run.id} has no inspect rows${step === undefined ? '' : ` at step ${step}`}; add {"op": "inspect", "region": ...} to the spec`);
+  }
+  return s.inspect;
+}
+
+/** Named maps from any accepted input: inspect rows, {label: rows}, or results (first seed per group). */
+export function pteMaps(input: PteMapInput, step?: number): Map<string, readonly InspectRow[]> {
+  if (isInspectRows(input)) return new Map([['pages', input]]);
+  const looksLikeRuns = Array.isArray(input) || (typeof input === 'object' && input !== null && Array.isArray((input as { runs?: unknown }).runs));
+  if (looksLikeRuns) {
+    const runs = runsOf(input as ResultsInput);
+    const out = new Map<string, readonly InspectRow[]>();
+    for (const [label, rs] of groupRuns(runs, groupLabeller(runs))) {
+      // one map per group: the lowest seed (the PTE state is a snapshot, not averaged)
+      const first = [...rs].sort((a, b) => a.seed - b.seed || a.repeat - b.repeat)[0];
+      out.set(label, inspectOf(first, step));
+    }
+    return out;
+  }
+  const out = new Map<string, readonly InspectRow[]>();
+  for (const [k, v] of Object.entries(input as Record<string, unknown>)) {
+    if (!isInspectRows(v)) throw new TypeError(`pteMap: "${k}" is not an array of inspect rows ({page, present, write, young, dirty, uffdWp, ...})`);
+    out.set(k, v);
+  }
+  return out;
+}
+
+export function pteCells(input: PteMapInput, opts: PteMapOptions = {}): PteCell[] {
+  const columns = opts.columns ?? 32;
+  if (!(Number.isInteger(columns) && columns >= 1)) throw new RangeError(`pteMap: columns must be a whole number >= 1 (got ${columns})`);
+  const cells: PteCell[] = [];
+  for (const [map, rows] of pteMaps(input, opts.step)) {
+    for (const r of rows) {
+      cells.push({
+        map,
+        page: r.page,
+        col: r.page % columns,
+        row: Math.floor(r.page / columns),
+        state: pteState(r),
+        flags: pteFlags(r),
+        young: r.young,
+        dirty: r.dirty,
+        uffdWp: r.uffdWp,
+        softDirty: r.softDirty,
+        exclusive: r.exclusive,
+        special: r.special,
+        entry: r.entry ?? (r.present ? 'present' : 'none'),
+      });
+    }
+  }
+  return cells;
+}
+
+export function pteMap(input: PteMapInput, opts: PteMapOptions = {}): Chart {
+  const cells = pteCells(input, opts);
+  const maps = [...new Set(cells.map((c) => c.map))];
+  const columns = Math.min(opts.columns ?? 32, Math.max(1, ...cells.map((c) => c.col + 1)));
+  const rows = Math.max(1, ...cells.map((c) => c.row + 1));
+  const cell = 18;
+  const perMap = Math.max(...maps.map((m) => cells.filter((c) => c.map === m).length), 0);
+  const showFlags = opts.flags ?? perMap <= 1024;
+  const x = { field: 'col', type: 'ordinal' as const, title: null, axis: null, scale: { domain: Array.from({ length: columns }, (_, i) => i) } };
+  const y = { field: 'row', type: 'ordinal' as const, title: null, axis: { title: null, labelExpr: `datum.value * ${columns}` } };
+  const layers: object[] = [
+    {
+      mark: { type: 'rect', stroke: 'white', strokeWidth: 1, tooltip: true },
+      encoding: {
+        x,
+        y,
+        color: { field: 'state', type: 'nominal', title: 'PTE', scale: { domain: [...STATES], range: STATES.map((s) => PTE_STATE_COLORS[s]) } },
+        tooltip: ['page', 'state', 'young', 'dirty', 'uffdWp', 'softDirty', 'exclusive', 'special', 'entry'].map((f) => ({ field: f })),
+      },
+    },
+  ];
+  if (showFlags) {
+    layers.push({
+      mark: { type: 'text', fontSize: 8, baseline: 'middle' },
+      encoding: {
+        x,
+        y,
+        text: { field: 'flags' },
+        color: { condition: { test: "datum.state === 'not present'", value: '#333' }, value: 'white' },
+      },
+    });
+  }
+  const unit = { width: columns * cell, height: rows * cell, layer: layers };
+  const spec =
+    maps.length > 1
+      ? { data: { values: cells }, facet: { row: { field: 'map', type: 'nominal' as const, sort: maps, title: null, header: { labelAngle: 0, labelOrient: 'top' as const, labelAnchor: 'start' as const, labelFontWeight: 'bold' as const } } }, spec: unit }
+      : { data: { values: cells }, ...unit };
+  const counts = (m: string) => STATES.map((s) => `${s} ${cells.filter((c) => c.map === m && c.state === s).length}`).join(', ');
+  const bits = (m: string) => {
+    const cs = cells.filter((c) => c.map === m && c.state !== 'not present');
+    return `A ${cs.filter((c) => c.young).length}, D ${cs.filter((c) => c.dirty).length}, uffd-wp ${cells.filter((c) => c.map === m && c.uffdWp).length}`;
+  };
+  const summary = maps.map((m) => `${m}: ${counts(m)}; ${bits(m)}`).join('\n');
+  return Chart.from(spec, summary).title({
+    text: opts.title ?? 'PTE map',
+    subtitle: `${columns} pages per row (row labels: first page); ${showFlags ? 'letters: A = young (PTE.A), D = dirty (PTE.D), u = uffd-wp' : 'hover a page for its bits'}`,
+  });
+}
