@@ -1,0 +1,88 @@
+/**
+ * Entry point of the "ptlab (TypeScript)" Jupyter kernel; the kernelspec runs
+ * `node <build>/src/jupyter/launcher.js --config-path {connection_file}`.
+ *
+ * It starts tslab's kernel in this process from ptlab's own, pinned tslab (never a global tslab, and
+ * never the one tslab's `findLocalStartKernel` would pick from the notebook's folder), after
+ * installing the hooks that make `ptlab` resolve to this installation (resolve-ptlab.ts). The
+ * assembly mirrors tslab's `startKernel` (tslab/dist/main.js) with ptlab's handler and server.
+ *
+ * `--check` prints what the kernel would run (versions and paths) as JSON and exits.
+ */
+import { locatePtlab } from './ptlab-package';
+import { loadTslab, TslabVersionError, type Tslab } from './tslab-api';
+import { hookRuntimeResolution, hookTypeResolution, type TsSysLike } from './resolve-ptlab';
+import { CellRunner } from './cell-runner';
+import { PtlabHandler, createServer } from './kernel-server';
+
+interface LaunchArgs {
+  configPath?: string;
+  check: boolean;
+}
+
+function parseArgs(argv: string[]): LaunchArgs {
+  const args: LaunchArgs = { check: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--check') args.check = true;
+    else if (a === '--config-path' || a === '-f') args.configPath = argv[++i];
+    else if (a.startsWith('--config-path=')) args.configPath = a.slice('--config-path='.length);
+    else throw new TslabVersionError(`unknown argument "${a}" (usage: launcher.js --config-path FILE | --check)`);
+  }
+  return args;
+}
+
+export function launch(argv: string[]): void {
+  const args = parseArgs(argv);
+  const pkg = locatePtlab(__dirname);
+  const tslab: Tslab = loadTslab(pkg.root);
+  if (args.check) {
+    process.stdout.write(
+      JSON.stringify({
+        ptlab: pkg.version,
+        root: pkg.root,
+        main: pkg.main,
+        tslab: tslab.version,
+        tslabDir: tslab.dir,
+        typescript: tslab.typescriptVersion,
+        node: process.version,
+      }) + '\n',
+    );
+    return;
+  }
+  if (!args.configPath) throw new TslabVersionError('missing --config-path FILE (Jupyter passes {connection_file})');
+
+  const cwd = process.cwd();
+  hookRuntimeResolution(pkg);
+  hookTypeResolution(tslab.ts.sys as unknown as TsSysLike, cwd, pkg);
+  // Lets library code and notebooks tell the ptlab kernel from plain tslab.
+  process.env.PTLAB_KERNEL = pkg.version;
+
+  const runner = new CellRunner(tslab, cwd, [__dirname]);
+  const handler = new PtlabHandler(tslab, runner, {
+    ptlabVersion: pkg.version,
+    tslabVersion: tslab.version,
+    typescriptVersion: tslab.typescriptVersion,
+  });
+  const server = createServer(tslab, handler, args.configPath);
+  // Same process-level handlers as tslab's startKernel: a stray rejection must not kill the kernel.
+  process.on('SIGINT', () => runner.interrupt());
+  process.on('uncaughtException', (err) => console.error('UncaughtException:', err));
+  process.on('unhandledRejection', (reason) => console.error('UnhandledPromiseRejection:', reason));
+  server.init().catch((e: unknown) => {
+    process.stderr.write(`ptlab kernel: cannot open the Jupyter sockets: ${(e as Error)?.message ?? e}\n`);
+    process.exit(1);
+  });
+}
+
+if (require.main === module) {
+  try {
+    launch(process.argv.slice(2));
+  } catch (e) {
+    // Shown in the Jupyter server log / nbclient's "kernel died" message: one line, no stack.
+    const err = e as Error;
+    const known = err instanceof TslabVersionError || err?.name === 'TslabVersionError';
+    process.stderr.write(`ptlab kernel: ${known ? err.message : err?.stack ?? String(e)}\n`);
+    process.exit(2);
+  }
+}
