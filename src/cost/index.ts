@@ -1,0 +1,20 @@
+/** Public surface of the cost layer (re-exported from src/index.ts by the lead). */
+export { COST_EVENTS, IO_EVENTS, KERNEL_ENTRY_EVENTS, type CostEvent } from './cost-events';
+export { SOURCE_KINDS, nsToCycles, sourced, type CostEntry, type Sourced, type SourceKind } from './sourced';
+export {
+  CpuProfileSchema,
+  CpuProfileDefinitionSchema,
+  ProfileError,
+  parseProfile,
+  extendProfile,
+  buildProfile,
+  type CpuProfile,
+  type CpuProfileDefinition,
+  type CpuProfileInput,
+  type DeepPartial,
+  type Vendor,
+} from './profile';
+export { writeCyclesPerPage, readCyclesPerPage } from './storage';
+export { virtualize, NESTED_WALK_FACTOR, VM_IPI_FACTOR } from './virtualize';
+export { getProfile, listProfiles, registerProfile, hostProfilePath, DEFAULT_PROFILE, SHIPPED_PROFILES } from './registry';
+export { cycles, totalCycles, costTable, effectiveCycles, type Cycles, type CostTable } from './model';

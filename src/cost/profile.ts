@@ -1,0 +1,235 @@
+/**
+ * CPU profile: TLB geometry, clock, storage speeds and a price for every event of both
+ * vocabularies, each number with its source. `CpuProfileSchema` validates a definition (the
+ * sourced JSON form a person writes) and produces a `CpuProfile` whose `tlb` is the plain
+ * `MmuGeometry` the x86 layer takes and whose `costs` also hold the derived per-page I/O costs.
+ */
+import { z } from 'zod';
+import type { MmuGeometry } from '../x86/geometry';
+import { COST_EVENTS, IO_EVENTS, STATED_COST_EVENTS, type CostEvent, type StatedCostEvent } from './cost-events';
+import { CostEntrySchema, SourcedSchema, type CostEntry, type Sourced } from './sourced';
+import { deriveIoCosts, type StorageDefinition } from './storage';
+
+export type Vendor = 'intel' | 'amd';
+
+export interface TlbLevelDefinition {
+  entries: Sourced;
+  ways: Sourced;
+}
+
+/** MmuGeometry with a source on every number. */
+export interface TlbDefinition {
+  l1d: TlbLevelDefinition;
+  stlb: TlbLevelDefinition;
+  l1d2m: Sourced;
+  psc: { pml4e: Sourced; pdpte: Sourced; pde: Sourced };
+  la57?: boolean;
+}
+
+/** The sourced form of a profile, as written in src/cost/profiles/*.ts or a host-profile JSON file. */
+export interface CpuProfileDefinition {
+  name: string;
+  vendor: Vendor;
+  /** marketing name of the reference part, e.g. "Xeon Gold 6148" */
+  model: string;
+  clockGHz: Sourced;
+  tlb: TlbDefinition;
+  /** kernel page-table isolation on (Meltdown-affected Intel parts): +2 CR3 writes per kernel entry */
+  pti: boolean;
+  /** set by virtualize(): nested paging and VM exits are priced in */
+  virtualized: boolean;
+  storage: StorageDefinition;
+  costs: Record<StatedCostEvent, CostEntry>;
+  /** free-form remarks shown in docs */
+  notes?: string[];
+}
+
+/** What a definition may omit (defaults: pti false, virtualized false). */
+export type CpuProfileInput = Omit<CpuProfileDefinition, 'pti' | 'virtualized'> & { pti?: boolean; virtualized?: boolean };
+
+export interface CpuProfile {
+  name: string;
+  vendor: Vendor;
+  model: string;
+  clockGHz: number;
+  /** plain geometry for the x86 layer */
+  tlb: MmuGeometry;
+  pti: boolean;
+  virtualized: boolean;
+  storage: { writeMBps: number; readMBps: number; latencyUs: number };
+  /** every event of HW_EVENTS and KERNEL_EVENTS (I/O events derived from storage) */
+  costs: Record<CostEvent, CostEntry>;
+  /** the validated sourced definition this profile was built from (for extendProfile, docs) */
+  definition: CpuProfileDefinition;
+}
+
+const positive = (s: typeof SourcedSchema) =>
+  s.refine((v) => v.value > 0, { error: 'value must be > 0', path: ['value'] });
+
+const TlbLevelSchema = z.object({ entries: SourcedSchema, ways: SourcedSchema }).superRefine((lvl, ctx) => {
+  const e = lvl.entries.value;
+  const w = lvl.ways.value;
+  if (!Number.isInteger(e) || e < 1) ctx.addIssue({ code: 'custom', path: ['entries', 'value'], message: 'must be a positive integer' });
+  if (!Number.isInteger(w) || w < 1) ctx.addIssue({ code: 'custom', path: ['ways', 'value'], message: 'must be a positive integer' });
+  else if (Number.isInteger(e)) {
+    const sets = e / w;
+    // The x86 layer indexes TLB sets with a mask: sets must be a power of two.
+    if (!Number.isInteger(sets) || (sets & (sets - 1)) !== 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ways', 'value'],
+        message: `entries/ways must be a power of two (got ${e}/${w}); model a skewed or odd-way TLB with the nearest ways that give power-of-two sets and say so in note`,
+      });
+  }
+});
+
+const intSourced = SourcedSchema.refine((v) => Number.isInteger(v.value), { error: 'value must be an integer', path: ['value'] });
+
+const TlbSchema = z.object({
+  l1d: TlbLevelSchema,
+  stlb: TlbLevelSchema,
+  l1d2m: intSourced,
+  psc: z.object({ pml4e: intSourced, pdpte: intSourced, pde: intSourced }),
+  la57: z.boolean().optional(),
+});
+
+const StorageSchema = z.object({
+  writeMBps: positive(SourcedSchema),
+  readMBps: positive(SourcedSchema),
+  latencyUs: SourcedSchema,
+});
+
+const costShape: Record<string, z.ZodType> = {};
+for (const ev of STATED_COST_EVENTS)
+  costShape[ev] = z.unknown().superRefine((v, ctx) => {
+    if (v === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'required: every event of HW_EVENTS and KERNEL_EVENTS needs { cycles, source, kind } (derive from another CPU and mark kind "estimate" if nothing is published)',
+      });
+  }).pipe(CostEntrySchema.optional());
+for (const ev of IO_EVENTS)
+  costShape[ev] = z
+    .never({ error: 'derived from storage (writeMBps/readMBps/latencyUs at clockGHz); override storage.* instead of this cost' })
+    .optional();
+
+const CostsSchema = z.strictObject(costShape, {
+  error: (iss) =>
+    iss.code === 'unrecognized_keys'
+      ? `unknown event(s) ${iss.keys.join(', ')}: costs are keyed by the names in HW_EVENTS (src/x86/events.ts) and KERNEL_EVENTS (src/kernel/events.ts)`
+      : undefined,
+});
+
+export const CpuProfileDefinitionSchema = z.object({
+  name: z.string().trim().min(1, { error: 'required: a profile name such as "skylake-sp"' }),
+  vendor: z.enum(['intel', 'amd'], { error: 'must be "intel" or "amd"' }),
+  model: z.string().trim().min(1, { error: 'required: the marketing name of the reference part' }),
+  clockGHz: positive(SourcedSchema),
+  tlb: TlbSchema,
+  pti: z.boolean().default(false),
+  virtualized: z.boolean().default(false),
+  storage: StorageSchema,
+  costs: CostsSchema,
+  notes: z.array(z.string()).optional(),
+}) as unknown as z.ZodType<CpuProfileDefinition, CpuProfileInput>;
+
+function geometryOf(t: TlbDefinition): MmuGeometry {
+  const g: MmuGeometry = {
+    l1d: { entries: t.l1d.entries.value, ways: t.l1d.ways.value },
+    stlb: { entries: t.stlb.entries.value, ways: t.stlb.ways.value },
+    l1d2m: t.l1d2m.value,
+    psc: { pml4e: t.psc.pml4e.value, pdpte: t.psc.pdpte.value, pde: t.psc.pde.value },
+  };
+  if (t.la57 !== undefined) g.la57 = t.la57;
+  return g;
+}
+
+export function buildProfile(def: CpuProfileDefinition): CpuProfile {
+  const costs = { ...def.costs, ...deriveIoCosts(def.storage, def.clockGHz) } as Record<CostEvent, CostEntry>;
+  for (const ev of COST_EVENTS) if (!costs[ev]) throw new Error(`internal: no cost for ${ev}`);
+  return {
+    name: def.name,
+    vendor: def.vendor,
+    model: def.model,
+    clockGHz: def.clockGHz.value,
+    tlb: geometryOf(def.tlb),
+    pti: def.pti,
+    virtualized: def.virtualized,
+    storage: { writeMBps: def.storage.writeMBps.value, readMBps: def.storage.readMBps.value, latencyUs: def.storage.latencyUs.value },
+    costs,
+    definition: def,
+  };
+}
+
+/** Validates a definition and produces the profile (zod; `.parse` throws ZodError, prefer parseProfile for a readable message). */
+export const CpuProfileSchema = CpuProfileDefinitionSchema.transform(buildProfile) as unknown as z.ZodType<CpuProfile, CpuProfileInput>;
+
+/** A profile that failed validation; the message lists each bad field as `path: what to do`. */
+export class ProfileError extends Error {
+  constructor(
+    message: string,
+    readonly issues: { path: string; message: string }[] = [],
+  ) {
+    super(message);
+    this.name = 'ProfileError';
+  }
+}
+
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): { path: string; message: string }[] {
+  return issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }));
+}
+
+/** Validate and build; throws ProfileError naming each bad path. `origin` says where the input came from. */
+export function parseProfile(input: unknown, origin?: string): CpuProfile {
+  const r = CpuProfileSchema.safeParse(input);
+  if (r.success) return r.data;
+  const issues = formatIssues(r.error.issues);
+  const name = typeof input === 'object' && input && typeof (input as { name?: unknown }).name === 'string' ? `"${(input as { name: string }).name}"` : '';
+  const head = `invalid CPU profile ${name}${origin ? ` (${origin})` : ''}:`;
+  throw new ProfileError([head, ...issues.map((i) => `  ${i.path}: ${i.message}`)].join('\n'), issues);
+}
+
+/** Recursive partial, for notebook overrides. */
+export type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+
+function isPlain(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Merge `over` onto `base`. A sourced leaf ({cycles|value, source, kind}) whose number changes must
+ * bring a new `source`: a number never silently inherits a citation that does not back it.
+ */
+function mergeSourced(base: unknown, over: unknown, path: string[], errors: { path: string; message: string }[]): unknown {
+  if (over === undefined) return base;
+  if (!isPlain(over) || !isPlain(base)) return over;
+  const out: Record<string, unknown> = { ...base };
+  const isLeaf = 'source' in base && ('cycles' in base || 'value' in base);
+  if (isLeaf) {
+    const numKey = 'cycles' in base ? 'cycles' : 'value';
+    const changes = over[numKey] !== undefined && over[numKey] !== base[numKey];
+    if (changes && over.source === undefined)
+      errors.push({ path: [...path, 'source'].join('.'), message: `required when overriding ${numKey}; cite a paper, LKML Message-ID, manual, or "measured: <how>"` });
+    if (changes) {
+      delete out.note;
+      if (over.kind === undefined) out.kind = 'estimate';
+    }
+    for (const [k, v] of Object.entries(over)) if (v !== undefined) out[k] = v;
+    return out;
+  }
+  for (const [k, v] of Object.entries(over)) out[k] = mergeSourced(base[k], v, [...path, k], errors);
+  return out;
+}
+
+/**
+ * Derive a profile in a notebook: deep partial override of `base`'s definition, re-validated.
+ * e.g. extendProfile(getProfile('zen3'), { costs: { dBitSet: { cycles: 150, source: 'measured: my box', kind: 'measured' } } }, 'zen3-mine')
+ */
+export function extendProfile(base: CpuProfile, overrides: DeepPartial<CpuProfileInput>, name: string): CpuProfile {
+  const errors: { path: string; message: string }[] = [];
+  const merged = mergeSourced(base.definition, overrides, [], errors) as Record<string, unknown>;
+  merged.name = name;
+  if (errors.length)
+    throw new ProfileError([`invalid override for CPU profile "${name}" (from "${base.name}"):`, ...errors.map((e) => `  ${e.path}: ${e.message}`)].join('\n'), errors);
+  return parseProfile(merged, `extendProfile from "${base.name}"`);
+}

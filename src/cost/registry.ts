@@ -1,0 +1,90 @@
+/**
+ * Profile registry: the shipped profiles, profiles registered from a notebook, and `host`, read
+ * from the JSON file `ptlab calibrate` writes ($PTLAB_HOST_PROFILE or
+ * ~/.config/ptlab/host-profile.json) when it exists.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parseProfile, ProfileError, type CpuProfile, type CpuProfileInput } from './profile';
+import { haswell } from './profiles/haswell';
+import { skylakeSp } from './profiles/skylake-sp';
+import { icelakeSp } from './profiles/icelake-sp';
+import { sapphireRapids } from './profiles/sapphire-rapids';
+import { zen3 } from './profiles/zen3';
+import { zen4 } from './profiles/zen4';
+
+export const DEFAULT_PROFILE = 'skylake-sp';
+export const HOST_PROFILE = 'host';
+
+/** Definitions of the shipped profiles, by name. */
+export const SHIPPED_PROFILES: readonly CpuProfileInput[] = [haswell, skylakeSp, icelakeSp, sapphireRapids, zen3, zen4];
+
+const built = new Map<string, CpuProfile>();
+const registered = new Map<string, CpuProfile>();
+let hostCache: { file: string; mtimeMs: number; profile: CpuProfile } | undefined;
+
+export function hostProfilePath(): string {
+  return process.env.PTLAB_HOST_PROFILE || path.join(os.homedir(), '.config', 'ptlab', 'host-profile.json');
+}
+
+function loadHost(): CpuProfile | undefined {
+  const file = hostProfilePath();
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    return undefined;
+  }
+  if (hostCache && hostCache.file === file && hostCache.mtimeMs === st.mtimeMs) return hostCache.profile;
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ProfileError(`host profile ${file} is not valid JSON (${(e as Error).message}); re-run "ptlab calibrate"`);
+  }
+  const profile = parseProfile({ ...(json as object), name: HOST_PROFILE }, file);
+  hostCache = { file, mtimeMs: st.mtimeMs, profile };
+  return profile;
+}
+
+function shipped(name: string): CpuProfile | undefined {
+  let p = built.get(name);
+  if (!p) {
+    const def = SHIPPED_PROFILES.find((d) => d.name === name);
+    if (!def) return undefined;
+    p = parseProfile(def, 'src/cost/profiles');
+    built.set(name, p);
+  }
+  return p;
+}
+
+/** Names of all profiles available now (host only when its file exists). */
+export function listProfiles(): string[] {
+  const names = [...SHIPPED_PROFILES.map((d) => d.name), ...registered.keys()];
+  if (!names.includes(HOST_PROFILE) && fs.existsSync(hostProfilePath())) names.push(HOST_PROFILE);
+  return [...new Set(names)];
+}
+
+/** A profile by name (default skylake-sp). Throws with the list of names when unknown. */
+export function getProfile(name: string = DEFAULT_PROFILE): CpuProfile {
+  const r = registered.get(name);
+  if (r) return r;
+  if (name === HOST_PROFILE) {
+    const h = loadHost();
+    if (h) return h;
+    throw new ProfileError(`no "host" CPU profile: ${hostProfilePath()} does not exist; run "ptlab calibrate" first or pick one of ${listProfiles().join(', ')}`);
+  }
+  const s = shipped(name);
+  if (s) return s;
+  throw new ProfileError(`unknown CPU profile "${name}"; known: ${listProfiles().join(', ')} (or registerProfile() your own)`);
+}
+
+/** Register (or replace) a profile; accepts a built profile or a definition to validate. Returns the built profile. */
+export function registerProfile(p: CpuProfile | CpuProfileInput): CpuProfile {
+  // A built profile is re-validated from its definition, so a hand-edited object cannot slip in unsourced numbers.
+  const def = 'definition' in p && (p as CpuProfile).definition ? (p as CpuProfile).definition : p;
+  const profile = parseProfile(def, 'registerProfile');
+  registered.set(profile.name, profile);
+  return profile;
+}
