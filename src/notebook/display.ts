@@ -155,6 +155,16 @@ export async function display(x: MimeBundle | Displayable, opts: DisplayOptions 
   return { id, via, update: (b) => updateDisplay(id, b) };
 }
 
+/**
+ * Synchronous variant for bundles that are already built (tables, progress): the message is sent
+ * before this returns, so it lands in the running cell even without `await`.
+ */
+export function displayBundle(bundle: MimeBundle, opts: DisplayOptions = {}): DisplayHandle {
+  const id = opts.displayId ?? newDisplayId();
+  const via = sendBundle(bundle, { ...opts, displayId: id });
+  return { id, via, update: (b) => updateDisplay(id, b) };
+}
+
 /** Replace the output with display id `id` in place (`update_display_data`). */
 export async function updateDisplay(id: string, x: MimeBundle | Displayable): Promise<DisplayTarget> {
   return sendBundle(await bundleOf(x), { displayId: id, update: true });
