@@ -24,7 +24,9 @@
  *   STEP PROCESS uffd-copy REGION 0|1 PAGES
  *   STEP PROCESS uffd-zeropage REGION PAGES
  *   STEP PROCESS clear-refs soft-dirty|young
- *   STEP PROCESS pagemap-scan REGION 0|1 PAGES             written pages (1: and re-protect)
+ *   STEP PROCESS pagemap-scan REGION MODE 0|1 PAGES        MODE: written | soft-dirty; 1: and
+ *                                                          write-protect the matches again
+ *   STEP PROCESS writeback REGION|-                        msync(MS_SYNC) a file region (- = all)
  *   STEP PROCESS inspect REGION PAGES
  *   STEP PROCESS nop OPNAME                                (an op the model has but user space
  *                                                          cannot drive; prints faults only)
@@ -821,6 +823,9 @@ static void op_clear_refs(const struct op *o) {
 }
 
 static void op_pagemap_scan(const struct op *o, struct region *r, const size_t *pages, size_t n, int rewp) {
+  uint64_t cat = strcmp(o->argv[1], "soft-dirty") == 0 ? PTL_PAGE_IS_SOFT_DIRTY : PTL_PAGE_IS_WRITTEN;
+  if (cat == PTL_PAGE_IS_SOFT_DIRTY && !soft_dirty_supported)
+    die(EXIT_REFUSE, o->step, "PAGE_IS_SOFT_DIRTY needs CONFIG_MEM_SOFT_DIRTY, which this kernel lacks");
   /* the written pages of the region, PAGE_IS_WRITTEN (= !uffd-wp); with rewp, the matching pages
    * are write-protected again in the same walk (the CRIU-style WP_ASYNC tracking loop) */
   struct ptl_page_region *vec = calloc(r->npages, sizeof *vec);
@@ -830,8 +835,8 @@ static void op_pagemap_scan(const struct op *o, struct region *r, const size_t *
                                 .end = (uint64_t)r->addr + r->npages * page_size,
                                 .vec = (uint64_t)vec,
                                 .vec_len = r->npages,
-                                .category_mask = PTL_PAGE_IS_WRITTEN,
-                                .return_mask = PTL_PAGE_IS_WRITTEN};
+                                .category_mask = cat,
+                                .return_mask = cat};
   long got = ioctl(pagemap_fd, PTL_PAGEMAP_SCAN, &arg);
   if (got < 0) {
     if (errno == ENOTTY) die(EXIT_REFUSE, o->step, "PAGEMAP_SCAN needs Linux 6.7");
@@ -893,13 +898,13 @@ static void execute(const struct op *o) {
     r = mapped_region(o->argv[0], o->step);
     nacc = parse_touch(r, o, &acc);
   } else if (strcmp(name, "inspect") == 0 || strcmp(name, "pagemap-scan") == 0) {
-    int pi = strcmp(name, "inspect") == 0 ? 1 : 2;
+    int pi = strcmp(name, "inspect") == 0 ? 1 : 3;
     need_args(o, pi + 1);
     r = mapped_region(o->argv[0], o->step);
     pages = parse_pages(o->argv[pi], r->npages, &npages, o->step);
     inspect = pi == 1;
     scan = !inspect;
-    scan_rewp = scan && atoi(o->argv[1]);
+    scan_rewp = scan && atoi(o->argv[2]);
   }
 
   fflush(stdout);
@@ -943,6 +948,15 @@ static void execute(const struct op *o) {
     }
   } else if (strcmp(name, "uffd-register") == 0) op_uffd_register(o);
   else if (strcmp(name, "clear-refs") == 0) op_clear_refs(o);
+  else if (strcmp(name, "writeback") == 0) {
+    need_args(o, 1);
+    for (int i = 0; i < nregions; i++) {
+      struct region *w = &regions[i];
+      if (!w->mapped || w->fd < 0 || (strcmp(o->argv[0], "-") != 0 && strcmp(o->argv[0], w->name) != 0)) continue;
+      /* MS_SYNC writes back dirty pages and write-protects their PTEs (folio_mkclean) */
+      if (msync(w->addr, w->npages * page_size, MS_SYNC)) die(EXIT_SYS, o->step, "msync: %s", strerror(errno));
+    }
+  }
   else if (strcmp(name, "fork") == 0) {
     need_args(o, 1);
     if (strcmp(self_name, "main") != 0) die(EXIT_REFUSE, o->step, "only the main process can fork");

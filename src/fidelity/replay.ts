@@ -1,0 +1,101 @@
+/**
+ * `replayNative(spec)`: runs an experiment spec on this machine's Linux kernel through the
+ * native replayer and returns, per spec step, what user space observed (fault counts, inspect
+ * rows with `null` for bits it cannot see). One run: the spec's first seed, vars resolved.
+ */
+import { spawnSync } from 'node:child_process';
+import type { ExperimentSpec } from '../lab/spec';
+import { ensureReplayer } from './native-build';
+import type { NativeHeader, NativeReplay, NativeStep, RawStep } from './native-types';
+import { toNativeRow } from './observe';
+import { toOpScript, type OpScript, type ScriptOptions } from './script';
+import { specSeed } from './spec-input';
+
+export interface ReplayOptions extends Partial<ScriptOptions> {
+  /** kill the replayer after this long (default 120 s) */
+  timeoutMs?: number;
+}
+
+/** The host or kernel cannot do what the spec asks (exit code 3 of the replayer). */
+export class ReplayRefused extends Error {
+  constructor(
+    message: string,
+    readonly step: number,
+  ) {
+    super(message);
+    this.name = 'ReplayRefused';
+  }
+}
+
+/** The replayer failed (bad script, failed system call, crash). */
+export class ReplayFailed extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReplayFailed';
+  }
+}
+
+interface RunOutput {
+  header: NativeHeader;
+  lines: RawStep[];
+}
+
+function runBinary(args: string[], input: string, timeoutMs: number): RunOutput {
+  const bin = ensureReplayer();
+  const r = spawnSync(bin, args, { input, encoding: 'utf8', maxBuffer: 1 << 30, timeout: timeoutMs });
+  if (r.error) throw new ReplayFailed(`running the native replayer failed: ${r.error.message}`);
+  const out = r.stdout.split('\n').filter((l) => l.trim());
+  let header: NativeHeader | null = null;
+  const lines: RawStep[] = [];
+  for (const l of out) {
+    let j: Record<string, unknown>;
+    try {
+      j = JSON.parse(l);
+    } catch {
+      throw new ReplayFailed(`the native replayer printed a line that is not JSON: ${l.slice(0, 200)}`);
+    }
+    if (j.replay === 'ptlab') header = j as unknown as NativeHeader;
+    else if (typeof j.refuse === 'string') throw new ReplayRefused(`${j.refuse}`, Number(j.step));
+    else if (typeof j.error === 'string') throw new ReplayFailed(`native replay, step ${j.step} (${j.process}): ${j.error}`);
+    else if (typeof j.step === 'number') lines.push(j as unknown as RawStep);
+  }
+  if (r.signal) throw new ReplayFailed(`the native replayer was killed by ${r.signal}${r.signal === 'SIGTERM' ? ` (timeout ${timeoutMs} ms)` : ''}`);
+  if (r.status !== 0) throw new ReplayFailed(`the native replayer exited with ${r.status}: ${r.stderr.trim().slice(0, 500)}`);
+  if (!header) throw new ReplayFailed('the native replayer printed no header');
+  return { header, lines };
+}
+
+/** The host's facts (kernel, root, soft-dirty, swap, userfaultfd features, ...). */
+export function hostFacts(): NativeHeader {
+  return runBinary(['--probe'], '', 30_000).header;
+}
+
+/** Replays an already translated op script. */
+export function replayScript(script: OpScript, spec: ExperimentSpec, timeoutMs = 120_000): NativeReplay {
+  const { header, lines } = runBinary([], script.text, timeoutMs);
+  const steps: NativeStep[] = lines.map((raw) => {
+    const specStep = spec.steps[raw.step] as { region?: string } | undefined;
+    const s: NativeStep = {
+      index: raw.step,
+      op: raw.op,
+      process: raw.process,
+      region: specStep?.region,
+      faults: { total: raw.minflt + raw.majflt, minor: raw.minflt, major: raw.majflt, sigsegv: raw.sigsegv, sigbus: raw.sigbus },
+      uffd: { missing: raw.uffd.missing, wp: raw.uffd.wp, minor: raw.uffd.minor },
+      raw,
+      notes: [...(script.notes[raw.step] ?? [])],
+    };
+    if (raw.inspect) s.inspect = raw.inspect.map((row) => toNativeRow(row, header));
+    if (raw.smaps) s.smaps = raw.smaps;
+    if (raw.scan) s.scan = raw.scan;
+    if (raw.uffd.errors) s.notes.push(`${raw.uffd.errors} userfaultfd resolutions failed in the handler thread`);
+    if (raw.eexist) s.notes.push(`${raw.eexist} pages already populated (EEXIST)`);
+    return s;
+  });
+  return { host: header, steps };
+}
+
+export function replayNative(spec: ExperimentSpec, opts: ReplayOptions = {}): NativeReplay {
+  const script = toOpScript(spec, { seed: specSeed(spec), cpus: spec.machine.cpus ?? 1, ...opts });
+  return replayScript(script, spec, opts.timeoutMs);
+}
