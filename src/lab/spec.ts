@@ -1,0 +1,243 @@
+/**
+ * The experiment spec (DESIGN.md, "The experiment spec"): the JSON contract between the fluent
+ * builder, the CLI, notebooks and tests, as a zod schema. Names follow DESIGN.md exactly; fields
+ * beyond it are optional extensions documented in docs/spec.md.
+ *
+ * Sweep variables: any step field may hold the string "$name" instead of a value; the runner
+ * substitutes the swept (or `vars`) value of `name` for each run (src/lab/plan.ts). The schema
+ * therefore accepts a "$name" string wherever a number, boolean, enum or page selection goes.
+ */
+import { z } from 'zod';
+import { parseSizeOrError } from './size';
+
+/** A reference to a sweep or `vars` variable: "$name". */
+export const VarRef = z.templateLiteral(['$', z.string()]).describe('a sweep variable, "$name"');
+export type VarRef = z.infer<typeof VarRef>;
+
+/** `schema`, or a "$name" sweep variable. The VarRef branch stays last (the error formatter relies on it). */
+function v<T extends z.ZodType>(schema: T) {
+  return z.union([schema, VarRef]);
+}
+
+const Name = z.string().min(1);
+export const Size = z
+  .union([z.string(), z.number()])
+  .superRefine((val, ctx) => {
+    if (typeof val === 'string' && val.startsWith('$')) return;
+    const r = parseSizeOrError(val);
+    if (typeof r === 'string') ctx.addIssue({ code: 'custom', message: r });
+  })
+  .describe('a size in binary units ("4KiB", "256MiB", "1GiB"), a byte count (multiple of 4096), or "$var"');
+
+const PageIndex = z.number().int().nonnegative();
+export const PageRange = z.object({ from: PageIndex, count: PageIndex }).strict();
+export const Pages = z
+  .union([z.array(PageIndex), PageRange, VarRef])
+  .describe('pages of the region: [0, 1, 2] or {"from": 0, "count": 16}; omitted = all pages');
+export type Pages = z.infer<typeof Pages>;
+
+export const MMAP_KINDS = ['anon-private', 'anon-shared', 'file-shared', 'file-private'] as const;
+export const PROTS = ['none', 'r', 'rw'] as const;
+export const FS_KINDS = ['mkwrite', 'plain'] as const;
+export const ACCESS_KINDS = ['read', 'write', 'rw'] as const;
+export const PATTERNS = ['sequential', 'random', 'zipf', 'stride', 'hotcold'] as const;
+export const ADVICE = ['dontneed', 'free', 'cold', 'pageout'] as const;
+export const UFFD_MODES = ['missing', 'wp', 'minor'] as const;
+export const UFFD_FEATURES = ['wp-async', 'wp-unpopulated'] as const;
+export const UFFD_HINTS = ['access-likely', 'write-likely'] as const;
+export const CLEAR_REFS_MODES = ['soft-dirty', 'young'] as const;
+export const SCAN_MODES = ['written', 'soft-dirty'] as const;
+export const TRACE_FORMATS = ['csv', 'jsonl'] as const;
+
+/** Fields every step may carry. */
+const common = {
+  /** the process the step acts in (default `main`; others come from `fork`) */
+  process: Name.optional().describe('process the step runs in (default "main"; others are created by fork)'),
+  /** free text shown in charts and tables instead of the op */
+  label: z.string().optional().describe('label for charts and tables'),
+};
+const region = Name.describe('region name given by an earlier mmap');
+
+export const MmapStep = z
+  .object({
+    op: z.literal('mmap'),
+    region,
+    size: Size,
+    kind: v(z.enum(MMAP_KINDS)).optional().describe('default anon-private'),
+    prot: v(z.enum(PROTS)).optional().describe('default rw'),
+    fs: v(z.enum(FS_KINDS)).optional().describe('file kinds: mkwrite (->page_mkwrite, lazy block allocation; default) or plain'),
+    ...common,
+  })
+  .strict();
+
+export const MunmapStep = z.object({ op: z.literal('munmap'), region, ...common }).strict();
+
+export const TouchStep = z
+  .object({
+    op: z.literal('touch'),
+    region,
+    access: v(z.enum(ACCESS_KINDS)).optional().describe('default rw when writeRatio is given, else read'),
+    pages: Pages.optional(),
+    pattern: v(z.enum(PATTERNS)).optional().describe('default sequential'),
+    count: v(z.number().int().nonnegative()).optional().describe('accesses; default: each selected page once'),
+    writeRatio: v(z.number().min(0).max(1)).optional().describe('fraction of writes for access rw (default 0.5)'),
+    cpu: v(z.number().int().nonnegative()).optional().describe('run all accesses on this CPU (default 0)'),
+    threads: v(z.number().int().min(1).max(65535)).optional().describe('threads, round-robin interleaved'),
+    placement: z
+      .union([z.literal('spread'), z.array(z.number().int().nonnegative()).min(1), VarRef])
+      .optional()
+      .describe('thread -> CPU: "spread" (thread t on CPU t mod cpus, default) or a CPU list'),
+    theta: v(z.number().positive()).optional().describe('Zipf exponent (default 0.99)'),
+    stride: v(z.number().int().min(1)).optional().describe('pages between accesses for pattern stride (default 8)'),
+    hotFraction: v(z.number().gt(0).max(1)).optional().describe('hot set fraction for pattern hotcold (default 0.2)'),
+    hotProbability: v(z.number().min(0).max(1)).optional().describe('probability of a hot access (default 0.8)'),
+    ...common,
+  })
+  .strict();
+
+export const MprotectStep = z.object({ op: z.literal('mprotect'), region, prot: v(z.enum(PROTS)), pages: Pages.optional(), ...common }).strict();
+
+export const MadviseStep = z.object({ op: z.literal('madvise'), region, advice: v(z.enum(ADVICE)), pages: Pages.optional(), ...common }).strict();
+
+export const ForkStep = z.object({ op: z.literal('fork'), child: Name.describe('name of the new process'), ...common }).strict();
+
+export const UffdRegisterStep = z
+  .object({
+    op: z.literal('uffd-register'),
+    region,
+    modes: z.array(z.enum(UFFD_MODES)).min(1),
+    features: z.array(z.enum(UFFD_FEATURES)).optional(),
+    ...common,
+  })
+  .strict();
+
+export const UffdWriteprotectStep = z
+  .object({
+    op: z.literal('uffd-writeprotect'),
+    region,
+    wp: v(z.boolean()).describe('true protects, false resolves (unprotects)'),
+    hints: z.array(z.enum(UFFD_HINTS)).optional().describe('the seed RFC hints: access-likely, write-likely'),
+    pages: Pages.optional(),
+    ...common,
+  })
+  .strict();
+
+export const UffdCopyStep = z.object({ op: z.literal('uffd-copy'), region, pages: Pages.optional(), wp: v(z.boolean()).optional(), ...common }).strict();
+export const UffdZeropageStep = z.object({ op: z.literal('uffd-zeropage'), region, pages: Pages.optional(), wp: v(z.boolean()).optional(), ...common }).strict();
+
+export const ReclaimStep = z
+  .object({
+    op: z.literal('reclaim'),
+    pages: z.union([z.number().int().nonnegative(), z.literal('all'), VarRef]).optional().describe('pages to reclaim, or "all" (default)'),
+    ...common,
+  })
+  .strict();
+
+export const WritebackStep = z.object({ op: z.literal('writeback'), region: region.optional().describe('default: all regions'), ...common }).strict();
+export const MigrateStep = z.object({ op: z.literal('migrate'), region, pages: Pages.optional(), ...common }).strict();
+export const ClearRefsStep = z.object({ op: z.literal('clear-refs'), mode: v(z.enum(CLEAR_REFS_MODES)), ...common }).strict();
+export const InspectStep = z.object({ op: z.literal('inspect'), region, pages: Pages.optional(), ...common }).strict();
+
+export const TraceStep = z
+  .object({
+    op: z.literal('trace'),
+    region,
+    file: Name.describe('CSV or JSONL trace of cpu, op (r|w), address (byte offset in the region); relative to the spec file'),
+    format: z.enum(TRACE_FORMATS).optional().describe('default from the extension: .jsonl/.ndjson = jsonl, else csv'),
+    maxBytes: z.number().int().positive().optional().describe('refuse larger files (default 1 GiB)'),
+    maxLines: z.number().int().positive().optional().describe('refuse longer files (default 50 million lines)'),
+    ...common,
+  })
+  .strict();
+
+export const PagemapScanStep = z
+  .object({
+    op: z.literal('pagemap-scan'),
+    region,
+    mode: v(z.enum(SCAN_MODES)).describe('written: PAGE_IS_WRITTEN (uffd-wp async); soft-dirty: PAGE_IS_SOFT_DIRTY'),
+    clear: v(z.boolean()).optional().describe('PM_SCAN_WP_MATCHING: write-protect the matched pages again (mode written only)'),
+    pages: Pages.optional(),
+    ...common,
+  })
+  .strict();
+
+export const STEP_SCHEMAS = {
+  mmap: MmapStep,
+  munmap: MunmapStep,
+  touch: TouchStep,
+  mprotect: MprotectStep,
+  madvise: MadviseStep,
+  fork: ForkStep,
+  'uffd-register': UffdRegisterStep,
+  'uffd-writeprotect': UffdWriteprotectStep,
+  'uffd-copy': UffdCopyStep,
+  'uffd-zeropage': UffdZeropageStep,
+  reclaim: ReclaimStep,
+  writeback: WritebackStep,
+  migrate: MigrateStep,
+  'clear-refs': ClearRefsStep,
+  inspect: InspectStep,
+  trace: TraceStep,
+  'pagemap-scan': PagemapScanStep,
+} as const;
+
+export type Op = keyof typeof STEP_SCHEMAS;
+export const OPS = Object.keys(STEP_SCHEMAS) as Op[];
+
+export const StepSchema = z.discriminatedUnion('op', [
+  MmapStep,
+  MunmapStep,
+  TouchStep,
+  MprotectStep,
+  MadviseStep,
+  ForkStep,
+  UffdRegisterStep,
+  UffdWriteprotectStep,
+  UffdCopyStep,
+  UffdZeropageStep,
+  ReclaimStep,
+  WritebackStep,
+  MigrateStep,
+  ClearRefsStep,
+  InspectStep,
+  TraceStep,
+  PagemapScanStep,
+]);
+export type Step = z.infer<typeof StepSchema>;
+/** The step type of one op: `StepOf<'touch'>`. */
+export type StepOf<O extends Op> = Extract<Step, { op: O }>;
+
+const VarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/);
+const Scalar = z.union([z.string(), z.number(), z.boolean()]);
+const Seed = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+export const MachineSchema = z
+  .object({
+    cpu: Name.describe('a CPU cost profile name, e.g. "skylake-sp"'),
+    cpus: z.number().int().min(1).max(4096).optional().describe('number of CPUs (default 1)'),
+  })
+  .strict();
+
+export const ExperimentSpecSchema = z
+  .object({
+    $schema: z.string().optional().describe('path or URL of docs/spec.schema.json, for editors'),
+    name: Name.describe('experiment name'),
+    description: z.string().optional(),
+    seed: z.union([Seed, z.array(Seed).min(1)]).optional().describe('run seed (default 1); a list runs one per seed'),
+    machine: MachineSchema,
+    kernel: z.union([Name, z.array(Name).min(1)]).describe('a kernel variant name, or a list: one run per variant'),
+    steps: z.array(StepSchema).min(1),
+    sweep: z
+      .record(VarName, z.array(Scalar).min(1))
+      .optional()
+      .describe('cartesian product: kernel, seed, cpu (machine.cpu), cpus (machine.cpus), or a variable used as "$name" in steps'),
+    vars: z.record(VarName, Scalar).optional().describe('default values of "$name" variables'),
+    repeat: z.number().int().min(1).optional().describe('runs per combination (default 1)'),
+    sampleEvery: z.number().int().nonnegative().optional().describe('time series: sample counters every N accesses (0 = never)'),
+  })
+  .strict();
+
+export type ExperimentSpec = z.infer<typeof ExperimentSpecSchema>;
+export type Machine = z.infer<typeof MachineSchema>;
+/** Keys of `sweep` with a meaning of their own; any other key is a "$name" variable. */
+export const RESERVED_SWEEP_KEYS = ['kernel', 'seed', 'cpu', 'cpus'] as const;

@@ -1,0 +1,281 @@
+/**
+ * Validation of an experiment spec beyond its JSON shape: sweep variables, region and process
+ * flow, page bounds, CPU numbers, uffd prerequisites, registry names and trace files. Every
+ * problem is collected and reported with its path and fix (SpecIssue); nothing throws midway.
+ *
+ * Steps that use "$vars" are checked once per value of each variable (the others at their first
+ * value), which catches a bad swept value without expanding the whole cartesian product.
+ */
+import { PageSet } from '../workload/pages';
+import { checkTrace } from '../workload/trace';
+import { findVarRefs, substitute, sweepAxes, type Scalar } from './plan';
+import { defaultRegistries, type Registries } from './registries';
+import { PAGE_SIZE, parseSizeOrError } from './size';
+import { ExperimentSpecSchema, RESERVED_SWEEP_KEYS, StepSchema, type ExperimentSpec, type Step } from './spec';
+import { closest, describe, formatPath, SpecError, zodIssuesToSpecIssues, type SpecIssue } from './spec-issues';
+
+export interface ValidateOptions {
+  /** name checks for kernels and CPU profiles; default: this build's registries; false: skip */
+  registries?: Registries | false;
+  /** directory relative trace paths resolve against (default cwd) */
+  baseDir?: string;
+  /** read trace files and check every line (default true) */
+  checkTraces?: boolean;
+  /** label for messages (a file name) */
+  source?: string;
+}
+
+export type ValidateResult = { ok: true; spec: ExperimentSpec; issues: [] } | { ok: false; issues: SpecIssue[] };
+
+/** Validates a spec (parsed JSON or a builder's output); collects every issue. */
+export function validateSpec(raw: unknown, opts: ValidateOptions = {}): ValidateResult {
+  const parsed = ExperimentSpecSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) return { ok: false, issues: zodIssuesToSpecIssues(parsed.error.issues, raw) };
+  const spec = parsed.data;
+  const issues: SpecIssue[] = [];
+  const varsOk = checkSweep(spec, issues);
+  const registries = opts.registries === false ? {} : (opts.registries ?? defaultRegistries());
+  checkNames(spec, registries, issues);
+  if (varsOk) checkProbes(spec, opts, issues);
+  const unique = dedupe(issues);
+  return unique.length === 0 ? { ok: true, spec, issues: [] } : { ok: false, issues: unique };
+}
+
+/** Validates and returns the spec, or throws SpecError with every issue. */
+export function parseSpec(raw: unknown, opts: ValidateOptions = {}): ExperimentSpec {
+  const r = validateSpec(raw, opts);
+  if (!r.ok) throw new SpecError(r.issues, opts.source);
+  return r.spec;
+}
+
+/** Checks sweep keys and "$var" references; false when a reference cannot be resolved. */
+function checkSweep(spec: ExperimentSpec, issues: SpecIssue[]): boolean {
+  let varsOk = true;
+  const add = (path: string, message: string) => issues.push({ path, message });
+  const sweep = spec.sweep ?? {};
+  const refs = findVarRefs(spec.steps, ['steps']);
+  const defined = new Set([...Object.keys(sweep), ...Object.keys(spec.vars ?? {})]);
+  const used = new Set<string>();
+  for (const r of refs) {
+    if (!r.name) {
+      varsOk = false;
+      add(formatPath(r.path), `${describe(r.raw)} is not a variable reference; write "$name" with letters, digits and _`);
+      continue;
+    }
+    used.add(r.name);
+    if ((RESERVED_SWEEP_KEYS as readonly string[]).includes(r.name)) {
+      varsOk = false;
+      add(formatPath(r.path), `"$${r.name}" refers to a reserved sweep key; ${r.name} is set per run already, use another variable name`);
+    } else if (!defined.has(r.name)) {
+      varsOk = false;
+      const guess = closest(r.name, [...defined]);
+      add(formatPath(r.path), `"$${r.name}" names no variable${guess ? ` (did you mean "$${guess}"?)` : ''}; add "${r.name}" to sweep (e.g. "sweep": {"${r.name}": [...]}) or to vars`);
+    }
+  }
+  if (Array.isArray(spec.kernel) && sweep.kernel) add('sweep.kernel', 'kernel is already a list; give the kernels in one place (kernel or sweep.kernel)');
+  if (Array.isArray(spec.seed) && sweep.seed) add('sweep.seed', 'seed is already a list; give the seeds in one place (seed or sweep.seed)');
+  for (const [key, values] of Object.entries(sweep)) {
+    values.forEach((v, i) => {
+      const p = `sweep.${key}[${i}]`;
+      if ((key === 'kernel' || key === 'cpu') && typeof v !== 'string') add(p, `expected a ${key === 'kernel' ? 'kernel variant' : 'CPU profile'} name (a string), got ${describe(v)}`);
+      if (key === 'seed' && !(typeof v === 'number' && Number.isInteger(v) && v >= 0)) add(p, `expected a non-negative integer seed, got ${describe(v)}`);
+      if (key === 'cpus' && !(typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 4096)) add(p, `expected a CPU count (integer 1..4096), got ${describe(v)}`);
+    });
+    if (!(RESERVED_SWEEP_KEYS as readonly string[]).includes(key) && !used.has(key))
+      add(`sweep.${key}`, `no step uses "$${key}"; reference it as a step field value "$${key}" or remove it (reserved keys: ${RESERVED_SWEEP_KEYS.join(', ')})`);
+    const seen = new Set(values.map((x) => JSON.stringify(x)));
+    if (seen.size !== values.length) add(`sweep.${key}`, 'lists a value twice; each combination would run twice (use repeat for that)');
+  }
+  for (const key of Object.keys(spec.vars ?? {})) {
+    if ((RESERVED_SWEEP_KEYS as readonly string[]).includes(key)) add(`vars.${key}`, `"${key}" is reserved; set it with the spec's own field instead`);
+    else if (!used.has(key)) add(`vars.${key}`, `no step uses "$${key}"; remove it or reference it as "$${key}"`);
+  }
+  return varsOk;
+}
+
+function checkNames(spec: ExperimentSpec, reg: Registries, issues: SpecIssue[]): void {
+  const check = (list: (() => readonly string[]) | undefined, value: string, path: string, what: string) => {
+    if (!list) return;
+    const known = list();
+    if (known.includes(value)) return;
+    const guess = closest(value, known);
+    issues.push({ path, message: `"${value}" is not a known ${what}${guess ? ` (did you mean "${guess}"?)` : ''}; known: ${known.join(', ')}` });
+  };
+  if (Array.isArray(spec.kernel)) spec.kernel.forEach((k, i) => check(reg.kernels, k, `kernel[${i}]`, 'kernel variant'));
+  else check(reg.kernels, spec.kernel, 'kernel', 'kernel variant');
+  (spec.sweep?.kernel ?? []).forEach((k, i) => typeof k === 'string' && check(reg.kernels, k, `sweep.kernel[${i}]`, 'kernel variant'));
+  check(reg.cpus, spec.machine.cpu, 'machine.cpu', 'CPU profile');
+  (spec.sweep?.cpu ?? []).forEach((c, i) => typeof c === 'string' && check(reg.cpus, c, `sweep.cpu[${i}]`, 'CPU profile'));
+}
+
+/** Runs the step checks for the base combination and for each other value of each axis. */
+function checkProbes(spec: ExperimentSpec, opts: ValidateOptions, issues: SpecIssue[]): void {
+  const axes = sweepAxes(spec).filter((a) => a.key !== 'kernel' && a.key !== 'seed' && a.key !== 'cpu');
+  const base: Record<string, Scalar> = { ...(spec.vars ?? {}) };
+  for (const a of axes) base[a.key] = a.values[0];
+  const probes: { values: Record<string, Scalar>; note: string }[] = [{ values: base, note: '' }];
+  for (const a of axes) for (const v of a.values.slice(1)) probes.push({ values: { ...base, [a.key]: v }, note: ` (with ${a.key} = ${describe(v)})` });
+  const traceCache = new Map<string, string[]>();
+  for (const probe of probes) {
+    const steps = spec.steps.map((s) => substitute(s, probe.values));
+    const cpus = Number(probe.values.cpus ?? spec.machine.cpus ?? 1);
+    const local: SpecIssue[] = [];
+    let shapeOk = true;
+    steps.forEach((s, i) => {
+      if (findVarRefs(s).length > 0) return; // undefined variable: reported by checkSweep
+      const r = StepSchema.safeParse(s, { reportInput: true });
+      if (!r.success) {
+        shapeOk = false;
+        local.push(...zodIssuesToSpecIssues(r.error.issues, { steps }, ['steps', i]));
+      }
+    });
+    if (shapeOk) checkFlow(steps as Step[], cpus, opts, traceCache, local);
+    for (const iss of local) issues.push({ path: iss.path, message: iss.message + probe.note });
+  }
+}
+
+interface RegionState {
+  pages: number;
+  kind: string;
+  uffdModes: Set<string>;
+  uffdFeatures: Set<string>;
+}
+
+/** Region/process bookkeeping in step order, the way the kernel would refuse or misbehave. */
+function checkFlow(steps: readonly Step[], cpus: number, opts: ValidateOptions, traceCache: Map<string, string[]>, issues: SpecIssue[]): void {
+  const procs = new Map<string, Map<string, RegionState>>([['main', new Map()]]);
+  steps.forEach((s, i) => {
+    const at = (field?: string) => `steps[${i}]${field ? `.${field}` : ''}`;
+    const add = (field: string | undefined, message: string) => issues.push({ path: at(field), message });
+    const procName = s.process ?? 'main';
+    const regions = procs.get(procName);
+    if (!regions) {
+      add('process', `process "${procName}" does not exist at this step; create it with {"op": "fork", "child": "${procName}"} earlier or use "main"`);
+      return;
+    }
+    const need = (name: string): RegionState | undefined => {
+      const r = regions.get(name);
+      if (!r) {
+        const guess = closest(name, [...regions.keys()]);
+        add('region', `"${name}" is not mapped in process "${procName}" at this step${guess ? ` (did you mean "${guess}"?)` : ''}; add {"op": "mmap", "region": "${name}", "size": "16MiB"} before it`);
+      }
+      return r;
+    };
+    const pagesOk = (r: RegionState, sel: unknown) => {
+      if (sel === undefined) return;
+      try {
+        new PageSet(sel as never, r.pages, 'pages');
+      } catch (e) {
+        add('pages', (e as Error).message.replace(/^pages(\[\d+\])?: /, ''));
+      }
+    };
+    switch (s.op) {
+      case 'mmap': {
+        if (regions.has(s.region)) {
+          add('region', `"${s.region}" is already mapped; munmap it first or use another name`);
+          return;
+        }
+        const bytes = parseSizeOrError(s.size);
+        const kind = typeof s.kind === 'string' ? s.kind : 'anon-private';
+        if (s.fs !== undefined && kind.startsWith('anon')) add('fs', `fs applies to file mappings only; remove it or use kind "file-shared"/"file-private"`);
+        regions.set(s.region, { pages: typeof bytes === 'number' ? bytes / PAGE_SIZE : 0, kind, uffdModes: new Set(), uffdFeatures: new Set() });
+        return;
+      }
+      case 'munmap':
+        if (need(s.region)) regions.delete(s.region);
+        return;
+      case 'fork': {
+        if (procs.has(s.child)) {
+          add('child', `process "${s.child}" already exists; give the child another name`);
+          return;
+        }
+        // the child inherits the mappings; uffd registrations are dropped (no UFFD_FEATURE_EVENT_FORK in the model)
+        const copy = new Map<string, RegionState>();
+        for (const [k, r] of regions) copy.set(k, { ...r, uffdModes: new Set(), uffdFeatures: new Set() });
+        procs.set(s.child, copy);
+        return;
+      }
+      case 'reclaim':
+      case 'clear-refs':
+        return;
+      case 'writeback':
+        if (s.region !== undefined) need(s.region);
+        return;
+      case 'touch': {
+        const r = need(s.region);
+        if (r) pagesOk(r, s.pages);
+        if (typeof s.cpu === 'number' && s.cpu >= cpus) add('cpu', `CPU ${s.cpu} does not exist; the machine has cpus 0..${cpus - 1} (raise machine.cpus)`);
+        if (s.cpu !== undefined && s.threads !== undefined) add('threads', 'give either cpu (one thread) or threads (with placement), not both');
+        if (Array.isArray(s.placement))
+          s.placement.forEach((c, k) => c >= cpus && add(`placement[${k}]`, `CPU ${c} does not exist; the machine has cpus 0..${cpus - 1}`));
+        const pattern = s.pattern ?? 'sequential';
+        const only: [keyof typeof s, string][] = [['theta', 'zipf'], ['stride', 'stride'], ['hotFraction', 'hotcold'], ['hotProbability', 'hotcold']];
+        for (const [f, p] of only) if (s[f] !== undefined && pattern !== p) add(f as string, `applies to pattern "${p}" only; remove it or set "pattern": "${p}"`);
+        if (s.writeRatio !== undefined && s.access !== undefined && s.access !== 'rw') add('writeRatio', `applies to access "rw" only (access is "${s.access}"); remove it or set "access": "rw"`);
+        return;
+      }
+      case 'uffd-register': {
+        const r = need(s.region);
+        if (!r) return;
+        if ((s.features ?? []).length > 0 && !s.modes.includes('wp'))
+          add('features', `${(s.features ?? []).join(', ')} need mode "wp"; add "wp" to modes`);
+        for (const m of s.modes) r.uffdModes.add(m);
+        for (const f of s.features ?? []) r.uffdFeatures.add(f);
+        return;
+      }
+      case 'uffd-writeprotect': {
+        const r = need(s.region);
+        if (!r) return;
+        pagesOk(r, s.pages);
+        // UFFDIO_WRITEPROTECT fails (-ENOENT) on a range not registered with UFFDIO_REGISTER_MODE_WP
+        if (!r.uffdModes.has('wp')) add('region', `"${s.region}" is not registered for uffd-wp; add {"op": "uffd-register", "region": "${s.region}", "modes": ["wp"]} before it`);
+        return;
+      }
+      case 'uffd-copy':
+      case 'uffd-zeropage': {
+        const r = need(s.region);
+        if (!r) return;
+        pagesOk(r, s.pages);
+        if (r.uffdModes.size === 0) add('region', `"${s.region}" is not registered with userfaultfd; add {"op": "uffd-register", "region": "${s.region}", "modes": ["missing"]} before it`);
+        return;
+      }
+      case 'pagemap-scan': {
+        const r = need(s.region);
+        if (!r) return;
+        pagesOk(r, s.pages);
+        if (s.mode === 'soft-dirty' && s.clear === true)
+          add('clear', 'PAGEMAP_SCAN cannot clear soft-dirty; remove clear and add {"op": "clear-refs", "mode": "soft-dirty"}');
+        // ioctl_pagemap_scan(2): tracking PAGE_IS_WRITTEN needs UFFD_FEATURE_WP_ASYNC and a WP registration
+        if (s.mode === 'written' && !(r.uffdModes.has('wp') && r.uffdFeatures.has('wp-async')))
+          add('mode', `"written" needs "${s.region}" registered with {"op": "uffd-register", "modes": ["wp"], "features": ["wp-async"]} first (ioctl_pagemap_scan(2))`);
+        return;
+      }
+      case 'trace': {
+        const r = need(s.region);
+        if (!r || opts.checkTraces === false) return;
+        const key = `${s.file}|${r.pages}|${cpus}`;
+        let found = traceCache.get(key);
+        if (!found) {
+          found = checkTrace(s, { pages: r.pages, cpus, baseDir: opts.baseDir });
+          traceCache.set(key, found);
+        }
+        for (const m of found) add('file', m);
+        return;
+      }
+      default: {
+        const r = need(s.region);
+        if (r && 'pages' in s) pagesOk(r, s.pages);
+      }
+    }
+  });
+}
+
+function dedupe(issues: SpecIssue[]): SpecIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${i.path}\u0000${i.message.replace(/ \(with [^)]*\)$/, '')}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
