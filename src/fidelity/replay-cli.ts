@@ -6,7 +6,7 @@
 import { CliError } from '../cli/errors';
 import { ReplayFailed, ReplayRefused, replayNative } from './replay';
 import { ScriptError, toOpScript } from './script';
-import { readSpecFile, SpecInputError, specSeed } from './spec-input';
+import { loadSpecFile, SpecInputError } from './spec-input';
 import type { NativeReplay, NativeRow } from './native-types';
 
 const USAGE = 'usage: ptlab replay SPEC.json --native [--json] [--script] [--no-split]';
@@ -50,13 +50,13 @@ export async function main(argv: string[]): Promise<number> {
   if (!flags.has('--native'))
     throw new CliError(`replay runs a spec on this machine's kernel and needs --native (for the model use: ptlab run ${files[0]})`);
   try {
-    const spec = readSpecFile(files[0]);
+    const { resolved: spec, plan } = loadSpecFile(files[0]);
     const split = flags.has('--no-split') ? 'never' : 'auto';
     if (flags.has('--script')) {
-      process.stdout.write(toOpScript(spec, { seed: specSeed(spec), cpus: spec.machine.cpus ?? 1, split }).text);
+      process.stdout.write(toOpScript(spec, { seed: spec.seed, repeat: plan.repeat, cpus: spec.machine.cpus, split }).text);
       return 0;
     }
-    const rep = replayNative(spec, { split });
+    const rep = replayNative(spec, { split, repeat: plan.repeat });
     process.stdout.write((flags.has('--json') ? JSON.stringify({ name: spec.name, ...rep }, null, 1) : formatReplay(spec.name, rep)) + '\n');
     return 0;
   } catch (e) {

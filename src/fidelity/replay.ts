@@ -4,12 +4,11 @@
  * rows with `null` for bits it cannot see). One run: the spec's first seed, vars resolved.
  */
 import { spawnSync } from 'node:child_process';
-import type { ExperimentSpec } from '../lab/spec';
+import type { ResolvedSpec } from '../lab/plan';
 import { ensureReplayer } from './native-build';
 import type { NativeHeader, NativeReplay, NativeStep, RawStep } from './native-types';
 import { toNativeRow } from './observe';
-import { toOpScript, type OpScript, type ScriptOptions } from './script';
-import { specSeed } from './spec-input';
+import { toOpScript, type OpScript, type ScriptableSpec, type ScriptOptions } from './script';
 
 export interface ReplayOptions extends Partial<ScriptOptions> {
   /** kill the replayer after this long (default 120 s) */
@@ -71,7 +70,7 @@ export function hostFacts(): NativeHeader {
 }
 
 /** Replays an already translated op script. */
-export function replayScript(script: OpScript, spec: ExperimentSpec, timeoutMs = 120_000): NativeReplay {
+export function replayScript(script: OpScript, spec: ScriptableSpec, timeoutMs = 120_000): NativeReplay {
   const { header, lines } = runBinary([], script.text, timeoutMs);
   const steps: NativeStep[] = lines.map((raw) => {
     const specStep = spec.steps[raw.step] as { region?: string } | undefined;
@@ -95,7 +94,8 @@ export function replayScript(script: OpScript, spec: ExperimentSpec, timeoutMs =
   return { host: header, steps };
 }
 
-export function replayNative(spec: ExperimentSpec, opts: ReplayOptions = {}): NativeReplay {
-  const script = toOpScript(spec, { seed: specSeed(spec), cpus: spec.machine.cpus ?? 1, ...opts });
+/** Replays one resolved run (`loadSpecFile(f).resolved`, or a RunPlan's spec). */
+export function replayNative(spec: ResolvedSpec, opts: ReplayOptions = {}): NativeReplay {
+  const script = toOpScript(spec, { seed: spec.seed, repeat: 0, cpus: spec.machine.cpus, ...opts });
   return replayScript(script, spec, opts.timeoutMs);
 }

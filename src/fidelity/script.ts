@@ -4,7 +4,7 @@
  * workload layer's own seeded generator, so the native run touches exactly the pages, in the
  * order and with the read/write mix, that the simulator touches.
  */
-import type { ExperimentSpec, Step } from '../lab/spec';
+import type { Step } from '../lab/spec';
 import { parseSizeOrError, PAGE_SIZE } from '../lab/size';
 import { makeAccessStream, streamSeed, PageSet } from '../workload';
 import type { PageSelection } from '../workload';
@@ -110,7 +110,13 @@ function touchTokens(step: Extract<Step, { op: 'touch' }>, pages: number, seed: 
   return tokens;
 }
 
-export function toOpScript(spec: ExperimentSpec, o: Partial<ScriptOptions> = {}): OpScript {
+/** What the translation reads of a spec: its name and (variable-free) steps. */
+export interface ScriptableSpec {
+  name: string;
+  steps: readonly Step[];
+}
+
+export function toOpScript(spec: ScriptableSpec, o: Partial<ScriptOptions> = {}): OpScript {
   const opts = { ...DEFAULT_SCRIPT_OPTIONS, ...o };
   const regions: Record<string, RegionInfo> = {};
   const lines: string[] = [`# ptlab replay of "${spec.name}"`];

@@ -1,10 +1,15 @@
 /**
- * Reads an experiment spec for replay and diff: validates it with the spec schema
- * (src/lab/spec.ts) and resolves "$name" variables to one concrete run (the `vars` default, or
- * the first swept value), because a native replay is one run on one kernel.
+ * Reads an experiment spec for replay and diff with the lab's own validation (parseSpec) and
+ * planning (planRuns): a native replay is one run on one kernel, so it takes the plan's first
+ * run (first seed, first swept values, repeat 0).
  */
 import { readFileSync } from 'node:fs';
-import { ExperimentSpecSchema, type ExperimentSpec, type Step } from '../lab/spec';
+import { dirname } from 'node:path';
+import { planRuns, type ResolvedSpec } from '../lab/plan';
+import type { RunPlan } from '../lab/simulate';
+import type { ExperimentSpec } from '../lab/spec';
+import { SpecError } from '../lab/spec-issues';
+import { parseSpec } from '../lab/validate';
 
 export class SpecInputError extends Error {
   constructor(message: string) {
@@ -13,24 +18,29 @@ export class SpecInputError extends Error {
   }
 }
 
-/** One issue per line: `steps[3].advice: expected one of dontneed|free|cold|pageout`. */
-function formatIssues(issues: readonly { path: PropertyKey[]; message: string }[]): string {
-  return issues
-    .slice(0, 8)
-    .map((i) => {
-      const path = i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-      return `  ${path || '(spec)'}: ${i.message}`;
-    })
-    .join('\n');
+export interface LoadedSpec {
+  spec: ExperimentSpec;
+  /** the run a replay or diff uses */
+  plan: RunPlan;
+  resolved: ResolvedSpec;
 }
 
-export function parseSpecJson(json: unknown, where = 'spec'): ExperimentSpec {
-  const r = ExperimentSpecSchema.safeParse(json);
-  if (!r.success) throw new SpecInputError(`${where} is not a valid experiment spec:\n${formatIssues(r.error.issues)}\n(see docs/spec.md)`);
-  return resolveVars(r.data);
+export function loadSpecJson(json: unknown, source = 'spec', baseDir?: string): LoadedSpec {
+  let spec: ExperimentSpec;
+  try {
+    // names of kernels and CPU profiles are the simulator's business; replay checks shape and flow
+    spec = parseSpec(json, { source, baseDir, registries: false, checkTraces: false });
+  } catch (e) {
+    if (e instanceof SpecError) throw new SpecInputError(e.message);
+    throw e;
+  }
+  const plans = planRuns(spec, { baseDir });
+  if (!plans.length) throw new SpecInputError(`${source}: the spec plans no run`);
+  const plan = plans[0];
+  return { spec, plan, resolved: plan.spec as ResolvedSpec };
 }
 
-export function readSpecFile(file: string): ExperimentSpec {
+export function loadSpecFile(file: string): LoadedSpec {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -43,30 +53,5 @@ export function readSpecFile(file: string): ExperimentSpec {
   } catch (e) {
     throw new SpecInputError(`${file} is not JSON: ${(e as Error).message}`);
   }
-  return parseSpecJson(json, file);
-}
-
-/** Replaces "$name" values in steps by `vars[name]` or the first `sweep[name]` value. */
-export function resolveVars(spec: ExperimentSpec): ExperimentSpec {
-  const values: Record<string, unknown> = {};
-  for (const [k, vs] of Object.entries(spec.sweep ?? {})) values[k] = vs[0];
-  Object.assign(values, spec.vars ?? {});
-  const sub = (v: unknown, path: string): unknown => {
-    if (typeof v === 'string' && v.startsWith('$')) {
-      const name = v.slice(1);
-      if (!(name in values)) throw new SpecInputError(`${path}: variable "${v}" has no value; add it to "vars" or "sweep"`);
-      return values[name];
-    }
-    if (Array.isArray(v)) return v.map((x, i) => sub(x, `${path}[${i}]`));
-    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, sub(x, `${path}.${k}`)]));
-    return v;
-  };
-  const steps = spec.steps.map((s, i) => sub(s, `steps[${i}]`) as Step);
-  return { ...spec, steps };
-}
-
-/** The run seed a replay uses: the spec's (first) seed, default 1 (DESIGN.md). */
-export function specSeed(spec: ExperimentSpec): number {
-  const s = spec.seed ?? 1;
-  return Array.isArray(s) ? s[0] : s;
+  return loadSpecJson(json, file, dirname(file));
 }

@@ -1,0 +1,200 @@
+/**
+ * Differential check of the model against this machine's kernel: the same run simulated under
+ * the variant that models `uname -r` and replayed natively, compared step by step — inspect
+ * fields bit by bit where user space can see them, faults by count on touch steps, and
+ * PAGEMAP_SCAN results as page sets.
+ */
+import { release } from 'node:os';
+import type { ResolvedSpec } from '../lab/plan';
+import { simulateRun, type RunPlan } from '../lab/simulate';
+import type { InspectRow, RunResult, StepResult } from '../lab/types';
+import { variantForRelease } from '../kernel/variants';
+import type { NativeHeader, NativeReplay, NativeRow, NativeStep } from './native-types';
+import { replayNative, type ReplayOptions } from './replay';
+import type { LoadedSpec } from './spec-input';
+
+/** InspectRow fields compared bit by bit (write is never observable natively). */
+export const COMPARED_FIELDS = ['present', 'entry', 'young', 'dirty', 'uffdWp', 'softDirty', 'exclusive', 'special', 'folioDirty'] as const;
+export type ComparedField = (typeof COMPARED_FIELDS)[number];
+
+export interface Difference {
+  step: number;
+  op: string;
+  process: string;
+  /** page index for inspect fields */
+  page?: number;
+  /** an InspectRow field, or faults.total / faults.sigsegv / faults.uffdMissing / faults.uffdWp / faults.uffdMinor / scan */
+  field: string;
+  model: unknown;
+  native: unknown;
+  /** 'host': explained by a documented quirk of this host (see DiffReport.hostQuirks) */
+  cause: 'model' | 'host';
+  note?: string;
+}
+
+export interface DiffReport {
+  name: string;
+  variant: string;
+  host: NativeHeader;
+  /** quirks of this host that make some differences expected */
+  hostQuirks: string[];
+  /** number of values compared */
+  compared: number;
+  differences: Difference[];
+  /** differences with cause 'model' */
+  modelDifferences: number;
+  model: RunResult;
+  native: NativeReplay;
+}
+
+/** The kernel variant modelling a release string (`uname -r`): nearest lower known linux-X.Y. */
+export function variantForHost(rel = release()): string {
+  return variantForRelease(rel);
+}
+
+function modelFaults(s: StepResult): { total: number; sigsegv: number; uffdMissing: number; uffdWp: number; uffdMinor: number } {
+  const by = s.counters.faults.byKind ?? {};
+  const sigsegv = by.sigsegv ?? 0;
+  // a SIGSEGV'd access never reaches handle_mm_fault, so getrusage does not count it
+  return { total: s.counters.faults.total - sigsegv, sigsegv, uffdMissing: by.uffdMissing ?? 0, uffdWp: by.uffdWp ?? 0, uffdMinor: by.uffdMinor ?? 0 };
+}
+
+/** Host quirks found in the header, as sentences. */
+export function hostQuirks(h: NativeHeader): string[] {
+  const q: string[] = [];
+  if (!h.zeroPageOnRead)
+    q.push('this kernel maps no shared zero page on anonymous read faults (a read allocates a young, dirty, writable page); the model maps the zero page');
+  if (!h.softDirty) q.push('CONFIG_MEM_SOFT_DIRTY is off: softDirty is not compared');
+  if (!h.pfnVisible) q.push('not root: no PFNs, kpageflags or swap types; folio flags and most young/dirty bits are unknown');
+  return q;
+}
+
+function compareRows(step: NativeStep, modelRows: InspectRow[], nativeRows: NativeRow[], host: NativeHeader, out: Difference[]): number {
+  let compared = 0;
+  const byPage = new Map(modelRows.map((r) => [r.page, r]));
+  for (const n of nativeRows) {
+    const m = byPage.get(n.page);
+    if (!m) {
+      out.push({ step: step.index, op: step.op, process: step.process, page: n.page, field: 'row', model: 'missing', native: 'present', cause: 'model' });
+      continue;
+    }
+    for (const f of COMPARED_FIELDS) {
+      const nv = n[f];
+      const mv = (m as unknown as Record<string, unknown>)[f];
+      if (nv === null || nv === undefined || mv === undefined) continue;
+      compared++;
+      if (nv === mv) continue;
+      const hostCaused = !host.zeroPageOnRead && m.special === true && n.special === false;
+      out.push({
+        step: step.index,
+        op: step.op,
+        process: step.process,
+        page: n.page,
+        field: f,
+        model: mv,
+        native: nv,
+        cause: hostCaused ? 'host' : 'model',
+        note: hostCaused
+          ? 'no zero page on this host'
+          : f === 'exclusive'
+            ? 'native exclusive is pagemap bit 56 (mapped once), which differs from PageAnonExclusive after other mappers went away'
+            : undefined,
+      });
+    }
+  }
+  return compared;
+}
+
+/** Compares a simulated run with a native replay of the same spec. Pure: no I/O. */
+export function diffRuns(name: string, model: RunResult, native: NativeReplay): DiffReport {
+  const differences: Difference[] = [];
+  let compared = 0;
+  for (const ns of native.steps) {
+    const ms = model.steps[ns.index];
+    if (!ms) {
+      differences.push({ step: ns.index, op: ns.op, process: ns.process, field: 'step', model: 'missing', native: ns.op, cause: 'model' });
+      continue;
+    }
+    const add = (field: string, mv: unknown, nv: unknown, note?: string) => {
+      compared++;
+      if (JSON.stringify(mv) !== JSON.stringify(nv)) differences.push({ step: ns.index, op: ns.op, process: ns.process, field, model: mv, native: nv, cause: 'model', note });
+    };
+    if (ns.op === 'touch') {
+      // only touch steps: other ops are system calls whose own faults (the replayer's stack,
+      // a new handler thread, copy-on-write of its data after fork) are not the model's
+      const mf = modelFaults(ms);
+      add('faults.total', mf.total, ns.faults.total);
+      add('faults.sigsegv', mf.sigsegv, ns.faults.sigsegv + ns.faults.sigbus);
+      add('faults.uffdMissing', mf.uffdMissing, ns.uffd.missing);
+      add('faults.uffdWp', mf.uffdWp, ns.uffd.wp);
+      add('faults.uffdMinor', mf.uffdMinor, ns.uffd.minor);
+    }
+    if (ns.inspect) {
+      if (!ms.inspect) differences.push({ step: ns.index, op: ns.op, process: ns.process, field: 'inspect', model: 'none', native: `${ns.inspect.length} rows`, cause: 'model' });
+      else compared += compareRows(ns, ms.inspect, ns.inspect, native.host, differences);
+    }
+    if (ns.scan) add('scan', (ms.scan ?? []).slice().sort((a, b) => a - b), ns.scan.slice().sort((a, b) => a - b));
+  }
+  return {
+    name,
+    variant: model.variant,
+    host: native.host,
+    hostQuirks: hostQuirks(native.host),
+    compared,
+    differences,
+    modelDifferences: differences.filter((d) => d.cause === 'model').length,
+    model,
+    native,
+  };
+}
+
+/** The simulator threw (e.g. not implemented yet, or an invariant breach in strict mode). */
+export class ModelFailed extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelFailed';
+  }
+}
+
+export interface DiffOptions extends ReplayOptions {
+  /** the variant to simulate (default: the one modelling this kernel) */
+  variant?: string;
+  /** the simulator (default simulateRun); tests inject stubs */
+  simulate?: (plan: RunPlan) => RunResult;
+}
+
+/** Runs a loaded spec in the model (host variant) and natively, and compares. */
+export function diffSpec(loaded: LoadedSpec, opts: DiffOptions = {}): DiffReport {
+  const native = replayNative(loaded.resolved, { ...opts, repeat: loaded.plan.repeat });
+  const variant = opts.variant ?? variantForHost(native.host.kernel);
+  const resolved: ResolvedSpec = { ...loaded.resolved, kernel: variant };
+  const plan: RunPlan = { ...loaded.plan, id: `${loaded.plan.id}|diff=${variant}`, variant, spec: resolved };
+  let model: RunResult;
+  try {
+    model = (opts.simulate ?? simulateRun)(plan);
+  } catch (e) {
+    throw new ModelFailed(`simulating "${loaded.resolved.name}" under ${variant} failed: ${(e as Error).message}`);
+  }
+  return diffRuns(loaded.resolved.name, model, native);
+}
+
+function show(v: unknown): string {
+  return typeof v === 'boolean' ? (v ? '1' : '0') : Array.isArray(v) ? `[${v.join(',')}]` : String(v);
+}
+
+/** A step-by-step table of differences. */
+export function formatDiff(r: DiffReport): string {
+  const out = [`diff of "${r.name}": model ${r.variant} vs Linux ${r.host.kernel} (${r.compared} values compared)`];
+  for (const q of r.hostQuirks) out.push(`  host: ${q}`);
+  if (!r.differences.length) {
+    out.push('  no differences');
+    return out.join('\n');
+  }
+  out.push(`  ${'step'.padEnd(5)}${'process'.padEnd(9)}${'op'.padEnd(19)}${'page'.padEnd(6)}${'field'.padEnd(20)}${'model'.padEnd(8)}${'native'.padEnd(8)}cause`);
+  for (const d of r.differences)
+    out.push(
+      `  ${String(d.step).padEnd(5)}${d.process.padEnd(9)}${d.op.padEnd(19)}${(d.page === undefined ? '' : String(d.page)).padEnd(6)}${d.field.padEnd(20)}${show(d.model).padEnd(8)}${show(d.native).padEnd(8)}${d.cause}${d.note ? `  (${d.note})` : ''}`,
+    );
+  out.push(`  ${r.modelDifferences} model difference(s), ${r.differences.length - r.modelDifferences} explained by host quirks`);
+  return out.join('\n');
+}
