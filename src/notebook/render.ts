@@ -124,3 +124,34 @@ export async function renderPng(spec: TopLevelSpec, opts: RenderOptions & PngOpt
 export function vegaLiteVersion(): string {
   return vegaLite().version;
 }
+
+/**
+ * Compile and collect vega-lite's warnings (it logs them to the console by default, e.g. "dropping
+ * field with incompatible type"): an empty list means the spec is clean. Throws on hard errors.
+ */
+export function vegaLiteWarnings(spec: TopLevelSpec): string[] {
+  const warnings: string[] = [];
+  let level = 2;
+  const logger = {
+    level(l?: number) {
+      if (l === undefined) return level;
+      level = l;
+      return logger;
+    },
+    error(...args: unknown[]) {
+      throw new Error(`vega-lite could not compile the chart spec: ${args.map(String).join(' ')}`);
+    },
+    warn(...args: unknown[]) {
+      warnings.push(args.map(String).join(' '));
+      return logger;
+    },
+    info() {
+      return logger;
+    },
+    debug() {
+      return logger;
+    },
+  };
+  vegaLite().compile(spec, { logger });
+  return warnings;
+}
