@@ -1,0 +1,274 @@
+/**
+ * The runner: validates a spec, expands it into runs (plan.ts), runs each with one
+ * `simulateRun(plan, opts)` call — in this thread (`jobs: 1`, runSync) or on a piscina
+ * worker-thread pool (`jobs: N`), reports progress, honours an AbortSignal, and with an output
+ * directory saves every finished run at once so an interrupted sweep resumes without redoing or
+ * losing runs. Results are always in plan order, so `jobs` never changes the output.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { planRuns, shardPlans, type Shard } from './plan';
+import type { Registries } from './registries';
+import { ResultSet } from './resultset';
+import { loadSavedRuns, RUNS_DIR, saveRun } from './run-store';
+import type { RunPlan, SimulateOptions } from './simulate';
+import type { ExperimentSpec } from './spec';
+import type { RunResult } from './types';
+import { parseSpec } from './validate';
+
+export type SimulateFn = (plan: RunPlan, opts: SimulateOptions) => RunResult;
+
+export interface RunOptions {
+  /** parallel runs on worker threads (default 1 = in this thread) */
+  jobs?: number;
+  /** in-process simulator (jobs 1 and runSync); default: the module below */
+  simulate?: SimulateFn;
+  /** module exporting `simulateRun`, loaded by workers (and in-process without `simulate`); default src/lab/simulate */
+  simulateModule?: string;
+  /** time series: sample every N accesses (overrides the spec's sampleEvery) */
+  sampleEvery?: number;
+  /** invariant breaches throw instead of being counted */
+  strict?: boolean;
+  /** called after every finished (or resumed) run */
+  onProgress?: (p: RunProgress) => void;
+  /** stops the sweep; finished runs are kept (and saved with outDir) */
+  signal?: AbortSignal;
+  /** save runs/<id>.json as runs finish, and spec/results/meta at the end */
+  outDir?: string;
+  /** with outDir: reuse runs already saved there */
+  resume?: boolean;
+  /** run only shard i of N of the plan */
+  shard?: Shard;
+  /** directory relative trace paths resolve against (the spec file's directory) */
+  baseDir?: string;
+  /** kernel/CPU name checks (default: this build's registries; false: skip) */
+  registries?: Registries | false;
+  /** name of the spec's source for messages (a file name) */
+  source?: string;
+}
+
+export interface RunProgress {
+  /** runs finished so far, including resumed ones */
+  done: number;
+  total: number;
+  plan: RunPlan;
+  result: RunResult;
+  /** true when the run was loaded from outDir instead of run */
+  resumed: boolean;
+  elapsedMs: number;
+}
+
+/** A user-facing runner problem (bad output dir, ...): one message, no stack. */
+export class RunnerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunnerError';
+  }
+}
+
+/** The sweep was cancelled; `partial` holds the runs that finished. */
+export class RunCancelledError extends Error {
+  constructor(readonly partial: ResultSet) {
+    super(`cancelled after ${partial.length} finished run(s)`);
+    this.name = 'RunCancelledError';
+  }
+}
+
+/** A run threw; `partial` holds the runs that finished, `runId` names the failing one. */
+export class RunFailedError extends Error {
+  constructor(
+    readonly runId: string,
+    readonly reason: string,
+    readonly partial: ResultSet,
+  ) {
+    super(`run "${runId}" failed: ${reason}`);
+    this.name = 'RunFailedError';
+  }
+}
+
+export interface Prepared {
+  spec: ExperimentSpec;
+  /** every run of the spec, in plan order */
+  all: RunPlan[];
+  /** the runs to do (the shard, if any) */
+  plans: RunPlan[];
+}
+
+/** Validates and plans (no running). Throws SpecError with every issue. */
+export function prepare(specInput: unknown, opts: Pick<RunOptions, 'shard' | 'baseDir' | 'registries' | 'source'> = {}): Prepared {
+  const spec = parseSpec(specInput, { registries: opts.registries, baseDir: opts.baseDir, source: opts.source });
+  const all = planRuns(spec, { baseDir: opts.baseDir });
+  return { spec, all, plans: opts.shard ? shardPlans(all, opts.shard) : all };
+}
+
+function simOpts(spec: ExperimentSpec, opts: RunOptions): SimulateOptions {
+  const o: SimulateOptions = {};
+  const every = opts.sampleEvery ?? spec.sampleEvery;
+  if (every !== undefined) o.sampleEvery = every;
+  if (opts.strict !== undefined) o.strict = opts.strict;
+  return o;
+}
+
+function loadSimulate(opts: RunOptions): SimulateFn {
+  if (opts.simulate) return opts.simulate;
+  const mod = require(opts.simulateModule ?? './simulate') as { simulateRun: SimulateFn };
+  return mod.simulateRun;
+}
+
+/** The simulator's result, with the plan's identity fields (ids must match plans for resume/merge). */
+function stamp(plan: RunPlan, r: RunResult): RunResult {
+  return { ...r, id: plan.id, name: plan.name, variant: plan.variant, cpu: plan.cpu, seed: plan.seed, repeat: plan.repeat, params: plan.params };
+}
+
+/** Opens the output dir: checks it belongs to this spec, writes spec.json, returns resumable runs. */
+function openOutDir(dir: string, specInput: unknown, resume: boolean | undefined): Map<string, RunResult> {
+  fs.mkdirSync(dir, { recursive: true });
+  const specFile = path.join(dir, 'spec.json');
+  const saved = loadSavedRuns(dir);
+  if (fs.existsSync(specFile)) {
+    let old: unknown;
+    try {
+      old = JSON.parse(fs.readFileSync(specFile, 'utf8'));
+    } catch {
+      old = undefined;
+    }
+    if (stableJson(old) !== stableJson(specInput) && (saved.size > 0 || fs.existsSync(path.join(dir, 'results.json'))))
+      throw new RunnerError(`${dir} holds results of a different spec; choose another output directory or remove it`);
+  }
+  if (saved.size > 0 && !resume)
+    throw new RunnerError(`${dir} already holds ${saved.size} finished run(s) in ${RUNS_DIR}/; pass --resume (resume: true) to keep them and run the rest, or choose another output directory`);
+  fs.writeFileSync(specFile, JSON.stringify(specInput, null, 1) + '\n');
+  return resume ? saved : new Map();
+}
+
+function finish(prep: Prepared, specInput: unknown, results: (RunResult | undefined)[], opts: RunOptions): ResultSet {
+  const runs = results.filter((r): r is RunResult => r !== undefined);
+  const missing = prep.plans.filter((_, i) => results[i] === undefined).map((p) => p.id);
+  const meta: Record<string, unknown> = {};
+  if (opts.shard) meta.shard = `${opts.shard.index}/${opts.shard.count}`;
+  if (missing.length > 0) meta.missing = missing;
+  const set = new ResultSet(runs, specInput, meta);
+  if (opts.outDir) set.save(opts.outDir);
+  return set;
+}
+
+/** Runs a spec in this thread, synchronously (notebooks, small runs). `jobs` is ignored. */
+export function runSync(specInput: unknown, opts: RunOptions = {}): ResultSet {
+  const prep = prepare(specInput, opts);
+  const saved = opts.outDir ? openOutDir(opts.outDir, specInput, opts.resume) : new Map<string, RunResult>();
+  const simulate = loadSimulate(opts);
+  const so = simOpts(prep.spec, opts);
+  const results: (RunResult | undefined)[] = new Array(prep.plans.length).fill(undefined);
+  const t0 = Date.now();
+  let done = 0;
+  for (let i = 0; i < prep.plans.length; i++) {
+    const plan = prep.plans[i];
+    if (opts.signal?.aborted) throw new RunCancelledError(finish(prep, specInput, results, opts));
+    const old = saved.get(plan.id);
+    let r: RunResult;
+    if (old) r = old;
+    else {
+      try {
+        r = stamp(plan, simulate(plan, so));
+      } catch (e) {
+        throw new RunFailedError(plan.id, (e as Error)?.message ?? String(e), finish(prep, specInput, results, opts));
+      }
+      if (opts.outDir) saveRun(opts.outDir, r);
+    }
+    results[i] = r;
+    done++;
+    opts.onProgress?.({ done, total: prep.plans.length, plan, result: r, resumed: !!old, elapsedMs: Date.now() - t0 });
+  }
+  return finish(prep, specInput, results, opts);
+}
+
+interface PoolLike {
+  run(task: unknown, opts?: { signal?: AbortSignal }): Promise<unknown>;
+  destroy(): Promise<void>;
+}
+
+/** Runs a spec; with `jobs > 1` on a piscina worker pool. Resolves to the runs in plan order. */
+export async function run(specInput: unknown, opts: RunOptions = {}): Promise<ResultSet> {
+  const jobs = opts.jobs ?? 1;
+  if (!Number.isInteger(jobs) || jobs < 1) throw new RunnerError(`jobs must be a positive integer, got ${jobs}`);
+  const prep = prepare(specInput, opts);
+  const saved = opts.outDir ? openOutDir(opts.outDir, specInput, opts.resume) : new Map<string, RunResult>();
+  const so = simOpts(prep.spec, opts);
+  const results: (RunResult | undefined)[] = new Array(prep.plans.length).fill(undefined);
+  const t0 = Date.now();
+  let done = 0;
+  const record = (i: number, r: RunResult, resumed: boolean) => {
+    results[i] = r;
+    done++;
+    opts.onProgress?.({ done, total: prep.plans.length, plan: prep.plans[i], result: r, resumed, elapsedMs: Date.now() - t0 });
+  };
+  const todo: number[] = [];
+  prep.plans.forEach((p, i) => {
+    const old = saved.get(p.id);
+    if (old) record(i, old, true);
+    else todo.push(i);
+  });
+
+  if (jobs === 1 || todo.length <= 1) {
+    const simulate = loadSimulate(opts);
+    for (const i of todo) {
+      // yield between runs so an abort (or a progress repaint) can get in
+      await new Promise<void>((res) => setImmediate(res));
+      if (opts.signal?.aborted) throw new RunCancelledError(finish(prep, specInput, results, opts));
+      let r: RunResult;
+      try {
+        r = stamp(prep.plans[i], simulate(prep.plans[i], so));
+      } catch (e) {
+        throw new RunFailedError(prep.plans[i].id, (e as Error)?.message ?? String(e), finish(prep, specInput, results, opts));
+      }
+      if (opts.outDir) saveRun(opts.outDir, r);
+      record(i, r, false);
+    }
+    return finish(prep, specInput, results, opts);
+  }
+
+  const { Piscina } = require('piscina') as { Piscina: new (o: object) => PoolLike };
+  const workerData: { simulateModule?: string } = {};
+  if (opts.simulateModule) workerData.simulateModule = path.resolve(opts.simulateModule);
+  else if (opts.simulate) throw new RunnerError('jobs > 1 runs in worker threads, which cannot receive a function; pass simulateModule (a module exporting simulateRun) instead of simulate');
+  const pool = new Piscina({
+    filename: path.join(__dirname, 'worker.js'),
+    minThreads: Math.min(jobs, todo.length),
+    maxThreads: Math.min(jobs, todo.length),
+    idleTimeout: 1000,
+    workerData,
+  });
+  // one controller for the pool: the user's signal, or the first failure, stops everything queued
+  const ac = new AbortController();
+  const onAbort = () => ac.abort();
+  opts.signal?.addEventListener('abort', onAbort);
+  if (opts.signal?.aborted) ac.abort();
+  let failure: { id: string; reason: string } | undefined;
+  try {
+    await Promise.all(
+      todo.map(async (i) => {
+        const plan = prep.plans[i];
+        try {
+          const r = stamp(plan, (await pool.run({ plan, opts: so }, { signal: ac.signal })) as RunResult);
+          if (opts.outDir) saveRun(opts.outDir, r);
+          record(i, r, false);
+        } catch (e) {
+          if (ac.signal.aborted) return; // cancelled: the run simply stays missing
+          failure ??= { id: plan.id, reason: (e as Error)?.message ?? String(e) };
+          ac.abort();
+        }
+      }),
+    );
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    await pool.destroy();
+  }
+  if (failure) throw new RunFailedError(failure.id, failure.reason, finish(prep, specInput, results, opts));
+  if (opts.signal?.aborted && results.some((r) => r === undefined)) throw new RunCancelledError(finish(prep, specInput, results, opts));
+  return finish(prep, specInput, results, opts);
+}
+
+/** JSON with sorted keys, for comparing specs regardless of key order. */
+export function stableJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
+}
