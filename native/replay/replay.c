@@ -732,12 +732,16 @@ static void run_copy(size_t first, size_t count, void *c) {
   }
 }
 
+/* page by page: a UFFDIO_COPY/ZEROPAGE range must lie in one VMA (-ENOENT otherwise), and a
+ * split region has one VMA per page */
 static void run_zeropage(size_t first, size_t count, void *c) {
   struct range_ctx *x = c;
-  struct uffdio_zeropage z = {.range = {.start = (uint64_t)(x->r->addr + first * page_size), .len = count * page_size}};
-  if (ioctl(x->r->uffd, UFFDIO_ZEROPAGE, &z)) {
-    if (errno == EEXIST) eexist_count++;
-    else die(EXIT_SYS, x->o->step, "UFFDIO_ZEROPAGE: %s", strerror(errno));
+  for (size_t i = 0; i < count; i++) {
+    struct uffdio_zeropage z = {.range = {.start = (uint64_t)(x->r->addr + (first + i) * page_size), .len = page_size}};
+    if (ioctl(x->r->uffd, UFFDIO_ZEROPAGE, &z)) {
+      if (errno == EEXIST) eexist_count++;
+      else die(EXIT_SYS, x->o->step, "UFFDIO_ZEROPAGE: %s", strerror(errno));
+    }
   }
 }
 
@@ -937,8 +941,8 @@ static void execute(const struct op *o) {
       /* without swap, reclaim cannot move anon or shmem pages anywhere: the page would stay
        * mapped and the observation would not be the kernel rule under test */
       if (x.arg == MADV_PAGEOUT && !swap_on && (r->kind == ANON_PRIVATE || r->kind == FILE_PRIVATE || r->tmpfs))
-        die(EXIT_REFUSE, o->step, "madvise pageout of %s region %s needs active swap, and /proc/swaps lists none (e.g. a zram swap device)",
-            o->argv[0], r->name);
+        die(EXIT_REFUSE, o->step, "madvise pageout of region %s (%s) needs active swap, and /proc/swaps lists none (e.g. a zram swap device)",
+            r->name, r->kind == ANON_PRIVATE ? "anon-private" : r->kind == FILE_PRIVATE ? "file-private: its copied pages are anon" : "shmem");
       for_runs(pages, npages, run_madvise, &x);
     } else {
       need_uffd(o, r);
