@@ -1,0 +1,282 @@
+/**
+ * The fluent experiment builder (Altair-style): immutable — every method returns a new
+ * Experiment — chainable and typed, producing exactly the JSON spec of DESIGN.md (`toSpec()`).
+ *
+ *   lab.experiment('uffd-wp unprotect, then write')
+ *     .machine('skylake-sp', { cpus: 2 }).kernel('linux-6.18')
+ *     .mmap('heap', '16MiB').touch('heap', 'write')
+ *     .uffd.register('heap', { wp: true }).uffd.writeprotect('heap')
+ *     .uffd.unprotect('heap', { hints: ['write-likely'] })
+ *     .workload((w) => w.zipf('heap', { accesses: 1e6, writeRatio: 0.3, threads: 4 }))
+ *     .sweep({ seed: [1, 2, 3, 4, 5] })
+ *     .run()
+ */
+import type { RunPlan } from './simulate';
+import { planRuns } from './plan';
+import type { ResultSet } from './resultset';
+import { run, runSync, type RunOptions } from './runner';
+import { parseSizeOrError, PAGE_SIZE } from './size';
+import type { ExperimentSpec, Pages, Step, StepOf, VarRef } from './spec';
+import { parseSpec, validateSpec, type ValidateOptions, type ValidateResult } from './validate';
+import { WorkloadBuilder } from './workload-builder';
+
+type Scalar = string | number | boolean;
+type Num = number | VarRef;
+type Common = { process?: string; label?: string };
+type Opts<O extends Step['op'], Omitted extends string> = Omit<StepOf<O>, 'op' | Omitted>;
+
+interface Draft {
+  name: string;
+  description?: string;
+  seed?: number | number[];
+  machine?: { cpu: string; cpus?: number };
+  kernel?: string | string[];
+  steps: readonly Step[];
+  sweep?: Record<string, Scalar[]>;
+  vars?: Record<string, Scalar>;
+  repeat?: number;
+  sampleEvery?: number;
+}
+
+/** userfaultfd operations; each returns the experiment builder again. */
+export interface UffdOps {
+  /** UFFDIO_REGISTER: `{wp: true}` -> modes ["wp"]; or give `modes` directly. */
+  register(region: string, o?: { missing?: boolean; wp?: boolean; minor?: boolean; modes?: StepOf<'uffd-register'>['modes']; features?: StepOf<'uffd-register'>['features'] } & Common): Experiment;
+  /** UFFDIO_WRITEPROTECT with mode WP (protect). */
+  writeprotect(region: string, o?: { pages?: Pages } & Common): Experiment;
+  /** UFFDIO_WRITEPROTECT without WP (resolve), optionally with the seed RFC's hints. */
+  unprotect(region: string, o?: { pages?: Pages; hints?: StepOf<'uffd-writeprotect'>['hints'] } & Common): Experiment;
+  /** UFFDIO_COPY into the pages (optionally write-protected: UFFDIO_COPY_MODE_WP). */
+  copy(region: string, o?: Opts<'uffd-copy', 'region'>): Experiment;
+  /** UFFDIO_ZEROPAGE. */
+  zeropage(region: string, o?: Opts<'uffd-zeropage', 'region'>): Experiment;
+}
+
+export class Experiment {
+  private constructor(private readonly d: Draft) {}
+
+  /** A new experiment named `name` (no steps yet). */
+  static create(name: string): Experiment {
+    return new Experiment({ name, steps: [] });
+  }
+
+  /** A builder holding an existing spec (e.g. loaded from JSON) to extend. */
+  static fromSpec(spec: ExperimentSpec): Experiment {
+    const s = JSON.parse(JSON.stringify(spec)) as ExperimentSpec;
+    const { steps, ...rest } = s;
+    return new Experiment({ ...rest, steps: steps.map((x) => Object.freeze(x)) } as Draft);
+  }
+
+  private with(patch: Partial<Draft>): Experiment {
+    return new Experiment({ ...this.d, ...patch });
+  }
+
+  private add(...steps: Step[]): Experiment {
+    return this.with({ steps: [...this.d.steps, ...steps.map((s) => Object.freeze(s))] });
+  }
+
+  // ---- experiment-level settings ----
+
+  describe(text: string): Experiment {
+    return this.with({ description: text });
+  }
+
+  /** The run seed; a list runs once per seed. */
+  seed(seed: number | number[]): Experiment {
+    return this.with({ seed: Array.isArray(seed) ? seed.slice() : seed });
+  }
+
+  /** The CPU cost profile and the number of CPUs. */
+  machine(cpu: string, o: { cpus?: number } = {}): Experiment {
+    return this.with({ machine: o.cpus !== undefined ? { cpu, cpus: o.cpus } : { cpu } });
+  }
+
+  /** One kernel variant. */
+  kernel(name: string): Experiment {
+    return this.with({ kernel: name });
+  }
+
+  /** Several kernel variants: one run per variant (one name = `kernel(name)`). */
+  kernels(...names: string[]): Experiment {
+    return this.with({ kernel: names.length === 1 ? names[0] : names.slice() });
+  }
+
+  /** Adds sweep axes (cartesian product): kernel, seed, cpu, cpus or "$name" variables. */
+  sweep(axes: Record<string, Scalar[]>): Experiment {
+    const next = { ...(this.d.sweep ?? {}) };
+    for (const [k, v] of Object.entries(axes)) next[k] = v.slice();
+    return this.with({ sweep: next });
+  }
+
+  /** Default values for "$name" variables. */
+  vars(values: Record<string, Scalar>): Experiment {
+    return this.with({ vars: { ...(this.d.vars ?? {}), ...values } });
+  }
+
+  repeat(n: number): Experiment {
+    return this.with({ repeat: n });
+  }
+
+  /** Time series: sample counters every N accesses. */
+  sampleEvery(n: number): Experiment {
+    return this.with({ sampleEvery: n });
+  }
+
+  // ---- steps (one method per op of DESIGN.md) ----
+
+  mmap(region: string, size: string | number, o: Opts<'mmap', 'region' | 'size'> = {}): Experiment {
+    return this.add({ op: 'mmap', region, size, ...o });
+  }
+
+  munmap(region: string, o: Common = {}): Experiment {
+    return this.add({ op: 'munmap', region, ...o });
+  }
+
+  /** Touch pages: `touch('heap', 'write')`, `touch('heap', 'rw', {pattern: 'random', count: 1e5, writeRatio: 0.3})`. */
+  touch(region: string, access?: StepOf<'touch'>['access'] | Opts<'touch', 'region'>, o: Opts<'touch', 'region' | 'access'> = {}): Experiment {
+    if (access !== undefined && typeof access === 'object') return this.add({ op: 'touch', region, ...access });
+    return this.add(access === undefined ? { op: 'touch', region, ...o } : { op: 'touch', region, access, ...o });
+  }
+
+  mprotect(region: string, prot: StepOf<'mprotect'>['prot'], o: Opts<'mprotect', 'region' | 'prot'> = {}): Experiment {
+    return this.add({ op: 'mprotect', region, prot, ...o });
+  }
+
+  madvise(region: string, advice: StepOf<'madvise'>['advice'], o: Opts<'madvise', 'region' | 'advice'> = {}): Experiment {
+    return this.add({ op: 'madvise', region, advice, ...o });
+  }
+
+  /** fork(): later steps may run in `child` via `{process: child}`. */
+  fork(child: string, o: Common = {}): Experiment {
+    return this.add({ op: 'fork', child, ...o });
+  }
+
+  /** userfaultfd ioctls: `.uffd.register(...)`, `.uffd.writeprotect(...)`, `.uffd.unprotect(...)`. */
+  get uffd(): UffdOps {
+    return {
+      register: (region, o = {}) => {
+        const { missing, wp, minor, modes, features, ...rest } = o;
+        const m: StepOf<'uffd-register'>['modes'] = modes ? modes.slice() : [];
+        if (!modes) {
+          if (missing) m.push('missing');
+          if (wp) m.push('wp');
+          if (minor) m.push('minor');
+        }
+        const s: StepOf<'uffd-register'> = { op: 'uffd-register', region, modes: m, ...rest };
+        if (features) s.features = features.slice();
+        return this.add(s);
+      },
+      writeprotect: (region, o = {}) => this.add({ op: 'uffd-writeprotect', region, wp: true, ...o }),
+      unprotect: (region, o = {}) => {
+        const { hints, ...rest } = o;
+        const s: StepOf<'uffd-writeprotect'> = { op: 'uffd-writeprotect', region, wp: false, ...rest };
+        if (hints) s.hints = hints.slice();
+        return this.add(s);
+      },
+      copy: (region, o = {}) => this.add({ op: 'uffd-copy', region, ...o }),
+      zeropage: (region, o = {}) => this.add({ op: 'uffd-zeropage', region, ...o }),
+    };
+  }
+
+  /** Reclaim `pages` pages (a count) or all (default): aging, then shrink. */
+  reclaim(pages?: number | 'all' | VarRef, o: Common = {}): Experiment {
+    return this.add(pages === undefined ? { op: 'reclaim', ...o } : { op: 'reclaim', pages, ...o });
+  }
+
+  /** Sync dirty file pages of `region` (default: all regions). */
+  writeback(region?: string, o: Common = {}): Experiment {
+    return this.add(region === undefined ? { op: 'writeback', ...o } : { op: 'writeback', region, ...o });
+  }
+
+  migrate(region: string, o: Opts<'migrate', 'region'> = {}): Experiment {
+    return this.add({ op: 'migrate', region, ...o });
+  }
+
+  /** Write /proc/pid/clear_refs: `soft-dirty` (4) or `young` (1). */
+  clearRefs(mode: StepOf<'clear-refs'>['mode'], o: Common = {}): Experiment {
+    return this.add({ op: 'clear-refs', mode, ...o });
+  }
+
+  /** Record PTE rows of these pages into this step's result. */
+  inspect(region: string, pages?: Pages, o: Common = {}): Experiment {
+    return this.add(pages === undefined ? { op: 'inspect', region, ...o } : { op: 'inspect', region, pages, ...o });
+  }
+
+  /** Replay a CSV/JSONL trace (`cpu, op, address`) against `region`. */
+  trace(region: string, file: string, o: Opts<'trace', 'region' | 'file'> = {}): Experiment {
+    return this.add({ op: 'trace', region, file, ...o });
+  }
+
+  /** PAGEMAP_SCAN: pages `written` since protection (uffd-wp async) or `soft-dirty`; `clear` re-protects (PM_SCAN_WP_MATCHING). */
+  pagemapScan(region: string, mode: StepOf<'pagemap-scan'>['mode'], o: Opts<'pagemap-scan', 'region' | 'mode'> = {}): Experiment {
+    return this.add({ op: 'pagemap-scan', region, mode, ...o });
+  }
+
+  /** Appends raw spec steps (e.g. from a scenario script). */
+  steps(...steps: Array<Step | readonly Step[] | readonly { op: string }[]>): Experiment {
+    const flat: Step[] = [];
+    for (const s of steps) if (Array.isArray(s)) flat.push(...(s as Step[]));
+    else flat.push(s as Step);
+    return this.add(...flat.map((s) => ({ ...s })));
+  }
+
+  /** Appends workload steps: `.workload(w => w.zipf('heap', {accesses: 1e6}))`. */
+  workload(build: (w: WorkloadBuilder) => WorkloadBuilder): Experiment {
+    const w = build(new WorkloadBuilder([], (r) => this.regionPages(r)));
+    return this.add(...w.steps.map((s) => ({ ...s })));
+  }
+
+  /** Pages of the latest mmap of `region` with a literal size. */
+  private regionPages(region: string): number | undefined {
+    for (let i = this.d.steps.length - 1; i >= 0; i--) {
+      const s = this.d.steps[i];
+      if (s.op === 'mmap' && s.region === region) {
+        const b = parseSizeOrError(s.size);
+        return typeof b === 'number' ? b / PAGE_SIZE : undefined;
+      }
+    }
+    return undefined;
+  }
+
+  // ---- output ----
+
+  /** The plain JSON spec (DESIGN.md shape), not validated. */
+  toSpec(): ExperimentSpec {
+    const d = this.d;
+    const out: Record<string, unknown> = { name: d.name };
+    if (d.description !== undefined) out.description = d.description;
+    if (d.seed !== undefined) out.seed = d.seed;
+    if (d.machine !== undefined) out.machine = { ...d.machine };
+    if (d.kernel !== undefined) out.kernel = d.kernel;
+    out.steps = d.steps.map((s) => JSON.parse(JSON.stringify(s)));
+    if (d.sweep !== undefined) out.sweep = JSON.parse(JSON.stringify(d.sweep));
+    if (d.vars !== undefined) out.vars = { ...d.vars };
+    if (d.repeat !== undefined) out.repeat = d.repeat;
+    if (d.sampleEvery !== undefined) out.sampleEvery = d.sampleEvery;
+    return out as ExperimentSpec;
+  }
+
+  toJSON(): ExperimentSpec {
+    return this.toSpec();
+  }
+
+  /** Every problem of the spec (shape, sweep, regions, names), without running. */
+  validate(opts: ValidateOptions = {}): ValidateResult {
+    return validateSpec(this.toSpec(), opts);
+  }
+
+  /** The runs this spec expands to (throws SpecError if invalid). */
+  plan(opts: ValidateOptions = {}): RunPlan[] {
+    return planRuns(parseSpec(this.toSpec(), opts), { baseDir: opts.baseDir });
+  }
+
+  /** Runs all runs (worker threads with `jobs > 1`); resolves to the ResultSet. */
+  run(opts: RunOptions = {}): Promise<ResultSet> {
+    return run(this.toSpec(), opts);
+  }
+
+  /** Runs in this thread, synchronously: for small runs in notebooks. */
+  runSync(opts: RunOptions = {}): ResultSet {
+    return runSync(this.toSpec(), opts);
+  }
+}
