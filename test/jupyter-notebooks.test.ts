@@ -21,6 +21,19 @@ const notebooks = fs.existsSync(notebooksDir)
   ? fs.readdirSync(notebooksDir).filter((f) => f.endsWith('.ipynb')).sort()
   : [];
 
+/** base64 PNGs of the chart outputs (vega-lite bundles) of an executed notebook. */
+function chartPngs(file: string): string[] {
+  const nb = JSON.parse(fs.readFileSync(file, 'utf8')) as { cells: { outputs?: { data?: Record<string, string | string[]> }[] }[] };
+  const out: string[] = [];
+  for (const cell of nb.cells) {
+    for (const o of cell.outputs ?? []) {
+      const png = o.data?.['image/png'];
+      if (o.data && 'application/vnd.vegalite.v5+json' in o.data && png) out.push((Array.isArray(png) ? png.join('') : png).replace(/\s/g, ''));
+    }
+  }
+  return out;
+}
+
 const tooling = findNotebookTooling();
 const missing = 'missing' in tooling ? tooling.missing : null;
 if (missing && process.env.CI !== 'true') {
@@ -49,8 +62,15 @@ test('notebooks/*.ipynb run in the ptlab kernel without errors, with complete ch
           assert.fail(`${name} failed (executed copy: ${executed}):\n${r.stdout}${r.stderr ? `\nstderr:\n${r.stderr}` : ''}`);
         }
         t.diagnostic(`${name}: kernel start ${s.kernel_start_s?.toFixed(2)} s, total ${s.total_s.toFixed(1)} s`);
-        // The HTML export must work on the executed notebook (PNG fallbacks embedded).
-        exportHtml(tools, pkg, executed, executed.replace(/\.ipynb$/, '.html'));
+        // The HTML export must work on the executed notebook and show every chart through its PNG.
+        const htmlFile = executed.replace(/\.ipynb$/, '.html');
+        exportHtml(tools, pkg, executed, htmlFile);
+        const html = fs.readFileSync(htmlFile, 'utf8');
+        const pngs = chartPngs(executed);
+        for (const [i, png] of pngs.entries()) {
+          assert.ok(html.includes(`data:image/png;base64,${png.slice(0, 200)}`), `${name}: chart ${i + 1} is not embedded as a PNG in the HTML export`);
+        }
+        if (pngs.length) t.diagnostic(`${name}: ${pngs.length} chart(s) visible in the HTML export`);
       });
     }
   } finally {
