@@ -15,7 +15,8 @@ test('in a notebook, progress updates ONE display in place and ends with a summa
   try {
     const p = progress({ total: 4, label: 'sweep', unit: 'runs', minIntervalMs: 0, now: () => (t += 250) });
     for (let i = 1; i <= 4; i++) p.update(i);
-    const summary = p.done('2 variants');
+    p.done('2 variants');
+    const summary = p.summary;
     assert.match(summary, /^sweep: 4\/4 runs in \d+\.\d s; 2 variants$/);
     assert.equal(sent.length, 5);
     const ids = new Set(sent.map(([m]) => m.transient.display_id));

@@ -10,7 +10,7 @@
  * mangle inline SVG). See notes/anchors-and-notebook-rendering.md s.3.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { display, JUPYTER_DISPLAY, type DisplayHandle, type Displayable, type MimeBundle } from './display';
+import { display, JUPYTER_DISPLAY, type Displayable, type MimeBundle } from './display';
 import { pngSize, renderSvg, svgToPng, compileVegaLite, type PngOptions } from './render';
 
 export const VEGA_LITE_SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
@@ -204,13 +204,15 @@ export class Chart implements Displayable {
 
   /**
    * Display in the notebook (one message, three MIME types). `await` it: tslab waits only for cells
-   * that contain a top-level await. Without a kernel, prints the text summary.
+   * that contain a top-level await. Without a kernel, prints the text summary. Resolves to nothing,
+   * so tslab has no last value to print under the chart; use `display(chart)` for a handle that can
+   * update the output in place.
    */
-  async show(opts: BundleOptions = {}): Promise<DisplayHandle> {
+  async show(opts: BundleOptions = {}): Promise<void> {
     const bundle = await this.toMimeBundle(opts);
     // The PNG is drawn at `scale` device pixels per CSS pixel: tell the front end its CSS size.
     const { width, height } = pngSize(Buffer.from(bundle['image/png'] as string, 'base64'));
     const scale = opts.scale ?? 2;
-    return display(bundle, { metadata: { 'image/png': { width: Math.round(width / scale), height: Math.round(height / scale) } } });
+    await display(bundle, { metadata: { 'image/png': { width: Math.round(width / scale), height: Math.round(height / scale) } } });
   }
 }

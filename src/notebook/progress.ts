@@ -41,6 +41,7 @@ export class Progress {
   private readonly displayId: string;
   private shown = false;
   private finished = false;
+  private finalLine?: string;
   private readonly stream: NodeJS.WritableStream & { isTTY?: boolean };
   private readonly now: () => number;
   private readonly minIntervalMs: number;
@@ -126,15 +127,20 @@ export class Progress {
   }
 
   /**
-   * Finish: replace the bar with a summary line ("label: 12/12 runs in 3.4 s; extra") and return
-   * it. Further updates are ignored.
+   * Finish: replace the bar with a summary line ("label: 12/12 runs in 3.4 s; extra"), readable
+   * afterwards as `.summary`. Returns nothing, so a notebook cell ending in `p.done()` does not
+   * print the line a second time. Further updates are ignored.
    */
-  done(extra?: string): string {
-    if (this.finished) return this.summaryLine(extra);
-    const text = this.summaryLine(extra);
-    this.draw(true, text);
+  done(extra?: string): void {
+    if (this.finished) return;
+    this.finalLine = this.summaryLine(extra);
+    this.draw(true, this.finalLine);
     this.finished = true;
-    return text;
+  }
+
+  /** The summary line once done() was called, else the current status line. */
+  get summary(): string {
+    return this.finalLine ?? this.line();
   }
 
   private summaryLine(extra?: string): string {

@@ -4,7 +4,7 @@
  * table for consoles and CI logs), and exportable as Markdown for writeups. Every cell is
  * HTML-escaped (variant and step names are user input).
  */
-import { displayBundle, JUPYTER_DISPLAY, type DisplayHandle, type Displayable, type MimeBundle } from './display';
+import { displayBundle, JUPYTER_DISPLAY, type Displayable, type MimeBundle } from './display';
 import { escapeHtml } from './html-escape';
 
 export type Cell = string | number | boolean | null | undefined;
@@ -108,9 +108,12 @@ export class Table implements Displayable {
     return this.toMimeBundle();
   }
 
-  /** Display as one message (text/html + text/plain); without a kernel prints the text table. */
-  show(): DisplayHandle {
-    return displayBundle(this.toMimeBundle());
+  /**
+   * Display as one message (text/html + text/plain); without a kernel prints the text table.
+   * Returns nothing so tslab prints no value under the table.
+   */
+  show(): void {
+    displayBundle(this.toMimeBundle());
   }
 }
 
