@@ -977,6 +977,10 @@ static void execute(const struct op *o) {
       children[0] = (struct child){.pid = 0, .cmd_fd = cmd[0], .ack_fd = ack[1]};
       nchildren = 0;
       uffd_stop_pipe[1] = -1; /* the handler thread does not exist in the child */
+      /* /proc/self was resolved when the parent opened it: reopen to read the child's own mm */
+      close(pagemap_fd);
+      pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
+      if (pagemap_fd < 0) die(EXIT_SYS, o->step, "child: open /proc/self/pagemap: %s", strerror(errno));
       warm_up();
       run_child_loop();       /* never returns */
     }
