@@ -112,8 +112,8 @@ export const KEv: { readonly [K in KernelEvent]: number } = Object.freeze(
 export const KERNEL_VIOLATIONS = [
   /** A PTE is writable while its page is CoW-shared (mapcount > 1 anon, or not exclusive). */
   'cowSharedWritable',
-  /** A PTE is dirty in a VMA without VM_WRITE (mkdirty selftest). */
-  'dirtyInReadOnlyVma',
+  /** A PTE is writable in a VMA without VM_WRITE (mkdirty selftest: setting D must never make a PTE writable there). */
+  'writableInReadOnlyVma',
   /** A write reached a page-cache page of a ->page_mkwrite filesystem without a notification since its last clean. */
   'writeWithoutMkwrite',
   /** A page-cache page of a ->page_mkwrite filesystem was mapped writable without ->page_mkwrite. */

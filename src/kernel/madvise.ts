@@ -1,0 +1,130 @@
+/**
+ * madvise(2) (mm/madvise.c) and the zap path it shares with munmap (mm/memory.c zap_pte_range):
+ *  - MADV_DONTNEED: zap PTEs; anon pages go, dirty file PTEs dirty their folio;
+ *  - MADV_FREE (madvise_free_pte_range): for exclusively mapped anon pages clear A and D but keep
+ *    RW (a writable, clean, old PTE), mark the folio lazyfree; swap entries are dropped; the D
+ *    clear needs a flush;
+ *  - MADV_COLD: clear A (with a flush) and deactivate;
+ *  - MADV_PAGEOUT: clear A and reclaim the pages now (ignoring references).
+ */
+import {
+  pte_dirty, pte_mkold, pte_none, pte_pfn, pte_present, pte_special, pte_swp_offset, pte_uffd_wp, pte_young,
+} from '../x86/pte';
+import { KEv } from './events';
+import { LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, PG_anon, PG_dirty, PG_file, PG_swapbacked, PG_swapcache, PG_shmem, ZERO_PFN } from './frames';
+import type { Kernel } from './kernel';
+import type { Mm } from './mm';
+import { page_remove_rmap } from './rmap';
+import { is_pte_marker, is_swap_entry, make_pte_marker, PTE_MARKER_UFFD_WP } from './swap';
+import { MmuGather, tlb_finish_mmu, tlb_flush_pte_change } from './tlbflush';
+import { shrink_folio } from './vmscan';
+import { userfaultfd_wp, type Vma } from './vma';
+
+export type Advice = 'dontneed' | 'free' | 'cold' | 'pageout';
+
+/** zap one PTE (zap_pte_range / zap_present_pte); file VMAs armed for uffd-wp keep a marker. */
+export function zap_pte(k: Kernel, tlb: MmuGather, vma: Vma, vpn: number, slot: number, keepUffdMarkers = true): void {
+  const mem = k.mmu.mem;
+  const pte = mem.get(slot);
+  if (pte_none(pte)) return;
+  k.counters[KEv.zapPte]++;
+  // zap_install_uffd_wp_if_needed(): file-backed memory keeps its uffd-wp state across a zap.
+  const keepMarker = keepUffdMarkers && !vma.anon && userfaultfd_wp(vma) && (pte_present(pte) ? pte_uffd_wp(pte) : is_pte_marker(pte));
+  mem.set(slot, keepMarker ? make_pte_marker(PTE_MARKER_UFFD_WP) : 0n);
+  if (pte_present(pte)) {
+    tlb_flush_pte_change(k, tlb, vpn, pte, 0n);
+    const pfn = pte_pfn(pte);
+    if (pte_special(pte) || pfn === ZERO_PFN) return;
+    if (k.frames.flags[pfn] & PG_file && pte_dirty(pte)) k.frames.flags[pfn] |= PG_dirty;
+    if (k.frames.flags[pfn] & PG_anon && k.frames.mapcount[pfn] === 1 && k.frames.flags[pfn] & PG_swapcache) {
+      // free_swap_cache(): the last mapping of a swap-cache page goes, so does the cache entry
+      k.freeSwapCache(pfn, false);
+    }
+    page_remove_rmap(k, pfn);
+  } else if (!is_pte_marker(pte) && is_swap_entry(pte)) {
+    k.swap.put(pte_swp_offset(pte));
+  }
+}
+
+export function do_madvise(k: Kernel, mm: Mm, cpu: number, start: number, pages: number, advice: Advice): void {
+  k.counters[KEv.syscallMadvise]++;
+  const tlb = new MmuGather(mm);
+  const mem = k.mmu.mem;
+  const f = k.frames;
+  const toReclaim: number[] = [];
+  for (const vma of mm.vmasIn(start, start + pages)) {
+    for (let vpn = vma.start; vpn < vma.end; vpn++) {
+      const slot = mm.pt.pteSlot(vpn);
+      if (slot < 0) {
+        vpn += 511 - (vpn % 512);
+        continue;
+      }
+      const pte = mem.get(slot);
+      if (pte_none(pte)) continue;
+      k.counters[KEv.madvisePte]++;
+      if (advice === 'dontneed') {
+        zap_pte(k, tlb, vma, vpn, slot);
+        continue;
+      }
+      if (!pte_present(pte)) {
+        // MADV_FREE drops swap entries (the data is disposable); markers stay.
+        if (advice === 'free' && !is_pte_marker(pte) && is_swap_entry(pte)) {
+          mem.set(slot, 0n);
+          k.swap.put(pte_swp_offset(pte));
+        }
+        continue;
+      }
+      const pfn = pte_pfn(pte);
+      if (pte_special(pte) || pfn === ZERO_PFN) continue;
+      const fl = f.flags[pfn];
+      if (advice === 'free') {
+        // only exclusively mapped anon folios (madvise_free_pte_range)
+        if (!(fl & PG_anon) || f.mapcount[pfn] !== 1) continue;
+        if (fl & PG_swapcache) k.freeSwapCache(pfn, false);
+        if (pte_young(pte) || pte_dirty(pte)) {
+          const n = k.arch.pte_mkclean(pte_mkold(pte));
+          k.setPte(mm, vma, vpn, slot, n);
+          tlb_flush_pte_change(k, tlb, vpn, pte, n);
+        }
+        // folio_mark_lazyfree(): clean, not swap-backed, on the inactive file list
+        f.flags[pfn] &= ~(PG_dirty | PG_swapbacked);
+        f.lruAdd(pfn, LRU_INACTIVE_FILE);
+        continue;
+      }
+      // MADV_COLD / MADV_PAGEOUT (madvise_cold_or_pageout_pte_range): skip shared folios
+      if (f.mapcount[pfn] !== 1) continue;
+      if (pte_young(pte)) {
+        const n = pte_mkold(pte);
+        k.setPte(mm, vma, vpn, slot, n);
+        tlb.add(vpn); // tlb_remove_tlb_entry(): the A clear is flushed here
+      }
+      if (advice === 'cold') f.lruAdd(pfn, fl & (PG_anon | PG_shmem) ? LRU_INACTIVE_ANON : LRU_INACTIVE_FILE);
+      else toReclaim.push(pfn);
+    }
+  }
+  tlb_finish_mmu(k, tlb, cpu);
+  // reclaim_pages(): shrink the isolated folios, ignoring references
+  for (const pfn of toReclaim) if (f.flags[pfn]) shrink_folio(k, pfn, cpu);
+}
+
+/** munmap(2): zap the region, free its PTE tables, remove the VMAs. */
+export function do_munmap(k: Kernel, mm: Mm, cpu: number, vmas: Vma[]): void {
+  k.counters[KEv.syscallMunmap]++;
+  const tlb = new MmuGather(mm);
+  for (const vma of vmas) {
+    for (let vpn = vma.start; vpn < vma.end; vpn++) {
+      const slot = mm.pt.pteSlot(vpn);
+      if (slot < 0) {
+        vpn += 511 - (vpn % 512);
+        continue;
+      }
+      zap_pte(k, tlb, vma, vpn, slot, false);
+    }
+  }
+  tlb_finish_mmu(k, tlb, cpu);
+  for (const vma of vmas) {
+    mm.pt.freeEmptyPteTables(vma.start, vma.end);
+    mm.removeVma(vma);
+  }
+}
+

@@ -1,0 +1,330 @@
+/**
+ * The page-fault paths of mm/memory.c (handle_mm_fault and what it calls), as of the variant's
+ * kernel. Rules and the functions they come from (kernel-facts.md section 2.5, confirmed against
+ * torvalds/linux mm/memory.c):
+ *  - do_anonymous_page: a read maps the shared zero page (special, read-only, young from the
+ *    protection, clean); a write allocates a zeroed page mapped young+dirty+RW (VM_WRITE);
+ *  - do_read_fault / do_cow_fault / do_shared_fault (->page_mkwrite) for page-cache pages, with
+ *    fault-around mapping up to 16 cached neighbours (young on x86);
+ *  - do_wp_page: uffd-wp PTEs go to userfaultfd (or, with WP_ASYNC, just lose the bit); shared
+ *    mappings call ->page_mkwrite and reuse; private anon pages that are exclusive are reused in
+ *    place by wp_page_reuse (A+D+RW set by software, no flush); others are copied by wp_page_copy
+ *    (the old PTE is cleared and flushed);
+ *  - do_swap_page: an exclusive swapped page comes back writable (VM_WRITE), dirty only on a write
+ *    fault: a read swap-in leaves RW=1, D=0;
+ *  - handle_pte_fault on a PTE that already allows the access: a write sets D (and A) through
+ *    ptep_set_access_flags without a flush; otherwise it is a spurious fault and
+ *    flush_tlb_fix_spurious_fault() (a no-op on x86) runs.
+ */
+import {
+  pfn_pte, pte_mkyoung, pte_none, pte_pfn, pte_present, pte_protnone, pte_special, pte_mkspecial, pte_uffd_wp,
+  pte_write, pte_clear_uffd_wp, pte_swp_exclusive, pte_swp_offset, pte_swp_soft_dirty, pte_swp_uffd_wp, pte_mksoft_dirty,
+  pte_soft_dirty,
+} from '../x86/pte';
+import { X86_PF_PK } from '../x86/mmu';
+import { KEv, type KernelFaultKind } from './events';
+import {
+  PG_anon, PG_anon_exclusive, PG_dirty, PG_mkwrite_fs, PG_mkwrite_notified, PG_shmem, PG_swapbacked, PG_swapcache, ZERO_PFN,
+  LRU_INACTIVE_ANON,
+} from './frames';
+import type { FileObj } from './filemap';
+import type { Kernel } from './kernel';
+import type { Mm } from './mm';
+import { page_add_new_anon_rmap, page_cache_add, page_dup_rmap, page_remove_rmap } from './rmap';
+import { is_migration_entry, is_pte_marker, pte_marker_uffd_wp } from './swap';
+import { flush_tlb_fix_spurious_fault, flush_tlb_mm_range } from './tlbflush';
+import { uffd_handle_missing, uffd_handle_minor, uffd_handle_wp } from './userfaultfd';
+import { VM_READ, VM_UFFD_MINOR, VM_UFFD_MISSING, VM_WRITE, vma_soft_dirty_enabled, userfaultfd_wp, type Vma } from './vma';
+
+export const FAULT_RETRY = 0;
+export const FAULT_SIGSEGV = 1;
+
+/** fault_around_bytes default 64 KiB (mm/memory.c) */
+export const FAULT_AROUND_PAGES = 16;
+
+function fault(k: Kernel, kind: KernelFaultKind): void {
+  k.counters[KEv[`fault.${kind}`]]++;
+}
+
+/** maybe_mkwrite(): only VM_WRITE mappings get the write bit from a fault. */
+function maybe_mkwrite(k: Kernel, pte: bigint, vma: Vma): bigint {
+  return vma.flags & VM_WRITE ? k.arch.pte_mkwrite(pte) : pte;
+}
+
+/** handle_mm_fault() for a user #PF at `vpn` with x86 error code `code`. */
+export function handle_mm_fault(k: Kernel, mm: Mm, cpu: number, vpn: number, write: number, code: number): number {
+  const vma = mm.findVma(vpn);
+  // access_error() (arch/x86/mm/fault.c): no VMA, a write to a VMA without VM_WRITE, a read of
+  // a PROT_NONE VMA, or a protection-key fault -> SIGSEGV.
+  if (!vma || (write ? !(vma.flags & VM_WRITE) : !(vma.flags & (VM_READ | VM_WRITE))) || code & X86_PF_PK) {
+    fault(k, 'sigsegv');
+    return FAULT_SIGSEGV;
+  }
+  const slot = mm.pt.ensurePteSlot(vpn);
+  const pte = k.mmu.mem.get(slot);
+  if (pte_none(pte)) return do_pte_missing(k, mm, vma, cpu, vpn, slot, write, false);
+  if (!pte_present(pte)) {
+    if (is_pte_marker(pte)) {
+      if (pte_marker_uffd_wp(pte)) return do_pte_missing(k, mm, vma, cpu, vpn, slot, write, true);
+      fault(k, 'sigsegv');
+      return FAULT_SIGSEGV;
+    }
+    if (is_migration_entry(pte)) throw new Error('model: migration entries are never left in place');
+    return do_swap_page(k, mm, vma, cpu, vpn, slot, pte, write);
+  }
+  if (pte_protnone(pte)) return do_numa_page(k, mm, vma, vpn, slot, pte);
+
+  // handle_pte_fault() on a present PTE
+  let entry = pte;
+  if (write) {
+    if (!pte_write(entry)) return do_wp_page(k, mm, vma, cpu, vpn, slot, pte);
+    entry = k.arch.pte_mkdirty(entry);
+  }
+  entry = pte_mkyoung(entry);
+  // x86 ptep_set_access_flags() writes only when something changed and the fault was a write.
+  if (entry !== pte && write) {
+    k.setPte(mm, vma, vpn, slot, entry);
+    fault(k, 'accessFlags');
+    if (k.variant.relaxedPromotionFlush) flush_tlb_fix_spurious_fault(k, mm, cpu);
+  } else {
+    fault(k, 'spurious');
+    if (write) flush_tlb_fix_spurious_fault(k, mm, cpu);
+  }
+  return FAULT_RETRY;
+}
+
+function do_pte_missing(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slot: number, write: number, uffdWp: boolean): number {
+  return vma.anon ? do_anonymous_page(k, mm, vma, cpu, vpn, slot, write, uffdWp) : do_fault(k, mm, vma, cpu, vpn, slot, write, uffdWp);
+}
+
+function do_anonymous_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slot: number, write: number, uffdWp: boolean): number {
+  if (vma.flags & VM_UFFD_MISSING) {
+    fault(k, 'uffdMissing');
+    uffd_handle_missing(k, mm, vma, cpu, vpn);
+    return FAULT_RETRY;
+  }
+  if (!write) {
+    let entry = pte_mkspecial(pfn_pte(ZERO_PFN, vma.pageProt));
+    if (uffdWp) entry = k.arch.pte_mkuffd_wp(entry);
+    k.setPte(mm, vma, vpn, slot, entry);
+    fault(k, 'anonZeroPage');
+    return FAULT_RETRY;
+  }
+  const pfn = k.allocPage(true);
+  let entry = pfn_pte(pfn, vma.pageProt);
+  if (vma.flags & VM_WRITE) entry = k.arch.pte_mkwrite(k.arch.pte_mkdirty(entry));
+  if (uffdWp) entry = k.arch.pte_mkuffd_wp(entry);
+  page_add_new_anon_rmap(k, pfn, mm, vpn);
+  k.setPte(mm, vma, vpn, slot, entry);
+  fault(k, 'anonAlloc');
+  return FAULT_RETRY;
+}
+
+/** filemap_fault()/shmem_fault(): the page-cache page for `index`, reading or allocating it. */
+export function filemap_get_page(k: Kernel, file: FileObj, index: number): { pfn: number; major: boolean } {
+  const cached = file.cache.get(index);
+  if (cached !== undefined) return { pfn: cached, major: false };
+  const pfn = k.allocPage(false);
+  let major = false;
+  if (file.fs === 'shmem') {
+    const slot = file.swapped.get(index);
+    if (slot !== undefined) {
+      // shmem_swapin_folio(): read back from swap
+      file.swapped.delete(index);
+      k.swap.put(slot);
+      k.counters[KEv.swapInPage]++;
+      major = true;
+    } else k.counters[KEv.pageZero]++;
+    page_cache_add(k, pfn, file.id, index, PG_shmem | PG_swapbacked);
+    if (major) k.frames.flags[pfn] |= PG_dirty; // only copy now lives in memory
+  } else {
+    k.counters[KEv.fileReadPage]++;
+    major = true;
+    page_cache_add(k, pfn, file.id, index, file.fs === 'mkwrite' ? PG_mkwrite_fs : 0);
+  }
+  file.cache.set(index, pfn);
+  return { pfn, major };
+}
+
+/** set_pte_range() for a page-cache page mapped by a fault (or fault-around when `prefault`). */
+function file_pte(k: Kernel, vma: Vma, pfn: number, write: boolean, uffdWp: boolean): bigint {
+  let entry = pfn_pte(pfn, vma.pageProt); // young: x86 does not want old prefaulted PTEs
+  if (write) entry = maybe_mkwrite(k, k.arch.pte_mkdirty(entry), vma);
+  else if (pte_write(entry) && k.frames.flags[pfn] & PG_dirty) entry = k.arch.pte_mkdirty(entry);
+  if (uffdWp) entry = k.arch.pte_mkuffd_wp(entry);
+  return entry;
+}
+
+function do_fault(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slot: number, write: number, uffdWp: boolean): number {
+  const file = vma.file!;
+  const index = vma.fileIndex(vpn);
+  if (!write) {
+    if (vma.flags & VM_UFFD_MINOR && file.cache.has(index)) {
+      fault(k, 'uffdMinor');
+      uffd_handle_minor(k, mm, vma, cpu, vpn);
+      return FAULT_RETRY;
+    }
+    // do_read_fault(): fault-around first (not for uffd wp/minor registered VMAs:
+    // uffd_disable_fault_around()).
+    if (!(vma.flags & VM_UFFD_MINOR) && !userfaultfd_wp(vma)) do_fault_around(k, mm, vma, vpn);
+    const { pfn, major } = filemap_get_page(k, file, index);
+    k.setPte(mm, vma, vpn, slot, file_pte(k, vma, pfn, false, uffdWp));
+    page_dup_rmap(k, pfn);
+    fault(k, major && file.fs !== 'shmem' ? 'fileRead' : 'readFile');
+    return FAULT_RETRY;
+  }
+  if (!vma.shared) {
+    // do_cow_fault(): copy the page-cache page into a new exclusive anon page.
+    const { pfn: src } = filemap_get_page(k, file, index);
+    void src;
+    const pfn = k.allocPage(false);
+    k.counters[KEv.pageCopy]++;
+    let entry = maybe_mkwrite(k, k.arch.pte_mkdirty(pfn_pte(pfn, vma.pageProt)), vma);
+    if (uffdWp) entry = k.arch.pte_mkuffd_wp(entry);
+    page_add_new_anon_rmap(k, pfn, mm, vpn);
+    k.setPte(mm, vma, vpn, slot, entry);
+    fault(k, 'cow');
+    return FAULT_RETRY;
+  }
+  // do_shared_fault(): ->page_mkwrite first, then map writable+dirty and dirty the folio.
+  const { pfn } = filemap_get_page(k, file, index);
+  const mkwrite = file.fs === 'mkwrite';
+  if (mkwrite) do_page_mkwrite(k, file, pfn, index);
+  k.setPte(mm, vma, vpn, slot, file_pte(k, vma, pfn, true, uffdWp));
+  page_dup_rmap(k, pfn);
+  k.frames.flags[pfn] |= PG_dirty; // fault_dirty_shared_page()
+  fault(k, mkwrite ? 'sharedMkwrite' : 'shared');
+  return FAULT_RETRY;
+}
+
+/** do_page_mkwrite(): the filesystem sees the write (and allocates blocks on a sparse file). */
+function do_page_mkwrite(k: Kernel, file: FileObj, pfn: number, index: number): void {
+  k.frames.flags[pfn] |= PG_mkwrite_notified;
+  if (!file.blocks.has(index)) {
+    file.blocks.add(index);
+    k.counters[KEv.blockAlloc]++;
+  }
+}
+
+/** do_fault_around() -> filemap_map_pages(): map cached neighbours in the same PTE table. */
+function do_fault_around(k: Kernel, mm: Mm, vma: Vma, vpn: number): void {
+  const file = vma.file!;
+  const from = Math.max(vpn - (vpn % FAULT_AROUND_PAGES), vma.start);
+  const to = Math.min(vpn - (vpn % FAULT_AROUND_PAGES) + FAULT_AROUND_PAGES, vma.end);
+  const mem = k.mmu.mem;
+  for (let v = from; v < to; v++) {
+    if (v === vpn) continue;
+    const pfn = file.cache.get(vma.fileIndex(v));
+    if (pfn === undefined) continue;
+    const slot = mm.pt.ensurePteSlot(v);
+    if (!pte_none(mem.get(slot))) continue;
+    k.setPte(mm, vma, v, slot, file_pte(k, vma, pfn, false, false));
+    page_dup_rmap(k, pfn);
+  }
+}
+
+function do_wp_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slot: number, pte: bigint): number {
+  if (userfaultfd_wp(vma) && pte_uffd_wp(pte)) {
+    if (!(vma.uffd?.wpAsync && k.variant.uffdWpAsync)) {
+      fault(k, 'uffdWp');
+      uffd_handle_wp(k, mm, vma, cpu, vpn);
+      return FAULT_RETRY;
+    }
+    // WP_ASYNC: only the (software) uffd-wp bit goes; no flush needed. Then resolve the write.
+    pte = pte_clear_uffd_wp(pte);
+    k.setPte(mm, vma, vpn, slot, pte);
+    fault(k, 'uffdWpAsync');
+  }
+  const pfn = pte_pfn(pte);
+  if (vma.shared) {
+    // wp_page_shared(): ->page_mkwrite, then reuse in place.
+    const file = vma.file!;
+    const mkwrite = file.fs === 'mkwrite';
+    if (mkwrite) do_page_mkwrite(k, file, pfn, vma.fileIndex(vpn));
+    k.setPte(mm, vma, vpn, slot, maybe_mkwrite(k, k.arch.pte_mkdirty(pte_mkyoung(pte)), vma));
+    k.frames.flags[pfn] |= PG_dirty;
+    fault(k, mkwrite ? 'wpSharedMkwrite' : 'wpShared');
+    return FAULT_RETRY;
+  }
+  const f = k.frames;
+  const anon = !pte_special(pte) && pfn !== ZERO_PFN && (f.flags[pfn] & PG_anon) !== 0;
+  if (anon) {
+    let reuse = (f.flags[pfn] & PG_anon_exclusive) !== 0;
+    // wp_can_reuse_anon_folio(): the only mapping and no swap-cache reference left -> ours.
+    if (!reuse && f.mapcount[pfn] === 1) {
+      if (f.flags[pfn] & PG_swapcache) k.freeSwapCache(pfn);
+      f.flags[pfn] |= PG_anon_exclusive;
+      reuse = true;
+    }
+    if (reuse) {
+      // wp_page_reuse(): A, D and RW set by software; no flush (the entry was RO).
+      k.setPte(mm, vma, vpn, slot, maybe_mkwrite(k, k.arch.pte_mkdirty(pte_mkyoung(pte)), vma));
+      fault(k, 'wpReuse');
+      return FAULT_RETRY;
+    }
+  }
+  // wp_page_copy(): new exclusive page, old PTE cleared and flushed, new PTE young+dirty+RW.
+  const npfn = k.allocPage(false);
+  k.counters[pfn === ZERO_PFN ? KEv.pageZero : KEv.pageCopy]++;
+  let entry = maybe_mkwrite(k, k.arch.pte_mkdirty(pfn_pte(npfn, vma.pageProt)), vma);
+  if (pte_soft_dirty(pte)) entry = pte_mksoft_dirty(entry);
+  k.mmu.mem.set(slot, 0n);
+  flush_tlb_mm_range(k, mm, vpn, vpn + 1, cpu); // ptep_clear_flush()
+  page_add_new_anon_rmap(k, npfn, mm, vpn);
+  k.setPte(mm, vma, vpn, slot, entry);
+  if (pfn !== ZERO_PFN) page_remove_rmap(k, pfn);
+  fault(k, 'wpCopy');
+  return FAULT_RETRY;
+}
+
+/** do_swap_page() for an anon swap entry. */
+function do_swap_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slot: number, pte: bigint, write: number): number {
+  void cpu;
+  const f = k.frames;
+  const s = pte_swp_offset(pte);
+  let pfn = k.swap.cache.get(s);
+  if (pfn === undefined) {
+    pfn = k.allocPage(false);
+    k.counters[KEv.swapInPage]++;
+    f.flags[pfn] |= PG_anon | PG_swapbacked | PG_swapcache;
+    f.owner[pfn] = mm.family.id;
+    f.index[pfn] = vpn;
+    f.swapSlot[pfn] = s;
+    f.mapcount[pfn] = 0;
+    f.lruAdd(pfn, LRU_INACTIVE_ANON);
+    k.swap.cache.set(s, pfn);
+  }
+  k.swap.put(s);
+  const exclusive = pte_swp_exclusive(pte);
+  let entry = pfn_pte(pfn, vma.pageProt);
+  let dirtied = false;
+  if (exclusive) {
+    f.flags[pfn] |= PG_anon_exclusive;
+    const softDirtyWp = vma_soft_dirty_enabled(vma) && !pte_swp_soft_dirty(pte);
+    const uffdWp = userfaultfd_wp(vma) && pte_swp_uffd_wp(pte);
+    if (vma.flags & VM_WRITE && !uffdWp && !softDirtyWp) {
+      entry = k.arch.pte_mkwrite(entry);
+      if (write) {
+        entry = k.arch.pte_mkdirty(entry);
+        dirtied = true;
+      }
+    }
+  }
+  if (pte_swp_soft_dirty(pte)) entry = pte_mksoft_dirty(entry);
+  if (pte_swp_uffd_wp(pte)) entry = k.arch.pte_mkuffd_wp(entry);
+  f.mapcount[pfn]++;
+  // should_try_to_free_swap(): a write fault drops the swap cache (folio_free_swap dirties the folio).
+  if (dirtied) k.freeSwapCache(pfn);
+  k.setPte(mm, vma, vpn, slot, entry);
+  fault(k, 'swapIn');
+  return FAULT_RETRY;
+}
+
+/** do_numa_page(): restore the VMA protection on a PROT_NONE hinting PTE (young). */
+function do_numa_page(k: Kernel, mm: Mm, vma: Vma, vpn: number, slot: number, pte: bigint): number {
+  const entry = pte_mkyoung(k.arch.pte_modify(pte, vma.pageProt));
+  k.setPte(mm, vma, vpn, slot, entry);
+  fault(k, 'numa');
+  return FAULT_RETRY;
+}
+

@@ -1,0 +1,162 @@
+/**
+ * mprotect() and the shared machinery of change_protection() (mm/mprotect.c), used by mprotect,
+ * userfaultfd write-protect and clear_refs. The rule for "when does mprotect make a PTE
+ * writable" lives here: change_pte_range() rebuilds each PTE with pte_modify() (A, D,
+ * soft-dirty and uffd-wp survive), then, with MM_CP_TRY_CHANGE_WRITABLE, may set RW itself if
+ * can_change_pte_writable() allows it; flushes follow pte_needs_flush().
+ */
+import {
+  pte_dirty, pte_mkyoung, pte_none, pte_pfn, pte_present, pte_protnone, pte_soft_dirty, pte_special, pte_uffd_wp, pte_write,
+  pte_clear_uffd_wp, pte_swp_mkuffd_wp, pte_swp_clear_uffd_wp,
+} from '../x86/pte';
+import { KEv } from './events';
+import { PG_anon, PG_anon_exclusive, PG_mkwrite_fs, ZERO_PFN } from './frames';
+import type { Kernel } from './kernel';
+import type { Mm } from './mm';
+import { is_pte_marker, make_pte_marker, pte_marker_uffd_wp, PTE_MARKER_UFFD_WP } from './swap';
+import { MmuGather, tlb_finish_mmu, tlb_flush_pte_change } from './tlbflush';
+import type { ChangePteContext } from './variant';
+import {
+  VM_READ, VM_SOFTDIRTY, VM_WRITE, vma_set_page_prot, vma_soft_dirty_enabled, vma_wants_manual_pte_write_upgrade, vma_wants_writenotify,
+  userfaultfd_wp, type Vma,
+} from './vma';
+
+/** cp_flags of change_protection() */
+export interface ChangeProtFlags {
+  /** MM_CP_UFFD_WP: set uffd-wp (and write-protect) */
+  uffdWp?: boolean;
+  /** MM_CP_UFFD_WP_RESOLVE: clear uffd-wp */
+  uffdWpResolve?: boolean;
+  /** MM_CP_TRY_CHANGE_WRITABLE (v6.0+) */
+  tryChangeWritable?: boolean;
+  /** MM_CP_DIRTY_ACCT (<= v5.19): upgrade dirty PTEs of shared writenotify mappings */
+  dirtyAcct?: boolean;
+  /** MM_CP_WILL_NEED (RFC 01): mkyoung, and mkdirty if the PTE ends writable */
+  willNeed?: boolean;
+  cause: ChangePteContext['cause'];
+  hints?: readonly string[];
+}
+
+/**
+ * can_change_pte_writable() (mm/mprotect.c), per era: may change_pte_range map this PTE
+ * writable without a write fault?
+ */
+export function can_change_pte_writable(k: Kernel, vma: Vma, pte: bigint): boolean {
+  const era = k.variant.canChangePteWritable;
+  if (era === 'v5.19-dirty-acct') return false;
+  if (!(vma.flags & VM_WRITE)) return false;
+  if (pte_protnone(pte)) return false;
+  // Soft-dirty tracking needs the write fault to set the bit (fix in v6.0, 76aefad628aa).
+  if (vma_soft_dirty_enabled(vma) && !pte_soft_dirty(pte)) return false;
+  // Do we need write faults for uffd-wp tracking?
+  if (userfaultfd_wp(vma) && pte_uffd_wp(pte)) return false;
+  if (!vma.shared) {
+    // Private mapping: only an exclusive anon page may be written without CoW.
+    const pfn = pte_pfn(pte);
+    if (pte_special(pte) || pfn === ZERO_PFN) return false;
+    const fl = k.frames.flags[pfn];
+    const exclusive = (fl & PG_anon) !== 0 && (fl & PG_anon_exclusive) !== 0;
+    if (era === 'v6.0-dirty-only') return exclusive && pte_dirty(pte);
+    return exclusive;
+  }
+  // Shared writenotify mapping: a dirty PTE means the filesystem was already notified.
+  return pte_dirty(pte);
+}
+
+/** change_protection() over [start, end) of `vma`, gathering flushes into `tlb`. Returns PTEs changed. */
+export function change_protection(k: Kernel, tlb: MmuGather, vma: Vma, start: number, end: number, newprot: bigint, cp: ChangeProtFlags): number {
+  const mm = vma.mm;
+  const mem = k.mmu.mem;
+  const arch = k.arch;
+  const v = k.variant;
+  const hook = v.hooks.changePte;
+  // PTE markers keep uffd-wp on none PTEs: always for shmem/file, for anon with WP_UNPOPULATED.
+  const markers = cp.uffdWp === true && (!vma.anon || (vma.uffd?.wpUnpopulated === true && v.uffdWpUnpopulated));
+  let changed = 0;
+  for (let vpn = start; vpn < end; vpn++) {
+    const slot = markers ? mm.pt.ensurePteSlot(vpn) : mm.pt.pteSlot(vpn);
+    if (slot < 0) {
+      // no PTE table: skip to the next table
+      vpn += 511 - (vpn % 512);
+      continue;
+    }
+    const old = mem.get(slot);
+    if (pte_none(old)) {
+      if (markers) {
+        mem.set(slot, make_pte_marker(PTE_MARKER_UFFD_WP));
+        changed++;
+      }
+      continue;
+    }
+    k.counters[KEv.changePte]++;
+    if (!pte_present(old)) {
+      // swap entries and markers: only the uffd-wp bit changes; no flush (not cached)
+      let n = old;
+      if (is_pte_marker(old)) {
+        if (cp.uffdWpResolve && pte_marker_uffd_wp(old)) n = 0n;
+      } else if (cp.uffdWp) n = pte_swp_mkuffd_wp(old);
+      else if (cp.uffdWpResolve) n = pte_swp_clear_uffd_wp(old);
+      if (n !== old) {
+        mem.set(slot, n);
+        changed++;
+      }
+      continue;
+    }
+    let n = arch.pte_modify(old, newprot);
+    if (cp.uffdWp) n = arch.pte_mkuffd_wp(n);
+    else if (cp.uffdWpResolve) n = pte_clear_uffd_wp(n);
+    if (cp.dirtyAcct && pte_dirty(n) && (pte_soft_dirty(n) || (vma.flags & VM_SOFTDIRTY) === 0)) {
+      // v5.19 "avoid taking write faults for known dirty pages" (shared writenotify only)
+      n = arch.pte_mkwrite(n);
+    } else if (cp.tryChangeWritable && !pte_write(n) && can_change_pte_writable(k, vma, n)) {
+      n = arch.pte_mkwrite(n);
+    }
+    if (cp.willNeed) {
+      // RFC 01 as settled in the thread: young always, dirty only once the write bit is decided.
+      n = pte_mkyoung(n);
+      if (pte_write(n)) n = arch.pte_mkdirty(n);
+    }
+    if (v.mkdirtyOnMkwrite && pte_write(n) && !pte_write(old)) n = arch.pte_mkdirty(n);
+    if (hook) {
+      const pfn = pte_pfn(n);
+      const fl = pfn === ZERO_PFN || pte_special(n) ? -1 : k.frames.flags[pfn];
+      n = hook({
+        vpn,
+        oldPte: old,
+        newPte: n,
+        vma: { kind: vma.kind, shared: vma.shared, writable: vma.writable, uffdWp: userfaultfd_wp(vma) },
+        page: fl < 0 ? null : { anon: (fl & PG_anon) !== 0, exclusive: (fl & PG_anon_exclusive) !== 0, fileMkwrite: (fl & PG_mkwrite_fs) !== 0 },
+        cause: cp.cause,
+        hints: cp.hints ?? [],
+        arch,
+      });
+    }
+    if (n !== old) {
+      k.setPte(mm, vma, vpn, slot, n);
+      tlb_flush_pte_change(k, tlb, vpn, old, n);
+      changed++;
+    }
+  }
+  return changed;
+}
+
+export type Prot = 'none' | 'r' | 'rw';
+export const protFlags = (prot: Prot): number => (prot === 'rw' ? VM_READ | VM_WRITE : prot === 'r' ? VM_READ : 0);
+
+/** mprotect(2): mprotect_fixup() on each VMA of the range, one batched flush at the end. */
+export function do_mprotect(k: Kernel, mm: Mm, cpu: number, start: number, pages: number, prot: Prot): number {
+  k.counters[KEv.syscallMprotect]++;
+  const tlb = new MmuGather(mm);
+  let changed = 0;
+  for (const vma of mm.vmasIn(start, start + pages)) {
+    vma.flags = (vma.flags & ~(VM_READ | VM_WRITE)) | protFlags(prot);
+    vma_set_page_prot(vma, k.variant);
+    const cp: ChangeProtFlags = { cause: 'mprotect' };
+    if (k.variant.canChangePteWritable === 'v5.19-dirty-acct') {
+      cp.dirtyAcct = vma.shared && vma_wants_writenotify(vma, k.variant);
+    } else if (vma_wants_manual_pte_write_upgrade(vma, k.variant)) cp.tryChangeWritable = true;
+    changed += change_protection(k, tlb, vma, vma.start, vma.end, vma.pageProt, cp);
+  }
+  tlb_finish_mmu(k, tlb, cpu);
+  return changed;
+}

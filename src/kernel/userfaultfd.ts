@@ -1,0 +1,153 @@
+/**
+ * userfaultfd (fs/userfaultfd.c, mm/userfaultfd.c): registration, UFFDIO_WRITEPROTECT
+ * (mwriteprotect_range -> uffd_wp_range -> change_protection), UFFDIO_COPY / ZEROPAGE
+ * (mfill_atomic_install_pte), and a modelled handler thread that resolves faults:
+ * MISSING -> UFFDIO_COPY of a zeroed page, MINOR -> UFFDIO_CONTINUE, WP -> un-protect the page.
+ *
+ * Era differences (kernel-facts.md 2.4): up to v6.2 un-protect rebuilt PTEs with
+ * vm_get_page_prot(vm_flags) and never set RW itself, so a private PTE stays read-only and the next
+ * write takes a wp fault (wp_page_reuse sets A+D+RW); from v6.3 it uses vma->vm_page_prot with
+ * MM_CP_TRY_CHANGE_WRITABLE, so an exclusive anon PTE becomes writable at once with A and D
+ * unchanged and the RW change flushes the TLB.
+ */
+import { pfn_pte, pte_mkspecial, pte_none } from '../x86/pte';
+import { KEv } from './events';
+import { ZERO_PFN, PG_dirty } from './frames';
+import type { Kernel } from './kernel';
+import type { Mm } from './mm';
+import { filemap_get_page } from './memory';
+import { is_pte_marker } from './swap';
+import { change_protection, type ChangeProtFlags } from './mprotect';
+import { page_add_new_anon_rmap, page_dup_rmap } from './rmap';
+import { MmuGather, tlb_finish_mmu } from './tlbflush';
+import {
+  VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, VM_WRITE, vm_get_page_prot, vma_set_page_prot, vma_wants_manual_pte_write_upgrade, type Vma,
+} from './vma';
+
+export type UffdMode = 'missing' | 'wp' | 'minor';
+export type UffdFeature = 'wp-async' | 'wp-unpopulated' | 'event-fork';
+export type UffdHint = 'access-likely' | 'write-likely';
+
+export class UffdError extends Error {
+  constructor(
+    readonly errno: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UffdError';
+  }
+}
+
+/** UFFDIO_API feature negotiation + UFFDIO_REGISTER over [start, start+pages). */
+export function uffd_register(k: Kernel, mm: Mm, start: number, pages: number, modes: readonly UffdMode[], features: readonly UffdFeature[]): void {
+  const v = k.variant;
+  if (features.includes('wp-async') && !v.uffdWpAsync) throw new UffdError('EINVAL', `UFFD_FEATURE_WP_ASYNC needs Linux 6.7+; variant ${v.name} does not have it`);
+  if (features.includes('wp-unpopulated') && !v.uffdWpUnpopulated) throw new UffdError('EINVAL', `UFFD_FEATURE_WP_UNPOPULATED needs Linux 6.4+; variant ${v.name} does not have it`);
+  k.counters[KEv.uffdIoctl] += 2; // UFFDIO_API + UFFDIO_REGISTER
+  for (const vma of mm.vmasIn(start, start + pages)) {
+    if (modes.includes('minor') && vma.anon) throw new UffdError('EINVAL', `uffd minor mode needs shmem or file memory (region ${vma.region} is anon-private)`);
+    if (modes.includes('missing')) vma.flags |= VM_UFFD_MISSING;
+    if (modes.includes('wp')) vma.flags |= VM_UFFD_WP;
+    if (modes.includes('minor')) vma.flags |= VM_UFFD_MINOR;
+    vma.uffd = { wpAsync: features.includes('wp-async'), wpUnpopulated: features.includes('wp-unpopulated'), eventFork: features.includes('event-fork') };
+    vma_set_page_prot(vma, v); // writenotify for uffd-wp (v6.2+)
+  }
+}
+
+/**
+ * UFFDIO_WRITEPROTECT: mwriteprotect_range() -> uffd_wp_range() per VMA, one flush at the end.
+ * `hints` are the RFC's UFFDIO_WRITEPROTECT_MODE_ACCESS_LIKELY / WRITE_LIKELY (never merged).
+ */
+export function uffd_writeprotect(k: Kernel, mm: Mm, cpu: number, start: number, pages: number, wp: boolean, hints: readonly UffdHint[] = []): number {
+  k.counters[KEv.uffdIoctl]++;
+  const v = k.variant;
+  const tlb = new MmuGather(mm);
+  let changed = 0;
+  for (const vma of mm.vmasIn(start, start + pages)) {
+    if (!(vma.flags & VM_UFFD_WP)) throw new UffdError('ENOENT', `UFFDIO_WRITEPROTECT on region ${vma.region}, which is not registered with uffd wp mode`);
+    const cp: ChangeProtFlags = wp ? { uffdWp: true, cause: 'uffd-wp', hints } : { uffdWpResolve: true, cause: 'uffd-unprotect', hints };
+    let newprot: bigint;
+    if (v.uffdUnprotect === 'v5.19-vm_get_page_prot') {
+      newprot = vm_get_page_prot(wp ? vma.flags & ~VM_WRITE : vma.flags);
+      if (!wp && hints.includes('write-likely') && v.uffdWriteLikelyTriesWritable && vma_wants_manual_pte_write_upgrade(vma, v)) cp.tryChangeWritable = true;
+    } else {
+      newprot = vma.pageProt;
+      if (!wp && vma_wants_manual_pte_write_upgrade(vma, v)) cp.tryChangeWritable = true;
+    }
+    if (!wp && v.uffdAccessHints && hints.length > 0) cp.willNeed = true;
+    changed += change_protection(k, tlb, vma, vma.start, vma.end, newprot, cp);
+  }
+  tlb_finish_mmu(k, tlb, cpu);
+  return changed;
+}
+
+/**
+ * mfill_atomic_install_pte() for one page: the new PTE is young (protection) and always dirty
+ * (9ae0f87d009c), writable if the VMA is (and not a read-only page-cache page), optionally uffd-wp.
+ * Returns false if the PTE was not none (-EEXIST).
+ */
+export function mfill_atomic_install_pte(k: Kernel, mm: Mm, vma: Vma, vpn: number, wp: boolean, zeropage: boolean): boolean {
+  const slot = mm.pt.ensurePteSlot(vpn);
+  const old = k.mmu.mem.get(slot);
+  if (!pte_none(old) && !is_pte_marker(old)) return false; // -EEXIST
+  if (zeropage && vma.anon) {
+    // mfill_atomic_pte_zeropage(): the zero page, special and read-only
+    k.setPte(mm, vma, vpn, slot, pte_mkspecial(pfn_pte(ZERO_PFN, vma.pageProt)));
+    return true;
+  }
+  let pfn: number;
+  if (vma.anon) {
+    pfn = k.allocPage(false);
+    k.counters[zeropage ? KEv.pageZero : KEv.pageCopy]++;
+    page_add_new_anon_rmap(k, pfn, mm, vpn);
+  } else {
+    pfn = filemap_get_page(k, vma.file!, vma.fileIndex(vpn)).pfn;
+    k.counters[KEv.pageCopy]++;
+    page_dup_rmap(k, pfn);
+    k.frames.flags[pfn] |= PG_dirty;
+  }
+  let entry = k.arch.pte_mkdirty(pfn_pte(pfn, vma.pageProt));
+  if (vma.flags & VM_WRITE && (vma.anon || vma.shared)) entry = k.arch.pte_mkwrite(entry);
+  if (wp) entry = k.arch.pte_mkuffd_wp(entry);
+  k.setPte(mm, vma, vpn, slot, entry);
+  return true;
+}
+
+/** UFFDIO_COPY / UFFDIO_ZEROPAGE over a range; returns pages installed. */
+export function uffd_fill(k: Kernel, mm: Mm, start: number, pages: number, wp: boolean, zeropage: boolean): number {
+  k.counters[KEv.uffdIoctl]++;
+  let n = 0;
+  for (const vma of mm.vmasIn(start, start + pages)) {
+    if (!(vma.flags & (VM_UFFD_MISSING | VM_UFFD_WP | VM_UFFD_MINOR))) throw new UffdError('ENOENT', `UFFDIO_${zeropage ? 'ZEROPAGE' : 'COPY'} on region ${vma.region}, which is not registered with userfaultfd`);
+    for (let vpn = vma.start; vpn < vma.end; vpn++) if (mfill_atomic_install_pte(k, mm, vma, vpn, wp, zeropage)) n++;
+  }
+  return n;
+}
+
+// ---- the modelled handler thread (one round trip per fault; cost: fault.uffd* events) ----
+
+/** MISSING: the handler answers with UFFDIO_COPY of a zeroed page (wp if registered for wp). */
+export function uffd_handle_missing(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number): void {
+  void cpu;
+  k.counters[KEv.uffdIoctl]++;
+  mfill_atomic_install_pte(k, mm, vma, vpn, false, false);
+}
+
+/** MINOR: the handler answers with UFFDIO_CONTINUE (map the cached page). */
+export function uffd_handle_minor(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number): void {
+  void cpu;
+  k.counters[KEv.uffdIoctl]++;
+  const slot = mm.pt.ensurePteSlot(vpn);
+  const pfn = vma.file!.cache.get(vma.fileIndex(vpn))!;
+  let entry = pfn_pte(pfn, vma.pageProt);
+  if (vma.flags & VM_WRITE && vma.shared) entry = k.arch.pte_mkwrite(k.arch.pte_mkdirty(entry));
+  page_dup_rmap(k, pfn);
+  k.setPte(mm, vma, vpn, slot, entry);
+}
+
+/** WP: the handler (e.g. a live-snapshot thread, after copying the page) un-protects that page. */
+export function uffd_handle_wp(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number): void {
+  void vma;
+  if (k.uffdHandlerCopies) k.counters[KEv.pageCopy]++;
+  uffd_writeprotect(k, mm, cpu, vpn, 1, false, k.uffdHandlerHints);
+}

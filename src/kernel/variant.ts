@@ -1,0 +1,99 @@
+/**
+ * Kernel variants: the policy decisions that differ between Linux versions and the patches of
+ * the July 2022 thread, as data plus small hooks. Every field names the kernel function (and
+ * version) whose behaviour it selects; the mm model reads these fields and nothing else, so a
+ * notebook can derive a variant and change one decision without editing the library.
+ */
+import type { PteArch } from '../x86/pte';
+
+/** Which era of `can_change_pte_writable()` (mm/mprotect.c) is modelled. */
+export type CanChangePteWritableEra =
+  /** <= v5.19: no such function; change_pte_range upgrades only dirty PTEs of shared
+   *  dirty-accountable (writenotify) mappings (MM_CP_DIRTY_ACCT), private PTEs stay RO. */
+  | 'v5.19-dirty-acct'
+  /** v6.0-v6.1 (64fe24a3e05e): exclusive anon or shared writenotify, but only if pte_dirty(). */
+  | 'v6.0-dirty-only'
+  /** v6.2+ ("allow clean exclusive anon pages to be writable"): any exclusive anon page. */
+  | 'v6.2-anon-exclusive';
+
+/** How UFFDIO_WRITEPROTECT(wp=false) rebuilds the PTE (mm/userfaultfd.c mwriteprotect_range / uffd_wp_range). */
+export type UffdUnprotectEra =
+  /** <= v6.2: newprot = vm_get_page_prot(vm_flags), no MM_CP_TRY_CHANGE_WRITABLE: a private
+   *  PTE stays read-only and the next write takes a wp fault (wp_page_reuse). */
+  | 'v5.19-vm_get_page_prot'
+  /** v6.3+ ("rely on vma->vm_page_prot in uffd_wp_range()"): MM_CP_TRY_CHANGE_WRITABLE, so
+   *  exclusive anon PTEs become writable at once, A and D unchanged. */
+  | 'v6.3-try-change-writable';
+
+/** What a hook sees for one PTE in change_pte_range (mprotect, uffd writeprotect). */
+export interface ChangePteContext {
+  readonly vpn: number;
+  /** the PTE before the change */
+  readonly oldPte: bigint;
+  /** the PTE the variant's rules produced */
+  readonly newPte: bigint;
+  readonly vma: { readonly kind: string; readonly shared: boolean; readonly writable: boolean; readonly uffdWp: boolean };
+  readonly page: { readonly anon: boolean; readonly exclusive: boolean; readonly fileMkwrite: boolean } | null;
+  readonly cause: 'mprotect' | 'uffd-wp' | 'uffd-unprotect' | 'clear-refs';
+  readonly hints: readonly string[];
+  readonly arch: PteArch;
+}
+
+export interface VariantHooks {
+  /** Last say over each PTE change_pte_range commits; return the PTE to write. */
+  changePte?: (ctx: ChangePteContext) => bigint;
+}
+
+export interface KernelVariant {
+  readonly name: string;
+  /** kernel version whose code the baseline rules come from */
+  readonly version: string;
+  readonly description: string;
+  readonly basedOn?: string;
+  /** commits, Message-IDs and files the rules come from */
+  readonly sources: readonly string[];
+  /** PTE accessors: 'saved-dirty' from v6.6 (x86 user shadow stack), else 'classic' */
+  readonly pteArch: 'classic' | 'saved-dirty';
+  readonly canChangePteWritable: CanChangePteWritableEra;
+  readonly uffdUnprotect: UffdUnprotectEra;
+  /** vma_wants_writenotify() also for uffd-wp VMAs (51d3d5eb74ff, v6.2 hotfix) */
+  readonly writenotifyForUffdWp: boolean;
+  /** RFC 01 (MM_CP_WILL_NEED): with ACCESS_LIKELY/WRITE_LIKELY, mkyoung, and mkdirty only if the
+   *  PTE ends up writable (the order Nadav settled on in the thread) */
+  readonly uffdAccessHints: boolean;
+  /** RFC 02: WRITE_LIKELY adds MM_CP_TRY_CHANGE_WRITABLE to uffd unprotect (pre-6.3 kernels) */
+  readonly uffdWriteLikelyTriesWritable: boolean;
+  /** Peter Xu's suggestion (YtcYVMoSRVxRH70Z@xz-m1.local): mkdirty whenever change_pte_range
+   *  grants the write bit, for mprotect and uffd alike */
+  readonly mkdirtyOnMkwrite: boolean;
+  /** RFC 08-11: permission promotion (RO->RW, NX cleared) flushes only the local CPU; stale CPUs
+   *  take a spurious #PF and flush_tlb_fix_spurious_fault() flushes them if their TLB generation is old */
+  readonly relaxedPromotionFlush: boolean;
+  /** RFC 12: RW->RO of a clean PTE needs no flush (a cached D=0 entry must re-walk to write) */
+  readonly cleanWrprotectNoFlush: boolean;
+  /** 2e3468778dbe (v6.1): migration entries remember A and D */
+  readonly migrationKeepsYoungDirty: boolean;
+  /** UFFD_FEATURE_WP_UNPOPULATED (v6.4) */
+  readonly uffdWpUnpopulated: boolean;
+  /** UFFD_FEATURE_WP_ASYNC and the PAGEMAP_SCAN ioctl (v6.7) */
+  readonly uffdWpAsync: boolean;
+  readonly hooks: VariantHooks;
+}
+
+export type VariantOverrides = Partial<Omit<KernelVariant, 'name' | 'hooks'>> & { name: string; hooks?: VariantHooks };
+
+/**
+ * Derive a variant from another, changing some decisions (e.g. in a notebook cell):
+ * `deriveVariant(getVariant('linux-6.18'), { name: 'what-if', hooks: { changePte: c => ... } })`.
+ */
+export function deriveVariant(base: KernelVariant, overrides: VariantOverrides): KernelVariant {
+  if (!overrides.name || typeof overrides.name !== 'string') throw new TypeError('deriveVariant: overrides.name is required (a new variant name)');
+  return Object.freeze({
+    ...base,
+    ...overrides,
+    basedOn: overrides.basedOn ?? base.name,
+    description: overrides.description ?? `${base.description} (derived: ${overrides.name})`,
+    sources: overrides.sources ?? base.sources,
+    hooks: { ...base.hooks, ...(overrides.hooks ?? {}) },
+  });
+}

@@ -1,0 +1,149 @@
+/**
+ * The built-in kernel variants (DESIGN.md "Kernel variants") and the registry. Sources for each
+ * rule are in ../shared/notes/kernel-facts.md sections 1.4 and 2, and named per field in variant.ts.
+ */
+import { deriveVariant, type KernelVariant } from './variant';
+
+const linux519: KernelVariant = Object.freeze({
+  name: 'linux-5.19',
+  version: '5.19',
+  description:
+    'Linux 5.19: uffd unprotect only clears the uffd-wp bit (the next write takes a wp fault; wp_page_reuse sets A+D+RW); mprotect upgrades only dirty PTEs of shared writenotify mappings; pte_needs_flush() avoids flushes for software-bit changes.',
+  sources: [
+    'mm/mprotect.c change_pte_range (v5.19, MM_CP_DIRTY_ACCT)',
+    'mm/userfaultfd.c mwriteprotect_range (v5.19, newprot = vm_get_page_prot)',
+    'c9fe66560bf2 mm/mprotect: do not flush when not required architecturally (v5.19)',
+  ],
+  pteArch: 'classic',
+  canChangePteWritable: 'v5.19-dirty-acct',
+  uffdUnprotect: 'v5.19-vm_get_page_prot',
+  writenotifyForUffdWp: false,
+  uffdAccessHints: false,
+  uffdWriteLikelyTriesWritable: false,
+  mkdirtyOnMkwrite: false,
+  relaxedPromotionFlush: false,
+  cleanWrprotectNoFlush: false,
+  migrationKeepsYoungDirty: false,
+  uffdWpUnpopulated: false,
+  uffdWpAsync: false,
+  hooks: {},
+});
+
+const linux60 = deriveVariant(linux519, {
+  name: 'linux-6.0',
+  version: '6.0',
+  description: 'Linux 6.0: can_change_pte_writable() maps exclusive anon pages writable from mprotect, but only when the PTE is already dirty.',
+  sources: ['64fe24a3e05e mm/mprotect: try avoiding write faults for exclusive anonymous pages when changing protection (v6.0)'],
+  canChangePteWritable: 'v6.0-dirty-only',
+  basedOn: 'linux-5.19',
+});
+
+const linux62 = deriveVariant(linux60, {
+  name: 'linux-6.2',
+  version: '6.2',
+  description:
+    'Linux 6.2: can_change_pte_writable() makes exclusive anon pages writable from mprotect even when clean; migration remembers A/D (v6.1); uffd unprotect still leaves private PTEs read-only (the next write faults).',
+  sources: [
+    '20221108174652.198904-2-david@redhat.com mm/mprotect: allow clean exclusive anon pages to be writable (v6.2)',
+    '2e3468778dbe mm: remember young/dirty bit for page migrations (v6.1)',
+    '51d3d5eb74ff mm/userfaultfd: enable writenotify while userfaultfd-wp is enabled for a VMA (v6.2)',
+  ],
+  canChangePteWritable: 'v6.2-anon-exclusive',
+  migrationKeepsYoungDirty: true,
+  writenotifyForUffdWp: true,
+  basedOn: 'linux-6.0',
+});
+
+const linux63 = deriveVariant(linux62, {
+  name: 'linux-6.3',
+  version: '6.3',
+  description:
+    'Linux 6.3: uffd unprotect uses MM_CP_TRY_CHANGE_WRITABLE, so exclusive anon PTEs become writable at once with A and D unchanged, and the RW change flushes the TLB.',
+  sources: ['20221223155616.297723-2-david@redhat.com mm/userfaultfd: rely on vma->vm_page_prot in uffd_wp_range() (v6.3)'],
+  uffdUnprotect: 'v6.3-try-change-writable',
+  basedOn: 'linux-6.2',
+});
+
+const linux618 = deriveVariant(linux63, {
+  name: 'linux-6.18',
+  version: '6.18',
+  description:
+    'Linux 6.18 (current): 6.3 uffd behaviour, saved-dirty PTE accessors (x86 shadow stack, v6.6), UFFD_FEATURE_WP_UNPOPULATED (v6.4), UFFD_FEATURE_WP_ASYNC and PAGEMAP_SCAN (v6.7).',
+  sources: [
+    'x86/shstk for 6.6-rc1 (_PAGE_SAVED_DIRTY)',
+    '2bad466cc9d9 mm/uffd: UFFD_FEATURE_WP_UNPOPULATED (v6.4)',
+    'UFFD_FEATURE_WP_ASYNC + fs/proc/task_mmu PAGEMAP_SCAN (v6.7)',
+  ],
+  pteArch: 'saved-dirty',
+  uffdWpUnpopulated: true,
+  uffdWpAsync: true,
+  basedOn: 'linux-6.3',
+});
+
+const rfcHints = deriveVariant(linux618, {
+  name: 'rfc-2022-uffd-hints',
+  description:
+    'The seed RFC (patches 01-02, 20220718120212.3180-2/-3-namit@vmware.com) on top of 6.3+ behaviour: uffd unprotect with ACCESS_LIKELY/WRITE_LIKELY marks the PTE young, and dirty only when it is made writable.',
+  sources: ['20220718120212.3180-2-namit@vmware.com userfaultfd: set dirty and young on writeprotect', '20220718120212.3180-3-namit@vmware.com userfaultfd: try to map write-unprotected pages'],
+  uffdAccessHints: true,
+  uffdWriteLikelyTriesWritable: true,
+  basedOn: 'linux-6.18',
+});
+
+const proposalDirty = deriveVariant(linux618, {
+  name: 'proposal-dirty-on-mkwrite',
+  description:
+    "Peter Xu's suggestion in the thread (YtcYVMoSRVxRH70Z@xz-m1.local): change_pte_range marks the PTE dirty whenever it grants the write bit, for mprotect and uffd alike.",
+  sources: ['YtcYVMoSRVxRH70Z@xz-m1.local (linux-mm, 19 Jul 2022)'],
+  mkdirtyOnMkwrite: true,
+  basedOn: 'linux-6.18',
+});
+
+const rfcRelaxed = deriveVariant(linux618, {
+  name: 'rfc-2022-relaxed-flush',
+  description:
+    'RFC patches 08-12: permission promotion flushes only the local CPU (other CPUs take a spurious #PF that flushes them when their TLB generation is stale), and clean RW->RO needs no flush.',
+  sources: ['20220718120212.3180-9-namit@vmware.com x86/mm: introduce flush_tlb_fix_spurious_fault', '20220718120212.3180-11-namit@vmware.com x86/mm: introduce relaxed TLB flushes', '20220718120212.3180-13-namit@vmware.com x86/tlb: no flush on PTE change from RW->RO when PTE is clean'],
+  relaxedPromotionFlush: true,
+  cleanWrprotectNoFlush: true,
+  basedOn: 'linux-6.18',
+});
+
+const registry = new Map<string, KernelVariant>();
+for (const v of [linux519, linux60, linux62, linux63, linux618, rfcHints, proposalDirty, rfcRelaxed]) registry.set(v.name, v);
+
+export const DEFAULT_VARIANT = 'linux-6.18';
+
+export function listVariants(): string[] {
+  return [...registry.keys()];
+}
+
+export function getVariant(name: string): KernelVariant {
+  const v = registry.get(name);
+  if (!v) throw new Error(`unknown kernel variant "${name}"; known: ${listVariants().join(', ')}`);
+  return v;
+}
+
+/** Register a user-defined variant (e.g. from deriveVariant) so specs can name it. */
+export function registerVariant(v: KernelVariant): void {
+  registry.set(v.name, v);
+}
+
+/** The variant modelling a running kernel release (`uname -r`): the newest built-in linux-X.Y not newer than it. */
+export function variantForRelease(release: string): string {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (!m) throw new Error(`cannot read a kernel version from "${release}"`);
+  const want = Number(m[1]) * 1000 + Number(m[2]);
+  let best = 'linux-5.19';
+  let bestV = -1;
+  for (const v of registry.values()) {
+    const vm = /^linux-(\d+)\.(\d+)$/.exec(v.name);
+    if (!vm) continue;
+    const n = Number(vm[1]) * 1000 + Number(vm[2]);
+    if (n <= want && n > bestV) {
+      best = v.name;
+      bestV = n;
+    }
+  }
+  return best;
+}

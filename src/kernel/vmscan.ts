@@ -1,0 +1,169 @@
+/**
+ * Page reclaim (mm/vmscan.c), the classic two-list LRU (not MGLRU):
+ *  - aging (shrink_active_list): folio_referenced() clears A in every PTE mapping the folio and
+ *    moves it to the inactive list. On x86 ptep_clear_flush_young() does NOT flush the TLB, so a
+ *    CPU that still caches the translation keeps accessing without setting A again;
+ *  - shrink_inactive_list: from the oldest end, referenced folios are activated, the others are
+ *    unmapped (try_to_unmap: a dirty PTE dirties the folio; anon PTEs become swap entries that
+ *    keep the exclusive, soft-dirty and uffd-wp bits; file PTEs of uffd-wp VMAs keep a marker),
+ *    the unmap is flushed, and then: clean page-cache and clean swap-cache folios are dropped,
+ *    lazyfree (MADV_FREE) anon folios are discarded unless re-dirtied, dirty file folios are
+ *    written back, dirty anon and shmem folios are written to swap.
+ */
+import {
+  pte_dirty, pte_mkold, pte_soft_dirty, pte_uffd_wp, pte_young, swp_entry_to_pte, pte_swp_mkexclusive, pte_swp_mksoft_dirty,
+  pte_swp_mkuffd_wp,
+} from '../x86/pte';
+import { KEv } from './events';
+import {
+  LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, PG_anon, PG_anon_exclusive, PG_dirty,
+  PG_mkwrite_notified, PG_referenced, PG_shmem, PG_swapbacked, PG_swapcache,
+} from './frames';
+import type { Kernel } from './kernel';
+import type { Mm } from './mm';
+import { rmap_walk } from './rmap';
+import { make_pte_marker, PTE_MARKER_UFFD_WP } from './swap';
+import { MmuGather, tlb_finish_mmu } from './tlbflush';
+import { userfaultfd_wp } from './vma';
+
+/** folio_referenced(): count and clear young PTEs (no flush on x86). */
+export function folio_referenced(k: Kernel, pfn: number): number {
+  let young = 0;
+  const mem = k.mmu.mem;
+  rmap_walk(k, pfn, (_mm, _vma, _vpn, slot) => {
+    const pte = mem.get(slot);
+    if (pte_young(pte)) {
+      young++;
+      mem.set(slot, pte_mkold(pte)); // ptep_clear_flush_young() is ptep_test_and_clear_young() on x86
+    }
+    k.counters[KEv.reclaimScan]++;
+  });
+  return young;
+}
+
+/**
+ * Reclaim `target` folios (or every unreferenced one): age the active lists, then shrink the
+ * inactive lists oldest first. Returns folios freed.
+ */
+export function reclaim(k: Kernel, target: number | 'all', cpu: number): number {
+  const f = k.frames;
+  // aging: everything active goes inactive, with its A bits cleared
+  for (const [active, inactive] of [[LRU_ACTIVE_ANON, LRU_INACTIVE_ANON], [LRU_ACTIVE_FILE, LRU_INACTIVE_FILE]]) {
+    for (let pfn = f.lruOldest(active); pfn >= 0; ) {
+      const newer = f.lruNewer(pfn);
+      folio_referenced(k, pfn);
+      f.flags[pfn] &= ~PG_referenced;
+      f.lruAdd(pfn, inactive);
+      pfn = newer;
+    }
+  }
+  let freed = 0;
+  const want = target === 'all' ? Infinity : target;
+  for (const list of [LRU_INACTIVE_FILE, LRU_INACTIVE_ANON]) {
+    // snapshot the list: activation and freeing change it while we walk
+    const order: number[] = [];
+    for (let pfn = f.lruOldest(list); pfn >= 0; pfn = f.lruNewer(pfn)) order.push(pfn);
+    for (const pfn of order) {
+      if (freed >= want) return freed;
+      if (f.lruList[pfn] !== list) continue;
+      k.counters[KEv.reclaimScan]++;
+      if (folio_referenced(k, pfn) > 0) {
+        f.lruAdd(pfn, list === LRU_INACTIVE_FILE ? LRU_ACTIVE_FILE : LRU_ACTIVE_ANON);
+        continue;
+      }
+      if (shrink_folio(k, pfn, cpu)) freed++;
+    }
+  }
+  return freed;
+}
+
+/** Does any PTE mapping `pfn` have D set? */
+function anyDirtyPte(k: Kernel, pfn: number): boolean {
+  let dirty = false;
+  const mem = k.mmu.mem;
+  rmap_walk(k, pfn, (_mm, _vma, _vpn, slot) => {
+    if (pte_dirty(mem.get(slot))) dirty = true;
+  });
+  return dirty;
+}
+
+/** shrink_folio_list() for one folio: unmap, write out if dirty, free. Returns true if freed. */
+export function shrink_folio(k: Kernel, pfn: number, cpu: number): boolean {
+  const f = k.frames;
+  const anon = (f.flags[pfn] & PG_anon) !== 0;
+  const lazyfree = anon && (f.flags[pfn] & PG_swapbacked) === 0;
+  if (lazyfree && (f.flags[pfn] & PG_dirty || anyDirtyPte(k, pfn))) {
+    // try_to_unmap_one(): a lazyfree folio written since MADV_FREE cannot be discarded; it is
+    // swap-backed again and kept (a later reclaim swaps it out).
+    f.flags[pfn] |= PG_swapbacked;
+    f.lruAdd(pfn, LRU_ACTIVE_ANON);
+    return false;
+  }
+  if (anon && !lazyfree && !(f.flags[pfn] & PG_swapcache)) {
+    // add_to_swap(): a swap slot, and the folio is dirty until written there
+    const slot = k.swap.alloc();
+    f.flags[pfn] |= PG_swapcache | PG_dirty;
+    f.swapSlot[pfn] = slot;
+    k.swap.cache.set(slot, pfn);
+  }
+  // try_to_unmap()
+  const gathers = new Map<Mm, MmuGather>();
+  const mem = k.mmu.mem;
+  rmap_walk(k, pfn, (mm, vma, vpn, slot) => {
+    const pte = mem.get(slot);
+    if (pte_dirty(pte)) f.flags[pfn] |= PG_dirty;
+    let n = 0n;
+    if (anon && !lazyfree) {
+      const s = f.swapSlot[pfn];
+      n = swp_entry_to_pte(0, s);
+      if (f.flags[pfn] & PG_anon_exclusive) n = pte_swp_mkexclusive(n);
+      if (pte_soft_dirty(pte)) n = pte_swp_mksoft_dirty(n);
+      if (pte_uffd_wp(pte)) n = pte_swp_mkuffd_wp(n);
+      k.swap.dup(s);
+    } else if (!anon && userfaultfd_wp(vma) && pte_uffd_wp(pte)) {
+      n = make_pte_marker(PTE_MARKER_UFFD_WP);
+    }
+    mem.set(slot, n);
+    f.mapcount[pfn]--;
+    let tlb = gathers.get(mm);
+    if (!tlb) gathers.set(mm, (tlb = new MmuGather(mm)));
+    tlb.add(vpn);
+    k.counters[KEv.zapPte]++;
+  });
+  for (const tlb of gathers.values()) tlb_finish_mmu(k, tlb, cpu);
+  const dirty = (f.flags[pfn] & PG_dirty) !== 0;
+  if (lazyfree) {
+    k.counters[KEv.reclaimDrop]++;
+    f.free(pfn);
+    return true;
+  }
+  if (anon) {
+    if (dirty) {
+      k.counters[KEv.swapOutPage]++;
+      k.writebackThisStep++;
+    } else k.counters[KEv.reclaimDrop]++; // clean swap-cache folio: the slot already holds it
+    // __remove_mapping(): the folio leaves the swap cache; the slot stays for the swap PTEs
+    const s = f.swapSlot[pfn];
+    k.swap.cache.delete(s);
+    if ((k.swap.refs.get(s) ?? 0) <= 0) k.swap.release(s);
+    f.free(pfn);
+    return true;
+  }
+  const file = k.files.get(f.owner[pfn])!;
+  if (f.flags[pfn] & PG_shmem) {
+    // shmem_writeout(): tmpfs has no backing store but swap (the model swaps every shmem folio)
+    const slot = k.swap.alloc();
+    k.swap.dup(slot);
+    file.swapped.set(f.index[pfn], slot);
+    k.counters[KEv.swapOutPage]++;
+    k.writebackThisStep++;
+  } else if (dirty) {
+    k.counters[KEv.writebackPage]++;
+    k.writebackThisStep++;
+    file.blocks.add(f.index[pfn]);
+  } else k.counters[KEv.reclaimDrop]++;
+  f.flags[pfn] &= ~(PG_dirty | PG_mkwrite_notified);
+  file.cache.delete(f.index[pfn]);
+  f.free(pfn);
+  return true;
+}
