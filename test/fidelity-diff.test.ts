@@ -1,0 +1,184 @@
+/**
+ * The model against this kernel. The comparison logic is tested on its own (fabricated runs);
+ * then every scenario in fidelity/scenarios and a differential fuzz of generated op sequences
+ * must show zero model differences (these need the simulator, src/lab/simulate.ts).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import type { InspectRow, RunResult, StepResult } from '../src/lab/types';
+import { diffRuns, diffSpec, formatDiff, variantForHost } from '../src/fidelity/diff';
+import { replayerSupport } from '../src/fidelity/native-build';
+import type { NativeHeader, NativeReplay, NativeRow, NativeStep } from '../src/fidelity/native-types';
+import { hostFacts, ReplayRefused } from '../src/fidelity/replay';
+import { loadSpecFile, loadSpecJson } from '../src/fidelity/spec-input';
+
+const SCENARIOS = join(__dirname, '../../fidelity/scenarios');
+const unsupported = replayerSupport();
+const host: NativeHeader | null = unsupported ? null : hostFacts();
+
+const HOST: NativeHeader = {
+  replay: 'ptlab', version: 1, kernel: '6.18.0', machine: 'x86_64', pageSize: 4096, pfnVisible: true, kpageflags: true,
+  pagemapScan: true, swap: false, softDirty: true, zeroPageOnRead: true, uffd: '0x1ffff',
+};
+
+function nrow(page: number, o: Partial<NativeRow> = {}): NativeRow {
+  return { page, present: true, write: null, young: true, dirty: true, uffdWp: false, softDirty: true, exclusive: true, special: false, entry: 'present', folioDirty: false, ...o };
+}
+
+function nstep(index: number, op: string, o: Partial<NativeStep> = {}): NativeStep {
+  const raw = { step: index, process: 'main', op, minflt: 0, majflt: 0, sigsegv: 0, sigbus: 0, accesses: 0, uffd: { missing: 0, wp: 0, minor: 0, errors: 0 } };
+  return { index, op, process: 'main', faults: { total: 0, minor: 0, major: 0, sigsegv: 0, sigbus: 0 }, uffd: { missing: 0, wp: 0, minor: 0 }, raw, notes: [], ...o };
+}
+
+/** A model run that agrees with a native replay on everything compared. */
+function mirror(native: NativeReplay): RunResult {
+  const counters = (faults: number, byKind: Record<string, number>) =>
+    ({ faults: { total: faults, byKind }, tlb: { hits: 0, misses: 0, l1Hits: 0, stlbHits: 0 }, walks: 0, walkMemRefs: 0, aBitSets: 0, dBitSets: 0, tlbFlushes: 0, ipis: 0, dirtyPages: 0, writebackPages: 0, swapOutPages: 0, accesses: 0, violations: {}, events: {} }) as StepResult['counters'];
+  const steps: StepResult[] = native.steps.map((s) => ({
+    index: s.index,
+    op: s.op,
+    cycles: { total: 0, byEvent: {} },
+    counters: counters(s.faults.total + s.faults.sigsegv, { sigsegv: s.faults.sigsegv, uffdWp: s.uffd.wp, uffdMissing: s.uffd.missing, uffdMinor: s.uffd.minor }),
+    inspect: s.inspect?.map((r) => ({ ...r, write: true, young: r.young ?? false, dirty: r.dirty ?? false, softDirty: r.softDirty ?? false, exclusive: r.exclusive ?? false, special: r.special ?? false, folioDirty: r.folioDirty ?? false }) as InspectRow),
+    scan: s.scan,
+  }));
+  return { id: 'x', name: 'x', variant: 'linux-6.18', cpu: 'c', seed: 1, repeat: 0, params: {}, steps, total: { cycles: { total: 0, byEvent: {} }, counters: counters(0, {}) } };
+}
+
+test('diffRuns: a model that agrees on every observable value shows no difference', () => {
+  const native: NativeReplay = {
+    host: HOST,
+    steps: [nstep(0, 'mmap'), nstep(1, 'touch', { faults: { total: 4, minor: 4, major: 0, sigsegv: 0, sigbus: 0 } }), nstep(2, 'inspect', { inspect: [nrow(0), nrow(1, { young: null, dirty: null })] })],
+  };
+  const r = diffRuns('t', mirror(native), native);
+  assert.equal(r.differences.length, 0);
+  assert.equal(r.compared, 5 + 9 + 7);
+  assert.match(formatDiff(r), /no differences/);
+});
+
+test('diffRuns: one flipped bit is one difference naming step, page, field and both values', () => {
+  const native: NativeReplay = { host: HOST, steps: [nstep(0, 'inspect', { inspect: [nrow(0), nrow(3)] })] };
+  const model = mirror(native);
+  model.steps[0].inspect![1].dirty = false;
+  const r = diffRuns('t', model, native);
+  assert.deepEqual(
+    r.differences.map((d) => [d.step, d.page, d.field, d.model, d.native, d.cause]),
+    [[0, 3, 'dirty', false, true, 'model']],
+  );
+  assert.equal(r.modelDifferences, 1);
+  assert.match(formatDiff(r), /dirty\s+0\s+1\s+model/);
+});
+
+test('diffRuns: unknown native bits are not compared; faults only on touch steps', () => {
+  const native: NativeReplay = {
+    host: HOST,
+    steps: [nstep(0, 'fork', { faults: { total: 7, minor: 7, major: 0, sigsegv: 0, sigbus: 0 } }), nstep(1, 'inspect', { inspect: [nrow(0, { young: null, exclusive: null })] })],
+  };
+  const model = mirror(native);
+  model.steps[0].counters.faults.total = 0;
+  model.steps[1].inspect![0].young = false;
+  model.steps[1].inspect![0].exclusive = false;
+  assert.equal(diffRuns('t', model, native).differences.length, 0);
+});
+
+test('diffRuns: zero-page differences on a host without read-fault zero pages are host-caused', () => {
+  const native: NativeReplay = { host: { ...HOST, zeroPageOnRead: false }, steps: [nstep(0, 'inspect', { inspect: [nrow(0)] })] };
+  const model = mirror(native);
+  Object.assign(model.steps[0].inspect![0], { special: true, dirty: false, exclusive: false });
+  const r = diffRuns('t', model, native);
+  assert.ok(r.differences.length >= 2);
+  assert.ok(r.differences.every((d) => d.cause === 'host'));
+  assert.equal(r.modelDifferences, 0);
+  assert.ok(r.hostQuirks.some((q) => /zero page/.test(q)));
+});
+
+test('variantForHost: nearest lower known linux-X.Y', () => {
+  assert.equal(variantForHost('6.18.44-fc-v782'), 'linux-6.18');
+  assert.equal(variantForHost('5.19.0'), 'linux-5.19');
+  assert.equal(variantForHost('6.5.1'), 'linux-6.3');
+  assert.equal(variantForHost('6.2.9'), 'linux-6.2');
+});
+
+/** Skip reason for a native-and-model comparison, or undefined. */
+const nativeSkip = unsupported ? `SKIPPED: ${unsupported}` : !host!.uffd ? `SKIPPED: userfaultfd unusable (${host!.uffdError})` : undefined;
+
+for (const file of readdirSync(SCENARIOS).filter((f) => f.endsWith('.json')).sort()) {
+  test(`diff ${file}: the model matches this kernel`, { skip: nativeSkip }, (t) => {
+    let r;
+    try {
+      r = diffSpec(loadSpecFile(join(SCENARIOS, file)));
+    } catch (e) {
+      if (e instanceof ReplayRefused) {
+        t.skip(`SKIPPED: ${e.message}`);
+        return;
+      }
+      throw e;
+    }
+    assert.equal(r.modelDifferences, 0, formatDiff(r));
+  });
+}
+
+/** Random op sequences over one small region, with an inspect after every op. */
+const PAGES = 8;
+const pagesArb = fc.uniqueArray(fc.integer({ min: 0, max: PAGES - 1 }), { minLength: 1, maxLength: PAGES }).map((a) => a.sort((x, y) => x - y));
+const opArb = (kind: string, uffd: boolean, forked: boolean): fc.Arbitrary<Record<string, unknown>> => {
+  const proc = forked ? fc.constantFrom('main', 'child') : fc.constant('main');
+  const ops: fc.Arbitrary<Record<string, unknown>>[] = [
+    fc.record({ op: fc.constant('touch'), region: fc.constant('h'), access: fc.constantFrom('read', 'write', 'rw'), pages: pagesArb, pattern: fc.constantFrom('sequential', 'random'), process: proc }),
+    fc.record({ op: fc.constant('mprotect'), region: fc.constant('h'), prot: fc.constantFrom('none', 'r', 'rw'), pages: pagesArb, process: proc }),
+    fc.record({ op: fc.constant('madvise'), region: fc.constant('h'), advice: fc.constantFrom(...(kind === 'anon-private' ? ['dontneed', 'free', 'cold'] : ['dontneed', 'cold'])), pages: pagesArb, process: proc }),
+    fc.record({ op: fc.constant('clear-refs'), mode: fc.constant('young'), process: proc }),
+  ];
+  if (uffd) ops.push(fc.record({ op: fc.constant('uffd-writeprotect'), region: fc.constant('h'), wp: fc.boolean(), pages: pagesArb }));
+  return fc.oneof(...ops);
+};
+const specArb = fc
+  .record({
+    kind: fc.constantFrom('anon-private', 'anon-private', 'anon-shared'),
+    uffd: fc.constantFrom('none', 'wp', 'wp-async'),
+    forkAt: fc.integer({ min: -1, max: 6 }),
+    n: fc.integer({ min: 1, max: 8 }),
+  })
+  .chain(({ kind, uffd, forkAt, n }) =>
+    fc.tuple(fc.constant({ kind, uffd, forkAt }), fc.array(opArb(kind, uffd !== 'none', false), { minLength: n, maxLength: n }), fc.array(opArb(kind, uffd !== 'none', true), { minLength: 0, maxLength: 4 })),
+  )
+  .map(([{ kind, uffd, forkAt }, before, after]) => {
+    const steps: Record<string, unknown>[] = [{ op: 'mmap', region: 'h', size: `${PAGES * 4}KiB`, kind }];
+    if (uffd !== 'none') steps.push({ op: 'uffd-register', region: 'h', modes: ['wp'], ...(uffd === 'wp-async' ? { features: ['wp-async'] } : {}) });
+    const forks = forkAt >= 0 && forkAt <= before.length;
+    before.forEach((s, i) => {
+      if (forks && i === forkAt) steps.push({ op: 'fork', child: 'child' });
+      steps.push(s, { op: 'inspect', region: 'h' });
+    });
+    if (forks) {
+      if (forkAt === before.length) steps.push({ op: 'fork', child: 'child' });
+      for (const s of after) steps.push(s, { op: 'inspect', region: 'h', process: s.process ?? 'main' });
+    }
+    return { name: 'fuzz', machine: { cpu: 'skylake-sp', cpus: 1 }, kernel: 'linux-6.18', steps };
+  });
+
+const FUZZ_RUNS = Number(process.env.PTLAB_FUZZ_RUNS ?? (process.env.CI ? 200 : 20));
+
+test(`differential fuzz: ${FUZZ_RUNS} generated op sequences show no model difference`, { skip: nativeSkip }, () => {
+  fc.assert(
+    fc.property(specArb, (spec) => {
+      const r = diffSpec(loadSpecJson(spec, 'fuzz'));
+      assert.equal(r.modelDifferences, 0, `${formatDiff(r)}\nspec: ${JSON.stringify(spec)}`);
+    }),
+    { numRuns: FUZZ_RUNS, seed: Number(process.env.PTLAB_FUZZ_SEED ?? 20220718) },
+  );
+});
+
+test('the fuzz generator only builds specs the replayer accepts', { skip: nativeSkip }, () => {
+  const { replayNative } = require('../src/fidelity/replay') as typeof import('../src/fidelity/replay');
+  fc.assert(
+    fc.property(specArb, (spec) => {
+      const rep = replayNative(loadSpecJson(spec, 'fuzz').resolved);
+      assert.equal(rep.steps.length, spec.steps.length);
+    }),
+    { numRuns: 15, seed: 7 },
+  );
+});
