@@ -1,0 +1,124 @@
+/**
+ * `ptlab run SPEC.json [--json] [--out DIR] [--jobs N] [--shard i/N] [--resume]`: runs an
+ * experiment spec; progress goes to stderr, results to stdout (ResultsJson with --json, a short
+ * table otherwise). Ctrl-C stops the sweep keeping finished runs (saved with --out; continue with
+ * --resume). PTLAB_SIMULATE_MODULE=path selects another simulateRun module (tests, toy model).
+ */
+import * as os from 'node:os';
+import { parseCli, positiveInt, usageOf, UsageError, type FlagSpec, type Parsed } from '../lab/cli-args';
+import { parseShard } from '../lab/plan';
+import type { ResultSet } from '../lab/resultset';
+import { run, RunCancelledError, RunFailedError, RunnerError, type RunOptions } from '../lab/runner';
+import { readSpecFile, SpecFileError } from '../lab/spec-file';
+import { SpecError } from '../lab/spec-issues';
+import { CliError } from './errors';
+
+const FLAGS: FlagSpec = {
+  json: { type: 'boolean', help: 'print the results as JSON (ResultsJson) on stdout' },
+  out: { type: 'string', help: 'save spec.json, results.json, meta.json and runs/ in this directory' },
+  jobs: { type: 'string', short: 'j', help: 'parallel runs on worker threads (default 1; "auto" = all cores)' },
+  shard: { type: 'string', help: 'run only slice i of N of the sweep, e.g. 2/4' },
+  resume: { type: 'boolean', help: 'with --out: keep runs already saved there and run the rest' },
+  'sample-every': { type: 'string', help: 'time series: sample counters every N accesses' },
+  strict: { type: 'boolean', help: 'stop at the first invariant violation' },
+  quiet: { type: 'boolean', short: 'q', help: 'no progress on stderr' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+};
+const SYNOPSIS = 'SPEC.json [--json] [--out DIR] [--jobs N] [--shard i/N] [--resume]';
+
+export async function main(argv: string[]): Promise<number> {
+  const opts = parseRunArgs(argv);
+  if (opts === 'help') {
+    process.stdout.write(usageOf('run', SYNOPSIS, FLAGS) + '\n');
+    return 0;
+  }
+  const ac = new AbortController();
+  const onSigint = () => {
+    if (!opts.quiet) process.stderr.write('\nptlab run: stopping; finished runs are kept\n');
+    ac.abort();
+  };
+  process.once('SIGINT', onSigint);
+  let set: ResultSet;
+  try {
+    set = await run(opts.spec, { ...opts.run, signal: ac.signal });
+  } catch (e) {
+    if (e instanceof SpecError || e instanceof RunnerError) throw new CliError(e.message, 1);
+    if (e instanceof RunCancelledError) {
+      process.stderr.write(`ptlab run: cancelled with ${e.partial.length} run(s) finished${opts.run.outDir ? `, saved in ${opts.run.outDir}; run again with --resume to finish` : ''}\n`);
+      return 130;
+    }
+    if (e instanceof RunFailedError) throw new CliError(`${e.message}${opts.run.outDir ? ` (${e.partial.length} finished run(s) saved in ${opts.run.outDir})` : ''}`, 1);
+    throw e;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+  if (opts.json) process.stdout.write(JSON.stringify(set.toJSON()) + '\n');
+  else process.stdout.write(summaryTable(set) + (opts.run.outDir ? `\nsaved in ${opts.run.outDir}\n` : ''));
+  return 0;
+}
+
+interface ParsedRun {
+  spec: unknown;
+  json: boolean;
+  quiet: boolean;
+  run: RunOptions;
+}
+
+export function parseRunArgs(argv: string[]): ParsedRun | 'help' {
+  let p: Parsed;
+  try {
+    p = parseCli('run', argv, FLAGS);
+  } catch (e) {
+    if (e instanceof UsageError) throw new CliError(e.message);
+    throw e;
+  }
+  const v = p.values;
+  if (v.help) return 'help';
+  if (p.positionals.length !== 1)
+    throw new CliError(`run: ${p.positionals.length === 0 ? 'give the spec file' : `one spec file at a time (got ${p.positionals.length})`}; usage: ptlab run ${SYNOPSIS}`);
+  const run: RunOptions = {};
+  try {
+    if (typeof v.jobs === 'string') run.jobs = v.jobs === 'auto' ? os.availableParallelism() : positiveInt('run', 'jobs', v.jobs, '2');
+    if (typeof v['sample-every'] === 'string') run.sampleEvery = positiveInt('run', 'sample-every', v['sample-every'], '10000');
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  if (typeof v.shard === 'string') {
+    const s = parseShard(v.shard);
+    if (typeof s === 'string') throw new CliError(`run: --shard ${s}`);
+    run.shard = s;
+  }
+  if (typeof v.out === 'string') run.outDir = v.out;
+  if (v.resume) {
+    if (!run.outDir) throw new CliError('run: --resume needs --out DIR (the directory holding the saved runs)');
+    run.resume = true;
+  }
+  if (v.strict) run.strict = true;
+  if (process.env.PTLAB_SIMULATE_MODULE) run.simulateModule = process.env.PTLAB_SIMULATE_MODULE;
+  let spec;
+  try {
+    spec = readSpecFile(p.positionals[0]);
+  } catch (e) {
+    if (e instanceof SpecFileError) throw new CliError(e.message, 1);
+    throw e;
+  }
+  run.baseDir = spec.baseDir;
+  run.source = p.positionals[0];
+  const quiet = !!v.quiet;
+  if (!quiet)
+    run.onProgress = (pr) =>
+      process.stderr.write(`[${pr.done}/${pr.total}] ${pr.plan.id}${pr.resumed ? ' (resumed)' : ''}  ${(pr.elapsedMs / 1000).toFixed(1)}s\n`);
+  return { spec: spec.raw, json: !!v.json, quiet, run };
+}
+
+function summaryTable(set: ResultSet): string {
+  const head = ['run', 'cycles', 'faults', 'dirtyPages', 'tlbFlushes'];
+  const rows = set.runs.map((r) => [r.id, fmt(r.total.cycles.total), fmt(r.total.counters.faults.total), fmt(r.total.counters.dirtyPages), fmt(r.total.counters.tlbFlushes)]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(head), ...rows.map(line)].join('\n') + '\n';
+}
+
+function fmt(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(1);
+}

@@ -1,0 +1,54 @@
+/**
+ * `ptlab validate SPEC.json`: checks a spec without running it — shape, sweep variables, region
+ * flow, kernel and CPU names, trace files — and prints every problem with its fix (exit 1), or a
+ * one-line summary of the runs it would make (exit 0).
+ */
+import { parseCli, usageOf, UsageError, type FlagSpec, type Parsed } from '../lab/cli-args';
+import { planRuns } from '../lab/plan';
+import { readSpecFile, SpecFileError } from '../lab/spec-file';
+import { formatIssues } from '../lab/spec-issues';
+import { validateSpec } from '../lab/validate';
+import { CliError } from './errors';
+
+const FLAGS: FlagSpec = {
+  json: { type: 'boolean', help: 'print {ok, runs, issues} as JSON' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  let p: Parsed;
+  try {
+    p = parseCli('validate', argv, FLAGS);
+  } catch (e) {
+    if (e instanceof UsageError) throw new CliError(e.message);
+    throw e;
+  }
+  if (p.values.help) {
+    process.stdout.write(usageOf('validate', 'SPEC.json', FLAGS) + '\n');
+    return 0;
+  }
+  if (p.positionals.length !== 1) throw new CliError(`validate: give exactly one spec file; usage: ptlab validate SPEC.json`);
+  const name = p.positionals[0];
+  let spec;
+  try {
+    spec = readSpecFile(name);
+  } catch (e) {
+    if (e instanceof SpecFileError) throw new CliError(e.message, 1);
+    throw e;
+  }
+  const r = validateSpec(spec.raw, { baseDir: spec.baseDir, source: name });
+  if (!r.ok) {
+    if (p.values.json) process.stdout.write(JSON.stringify({ ok: false, issues: r.issues }) + '\n');
+    else process.stderr.write(formatIssues(r.issues, name) + '\n');
+    return 1;
+  }
+  const plans = planRuns(r.spec, { baseDir: spec.baseDir });
+  if (p.values.json) {
+    process.stdout.write(JSON.stringify({ ok: true, runs: plans.map((x) => x.id), issues: [] }) + '\n');
+    return 0;
+  }
+  const kernels = [...new Set(plans.map((x) => x.variant))];
+  const seeds = [...new Set(plans.map((x) => x.seed))];
+  process.stdout.write(`${name}: ok, ${plans.length} run(s): ${r.spec.steps.length} steps; kernels ${kernels.join(', ')}; seeds ${seeds.join(', ')}\n`);
+  return 0;
+}
