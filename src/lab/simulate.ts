@@ -1,8 +1,27 @@
 /**
- * Runs one planned run of an experiment spec in the model. (Being written by the lead: the
- * signature is the contract the runner, workers and CLI build on.)
+ * Runs one planned run of an experiment spec in the model: builds the machine (x86 MMU with the
+ * CPU profile's TLB geometry) and the kernel variant, performs the steps, and prices every
+ * step's events with the cost model. Deterministic: the same plan gives the same numbers, bit
+ * for bit (all randomness comes from streams seeded by (seed, repeat, step index)).
  */
-import type { RunResult } from './types';
+import { costTable, cycles as priceCycles, totalCycles, type CostTable } from '../cost/model';
+import { getProfile } from '../cost/registry';
+import { virtualize } from '../cost/virtualize';
+import type { CpuProfile } from '../cost/profile';
+import { HW_EVENTS, HW_VIOLATIONS, HwEv } from '../x86/events';
+import { KERNEL_EVENTS, KERNEL_VIOLATIONS, KERNEL_FAULT_KINDS, KEv } from '../kernel/events';
+import { Kernel } from '../kernel/kernel';
+import type { Mm } from '../kernel/mm';
+import { getVariant } from '../kernel/variants';
+import type { KernelVariant } from '../kernel/variant';
+import { makeAccessStream } from '../workload/access-stream';
+import { streamSeed } from '../workload/prng';
+import { openTraceStream } from '../workload/trace';
+import type { AccessStream } from '../workload/types';
+import type { ResolvedSpec } from './plan';
+import { sizeToPages } from './size';
+import type { Pages, Step } from './spec';
+import type { Counters, Cycles, InspectRow, RunResult, SeriesPoint, StepResult } from './types';
 
 export interface RunPlan {
   /** stable id: `${variant}|${cpu}|seed=${seed}|r=${repeat}|k=v...` */
@@ -16,6 +35,8 @@ export interface RunPlan {
   params: Record<string, string | number | boolean>;
   /** the resolved spec: one kernel, one machine, no sweep, parameters substituted (DESIGN.md JSON shape) */
   spec: unknown;
+  /** directory relative trace files resolve against (the spec file's directory) */
+  baseDir?: string;
 }
 
 export interface SimulateOptions {
@@ -25,10 +46,360 @@ export interface SimulateOptions {
   onProgress?: (done: number, total: number) => void;
   /** invariant breaches throw instead of being counted */
   strict?: boolean;
+  /** a variant object to use instead of looking `plan.variant` up (notebook-defined variants) */
+  variant?: KernelVariant;
+  /** a profile object to use instead of looking `plan.cpu` up */
+  profile?: CpuProfile;
+}
+
+/** A step the model cannot perform as written (bad region, page out of range, missing feature). */
+export class SimulationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SimulationError';
+  }
+}
+
+const BATCH = 4096;
+
+interface Region {
+  start: number;
+  pages: number;
+}
+
+class Run {
+  readonly k: Kernel;
+  readonly table: CostTable;
+  private readonly hw0 = new Float64Array(HW_EVENTS.length);
+  private readonly k0 = new Float64Array(KERNEL_EVENTS.length);
+  private readonly hv0 = new Float64Array(HW_VIOLATIONS.length);
+  private readonly kv0 = new Float64Array(KERNEL_VIOLATIONS.length);
+  private readonly dHw = new Float64Array(HW_EVENTS.length);
+  private readonly dK = new Float64Array(KERNEL_EVENTS.length);
+  private readonly procCpu = new Map<string, number>([['main', 0]]);
+  accesses = 0;
+  private readonly page = new Float64Array(BATCH);
+  private readonly write = new Uint8Array(BATCH);
+  private readonly cpu = new Uint16Array(BATCH);
+
+  constructor(
+    readonly plan: RunPlan,
+    readonly spec: ResolvedSpec,
+    readonly opts: SimulateOptions,
+  ) {
+    let profile = opts.profile ?? getProfile(spec.machine.cpu);
+    if ((spec.machine as { virtualized?: boolean }).virtualized) profile = virtualize(profile);
+    this.table = costTable(profile);
+    const variant = opts.variant ?? getVariant(spec.kernel);
+    this.k = new Kernel({ variant, cpus: spec.machine.cpus, geometry: profile.tlb, strict: opts.strict });
+  }
+
+  mark(): void {
+    this.hw0.set(this.k.mmu.counters);
+    this.k0.set(this.k.counters);
+    this.hv0.set(this.k.mmu.violations);
+    this.kv0.set(this.k.violations);
+    this.k.writebackThisStep = 0;
+    this.accesses = 0;
+  }
+
+  private deltas(): void {
+    const hw = this.k.mmu.counters, kc = this.k.counters;
+    for (let i = 0; i < hw.length; i++) this.dHw[i] = hw[i] - this.hw0[i];
+    for (let i = 0; i < kc.length; i++) this.dK[i] = kc[i] - this.k0[i];
+  }
+
+  cyclesSoFar(): number {
+    this.deltas();
+    return totalCycles(this.table, this.dHw, this.dK);
+  }
+
+  /** Counters and cycles of the step since mark(). */
+  measure(): { cycles: Cycles; counters: Counters } {
+    this.deltas();
+    const dHw = this.dHw, dK = this.dK;
+    const byKind: Record<string, number> = {};
+    for (const kind of KERNEL_FAULT_KINDS) {
+      const n = dK[KEv[`fault.${kind}`]];
+      if (n) byKind[kind] = n;
+    }
+    const events: Record<string, number> = {};
+    HW_EVENTS.forEach((e, i) => dHw[i] && (events[e] = dHw[i]));
+    KERNEL_EVENTS.forEach((e, i) => dK[i] && (events[e] = dK[i]));
+    const violations: Record<string, number> = {};
+    HW_VIOLATIONS.forEach((v, i) => (violations[v] = this.k.mmu.violations[i] - this.hv0[i]));
+    KERNEL_VIOLATIONS.forEach((v, i) => (violations[v] = this.k.violations[i] - this.kv0[i]));
+    const counters: Counters = {
+      faults: { total: dHw[HwEv.pageFault], byKind },
+      tlb: { hits: dHw[HwEv.tlbL1Hit] + dHw[HwEv.stlbHit], misses: dHw[HwEv.tlbMiss], l1Hits: dHw[HwEv.tlbL1Hit], stlbHits: dHw[HwEv.stlbHit] },
+      walks: dHw[HwEv.walk],
+      walkMemRefs: dHw[HwEv.walkMemRef],
+      aBitSets: dHw[HwEv.aBitSet] + dHw[HwEv.adBitSet],
+      dBitSets: dHw[HwEv.dBitSet] + dHw[HwEv.adBitSet],
+      tlbFlushes: dK[KEv.tlbFlushRequest],
+      ipis: dK[KEv.ipi],
+      dirtyPages: this.k.dirtyPages(),
+      writebackPages: this.k.writebackThisStep,
+      swapOutPages: dK[KEv.swapOutPage],
+      accesses: this.accesses,
+      violations,
+      events,
+    };
+    return { cycles: priceCycles(this.table, dHw, dK), counters };
+  }
+
+  proc(step: Step): Mm {
+    return this.k.process(step.process ?? 'main');
+  }
+
+  cpuOf(step: Step): number {
+    return this.procCpu.get(step.process ?? 'main') ?? 0;
+  }
+
+  region(mm: Mm, name: string, where: string): Region {
+    const vmas = mm.regionVmas(name);
+    if (vmas.length === 0) {
+      throw new SimulationError(`${where}.region: no region "${name}" in process ${mm.name}; map it first with an mmap step`);
+    }
+    return { start: vmas[0].start, pages: vmas[vmas.length - 1].end - vmas[0].start };
+  }
+
+  /** Contiguous [first, count] runs of the selected pages. */
+  ranges(r: Region, pages: Pages | undefined, where: string): [number, number][] {
+    if (pages === undefined) return [[0, r.pages]];
+    if (typeof pages === 'string') throw new SimulationError(`${where}.pages: unresolved variable ${pages}`);
+    if (!Array.isArray(pages)) {
+      const p = pages as { from: number; count: number };
+      if (p.from + p.count > r.pages) throw new SimulationError(`${where}.pages: {from: ${p.from}, count: ${p.count}} goes past the region's ${r.pages} pages`);
+      return [[p.from, p.count]];
+    }
+    const sorted = [...pages].sort((a, b) => a - b);
+    const out: [number, number][] = [];
+    for (const p of sorted) {
+      if (p >= r.pages) throw new SimulationError(`${where}.pages: page ${p} is outside the region (${r.pages} pages)`);
+      const last = out[out.length - 1];
+      if (last && last[0] + last[1] === p) last[1]++;
+      else if (!last || last[0] + last[1] < p) out.push([p, 1]);
+    }
+    return out;
+  }
+
+  /** Drive an access stream through the kernel; samples the time series. */
+  drive(mm: Mm, r: Region, stream: AccessStream, series: SeriesPoint[] | undefined, every: number): void {
+    const { k, page, write, cpu } = this;
+    const total = stream.total;
+    let done = 0;
+    let nextSample = every > 0 ? every : Infinity;
+    let nextProgress = 1 << 16;
+    try {
+      for (let n = stream.fill(page, write, cpu); n > 0; n = stream.fill(page, write, cpu)) {
+        for (let i = 0; i < n; i++) {
+          k.access(mm, cpu[i], r.start + page[i], write[i]);
+          if (++done >= nextSample) {
+            nextSample += every;
+            this.accesses = done;
+            series!.push(this.sample());
+          }
+        }
+        this.accesses = done;
+        if (done >= nextProgress && this.opts.onProgress) {
+          nextProgress = done + (1 << 16);
+          this.opts.onProgress(done, total);
+        }
+      }
+    } finally {
+      stream.close();
+    }
+    this.accesses = done;
+  }
+
+  private sample(): SeriesPoint {
+    this.deltas();
+    return {
+      accesses: this.accesses,
+      cycles: totalCycles(this.table, this.dHw, this.dK),
+      faults: this.dHw[HwEv.pageFault],
+      dirtyPages: this.k.dirtyPages(),
+      writebackPages: this.k.writebackThisStep,
+      tlbFlushes: this.dK[KEv.tlbFlushRequest],
+    };
+  }
+
+  step(s: Step, i: number): Partial<StepResult> {
+    const k = this.k;
+    const where = `steps[${i}]`;
+    const mm = this.proc(s);
+    const cpu = this.cpuOf(s);
+    const out: Partial<StepResult> = {};
+    switch (s.op) {
+      case 'mmap': {
+        const pages = sizeToPages(s.size as string | number);
+        if (mm.regionVmas(s.region).length > 0) throw new SimulationError(`${where}.region: "${s.region}" is already mapped in process ${mm.name}`);
+        k.mmap(mm, { region: s.region, pages, kind: (s.kind as never) ?? 'anon-private', prot: (s.prot as never) ?? 'rw', fs: (s.fs as never) ?? 'mkwrite' });
+        break;
+      }
+      case 'munmap':
+        this.region(mm, s.region, where);
+        k.munmap(mm, s.region, cpu);
+        break;
+      case 'touch':
+      case 'trace': {
+        const r = this.region(mm, s.region, where);
+        const seed = streamSeed(this.plan.seed, this.plan.repeat, i);
+        const stream = s.op === 'touch'
+          ? makeAccessStream(s as never, { pages: r.pages, seed, cpus: k.cpus })
+          : openTraceStream(s as never, { pages: r.pages, cpus: k.cpus, baseDir: this.plan.baseDir });
+        const every = this.opts.sampleEvery ?? this.spec.sampleEvery ?? 0;
+        const series: SeriesPoint[] | undefined = every > 0 ? [] : undefined;
+        this.drive(mm, r, stream, series, every);
+        if (series) out.series = series;
+        break;
+      }
+      case 'mprotect': {
+        const r = this.region(mm, s.region, where);
+        for (const [from, n] of this.ranges(r, s.pages as Pages | undefined, where)) k.mprotect(mm, cpu, r.start + from, n, s.prot as never);
+        break;
+      }
+      case 'madvise': {
+        const r = this.region(mm, s.region, where);
+        for (const [from, n] of this.ranges(r, s.pages as Pages | undefined, where)) k.madvise(mm, cpu, r.start + from, n, s.advice as never);
+        break;
+      }
+      case 'fork': {
+        const child = k.fork(mm, s.child, cpu);
+        // the child's thread runs on the next CPU (wrapping), so parent and child run side by side
+        this.procCpu.set(child.name, (cpu + 1) % k.cpus);
+        break;
+      }
+      case 'uffd-register': {
+        const r = this.region(mm, s.region, where);
+        k.uffdRegister(mm, r.start, r.pages, s.modes, (s.features ?? []) as never);
+        break;
+      }
+      case 'uffd-writeprotect': {
+        const r = this.region(mm, s.region, where);
+        for (const [from, n] of this.ranges(r, s.pages as Pages | undefined, where)) {
+          k.uffdWriteprotect(mm, cpu, r.start + from, n, s.wp as boolean, (s.hints ?? []) as never);
+        }
+        break;
+      }
+      case 'uffd-copy':
+      case 'uffd-zeropage': {
+        const r = this.region(mm, s.region, where);
+        for (const [from, n] of this.ranges(r, s.pages as Pages | undefined, where)) {
+          if (s.op === 'uffd-copy') k.uffdCopy(mm, r.start + from, n, (s.wp as boolean | undefined) ?? false);
+          else k.uffdZeropage(mm, r.start + from, n);
+        }
+        break;
+      }
+      case 'reclaim':
+        k.reclaim((s.pages as number | 'all' | undefined) ?? 'all', cpu);
+        break;
+      case 'writeback':
+        if (s.region) this.region(mm, s.region, where);
+        k.writeback(cpu, s.region ? mm : undefined, s.region);
+        break;
+      case 'migrate': {
+        const r = this.region(mm, s.region, where);
+        for (const [from, n] of this.ranges(r, s.pages as Pages | undefined, where)) k.migrate(mm, cpu, r.start + from, n);
+        break;
+      }
+      case 'clear-refs':
+        k.clearRefs(mm, cpu, s.mode as never);
+        break;
+      case 'inspect': {
+        const r = this.region(mm, s.region, where);
+        const rows: InspectRow[] = [];
+        for (const [from, n] of this.ranges(r, s.pages as Pages | undefined, where)) {
+          for (let p = from; p < from + n; p++) {
+            const st = k.inspect(mm, r.start + p);
+            rows.push({
+              page: p, present: st.present, write: st.write, young: st.young, dirty: st.dirty, uffdWp: st.uffdWp,
+              softDirty: st.softDirty, exclusive: st.exclusive, special: st.special, entry: st.entry, folioDirty: st.folioDirty,
+              mappedExclusively: st.mappedExclusively,
+            });
+          }
+        }
+        out.inspect = rows;
+        break;
+      }
+      case 'pagemap-scan': {
+        const r = this.region(mm, s.region, where);
+        const found: number[] = [];
+        for (const [from, n] of this.ranges(r, s.pages as Pages | undefined, where)) {
+          if (s.mode === 'written') {
+            for (const p of k.pagemapScan(mm, cpu, r.start + from, n, (s.clear as boolean | undefined) ?? false)) found.push(from + p);
+          } else {
+            for (let p = from; p < from + n; p++) if (k.inspect(mm, r.start + p).softDirty) found.push(p);
+          }
+        }
+        out.scan = found;
+        break;
+      }
+    }
+    return out;
+  }
+}
+
+function addCounters(a: Counters, b: Counters): void {
+  a.faults.total += b.faults.total;
+  for (const [kk, v] of Object.entries(b.faults.byKind)) a.faults.byKind[kk] = (a.faults.byKind[kk] ?? 0) + v;
+  a.tlb.hits += b.tlb.hits;
+  a.tlb.misses += b.tlb.misses;
+  a.tlb.l1Hits += b.tlb.l1Hits;
+  a.tlb.stlbHits += b.tlb.stlbHits;
+  a.walks += b.walks;
+  a.walkMemRefs += b.walkMemRefs;
+  a.aBitSets += b.aBitSets;
+  a.dBitSets += b.dBitSets;
+  a.tlbFlushes += b.tlbFlushes;
+  a.ipis += b.ipis;
+  a.dirtyPages = b.dirtyPages;
+  a.writebackPages += b.writebackPages;
+  a.swapOutPages += b.swapOutPages;
+  a.accesses += b.accesses;
+  for (const [kk, v] of Object.entries(b.violations)) a.violations[kk] = (a.violations[kk] ?? 0) + v;
+  for (const [kk, v] of Object.entries(b.events)) a.events[kk] = (a.events[kk] ?? 0) + v;
+}
+
+function addCycles(a: Cycles, b: Cycles): void {
+  for (const [kk, v] of Object.entries(b.byEvent)) a.byEvent[kk] = (a.byEvent[kk] ?? 0) + v;
+  a.total = Object.values(a.byEvent).reduce((x, y) => x + y, 0);
+}
+
+function emptyCounters(): Counters {
+  return {
+    faults: { total: 0, byKind: {} }, tlb: { hits: 0, misses: 0, l1Hits: 0, stlbHits: 0 }, walks: 0, walkMemRefs: 0, aBitSets: 0,
+    dBitSets: 0, tlbFlushes: 0, ipis: 0, dirtyPages: 0, writebackPages: 0, swapOutPages: 0, accesses: 0, violations: {}, events: {},
+  };
 }
 
 export function simulateRun(plan: RunPlan, opts: SimulateOptions = {}): RunResult {
-  void plan;
-  void opts;
-  throw new Error('simulateRun: not implemented yet');
+  const spec = plan.spec as ResolvedSpec;
+  const run = new Run(plan, spec, opts);
+  const steps: StepResult[] = [];
+  const total = { cycles: { total: 0, byEvent: {} } as Cycles, counters: emptyCounters() };
+  spec.steps.forEach((s, i) => {
+    run.mark();
+    let extra: Partial<StepResult>;
+    try {
+      extra = run.step(s, i);
+    } catch (e) {
+      if (e instanceof SimulationError) throw e;
+      const err = e as Error;
+      if (err.name === 'KernelInvariantError') throw new SimulationError(`steps[${i}] (${s.op}): ${err.message}`);
+      if (err.name === 'UffdError' || err.name === 'TraceError' || /^(no process|unknown|munmap:)/.test(err.message)) {
+        throw new SimulationError(`steps[${i}] (${s.op}): ${err.message}`);
+      }
+      throw err;
+    }
+    const m = run.measure();
+    const st: StepResult = { index: i, op: s.op, cycles: m.cycles, counters: m.counters, ...extra };
+    if ('region' in s && s.region) st.region = s.region;
+    if (s.process) st.process = s.process;
+    steps.push(st);
+    addCounters(total.counters, m.counters);
+    addCycles(total.cycles, m.cycles);
+  });
+  return { id: plan.id, name: plan.name, variant: plan.variant, cpu: plan.cpu, seed: plan.seed, repeat: plan.repeat, params: plan.params, steps, total };
 }

@@ -25,6 +25,8 @@ export interface InspectRow {
   entry?: string;
   /** folio PG_dirty */
   folioDirty?: boolean;
+  /** pagemap bit 56: the page is mapped exactly once (page_mapcount == 1) */
+  mappedExclusively?: boolean;
 }
 
 export interface Counters {
