@@ -69,11 +69,14 @@ test('outside a kernel without a TTY: a line at the start and at each 10%, then 
   assert.match(chunks[11], /^sweep: 100\/100 steps in/);
 });
 
-test('progress.callback fits SimulateOptions.onProgress (done, total)', () => {
+test('progress.callback fits SimulateOptions.onProgress (done, total) and RunOptions.onProgress ({done, total})', () => {
   const { chunks, stream } = fakeStream(false);
   const p = progress({ stream, mode: 'lines', unit: 'accesses' });
   const cb = p.callback;
   cb(50, 100);
   cb(100, 100);
   assert.match(chunks[chunks.length - 1], /100% 100\/100 accesses/);
+  const q = progress({ stream, mode: 'lines', unit: 'runs' });
+  q.callback({ done: 3, total: 4 }); // RunOptions.onProgress shape
+  assert.match(chunks[chunks.length - 1], /75% 3\/4 runs/);
 });

@@ -105,3 +105,12 @@ test('writeReport writes one standalone file and returns its path', async () => 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('report accepts a ResultSet-like object and uses its spec', async () => {
+  const r = fixtureResults();
+  const resultSet = { runs: r.runs, spec: { name: 'spec from the result set', seed: [1, 2, 3] }, toJSON: () => r };
+  const html = await renderReport(resultSet, { defaultCharts: false });
+  assert.match(html, /<title>spec from the result set<\/title>/);
+  assert.match(html, /ptlab version \(results\)<\/td><td[^>]*>0\.1\.0</);
+  assert.match(html, /id="ptlab-spec"/);
+});

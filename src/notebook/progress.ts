@@ -59,9 +59,15 @@ export class Progress {
     this.displayId = `ptlab-progress-${process.pid}-${progressCount}`;
   }
 
-  /** `(done, total) => void`, e.g. for SimulateOptions.onProgress or a runner callback. */
-  get callback(): (done: number, total: number) => void {
-    return (done, total) => this.update(done, total);
+  /**
+   * A progress callback for both shapes ptlab uses: `(done, total)` (SimulateOptions.onProgress)
+   * and `({done, total})` (RunOptions.onProgress of the runner).
+   */
+  get callback(): (done: number | { done: number; total: number }, total?: number) => void {
+    return (done, total) => {
+      if (typeof done === 'object') this.update(done.done, done.total);
+      else this.update(done, total);
+    };
   }
 
   /** Set the amount done (and optionally the total). */

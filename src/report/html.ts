@@ -19,7 +19,7 @@ import { dirtyPages } from '../notebook/charts/dirty-pages';
 import { faultsAndFlushes } from '../notebook/charts/faults-flushes';
 import { overhead } from '../notebook/charts/overhead';
 import { pteMap } from '../notebook/charts/pte-map';
-import { runsOf, varyingParams } from '../notebook/charts/runs';
+import { runsOf, varyingParams, type ResultsInput } from '../notebook/charts/runs';
 import { sweep } from '../notebook/charts/sweep';
 import { escapeHtml, jsonForScript } from '../notebook/html-escape';
 import { pngSize, renderSvg, svgToPng } from '../notebook/render';
@@ -61,7 +61,7 @@ export interface WriteReportOptions extends ReportOptions {
 }
 
 /** The standard charts for these results; a chart that does not apply is listed as skipped. */
-export function defaultReportCharts(results: ResultsJson, opts: ReportOptions = {}): { charts: ReportChart[]; skipped: string[] } {
+export function defaultReportCharts(results: ResultsInput, opts: ReportOptions = {}): { charts: ReportChart[]; skipped: string[] } {
   const runs = runsOf(results);
   const charts: ReportChart[] = [];
   const skipped: string[] = [];
@@ -118,16 +118,30 @@ async function figure(c: ReportChart, index: number): Promise<string> {
     .join('\n');
 }
 
-function experimentName(results: ResultsJson, spec: unknown): string {
+function experimentName(runs: readonly { name: string }[], spec: unknown): string {
   const specName = typeof spec === 'object' && spec !== null ? (spec as { name?: unknown }).name : undefined;
   if (typeof specName === 'string' && specName) return specName;
-  return results.runs[0]?.name || 'ptlab experiment';
+  return runs[0]?.name || 'ptlab experiment';
 }
 
-/** Build the HTML text of the report. */
-export async function renderReport(results: ResultsJson, opts: ReportOptions = {}): Promise<string> {
+/** The ptlab version that produced the results: ResultsJson.ptlab.version, else unknown. */
+function resultsVersion(results: ResultsInput): string {
+  let v = (results as Partial<ResultsJson>).ptlab?.version;
+  // a ResultSet carries no version of its own; its JSON form (what it saves) does
+  const toJSON = (results as { toJSON?: () => Partial<ResultsJson> }).toJSON;
+  if (v === undefined && typeof toJSON === 'function') v = toJSON.call(results)?.ptlab?.version;
+  return typeof v === 'string' ? v : 'unknown';
+}
+
+/**
+ * Build the HTML text of the report. `results`: a ResultSet (its `spec` is used when opts.spec is
+ * not given), a ResultsJson or a RunResult[].
+ */
+export async function renderReport(results: ResultsInput, opts: ReportOptions = {}): Promise<string> {
   const runs = runsOf(results);
-  const title = opts.title ?? experimentName(results, opts.spec);
+  const ownSpec = Array.isArray(results) ? undefined : (results as { spec?: unknown }).spec;
+  opts = { ...opts, spec: opts.spec ?? ownSpec };
+  const title = opts.title ?? experimentName(runs, opts.spec);
   const std = opts.defaultCharts === false ? { charts: [], skipped: [] } : defaultReportCharts(results, opts);
   const all = [...std.charts, ...(opts.charts ?? [])];
   const figures: string[] = [];
@@ -136,14 +150,14 @@ export async function renderReport(results: ResultsJson, opts: ReportOptions = {
   const seeds = [...new Set(runs.map((r) => r.seed))].sort((a, b) => a - b);
   const variants = [...new Set(runs.map((r) => r.variant))];
   const cpus = [...new Set(runs.map((r) => r.cpu))];
-  const resultsVersion = results.ptlab?.version ?? 'unknown';
+  const resultsVersionText = resultsVersion(results);
   const meta = new Table(
     [
       { field: 'kernel variants', value: variants.join(', ') },
       { field: 'CPU profiles', value: cpus.join(', ') },
       { field: 'seeds', value: seeds.join(', ') },
       { field: 'runs', value: runs.length },
-      { field: 'ptlab version (results)', value: resultsVersion },
+      { field: 'ptlab version (results)', value: resultsVersionText },
       { field: 'ptlab version (report)', value: VERSION },
       ...(opts.generated ? [{ field: 'generated', value: opts.generated }] : []),
     ],
@@ -152,7 +166,7 @@ export async function renderReport(results: ResultsJson, opts: ReportOptions = {
 
   const sections: string[] = [];
   sections.push(`<h1>${escapeHtml(title)}</h1>`);
-  sections.push(`<p class="meta">ptlab ${escapeHtml(resultsVersion)} · ${runs.length} runs · ${variants.length} variant(s) · seeds ${escapeHtml(seeds.join(', '))}</p>`);
+  sections.push(`<p class="meta">ptlab ${escapeHtml(resultsVersionText)} · ${runs.length} runs · ${variants.length} variant(s) · seeds ${escapeHtml(seeds.join(', '))}</p>`);
   if (opts.notes) sections.push(paragraphs(opts.notes));
   sections.push('<h2>Summary</h2>', summaryTable(results, { baseline: opts.baseline }).toHTML());
   sections.push('<h2>Charts</h2>', ...figures);
@@ -198,7 +212,7 @@ export async function renderReport(results: ResultsJson, opts: ReportOptions = {
 }
 
 /** Write the report to `opts.out` (default out/report.html); returns the absolute path. */
-export async function writeReport(results: ResultsJson, opts: WriteReportOptions = {}): Promise<string> {
+export async function writeReport(results: ResultsInput, opts: WriteReportOptions = {}): Promise<string> {
   const html = await renderReport(results, opts);
   const path = resolve(opts.out ?? 'out/report.html');
   mkdirSync(dirname(path), { recursive: true });
