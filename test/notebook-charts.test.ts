@@ -154,3 +154,21 @@ test('bad input to charts names the problem', () => {
   assert.throws(() => charts.cycleBreakdown({ runs: [] }), /hold no runs/);
   assert.throws(() => charts.cycleBreakdown(fixtureResults(), { top: 0 }), /top must be a whole number >= 1/);
 });
+
+test('metric chart over tidy rows: mean and CI per x and colour, from TidyRow[] or results alike', async () => {
+  const { tidyRows } = await import('../src/lab/tidy');
+  const { metricCells, metricChart } = await import('../src/notebook/charts/metric-chart');
+  const { vegaLiteWarnings } = await import('../src/notebook/render');
+  const sw = sweepResults();
+  const rows = tidyRows(sw.runs);
+  const cells = metricCells(rows, { metric: 'cycles.total', x: 'params.pages', color: 'variant' });
+  assert.deepEqual(cells, metricCells(sw, { metric: 'cycles.total', x: 'params.pages', color: 'variant' }));
+  assert.equal(cells.length, 6);
+  const one = cells.find((c) => c.x === 1024 && c.color === 'linux-6.18')!;
+  const expected = summarize(sw.runs.filter((r) => r.variant === 'linux-6.18' && r.params.pages === 1024).map((r) => r.total.cycles.total));
+  assert.equal(one.mean, expected.mean);
+  assert.equal(one.hi, expected.hi);
+  assert.deepEqual(vegaLiteWarnings(metricChart(rows, { metric: 'faults.byKind.wpReuse', x: 'params.pages', color: 'variant' }).toSpec()), []);
+  assert.throws(() => metricCells(rows, { metric: 'cycles.nope' }), /no rows for metric "cycles\.nope" at step -1; metrics there: cycles\.total/);
+  assert.throws(() => metricCells(rows, { metric: 'cycles.total', x: 'params.threads' }), /no parameter "threads"/);
+});

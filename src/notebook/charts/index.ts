@@ -8,8 +8,9 @@ import { faultsAndFlushes } from './faults-flushes';
 import { overhead } from './overhead';
 import { pteMap } from './pte-map';
 import { sweep } from './sweep';
+import { metricChart } from './metric-chart';
 
-export const charts = { cycleBreakdown, overhead, dirtyPages, faultsAndFlushes, sweep, pteMap };
+export const charts = { cycleBreakdown, overhead, dirtyPages, faultsAndFlushes, sweep, pteMap, metric: metricChart };
 
 export { cycleBreakdown, cycleBreakdownRows, OTHER_EVENT, type CycleBreakdownOptions, type BreakdownRow } from './cycle-breakdown';
 export { overhead, overheadData, type OverheadOptions, type OverheadPoint, type OverheadSummary } from './overhead';
@@ -17,5 +18,6 @@ export { dirtyPages, dirtyPagesRows, type DirtyPagesOptions, type SeriesMetric, 
 export { faultsAndFlushes, faultsAndFlushesRows, type FaultsFlushesOptions, type KindRow } from './faults-flushes';
 export { sweep, sweepData, type SweepOptions, type SweepPoint } from './sweep';
 export { pteMap, pteCells, pteMaps, pteState, pteFlags, PTE_STATE_COLORS, type PteMapOptions, type PteMapInput, type PteCell, type PteState } from './pte-map';
+export { metricChart, metricCells, type MetricChartOptions, type MetricCell, type TidyKey } from './metric-chart';
 export { metricOf, metricValue, metricTitle, type MetricSpec } from './metric';
 export { runsOf, stepOf, groupLabeller, groupRuns, varyingParams, type ResultsInput, type StepSelector } from './runs';

@@ -1,0 +1,100 @@
+/**
+ * A general chart over tidy rows (src/lab/tidy.ts: one row per run x step x metric): one metric,
+ * mean over seeds and repeats with a 95% CI (summarize()), by any dimension of the row — variant,
+ * cpu, op, step or a swept parameter (`params.<name>`). For questions the fixed builders do not
+ * ask: `charts.metric(results, { metric: 'cycles.dBitSet', x: 'params.size', color: 'variant' })`.
+ */
+import { tidyRows } from '../../lab/tidy';
+import type { TidyRow } from '../../lab/types';
+import { summarize } from '../../lab/stats';
+import { Chart } from '../chart';
+import { runsOf, shortNumber, type ResultsInput } from './runs';
+
+export type TidyKey = 'variant' | 'cpu' | 'op' | 'step' | 'name' | `params.${string}`;
+
+export interface MetricChartOptions {
+  /** a tidy metric name: cycles.total, cycles.<event>, faults.total, faults.byKind.<kind>, dirtyPages, ... */
+  metric: string;
+  /** x axis (default 'variant') */
+  x?: TidyKey;
+  /** colour (default: none) */
+  color?: TidyKey;
+  /** step index; -1 = the run total (default) */
+  step?: number;
+  /** bars (default for a nominal x) or lines (default for a numeric x) */
+  mark?: 'bar' | 'line';
+  title?: string;
+}
+
+function isTidy(x: unknown): x is readonly TidyRow[] {
+  return Array.isArray(x) && x.length > 0 && typeof x[0] === 'object' && x[0] !== null && 'metric' in x[0] && 'value' in x[0];
+}
+
+function keyOf(row: TidyRow, key: TidyKey): string | number | boolean {
+  if (key.startsWith('params.')) {
+    const v = row.params?.[key.slice(7)];
+    if (v === undefined) throw new Error(`metric chart: run ${row.run} has no parameter "${key.slice(7)}"; use a key of params (${Object.keys(row.params ?? {}).join(', ') || 'none'})`);
+    return v;
+  }
+  return row[key as 'variant' | 'cpu' | 'op' | 'step' | 'name'];
+}
+
+export interface MetricCell {
+  x: string | number | boolean;
+  color: string | number | boolean | null;
+  n: number;
+  mean: number;
+  lo: number;
+  hi: number;
+}
+
+export function metricCells(input: readonly TidyRow[] | ResultsInput, opts: MetricChartOptions): MetricCell[] {
+  const rows = isTidy(input) ? input : tidyRows(runsOf(input as ResultsInput));
+  const step = opts.step ?? -1;
+  const picked = rows.filter((r) => r.metric === opts.metric && r.step === step);
+  if (picked.length === 0) {
+    const names = [...new Set(rows.filter((r) => r.step === step).map((r) => r.metric))];
+    throw new Error(`metric chart: no rows for metric "${opts.metric}" at step ${step}; metrics there: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', ...' : ''}`);
+  }
+  const xKey = opts.x ?? 'variant';
+  const cells = new Map<string, { x: string | number | boolean; color: string | number | boolean | null; values: number[] }>();
+  for (const r of picked) {
+    const x = keyOf(r, xKey);
+    const color = opts.color ? keyOf(r, opts.color) : null;
+    const k = JSON.stringify([x, color]);
+    if (!cells.has(k)) cells.set(k, { x, color, values: [] });
+    cells.get(k)!.values.push(r.value);
+  }
+  return [...cells.values()].map((c) => {
+    const s = summarize(c.values);
+    return { x: c.x, color: c.color, n: s.n, mean: s.mean, lo: s.lo, hi: s.hi };
+  });
+}
+
+export function metricChart(input: readonly TidyRow[] | ResultsInput, opts: MetricChartOptions): Chart {
+  const cells = metricCells(input, opts);
+  const numeric = cells.every((c) => typeof c.x === 'number');
+  const mark = opts.mark ?? (numeric ? 'line' : 'bar');
+  const xTitle = opts.x ?? 'variant';
+  const xOrder = [...new Set(cells.map((c) => String(c.x)))];
+  const x = numeric && mark === 'line' ? { field: 'x', type: 'quantitative' as const, title: xTitle, scale: { zero: false } } : { field: 'x', type: 'nominal' as const, title: xTitle, sort: xOrder, axis: { labelAngle: xOrder.length > 6 ? -30 : 0 } };
+  const color = opts.color ? { color: { field: 'color', type: 'nominal' as const, title: opts.color } } : {};
+  const offset = opts.color && mark === 'bar' ? { xOffset: { field: 'color', type: 'nominal' as const } } : {};
+  const yTitle = `${opts.metric} (mean over seeds)`;
+  const main = Chart.from({
+    data: { values: cells },
+    mark: mark === 'line' ? { type: 'line', point: true, tooltip: true } : { type: 'bar', opacity: 0.8, tooltip: true },
+    encoding: { x, y: { field: 'mean', type: 'quantitative', title: yTitle }, ...color, ...offset },
+  });
+  const bars = Chart.from({
+    data: { values: cells },
+    mark: { type: 'errorbar', ticks: { size: 8 }, color: 'black', thickness: 1.5 },
+    encoding: { x, y: { field: 'lo', type: 'quantitative', title: yTitle }, y2: { field: 'hi' }, ...offset },
+  });
+  const summary = cells.map((c) => `${c.x}${c.color !== null ? ` · ${c.color}` : ''}: ${shortNumber(c.mean)}${c.n > 1 ? ` ± ${shortNumber(c.hi - c.mean)}` : ''} (n=${c.n})`).join('\n');
+  return Chart.layer(main, bars)
+    .width(Math.max(200, Math.min(600, 50 * xOrder.length)))
+    .height(260)
+    .describe(summary)
+    .title({ text: opts.title ?? `${opts.metric} by ${xTitle}`, subtitle: 'mean over seeds, error bars: 95% CI' });
+}
