@@ -46,7 +46,7 @@ export function can_change_pte_writable(k: Kernel, vma: Vma, pte: bigint): boole
   if (era === 'v5.19-dirty-acct') return false;
   if (!(vma.flags & VM_WRITE)) return false;
   if (pte_protnone(pte)) return false;
-  // Soft-dirty tracking needs the write fault to set the bit (fix in v6.0, 76aefad628aa).
+  // Soft-dirty tracking needs the write fault to set the bit (76aefad628aa, v6.0: 5.19 had the VM_SOFTDIRTY test inverted).
   if (vma_soft_dirty_enabled(vma) && !pte_soft_dirty(pte)) return false;
   // Do we need write faults for uffd-wp tracking?
   if (userfaultfd_wp(vma) && pte_uffd_wp(pte)) return false;
@@ -106,7 +106,8 @@ export function change_protection(k: Kernel, tlb: MmuGather, vma: Vma, start: nu
     if (cp.uffdWp) n = arch.pte_mkuffd_wp(n);
     else if (cp.uffdWpResolve) n = pte_clear_uffd_wp(n);
     if (cp.dirtyAcct && pte_dirty(n) && (pte_soft_dirty(n) || (vma.flags & VM_SOFTDIRTY) === 0)) {
-      // v5.19 "avoid taking write faults for known dirty pages" (shared writenotify only)
+      // v5.19 "avoid taking write faults for known dirty pages" (shared writenotify only). The
+      // VM_SOFTDIRTY test is as inverted as it was in 5.19 (fixed by 76aefad628aa in v6.0).
       n = arch.pte_mkwrite(n);
     } else if (cp.tryChangeWritable && !pte_write(n) && can_change_pte_writable(k, vma, n)) {
       n = arch.pte_mkwrite(n);
