@@ -172,3 +172,15 @@ test('metric chart over tidy rows: mean and CI per x and colour, from TidyRow[] 
   assert.throws(() => metricCells(rows, { metric: 'cycles.nope' }), /no rows for metric "cycles\.nope" at step -1; metrics there: cycles\.total/);
   assert.throws(() => metricCells(rows, { metric: 'cycles.total', x: 'params.threads' }), /no parameter "threads"/);
 });
+
+test('PTE map layout: row labels count pages per row even for sparse pages; big maps drop letters and shrink cells', async () => {
+  const { pteGrid } = await import('../src/notebook/charts/pte-map');
+  const row = (page: number): InspectRow => ({ page, present: true, write: page % 2 === 0, young: true, dirty: false, uffdWp: false, softDirty: false, exclusive: true, special: false });
+  const sparse = charts.pteMap([row(0), row(40), row(100)], { columns: 32 }).toSpec() as unknown as { layer: Array<{ encoding: { y: { axis: { labelExpr: string } } } }> };
+  assert.equal(sparse.layer[0].encoding.y.axis.labelExpr, 'datum.value * 32');
+  const big = Array.from({ length: 4096 }, (_, i) => row(i));
+  assert.equal(pteGrid(big).columns, 64);
+  const spec = charts.pteMap(big).toSpec() as unknown as { width: number; height: number; layer: unknown[] };
+  assert.equal(spec.layer.length, 1, 'no letter layer over 1024 pages');
+  assert.ok(spec.height <= 64 * 8 && spec.width <= 64 * 8);
+});

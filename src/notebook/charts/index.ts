@@ -17,7 +17,7 @@ export { overhead, overheadData, type OverheadOptions, type OverheadPoint, type 
 export { dirtyPages, dirtyPagesRows, type DirtyPagesOptions, type SeriesMetric, type TimeRow } from './dirty-pages';
 export { faultsAndFlushes, faultsAndFlushesRows, type FaultsFlushesOptions, type KindRow } from './faults-flushes';
 export { sweep, sweepData, type SweepOptions, type SweepPoint } from './sweep';
-export { pteMap, pteCells, pteMaps, pteState, pteFlags, PTE_STATE_COLORS, type PteMapOptions, type PteMapInput, type PteCell, type PteState } from './pte-map';
+export { pteMap, pteCells, pteGrid, pteMaps, pteState, pteFlags, PTE_STATE_COLORS, type PteMapOptions, type PteMapInput, type PteCell, type PteState } from './pte-map';
 export { metricChart, metricCells, type MetricChartOptions, type MetricCell, type TidyKey } from './metric-chart';
 export { metricOf, metricValue, metricTitle, type MetricSpec } from './metric';
 export { runsOf, stepOf, groupLabeller, groupRuns, varyingParams, type ResultsInput, type StepSelector } from './runs';

@@ -30,7 +30,7 @@ export function pteFlags(row: InspectRow): string {
 }
 
 export interface PteMapOptions {
-  /** pages per row of the grid (default 32) */
+  /** pages per row of the grid (default 32, or 64 for maps over 512 pages) */
   columns?: number;
   /** step index of the inspect step when given runs (default: the first step with inspect rows) */
   step?: number;
@@ -91,11 +91,23 @@ export function pteMaps(input: PteMapInput, step?: number): Map<string, readonly
   return out;
 }
 
+/** Default grid width: 32 pages a row keeps letters legible; big regions get 64 so the map stays short. */
+function defaultColumns(maps: Map<string, readonly InspectRow[]>): number {
+  const most = Math.max(0, ...[...maps.values()].map((rows) => rows.length));
+  return most > 512 ? 64 : 32;
+}
+
 export function pteCells(input: PteMapInput, opts: PteMapOptions = {}): PteCell[] {
-  const columns = opts.columns ?? 32;
+  return pteGrid(input, opts).cells;
+}
+
+/** Cells and the number of pages per grid row they were laid out with. */
+export function pteGrid(input: PteMapInput, opts: PteMapOptions = {}): { cells: PteCell[]; columns: number } {
+  const maps = pteMaps(input, opts.step);
+  const columns = opts.columns ?? defaultColumns(maps);
   if (!(Number.isInteger(columns) && columns >= 1)) throw new RangeError(`pteMap: columns must be a whole number >= 1 (got ${columns})`);
   const cells: PteCell[] = [];
-  for (const [map, rows] of pteMaps(input, opts.step)) {
+  for (const [map, rows] of maps) {
     for (const r of rows) {
       cells.push({
         map,
@@ -114,22 +126,24 @@ export function pteCells(input: PteMapInput, opts: PteMapOptions = {}): PteCell[
       });
     }
   }
-  return cells;
+  return { cells, columns };
 }
 
 export function pteMap(input: PteMapInput, opts: PteMapOptions = {}): Chart {
-  const cells = pteCells(input, opts);
+  const { cells, columns: perRow } = pteGrid(input, opts);
   const maps = [...new Set(cells.map((c) => c.map))];
-  const columns = Math.min(opts.columns ?? 32, Math.max(1, ...cells.map((c) => c.col + 1)));
+  // a map shorter than one row is drawn only as wide as it is
+  const columns = cells.every((c) => c.row === 0) ? Math.max(1, ...cells.map((c) => c.col + 1)) : perRow;
   const rows = Math.max(1, ...cells.map((c) => c.row + 1));
-  const cell = 18;
   const perMap = Math.max(...maps.map((m) => cells.filter((c) => c.map === m).length), 0);
   const showFlags = opts.flags ?? perMap <= 1024;
+  // 18 px cells fit two or three letters; without letters 8 px cells keep a 4096-page map ~512 px
+  const cell = showFlags ? 18 : 8;
   const x = { field: 'col', type: 'ordinal' as const, title: null, axis: null, scale: { domain: Array.from({ length: columns }, (_, i) => i) } };
-  const y = { field: 'row', type: 'ordinal' as const, title: null, axis: { title: null, labelExpr: `datum.value * ${columns}` } };
+  const y = { field: 'row', type: 'ordinal' as const, title: null, axis: { title: null, labelOverlap: "parity" as const, labelExpr: `datum.value * ${perRow}` } };
   const layers: object[] = [
     {
-      mark: { type: 'rect', stroke: 'white', strokeWidth: 1, tooltip: true },
+      mark: { type: 'rect', stroke: 'white', strokeWidth: showFlags ? 1 : 0.5, tooltip: true },
       encoding: {
         x,
         y,
@@ -162,6 +176,6 @@ export function pteMap(input: PteMapInput, opts: PteMapOptions = {}): Chart {
   const summary = maps.map((m) => `${m}: ${counts(m)}; ${bits(m)}`).join('\n');
   return Chart.from(spec, summary).title({
     text: opts.title ?? 'PTE map',
-    subtitle: `${columns} pages per row (row labels: first page); ${showFlags ? 'letters: A = young (PTE.A), D = dirty (PTE.D), u = uffd-wp' : 'hover a page for its bits'}`,
+    subtitle: `${perRow} pages per row (row labels: first page); ${showFlags ? 'letters: A = young (PTE.A), D = dirty (PTE.D), u = uffd-wp' : 'hover a page for its bits'}`,
   });
 }
