@@ -88,6 +88,8 @@ test('diffRuns: zero-page differences on a host without read-fault zero pages ar
   const native: NativeReplay = { host: { ...HOST, zeroPageOnRead: false }, steps: [nstep(0, 'inspect', { inspect: [nrow(0)] })] };
   const model = mirror(native);
   Object.assign(model.steps[0].inspect![0], { special: true, dirty: false, exclusive: false });
+  // the model's zero-page mapping happened in this step
+  model.steps[0].counters.faults.byKind.anonZeroPage = 1;
   const r = diffRuns('t', model, native);
   assert.ok(r.differences.length >= 2);
   assert.ok(r.differences.every((d) => d.cause === 'host'));
@@ -130,8 +132,9 @@ const opArb = (kind: string, uffd: boolean, forked: boolean): fc.Arbitrary<Recor
     fc.record({ op: fc.constant('touch'), region: fc.constant('h'), access: fc.constantFrom('read', 'write', 'rw'), pages: pagesArb, pattern: fc.constantFrom('sequential', 'random'), process: proc }),
     fc.record({ op: fc.constant('mprotect'), region: fc.constant('h'), prot: fc.constantFrom('none', 'r', 'rw'), pages: pagesArb, process: proc }),
     fc.record({ op: fc.constant('madvise'), region: fc.constant('h'), advice: fc.constantFrom(...(kind === 'anon-private' ? ['dontneed', 'free', 'cold'] : ['dontneed', 'cold'])), pages: pagesArb, process: proc }),
-    fc.record({ op: fc.constant('clear-refs'), mode: fc.constant('young'), process: proc }),
   ];
+  // no clear-refs young: it clears A without a TLB flush, so whether a later access sets A again
+  // depends on TLB eviction on the host (scheduling), which no model can reproduce run for run
   if (uffd) ops.push(fc.record({ op: fc.constant('uffd-writeprotect'), region: fc.constant('h'), wp: fc.boolean(), pages: pagesArb }));
   return fc.oneof(...ops);
 };
@@ -140,13 +143,17 @@ const specArb = fc
     kind: fc.constantFrom('anon-private', 'anon-private', 'anon-shared'),
     uffd: fc.constantFrom('none', 'wp', 'wp-async'),
     forkAt: fc.integer({ min: -1, max: 6 }),
+    // mostly start from written pages: on a host without read-fault zero pages a run is only
+    // compared exactly until the model's first zero-page mapping
+    prefill: fc.constantFrom(true, true, true, false),
     n: fc.integer({ min: 1, max: 8 }),
   })
-  .chain(({ kind, uffd, forkAt, n }) =>
-    fc.tuple(fc.constant({ kind, uffd, forkAt }), fc.array(opArb(kind, uffd !== 'none', false), { minLength: n, maxLength: n }), fc.array(opArb(kind, uffd !== 'none', true), { minLength: 0, maxLength: 4 })),
+  .chain(({ kind, uffd, forkAt, n, prefill }) =>
+    fc.tuple(fc.constant({ kind, uffd, forkAt, prefill }), fc.array(opArb(kind, uffd !== 'none', false), { minLength: n, maxLength: n }), fc.array(opArb(kind, uffd !== 'none', true), { minLength: 0, maxLength: 4 })),
   )
-  .map(([{ kind, uffd, forkAt }, before, after]) => {
+  .map(([{ kind, uffd, forkAt, prefill }, before, after]) => {
     const steps: Record<string, unknown>[] = [{ op: 'mmap', region: 'h', size: `${PAGES * 4}KiB`, kind }];
+    if (prefill) steps.push({ op: 'touch', region: 'h', access: 'write' });
     if (uffd !== 'none') steps.push({ op: 'uffd-register', region: 'h', modes: ['wp'], ...(uffd === 'wp-async' ? { features: ['wp-async'] } : {}) });
     const forks = forkAt >= 0 && forkAt <= before.length;
     before.forEach((s, i) => {

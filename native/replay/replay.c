@@ -643,34 +643,32 @@ static void op_mmap(const struct op *o) {
     r->fd = mkstemp(path);
     if (r->fd < 0) die(EXIT_REFUSE, o->step, "cannot create a temp file in %s: %s (set PTLAB_REPLAY_TMPFS / PTLAB_REPLAY_DISKDIR)", path, strerror(errno));
     unlink(path);
-    if (strcmp(fs, "plain") == 0) {
-      /* tmpfs: a sparse file; the first fault allocates the shmem folio */
-      if (ftruncate(r->fd, (off_t)len)) die(EXIT_SYS, o->step, "ftruncate: %s", strerror(errno));
-    } else {
-      /* disk file with data, written back and dropped from the page cache, so that the first
-       * access reads it from storage (the model's fileRead) and PG_referenced starts clear */
-      char *buf = malloc(page_size);
-      for (size_t i = 0; i < r->npages; i++) {
-        memset(buf, (int)(0x40 + i % 64), page_size);
-        if (write(r->fd, buf, page_size) != (ssize_t)page_size) die(EXIT_SYS, o->step, "write temp file: %s", strerror(errno));
-      }
-      free(buf);
-      /* no readahead: every first access reads its own page from storage (the model's
-       * fileRead is per page); MADV_RANDOM below does the same for the mapping */
-      posix_fadvise(r->fd, 0, (off_t)len, POSIX_FADV_RANDOM);
-      if (fsync(r->fd)) die(EXIT_SYS, o->step, "fsync: %s", strerror(errno));
-      posix_fadvise(r->fd, 0, (off_t)len, POSIX_FADV_DONTNEED);
+    /* a file with data whose pages are all in the page cache and clean (written, then fsync'ed
+     * on disk; tmpfs pages have no backing store to be clean against), as the model's files
+     * start: so read faults find cached pages and fault-around maps their neighbours */
+    char *buf = malloc(page_size);
+    for (size_t i = 0; i < r->npages; i++) {
+      memset(buf, (int)(0x40 + i % 64), page_size);
+      if (write(r->fd, buf, page_size) != (ssize_t)page_size) die(EXIT_SYS, o->step, "write temp file: %s", strerror(errno));
     }
+    free(buf);
+    if (strcmp(fs, "plain") != 0 && fsync(r->fd)) die(EXIT_SYS, o->step, "fsync: %s", strerror(errno));
   } else {
     flags |= MAP_ANONYMOUS;
   }
-  /* one PROT_NONE guard page on each side keeps the region's VMAs from merging with others */
-  char *base = mmap(NULL, len + 2 * page_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  /* one PROT_NONE guard page on each side keeps the region's VMAs from merging with others; the
+   * region starts 2 MiB aligned like the model's (src/kernel/mm.ts), so fault-around windows
+   * (64 KiB, virtually aligned) cover the same pages */
+  size_t align = 2UL << 20;
+  char *base = mmap(NULL, len + 2 * page_size + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (base == MAP_FAILED) die(EXIT_SYS, o->step, "mmap reserve: %s", strerror(errno));
-  r->addr = mmap(base + page_size, len, prot, flags | MAP_FIXED, r->fd, 0);
+  char *start = (char *)(((uintptr_t)base + page_size + align - 1) & ~(uintptr_t)(align - 1));
+  /* give back the reservation outside [start - guard, start + len + guard) */
+  if (start - page_size > base) munmap(base, (size_t)(start - page_size - base));
+  char *resv_end = base + len + 2 * page_size + align, *guard_end = start + len + page_size;
+  if (resv_end > guard_end) munmap(guard_end, (size_t)(resv_end - guard_end));
+  r->addr = mmap(start, len, prot, flags | MAP_FIXED, r->fd, 0);
   if (r->addr == MAP_FAILED) die(EXIT_SYS, o->step, "mmap %s: %s", r->name, strerror(errno));
-  if (r->fd >= 0 && !r->tmpfs && madvise(r->addr, len, MADV_RANDOM))
-    die(EXIT_SYS, o->step, "madvise(MADV_RANDOM): %s", strerror(errno));
   if (r->split)
     for (size_t i = 0; i < r->npages; i += 2)
       if (madvise(r->addr + i * page_size, page_size, MADV_NOHUGEPAGE))

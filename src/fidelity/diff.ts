@@ -63,7 +63,9 @@ function modelFaults(s: StepResult): { total: number; sigsegv: number; uffdMissi
 export function hostQuirks(h: NativeHeader): string[] {
   const q: string[] = [];
   if (!h.zeroPageOnRead)
-    q.push('this kernel maps no shared zero page on anonymous read faults (a read allocates a young, dirty, writable page); the model maps the zero page');
+    q.push(
+      'this kernel maps no shared zero page on anonymous read faults (a read allocates a young, dirty, writable page); the model maps the zero page, so differences from its first zero-page mapping on count as host-caused',
+    );
   if (!h.softDirty) q.push('CONFIG_MEM_SOFT_DIRTY is off: softDirty is not compared');
   if (!h.pfnVisible) q.push('not root: no PFNs, kpageflags or swap types; folio flags and most young/dirty bits are unknown');
   return q;
@@ -134,6 +136,18 @@ export function diffRuns(name: string, model: RunResult, native: NativeReplay): 
       else compared += compareRows(ns, ms.inspect, ns.inspect, native.host, differences);
     }
     if (ns.scan) add('scan', (ms.scan ?? []).slice().sort((a, b) => a - b), ns.scan.slice().sort((a, b) => a - b));
+  }
+  // A host without read-fault zero pages diverges from the model from the first zero-page
+  // mapping on (the page is real, dirty and writable here; later faults and bits follow from
+  // that): differences from there on are reported as host-caused.
+  if (!native.host.zeroPageOnRead) {
+    const from = model.steps.findIndex((st) => (st.counters.faults.byKind?.anonZeroPage ?? 0) > 0);
+    if (from >= 0)
+      for (const d of differences)
+        if (d.step >= from && d.cause === 'model') {
+          d.cause = 'host';
+          d.note = `after the model mapped the zero page (step ${from}); this host maps none on read faults`;
+        }
   }
   return {
     name,

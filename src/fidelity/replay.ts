@@ -72,6 +72,8 @@ export function hostFacts(): NativeHeader {
 /** Replays an already translated op script. */
 export function replayScript(script: OpScript, spec: ScriptableSpec, timeoutMs = 120_000): NativeReplay {
   const { header, lines } = runBinary([], script.text, timeoutMs);
+  const firstFork = spec.steps.findIndex((st) => st.op === 'fork');
+  const forkSeen = (step: number) => firstFork >= 0 && step > firstFork;
   const steps: NativeStep[] = lines.map((raw) => {
     const specStep = spec.steps[raw.step] as { region?: string } | undefined;
     const s: NativeStep = {
@@ -84,7 +86,12 @@ export function replayScript(script: OpScript, spec: ScriptableSpec, timeoutMs =
       raw,
       notes: [...(script.notes[raw.step] ?? [])],
     };
-    if (raw.inspect) s.inspect = raw.inspect.map((row) => toNativeRow(row, header));
+    if (raw.inspect) {
+      s.inspect = raw.inspect.map((row) => toNativeRow(row, header));
+      // after a fork, "mapped once" no longer implies PageAnonExclusive: a page the other
+      // process stopped mapping stays non-exclusive until a write fault reuses it
+      if (forkSeen(raw.step)) for (const row of s.inspect) if (row.exclusive === true) row.exclusive = null;
+    }
     if (raw.smaps) s.smaps = raw.smaps;
     if (raw.scan) s.scan = raw.scan;
     if (raw.uffd.errors) s.notes.push(`${raw.uffd.errors} userfaultfd resolutions failed in the handler thread`);

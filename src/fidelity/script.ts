@@ -16,7 +16,7 @@ export interface ScriptOptions {
   repeat: number;
   /** number of CPUs of the spec's machine (the stream generator checks CPU numbers) */
   cpus: number;
-  /** one VMA per page so smaps shows young/dirty per page: 'auto' = for regions up to maxSplitPages */
+  /** one VMA per page so smaps shows young/dirty per page: 'auto' = anon-private regions up to maxSplitPages */
   split: 'auto' | 'always' | 'never';
   maxSplitPages: number;
 }
@@ -137,7 +137,10 @@ export function toOpScript(spec: ScriptableSpec, o: Partial<ScriptOptions> = {})
         if (typeof bytes === 'string') throw new ScriptError(`steps[${i}].size: ${bytes}`, i);
         const pages = bytes / PAGE_SIZE;
         const kind = (step.kind as string) ?? 'anon-private';
-        const split = opts.split === 'always' || (opts.split === 'auto' && pages <= opts.maxSplitPages);
+        // auto: anon-private only. Page-cache kinds (files, shmem) need their VMA whole, because
+        // fault-around maps cached neighbours only within the VMA (do_fault_around), and their
+        // dirty bit is hidden behind PG_dirty anyway.
+        const split = opts.split === 'always' || (opts.split === 'auto' && kind === 'anon-private' && pages <= opts.maxSplitPages);
         regions[step.region] = { pages, kind, split };
         const fs = kind.startsWith('file') ? ((step.fs as string) ?? 'mkwrite') : '-';
         lines.push(`${head} mmap ${step.region} ${pages} ${kind} ${(step.prot as string) ?? 'rw'} ${fs} ${split ? 1 : 0}`);
