@@ -109,3 +109,15 @@ test("displayable objects expose Symbol.for('Jupyter.display') for Deno", () => 
   assert.equal(JUPYTER_DISPLAY, Symbol.for('Jupyter.display'));
   assert.deepEqual(viaSymbol, t.toMimeBundle());
 });
+
+test('chart.show() with no kernel prints its text summary (and draws nothing)', async () => {
+  const { Chart } = await import('../src/notebook/chart');
+  const prev = setDisplaySink(null);
+  try {
+    const c = Chart.from({ data: { values: [{ a: 1 }] }, mark: 'point', encoding: { x: { field: 'a', type: 'quantitative' } } }, 'one point at a=1').title('T');
+    const { out } = await captureStdout(() => c.show());
+    assert.equal(out, 'Chart: T\none point at a=1\n');
+  } finally {
+    setDisplaySink(prev);
+  }
+});

@@ -10,7 +10,7 @@
  * mangle inline SVG). See notes/anchors-and-notebook-rendering.md s.3.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { display, JUPYTER_DISPLAY, type Displayable, type MimeBundle } from './display';
+import { display, displayTarget, sendBundle, JUPYTER_DISPLAY, type Displayable, type MimeBundle } from './display';
 import { pngSize, renderSvg, svgToPng, compileVegaLite, type PngOptions } from './render';
 
 export const VEGA_LITE_SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
@@ -209,6 +209,11 @@ export class Chart implements Displayable {
    * update the output in place.
    */
   async show(opts: BundleOptions = {}): Promise<void> {
+    // No front end to look at a picture: skip vega and resvg, print the summary.
+    if (displayTarget() === 'text') {
+      sendBundle({ 'text/plain': this.summary() });
+      return;
+    }
     const bundle = await this.toMimeBundle(opts);
     // The PNG is drawn at `scale` device pixels per CSS pixel: tell the front end its CSS size.
     const { width, height } = pngSize(Buffer.from(bundle['image/png'] as string, 'base64'));

@@ -80,7 +80,14 @@ interface DenoJupyter {
 
 function denoJupyter(): DenoJupyter | null {
   const deno = (globalThis as { Deno?: { jupyter?: DenoJupyter } }).Deno;
-  return deno?.jupyter && typeof deno.jupyter.display === 'function' ? deno.jupyter : null;
+  if (!deno) return null;
+  try {
+    // Deno documents that touching Deno.jupyter outside a notebook throws.
+    const j = deno.jupyter;
+    return j && typeof j.display === 'function' ? j : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Where a display would go now: an injected sink, a running Jupyter kernel, or plain text. */
