@@ -184,3 +184,13 @@ test('PTE map layout: row labels count pages per row even for sparse pages; big 
   assert.equal(spec.layer.length, 1, 'no letter layer over 1024 pages');
   assert.ok(spec.height <= 64 * 8 && spec.width <= 64 * 8);
 });
+
+test('chartFor picks a chart by name, else reads the name as a tidy metric', async () => {
+  const { chartFor } = await import('../src/notebook/charts/by-name');
+  const r = fixtureResults();
+  assert.match(chartFor(r, 'cycles').summary(), /^Chart: Cycles by event/);
+  assert.match(chartFor(r, 'overhead', { baseline: 'linux-6.18' }).summary(), /^Chart: Overhead vs linux-6\.18/);
+  assert.match(chartFor(r, 'pte').summary(), /^Chart: PTE map/);
+  assert.match(chartFor(r, 'cycles.dBitSet').summary(), /^Chart: cycles\.dBitSet by variant/);
+  assert.throws(() => chartFor(r, 'nonsense'), /chart "nonsense": not a chart \(cycles, overhead, dirty, faults, sweep, pte\) and no rows for metric "nonsense"/);
+});
