@@ -4,7 +4,7 @@
  * "256MiB" or "4KiB"`. All issues are collected; nothing here ever shows a stack trace.
  */
 import type { z } from 'zod';
-import { ExperimentSpecSchema, MachineSchema, OPS, STEP_SCHEMAS } from './spec';
+import { ExperimentSpecSchema, MachineSchema, OPS, STEP_SCHEMAS, VARREF_MARK } from './spec';
 
 export interface SpecIssue {
   /** `steps[3].size`; '' for the spec as a whole */
@@ -77,6 +77,11 @@ function convert(iss: Issue, path: PropertyKey[], root: unknown, out: SpecIssue[
   const input = (iss as { input?: unknown }).input;
   const key = lastKey(path);
   const add = (message: string, p: PropertyKey[] = path) => out.push({ path: formatPath(p), message });
+  if (iss.message === VARREF_MARK) {
+    // only the "$name" branch of a union was left to complain: the value fits neither
+    add(`${describe(input)} is not valid here; use ${(key && FIELD_HELP[key]) ?? 'a value of the documented type'} (or a "$name" sweep variable)`);
+    return;
+  }
   switch (iss.code) {
     case 'invalid_type': {
       if (input === undefined) {
@@ -152,7 +157,7 @@ function convert(iss: Issue, path: PropertyKey[], root: unknown, out: SpecIssue[
 }
 
 function isVarRefBranch(b: readonly Issue[]): boolean {
-  return b.length === 1 && b[0].code === 'invalid_format' && (b[0] as { format?: string }).format === 'template_literal';
+  return b.length > 0 && b.every((i) => i.message === VARREF_MARK);
 }
 
 function isRootTypeMismatch(e: Issue, input: unknown): boolean {

@@ -11,8 +11,15 @@ import { z } from 'zod';
 import { parseSizeOrError } from './size';
 
 /** A reference to a sweep or `vars` variable: "$name". */
-export const VarRef = z.templateLiteral(['$', z.string()]).describe('a sweep variable, "$name"');
-export type VarRef = z.infer<typeof VarRef>;
+export type VarRef = `$${string}`;
+/** Message marking issues of the VarRef branch of a union, so error messages can skip that branch. */
+export const VARREF_MARK = 'ptlab:varref';
+// (z.templateLiteral would be the natural schema, but zod 4.6 infers its type as "" — so a regex
+// string, typed by hand.)
+export const VarRef = z
+  .string({ error: VARREF_MARK })
+  .regex(/^\$[A-Za-z_][A-Za-z0-9_]*$/, { error: VARREF_MARK, abort: true })
+  .describe('a sweep variable, "$name"') as unknown as z.ZodType<VarRef>;
 
 /** `schema`, or a "$name" sweep variable. The VarRef branch stays last (the error formatter relies on it). */
 function v<T extends z.ZodType>(schema: T) {
