@@ -1,0 +1,807 @@
+/*
+ * ptlab calibrate probe: measures page-table costs of this Linux x86-64 host with rdtsc and prints
+ * one JSON object on stdout. Built and run by src/cost/calibrate.ts; written for ptlab (MIT), no
+ * kernel code copied.
+ *
+ *   probe [--fast] [--reps N] [--check] [--check-pages FILE]
+ *
+ * Every measurement is repeated; each sample is cycles per unit (page, call or fault) in TSC
+ * cycles. A measurement that cannot run prints {"name":..,"error":".."} instead of samples.
+ * Regions use MADV_NOHUGEPAGE so they are mapped with 4 KiB PTEs.
+ *
+ * PTE states are prepared with kernel rules (see /work/shared/notes/kernel-facts.md):
+ * - first write to fresh anon memory: do_anonymous_page maps it young+dirty+RW (A=1,D=1);
+ * - MADV_FREE on exclusive anon pages clears A and D and keeps RW (madvise_free_pte_range);
+ * - a read after MADV_FREE lets the walker set A only (A=1,D=0);
+ * - fork wrprotects the parent's private anon PTEs and clears PageAnonExclusive; after the child
+ *   exits, a write takes do_wp_page -> wp_can_reuse_anon_folio -> wp_page_reuse; while the child
+ *   lives, it takes wp_page_copy.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef UFFD_FEATURE_WP_UNPOPULATED
+#define UFFD_FEATURE_WP_UNPOPULATED (1 << 13)
+#endif
+#ifndef UFFD_FEATURE_WP_ASYNC
+#define UFFD_FEATURE_WP_ASYNC (1 << 15)
+#endif
+#ifndef MADV_FREE
+#define MADV_FREE 8
+#endif
+
+#define PAGE 4096UL
+#define MAX_SAMPLES 4096
+/* per-access samples: pages x reps */
+static double *g_buf;
+#define CHUNK 16
+#define BUF_SAMPLES (1u << 20)
+
+static int g_fast = 0;
+static int g_reps = 7;
+static int g_first = 1;
+static volatile uint64_t g_sink;
+
+static inline uint64_t tsc_begin(void) {
+  uint32_t lo, hi;
+  __asm__ __volatile__("lfence\n\trdtsc\n\tlfence" : "=a"(lo), "=d"(hi)::"memory");
+  return ((uint64_t)hi << 32) | lo;
+}
+static inline uint64_t tsc_end(void) {
+  uint32_t lo, hi, aux;
+  __asm__ __volatile__("rdtscp\n\tlfence" : "=a"(lo), "=d"(hi), "=c"(aux)::"memory");
+  return ((uint64_t)hi << 32) | lo;
+}
+
+/* ---------- JSON output ---------- */
+
+static void json_str(const char *s) {
+  putchar('"');
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\') printf("\\%c", *s);
+    else if ((unsigned char)*s < 0x20) printf("\\u%04x", *s);
+    else putchar(*s);
+  }
+  putchar('"');
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double quantile(const double *sorted, size_t n, double q) {
+  double pos = q * (double)(n - 1);
+  size_t i = (size_t)pos;
+  double f = pos - (double)i;
+  return i + 1 < n ? sorted[i] * (1 - f) + sorted[i + 1] * f : sorted[n - 1];
+}
+
+/* Samples are summarised here (they can be 100k per measurement): quantiles are robust to the
+ * preemptions and interrupts of a shared host, which hit a few samples hard. */
+static void emit_samples(const char *name, const char *unit, double *s, size_t n, const char *what) {
+  printf("%s\n    {\"name\":", g_first ? "" : ",");
+  g_first = 0;
+  json_str(name);
+  printf(",\"unit\":");
+  json_str(unit);
+  printf(",\"what\":");
+  json_str(what);
+  double sum = 0;
+  for (size_t i = 0; i < n; i++) sum += s[i];
+  qsort(s, n, sizeof *s, cmp_double);
+  printf(",\"n\":%zu,\"min\":%.1f,\"p10\":%.1f,\"p25\":%.1f,\"median\":%.1f,\"p75\":%.1f,\"p90\":%.1f,\"mean\":%.1f}", n, s[0], quantile(s, n, 0.1),
+         quantile(s, n, 0.25), quantile(s, n, 0.5), quantile(s, n, 0.75), quantile(s, n, 0.9), sum / (double)n);
+  fflush(stdout);
+}
+
+static void emit_error(const char *name, const char *what, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void emit_error(const char *name, const char *what, const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  printf("%s\n    {\"name\":", g_first ? "" : ",");
+  g_first = 0;
+  json_str(name);
+  printf(",\"what\":");
+  json_str(what);
+  printf(",\"error\":");
+  json_str(buf);
+  printf("}");
+  fflush(stdout);
+}
+
+/* ---------- memory helpers ---------- */
+
+static char *map_region(size_t pages) {
+  char *p = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  /* 4 KiB PTEs only: THP/mTHP would replace the PTEs we want to measure */
+  madvise(p, pages * PAGE, MADV_NOHUGEPAGE);
+  return p;
+}
+
+static void write_pages(char *p, size_t pages, size_t off) {
+  for (size_t i = 0; i < pages; i++) p[i * PAGE + off] = 1;
+}
+
+static uint64_t read_pages(const char *p, size_t pages, size_t off) {
+  uint64_t s = 0;
+  for (size_t i = 0; i < pages; i++) s += (unsigned char)p[i * PAGE + off];
+  return s;
+}
+
+static char *g_evict;
+static size_t g_evict_bytes;
+
+/* Evict the region's translations from the TLBs (and its lines from the caches) by touching a
+ * buffer larger than the STLB reach and the last-level cache. */
+static void evict(void) {
+  uint64_t s = 0;
+  for (size_t i = 0; i < g_evict_bytes; i += 64) s += (unsigned char)g_evict[i];
+  g_sink += s;
+}
+
+/* ---------- TLB-cold accesses: walks and hardware A/D updates ---------- */
+
+enum prep { PREP_AD, PREP_FREE, PREP_FREE_THEN_READ, PREP_HUGE };
+
+/* A 2 MiB-aligned region backed by transparent huge pages: the same accesses miss the caches
+ * like a 4 KiB region but take one TLB miss per 512 pages (the walk baseline). */
+static char *map_huge(size_t pages, char **raw, size_t *rawlen) {
+  size_t len = pages * PAGE + (2UL << 20);
+  char *r = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (r == MAP_FAILED) return NULL;
+  char *p = (char *)(((uintptr_t)r + (2UL << 20) - 1) & ~((2UL << 20) - 1));
+  madvise(p, pages * PAGE, MADV_HUGEPAGE);
+  *raw = r;
+  *rawlen = len;
+  return p;
+}
+
+/* kB of AnonHugePages mapped by this process */
+static long anon_huge_kb(void) {
+  FILE *f = fopen("/proc/self/smaps_rollup", "r");
+  char line[256];
+  long kb = -1;
+  if (!f) return -1;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1) break;
+  fclose(f);
+  return kb;
+}
+
+/* One repetition: prepare the PTE state of every page, evict, then time the accesses in chunks of
+ * CHUNK pages (one sample = chunk time / CHUNK): short enough that a preemption spoils one sample,
+ * not the pass; long enough for the coarse TSC of some VMs (steps of ~20 cycles). */
+static int cold_pass(size_t pages, enum prep prep, int write, size_t off, double *out, int *reclaimed) {
+  char *raw = NULL;
+  size_t rawlen = 0;
+  char *p = prep == PREP_HUGE ? map_huge(pages, &raw, &rawlen) : map_region(pages);
+  if (!p) return -1;
+  write_pages(p, pages, 0); /* A=1, D=1, RW=1 */
+  if (prep == PREP_HUGE && anon_huge_kb() < (long)(pages * PAGE / 2048)) {
+    munmap(raw, rawlen);
+    return -2;
+  }
+  if (prep != PREP_AD) madvise(p, pages * PAGE, MADV_FREE); /* A=0, D=0, RW=1 */
+  if (prep == PREP_FREE_THEN_READ) g_sink += read_pages(p, pages, off); /* A=1, D=0 */
+  evict();
+  for (size_t c = 0; c < pages / CHUNK; c++) {
+    char *base = p + c * CHUNK * PAGE + off;
+    uint64_t t0 = tsc_begin();
+    if (write) {
+      for (size_t i = 0; i < CHUNK; i++) base[i * PAGE] = 2;
+    } else {
+      uint64_t sum = 0;
+      for (size_t i = 0; i < CHUNK; i++) sum += (unsigned char)base[i * PAGE];
+      g_sink += sum;
+    }
+    uint64_t t1 = tsc_end();
+    out[c] = (double)(t1 - t0) / CHUNK;
+  }
+  /* MADV_FREE pages may be reclaimed under memory pressure; then the pass measured faults */
+  if (prep != PREP_AD && prep != PREP_HUGE && p[0] == 0) *reclaimed = 1;
+  if (raw) munmap(raw, rawlen);
+  else munmap(p, pages * PAGE);
+  return 0;
+}
+
+static void measure_cold(const char *name, const char *what, size_t pages, enum prep prep, int write) {
+  int reclaimed = 0;
+  size_t n = 0;
+  for (int r = 0; r < g_reps && n + pages <= BUF_SAMPLES; r++) {
+    int rc = cold_pass(pages, prep, write, 128 + 64 * (r % 8), g_buf + n, &reclaimed);
+    if (rc == -2) {
+      emit_error(name, what, "no transparent huge pages (THP disabled or memory fragmented)");
+      return;
+    }
+    if (rc) {
+      emit_error(name, what, "mmap failed: %s", strerror(errno));
+      return;
+    }
+    n += pages / CHUNK;
+  }
+  if (reclaimed) emit_error(name, what, "MADV_FREE pages were reclaimed during the pass (memory pressure); re-run on an idle host");
+  else emit_samples(name, "access", g_buf, n, what);
+}
+
+/* TLB-hot: a few pages (fewer than the L1 DTLB entries) accessed again and again. With
+ * dset=1 the pages are made A=1,D=0 first and are then written while their TLB entries are
+ * cached with D=0: the write re-walks (AMD) or takes a microcode assist (Intel) to set D. */
+static void measure_hot(const char *name, const char *what, int write, int dset) {
+  const size_t pages = 32;
+  int trials = g_fast ? 100 : 500;
+  size_t n = 0;
+  char *p = map_region(pages);
+  if (!p) {
+    emit_error(name, what, "mmap failed: %s", strerror(errno));
+    return;
+  }
+  write_pages(p, pages, 0);
+  for (int t = 0; t < trials; t++) {
+    if (dset) madvise(p, pages * PAGE, MADV_FREE);
+    g_sink += read_pages(p, pages, 0); /* fill the TLB; with dset, A=1,D=0 */
+    for (size_t c = 0; c < pages / CHUNK; c++) {
+      char *base = p + c * CHUNK * PAGE + 64;
+      uint64_t t0 = tsc_begin();
+      if (write) {
+        for (size_t i = 0; i < CHUNK; i++) base[i * PAGE] = (char)t;
+      } else {
+        uint64_t sum = 0;
+        for (size_t i = 0; i < CHUNK; i++) sum += (unsigned char)base[i * PAGE];
+        g_sink += sum;
+      }
+      uint64_t t1 = tsc_end();
+      g_buf[n++] = (double)(t1 - t0) / CHUNK;
+    }
+  }
+  munmap(p, pages * PAGE);
+  emit_samples(name, "access", g_buf, n, what);
+}
+
+/* ---------- faults ---------- */
+
+static void measure_first_touch(const char *name, const char *what, int write) {
+  size_t pages = g_fast ? 1024 : 4096;
+  size_t n = 0;
+  for (int r = 0; r < g_reps; r++) {
+    char *p = map_region(pages);
+    if (!p) {
+      emit_error(name, what, "mmap failed: %s", strerror(errno));
+      return;
+    }
+    for (size_t i = 0; i < pages; i++) {
+      volatile char *a = p + i * PAGE;
+      uint64_t t0 = tsc_begin();
+      if (write) *a = 1;
+      else g_sink += (unsigned char)*a;
+      uint64_t t1 = tsc_end();
+      g_buf[n++] = (double)(t1 - t0);
+    }
+    munmap(p, pages * PAGE);
+  }
+  emit_samples(name, "fault", g_buf, n, what);
+}
+
+/* fork: child_lives=0 -> child exits before the writes (wp_page_reuse via wp_can_reuse_anon_folio);
+ * child_lives=1 -> child blocks on a pipe during the writes (wp_page_copy). */
+static void measure_fork_wp(const char *name, const char *what, int child_lives) {
+  size_t pages = g_fast ? 1024 : 4096;
+  size_t n = 0;
+  for (int r = 0; r < g_reps; r++) {
+    char *p = map_region(pages);
+    int fds[2];
+    if (!p || pipe(fds)) {
+      emit_error(name, what, "mmap/pipe failed: %s", strerror(errno));
+      return;
+    }
+    write_pages(p, pages, 0);
+    pid_t pid = fork();
+    if (pid < 0) {
+      emit_error(name, what, "fork failed: %s", strerror(errno));
+      return;
+    }
+    if (pid == 0) {
+      char c;
+      close(fds[1]);
+      if (child_lives) (void)!read(fds[0], &c, 1);
+      _exit(0);
+    }
+    close(fds[0]);
+    if (!child_lives) waitpid(pid, NULL, 0);
+    for (size_t i = 0; i < pages; i++) {
+      volatile char *a = p + i * PAGE + 64;
+      uint64_t t0 = tsc_begin();
+      *a = 3;
+      uint64_t t1 = tsc_end();
+      g_buf[n++] = (double)(t1 - t0);
+    }
+    close(fds[1]);
+    if (child_lives) waitpid(pid, NULL, 0);
+    munmap(p, pages * PAGE);
+  }
+  emit_samples(name, "fault", g_buf, n, what);
+}
+
+static void measure_fork_call(const char *name, const char *what, size_t extra_pages) {
+  double s[MAX_SAMPLES];
+  char *p = NULL;
+  if (extra_pages) {
+    p = map_region(extra_pages);
+    if (!p) {
+      emit_error(name, what, "mmap failed: %s", strerror(errno));
+      return;
+    }
+    write_pages(p, extra_pages, 0);
+  }
+  int reps = g_reps * 3;
+  for (int r = 0; r < reps; r++) {
+    uint64_t t0 = tsc_begin();
+    pid_t pid = fork();
+    if (pid == 0) _exit(0);
+    uint64_t t1 = tsc_end();
+    if (pid < 0) {
+      emit_error(name, what, "fork failed: %s", strerror(errno));
+      return;
+    }
+    waitpid(pid, NULL, 0);
+    s[r] = (double)(t1 - t0);
+  }
+  if (p) munmap(p, extra_pages * PAGE);
+  emit_samples(name, "call", s, reps, what);
+}
+
+/* ---------- syscalls ---------- */
+
+static void measure_getppid(void) {
+  double s[MAX_SAMPLES];
+  int n = g_fast ? 200 : 2000;
+  for (int i = 0; i < n; i++) {
+    uint64_t t0 = tsc_begin();
+    syscall(SYS_getppid);
+    uint64_t t1 = tsc_end();
+    s[i] = (double)(t1 - t0);
+  }
+  emit_samples("syscall", "call", s, n, "getppid(): kernel entry+exit");
+}
+
+/* mprotect of `pages` touched pages, alternating PROT_READ and PROT_READ|PROT_WRITE. On 6.18 the
+ * RW call upgrades exclusive anon PTEs directly (can_change_pte_writable), so both directions
+ * change RW and flush. */
+static int mprotect_samples(size_t pages, double *s, int n) {
+  char *p = map_region(pages);
+  if (!p) return -1;
+  write_pages(p, pages, 0);
+  for (int i = 0; i < n; i++) {
+    int prot = (i & 1) ? PROT_READ | PROT_WRITE : PROT_READ;
+    uint64_t t0 = tsc_begin();
+    int rc = mprotect(p, pages * PAGE, prot);
+    uint64_t t1 = tsc_end();
+    if (rc) {
+      munmap(p, pages * PAGE);
+      return -1;
+    }
+    s[i] = (double)(t1 - t0);
+    if (i & 1) p[0] = (char)i; /* the RFC loop also accesses the page */
+  }
+  munmap(p, pages * PAGE);
+  return 0;
+}
+
+static void measure_mprotect(void) {
+  int n = g_fast ? 200 : 2000;
+  double s[MAX_SAMPLES];
+  if (mprotect_samples(1, s, n)) emit_error("mprotect_call", "mprotect() of 1 page, RO<->RW", "mprotect failed: %s", strerror(errno));
+  else emit_samples("mprotect_call", "call", s, n, "mprotect() of 1 page, RO<->RW (1 PTE, 1 flush)");
+  size_t big = g_fast ? 1024 : 4096;
+  int m = g_fast ? 20 : 100;
+  if (mprotect_samples(big, s, m)) emit_error("mprotect_big", "mprotect() of many pages", "mprotect failed: %s", strerror(errno));
+  else {
+    for (int i = 0; i < m; i++) s[i] /= (double)big;
+    emit_samples("mprotect_big", "page", s, m, big == 4096 ? "mprotect() of 4096 pages, per page" : "mprotect() of 1024 pages, per page");
+  }
+}
+
+static volatile int g_spin_stop;
+static char *g_spin_mem;
+
+static void *spinner(void *arg) {
+  (void)arg;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(1, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  while (!g_spin_stop) g_sink += (unsigned char)g_spin_mem[0];
+  return NULL;
+}
+
+/* Nadav's method: the same mprotect loop with a second thread of the mm running on another CPU,
+ * so each flush becomes a shootdown IPI. */
+static void measure_mprotect_2t(void) {
+  const char *what = "mprotect() of 1 page with a 2nd thread spinning on CPU 1 (shootdown IPI)";
+  if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+    emit_error("mprotect_call_2t", what, "needs 2 online CPUs, this host has 1");
+    return;
+  }
+  cpu_set_t set, old;
+  sched_getaffinity(0, sizeof old, &old);
+  CPU_ZERO(&set);
+  CPU_SET(0, &set);
+  if (sched_setaffinity(0, sizeof set, &set)) {
+    emit_error("mprotect_call_2t", what, "sched_setaffinity failed: %s", strerror(errno));
+    return;
+  }
+  g_spin_mem = map_region(1);
+  g_spin_mem[0] = 1;
+  g_spin_stop = 0;
+  pthread_t th;
+  pthread_create(&th, NULL, spinner, NULL);
+  usleep(20000);
+  int n = g_fast ? 200 : 2000;
+  double s[MAX_SAMPLES];
+  int rc = mprotect_samples(1, s, n);
+  g_spin_stop = 1;
+  pthread_join(th, NULL);
+  sched_setaffinity(0, sizeof old, &old);
+  munmap(g_spin_mem, PAGE);
+  if (rc) emit_error("mprotect_call_2t", what, "mprotect failed: %s", strerror(errno));
+  else emit_samples("mprotect_call_2t", "call", s, n, what);
+}
+
+/* ---------- userfaultfd ---------- */
+
+static int uffd_open(uint64_t features, char *err, size_t errlen) {
+  int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    snprintf(err, errlen, "userfaultfd(): %s%s", strerror(errno), errno == EPERM ? " (needs root, CAP_SYS_PTRACE or vm.unprivileged_userfaultfd=1)" : "");
+    return -1;
+  }
+  struct uffdio_api api = {.api = UFFD_API, .features = features};
+  if (ioctl(fd, UFFDIO_API, &api)) {
+    snprintf(err, errlen, "UFFDIO_API features 0x%llx: %s (kernel too old?)", (unsigned long long)features, strerror(errno));
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+static int uffd_register_wp(int fd, char *p, size_t pages) {
+  struct uffdio_register reg = {.range = {.start = (uintptr_t)p, .len = pages * PAGE}, .mode = UFFDIO_REGISTER_MODE_WP};
+  return ioctl(fd, UFFDIO_REGISTER, &reg);
+}
+
+static int uffd_wp(int fd, char *p, size_t pages, int protect) {
+  struct uffdio_writeprotect wp = {.range = {.start = (uintptr_t)p, .len = pages * PAGE}, .mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0};
+  return ioctl(fd, UFFDIO_WRITEPROTECT, &wp);
+}
+
+static void measure_uffd_ioctl(void) {
+  const char *what = "UFFDIO_WRITEPROTECT of 1 page, alternating protect/unprotect";
+  char err[256];
+  int fd = uffd_open(UFFD_FEATURE_PAGEFAULT_FLAG_WP, err, sizeof err);
+  if (fd < 0) {
+    emit_error("uffd_ioctl", what, "%s", err);
+    return;
+  }
+  char *p = map_region(1);
+  write_pages(p, 1, 0);
+  if (uffd_register_wp(fd, p, 1)) {
+    emit_error("uffd_ioctl", what, "UFFDIO_REGISTER(WP): %s", strerror(errno));
+    close(fd);
+    return;
+  }
+  int n = g_fast ? 200 : 2000;
+  double s[MAX_SAMPLES];
+  for (int i = 0; i < n; i++) {
+    uint64_t t0 = tsc_begin();
+    int rc = uffd_wp(fd, p, 1, !(i & 1));
+    uint64_t t1 = tsc_end();
+    if (rc) {
+      emit_error("uffd_ioctl", what, "UFFDIO_WRITEPROTECT: %s", strerror(errno));
+      close(fd);
+      return;
+    }
+    s[i] = (double)(t1 - t0);
+  }
+  close(fd);
+  munmap(p, PAGE);
+  emit_samples("uffd_ioctl", "call", s, n, what);
+}
+
+static int g_rt_fd;
+static volatile int g_rt_stop;
+
+static void *uffd_handler(void *arg) {
+  (void)arg;
+  struct pollfd pfd = {.fd = g_rt_fd, .events = POLLIN};
+  while (!g_rt_stop) {
+    if (poll(&pfd, 1, 100) <= 0) continue;
+    struct uffd_msg msg;
+    if (read(g_rt_fd, &msg, sizeof msg) != sizeof msg) continue;
+    if (msg.event != UFFD_EVENT_PAGEFAULT) continue;
+    uintptr_t page = msg.arg.pagefault.address & ~(PAGE - 1);
+    uffd_wp(g_rt_fd, (char *)page, 1, 0); /* resolve and wake */
+  }
+  return NULL;
+}
+
+static void measure_uffd_roundtrip(void) {
+  const char *what = "write to a uffd-wp page: fault, message to a handler thread, UFFDIO_WRITEPROTECT resolve, resume";
+  char err[256];
+  int fd = uffd_open(UFFD_FEATURE_PAGEFAULT_FLAG_WP, err, sizeof err);
+  if (fd < 0) {
+    emit_error("uffd_wp_roundtrip", what, "%s", err);
+    return;
+  }
+  char *p = map_region(1);
+  write_pages(p, 1, 0);
+  if (uffd_register_wp(fd, p, 1)) {
+    emit_error("uffd_wp_roundtrip", what, "UFFDIO_REGISTER(WP): %s", strerror(errno));
+    close(fd);
+    return;
+  }
+  g_rt_fd = fd;
+  g_rt_stop = 0;
+  pthread_t th;
+  pthread_create(&th, NULL, uffd_handler, NULL);
+  int n = g_fast ? 30 : 300;
+  double s[MAX_SAMPLES];
+  for (int i = 0; i < n; i++) {
+    uffd_wp(fd, p, 1, 1);
+    uint64_t t0 = tsc_begin();
+    p[64] = (char)i;
+    uint64_t t1 = tsc_end();
+    s[i] = (double)(t1 - t0);
+  }
+  g_rt_stop = 1;
+  pthread_join(th, NULL);
+  close(fd);
+  munmap(p, PAGE);
+  emit_samples("uffd_wp_roundtrip", "fault", s, n, what);
+}
+
+static void measure_uffd_async(void) {
+  const char *what = "write fault on a uffd-wp page with UFFD_FEATURE_WP_ASYNC (kernel clears uffd-wp, then wp_page_reuse)";
+  char err[256];
+  int fd = uffd_open(UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_ASYNC, err, sizeof err);
+  if (fd < 0) {
+    emit_error("uffd_wp_async_fault", what, "%s", err);
+    return;
+  }
+  size_t pages = g_fast ? 1024 : 4096;
+  size_t n = 0;
+  for (int r = 0; r < g_reps; r++) {
+    char *p = map_region(pages);
+    write_pages(p, pages, 0);
+    if (uffd_register_wp(fd, p, pages) || uffd_wp(fd, p, pages, 1)) {
+      emit_error("uffd_wp_async_fault", what, "UFFDIO_REGISTER/WRITEPROTECT: %s", strerror(errno));
+      close(fd);
+      return;
+    }
+    for (size_t i = 0; i < pages; i++) {
+      volatile char *a = p + i * PAGE + 64;
+      uint64_t t0 = tsc_begin();
+      *a = 4;
+      uint64_t t1 = tsc_end();
+      g_buf[n++] = (double)(t1 - t0);
+    }
+    munmap(p, pages * PAGE);
+  }
+  close(fd);
+  emit_samples("uffd_wp_async_fault", "fault", g_buf, n, what);
+}
+
+/* ---------- composite scenarios for --check (not used for fitting) ---------- */
+
+static uint32_t *g_seed_pages;
+static size_t g_seed_n;
+static uint32_t *g_even, *g_odd;
+static size_t g_even_n, g_odd_n;
+
+static int load_list(FILE *f, uint32_t **out, size_t *n) {
+  size_t cnt;
+  if (fscanf(f, "%zu", &cnt) != 1) return -1;
+  *out = calloc(cnt ? cnt : 1, sizeof(uint32_t));
+  for (size_t i = 0; i < cnt; i++)
+    if (fscanf(f, "%u", &(*out)[i]) != 1) return -1;
+  *n = cnt;
+  return 0;
+}
+
+#define CHECK_PAGES 4096
+
+static double g_tsc_ghz;
+
+/* Scenario totals use this thread's CPU time (CLOCK_THREAD_CPUTIME_ID, kernel time included),
+ * in TSC cycles: time while preempted by other processes of a shared host does not count. */
+static double cpu_cycles(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return ((double)t.tv_sec * 1e9 + (double)t.tv_nsec) * g_tsc_ghz;
+}
+
+/* seed: 4096 written pages, MADV_FREE (clean, old), uffd protect, unprotect, write the listed pages */
+static double check_seed(char *err, size_t errlen) {
+  int fd = uffd_open(UFFD_FEATURE_PAGEFAULT_FLAG_WP, err, errlen);
+  if (fd < 0) return -1;
+  double t0 = cpu_cycles();
+  char *p = map_region(CHECK_PAGES);
+  write_pages(p, CHECK_PAGES, 0);
+  madvise(p, CHECK_PAGES * PAGE, MADV_FREE);
+  if (uffd_register_wp(fd, p, CHECK_PAGES) || uffd_wp(fd, p, CHECK_PAGES, 1) || uffd_wp(fd, p, CHECK_PAGES, 0)) {
+    snprintf(err, errlen, "uffd register/writeprotect: %s", strerror(errno));
+    close(fd);
+    return -1;
+  }
+  for (size_t i = 0; i < g_seed_n; i++) p[(size_t)g_seed_pages[i] * PAGE + 64] = 5;
+  double t1 = cpu_cycles();
+  close(fd);
+  munmap(p, CHECK_PAGES * PAGE);
+  return t1 - t0;
+}
+
+/* mprotect RO then RW over 4096 written pages, then writes to the even list and reads of the odd list */
+static double check_mprotect_mix(void) {
+  double t0 = cpu_cycles();
+  char *p = map_region(CHECK_PAGES);
+  write_pages(p, CHECK_PAGES, 0);
+  mprotect(p, CHECK_PAGES * PAGE, PROT_READ);
+  mprotect(p, CHECK_PAGES * PAGE, PROT_READ | PROT_WRITE);
+  for (size_t i = 0; i < g_even_n; i++) p[(size_t)g_even[i] * PAGE + 64] = 6;
+  uint64_t s = 0;
+  for (size_t i = 0; i < g_odd_n; i++) s += (unsigned char)p[(size_t)g_odd[i] * PAGE + 64];
+  double t1 = cpu_cycles();
+  g_sink += s;
+  munmap(p, CHECK_PAGES * PAGE);
+  return t1 - t0;
+}
+
+/* fork with 4096 written pages, the child stays alive, the parent writes every page (CoW) */
+static double check_fork_writes(char *err, size_t errlen) {
+  int fds[2];
+  if (pipe(fds)) {
+    snprintf(err, errlen, "pipe: %s", strerror(errno));
+    return -1;
+  }
+  double t0 = cpu_cycles();
+  char *p = map_region(CHECK_PAGES);
+  write_pages(p, CHECK_PAGES, 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    char c;
+    close(fds[1]);
+    (void)!read(fds[0], &c, 1);
+    _exit(0);
+  }
+  for (size_t i = 0; i < CHECK_PAGES; i++) p[i * PAGE + 64] = 7;
+  double t1 = cpu_cycles();
+  close(fds[0]);
+  close(fds[1]);
+  waitpid(pid, NULL, 0);
+  munmap(p, CHECK_PAGES * PAGE);
+  if (pid < 0) {
+    snprintf(err, errlen, "fork: %s", strerror(errno));
+    return -1;
+  }
+  return t1 - t0;
+}
+
+static void run_check(int reps) {
+  double s[MAX_SAMPLES];
+  char err[256];
+  const char *names[3] = {"seed-uffd-unprotect-write", "mprotect-ro-rw-mix", "fork-parent-writes"};
+  for (int k = 0; k < 3; k++) {
+    int n = 0, failed = 0;
+    for (int r = 0; r < reps && !failed; r++) {
+      double v = k == 0 ? check_seed(err, sizeof err) : k == 1 ? check_mprotect_mix() : check_fork_writes(err, sizeof err);
+      if (v < 0) failed = 1;
+      else s[n++] = v;
+    }
+    if (failed) emit_error(names[k], "scenario total", "%s", err);
+    else emit_samples(names[k], "scenario", s, n, "scenario total (thread CPU time in TSC cycles), from mmap to the last access");
+  }
+}
+
+/* ---------- main ---------- */
+
+static double tsc_ghz(void) {
+  struct timespec a, b;
+  clock_gettime(CLOCK_MONOTONIC_RAW, &a);
+  uint64_t t0 = tsc_begin();
+  do clock_gettime(CLOCK_MONOTONIC_RAW, &b);
+  while ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec) < 50e6);
+  uint64_t t1 = tsc_end();
+  double ns = (b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec);
+  return (double)(t1 - t0) / ns;
+}
+
+int main(int argc, char **argv) {
+  int check = 0;
+  const char *check_file = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--fast")) g_fast = 1;
+    else if (!strcmp(argv[i], "--check")) check = 1;
+    else if (!strcmp(argv[i], "--reps") && i + 1 < argc) g_reps = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--check-pages") && i + 1 < argc) check_file = argv[++i];
+    else {
+      fprintf(stderr, "probe: unknown argument %s\n", argv[i]);
+      return 2;
+    }
+  }
+  if (g_reps < 1) g_reps = 1;
+  if (g_reps > 64) g_reps = 64;
+  setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+  g_tsc_ghz = tsc_ghz();
+  g_buf = malloc(BUF_SAMPLES * sizeof *g_buf);
+  if (!g_buf) return 1;
+  printf("{\"probe\":1,\"fast\":%s,\"reps\":%d,\"tscGHz\":%.4f,\"results\":[", g_fast ? "true" : "false", g_reps, g_tsc_ghz);
+
+  if (check) {
+    FILE *f = check_file ? fopen(check_file, "r") : NULL;
+    if (!f || load_list(f, &g_seed_pages, &g_seed_n) || load_list(f, &g_even, &g_even_n) || load_list(f, &g_odd, &g_odd_n)) {
+      fprintf(stderr, "probe: --check needs --check-pages FILE with three lists (count then indices)\n");
+      return 2;
+    }
+    fclose(f);
+    run_check(g_reps);
+    printf("\n]}\n");
+    return 0;
+  }
+
+  g_evict_bytes = (g_fast ? 16UL : 64UL) << 20;
+  g_evict = map_region(g_evict_bytes / PAGE);
+  if (!g_evict) {
+    fprintf(stderr, "probe: cannot map the eviction buffer\n");
+    return 1;
+  }
+  memset(g_evict, 1, g_evict_bytes);
+  size_t cold = g_fast ? 4096 : 16384;
+
+  measure_getppid();
+  measure_hot("hot_read", "TLB-hot read (32 pages, L1 DTLB hits)", 0, 0);
+  measure_hot("hot_write", "TLB-hot write (32 pages, cached D=1)", 1, 0);
+  measure_hot("hot_write_dset", "TLB-hot write through cached A=1,D=0 entries (sets D: re-walk or assist)", 1, 1);
+  measure_cold("huge_read", "same reads on a THP region (cache misses, one TLB miss per 512 pages)", cold, PREP_HUGE, 0);
+  measure_cold("walk_read", "TLB-cold read of A=1,D=1 PTEs (page walk)", cold, PREP_AD, 0);
+  measure_cold("walk_write", "TLB-cold write to A=1,D=1 PTEs (page walk)", cold, PREP_AD, 1);
+  measure_cold("a_read", "TLB-cold read after MADV_FREE (walk sets A)", cold, PREP_FREE, 0);
+  measure_cold("ad_write", "TLB-cold write after MADV_FREE (walk sets A and D)", cold, PREP_FREE, 1);
+  measure_cold("d_write_cold", "TLB-cold write to A=1,D=0 PTEs (walk sets D)", cold, PREP_FREE_THEN_READ, 1);
+  if (!g_fast) {
+    measure_first_touch("anon_write_fault", "first write to fresh anon memory (do_anonymous_page: alloc, zero, map)", 1);
+    measure_first_touch("zero_read_fault", "first read of fresh anon memory (maps the shared zero page)", 0);
+    measure_fork_wp("wp_reuse_fault", "write after fork+child exit (do_wp_page -> wp_page_reuse)", 0);
+    measure_fork_wp("wp_copy_fault", "write while a forked child lives (do_wp_page -> wp_page_copy)", 1);
+    measure_fork_call("fork_call", "fork() of the probe, parent side", 0);
+    measure_fork_call("fork_call_16k", "fork() with 16384 more written pages, parent side", 16384);
+  } else {
+    measure_first_touch("anon_write_fault", "first write to fresh anon memory (do_anonymous_page: alloc, zero, map)", 1);
+  }
+  measure_mprotect();
+  if (!g_fast) measure_mprotect_2t();
+  measure_uffd_ioctl();
+  measure_uffd_roundtrip();
+  if (!g_fast) measure_uffd_async();
+  printf("\n]}\n");
+  return 0;
+}
