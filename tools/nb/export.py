@@ -12,9 +12,13 @@ Exit status: 0 written, 2 bad usage, 3 nbconvert missing.
 """
 import argparse
 import os
+import re
 import sys
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
+# nbconvert 6's upstream default; Debian's points at file:///usr/share/javascript/mathjax instead.
+MATHJAX_CDN = "https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/MathJax.js?config=TeX-AMS_CHTML-full,Safe"
+MATH = re.compile(r"\$|\\\(|\\\[|\\begin\{")
 
 try:
     import nbformat
@@ -26,7 +30,10 @@ except ImportError as e:  # pragma: no cover - depends on the machine
 
 def export(notebook_path, out_path):
     nb = nbformat.read(notebook_path, as_version=4)
-    exporter = HTMLExporter(template_name="ptlab", extra_template_basedirs=[TEMPLATES])
+    # Load MathJax only when a markdown cell has math, so most pages need nothing from the network.
+    has_math = any(c.cell_type == "markdown" and MATH.search(c.source) for c in nb.cells)
+    exporter = HTMLExporter(template_name="ptlab", extra_template_basedirs=[TEMPLATES],
+                            mathjax_url=MATHJAX_CDN if has_math else "")
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": os.path.splitext(os.path.basename(notebook_path))[0]}})
     with open(out_path, "w", encoding="utf-8") as fh:
         fh.write(body)
