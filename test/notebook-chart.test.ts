@@ -115,15 +115,29 @@ test('prefixSvgIds renames every id and its references consistently (property)',
     fc.property(fc.uniqueArray(idArb, { minLength: 1, maxLength: 5 }), (ids) => {
       const svg = `<svg>${ids.map((id) => `<clipPath id="${id}"><rect/></clipPath><g clip-path="url(#${id})"/><use href="#${id}"/>`).join('')}<a href="#notanid"/></svg>`;
       const out = prefixSvgIds(svg, 'p');
-      for (const id of ids) {
-        assert.ok(out.includes(`id="p-${id}"`));
-        assert.ok(out.includes(`url(#p-${id})`));
-        assert.ok(out.includes(`href="#p-${id}"`));
-        assert.ok(!out.includes(`url(#${id})`));
-      }
+      const newIds = [...out.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
+      assert.equal(newIds.length, ids.length);
+      assert.equal(new Set(newIds).size, ids.length, 'still unique');
+      newIds.forEach((id, i) => {
+        assert.ok(id.startsWith('p-') && id.endsWith(String(i)), id);
+        // each definition's references follow it
+        assert.equal(out.split(`url(#${id})`).length - 1, 1);
+        assert.equal(out.split(`href="#${id}"`).length - 1, 1);
+      });
       assert.ok(out.includes('href="#notanid"'), 'references to unknown ids are left alone');
+      // the structure is unchanged apart from the names
+      const strip = (s: string) => s.replace(/(id="|url\(#|href="#)[^")]+/g, '$1');
+      assert.equal(strip(out), strip(svg));
     }),
   );
+});
+
+test('SVG of a chart does not depend on what vega rendered before or alongside it', async () => {
+  const c = charts.overhead(fixtureResults());
+  const alone = await c.toSVG();
+  const [a, , b] = await Promise.all([c.toSVG(), charts.cycleBreakdown(fixtureResults()).toSVG(), c.toSVG()]);
+  assert.equal(a, alone);
+  assert.equal(b, alone);
 });
 
 test('toPNG honours the scale factor', async () => {

@@ -10,12 +10,12 @@
  *   rasterises the SVG with the system fonts.
  * - vega numbers SVG clip paths and gradients from a module-level counter (clip1, clip2, ...): the same
  *   chart would get different ids on each render and two charts inlined in one page could clash. We
- *   reset the counter before each render (same spec -> same bytes) and prefix every id per chart.
+ *   renumber every id per chart under a per-chart prefix (same spec -> same bytes, no global state).
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type * as VegaTypes from 'vega';
 
-type VegaModule = typeof VegaTypes & { resetSVGDefIds?: () => void };
+type VegaModule = typeof VegaTypes;
 interface VegaLiteModule {
   compile(spec: TopLevelSpec, opt?: unknown): { spec: VegaTypes.Spec };
   version: string;
@@ -65,17 +65,25 @@ export function specHash(text: string): string {
   return h.toString(16).padStart(8, '0');
 }
 
-/** Rename every `id="x"` and its references (`url(#x)`, `href="#x"`) to `prefix-x`. */
+/**
+ * Rename every `id="x"` and its references (`url(#x)`, `href="#x"`) to `prefix-<stem><n>`, numbering
+ * ids in order of definition. The numbers vega drew from its global counter disappear, so the SVG
+ * depends only on the chart, not on what was rendered before or at the same time.
+ */
 export function prefixSvgIds(svg: string, prefix: string): string {
-  const ids = new Set<string>();
-  for (const m of svg.matchAll(/\sid="([^"]+)"/g)) ids.add(m[1]);
-  if (ids.size === 0) return svg;
   const safe = prefix.replace(/[^A-Za-z0-9_-]/g, '_');
+  const renamed = new Map<string, string>();
+  for (const m of svg.matchAll(/\sid="([^"]+)"/g)) {
+    if (renamed.has(m[1])) continue;
+    const stem = m[1].replace(/[0-9]+$/, '').replace(/[^A-Za-z0-9_-]/g, '_');
+    renamed.set(m[1], `${safe}-${stem}${renamed.size}`);
+  }
+  if (renamed.size === 0) return svg;
   const re = /(\sid=")([^"]+)(")|(url\(#)([^)]+)(\))|(href="#)([^"]+)(")/g;
   return svg.replace(re, (all, a1, id1, a3, b1, id2, b3, c1, id3, c3) => {
-    if (id1 !== undefined) return ids.has(id1) ? `${a1}${safe}-${id1}${a3}` : all;
-    if (id2 !== undefined) return ids.has(id2) ? `${b1}${safe}-${id2}${b3}` : all;
-    return ids.has(id3) ? `${c1}${safe}-${id3}${c3}` : all;
+    if (id1 !== undefined) return renamed.has(id1) ? `${a1}${renamed.get(id1)}${a3}` : all;
+    if (id2 !== undefined) return renamed.has(id2) ? `${b1}${renamed.get(id2)}${b3}` : all;
+    return renamed.has(id3) ? `${c1}${renamed.get(id3)}${c3}` : all;
   });
 }
 
@@ -85,8 +93,6 @@ export async function renderSvg(spec: TopLevelSpec, opts: RenderOptions = {}): P
   const vgSpec = compileVegaLite(spec);
   const view = new vg.View(vg.parse(vgSpec), { renderer: 'none' });
   try {
-    // Deterministic ids: same spec -> same SVG bytes, whatever was rendered before.
-    vg.resetSVGDefIds?.();
     const svg = await view.toSVG();
     return prefixSvgIds(svg, opts.idPrefix ?? `c${specHash(JSON.stringify(spec))}`);
   } finally {
