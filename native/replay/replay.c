@@ -770,6 +770,8 @@ static void op_uffd_register(const struct op *o) {
     uint64_t have = uffd_supported_features(&err);
     if (err)
       die(EXIT_REFUSE, o->step, "userfaultfd is not usable here: %s (needs root or vm.unprivileged_userfaultfd=1 or /dev/userfaultfd access)", strerror(err));
+    if (has_word(modes, "wp") && !(have & UFFD_FEATURE_PAGEFAULT_FLAG_WP))
+      die(EXIT_REFUSE, o->step, "this kernel has no userfaultfd write-protect (UFFD_FEATURE_PAGEFAULT_FLAG_WP, Linux 5.7)");
     uint64_t missing = want & ~have;
     if (missing) {
       const char *name = missing & UFFD_FEATURE_WP_ASYNC         ? "wp-async (UFFD_FEATURE_WP_ASYNC, Linux 6.7)"
