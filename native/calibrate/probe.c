@@ -57,6 +57,8 @@ static double *g_buf;
 static int g_fast = 0;
 static int g_reps = 7;
 static int g_first = 1;
+/* resident pages of the probe, printed with the next measurement when >= 0 (fork cost depends on it) */
+static long g_rss_pages = -1;
 static volatile uint64_t g_sink;
 
 static inline uint64_t tsc_begin(void) {
@@ -107,6 +109,8 @@ static void emit_samples(const char *name, const char *unit, double *s, size_t n
   double sum = 0;
   for (size_t i = 0; i < n; i++) sum += s[i];
   qsort(s, n, sizeof *s, cmp_double);
+  if (g_rss_pages >= 0) printf(",\"rssPages\":%ld", g_rss_pages);
+  g_rss_pages = -1;
   printf(",\"n\":%zu,\"min\":%.1f,\"p10\":%.1f,\"p25\":%.1f,\"median\":%.1f,\"p75\":%.1f,\"p90\":%.1f,\"mean\":%.1f}", n, s[0], quantile(s, n, 0.1),
          quantile(s, n, 0.25), quantile(s, n, 0.5), quantile(s, n, 0.75), quantile(s, n, 0.9), sum / (double)n);
   fflush(stdout);
@@ -367,7 +371,18 @@ static void measure_fork_call(const char *name, const char *what, size_t extra_p
     waitpid(pid, NULL, 0);
     s[r] = (double)(t1 - t0);
   }
+  /* anonymous resident pages: the PTEs fork copies (file text without anon_vma is not copied) */
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long resident = -1;
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "RssAnon: %ld kB", &resident) == 1) {
+      resident /= 4;
+      break;
+    }
+  if (f) fclose(f);
   if (p) munmap(p, extra_pages * PAGE);
+  g_rss_pages = resident;
   emit_samples(name, "call", s, reps, what);
 }
 
@@ -768,6 +783,12 @@ int main(int argc, char **argv) {
     return 0;
   }
 
+  measure_getppid();
+  if (!g_fast) {
+    /* before the eviction buffer exists, so the probe's own anon pages are few */
+    measure_fork_call("fork_call", "fork() of the probe, parent side", 0);
+    measure_fork_call("fork_call_16k", "fork() with 16384 more written pages, parent side", 16384);
+  }
   g_evict_bytes = (g_fast ? 16UL : 64UL) << 20;
   g_evict = map_region(g_evict_bytes / PAGE);
   if (!g_evict) {
@@ -777,7 +798,6 @@ int main(int argc, char **argv) {
   memset(g_evict, 1, g_evict_bytes);
   size_t cold = g_fast ? 4096 : 16384;
 
-  measure_getppid();
   measure_hot("hot_read", "TLB-hot read (32 pages, L1 DTLB hits)", 0, 0);
   measure_hot("hot_write", "TLB-hot write (32 pages, cached D=1)", 1, 0);
   measure_hot("hot_write_dset", "TLB-hot write through cached A=1,D=0 entries (sets D: re-walk or assist)", 1, 1);
@@ -792,8 +812,6 @@ int main(int argc, char **argv) {
     measure_first_touch("zero_read_fault", "first read of fresh anon memory (maps the shared zero page)", 0);
     measure_fork_wp("wp_reuse_fault", "write after fork+child exit (do_wp_page -> wp_page_reuse)", 0);
     measure_fork_wp("wp_copy_fault", "write while a forked child lives (do_wp_page -> wp_page_copy)", 1);
-    measure_fork_call("fork_call", "fork() of the probe, parent side", 0);
-    measure_fork_call("fork_call_16k", "fork() with 16384 more written pages, parent side", 16384);
   } else {
     measure_first_touch("anon_write_fault", "first write to fresh anon memory (do_anonymous_page: alloc, zero, map)", 1);
   }

@@ -1,0 +1,121 @@
+/**
+ * Composite scenarios for `ptlab calibrate --check`: measured natively by the probe and predicted
+ * by the simulator, never used to fit the host profile. Each is an ExperimentSpec in the DESIGN.md
+ * JSON shape; the probe performs exactly the same operations on the same pages (the page lists
+ * are written to a file the probe reads), from the mmap to the last access.
+ */
+
+export const CHECK_PAGES = 4096;
+
+/** Seeded permutation (mulberry32 + Fisher-Yates), so the spec and the probe use the same pages. */
+export function permutation(n: number, seed: number): number[] {
+  let a = seed >>> 0;
+  const rand = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const p = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const t = p[i];
+    p[i] = p[j];
+    p[j] = t;
+  }
+  return p;
+}
+
+export interface CheckScenario {
+  /** the probe's name for the native measurement */
+  name: string;
+  title: string;
+  spec: Record<string, unknown>;
+}
+
+export interface CheckPlan {
+  scenarios: CheckScenario[];
+  /** the lists the probe reads: seed-scenario writes, mix writes, mix reads */
+  lists: [number[], number[], number[]];
+}
+
+/** `cpu`: a profile name; `kernel`: the variant matching the host kernel. */
+export function checkScenarios(cpu: string, kernel: string, seed = 1): CheckPlan {
+  const quarter = permutation(CHECK_PAGES, seed).slice(0, CHECK_PAGES / 4);
+  // stride 7 is coprime with 4096, so the walk visits every page once; even visits write, odd read
+  const strided = Array.from({ length: CHECK_PAGES }, (_, i) => (i * 7) % CHECK_PAGES);
+  const writes = strided.filter((_, i) => i % 2 === 0);
+  const reads = strided.filter((_, i) => i % 2 === 1);
+  const machine = { cpu, cpus: 1 };
+  const mmap = { op: 'mmap', region: 'heap', size: '16MiB', kind: 'anon-private' };
+  const fill = { op: 'touch', region: 'heap', access: 'write' };
+  return {
+    lists: [quarter, writes, reads],
+    scenarios: [
+      {
+        name: 'seed-uffd-unprotect-write',
+        title: 'seed: 4096 written pages, MADV_FREE, uffd protect + unprotect, write a random quarter',
+        spec: {
+          name: 'check: seed scenario',
+          seed,
+          machine,
+          kernel,
+          steps: [
+            mmap,
+            fill,
+            { op: 'madvise', region: 'heap', advice: 'free' },
+            { op: 'uffd-register', region: 'heap', modes: ['wp'] },
+            { op: 'uffd-writeprotect', region: 'heap', wp: true },
+            { op: 'uffd-writeprotect', region: 'heap', wp: false },
+            { op: 'touch', region: 'heap', access: 'write', pages: quarter },
+          ],
+        },
+      },
+      {
+        name: 'mprotect-ro-rw-mix',
+        title: 'mprotect RO then RW over 4096 written pages, then a stride-7 write/read mix',
+        spec: {
+          name: 'check: mprotect RO->RW then strided mix',
+          seed,
+          machine,
+          kernel,
+          steps: [
+            mmap,
+            fill,
+            { op: 'mprotect', region: 'heap', prot: 'r' },
+            { op: 'mprotect', region: 'heap', prot: 'rw' },
+            { op: 'touch', region: 'heap', access: 'write', pages: writes },
+            { op: 'touch', region: 'heap', access: 'read', pages: reads },
+          ],
+        },
+      },
+      {
+        name: 'fork-parent-writes',
+        title: 'fork with 4096 written pages; the child lives while the parent writes every page',
+        spec: {
+          name: 'check: fork then parent writes',
+          seed,
+          machine,
+          kernel,
+          steps: [mmap, fill, { op: 'fork', child: 'child' }, { op: 'touch', region: 'heap', access: 'write', process: 'main' }],
+        },
+      },
+    ],
+  };
+}
+
+/** The page-list file format the probe reads: per list, its length then the indices. */
+export function pageListFile(lists: number[][]): string {
+  return lists.map((l) => `${l.length}\n${l.join(' ')}\n`).join('');
+}
+
+/** Kernel variant closest to a `uname -r` release (DESIGN.md variant names). */
+export function variantForRelease(release: string): string {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (!m) return 'linux-6.18';
+  const v = Number(m[1]) * 1000 + Number(m[2]);
+  if (v >= 6003) return 'linux-6.18';
+  if (v >= 6002) return 'linux-6.2';
+  return 'linux-5.19';
+}

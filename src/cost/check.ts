@@ -1,0 +1,73 @@
+/**
+ * Fidelity check: native totals of the composite scenarios against the model's prediction.
+ * The predictor is passed in (the CLI wires src/lab/simulate.ts), so the cost layer does not
+ * import the lab layer above it.
+ */
+import type { ProbeOutput } from './probe-runner';
+import { spreadPct } from './probe-runner';
+import type { CheckScenario } from './check-scenarios';
+
+export const CHECK_TOLERANCE_PCT = 25;
+
+export interface CheckRow {
+  name: string;
+  title: string;
+  /** median native total, TSC cycles */
+  measured?: number;
+  /** IQR / median of the native repetitions, percent */
+  noisePct?: number;
+  predicted?: number;
+  /** (predicted - measured) / measured, percent */
+  errorPct?: number;
+  /** why a column is missing */
+  problem?: string;
+}
+
+/** Returns predicted total cycles for a spec, or throws with the reason. */
+export type Predictor = (scenario: CheckScenario) => number;
+
+export function compareCheck(scenarios: CheckScenario[], native: ProbeOutput, predict: Predictor): CheckRow[] {
+  return scenarios.map((sc) => {
+    const row: CheckRow = { name: sc.name, title: sc.title };
+    const r = native.results.find((x) => x.name === sc.name);
+    const problems: string[] = [];
+    if (!r) problems.push('not measured natively');
+    else if (r.error) problems.push(`native: ${r.error}`);
+    else {
+      row.measured = r.median;
+      row.noisePct = spreadPct(r);
+    }
+    try {
+      row.predicted = predict(sc);
+    } catch (e) {
+      problems.push(`prediction: ${(e as Error).message}`);
+    }
+    if (row.measured !== undefined && row.predicted !== undefined) row.errorPct = ((row.predicted - row.measured) / row.measured) * 100;
+    if (problems.length) row.problem = problems.join('; ');
+    return row;
+  });
+}
+
+/** true when every row has both numbers and |error| <= tolerance */
+export function checkPassed(rows: CheckRow[], tolerancePct = CHECK_TOLERANCE_PCT): boolean {
+  return rows.every((r) => r.errorPct !== undefined && Math.abs(r.errorPct) <= tolerancePct);
+}
+
+const fmt = (v: number | undefined, digits = 0) => (v === undefined || !Number.isFinite(v) ? '-' : v.toLocaleString('en-US', { maximumFractionDigits: digits }));
+
+export function formatCheckTable(rows: CheckRow[], tolerancePct = CHECK_TOLERANCE_PCT): string {
+  const head = ['scenario', 'measured (cyc)', 'predicted (cyc)', 'error %', 'noise %', ''];
+  const body = rows.map((r) => [
+    r.name,
+    fmt(r.measured),
+    fmt(r.predicted),
+    r.errorPct === undefined ? '-' : `${r.errorPct >= 0 ? '+' : ''}${r.errorPct.toFixed(1)}`,
+    fmt(r.noisePct, 1),
+    r.errorPct === undefined ? 'n/a' : Math.abs(r.errorPct) <= tolerancePct ? 'ok' : `> ${tolerancePct}%`,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const out = [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)];
+  for (const r of rows) if (r.problem) out.push(`  ${r.name}: ${r.problem}`);
+  return out.join('\n');
+}

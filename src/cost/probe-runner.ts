@@ -1,0 +1,119 @@
+/**
+ * Builds native/calibrate/probe.c with the system C compiler into a cache directory and runs it.
+ * Only Linux x86-64 can run it (rdtsc, userfaultfd, MADV_FREE); elsewhere `probeSupport()` says why.
+ */
+import { execFile } from 'child_process';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+/** One measurement as the probe prints it (cycles are TSC cycles per `unit`). */
+export interface ProbeResult {
+  name: string;
+  what: string;
+  unit?: 'access' | 'fault' | 'call' | 'page' | 'scenario';
+  n?: number;
+  min?: number;
+  p10?: number;
+  p25?: number;
+  median?: number;
+  p75?: number;
+  p90?: number;
+  mean?: number;
+  /** anonymous resident pages of the probe when measured (fork measurements) */
+  rssPages?: number;
+  /** set when the measurement could not run on this host */
+  error?: string;
+}
+
+export interface ProbeOutput {
+  probe: number;
+  fast: boolean;
+  reps: number;
+  tscGHz: number;
+  results: ProbeResult[];
+}
+
+/** Where the probe C source lives: three levels up from the compiled src/cost directory (dist-x/src/cost), or two from src/cost. */
+export function probeSourcePath(): string {
+  const candidates = [path.resolve(__dirname, '../../../native/calibrate/probe.c'), path.resolve(__dirname, '../../native/calibrate/probe.c')];
+  return candidates.find((p) => fs.existsSync(p)) ?? candidates[0];
+}
+
+export function cacheDir(): string {
+  return process.env.PTLAB_CACHE || path.join(os.homedir(), '.cache', 'ptlab');
+}
+
+/** Why the probe cannot run here, or undefined when it can. */
+export function probeSupport(): string | undefined {
+  if (process.platform !== 'linux') return `the probe needs Linux (this is ${process.platform})`;
+  if (process.arch !== 'x64') return `the probe needs x86-64 (this is ${process.arch})`;
+  if (!fs.existsSync(probeSourcePath())) return `probe source not found at ${probeSourcePath()}`;
+  return undefined;
+}
+
+function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string; error?: NodeJS.ErrnoException }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+      const e = error as (NodeJS.ErrnoException & { code?: number | string }) | null;
+      resolve({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, stdout: String(stdout), stderr: String(stderr), error: e ?? undefined });
+    });
+  });
+}
+
+/** Compile the probe (once per source version) and return the binary's path. Throws with the reason. */
+export async function buildProbe(cc = process.env.CC || 'cc'): Promise<string> {
+  const why = probeSupport();
+  if (why) throw new Error(why);
+  const src = probeSourcePath();
+  const hash = crypto.createHash('sha1').update(fs.readFileSync(src)).digest('hex').slice(0, 12);
+  const dir = cacheDir();
+  const bin = path.join(dir, `ptlab-probe-${hash}`);
+  if (fs.existsSync(bin)) return bin;
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = `${bin}.${process.pid}.tmp`;
+  const r = await run(cc, ['-O2', '-pthread', '-o', tmp, src], 120_000);
+  if (r.error && r.error.code === 'ENOENT') throw new Error(`no C compiler: "${cc}" not found (install gcc or set CC)`);
+  if (r.code !== 0) throw new Error(`compiling ${src} with ${cc} failed:\n${r.stderr.trim()}`);
+  fs.renameSync(tmp, bin);
+  return bin;
+}
+
+export interface ProbeOptions {
+  fast?: boolean;
+  reps?: number;
+  /** run the composite check scenarios; `checkPagesFile` holds their page lists */
+  check?: boolean;
+  checkPagesFile?: string;
+  timeoutMs?: number;
+}
+
+export async function runProbe(bin: string, opts: ProbeOptions = {}): Promise<ProbeOutput> {
+  const args: string[] = [];
+  if (opts.fast) args.push('--fast');
+  if (opts.reps) args.push('--reps', String(opts.reps));
+  if (opts.check) args.push('--check', '--check-pages', opts.checkPagesFile ?? '');
+  const r = await run(bin, args, opts.timeoutMs ?? 600_000);
+  if (r.code !== 0) throw new Error(`probe ${args.join(' ')} failed (exit ${r.code}): ${r.stderr.trim() || r.error?.message}`);
+  try {
+    return JSON.parse(r.stdout) as ProbeOutput;
+  } catch (e) {
+    throw new Error(`probe printed invalid JSON (${(e as Error).message}); first bytes: ${r.stdout.slice(0, 200)}`);
+  }
+}
+
+/** Median of a named measurement, or the reason it is missing. */
+export function medianOf(out: ProbeOutput, name: string): { value: number; r: ProbeResult } | { error: string } {
+  const r = out.results.find((x) => x.name === name);
+  if (!r) return { error: `not measured (${out.fast ? 'not in the --fast subset' : 'probe has no such measurement'})` };
+  if (r.error) return { error: r.error };
+  if (r.median === undefined) return { error: 'no samples' };
+  return { value: r.median, r };
+}
+
+/** Interquartile range relative to the median, in percent: the noise figure reported everywhere. */
+export function spreadPct(r: ProbeResult): number {
+  if (r.median === undefined || r.p25 === undefined || r.p75 === undefined || r.median === 0) return NaN;
+  return ((r.p75 - r.p25) / Math.abs(r.median)) * 100;
+}
