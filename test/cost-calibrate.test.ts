@@ -1,0 +1,137 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { execFileSync } from 'child_process';
+import { buildProbe, probeSupport, runProbe, type ProbeOutput } from '../src/cost/probe-runner';
+import { deriveHostProfile, parseCpuinfo, closestBase } from '../src/cost/calibrate';
+import { checkScenarios, permutation, pageListFile, variantForRelease, CHECK_PAGES } from '../src/cost/check-scenarios';
+import { compareCheck, checkPassed, formatCheckTable } from '../src/cost/check';
+import { getProfile } from '../src/cost';
+
+function hasCc(): boolean {
+  try {
+    execFileSync(process.env.CC || 'cc', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const why = probeSupport() ?? (hasCc() ? undefined : 'no C compiler (cc) on PATH');
+
+test('cpuinfo parsing and the closest base profile', () => {
+  const amd = parseCpuinfo('vendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\nmodel name\t: AMD EPYC 7763\nflags\t\t: fpu hypervisor sse\n', '6.18.0');
+  assert.equal(amd.vendor, 'amd');
+  assert.equal(amd.hypervisor, true);
+  assert.equal(closestBase(amd).name, 'zen3');
+  assert.equal(closestBase({ ...amd, model: 0x11 }).name, 'zen4');
+  const skx = parseCpuinfo('vendor_id : GenuineIntel\ncpu family : 6\nmodel : 85\nmodel name : Intel Xeon Gold 6148\nflags : fpu\n');
+  assert.equal(closestBase(skx).name, 'skylake-sp');
+  assert.equal(skx.hypervisor, false);
+  assert.equal(closestBase({ ...skx, model: 0x3f }).name, 'haswell');
+  assert.equal(closestBase({ ...skx, model: 0x8f }).name, 'sapphire-rapids');
+});
+
+test('host profile from probe output: measured values replace the base, failures keep it and say why', () => {
+  const stat = (name: string, median: number, unit = 'access') => ({ name, what: name, unit: unit as 'access', n: 100, min: median, p10: median, p25: median * 0.9, median, p75: median * 1.1, p90: median, mean: median });
+  const out: ProbeOutput = {
+    probe: 1,
+    fast: true,
+    reps: 3,
+    tscGHz: 2.5,
+    results: [
+      stat('hot_read', 5),
+      stat('hot_write', 5),
+      stat('hot_write_dset', 205),
+      stat('walk_read', 60),
+      stat('walk_write', 60),
+      stat('a_read', 460),
+      stat('ad_write', 560),
+      stat('syscall', 300, 'call'),
+      { name: 'uffd_wp_roundtrip', what: 'x', error: 'userfaultfd(): Operation not permitted' },
+    ],
+  };
+  const info = parseCpuinfo('vendor_id : GenuineIntel\ncpu family : 6\nmodel : 85\nmodel name : Test CPU\nflags : fpu\n', '6.18.0');
+  const cal = deriveHostProfile(out, info, '2026-01-01');
+  const p = cal.profile;
+  assert.equal(p.name, 'host');
+  assert.equal(p.clockGHz, 2.5);
+  assert.equal(p.costs.aBitSet.cycles, 400);
+  assert.equal(p.costs.aBitSet.kind, 'measured');
+  assert.match(p.costs.aBitSet.source, /^measured: ptlab calibrate 2026-01-01, Test CPU/);
+  assert.equal(p.costs.dBitSet.cycles, 200);
+  assert.equal(p.costs.adBitSet.cycles, 500);
+  const base = getProfile('skylake-sp');
+  assert.equal(p.costs['fault.uffdWp'].cycles, base.costs['fault.uffdWp'].cycles);
+  const row = cal.rows.find((r) => r.event === 'fault.uffdWp')!;
+  assert.equal(row.status, 'kept');
+  assert.match(row.how, /Operation not permitted/);
+  const fork = cal.rows.find((r) => r.event === 'fork')!;
+  assert.match(fork.how, /not in the --fast subset/);
+});
+
+test('check scenarios: spec shape and the page lists the probe reads', () => {
+  const plan = checkScenarios('zen3', 'linux-6.18', 1);
+  assert.equal(plan.scenarios.length, 3);
+  for (const sc of plan.scenarios) {
+    assert.equal((sc.spec as any).kernel, 'linux-6.18');
+    assert.equal((sc.spec as any).machine.cpu, 'zen3');
+    assert.equal((sc.spec as any).steps[0].op, 'mmap');
+  }
+  const [quarter, writes, reads] = plan.lists;
+  assert.equal(quarter.length, CHECK_PAGES / 4);
+  assert.equal(new Set(quarter).size, quarter.length);
+  assert.deepEqual([...writes, ...reads].sort((a, b) => a - b), Array.from({ length: CHECK_PAGES }, (_, i) => i));
+  assert.deepEqual(permutation(16, 7), permutation(16, 7));
+  assert.match(pageListFile([[1, 2], [3]]), /^2\n1 2\n1\n3\n$/);
+  assert.equal(variantForRelease('6.18.44-fc'), 'linux-6.18');
+  assert.equal(variantForRelease('5.15.0'), 'linux-5.19');
+});
+
+test('check comparison: error and noise columns, failure above 25%, missing prediction explained', () => {
+  const plan = checkScenarios('zen3', 'linux-6.18');
+  const native: ProbeOutput = {
+    probe: 1,
+    fast: false,
+    reps: 5,
+    tscGHz: 2,
+    results: plan.scenarios.map((s) => ({ name: s.name, what: s.name, unit: 'scenario' as const, n: 5, p25: 90, median: 100, p75: 110 })),
+  };
+  const rows = compareCheck(plan.scenarios, native, () => 110);
+  assert.equal(rows[0].errorPct, 10);
+  assert.equal(rows[0].noisePct, 20);
+  assert.equal(checkPassed(rows), true);
+  assert.equal(checkPassed(compareCheck(plan.scenarios, native, () => 130)), false);
+  const broken = compareCheck(plan.scenarios, native, () => {
+    throw new Error('simulateRun: not implemented yet');
+  });
+  assert.equal(checkPassed(broken), false);
+  assert.match(formatCheckTable(broken), /prediction: simulateRun: not implemented yet/);
+});
+
+test('the probe compiles and runs its fast subset on this Linux x86-64 machine', { skip: why ? `skipped: ${why}` : false, timeout: 120_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptlab-probe-'));
+  const old = process.env.PTLAB_CACHE;
+  process.env.PTLAB_CACHE = dir;
+  try {
+    const bin = await buildProbe();
+    assert.ok(fs.existsSync(bin));
+    const out = await runProbe(bin, { fast: true, reps: 1 });
+    assert.ok(out.tscGHz > 0.1 && out.tscGHz < 10, `tsc ${out.tscGHz}`);
+    const names = out.results.map((r) => r.name);
+    for (const n of ['syscall', 'hot_read', 'walk_read', 'a_read', 'ad_write', 'hot_write_dset', 'mprotect_call']) assert.ok(names.includes(n), n);
+    for (const r of out.results) {
+      if (r.error) continue; // e.g. userfaultfd not permitted: reported per value
+      assert.ok(r.median! > 0 && r.p25! <= r.median! && r.median! <= r.p75!, r.name);
+    }
+    // the derivation accepts real output and still validates
+    const cal = deriveHostProfile(out, parseCpuinfo(fs.readFileSync('/proc/cpuinfo', 'utf8')), 'test');
+    assert.equal(cal.profile.name, 'host');
+  } finally {
+    if (old === undefined) delete process.env.PTLAB_CACHE;
+    else process.env.PTLAB_CACHE = old;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
