@@ -1,7 +1,7 @@
 /**
  * Name checks for kernels and CPU profiles. The registries live in other layers (the kernel
  * variant registry `listVariants()` in src/kernel/variants, the cost profiles `listProfiles()`
- * in src/cost); they are looked up lazily so validation works — minus these two checks — in a
+ * in src/cost/registry); they are looked up lazily so validation works — minus these two checks — in a
  * build where one of them is absent, and tests inject their own lists.
  */
 
@@ -38,6 +38,6 @@ function lazyList(modules: readonly string[], fn: string): (() => readonly strin
 export function defaultRegistries(): Registries {
   return {
     kernels: lazyList(['../kernel/variants', '../kernel'], 'listVariants'),
-    cpus: lazyList(['../cost/profiles', '../cost'], 'listProfiles'),
+    cpus: lazyList(['../cost/registry', '../cost'], 'listProfiles'),
   };
 }
