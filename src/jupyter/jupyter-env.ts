@@ -3,8 +3,8 @@
  *
  * On Debian the first `python3` on PATH is often another interpreter (pyenv, a venv) without
  * jupyter_client or nbclient (notes/notebook-stack-feasibility.md), so Debian's /usr/bin/python3 is
- * tried first; PTLAB_PYTHON overrides the choice, and `python3` on PATH is the last resort (macOS,
- * pip installs).
+ * tried first and `python3` on PATH is the last resort (macOS, pip installs). PTLAB_PYTHON and
+ * PTLAB_JUPYTER override the choice (also how tests simulate a machine without Jupyter).
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -25,12 +25,10 @@ export interface JupyterPython {
   nbconvert: boolean;
 }
 
+/** PTLAB_PYTHON, when set, is the only candidate (so a wrong one fails instead of being skipped). */
 function candidates(env: NodeJS.ProcessEnv): string[] {
-  const list: string[] = [];
-  if (env.PTLAB_PYTHON) list.push(env.PTLAB_PYTHON);
-  if (fs.existsSync(DEBIAN_PYTHON)) list.push(DEBIAN_PYTHON);
-  list.push('python3');
-  return [...new Set(list)];
+  if (env.PTLAB_PYTHON) return [env.PTLAB_PYTHON];
+  return fs.existsSync(DEBIAN_PYTHON) ? [DEBIAN_PYTHON, 'python3'] : ['python3'];
 }
 
 /** Which of the modules import in `python` (one interpreter start). */
@@ -62,8 +60,12 @@ export function findJupyterPython(env: NodeJS.ProcessEnv = process.env): Jupyter
   return null;
 }
 
-/** Debian's `jupyter` command if present, else the first `jupyter` on PATH, else null. */
+/**
+ * PTLAB_JUPYTER if set (null when that file does not exist), else Debian's `jupyter` command if
+ * present, else the first `jupyter` on PATH, else null.
+ */
 export function findJupyterCommand(env: NodeJS.ProcessEnv = process.env): string | null {
+  if (env.PTLAB_JUPYTER) return fs.existsSync(env.PTLAB_JUPYTER) ? env.PTLAB_JUPYTER : null;
   if (fs.existsSync(DEBIAN_JUPYTER)) return DEBIAN_JUPYTER;
   const r = spawnSync('jupyter', ['--version'], { encoding: 'utf8', env, timeout: 30_000 });
   return r.status === 0 ? 'jupyter' : null;
