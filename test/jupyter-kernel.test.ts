@@ -128,6 +128,8 @@ test('ptlab kernel: install to a temp prefix, listed by KernelSpecManager, runs 
         "const fine = 1\nconst n: number = VERSION",
         "await lab.experiment('bad').machine('skylake-sp').kernel('linux-6.18').mmap('heap', '64KiB').touch('nope', 'write').run()",
         'const after = 40 + 2\nconsole.log(after)',
+        // A chart without its fallbacks (tslab's public display sends one MIME type per message).
+        "import { display } from 'tslab'\ndisplay.raw('application/vnd.vegalite.v5+json', JSON.stringify({ mark: 'bar' }))",
       ],
       tools,
       kernel.env,
@@ -146,7 +148,9 @@ test('ptlab kernel: install to a temp prefix, listed by KernelSpecManager, runs 
     assert.ok(!/\n\s+at /.test(specErr.traceback![0]), 'no stack frames');
     assert.equal(joined((lastCell.outputs ?? []).find((o) => o.name === 'stdout')?.text), '42\n', 'cells after a failure still run');
     const failures = bad.summary.summary!.failures;
-    assert.deepEqual(failures.map((f) => [f.index, f.kind]), [[1, 'error'], [2, 'error']]);
+    assert.deepEqual(failures.map((f) => [f.index, f.kind]), [[1, 'error'], [2, 'error'], [4, 'bundle'], [4, 'bundle']]);
+    assert.match(failures[2].text, /without a non-empty image\/png/);
+    assert.match(failures[3].text, /without a non-empty text\/plain/);
     assert.match(bad.summary.stdout, /FAILED errors\.ipynb: cell 1 \(code cell 2, In \[2\]\) error\n.*line 2, column 7/);
   } finally {
     // 4. Remove: Jupyter no longer lists it.
