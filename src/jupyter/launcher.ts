@@ -15,6 +15,14 @@ import { hookRuntimeResolution, hookTypeResolution, type TsSysLike } from './res
 import { CellRunner } from './cell-runner';
 import { PtlabHandler, createServer } from './kernel-server';
 
+/** A mistake in how the launcher was started (kernelspec argv): reported as one line. */
+class LaunchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LaunchError';
+  }
+}
+
 interface LaunchArgs {
   configPath?: string;
   check: boolean;
@@ -27,7 +35,7 @@ function parseArgs(argv: string[]): LaunchArgs {
     if (a === '--check') args.check = true;
     else if (a === '--config-path' || a === '-f') args.configPath = argv[++i];
     else if (a.startsWith('--config-path=')) args.configPath = a.slice('--config-path='.length);
-    else throw new TslabVersionError(`unknown argument "${a}" (usage: launcher.js --config-path FILE | --check)`);
+    else throw new LaunchError(`unknown argument "${a}" (usage: launcher.js --config-path FILE | --check)`);
   }
   return args;
 }
@@ -50,7 +58,7 @@ export function launch(argv: string[]): void {
     );
     return;
   }
-  if (!args.configPath) throw new TslabVersionError('missing --config-path FILE (Jupyter passes {connection_file})');
+  if (!args.configPath) throw new LaunchError('missing --config-path FILE (Jupyter passes {connection_file})');
 
   const cwd = process.cwd();
   hookRuntimeResolution(pkg);
@@ -80,9 +88,9 @@ if (require.main === module) {
     launch(process.argv.slice(2));
   } catch (e) {
     // Shown in the Jupyter server log / nbclient's "kernel died" message: one line, no stack.
-    const err = e as Error;
-    const known = err instanceof TslabVersionError || err?.name === 'TslabVersionError';
-    process.stderr.write(`ptlab kernel: ${known ? err.message : err?.stack ?? String(e)}\n`);
+    const known = e instanceof TslabVersionError || e instanceof LaunchError;
+    const text = known ? e.message : ((e as Error | undefined)?.stack ?? String(e));
+    process.stderr.write(`ptlab kernel: ${text}\n`);
     process.exit(2);
   }
 }
