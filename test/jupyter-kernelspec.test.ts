@@ -9,7 +9,7 @@ import { CliError } from '../src/cli/errors';
 import { DISPLAY_NAME, installKernelspec, kernelDir, launcherPath, listKernelspecs, removeKernelspec, userDataDir } from '../src/jupyter/kernelspec';
 import { locatePtlab } from '../src/jupyter/ptlab-package';
 import { hookRuntimeResolution, hookTypeResolution, mapPtlabRequest, virtualPackageJson, type TsSysLike } from '../src/jupyter/resolve-ptlab';
-import { TSLAB_VERSION } from '../src/jupyter/tslab-api';
+import { loadTslab, TSLAB_VERSION, TslabVersionError } from '../src/jupyter/tslab-api';
 
 const pkg = locatePtlab(path.join(__dirname, '..', 'src', 'jupyter'));
 
@@ -151,4 +151,19 @@ test('launcher --check reports the pinned tslab of this installation; a bad argu
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /^ptlab kernel: unknown argument "--bogus"/);
   assert.ok(!bad.stderr.includes('    at '), 'no stack trace');
+});
+
+test('the kernel refuses a tslab other than the pinned version, and a missing one, with the fix', () => {
+  const dir = tmp('ptlab-pin-');
+  try {
+    assert.throws(() => loadTslab(dir), (e: unknown) => e instanceof TslabVersionError && /tslab is not installed next to ptlab.*npm install/.test(e.message));
+    fs.mkdirSync(path.join(dir, 'node_modules', 'tslab'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'node_modules', 'tslab', 'package.json'), JSON.stringify({ name: 'tslab', version: '1.0.21' }));
+    assert.throws(
+      () => loadTslab(dir),
+      (e: unknown) => e instanceof TslabVersionError && e.message.includes(`needs tslab ${TSLAB_VERSION} but found tslab 1.0.21`) && e.message.includes(`npm install tslab@${TSLAB_VERSION}`),
+    );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
