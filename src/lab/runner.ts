@@ -5,6 +5,7 @@
  * directory saves every finished run at once so an interrupted sweep resumes without redoing or
  * losing runs. Results are always in plan order, so `jobs` never changes the output.
  */
+import { setMaxListeners } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { planRuns, shardPlans, type Shard } from './plan';
@@ -240,6 +241,8 @@ export async function run(specInput: unknown, opts: RunOptions = {}): Promise<Re
   });
   // one controller for the pool: the user's signal, or the first failure, stops everything queued
   const ac = new AbortController();
+  // piscina adds one abort listener per queued task: a big sweep is not a leak
+  setMaxListeners(0, ac.signal);
   const onAbort = () => ac.abort();
   opts.signal?.addEventListener('abort', onAbort);
   if (opts.signal?.aborted) ac.abort();

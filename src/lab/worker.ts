@@ -13,7 +13,9 @@ interface SimulateModule {
 }
 
 const modulePath: string = (workerData as { simulateModule?: string } | undefined)?.simulateModule ?? './simulate';
-let mod: SimulateModule | undefined;
+// Loaded when the worker starts (piscina starts minThreads workers with the pool), so module
+// loading overlaps with the main thread's planning instead of delaying the first task.
+const mod: SimulateModule = require(modulePath) as SimulateModule;
 
 interface WorkerTask {
   plan: RunPlan;
@@ -21,7 +23,6 @@ interface WorkerTask {
 }
 
 function runTask(task: WorkerTask): RunResult {
-  if (!mod) mod = require(modulePath) as SimulateModule;
   return mod.simulateRun(task.plan, task.opts);
 }
 
