@@ -48,6 +48,10 @@ async function openNotebook(pkg: PtlabPackage, args: string[]): Promise<number> 
   argv.push(...args);
   say(`starting: ${jupyter} ${argv.join(' ')}`);
   const child = spawn(jupyter, argv, { stdio: 'inherit' });
+  // Ctrl-C reaches Jupyter from the terminal (it asks before shutting down): stay alive meanwhile.
+  // SIGTERM/SIGHUP sent to this process alone (npm, a supervisor) are passed on so Jupyter stops too.
+  process.on('SIGINT', () => undefined);
+  for (const sig of ['SIGTERM', 'SIGHUP'] as const) process.on(sig, () => child.kill(sig));
   return await new Promise<number>((resolve) => {
     child.on('error', (e) => {
       process.stderr.write(`cannot start ${jupyter}: ${e.message}\n`);
