@@ -112,7 +112,8 @@ export function diagnosticsError(diags: readonly TslabDiagnostic[], source: stri
   });
   const more = groups.length > 1 ? ` (and ${groups.length - 1} more)` : '';
   const evalue = summary(groups[0]) + more;
-  traceback.push('', `${TYPESCRIPT_ENAME}: ${evalue}`);
+  // No closing `ename: evalue` line: nbclient's CellExecutionError appends exactly that line after
+  // the traceback, and front ends show the header line above, which says the same.
   return { ename: TYPESCRIPT_ENAME, evalue, traceback };
 }
 
