@@ -8,7 +8,7 @@ import { ExperimentSpecSchema } from './spec';
 
 export function specJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(ExperimentSpecSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-  return { ...schema, $id: 'https://ptlab.dev/spec.schema.json', title: 'ptlab experiment spec' };
+  return { ...schema, title: 'ptlab experiment spec' };
 }
 
 /** The file's text: stable formatting, trailing newline. */
