@@ -43,8 +43,8 @@ test('host profile from probe output: measured values replace the base, failures
     tscGHz: 2.5,
     results: [
       stat('hot_read', 5),
-      stat('hot_write', 5),
-      stat('hot_write_dset', 205),
+      stat('cached_write', 5),
+      stat('cached_write_dset', 205),
       stat('walk_read', 60),
       stat('walk_write', 60),
       stat('a_read', 460),
@@ -97,13 +97,21 @@ test('check comparison: error and noise columns, failure above 25%, missing pred
     fast: false,
     reps: 5,
     tscGHz: 2,
-    results: plan.scenarios.map((s) => ({ name: s.name, what: s.name, unit: 'scenario' as const, n: 5, p25: 90, median: 100, p75: 110 })),
+    results: plan.scenarios.flatMap((s) => [
+      { name: s.name, what: s.name, unit: 'scenario' as const, n: 5, p25: 90, median: 100, p75: 110 },
+      { name: `${s.name}/after-fill`, what: s.name, unit: 'scenario' as const, n: 5, p25: 9, median: 10, p75: 11 },
+    ]),
   };
-  const rows = compareCheck(plan.scenarios, native, () => 110);
-  assert.equal(rows[0].errorPct, 10);
+  // 7 steps: mmap, fill, then the scenario; after-fill sums steps from afterFillStep (2)
+  const rows = compareCheck(plan.scenarios, native, () => ({ steps: [1, 99, 2, 2, 2, 2, 1] }));
+  assert.equal(rows.length, 6);
+  assert.equal(rows[0].predicted, 109);
+  assert.ok(Math.abs(rows[0].errorPct! - 9) < 1e-9);
   assert.equal(rows[0].noisePct, 20);
+  assert.equal(rows[1].name, 'seed-uffd-unprotect-write/after-fill');
+  assert.equal(rows[1].predicted, 9);
   assert.equal(checkPassed(rows), true);
-  assert.equal(checkPassed(compareCheck(plan.scenarios, native, () => 130)), false);
+  assert.equal(checkPassed(compareCheck(plan.scenarios, native, () => ({ steps: [1, 99, 2, 2, 2, 2, 10] }))), false);
   const broken = compareCheck(plan.scenarios, native, () => {
     throw new Error('simulateRun: not implemented yet');
   });
@@ -121,7 +129,7 @@ test('the probe compiles and runs its fast subset on this Linux x86-64 machine',
     const out = await runProbe(bin, { fast: true, reps: 1 });
     assert.ok(out.tscGHz > 0.1 && out.tscGHz < 10, `tsc ${out.tscGHz}`);
     const names = out.results.map((r) => r.name);
-    for (const n of ['syscall', 'hot_read', 'walk_read', 'a_read', 'ad_write', 'hot_write_dset', 'mprotect_call']) assert.ok(names.includes(n), n);
+    for (const n of ['syscall', 'hot_read', 'walk_read', 'a_read', 'ad_write', 'cached_write_dset', 'mprotect_call_a', 'mprotect_call_b', 'mprotect_big_rw']) assert.ok(names.includes(n), n);
     for (const r of out.results) {
       if (r.error) continue; // e.g. userfaultfd not permitted: reported per value
       assert.ok(r.median! > 0 && r.p25! <= r.median! && r.median! <= r.p75!, r.name);

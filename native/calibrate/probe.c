@@ -72,6 +72,18 @@ static inline uint64_t tsc_end(void) {
   return ((uint64_t)hi << 32) | lo;
 }
 
+static double g_tsc_ghz;
+
+/* Passes (many faults or accesses) are timed with this thread's CPU time
+ * (CLOCK_THREAD_CPUTIME_ID, kernel time included) converted to TSC cycles: time while preempted by
+ * other processes of a shared host does not count, while the real tail of slow faults does (a
+ * per-fault median would hide it, and totals need the mean). One sample = one pass / its count. */
+static double cpu_cycles(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return ((double)t.tv_sec * 1e9 + (double)t.tv_nsec) * g_tsc_ghz;
+}
+
 /* ---------- JSON output ---------- */
 
 static void json_str(const char *s) {
@@ -134,6 +146,22 @@ static void emit_error(const char *name, const char *what, const char *fmt, ...)
   fflush(stdout);
 }
 
+/* Calls that alternate two directions (RO/RW, protect/unprotect) are reported per direction:
+ * the directions can differ several-fold, and a median over both would pick one of two modes. */
+static void emit_alternating(const char *name, const char *unit, const double *s, int n, const char *what_even, const char *what_odd) {
+  double e[MAX_SAMPLES], o[MAX_SAMPLES];
+  int ne = 0, no = 0;
+  for (int i = 0; i < n; i++) {
+    if (i & 1) o[no++] = s[i];
+    else e[ne++] = s[i];
+  }
+  char nm[96];
+  snprintf(nm, sizeof nm, "%s_a", name);
+  emit_samples(nm, unit, e, ne, what_even);
+  snprintf(nm, sizeof nm, "%s_b", name);
+  emit_samples(nm, unit, o, no, what_odd);
+}
+
 /* ---------- memory helpers ---------- */
 
 static char *map_region(size_t pages) {
@@ -194,9 +222,8 @@ static long anon_huge_kb(void) {
   return kb;
 }
 
-/* One repetition: prepare the PTE state of every page, evict, then time the accesses in chunks of
- * CHUNK pages (one sample = chunk time / CHUNK): short enough that a preemption spoils one sample,
- * not the pass; long enough for the coarse TSC of some VMs (steps of ~20 cycles). */
+/* One repetition: prepare the PTE state of every page, evict, then time one access per page as a
+ * pass (one sample = pass CPU time / pages). */
 static int cold_pass(size_t pages, enum prep prep, int write, size_t off, double *out, int *reclaimed) {
   char *raw = NULL;
   size_t rawlen = 0;
@@ -210,19 +237,15 @@ static int cold_pass(size_t pages, enum prep prep, int write, size_t off, double
   if (prep != PREP_AD) madvise(p, pages * PAGE, MADV_FREE); /* A=0, D=0, RW=1 */
   if (prep == PREP_FREE_THEN_READ) g_sink += read_pages(p, pages, off); /* A=1, D=0 */
   evict();
-  for (size_t c = 0; c < pages / CHUNK; c++) {
-    char *base = p + c * CHUNK * PAGE + off;
-    uint64_t t0 = tsc_begin();
-    if (write) {
-      for (size_t i = 0; i < CHUNK; i++) base[i * PAGE] = 2;
-    } else {
-      uint64_t sum = 0;
-      for (size_t i = 0; i < CHUNK; i++) sum += (unsigned char)base[i * PAGE];
-      g_sink += sum;
-    }
-    uint64_t t1 = tsc_end();
-    out[c] = (double)(t1 - t0) / CHUNK;
+  double t0 = cpu_cycles();
+  if (write) {
+    for (size_t i = 0; i < pages; i++) p[i * PAGE + off] = 2;
+  } else {
+    uint64_t sum = 0;
+    for (size_t i = 0; i < pages; i++) sum += (unsigned char)p[i * PAGE + off];
+    g_sink += sum;
   }
+  *out = (cpu_cycles() - t0) / (double)pages;
   /* MADV_FREE pages may be reclaimed under memory pressure; then the pass measured faults */
   if (prep != PREP_AD && prep != PREP_HUGE && p[0] == 0) *reclaimed = 1;
   if (raw) munmap(raw, rawlen);
@@ -243,7 +266,7 @@ static void measure_cold(const char *name, const char *what, size_t pages, enum 
       emit_error(name, what, "mmap failed: %s", strerror(errno));
       return;
     }
-    n += pages / CHUNK;
+    n++;
   }
   if (reclaimed) emit_error(name, what, "MADV_FREE pages were reclaimed during the pass (memory pressure); re-run on an idle host");
   else emit_samples(name, "access", g_buf, n, what);
@@ -283,6 +306,30 @@ static void measure_hot(const char *name, const char *what, int write, int dset)
   emit_samples(name, "access", g_buf, n, what);
 }
 
+/* Writes to 512 pages whose translations are cached (the pages fit in the STLB): with dset=1 the
+ * PTEs are A=1,D=0 (MADV_FREE, then a read pass fills the TLB), so each write sets D through a
+ * cached entry: a re-walk (AMD) or a microcode assist (Intel). Timed per pass with CPU time. */
+static void measure_cached_write(const char *name, const char *what, int dset) {
+  const size_t pages = 512;
+  int trials = g_fast ? 10 : 40;
+  size_t n = 0;
+  char *p = map_region(pages);
+  if (!p) {
+    emit_error(name, what, "mmap failed: %s", strerror(errno));
+    return;
+  }
+  write_pages(p, pages, 0);
+  for (int t = 0; t < trials; t++) {
+    if (dset) madvise(p, pages * PAGE, MADV_FREE);
+    g_sink += read_pages(p, pages, 0);
+    double t0 = cpu_cycles();
+    for (size_t i = 0; i < pages; i++) p[i * PAGE + 64] = (char)t;
+    g_buf[n++] = (cpu_cycles() - t0) / (double)pages;
+  }
+  munmap(p, pages * PAGE);
+  emit_samples(name, "access", g_buf, n, what);
+}
+
 /* ---------- faults ---------- */
 
 static void measure_first_touch(const char *name, const char *what, int write) {
@@ -294,14 +341,10 @@ static void measure_first_touch(const char *name, const char *what, int write) {
       emit_error(name, what, "mmap failed: %s", strerror(errno));
       return;
     }
-    for (size_t i = 0; i < pages; i++) {
-      volatile char *a = p + i * PAGE;
-      uint64_t t0 = tsc_begin();
-      if (write) *a = 1;
-      else g_sink += (unsigned char)*a;
-      uint64_t t1 = tsc_end();
-      g_buf[n++] = (double)(t1 - t0);
-    }
+    double t0 = cpu_cycles();
+    if (write) write_pages(p, pages, 0);
+    else g_sink += read_pages(p, pages, 0);
+    g_buf[n++] = (cpu_cycles() - t0) / (double)pages;
     munmap(p, pages * PAGE);
   }
   emit_samples(name, "fault", g_buf, n, what);
@@ -333,13 +376,9 @@ static void measure_fork_wp(const char *name, const char *what, int child_lives)
     }
     close(fds[0]);
     if (!child_lives) waitpid(pid, NULL, 0);
-    for (size_t i = 0; i < pages; i++) {
-      volatile char *a = p + i * PAGE + 64;
-      uint64_t t0 = tsc_begin();
-      *a = 3;
-      uint64_t t1 = tsc_end();
-      g_buf[n++] = (double)(t1 - t0);
-    }
+    double t0 = cpu_cycles();
+    for (size_t i = 0; i < pages; i++) p[i * PAGE + 64] = 3;
+    g_buf[n++] = (cpu_cycles() - t0) / (double)pages;
     close(fds[1]);
     if (child_lives) waitpid(pid, NULL, 0);
     munmap(p, pages * PAGE);
@@ -427,14 +466,36 @@ static void measure_mprotect(void) {
   int n = g_fast ? 200 : 2000;
   double s[MAX_SAMPLES];
   if (mprotect_samples(1, s, n)) emit_error("mprotect_call", "mprotect() of 1 page, RO<->RW", "mprotect failed: %s", strerror(errno));
-  else emit_samples("mprotect_call", "call", s, n, "mprotect() of 1 page, RO<->RW (1 PTE, 1 flush)");
+  else emit_alternating("mprotect_call", "call", s, n, "mprotect(PROT_READ) of 1 writable page (1 PTE, 1 flush)", "mprotect(PROT_READ|PROT_WRITE) of 1 read-only page (6.18 upgrades it: 1 PTE, 1 flush)");
+  /* Many pages per call, each direction on its own (thread CPU time per call): on 6.18 the RW
+   * call also runs can_change_pte_writable() per PTE, so the two directions can cost differently. */
+
   size_t big = g_fast ? 1024 : 4096;
-  int m = g_fast ? 20 : 100;
-  if (mprotect_samples(big, s, m)) emit_error("mprotect_big", "mprotect() of many pages", "mprotect failed: %s", strerror(errno));
-  else {
-    for (int i = 0; i < m; i++) s[i] /= (double)big;
-    emit_samples("mprotect_big", "page", s, m, big == 4096 ? "mprotect() of 4096 pages, per page" : "mprotect() of 1024 pages, per page");
+  int m = g_fast ? 3 : 10;
+  double ro[MAX_SAMPLES], rw[MAX_SAMPLES];
+  for (int i = 0; i < m; i++) {
+    /* a freshly filled region each time: the first protection change after population is the
+     * common case (and costs more than repeating it on the same PTEs in some VMs) */
+    char *p = map_region(big);
+    if (!p) {
+      emit_error("mprotect_big_ro", "mprotect() of many pages", "mmap failed: %s", strerror(errno));
+      return;
+    }
+    write_pages(p, big, 0);
+    double t0 = cpu_cycles();
+    mprotect(p, big * PAGE, PROT_READ);
+    double t1 = cpu_cycles();
+    mprotect(p, big * PAGE, PROT_READ | PROT_WRITE);
+    double t2 = cpu_cycles();
+    ro[i] = (t1 - t0) / (double)big;
+    rw[i] = (t2 - t1) / (double)big;
+    munmap(p, big * PAGE);
   }
+  char what[128];
+  snprintf(what, sizeof what, "mprotect(PROT_READ) of %zu writable pages, per page", big);
+  emit_samples("mprotect_big_ro", "page", ro, m, what);
+  snprintf(what, sizeof what, "mprotect(PROT_READ|PROT_WRITE) of %zu read-only pages (6.18 upgrades them), per page", big);
+  emit_samples("mprotect_big_rw", "page", rw, m, what);
 }
 
 static volatile int g_spin_stop;
@@ -480,7 +541,7 @@ static void measure_mprotect_2t(void) {
   sched_setaffinity(0, sizeof old, &old);
   munmap(g_spin_mem, PAGE);
   if (rc) emit_error("mprotect_call_2t", what, "mprotect failed: %s", strerror(errno));
-  else emit_samples("mprotect_call_2t", "call", s, n, what);
+  else emit_alternating("mprotect_call_2t", "call", s, n, "mprotect(PROT_READ) of 1 page with a 2nd thread on CPU 1", "mprotect(PROT_READ|PROT_WRITE) of 1 page with a 2nd thread on CPU 1");
 }
 
 /* ---------- userfaultfd ---------- */
@@ -540,7 +601,8 @@ static void measure_uffd_ioctl(void) {
   }
   close(fd);
   munmap(p, PAGE);
-  emit_samples("uffd_ioctl", "call", s, n, what);
+  (void)what;
+  emit_alternating("uffd_ioctl", "call", s, n, "UFFDIO_WRITEPROTECT protect of 1 page", "UFFDIO_WRITEPROTECT unprotect of 1 page (6.18 makes it writable)");
 }
 
 static int g_rt_fd;
@@ -613,13 +675,9 @@ static void measure_uffd_async(void) {
       close(fd);
       return;
     }
-    for (size_t i = 0; i < pages; i++) {
-      volatile char *a = p + i * PAGE + 64;
-      uint64_t t0 = tsc_begin();
-      *a = 4;
-      uint64_t t1 = tsc_end();
-      g_buf[n++] = (double)(t1 - t0);
-    }
+    double t0 = cpu_cycles();
+    for (size_t i = 0; i < pages; i++) p[i * PAGE + 64] = 4;
+    g_buf[n++] = (cpu_cycles() - t0) / (double)pages;
     munmap(p, pages * PAGE);
   }
   close(fd);
@@ -645,23 +703,16 @@ static int load_list(FILE *f, uint32_t **out, size_t *n) {
 
 #define CHECK_PAGES 4096
 
-static double g_tsc_ghz;
 
-/* Scenario totals use this thread's CPU time (CLOCK_THREAD_CPUTIME_ID, kernel time included),
- * in TSC cycles: time while preempted by other processes of a shared host does not count. */
-static double cpu_cycles(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return ((double)t.tv_sec * 1e9 + (double)t.tv_nsec) * g_tsc_ghz;
-}
 
 /* seed: 4096 written pages, MADV_FREE (clean, old), uffd protect, unprotect, write the listed pages */
-static double check_seed(char *err, size_t errlen) {
+static double check_seed(char *err, size_t errlen, double *mid) {
   int fd = uffd_open(UFFD_FEATURE_PAGEFAULT_FLAG_WP, err, errlen);
   if (fd < 0) return -1;
   double t0 = cpu_cycles();
   char *p = map_region(CHECK_PAGES);
   write_pages(p, CHECK_PAGES, 0);
+  *mid = cpu_cycles();
   madvise(p, CHECK_PAGES * PAGE, MADV_FREE);
   if (uffd_register_wp(fd, p, CHECK_PAGES) || uffd_wp(fd, p, CHECK_PAGES, 1) || uffd_wp(fd, p, CHECK_PAGES, 0)) {
     snprintf(err, errlen, "uffd register/writeprotect: %s", strerror(errno));
@@ -670,29 +721,32 @@ static double check_seed(char *err, size_t errlen) {
   }
   for (size_t i = 0; i < g_seed_n; i++) p[(size_t)g_seed_pages[i] * PAGE + 64] = 5;
   double t1 = cpu_cycles();
+  *mid = t1 - *mid;
   close(fd);
   munmap(p, CHECK_PAGES * PAGE);
   return t1 - t0;
 }
 
 /* mprotect RO then RW over 4096 written pages, then writes to the even list and reads of the odd list */
-static double check_mprotect_mix(void) {
+static double check_mprotect_mix(double *mid) {
   double t0 = cpu_cycles();
   char *p = map_region(CHECK_PAGES);
   write_pages(p, CHECK_PAGES, 0);
+  *mid = cpu_cycles();
   mprotect(p, CHECK_PAGES * PAGE, PROT_READ);
   mprotect(p, CHECK_PAGES * PAGE, PROT_READ | PROT_WRITE);
   for (size_t i = 0; i < g_even_n; i++) p[(size_t)g_even[i] * PAGE + 64] = 6;
   uint64_t s = 0;
   for (size_t i = 0; i < g_odd_n; i++) s += (unsigned char)p[(size_t)g_odd[i] * PAGE + 64];
   double t1 = cpu_cycles();
+  *mid = t1 - *mid;
   g_sink += s;
   munmap(p, CHECK_PAGES * PAGE);
   return t1 - t0;
 }
 
 /* fork with 4096 written pages, the child stays alive, the parent writes every page (CoW) */
-static double check_fork_writes(char *err, size_t errlen) {
+static double check_fork_writes(char *err, size_t errlen, double *mid) {
   int fds[2];
   if (pipe(fds)) {
     snprintf(err, errlen, "pipe: %s", strerror(errno));
@@ -701,6 +755,7 @@ static double check_fork_writes(char *err, size_t errlen) {
   double t0 = cpu_cycles();
   char *p = map_region(CHECK_PAGES);
   write_pages(p, CHECK_PAGES, 0);
+  *mid = cpu_cycles();
   pid_t pid = fork();
   if (pid == 0) {
     char c;
@@ -710,6 +765,7 @@ static double check_fork_writes(char *err, size_t errlen) {
   }
   for (size_t i = 0; i < CHECK_PAGES; i++) p[i * PAGE + 64] = 7;
   double t1 = cpu_cycles();
+  *mid = t1 - *mid;
   close(fds[0]);
   close(fds[1]);
   waitpid(pid, NULL, 0);
@@ -721,19 +777,32 @@ static double check_fork_writes(char *err, size_t errlen) {
   return t1 - t0;
 }
 
+/* Two results per scenario: the total from mmap on, and the part after the first fill (the
+ * scenario proper, without the first-touch faults that dominate the total). */
 static void run_check(int reps) {
-  double s[MAX_SAMPLES];
+  double s[MAX_SAMPLES], after[MAX_SAMPLES];
   char err[256];
   const char *names[3] = {"seed-uffd-unprotect-write", "mprotect-ro-rw-mix", "fork-parent-writes"};
   for (int k = 0; k < 3; k++) {
     int n = 0, failed = 0;
     for (int r = 0; r < reps && !failed; r++) {
-      double v = k == 0 ? check_seed(err, sizeof err) : k == 1 ? check_mprotect_mix() : check_fork_writes(err, sizeof err);
+      double mid = 0;
+      double v = k == 0 ? check_seed(err, sizeof err, &mid) : k == 1 ? check_mprotect_mix(&mid) : check_fork_writes(err, sizeof err, &mid);
       if (v < 0) failed = 1;
-      else s[n++] = v;
+      else {
+        after[n] = mid;
+        s[n++] = v;
+      }
     }
-    if (failed) emit_error(names[k], "scenario total", "%s", err);
-    else emit_samples(names[k], "scenario", s, n, "scenario total (thread CPU time in TSC cycles), from mmap to the last access");
+    char name2[96];
+    snprintf(name2, sizeof name2, "%s/after-fill", names[k]);
+    if (failed) {
+      emit_error(names[k], "scenario total", "%s", err);
+      emit_error(name2, "scenario after the first fill", "%s", err);
+    } else {
+      emit_samples(names[k], "scenario", s, n, "scenario total (thread CPU time in TSC cycles), from mmap to the last access");
+      emit_samples(name2, "scenario", after, n, "the steps after the first fill (thread CPU time in TSC cycles)");
+    }
   }
 }
 
@@ -800,7 +869,8 @@ int main(int argc, char **argv) {
 
   measure_hot("hot_read", "TLB-hot read (32 pages, L1 DTLB hits)", 0, 0);
   measure_hot("hot_write", "TLB-hot write (32 pages, cached D=1)", 1, 0);
-  measure_hot("hot_write_dset", "TLB-hot write through cached A=1,D=0 entries (sets D: re-walk or assist)", 1, 1);
+  measure_cached_write("cached_write", "write to 512 pages with cached translations, D=1", 0);
+  measure_cached_write("cached_write_dset", "write through cached A=1,D=0 translations of 512 pages (sets D: re-walk or assist)", 1);
   measure_cold("huge_read", "same reads on a THP region (cache misses, one TLB miss per 512 pages)", cold, PREP_HUGE, 0);
   measure_cold("walk_read", "TLB-cold read of A=1,D=1 PTEs (page walk)", cold, PREP_AD, 0);
   measure_cold("walk_write", "TLB-cold write to A=1,D=1 PTEs (page walk)", cold, PREP_AD, 1);

@@ -136,7 +136,7 @@ async function check(a: Args): Promise<number> {
     return 1;
   }
   const tscGHz = out.tscGHz;
-  const predict = (sc: CheckScenario): number => {
+  const predict = (sc: CheckScenario): { steps: number[] } => {
     let sim: typeof import('../lab/simulate');
     try {
       sim = require('../lab/simulate');
@@ -145,7 +145,13 @@ async function check(a: Args): Promise<number> {
     }
     const run = sim.simulateRun({ id: `check|${sc.name}`, name: sc.name, variant: kernel, cpu, seed: 1, repeat: 0, params: {}, spec: sc.spec });
     // model cycles are at the profile clock; the probe counts TSC ticks
-    return (run.total.cycles.total * tscGHz) / profile.clockGHz;
+    const k = tscGHz / profile.clockGHz;
+    const steps = run.steps.map((s) => s.cycles.total * k);
+    // the run's total must be the sum of its steps for the two rows to be comparable
+    const total = run.total.cycles.total * k;
+    const sum = steps.reduce((a, b) => a + b, 0);
+    if (Math.abs(sum - total) > 1e-6 * Math.max(1, total)) throw new Error(`run total ${total} differs from the sum of its steps ${sum}`);
+    return { steps };
   };
   const rows = compareCheck(plan.scenarios, out, predict);
   const passed = checkPassed(rows);

@@ -132,20 +132,31 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
   const walkWrite = m('walk_write');
   const syscall = m('syscall');
   const pf = syscall; // #PF entry/exit stands in as a syscall round trip (see how)
+  /** mean of the two directions of an alternating call measurement (<name>_a, <name>_b) */
+  const both = (name: string): Got => {
+    const a = m(`${name}_a`);
+    const z = m(`${name}_b`);
+    if ('error' in a) return a;
+    if ('error' in z) return z;
+    return { value: (a.value + z.value) / 2, r: { ...z.r, p25: Math.min(a.r.p25!, z.r.p25!), p75: Math.max(a.r.p75!, z.r.p75!), median: (a.value + z.value) / 2 } };
+  };
+  const oneCall = both('mprotect_call');
   const changePteGot: Got = (() => {
-    const one = m('mprotect_call');
-    const big = m('mprotect_big');
-    if ('error' in one) return one;
-    if ('error' in big) return big;
-    const n = /4096/.test(big.r.what) ? 4096 : 1024;
-    return { value: (big.value * n - one.value) / (n - 1), r: big.r };
+    // one price for both directions (the changePte event does not say which): the mean of the
+    // per-page cost of a big RO call and a big RW call, minus the 1-page call spread over N pages
+    const ro = m('mprotect_big_ro');
+    const rw = m('mprotect_big_rw');
+    for (const g of [oneCall, ro, rw]) if ('error' in g) return g;
+    const [o, a, w] = [oneCall, ro, rw] as { value: number; r: ProbeResult }[];
+    const n = /of (\d+)/.exec(a.r.what) ? Number(/of (\d+)/.exec(a.r.what)![1]) : 4096;
+    return { value: (a.value + w.value) / 2 - o.value / n, r: w.r };
   })();
-  const uffdIoctlWhole = m('uffd_ioctl');
+  const uffdIoctlWhole = both('uffd_ioctl');
 
   derive('walk', walkRead, [m('huge_read'), b('tlbMiss'), 1.5 * b('walkMemRef')], 'TLB-cold read (A=1,D=1) - same reads on THP - tlbMiss - 1.5 x walkMemRef (base)');
   derive('aBitSet', m('a_read'), [walkRead], 'TLB-cold read after MADV_FREE - TLB-cold read of A=1,D=1');
   derive('adBitSet', m('ad_write'), [walkWrite], 'TLB-cold write after MADV_FREE - TLB-cold write to A=1,D=1');
-  derive('dBitSet', m('hot_write_dset'), [m('hot_write')], 'TLB-hot write through cached A=1,D=0 entries - TLB-hot write to D=1 (cold A=1,D=0 variant: d_write_cold)');
+  derive('dBitSet', m('cached_write_dset'), [m('cached_write')], 'write through cached A=1,D=0 translations - write through cached D=1 ones (TLB-cold A=1,D=0 variant: d_write_cold)');
   derive('pageFault', syscall, [], 'getppid() round trip, a stand-in for the #PF entry/exit');
   derive('fault.anonAlloc', m('anon_write_fault'), [pf, b('pageAlloc'), b('pageZero')], 'first anon write - entry/exit - pageAlloc (base) - pageZero (base)');
   derive('fault.anonZeroPage', m('zero_read_fault'), [pf], 'first anon read (zero page) - entry/exit');
@@ -153,11 +164,11 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
   derive('fault.wpCopy', m('wp_copy_fault'), [pf, b('pageAlloc'), b('pageCopy'), b('tlbFlushRequest'), b('invlpg')], 'write while the forked child lives (wp_page_copy) - entry/exit - pageAlloc, pageCopy, tlbFlushRequest, invlpg (base)');
   derive('fault.uffdWpAsync', m('uffd_wp_async_fault'), [pf], 'write to a uffd-wp page with WP_ASYNC - entry/exit');
   derive('fault.uffdWp', m('uffd_wp_roundtrip'), [pf, uffdIoctlWhole], 'uffd-wp round trip through a handler thread - entry/exit - one UFFDIO_WRITEPROTECT call');
-  derive('changePte', changePteGot, [], '(mprotect of N pages - mprotect of 1 page) / (N-1)');
+  derive('changePte', changePteGot, [], 'mean of mprotect(RO) and mprotect(RW) of N pages, per page, minus the 1-page call / N (RO and RW directions priced alike)');
   const cp = costs.changePte?.cycles ?? b('changePte');
-  derive('syscallMprotect', m('mprotect_call'), [cp, b('tlbFlushRequest'), b('invlpg')], 'mprotect() of 1 page - changePte - tlbFlushRequest (base) - invlpg (base)');
-  derive('uffdIoctl', uffdIoctlWhole, [cp, b('tlbFlushRequest'), b('invlpg')], 'UFFDIO_WRITEPROTECT of 1 page - changePte - tlbFlushRequest (base) - invlpg (base)');
-  derive('ipi', m('mprotect_call_2t'), [m('mprotect_call'), b('invlpg')], "mprotect() with a 2nd thread on another CPU - without - remote invlpg (Nadav's method)");
+  derive('syscallMprotect', oneCall, [cp, b('tlbFlushRequest'), b('invlpg')], 'mean of mprotect(RO) and mprotect(RW) of 1 page - changePte - tlbFlushRequest (base) - invlpg (base)');
+  derive('uffdIoctl', uffdIoctlWhole, [cp, b('tlbFlushRequest'), b('invlpg')], 'mean of UFFDIO_WRITEPROTECT protect and unprotect of 1 page - changePte - tlbFlushRequest (base) - invlpg (base)');
+  derive('ipi', both('mprotect_call_2t'), [oneCall, b('invlpg')], "mprotect() with a 2nd thread on another CPU - without - remote invlpg (Nadav's method)");
   const forkPteGot: Got = (() => {
     const a = m('fork_call');
     const z = m('fork_call_16k');

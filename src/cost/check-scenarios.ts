@@ -32,6 +32,8 @@ export interface CheckScenario {
   name: string;
   title: string;
   spec: Record<string, unknown>;
+  /** index of the first step after the initial mmap + fill; the probe also reports "<name>/after-fill" from there */
+  afterFillStep: number;
 }
 
 export interface CheckPlan {
@@ -56,6 +58,7 @@ export function checkScenarios(cpu: string, kernel: string, seed = 1): CheckPlan
       {
         name: 'seed-uffd-unprotect-write',
         title: 'seed: 4096 written pages, MADV_FREE, uffd protect + unprotect, write a random quarter',
+        afterFillStep: 2,
         spec: {
           name: 'check: seed scenario',
           seed,
@@ -75,6 +78,7 @@ export function checkScenarios(cpu: string, kernel: string, seed = 1): CheckPlan
       {
         name: 'mprotect-ro-rw-mix',
         title: 'mprotect RO then RW over 4096 written pages, then a stride-7 write/read mix',
+        afterFillStep: 2,
         spec: {
           name: 'check: mprotect RO->RW then strided mix',
           seed,
@@ -93,6 +97,7 @@ export function checkScenarios(cpu: string, kernel: string, seed = 1): CheckPlan
       {
         name: 'fork-parent-writes',
         title: 'fork with 4096 written pages; the child lives while the parent writes every page',
+        afterFillStep: 2,
         spec: {
           name: 'check: fork then parent writes',
           seed,

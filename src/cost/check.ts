@@ -23,29 +23,46 @@ export interface CheckRow {
   problem?: string;
 }
 
-/** Returns predicted total cycles for a spec, or throws with the reason. */
-export type Predictor = (scenario: CheckScenario) => number;
+/** Predicted cycles of a scenario (in the probe's TSC cycles): per step, in spec order. Throws with the reason. */
+export type Predictor = (scenario: CheckScenario) => { steps: number[] };
 
+/**
+ * Two rows per scenario: the total (from mmap on, as `total.cycles.total` of the run) and
+ * "<name>/after-fill", the steps after the initial fill, which the first-touch faults (priced by
+ * the calibrated fault.anonAlloc) do not dominate.
+ */
 export function compareCheck(scenarios: CheckScenario[], native: ProbeOutput, predict: Predictor): CheckRow[] {
-  return scenarios.map((sc) => {
-    const row: CheckRow = { name: sc.name, title: sc.title };
-    const r = native.results.find((x) => x.name === sc.name);
-    const problems: string[] = [];
-    if (!r) problems.push('not measured natively');
-    else if (r.error) problems.push(`native: ${r.error}`);
-    else {
-      row.measured = r.median;
-      row.noisePct = spreadPct(r);
-    }
+  const rows: CheckRow[] = [];
+  for (const sc of scenarios) {
+    let steps: number[] | undefined;
+    let predictProblem: string | undefined;
     try {
-      row.predicted = predict(sc);
+      steps = predict(sc).steps;
     } catch (e) {
-      problems.push(`prediction: ${(e as Error).message}`);
+      predictProblem = `prediction: ${(e as Error).message}`;
     }
-    if (row.measured !== undefined && row.predicted !== undefined) row.errorPct = ((row.predicted - row.measured) / row.measured) * 100;
-    if (problems.length) row.problem = problems.join('; ');
-    return row;
-  });
+    const sum = (from: number) => (steps ? steps.slice(from).reduce((a, b) => a + b, 0) : undefined);
+    for (const [name, title, predicted] of [
+      [sc.name, sc.title, sum(0)],
+      [`${sc.name}/after-fill`, `${sc.title} (steps after the first fill)`, sum(sc.afterFillStep)],
+    ] as [string, string, number | undefined][]) {
+      const row: CheckRow = { name, title };
+      const problems: string[] = [];
+      const r = native.results.find((x) => x.name === name);
+      if (!r) problems.push('not measured natively');
+      else if (r.error) problems.push(`native: ${r.error}`);
+      else {
+        row.measured = r.median;
+        row.noisePct = spreadPct(r);
+      }
+      if (predictProblem) problems.push(predictProblem);
+      else row.predicted = predicted;
+      if (row.measured !== undefined && row.predicted !== undefined) row.errorPct = ((row.predicted - row.measured) / row.measured) * 100;
+      if (problems.length) row.problem = problems.join('; ');
+      rows.push(row);
+    }
+  }
+  return rows;
 }
 
 /** true when every row has both numbers and |error| <= tolerance */
