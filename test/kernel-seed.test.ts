@@ -187,3 +187,16 @@ test('rfc-2022-relaxed-flush: promotion flushes only locally; the other CPU take
     assert.equal(l.k.mmu.violations[0], 0, 'never a write through a stale writable entry');
   }
 });
+
+test('up to 6.2, uffd unprotect of a clean shared page-cache page maps it writable without ->page_mkwrite (fixed in 6.3 by relying on vma->vm_page_prot)', () => {
+  for (const [variant, bypass] of [['linux-5.19', true], ['linux-6.2', true], ['linux-6.3', false]] as const) {
+    const l = new Lab(variant, { strict: false });
+    l.map('file', 4, 'file-shared', { fs: 'mkwrite' });
+    l.read('file', 0); // fault-around maps all 4 pages read-only
+    l.k.uffdRegister(l.mm, l.start('file'), 4, ['wp']);
+    l.k.uffdWriteprotect(l.mm, 0, l.start('file'), 4, true);
+    l.k.uffdWriteprotect(l.mm, 0, l.start('file'), 4, false);
+    assert.equal(l.page('file', 0).write, bypass, variant);
+    assert.equal(l.k.violations[3], bypass ? 4 : 0, `${variant}: mkwriteBypassed`);
+  }
+});

@@ -8,14 +8,14 @@
  *  - MADV_PAGEOUT: clear A and reclaim the pages now (ignoring references).
  */
 import {
-  pte_dirty, pte_mkold, pte_none, pte_pfn, pte_present, pte_special, pte_swp_offset, pte_uffd_wp, pte_young,
+  pte_dirty, pte_mkold, pte_none, pte_pfn, pte_present, pte_special, pte_swp_offset, pte_swp_uffd_wp, pte_uffd_wp, pte_young,
 } from '../x86/pte';
 import { KEv } from './events';
 import { LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, PG_anon, PG_dirty, PG_file, PG_swapbacked, PG_swapcache, PG_shmem, ZERO_PFN } from './frames';
 import type { Kernel } from './kernel';
 import type { Mm } from './mm';
 import { page_remove_rmap } from './rmap';
-import { is_pte_marker, is_swap_entry, make_pte_marker, PTE_MARKER_UFFD_WP } from './swap';
+import { is_pte_marker, is_swap_entry, make_pte_marker, pte_marker_uffd_wp, PTE_MARKER_UFFD_WP } from './swap';
 import { MmuGather, tlb_finish_mmu, tlb_flush_pte_change } from './tlbflush';
 import { shrink_folio } from './vmscan';
 import { userfaultfd_wp, type Vma } from './vma';
@@ -29,7 +29,9 @@ export function zap_pte(k: Kernel, tlb: MmuGather, vma: Vma, vpn: number, slot: 
   if (pte_none(pte)) return;
   k.counters[KEv.zapPte]++;
   // zap_install_uffd_wp_if_needed(): file-backed memory keeps its uffd-wp state across a zap.
-  const keepMarker = keepUffdMarkers && !vma.anon && userfaultfd_wp(vma) && (pte_present(pte) ? pte_uffd_wp(pte) : is_pte_marker(pte));
+  // (pte_install_uffd_wp_if_needed: a uffd-wp present PTE, swap entry or marker re-arms a marker)
+  const wp = pte_present(pte) ? pte_uffd_wp(pte) : is_pte_marker(pte) ? pte_marker_uffd_wp(pte) : pte_swp_uffd_wp(pte);
+  const keepMarker = keepUffdMarkers && !vma.anon && userfaultfd_wp(vma) && wp;
   mem.set(slot, keepMarker ? make_pte_marker(PTE_MARKER_UFFD_WP) : 0n);
   if (pte_present(pte)) {
     tlb_flush_pte_change(k, tlb, vpn, pte, 0n);
@@ -46,8 +48,20 @@ export function zap_pte(k: Kernel, tlb: MmuGather, vma: Vma, vpn: number, slot: 
   }
 }
 
+export class MadviseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MadviseError';
+  }
+}
+
 export function do_madvise(k: Kernel, mm: Mm, cpu: number, start: number, pages: number, advice: Advice): void {
   k.counters[KEv.syscallMadvise]++;
+  if (advice === 'free') {
+    // madvise_free_single_vma(): only anonymous private memory (-EINVAL otherwise)
+    const bad = mm.vmasIn(start, start + pages).find((v) => !v.anon);
+    if (bad) throw new MadviseError(`MADV_FREE needs anonymous private memory; region ${bad.region} is ${bad.kind} (the kernel returns EINVAL)`);
+  }
   const tlb = new MmuGather(mm);
   const mem = k.mmu.mem;
   const f = k.frames;
@@ -78,17 +92,25 @@ export function do_madvise(k: Kernel, mm: Mm, cpu: number, start: number, pages:
       if (pte_special(pte) || pfn === ZERO_PFN) continue;
       const fl = f.flags[pfn];
       if (advice === 'free') {
-        // only exclusively mapped anon folios (madvise_free_pte_range)
-        if (!(fl & PG_anon) || f.mapcount[pfn] !== 1) continue;
-        if (fl & PG_swapcache) k.freeSwapCache(pfn, false);
+        if (!(fl & PG_anon)) continue;
+        // madvise_free_pte_range(): a folio with a swap-cache copy or PG_dirty must be mapped
+        // only here (and its swap copy freeable); then the folio is cleaned. A clean folio is
+        // handled even if fork shares it.
+        if (fl & (PG_swapcache | PG_dirty)) {
+          if (f.mapcount[pfn] !== 1) continue;
+          k.freeSwapCache(pfn, false);
+          f.flags[pfn] &= ~PG_dirty;
+        }
         if (pte_young(pte) || pte_dirty(pte)) {
           const n = k.arch.pte_mkclean(pte_mkold(pte));
           k.setPte(mm, vma, vpn, slot, n);
           tlb_flush_pte_change(k, tlb, vpn, pte, n);
         }
-        // folio_mark_lazyfree(): clean, not swap-backed, on the inactive file list
-        f.flags[pfn] &= ~(PG_dirty | PG_swapbacked);
-        f.lruAdd(pfn, LRU_INACTIVE_FILE);
+        // folio_mark_lazyfree(): not swap-backed any more, onto the inactive file list
+        if (f.flags[pfn] & PG_swapbacked && !(f.flags[pfn] & PG_swapcache)) {
+          f.flags[pfn] &= ~PG_swapbacked;
+          f.lruAdd(pfn, LRU_INACTIVE_FILE);
+        }
         continue;
       }
       // MADV_COLD / MADV_PAGEOUT (madvise_cold_or_pageout_pte_range): skip shared folios

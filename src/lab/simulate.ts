@@ -388,7 +388,7 @@ export function simulateRun(plan: RunPlan, opts: SimulateOptions = {}): RunResul
       if (e instanceof SimulationError) throw e;
       const err = e as Error;
       if (err.name === 'KernelInvariantError') throw new SimulationError(`steps[${i}] (${s.op}): ${err.message}`);
-      if (err.name === 'UffdError' || err.name === 'TraceError' || /^(no process|unknown|munmap:)/.test(err.message)) {
+      if (err.name === 'UffdError' || err.name === 'MadviseError' || err.name === 'TraceError' || /^(no process|unknown|munmap:)/.test(err.message)) {
         throw new SimulationError(`steps[${i}] (${s.op}): ${err.message}`);
       }
       throw err;
