@@ -1,1 +1,64 @@
+/**
+ * ptlab: a lab for x86-64 page-table research. The public API:
+ *
+ * ```ts
+ * import { lab } from 'ptlab';
+ * const results = await lab.experiment('uffd unprotect, then write')
+ *   .machine('skylake-sp', { cpus: 2 })
+ *   .kernels('linux-5.19', 'linux-6.18', 'rfc-2022-uffd-hints')
+ *   .mmap('heap', '16MiB').touch('heap', 'write')
+ *   .uffd.register('heap', { wp: true }).uffd.writeprotect('heap')
+ *   .uffd.unprotect('heap', { hints: ['write-likely'] })
+ *   .touch('heap', 'write')
+ *   .run();
+ * await results.chart('cycles').show();
+ * ```
+ */
+import { ResultSet } from './lab/resultset';
+import { chartFor } from './notebook/charts/index';
+import type { Chart } from './notebook/chart';
+
 export { VERSION } from './version';
+
+// experiments: builder, spec, runner, results
+export * from './lab/index';
+export type { InspectRow, Counters, Cycles, SeriesPoint, StepResult, RunResult, ResultsJson, TidyRow } from './lab/types';
+export { summarize, tQuantile975, type Summary } from './lab/stats';
+export { simulateRun, SimulationError, type RunPlan, type SimulateOptions } from './lab/simulate';
+
+// the Linux mm model and its variants
+export { Kernel, type KernelOptions, type MmapOptions } from './kernel/kernel';
+export { deriveVariant, type KernelVariant, type VariantOverrides, type VariantHooks, type ChangePteContext } from './kernel/variant';
+export { getVariant, listVariants, registerVariant, variantForRelease, DEFAULT_VARIANT } from './kernel/variants';
+export { KernelInvariantError } from './kernel/invariants';
+export { KERNEL_EVENTS, KERNEL_FAULT_KINDS, KERNEL_WORK_EVENTS, KERNEL_VIOLATIONS } from './kernel/events';
+
+// the x86 hardware model
+export * as pte from './x86/pte';
+export { Mmu, X86_PF_PROT, X86_PF_WRITE, X86_PF_USER, X86_PF_PK } from './x86/mmu';
+export { PageTable, PageTableMemory } from './x86/pagetable';
+export { HW_EVENTS, HW_VIOLATIONS } from './x86/events';
+export { DEFAULT_GEOMETRY, type MmuGeometry } from './x86/geometry';
+
+// the cost model
+export * from './cost/index';
+
+// notebooks and writeups
+export * from './notebook/index';
+export { writeReport, renderReport, loadResultsDir, type ReportOptions, type WriteReportOptions, type ReportChart } from './report/index';
+
+// fidelity against the running kernel
+export { replayNative, replayScript, hostFacts, ReplayRefused, ReplayFailed, type ReplayOptions } from './fidelity/replay';
+export { diffSpec, diffRuns, formatDiff, variantForHost, ModelFailed, type DiffReport, type Difference, type DiffOptions } from './fidelity/diff';
+export { loadSpecFile, loadSpecJson, SpecInputError } from './fidelity/spec-input';
+
+declare module './lab/resultset' {
+  interface ResultSet {
+    /** A chart of these results by name ('cycles', 'overhead', 'dirty', 'faults', 'sweep', 'pte-map', ...). */
+    chart(name: string, opts?: Record<string, unknown>): Chart;
+  }
+}
+// ResultSet lives in src/lab, below the notebook layer; the chart method is attached here, at the top.
+(ResultSet.prototype as unknown as { chart: (name: string, opts?: Record<string, unknown>) => Chart }).chart = function (this: ResultSet, name: string, opts?: Record<string, unknown>): Chart {
+  return chartFor(this, name as never, opts as never);
+};
