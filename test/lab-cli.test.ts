@@ -60,8 +60,10 @@ test('--shard slices merged equal the unsharded run', () => {
 
 test('progress goes to stderr, a table to stdout; --out saves the run dir', () => {
   const out = path.join(dir, 'run-out');
-  const r = ptlab('run', specFile, '--out', out);
+  const csv = path.join(dir, 'tidy.csv');
+  const r = ptlab('run', specFile, '--out', out, '--csv', csv);
   assert.equal(r.code, 0, r.stderr);
+  assert.match(fs.readFileSync(csv, 'utf8'), /^run,name,variant,cpu,seed,repeat,wr,step,op,metric,value\n/);
   assert.match(r.stderr, /^\[1\/12\] linux-6.18\|skylake-sp\|seed=1\|r=0\|wr=0.2/m);
   assert.match(r.stdout, /^run +cycles +faults +dirtyPages +tlbFlushes$/m);
   for (const f of ['spec.json', 'results.json', 'meta.json']) assert.ok(fs.existsSync(path.join(out, f)), f);
@@ -86,7 +88,7 @@ test('validate: ok summary, or every issue with exit 1', () => {
 
 // [args, exit code, stderr pattern]: usage mistakes name the flag and the fix
 const MISTAKES: [string[], number, RegExp][] = [
-  [['run', specFile, '--jbos', '2'], 2, /unknown option "--jbos"; valid options: --json, --out VALUE, --jobs VALUE/],
+  [['run', specFile, '--jbos', '2'], 2, /unknown option "--jbos"; valid options: --json, --csv VALUE, --out VALUE, --jobs VALUE/],
   [['run', specFile, '--jobs', 'two'], 2, /--jobs "two" is not a positive integer; use e\.g\. --jobs 2/],
   [['run', specFile, '--jobs', '0'], 2, /--jobs "0" is not a positive integer/],
   [['run', specFile, '--shard', '3/2'], 2, /--shard "3\/2": i must be between 1 and N/],

@@ -4,6 +4,7 @@
  * table otherwise). Ctrl-C stops the sweep keeping finished runs (saved with --out; continue with
  * --resume). PTLAB_SIMULATE_MODULE=path selects another simulateRun module (tests, toy model).
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { parseCli, positiveInt, usageOf, UsageError, type FlagSpec, type Parsed } from '../lab/cli-args';
 import { parseShard } from '../lab/plan';
@@ -15,6 +16,7 @@ import { CliError } from './errors';
 
 const FLAGS: FlagSpec = {
   json: { type: 'boolean', help: 'print the results as JSON (ResultsJson) on stdout' },
+  csv: { type: 'string', help: 'also write the tidy rows (run x step x metric) as CSV to this file' },
   out: { type: 'string', help: 'save spec.json, results.json, meta.json and runs/ in this directory' },
   jobs: { type: 'string', short: 'j', help: 'parallel runs on worker threads (default 1; "auto" = all cores)' },
   shard: { type: 'string', help: 'run only slice i of N of the sweep, e.g. 2/4' },
@@ -24,7 +26,7 @@ const FLAGS: FlagSpec = {
   quiet: { type: 'boolean', short: 'q', help: 'no progress on stderr' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
-const SYNOPSIS = 'SPEC.json [--json] [--out DIR] [--jobs N] [--shard i/N] [--resume]';
+const SYNOPSIS = 'SPEC.json [--json] [--csv FILE] [--out DIR] [--jobs N] [--shard i/N] [--resume]';
 
 export async function main(argv: string[]): Promise<number> {
   const opts = parseRunArgs(argv);
@@ -52,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     process.removeListener('SIGINT', onSigint);
   }
+  if (opts.csv) fs.writeFileSync(opts.csv, set.toCSV());
   if (opts.json) process.stdout.write(JSON.stringify(set.toJSON()) + '\n');
   else process.stdout.write(summaryTable(set) + (opts.run.outDir ? `\nsaved in ${opts.run.outDir}\n` : ''));
   return 0;
@@ -59,6 +62,7 @@ export async function main(argv: string[]): Promise<number> {
 
 interface ParsedRun {
   spec: unknown;
+  csv?: string;
   json: boolean;
   quiet: boolean;
   run: RunOptions;
@@ -108,7 +112,7 @@ export function parseRunArgs(argv: string[]): ParsedRun | 'help' {
   if (!quiet)
     run.onProgress = (pr) =>
       process.stderr.write(`[${pr.done}/${pr.total}] ${pr.plan.id}${pr.resumed ? ' (resumed)' : ''}  ${(pr.elapsedMs / 1000).toFixed(1)}s\n`);
-  return { spec: spec.raw, json: !!v.json, quiet, run };
+  return { spec: spec.raw, json: !!v.json, quiet, run, ...(typeof v.csv === 'string' ? { csv: v.csv } : {}) };
 }
 
 function summaryTable(set: ResultSet): string {
