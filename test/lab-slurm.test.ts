@@ -1,8 +1,9 @@
 /**
  * Integration: a single-node Slurm on localhost runs `ptlab sweep --slurm 4` (a 16-run sweep in
  * 4 array tasks plus the dependent merge job) and the merged results must equal a local run.
- * Needs Debian's slurm-wlm and munge and root (to start munged, slurmctld, slurmd in a temp dir).
- * Without them the test is SKIPPED — except with CI=true, where it must run.
+ * Needs Debian's slurm-wlm and munge, and root or passwordless sudo (munged, slurmctld and slurmd
+ * run as root from a temp dir; jobs run as the invoking user). Without them the test is SKIPPED —
+ * except with CI=true, where it must run.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,9 +52,12 @@ async function waitFor(what: string, ok: () => boolean, seconds: number, log: ()
 test('Slurm: a 16-run sweep in 4 array tasks plus a dependent merge equals the local run', async (t) => {
   const missing = DAEMONS.filter((d) => !which(d));
   const isRoot = process.getuid?.() === 0;
+  // not root: start the daemons through passwordless sudo
+  const sudo = !isRoot && spawnSync('sudo', ['-n', 'true']).status === 0 ? ['sudo', '-n'] : [];
   const mungeKey = '/etc/munge/munge.key';
-  if (missing.length > 0 || !isRoot || !fs.existsSync(mungeKey)) {
-    const why = missing.length > 0 ? `missing ${missing.join(', ')} (apt-get install -y slurm-wlm munge)` : !isRoot ? 'not root' : `no ${mungeKey}`;
+  const keyOk = isRoot ? fs.existsSync(mungeKey) : sudo.length > 0 && spawnSync('sudo', ['-n', 'test', '-r', mungeKey]).status === 0;
+  if (missing.length > 0 || (!isRoot && sudo.length === 0) || !keyOk) {
+    const why = missing.length > 0 ? `missing ${missing.join(', ')} (apt-get install -y slurm-wlm munge)` : !isRoot && sudo.length === 0 ? 'not root and no passwordless sudo' : `no ${mungeKey}`;
     if (process.env.CI === 'true') assert.fail(`Slurm integration test cannot run in CI: ${why}`);
     t.skip(`SKIPPED: ${why}`);
     return;
@@ -98,20 +102,24 @@ test('Slurm: a 16-run sweep in 4 array tasks plus a dependent merge equals the l
   );
   const env = { ...process.env, SLURM_CONF: conf, PTLAB_SIMULATE_MODULE: TOY };
   const logs = () => ['slurmctld.log', 'slurmd.log', 'munged.log'].map((f) => `--- ${f}\n${readTail(path.join(dir, f))}`).join('\n');
+  const asRoot = (cmd: string, args: string[]) =>
+    sudo.length > 0 ? execFileSync(sudo[0], [...sudo.slice(1), `SLURM_CONF=${conf}`, which(cmd) as string, ...args], { env }) : execFileSync(which(cmd) as string, args, { env });
   const stop = () => {
-    spawnSync('scancel', ['--user=root'], { env });
+    spawnSync('scancel', [`--user=${os.userInfo().username}`], { env });
     for (const f of ['slurmd', 'slurmctld', 'munged']) {
       try {
-        process.kill(Number(fs.readFileSync(path.join(dir, `${f}.pid`), 'utf8')), 'SIGTERM');
+        const pid = fs.readFileSync(path.join(dir, `${f}.pid`), 'utf8').trim();
+        if (sudo.length > 0) spawnSync(sudo[0], [...sudo.slice(1), 'kill', pid]);
+        else process.kill(Number(pid), 'SIGTERM');
       } catch {
         // not started or already gone
       }
     }
   };
   try {
-    execFileSync(which('munged') as string, [`--socket=${dir}/munge.socket`, `--key-file=${mungeKey}`, `--pid-file=${dir}/munged.pid`, `--log-file=${dir}/munged.log`, `--seed-file=${dir}/munge.seed`, '--force'], { env });
-    execFileSync(which('slurmctld') as string, ['-f', conf], { env });
-    execFileSync(which('slurmd') as string, ['-f', conf, '-N', host], { env });
+    asRoot('munged', [`--socket=${dir}/munge.socket`, `--key-file=${mungeKey}`, `--pid-file=${dir}/munged.pid`, `--log-file=${dir}/munged.log`, `--seed-file=${dir}/munge.seed`, '--force']);
+    asRoot('slurmctld', ['-f', conf]);
+    asRoot('slurmd', ['-f', conf, '-N', host]);
     await waitFor('the node to become idle', () => /idle/.test(spawnSync('sinfo', ['-h', '-o', '%T'], { env, encoding: 'utf8' }).stdout ?? ''), 60, logs);
 
     const spec = {
