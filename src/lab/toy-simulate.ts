@@ -61,7 +61,7 @@ export function simulateRun(plan: RunPlan, opts: SimulateOptions = {}): RunResul
         for (let k = 0; k < n; k++) {
           const p = page[k];
           c.accesses++;
-          cycles += PRICE.access + cpu[k] * 0; // CPU number unused by the toy
+          cycles += PRICE.access;
           if (st[p] === 0 || (write[k] === 1 && st[p] === 1)) {
             c.faults.total++;
             const kind = st[p] === 0 ? (write[k] ? 'anonAlloc' : 'anonZeroPage') : 'wpReuse';
