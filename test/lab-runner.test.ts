@@ -36,6 +36,12 @@ test('jobs 1 and jobs 2 give identical results, in plan order', async () => {
   assert.ok(a.runs[0].steps[1].series && a.runs[0].steps[1].series.length === 4, 'sampleEvery reaches simulate');
 });
 
+test('in-process runs report progress inside a run', () => {
+  const seen = new Set<string>();
+  runSync(spec([1]), { simulate: toySimulate, registries: false, onRunProgress: (plan, done, total) => (assert.ok(done <= total), seen.add(plan.id)) });
+  assert.equal(seen.size, 4);
+});
+
 test('progress is reported once per run', async () => {
   const seen: number[] = [];
   await run(spec([1, 2]), { jobs: 2, simulateModule: TOY, registries: false, onProgress: (p) => seen.push(p.done) });

@@ -32,6 +32,8 @@ export interface RunOptions {
   strict?: boolean;
   /** called after every finished (or resumed) run */
   onProgress?: (p: RunProgress) => void;
+  /** within a run: accesses done so far in the current step (in-process runs only: jobs 1, runSync) */
+  onRunProgress?: (plan: RunPlan, done: number, total: number) => void;
   /** stops the sweep; finished runs are kept (and saved with outDir) */
   signal?: AbortSignal;
   /** save runs/<id>.json as runs finish, and spec/results/meta at the end */
@@ -111,9 +113,10 @@ function simOpts(spec: ExperimentSpec, opts: RunOptions): SimulateOptions {
 }
 
 function loadSimulate(opts: RunOptions): SimulateFn {
-  if (opts.simulate) return opts.simulate;
-  const mod = require(opts.simulateModule ?? './simulate') as { simulateRun: SimulateFn };
-  return mod.simulateRun;
+  const sim = opts.simulate ?? (require(opts.simulateModule ?? './simulate') as { simulateRun: SimulateFn }).simulateRun;
+  const onRun = opts.onRunProgress;
+  if (!onRun) return sim;
+  return (plan, so) => sim(plan, { ...so, onProgress: (done, total) => onRun(plan, done, total) });
 }
 
 /** The simulator's result, with the plan's identity fields (ids must match plans for resume/merge). */
