@@ -9,7 +9,8 @@ import { CliError } from './errors';
 import { buildProbe, probeSupport, runProbe, type ProbeOutput } from '../cost/probe-runner';
 import { deriveHostProfile, readHostInfo, closestBase, type CalibrationRow } from '../cost/calibrate';
 import { hostProfilePath, getProfile, listProfiles } from '../cost/registry';
-import { checkScenarios, pageListFile, variantForRelease, type CheckScenario } from '../cost/check-scenarios';
+import { checkScenarios, pageListFile, type CheckScenario } from '../cost/check-scenarios';
+import { variantForRelease } from '../kernel/variants';
 import { compareCheck, checkPassed, formatCheckTable, CHECK_TOLERANCE_PCT } from '../cost/check';
 
 const USAGE = `usage: ptlab calibrate [--fast] [--reps N] [--out FILE] [--dry-run] [--json]

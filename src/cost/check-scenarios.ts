@@ -114,13 +114,3 @@ export function checkScenarios(cpu: string, kernel: string, seed = 1): CheckPlan
 export function pageListFile(lists: number[][]): string {
   return lists.map((l) => `${l.length}\n${l.join(' ')}\n`).join('');
 }
-
-/** Kernel variant closest to a `uname -r` release (DESIGN.md variant names). */
-export function variantForRelease(release: string): string {
-  const m = /^(\d+)\.(\d+)/.exec(release);
-  if (!m) return 'linux-6.18';
-  const v = Number(m[1]) * 1000 + Number(m[2]);
-  if (v >= 6003) return 'linux-6.18';
-  if (v >= 6002) return 'linux-6.2';
-  return 'linux-5.19';
-}

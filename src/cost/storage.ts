@@ -45,15 +45,15 @@ export function deriveIoCosts(storage: StorageDefinition, clock: Sourced): Recor
   const f = clock.value;
   const write: CostEntry = {
     cycles: writeCyclesPerPage(storage.writeMBps.value, f),
-    source: `derived: 4096 B / ${cite('storage.writeMBps', storage.writeMBps)} at clockGHz=${f}`,
+    source: `derived: 4096 B / ${cite('storage.writeMBps', storage.writeMBps)}`,
     kind: weakest(storage.writeMBps.kind, clock.kind),
-    note: 'bandwidth bound (batched writeback/swap-out): cycles = 4096 / (writeMBps*1e6) * clockGHz*1e9',
+    note: `bandwidth bound (batched writeback/swap-out): cycles = 4096 / (writeMBps*1e6) * clockGHz*1e9 at clockGHz=${f}`,
   };
   const read: CostEntry = {
     cycles: readCyclesPerPage(storage.readMBps.value, storage.latencyUs.value, f),
-    source: `derived: ${cite('storage.latencyUs', storage.latencyUs)} + 4096 B / ${cite('storage.readMBps', storage.readMBps)} at clockGHz=${f}`,
+    source: `derived: ${cite('storage.latencyUs', storage.latencyUs)} + 4096 B / ${cite('storage.readMBps', storage.readMBps)}`,
     kind: weakest(storage.readMBps.kind, storage.latencyUs.kind, clock.kind),
-    note: 'latency bound (the major fault waits): cycles = (latencyUs*1e3 + 4096/(readMBps*1e6)*1e9) ns * clockGHz',
+    note: `latency bound (the major fault waits): cycles = (latencyUs*1e3 + 4096/(readMBps*1e6)*1e9) ns * clockGHz at clockGHz=${f}`,
   };
   return { writebackPage: write, swapOutPage: { ...write }, swapInPage: read, fileReadPage: { ...read } };
 }

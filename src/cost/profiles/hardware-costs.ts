@@ -45,10 +45,10 @@ export function hardwareCosts(family: CoreFamily): Record<HwEvent, CostEntry> {
     walkMemRef: memRef,
     pscHit: est(0, CITE.pscRevanc, 'a paging-structure-cache hit saves walkMemRefs; it has no cost of its own'),
     aBitSet: intel
-      ? est(INTEL_A_CYCLES, CITE.peterXuMigration, `microcode assist (${CITE.intelAssist.split(':')[0]}): 95 ms / 262144 pages = ${INTEL_A_NS.toFixed(0)} ns x 2.2 GHz (the measuring Broadwell's clock)`)
+      ? est(INTEL_A_CYCLES, CITE.peterXuMigration, `microcode assist (counted by OTHER_ASSISTS.ANY / ASSISTS.ANY): 95 ms / 262144 pages = ${INTEL_A_NS.toFixed(0)} ns x 2.2 GHz (the measuring Broadwell's clock)`)
       : amdFrom(AMD_A_CYCLES, CITE.raghavendra, 'hardware re-walk sets A (no assist event on Zen): 290 ns x 3.72 GHz (the measuring machine\'s clock)'),
     dBitSet: intel
-      ? est(INTEL_D_CYCLES, CITE.rfc01, `microcode assist on a write through a cached D=0 entry (${CITE.intelAssist.split(':')[0]} count AD assists). ">500 cycles" is a claim: no data was posted; Peter Xu's ~${INTEL_A_CYCLES}-cycle A assist supports the magnitude`)
+      ? est(INTEL_D_CYCLES, CITE.rfc01, `microcode assist on a write through a cached D=0 entry (OTHER_ASSISTS.ANY / ASSISTS.ANY count AD assists: ${CITE.intelAssist}). ">500 cycles" is a claim: no data was posted; Peter Xu's ~${INTEL_A_CYCLES}-cycle A assist supports the magnitude`)
       : amdFrom(AMD_D_CYCLES, CITE.raghavendra, 'hardware re-walk on a write to A=1,D=0 (no assist on Zen, see amdzen PMC lists): 32 ns x 3.72 GHz'),
     adBitSet: intel
       ? est(INTEL_A_CYCLES, CITE.peterXuMigration, 'one assist sets A and D together: priced like the A assist')
