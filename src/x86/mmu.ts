@@ -20,7 +20,7 @@
 import { HwEv, HW_EVENTS, HwViol, HW_VIOLATIONS } from './events';
 import type { MmuGeometry } from './geometry';
 import { DEFAULT_GEOMETRY } from './geometry';
-import { PageTableMemory, pt_index, PTRS_PER_TABLE } from './pagetable';
+import { PageTableMemory, PTRS_PER_TABLE } from './pagetable';
 import { PCID_LIMIT, PscArray, TLB_D, TLB_NX, TLB_PKEY_SHIFT, TLB_RW, TLB_US, TlbArray } from './tlb';
 
 /** #PF error code bits (arch/x86/include/asm/trap_pf.h, SDM §4.7). */
@@ -154,10 +154,14 @@ export class Mmu {
     c[EV_WALK]++;
     const pcid = this.pcid[cpu];
     const levels = this.levels;
+    // Table indexes of each level, computed once (vpn may exceed 2^32 under LA57).
+    const low = vpn < 134217728 ? vpn : vpn % 134217728;
+    const i1 = low & 511, i2 = (low >>> 9) & 511, i3 = (low >>> 18) & 511;
+    const top = (vpn - low) / 134217728;
+    const i4 = top % 512, i5 = Math.floor(top / 512) % 512;
     // Paging-structure caches decide where the walk starts (memory references it makes).
-    const pdeKey = Math.floor(vpn / 512);
-    const pdpteKey = Math.floor(vpn / 262144);
-    const pml4eKey = Math.floor(vpn / 134217728);
+    const pdeKey = (vpn - i1) / 512;
+    const pdpteKey = (vpn - (low & 262143)) / 262144;
     let refs: number;
     if (this.pde.hit(cpu, pdeKey, pdeKey * PCID_LIMIT + pcid)) {
       refs = 1;
@@ -165,7 +169,7 @@ export class Mmu {
     } else if (this.pdpte.hit(cpu, pdpteKey, pdpteKey * PCID_LIMIT + pcid)) {
       refs = 2;
       c[EV_PSC]++;
-    } else if (this.pml4e.hit(cpu, pml4eKey, pml4eKey * PCID_LIMIT + pcid)) {
+    } else if (this.pml4e.hit(cpu, top, top * PCID_LIMIT + pcid)) {
       refs = 3;
       c[EV_PSC]++;
     } else refs = levels;
@@ -179,7 +183,7 @@ export class Mmu {
     let e = 0;
     let level = levels;
     for (; level >= 1; level--) {
-      slot = table * PTRS_PER_TABLE + pt_index(vpn, level);
+      slot = table * PTRS_PER_TABLE + (level === 1 ? i1 : level === 2 ? i2 : level === 3 ? i3 : level === 4 ? i4 : i5);
       e = lo[slot];
       if ((e & P) === 0) {
         c[EV_REF] += Math.min(refs, levels - level + 1);
@@ -191,7 +195,7 @@ export class Mmu {
       table = (e >>> 12) + (hi[slot] & 0xfffff) * 1048576;
     }
     c[EV_REF] += refs;
-    if (levels >= 4) this.pml4e.fill(cpu, pml4eKey, pml4eKey * PCID_LIMIT + pcid);
+    if (levels >= 4) this.pml4e.fill(cpu, top, top * PCID_LIMIT + pcid);
     this.pdpte.fill(cpu, pdpteKey, pdpteKey * PCID_LIMIT + pcid);
     if (level === 1) this.pde.fill(cpu, pdeKey, pdeKey * PCID_LIMIT + pcid);
 

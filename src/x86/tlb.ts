@@ -129,10 +129,10 @@ export class PscArray {
     this.tag = new Float64Array(cpus * this.perCpu).fill(-1);
   }
   hit(cpu: number, key: number, tag: number): boolean {
-    return this.tag[cpu * this.perCpu + (key % this.perCpu)] === tag;
+    return this.tag[cpu * this.perCpu + (key < 4294967296 ? key >>> 0 : key) % this.perCpu] === tag;
   }
   fill(cpu: number, key: number, tag: number): void {
-    this.tag[cpu * this.perCpu + (key % this.perCpu)] = tag;
+    this.tag[cpu * this.perCpu + (key < 4294967296 ? key >>> 0 : key) % this.perCpu] = tag;
   }
   flush(cpu: number): void {
     this.tag.fill(-1, cpu * this.perCpu, (cpu + 1) * this.perCpu);

@@ -1,0 +1,57 @@
+/**
+ * `npm run bench`: simulated accesses per second, memory per mapped page, allocation on the hot
+ * path, the 1 Mi-page uffd scenario and the sweep speed-up. `npm run --silent bench -- --json`
+ * prints one JSON object (keys are stable: later benchmarks add keys, never rename them).
+ * Run with --expose-gc (the npm script does) so the heap measurement starts from a clean heap.
+ */
+import { firstTouch, heapGrowth, tlbResident, walkPerAccess } from './x86';
+import { uffdMillionPages } from './kernel';
+
+async function main(): Promise<void> {
+  const json = process.argv.includes('--json');
+  const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+  const log = (s: string) => {
+    if (!json) process.stdout.write(s + '\n');
+    else process.stderr.write(s + '\n');
+  };
+  const out: Record<string, number> = {};
+  const want = (k: string) => !only || only.split(',').includes(k);
+  if (want('x86')) {
+    out.tlbResidentAccessesPerSec = Math.round(tlbResident());
+    log(`TLB-resident random accesses:      ${(out.tlbResidentAccessesPerSec / 1e6).toFixed(1)} M/s (target >= 30 M/s)`);
+    const w = walkPerAccess();
+    out.walkPerAccessAccessesPerSec = Math.round(w.perSec);
+    out.walksPerAccess = Number(w.walksPerAccess.toFixed(4));
+    out.bytesPerMappedPage = w.bytesPerMappedPage;
+    log(`walk-per-access (1 Mi pages):      ${(out.walkPerAccessAccessesPerSec / 1e6).toFixed(1)} M/s, ${out.walksPerAccess} walks/access (target >= 5 M/s)`);
+    out.firstTouchAccessesPerSec = Math.round(firstTouch());
+    log(`first-touch sequential writes:     ${(out.firstTouchAccessesPerSec / 1e6).toFixed(1)} M/s`);
+    log(`page-table bytes per mapped page:  ${out.bytesPerMappedPage} (target <= 16)`);
+    out.heapGrowthBytesPer10MAccesses = heapGrowth();
+    log(`heap growth over 10 M accesses:    ${out.heapGrowthBytesPer10MAccesses} bytes`);
+  }
+  if (want('kernel')) {
+    const u = uffdMillionPages();
+    out.uffd1MiPages10MTouchesSec = Number(u.seconds.toFixed(2));
+    out.kernelRandomAccessesPerSec = Math.round(u.accessesPerSec);
+    log(`1 Mi pages: populate, uffd wp/unwp, 10 M touches: ${out.uffd1MiPages10MTouchesSec} s (target < 10 s); ${(u.accessesPerSec / 1e6).toFixed(1)} M accesses/s through the kernel`);
+  }
+  if (want('sweep')) {
+    try {
+      const { benchSweep } = require('./sweep') as typeof import('./sweep');
+      const s = await benchSweep();
+      Object.assign(out, s);
+      log(`40-run sweep: ${s.sweep40Jobs1Sec.toFixed(2)} s with --jobs 1, ${s.sweep40Jobs2Sec.toFixed(2)} s with --jobs 2: x${s.sweepJobsSpeedup.toFixed(2)} (target >= 1.7)`);
+    } catch (e) {
+      log(`sweep benchmark unavailable: ${(e as Error).message}`);
+    }
+  }
+  out.peakRssBytes = process.resourceUsage().maxRSS * 1024;
+  log(`peak RSS:                          ${(out.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
+  if (json) process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench failed: ${(e as Error).stack}\n`);
+  process.exitCode = 1;
+});
