@@ -54,22 +54,12 @@ if (missing && process.env.CI !== 'true') {
 }
 const skip = missing && process.env.CI !== 'true' ? `SKIPPED: ${missing}` : false;
 
-/**
- * How the notebook imports the API: `import { lab, charts } from 'ptlab'` once the library entry
- * exports both (the lead adds them to src/index.ts); until then the same modules of this same
- * build through 'ptlab/<build>/src/...' (still resolved by the kernel, from outside the project).
- */
-function apiImports(): { cells: string[]; fromEntry: boolean } {
-  const lib = require(pkg.main) as Record<string, unknown>;
-  if (lib.lab !== undefined && lib.charts !== undefined) return { fromEntry: true, cells: ["import { lab, charts } from 'ptlab'"] };
-  const build = path.relative(pkg.root, pkg.build).split(path.sep).join('/');
-  return { fromEntry: false, cells: [`import { lab } from 'ptlab/${build}/src/lab'\nimport { charts } from 'ptlab/${build}/src/notebook'`] };
-}
-
+/** The README's notebook API: only `lab` is imported; results know how to chart themselves. */
+const IMPORT = "import { lab } from 'ptlab'";
 const RUN_AND_SHOW = [
   "const results = await lab.experiment('kernel smoke').machine('skylake-sp').kernel('linux-6.18')",
   "  .mmap('heap', '64KiB', { kind: 'anon-private' }).touch('heap', 'write').run()",
-  'await charts.cycleBreakdown(results).show()',
+  "await results.chart('cycles').show()",
 ].join('\n');
 
 function runIn(dir: string, name: string, cells: string[], t: NotebookTooling, env: NodeJS.ProcessEnv): { cells: NbCell[]; summary: ReturnType<typeof executeNotebook> } {
@@ -98,10 +88,8 @@ test('ptlab kernel: install to a temp prefix, listed by KernelSpecManager, runs 
     assert.equal(fs.realpathSync(spec.resourceDir), fs.realpathSync(path.join(kernel.prefix, 'share', 'jupyter', 'kernels', 'ptlab')));
     assert.equal(spec.displayName, 'ptlab (TypeScript)');
 
-    // 2. `import ... from 'ptlab'` and `.show()` with no setup cell: one complete chart bundle.
-    const api = apiImports();
-    if (!api.fromEntry) t.diagnostic("NOTE: 'ptlab' does not export lab and charts yet; importing them from 'ptlab/<build>/src/...'");
-    const run = runIn(work, 'chart', [...api.cells, RUN_AND_SHOW], tools, kernel.env);
+    // 2. `import { lab } from 'ptlab'` and `.show()` with no setup cell: one complete chart bundle.
+    const run = runIn(work, 'chart', [IMPORT, RUN_AND_SHOW], tools, kernel.env);
     assert.equal(run.summary.summary!.ok, true, `notebook failed:\n${run.summary.stdout}`);
     const outputs = run.cells.flatMap((c) => c.outputs ?? []);
     const charts = outputs.filter((o) => o.output_type === 'display_data' && o.data && VEGALITE in o.data);
@@ -124,7 +112,7 @@ test('ptlab kernel: install to a temp prefix, listed by KernelSpecManager, runs 
       work,
       'errors',
       [
-        `import { VERSION } from 'ptlab'\n${api.cells.join('\n')}`,
+        "import { lab, VERSION } from 'ptlab'",
         "const fine = 1\nconst n: number = VERSION",
         "await lab.experiment('bad').machine('skylake-sp').kernel('linux-6.18').mmap('heap', '64KiB').touch('nope', 'write').run()",
         'const after = 40 + 2\nconsole.log(after)',
