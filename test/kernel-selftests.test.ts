@@ -54,7 +54,7 @@ for (const variant of ['linux-5.19', 'linux-6.2', 'linux-6.18']) {
 
 test('linux-5.19 reproduces the soft-dirty bug fixed by 76aefad628aa (v6.0): mprotect RO->RW of a dirty shared PTE skips the tracking fault', () => {
   const l = new Lab('linux-5.19');
-  l.map('m', 1, 'file-shared', { fs: 'plain' });
+  l.map('m', 1, 'file-shared', { fs: 'mkwrite' }); // (only ->page_mkwrite files reach that code: see vma_wants_writenotify)
   l.write('m', 0);
   l.k.clearRefs(l.mm, 0, 'soft-dirty');
   l.k.mprotect(l.mm, 0, l.start('m'), 1, 'r');
@@ -235,4 +235,17 @@ test('TLB shootdown: more than 33 pages are flushed whole; other CPUs running th
   l.resetCounters();
   l.k.mprotect(l.mm, 0, l.start('m'), 4, 'rw');
   assert.equal(l.hw('invlpg'), 8, '6.18 upgrades the 4 exclusive PTEs to RW: 4 single-page flushes on each of CPUs 0 and 1');
+});
+
+test('vma_wants_writenotify() asked with an already write-protected vm_page_prot says no (except ->page_mkwrite): uffd unprotect of shmem leaves PTEs read-only', () => {
+  const l = new Lab('linux-6.18');
+  l.map('shm', 4, 'anon-shared');
+  l.k.uffdRegister(l.mm, l.start('shm'), 4, ['wp']);
+  l.writeAll('shm', 4);
+  l.k.uffdWriteprotect(l.mm, 0, l.start('shm'), 4, true);
+  l.k.uffdWriteprotect(l.mm, 0, l.start('shm'), 4, false);
+  assert.equal(l.page('shm', 0).write, false, 'no MM_CP_TRY_CHANGE_WRITABLE for this VMA');
+  l.resetCounters();
+  l.writeAll('shm', 4);
+  assert.equal(l.fault('wpShared'), 4, 'each write takes a wp fault (observed on Linux 6.18 by ptlab diff)');
 });

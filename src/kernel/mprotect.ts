@@ -154,7 +154,7 @@ export function do_mprotect(k: Kernel, mm: Mm, cpu: number, start: number, pages
     vma_set_page_prot(vma, k.variant);
     const cp: ChangeProtFlags = { cause: 'mprotect' };
     if (k.variant.canChangePteWritable === 'v5.19-dirty-acct') {
-      cp.dirtyAcct = vma.shared && vma_wants_writenotify(vma, k.variant);
+      cp.dirtyAcct = vma.shared && vma_wants_writenotify(vma, k.variant, vma.pageProt);
     } else if (vma_wants_manual_pte_write_upgrade(vma, k.variant)) cp.tryChangeWritable = true;
     changed += change_protection(k, tlb, vma, vma.start, vma.end, vma.pageProt, cp);
   }

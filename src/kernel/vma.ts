@@ -89,13 +89,18 @@ export function userfaultfd_wp(vma: Vma): boolean {
 }
 
 /**
- * vma_wants_writenotify() (mm/mmap.c): shared writable mappings whose first write must fault so
- * the kernel sees it: ->page_mkwrite, soft-dirty tracking, uffd-wp (v6.2+), dirty accounting of
- * files that do writeback (not shmem).
+ * vma_wants_writenotify(vma, prot) (mm/mmap.c): shared writable mappings whose first write must
+ * fault so the kernel sees it: ->page_mkwrite, soft-dirty tracking, uffd-wp (v6.2+), dirty
+ * accounting of files that do writeback (not shmem). Before those checks the kernel gives up if
+ * `prot` is not what vm_pgprot_modify() would make of the VMA flags, which is the case once
+ * vm_page_prot is already write-protected for writenotify: asked with vma->vm_page_prot (as
+ * vma_wants_manual_pte_write_upgrade() and 5.19's MM_CP_DIRTY_ACCT do), the answer is then
+ * false for everything but ->page_mkwrite files.
  */
-export function vma_wants_writenotify(vma: Vma, variant: KernelVariant): boolean {
+export function vma_wants_writenotify(vma: Vma, variant: KernelVariant, prot: bigint = vm_get_page_prot(vma.flags)): boolean {
   if ((vma.flags & (VM_WRITE | VM_SHARED)) !== (VM_WRITE | VM_SHARED)) return false;
   if (vma.file && vma.file.fs === 'mkwrite') return true;
+  if (prot !== vm_get_page_prot(vma.flags)) return false;
   if (vma_soft_dirty_enabled(vma)) return true;
   if (variant.writenotifyForUffdWp && userfaultfd_wp(vma)) return true;
   return vma.file !== null && vma.file.fs !== 'shmem';
@@ -114,6 +119,6 @@ export function vma_set_page_prot(vma: Vma, variant: KernelVariant): void {
  * private: any VM_WRITE mapping.
  */
 export function vma_wants_manual_pte_write_upgrade(vma: Vma, variant: KernelVariant): boolean {
-  if (vma.shared) return vma_wants_writenotify(vma, variant);
+  if (vma.shared) return vma_wants_writenotify(vma, variant, vma.pageProt);
   return vma.writable;
 }
