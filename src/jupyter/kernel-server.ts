@@ -148,6 +148,24 @@ export class PtlabHandler {
 export function createServer(tslab: Tslab, handler: PtlabHandler, configPath: string): TslabZmqServerInstance {
   const Base = tslab.jupyter.ZmqServer;
   class PtlabZmqServer extends Base {
+    /** Settles when every socket is bound (see handleShellMessage). */
+    private bound: Promise<void> = Promise.resolve();
+
+    override init(): Promise<void> {
+      // tslab's init starts reading the shell socket before all five binds have finished. On a busy
+      // machine a request can then arrive while iopub is still binding, and publishing the "busy"
+      // status throws EBUSY ("Socket is blocked by a bind or unbind operation"), which drops the
+      // request (observed with nbclient's kernel_info retries under load).
+      this.bound = super.init();
+      return this.bound;
+    }
+
+    override async handleShellMessage(sock: unknown, ...frames: unknown[]): Promise<void> {
+      // Messages that arrive early wait for the binds, in arrival order (one shared promise).
+      await this.bound.catch(() => undefined);
+      return super.handleShellMessage(sock, ...frames);
+    }
+
     async handleExecute(sock: unknown, msg: TslabZmqMessage): Promise<void> {
       const publish = (msgType: string, content: Record<string, unknown>): void => {
         const out = msg.createReply();

@@ -96,6 +96,7 @@ export interface TslabZmqServerInstance {
   iopub: unknown;
   handler: unknown;
   init(): Promise<void>;
+  handleShellMessage(sock: unknown, ...frames: unknown[]): Promise<void>;
   close(): void;
 }
 
