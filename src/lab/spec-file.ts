@@ -21,12 +21,20 @@ export interface SpecFile {
   baseDir: string;
 }
 
+/** Specs are small documents; anything bigger is almost certainly the wrong file (a trace?). */
+export const MAX_SPEC_BYTES = 4 * 1024 * 1024;
+
 export function readSpecFile(file: string): SpecFile {
   const abs = path.resolve(file);
   let text: string;
   try {
+    const size = fs.statSync(abs).size;
+    if (size > MAX_SPEC_BYTES) {
+      throw new SpecFileError(`${file}: ${size} bytes is too large for an experiment spec (limit ${MAX_SPEC_BYTES}); large access sequences belong in a trace file referenced by a "trace" step`);
+    }
     text = fs.readFileSync(abs, 'utf8');
   } catch (e) {
+    if (e instanceof SpecFileError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new SpecFileError(`${file}: no such file; give the path of an experiment spec (.json), e.g. examples/uffd-wp-unprotect.json`);
     if (code === 'EISDIR') throw new SpecFileError(`${file}: is a directory; give the path of an experiment spec (.json)`);
