@@ -8,6 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -147,5 +148,53 @@ test('ptlab kernel: install to a temp prefix, listed by KernelSpecManager, runs 
     kernel.remove();
     fs.rmSync(work, { recursive: true, force: true });
     assert.ok(!after.kernels.some((k) => k.name === 'ptlab' && k.resourceDir.startsWith(kernel.prefix)), 'kernelspec removed');
+  }
+});
+
+/** Speaks the Jupyter protocol to one kernel with jupyter_client; prints one JSON line per check. */
+const PROTOCOL_SCRIPT = `
+import json, os, sys, tempfile, time
+import jupyter_client
+os.chdir(tempfile.mkdtemp())
+km, kc = jupyter_client.manager.start_new_kernel(kernel_name='ptlab', startup_timeout=120)
+def reply(mid):
+    while True:
+        r = kc.get_shell_msg(timeout=60)
+        if r['parent_header'].get('msg_id') == mid:
+            return r
+out = {}
+try:
+    r = reply(kc.kernel_info())
+    out['kernel_info'] = [r['msg_type'], r['content'].get('status'), r['content'].get('implementation')]
+    r = reply(kc.comm_info())
+    out['comm_info'] = [r['msg_type'], r['content'].get('status')]
+    mid = kc.execute('let spins = 0\\nwhile (true) { spins++ }')
+    time.sleep(1.5)
+    km.interrupt_kernel()
+    r = reply(mid)
+    out['interrupt'] = [r['content'].get('status'), r['content'].get('ename'), r['content'].get('evalue')]
+    time.sleep(0.3)
+    r = reply(kc.execute('40 + 2'))
+    out['after'] = [r['content'].get('status')]
+finally:
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+print(json.dumps(out))
+`;
+
+test('ptlab kernel speaks the protocol: kernel_info status, comm_info_reply, interrupt keeps the kernel', { skip, timeout: 300_000 }, () => {
+  if (missing) assert.fail(`CI=true but Jupyter is missing: ${missing}`);
+  const kernel = installTemporaryKernel();
+  try {
+    const r = spawnSync((tooling as NotebookTooling).python, ['-c', PROTOCOL_SCRIPT], { encoding: 'utf8', env: kernel.env, timeout: 240_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    assert.deepEqual(out.kernel_info, ['kernel_info_reply', 'ok', 'ptlab']);
+    assert.deepEqual(out.comm_info, ['comm_info_reply', 'ok']);
+    assert.equal(out.interrupt[0], 'error');
+    assert.match(out.interrupt[2], /interrupted/i);
+    assert.deepEqual(out.after, ['ok']);
+  } finally {
+    kernel.remove();
   }
 });

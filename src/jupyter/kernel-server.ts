@@ -1,6 +1,7 @@
 /**
  * The Jupyter side of the ptlab kernel: tslab's ZMQ server and request handler, with three changes
- * to how a cell execution is reported (everything else is tslab's own code, delegated):
+ * to how a cell execution is reported (everything else is tslab's own code, delegated, apart from
+ * two protocol fixes: kernel_info_reply gets its `status`, comm_info_request gets a comm_info_reply):
  *
  * 1. A failed cell publishes an `error` message ({ename, evalue, traceback}) and puts the same
  *    fields into `execute_reply`, instead of tslab's stderr text plus a bare `status: error`.
@@ -82,6 +83,8 @@ export class PtlabHandler {
     const languageInfo = info.language_info as Record<string, unknown>;
     return {
       ...info,
+      // Required by the messaging protocol for every reply; tslab omits it here.
+      status: 'ok',
       implementation: 'ptlab',
       implementation_version: this.identity.ptlabVersion,
       language_info: { ...languageInfo, version: this.identity.typescriptVersion },
@@ -164,6 +167,14 @@ export function createServer(tslab: Tslab, handler: PtlabHandler, configPath: st
       // Messages that arrive early wait for the binds, in arrival order (one shared promise).
       await this.bound.catch(() => undefined);
       return super.handleShellMessage(sock, ...frames);
+    }
+
+    /** tslab answers comm_info_request with msg_type "complete_reply"; the protocol says comm_info_reply. */
+    handleCommInfoRequest(sock: unknown, msg: TslabZmqMessage): void {
+      const reply = msg.createReply();
+      reply.header.msg_type = 'comm_info_reply';
+      reply.content = { status: 'ok', comms: {} };
+      reply.signAndSend(this.connInfo.key, sock);
     }
 
     async handleExecute(sock: unknown, msg: TslabZmqMessage): Promise<void> {
