@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { consistency, Lab } from './helpers/kernel-harness';
+import { Kernel } from '../src/kernel/kernel';
 
 for (const variant of ['linux-5.19', 'linux-6.2', 'linux-6.18']) {
   test(`mkdirty.c (${variant}): after mprotect(PROT_READ), migration keeps the dirty PTE read-only and a write gets SIGSEGV`, () => {
@@ -248,4 +249,20 @@ test('vma_wants_writenotify() asked with an already write-protected vm_page_prot
   l.resetCounters();
   l.writeAll('shm', 4);
   assert.equal(l.fault('wpShared'), 4, 'each write takes a wp fault (observed on Linux 6.18 by ptlab diff)');
+});
+
+test('do_swap_page on a SWP_SYNCHRONOUS_IO device (zram): an unshared swap-in skips the swap cache; the folio is not dirty but no longer has a swap copy', () => {
+  for (const swap of ['disk', 'zram'] as const) {
+    const k = new Kernel({ variant: 'linux-6.18', cpus: 1, strict: true, swap });
+    const mm = k.process('main');
+    const vma = k.mmap(mm, { region: 'm', pages: 1, kind: 'anon-private' });
+    k.access(mm, 0, vma.start, 1);
+    k.madvise(mm, 0, vma.start, 1, 'pageout');
+    k.access(mm, 0, vma.start, 1);
+    const s = k.inspect(mm, vma.start);
+    assert.deepEqual([s.write, s.dirty], [true, true], swap);
+    assert.equal(s.folioDirty, swap === 'disk', `${swap}: folio_free_swap() dirties the folio only when it was in the swap cache`);
+    assert.equal(k.swap.slotsInUse, 0, `${swap}: the slot is freed either way`);
+    assert.deepEqual(consistency(k), []);
+  }
 });

@@ -181,7 +181,10 @@ export interface DiffOptions extends ReplayOptions {
 export function diffSpec(loaded: LoadedSpec, opts: DiffOptions = {}): DiffReport {
   const native = replayNative(loaded.resolved, { ...opts, repeat: loaded.plan.repeat });
   const variant = opts.variant ?? variantForHost(native.host.kernel);
-  const resolved: ResolvedSpec = { ...loaded.resolved, kernel: variant };
+  // Model the host's swap device: zram is SWP_SYNCHRONOUS_IO, whose swap-ins skip the swap cache.
+  const machine = { ...loaded.resolved.machine };
+  if (machine.swap === undefined && hostSwapIsZram()) machine.swap = 'zram';
+  const resolved: ResolvedSpec = { ...loaded.resolved, kernel: variant, machine };
   const plan: RunPlan = { ...loaded.plan, id: `${loaded.plan.id}|diff=${variant}`, variant, spec: resolved };
   let model: RunResult;
   try {
@@ -211,4 +214,14 @@ export function formatDiff(r: DiffReport): string {
     );
   out.push(`  ${r.modelDifferences} model difference(s), ${r.differences.length - r.modelDifferences} explained by host quirks`);
   return out.join('\n');
+}
+
+/** Is the first active swap device of this host a zram device (/proc/swaps)? */
+export function hostSwapIsZram(): boolean {
+  try {
+    const lines = require('node:fs').readFileSync('/proc/swaps', 'utf8').trim().split('\n').slice(1);
+    return lines.length > 0 && /zram/.test(lines[0]);
+  } catch {
+    return false;
+  }
 }

@@ -33,6 +33,8 @@ export interface KernelOptions {
   geometry?: MmuGeometry;
   /** throw on an invariant breach instead of counting it */
   strict?: boolean;
+  /** swap device: 'disk' (default) or 'zram', a SWP_SYNCHRONOUS_IO device (see do_swap_page) */
+  swap?: 'disk' | 'zram';
 }
 
 export interface MmapOptions {
@@ -62,6 +64,8 @@ export class Kernel {
   readonly cpuMm: (Mm | null)[];
   readonly cpuLazy: boolean[];
   strict: boolean;
+  /** the swap device is SWP_SYNCHRONOUS_IO (zram): unshared swap-ins bypass the swap cache */
+  readonly swapSynchronousIo: boolean;
   /** hints the modelled uffd-wp handler passes when it un-protects a faulting page */
   uffdHandlerHints: UffdHint[] = [];
   /** the modelled uffd-wp handler copies the page before un-protecting it (live snapshot) */
@@ -78,6 +82,7 @@ export class Kernel {
     this.cpuMm = new Array(this.cpus).fill(null);
     this.cpuLazy = new Array(this.cpus).fill(false);
     this.strict = opts.strict ?? false;
+    this.swapSynchronousIo = opts.swap === 'zram';
     this.createProcess('main');
   }
 

@@ -283,7 +283,18 @@ function do_swap_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slo
   const f = k.frames;
   const s = pte_swp_offset(pte);
   let pfn = k.swap.cache.get(s);
-  if (pfn === undefined) {
+  // A SWP_SYNCHRONOUS_IO device (zram) with the slot referenced by this PTE only: the folio is read
+  // without ever entering the swap cache, and the slot is freed at once.
+  const skipSwapcache = pfn === undefined && k.swapSynchronousIo && (k.swap.refs.get(s) ?? 0) === 1;
+  if (skipSwapcache) {
+    pfn = k.allocPage(false);
+    k.counters[KEv.swapInPage]++;
+    f.flags[pfn] |= PG_anon | PG_swapbacked;
+    f.owner[pfn] = mm.family.id;
+    f.index[pfn] = vpn;
+    f.mapcount[pfn] = 0;
+    f.lruAdd(pfn, LRU_INACTIVE_ANON);
+  } else if (pfn === undefined) {
     pfn = k.allocPage(false);
     k.counters[KEv.swapInPage]++;
     f.flags[pfn] |= PG_anon | PG_swapbacked | PG_swapcache;
@@ -295,7 +306,7 @@ function do_swap_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slo
     k.swap.cache.set(s, pfn);
   }
   k.swap.put(s);
-  const exclusive = pte_swp_exclusive(pte);
+  const exclusive = pte_swp_exclusive(pte) || skipSwapcache;
   let entry = pfn_pte(pfn, vma.pageProt);
   let dirtied = false;
   if (exclusive) {

@@ -24,7 +24,7 @@ export interface ResolvedSpec {
   name: string;
   description?: string;
   seed: number;
-  machine: { cpu: string; cpus: number };
+  machine: { cpu: string; cpus: number; virtualized?: boolean; swap?: 'disk' | 'zram' };
   kernel: string;
   steps: Step[];
   sampleEvery?: number;
@@ -134,7 +134,10 @@ export function resolveSpec(spec: ExperimentSpec, combo: Readonly<Record<string,
     if (c.op === 'trace' && opts.baseDir) return { ...c, file: path.resolve(opts.baseDir, c.file) };
     return c;
   });
-  const out: ResolvedSpec = { name: spec.name, seed, machine: { cpu, cpus }, kernel, steps };
+  const machine: ResolvedSpec['machine'] = { cpu, cpus };
+  if (spec.machine.virtualized !== undefined) machine.virtualized = spec.machine.virtualized;
+  if (spec.machine.swap !== undefined) machine.swap = spec.machine.swap;
+  const out: ResolvedSpec = { name: spec.name, seed, machine, kernel, steps };
   if (spec.description !== undefined) out.description = spec.description;
   if (spec.sampleEvery !== undefined) out.sampleEvery = spec.sampleEvery;
   return out;

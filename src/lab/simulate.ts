@@ -88,10 +88,10 @@ class Run {
     readonly opts: SimulateOptions,
   ) {
     let profile = opts.profile ?? getProfile(spec.machine.cpu);
-    if ((spec.machine as { virtualized?: boolean }).virtualized) profile = virtualize(profile);
+    if (spec.machine.virtualized) profile = virtualize(profile);
     this.table = costTable(profile);
     const variant = opts.variant ?? getVariant(spec.kernel);
-    this.k = new Kernel({ variant, cpus: spec.machine.cpus, geometry: profile.tlb, strict: opts.strict });
+    this.k = new Kernel({ variant, cpus: spec.machine.cpus, geometry: profile.tlb, strict: opts.strict, swap: spec.machine.swap });
   }
 
   mark(): void {

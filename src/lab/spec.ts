@@ -222,6 +222,8 @@ export const MachineSchema = z
   .object({
     cpu: Name.describe('a CPU cost profile name, e.g. "skylake-sp"'),
     cpus: z.number().int().min(1).max(4096).optional().describe('number of CPUs (default 1)'),
+    virtualized: z.boolean().optional().describe('run as a KVM guest: nested (2-D) page walks and VM-exit costs for IPIs (default false)'),
+    swap: z.enum(['disk', 'zram']).optional().describe('swap device: disk (default) or zram, a SWP_SYNCHRONOUS_IO device whose swap-ins skip the swap cache'),
   })
   .strict();
 
