@@ -42,7 +42,7 @@ export interface ExecuteIo {
 }
 
 export interface ExecuteReplyContent {
-  status: 'ok' | 'error' | 'abort';
+  status: 'ok' | 'error' | 'aborted';
   execution_count?: number;
   ename?: string;
   evalue?: string;
@@ -99,7 +99,8 @@ export class PtlabHandler {
       if (done.error) return { status: 'error', execution_count: done.count, ...done.error };
       return { status: 'ok', execution_count: done.count };
     } catch (e) {
-      if (e instanceof this.tslab.util.TaskCanceledError) return { status: 'abort' };
+      // "aborted", as ipykernel sends: tslab's "abort" is a typo in the messaging docs (jupyter_client#1063).
+      if (e instanceof this.tslab.util.TaskCanceledError) return { status: 'aborted' };
       this.queue.reset(TSLAB_ABORT_WINDOW_MS);
       if (e instanceof CellFailed) return { status: 'error', execution_count: e.count, ...e.error };
       const error = exceptionError(e, {});
