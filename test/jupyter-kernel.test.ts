@@ -176,13 +176,20 @@ try:
     time.sleep(0.3)
     r = reply(kc.execute('40 + 2'))
     out['after'] = [r['content'].get('status')]
+    m1 = kc.execute('throw new Error("first")')
+    m2 = kc.execute('1')
+    out['stop_on_error'] = [reply(m1)['content']['status'], reply(m2)['content']['status']]
+    time.sleep(0.3)
+    m1 = kc.execute('throw new Error("first")', stop_on_error=False)
+    m2 = kc.execute('2')
+    out['no_stop_on_error'] = [reply(m1)['content']['status'], reply(m2)['content']['status']]
 finally:
     kc.stop_channels()
     km.shutdown_kernel(now=True)
 print(json.dumps(out))
 `;
 
-test('ptlab kernel speaks the protocol: kernel_info status, comm_info_reply, interrupt keeps the kernel', { skip, timeout: 300_000 }, () => {
+test('ptlab kernel speaks the protocol: kernel_info status, comm_info_reply, interrupt, stop_on_error', { skip, timeout: 300_000 }, () => {
   if (missing) assert.fail(`CI=true but Jupyter is missing: ${missing}`);
   const kernel = installTemporaryKernel();
   try {
@@ -194,6 +201,9 @@ test('ptlab kernel speaks the protocol: kernel_info status, comm_info_reply, int
     assert.equal(out.interrupt[0], 'error');
     assert.match(out.interrupt[2], /interrupted/i);
     assert.deepEqual(out.after, ['ok']);
+    // A failure aborts what is already queued behind it, unless the request says stop_on_error: false.
+    assert.deepEqual(out.stop_on_error, ['error', 'aborted']);
+    assert.deepEqual(out.no_stop_on_error, ['error', 'ok']);
   } finally {
     kernel.remove();
   }
