@@ -168,8 +168,13 @@ try:
     out['kernel_info'] = [r['msg_type'], r['content'].get('status'), r['content'].get('implementation')]
     r = reply(kc.comm_info())
     out['comm_info'] = [r['msg_type'], r['content'].get('status')]
-    mid = kc.execute('let spins = 0\\nwhile (true) { spins++ }')
-    time.sleep(1.5)
+    mid = kc.execute('let spins = 0\\nconsole.log("spinning")\\nwhile (true) { spins++ }')
+    # Interrupt only once the loop runs (compiling the cell can take seconds on a loaded machine).
+    while True:
+        m = kc.get_iopub_msg(timeout=60)
+        if m['parent_header'].get('msg_id') == mid and m['msg_type'] == 'stream' and 'spinning' in m['content']['text']:
+            break
+    time.sleep(0.2)
     km.interrupt_kernel()
     r = reply(mid)
     out['interrupt'] = [r['content'].get('status'), r['content'].get('ename'), r['content'].get('evalue')]
