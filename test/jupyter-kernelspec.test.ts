@@ -62,7 +62,7 @@ test('install writes kernel.json that runs this build\'s launcher with an absolu
 });
 
 test('`ptlab kernel` CLI: install, list (sees JUPYTER_PATH), remove; bad input is a CliError naming the fix', async () => {
-  const prefix = tmp('ptlab-cli-');
+  const prefix = tmp('ptlab-kernel-cli-');
   const savedPath = process.env.JUPYTER_PATH;
   try {
     assert.equal(await quiet(() => kernelCli(['install', '--prefix', prefix])), 0);
