@@ -90,17 +90,25 @@ test('ptlab kernel: install to a temp prefix, listed by KernelSpecManager, runs 
     assert.equal(spec.displayName, 'ptlab (TypeScript)');
 
     // 2. `import { lab } from 'ptlab'` and `.show()` with no setup cell: one complete chart bundle.
-    const run = runIn(work, 'chart', [IMPORT, RUN_AND_SHOW], tools, kernel.env);
+    // The third cell ends with a chart value and no .show(): it renders as the cell's result.
+    const run = runIn(work, 'chart', [IMPORT, RUN_AND_SHOW, "results.chart('faults')"], tools, kernel.env);
     assert.equal(run.summary.summary!.ok, true, `notebook failed:\n${run.summary.stdout}`);
     const outputs = run.cells.flatMap((c) => c.outputs ?? []);
-    const charts = outputs.filter((o) => o.output_type === 'display_data' && o.data && VEGALITE in o.data);
-    assert.equal(charts.length, 1, `one chart display; outputs: ${JSON.stringify(outputs.map((o) => o.output_type))}`);
-    const data = charts[0].data!;
-    assert.equal(typeof data[VEGALITE], 'object', 'vega-lite spec stored as a JSON object');
-    const png = Buffer.from(joined(data['image/png'] as string | string[]), 'base64');
-    assert.ok(png.length > 100 && png.subarray(1, 4).toString() === 'PNG', 'image/png is a PNG');
-    assert.ok(joined(data['text/plain'] as string | string[]).trim().length > 0, 'text/plain present');
-    assert.ok(!('text/html' in data), 'no text/html in a chart bundle');
+    const kinds = JSON.stringify(run.cells.map((c) => (c.outputs ?? []).map((o) => o.output_type)));
+    const shown = (run.cells[1].outputs ?? []).filter((o) => o.output_type === 'display_data' && o.data && VEGALITE in o.data);
+    assert.equal(shown.length, 1, `one chart display from .show(); outputs per cell: ${kinds}`);
+    const result = (run.cells[2].outputs ?? []).filter((o) => o.output_type === 'execute_result' && o.data && VEGALITE in o.data);
+    assert.equal(result.length, 1, `the chart value is the cell's execute_result; outputs per cell: ${kinds}`);
+    assert.equal((result[0] as { execution_count?: number }).execution_count, 3);
+    for (const o of [shown[0], result[0]]) {
+      const data = o.data!;
+      assert.equal(typeof data[VEGALITE], 'object', 'vega-lite spec stored as a JSON object');
+      const png = Buffer.from(joined(data['image/png'] as string | string[]), 'base64');
+      assert.ok(png.length > 100 && png.subarray(1, 4).toString() === 'PNG', 'image/png is a PNG');
+      assert.ok(joined(data['text/plain'] as string | string[]).trim().length > 0, 'text/plain present');
+      assert.ok(!('text/html' in data), 'no text/html in a chart bundle');
+    }
+    assert.ok(!outputs.some((o) => o.output_type === 'stream' && o.name === 'stdout' && /Chart \{/.test(joined(o.text))), 'no text dump of the chart');
     assert.ok(!outputs.some((o) => o.output_type === 'stream' && o.name === 'stderr'), 'nothing on stderr');
     assert.ok(run.cells.every((c) => typeof c.execution_count === 'number'), 'execution_count recorded (execute_input)');
     if (run.summary.summary!.kernel_start_s !== null) {

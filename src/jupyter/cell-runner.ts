@@ -10,11 +10,30 @@
 import type { Tslab, TslabConverter, TslabConverterSet, TslabDiagnostic, TslabExecutor } from './tslab-api';
 import { diagnosticsError, exceptionError, type CellLabel, type JupyterError } from './cell-errors';
 
-export type CellOutcome = { ok: true } | { ok: false; error: JupyterError };
+/** `result`: the MIME bundle of a last expression that knows how to display itself. */
+export type CellOutcome = { ok: true; result?: Record<string, unknown> } | { ok: false; error: JupyterError };
 
 interface Capture {
   diagnostics: TslabDiagnostic[] | null;
   errorCalls: unknown[][];
+  /** renders the cell's last value, when that value is displayable */
+  lastValue: (() => unknown) | null;
+}
+
+/**
+ * Deno's convention for rich values, which ptlab's Chart and Table implement
+ * (src/notebook/display.ts JUPYTER_DISPLAY): a method that returns a MIME bundle, or a promise of one.
+ */
+const JUPYTER_DISPLAY = Symbol.for('Jupyter.display');
+
+function displayMethod(x: unknown): (() => unknown) | null {
+  if ((typeof x !== 'object' && typeof x !== 'function') || x === null) return null;
+  const fn = (x as Record<symbol, unknown>)[JUPYTER_DISPLAY];
+  return typeof fn === 'function' ? () => (fn as () => unknown).call(x) : null;
+}
+
+function isBundle(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x) && Object.keys(x).length > 0;
 }
 
 /** Same laziness as tslab's ConverterSetImpl (main.js): the browser converter is built on first use. */
@@ -60,7 +79,13 @@ export class CellRunner {
     // Warm the Node converter now, as tslab's startKernel does: creating it takes several hundred ms.
     void convs.node;
     this.executor = tslab.executor.createExecutor(rootDir, convs, {
-      log: (...args: unknown[]) => console.log(...args),
+      // tslab's executor calls log() only to print the cell's last value. A displayable value (a
+      // chart, a table) becomes an execute_result with its MIME bundle instead of a text dump.
+      log: (...args: unknown[]) => {
+        const show = this.capture && args.length === 1 ? displayMethod(args[0]) : null;
+        if (show && this.capture) this.capture.lastValue = show;
+        else console.log(...args);
+      },
       error: (...args: unknown[]) => {
         if (this.capture) this.capture.errorCalls.push(args);
         else console.error(...args);
@@ -70,7 +95,7 @@ export class CellRunner {
 
   /** Execute `code`; on failure return the Jupyter error to show for it. */
   async run(code: string, executionCount: number): Promise<CellOutcome> {
-    const capture: Capture = { diagnostics: null, errorCalls: [] };
+    const capture: Capture = { diagnostics: null, errorCalls: [], lastValue: null };
     this.capture = capture;
     let ok: boolean;
     try {
@@ -85,7 +110,13 @@ export class CellRunner {
     const cell: CellLabel = { executionCount, internalDirs: this.internalDirs };
     if (ok) {
       for (const args of capture.errorCalls) console.error(...args);
-      return { ok: true };
+      if (!capture.lastValue) return { ok: true };
+      try {
+        const bundle = await capture.lastValue();
+        return isBundle(bundle) ? { ok: true, result: bundle } : { ok: true };
+      } catch (e) {
+        return { ok: false, error: exceptionError(e, cell) };
+      }
     }
     if (capture.diagnostics && capture.diagnostics.length > 0) {
       return { ok: false, error: diagnosticsError(capture.diagnostics, code, cell) };

@@ -10,6 +10,8 @@
  * 3. `stop_on_error: false` in the request is honoured, as ipykernel does: the error does not abort
  *    the requests queued behind it. With `stop_on_error` true (the default) tslab's behaviour stays:
  *    a failure cancels queued requests for 200 ms (tslab issue #19).
+ * And a cell whose last value is displayable (Symbol.for('Jupyter.display'), see cell-runner.ts)
+ * publishes an `execute_result` with that value's MIME bundle.
  */
 import type {
   Tslab,
@@ -122,7 +124,10 @@ export class PtlabHandler {
     // The display writer read by tslab's display API and by ptlab's display (src/notebook/display.ts).
     this.tslab.jupyter.lastWriteDisplayData = io.writeDisplayData;
     const outcome = await this.runner.run(req.code, count);
-    if (outcome.ok) return { count };
+    if (outcome.ok) {
+      if (outcome.result) io.publish('execute_result', { execution_count: count, data: outcome.result, metadata: {} });
+      return { count };
+    }
     io.publish('error', { ...outcome.error });
     if (stopOnError) throw new CellFailed(count, outcome.error);
     return { count, error: outcome.error };
