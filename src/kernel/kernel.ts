@@ -12,7 +12,7 @@ import { FileObj, type FsKind } from './filemap';
 import { PageFrames, PG_dirty, PG_file, PG_mkwrite_fs, PG_mkwrite_notified, PG_swapcache } from './frames';
 import { checkPte, KernelInvariantError } from './invariants';
 import { do_madvise, do_munmap, type Advice } from './madvise';
-import { FAULT_SIGSEGV, handle_mm_fault } from './memory';
+import { FAULT_RETRY_IN_KERNEL, FAULT_SIGSEGV, handle_mm_fault } from './memory';
 import { migrate_page } from './migrate';
 import { AnonFamily, Mm } from './mm';
 import { do_mprotect, type Prot, protFlags } from './mprotect';
@@ -131,7 +131,9 @@ export class Kernel {
         if (write) this.afterWrite(mmu.lastPfn);
         return true;
       }
-      if (handle_mm_fault(this, mm, cpu, vpn, write, code) === FAULT_SIGSEGV) return false;
+      let r = handle_mm_fault(this, mm, cpu, vpn, write, code);
+      for (let again = 0; r === FAULT_RETRY_IN_KERNEL && again < 4; again++) r = handle_mm_fault(this, mm, cpu, vpn, write, code);
+      if (r === FAULT_SIGSEGV) return false;
     }
     throw new Error(`model bug: access to vpn ${vpn} by cpu ${cpu} keeps faulting`);
   }

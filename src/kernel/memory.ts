@@ -36,8 +36,15 @@ import { flush_tlb_fix_spurious_fault, flush_tlb_mm_range } from './tlbflush';
 import { uffd_handle_missing, uffd_handle_minor, uffd_handle_wp } from './userfaultfd';
 import { VM_READ, VM_UFFD_MINOR, VM_UFFD_MISSING, VM_WRITE, vma_soft_dirty_enabled, userfaultfd_wp, type Vma } from './vma';
 
+/** The fault is handled; the faulting instruction restarts (it may fault again). */
 export const FAULT_RETRY = 0;
 export const FAULT_SIGSEGV = 1;
+/**
+ * VM_FAULT_RETRY: the handler slept (userfaultfd round trip) and the x86 fault handler runs
+ * handle_mm_fault() again itself (FAULT_FLAG_TRIED) before returning to user space: one #PF,
+ * two passes through the handler (mm_account_fault() counts it once).
+ */
+export const FAULT_RETRY_IN_KERNEL = 2;
 
 /** fault_around_bytes default 64 KiB (mm/memory.c) */
 export const FAULT_AROUND_PAGES = 16;
@@ -101,9 +108,9 @@ function do_anonymous_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number
   if (vma.flags & VM_UFFD_MISSING) {
     fault(k, 'uffdMissing');
     uffd_handle_missing(k, mm, vma, cpu, vpn);
-    return FAULT_RETRY;
+    return FAULT_RETRY_IN_KERNEL;
   }
-  if (!write) {
+  if (!write && !k.variant.mmForbidsZeropage) {
     let entry = pte_mkspecial(pfn_pte(ZERO_PFN, vma.pageProt));
     if (uffdWp) entry = k.arch.pte_mkuffd_wp(entry);
     k.setPte(mm, vma, vpn, slot, entry);
@@ -162,7 +169,7 @@ function do_fault(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slot: n
     if (vma.flags & VM_UFFD_MINOR && file.cache.has(index)) {
       fault(k, 'uffdMinor');
       uffd_handle_minor(k, mm, vma, cpu, vpn);
-      return FAULT_RETRY;
+      return FAULT_RETRY_IN_KERNEL;
     }
     // do_read_fault(): fault-around first (not for uffd wp/minor registered VMAs:
     // uffd_disable_fault_around()).
@@ -228,7 +235,7 @@ function do_wp_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slot:
     if (!(vma.uffd?.wpAsync && k.variant.uffdWpAsync)) {
       fault(k, 'uffdWp');
       uffd_handle_wp(k, mm, vma, cpu, vpn);
-      return FAULT_RETRY;
+      return FAULT_RETRY_IN_KERNEL;
     }
     // WP_ASYNC: only the (software) uffd-wp bit goes; no flush needed. Then resolve the write.
     pte = pte_clear_uffd_wp(pte);

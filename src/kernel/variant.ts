@@ -77,6 +77,10 @@ export interface KernelVariant {
   readonly uffdWpUnpopulated: boolean;
   /** UFFD_FEATURE_WP_ASYNC and the PAGEMAP_SCAN ioctl (v6.7) */
   readonly uffdWpAsync: boolean;
+  /** mm_forbids_zeropage(): anon read faults allocate a page (mapped young+dirty+RW) instead of
+   *  mapping the shared zero page. False in mainline x86 (true only for s390 KVM guests), but some
+   *  vendor kernels behave so; `ptlab diff` derives such a variant when the host does. */
+  readonly mmForbidsZeropage: boolean;
   readonly hooks: VariantHooks;
 }
 

@@ -26,6 +26,7 @@ const linux519: KernelVariant = Object.freeze({
   migrationKeepsYoungDirty: false,
   uffdWpUnpopulated: false,
   uffdWpAsync: false,
+  mmForbidsZeropage: false,
   hooks: {},
 });
 
