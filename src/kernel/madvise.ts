@@ -59,15 +59,15 @@ export function do_madvise(k: Kernel, mm: Mm, cpu: number, start: number, pages:
   k.counters[KEv.syscallMadvise]++;
   if (advice === 'free') {
     // madvise_free_single_vma(): only anonymous private memory (-EINVAL otherwise)
-    const bad = mm.vmasIn(start, start + pages).find((v) => !v.anon);
+    const bad = mm.rangesIn(start, start + pages).map((r) => r.vma).find((v) => !v.anon);
     if (bad) throw new MadviseError(`MADV_FREE needs anonymous private memory; region ${bad.region} is ${bad.kind} (the kernel returns EINVAL)`);
   }
   const tlb = new MmuGather(mm);
   const mem = k.mmu.mem;
   const f = k.frames;
   const toReclaim: number[] = [];
-  for (const vma of mm.vmasIn(start, start + pages)) {
-    for (let vpn = vma.start; vpn < vma.end; vpn++) {
+  for (const { vma, start: from, end: to } of mm.rangesIn(start, start + pages)) {
+    for (let vpn = from; vpn < to; vpn++) {
       const slot = mm.pt.pteSlot(vpn);
       if (slot < 0) {
         vpn += 511 - (vpn % 512);

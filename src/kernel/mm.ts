@@ -92,6 +92,39 @@ export class Mm {
     return this.vmas.filter((v) => v.start >= start && v.end <= end);
   }
 
+  /**
+   * The parts of the VMAs overlapping [start, end), without splitting anything (madvise advice
+   * that changes no VMA flags, UFFDIO_WRITEPROTECT/COPY, PAGEMAP_SCAN walk ranges of VMAs).
+   */
+  rangesIn(start: number, end: number): { vma: Vma; start: number; end: number }[] {
+    return this.vmas
+      .filter((v) => v.end > start && v.start < end)
+      .map((vma) => ({ vma, start: Math.max(vma.start, start), end: Math.min(vma.end, end) }));
+  }
+
+  /**
+   * vma_merge(): after mprotect or userfaultfd registration, neighbours that became identical
+   * (flags, protection, backing, userfaultfd context, region) are one VMA again.
+   */
+  mergeAdjacent(): void {
+    const out: Vma[] = [];
+    for (const v of this.vmas) {
+      const prev = out[out.length - 1];
+      const same =
+        prev !== undefined && prev.end === v.start && prev.flags === v.flags && prev.kind === v.kind && prev.file === v.file &&
+        prev.pageProt === v.pageProt && prev.region === v.region && JSON.stringify(prev.uffd) === JSON.stringify(v.uffd) &&
+        (prev.file === null || prev.pgoff + (prev.end - prev.start) === v.pgoff);
+      if (same) {
+        prev.end = v.end;
+        if (v.file) {
+          const i = v.file.vmas.indexOf(v);
+          if (i >= 0) v.file.vmas.splice(i, 1);
+        }
+      } else out.push(v);
+    }
+    this.vmas = out;
+  }
+
   /** All VMAs of a spec region, in address order. */
   regionVmas(region: string): Vma[] {
     return this.vmas.filter((v) => v.region === region);

@@ -159,5 +159,6 @@ export function do_mprotect(k: Kernel, mm: Mm, cpu: number, start: number, pages
     changed += change_protection(k, tlb, vma, vma.start, vma.end, vma.pageProt, cp);
   }
   tlb_finish_mmu(k, tlb, cpu);
+  mm.mergeAdjacent();
   return changed;
 }

@@ -121,9 +121,9 @@ export function pagemap_scan(k: Kernel, mm: Mm, cpu: number, start: number, page
   const out: number[] = [];
   const mem = k.mmu.mem;
   const tlb = new MmuGather(mm);
-  for (const vma of mm.vmasIn(start, start + pages)) {
+  for (const { vma, start: from, end: to } of mm.rangesIn(start, start + pages)) {
     if (!(vma.flags & VM_UFFD_WP)) continue;
-    for (let vpn = vma.start; vpn < vma.end; vpn++) {
+    for (let vpn = from; vpn < to; vpn++) {
       const slot = mm.pt.pteSlot(vpn);
       if (slot < 0) continue;
       const pte = mem.get(slot);

@@ -52,6 +52,7 @@ export function uffd_register(k: Kernel, mm: Mm, start: number, pages: number, m
     vma.uffd = { wpAsync: features.includes('wp-async'), wpUnpopulated: features.includes('wp-unpopulated'), eventFork: features.includes('event-fork') };
     vma_set_page_prot(vma, v); // writenotify for uffd-wp (v6.2+)
   }
+  mm.mergeAdjacent();
 }
 
 /**
@@ -63,7 +64,7 @@ export function uffd_writeprotect(k: Kernel, mm: Mm, cpu: number, start: number,
   const v = k.variant;
   const tlb = new MmuGather(mm);
   let changed = 0;
-  for (const vma of mm.vmasIn(start, start + pages)) {
+  for (const { vma, start: from, end: to } of mm.rangesIn(start, start + pages)) {
     if (!(vma.flags & VM_UFFD_WP)) throw new UffdError('ENOENT', `UFFDIO_WRITEPROTECT on region ${vma.region}, which is not registered with uffd wp mode`);
     const cp: ChangeProtFlags = wp ? { uffdWp: true, cause: 'uffd-wp', hints } : { uffdWpResolve: true, cause: 'uffd-unprotect', hints };
     let newprot: bigint;
@@ -75,7 +76,7 @@ export function uffd_writeprotect(k: Kernel, mm: Mm, cpu: number, start: number,
       if (!wp && vma_wants_manual_pte_write_upgrade(vma, v)) cp.tryChangeWritable = true;
     }
     if (!wp && v.uffdAccessHints && hints.length > 0) cp.willNeed = true;
-    changed += change_protection(k, tlb, vma, vma.start, vma.end, newprot, cp);
+    changed += change_protection(k, tlb, vma, from, to, newprot, cp);
   }
   tlb_finish_mmu(k, tlb, cpu);
   return changed;
@@ -117,9 +118,9 @@ export function mfill_atomic_install_pte(k: Kernel, mm: Mm, vma: Vma, vpn: numbe
 export function uffd_fill(k: Kernel, mm: Mm, start: number, pages: number, wp: boolean, zeropage: boolean): number {
   k.counters[KEv.uffdIoctl]++;
   let n = 0;
-  for (const vma of mm.vmasIn(start, start + pages)) {
+  for (const { vma, start: from, end: to } of mm.rangesIn(start, start + pages)) {
     if (!(vma.flags & (VM_UFFD_MISSING | VM_UFFD_WP | VM_UFFD_MINOR))) throw new UffdError('ENOENT', `UFFDIO_${zeropage ? 'ZEROPAGE' : 'COPY'} on region ${vma.region}, which is not registered with userfaultfd`);
-    for (let vpn = vma.start; vpn < vma.end; vpn++) if (mfill_atomic_install_pte(k, mm, vma, vpn, wp, zeropage)) n++;
+    for (let vpn = from; vpn < to; vpn++) if (mfill_atomic_install_pte(k, mm, vma, vpn, wp, zeropage)) n++;
   }
   return n;
 }
