@@ -49,7 +49,9 @@ export function uffd_register(k: Kernel, mm: Mm, start: number, pages: number, m
     if (modes.includes('missing')) vma.flags |= VM_UFFD_MISSING;
     if (modes.includes('wp')) vma.flags |= VM_UFFD_WP;
     if (modes.includes('minor')) vma.flags |= VM_UFFD_MINOR;
-    vma.uffd = { wpAsync: features.includes('wp-async'), wpUnpopulated: features.includes('wp-unpopulated'), eventFork: features.includes('event-fork') };
+    // userfaultfd_api() (v6.7): "WP_ASYNC relies on WP_UNPOPULATED, choose it unconditionally"
+    const wpAsync = features.includes('wp-async');
+    vma.uffd = { wpAsync, wpUnpopulated: wpAsync || features.includes('wp-unpopulated'), eventFork: features.includes('event-fork') };
     vma_set_page_prot(vma, v); // writenotify for uffd-wp (v6.2+)
   }
   mm.mergeAdjacent();
