@@ -299,10 +299,11 @@ export class Kernel {
             vpn += 511 - (vpn % 512);
             continue;
           }
-          const lo = mem.lo[slot];
+          const lo = mem.lo(slot);
+          const hi = mem.hi(slot);
           // present (P or PROTNONE) with D, or SAVED_DIRTY (bit 58 = high bit 26)
-          if ((lo & 0x101) === 0 || ((lo & 0x40) === 0 && (mem.hi[slot] & (1 << 26)) === 0)) continue;
-          const pfn = (lo >>> 12) + (mem.hi[slot] & 0xfffff) * 1048576;
+          if ((lo & 0x101) === 0 || ((lo & 0x40) === 0 && (hi & (1 << 26)) === 0)) continue;
+          const pfn = (lo >>> 12) + (hi & 0xfffff) * 1048576;
           if (pfn < seen.length && !seen[pfn]) {
             seen[pfn] = 1;
             n++;

@@ -174,8 +174,7 @@ export class Mmu {
       c[EV_PSC]++;
     } else refs = levels;
 
-    const lo = this.mem.lo;
-    const hi = this.mem.hi;
+    const w = this.mem.w;
     let table = this.cr3[cpu];
     let rw = RW, us = US;
     const notPresent = -(X86_PF_USER | (write ? X86_PF_WRITE : 0));
@@ -184,7 +183,7 @@ export class Mmu {
     let level = levels;
     for (; level >= 1; level--) {
       slot = table * PTRS_PER_TABLE + (level === 1 ? i1 : level === 2 ? i2 : level === 3 ? i3 : level === 4 ? i4 : i5);
-      e = lo[slot];
+      e = w[2 * slot];
       if ((e & P) === 0) {
         c[EV_REF] += Math.min(refs, levels - level + 1);
         return this.faultCode(cpu, vpn, tag, notPresent);
@@ -192,14 +191,14 @@ export class Mmu {
       rw &= e;
       us &= e;
       if (level === 1 || (level === 2 && (e & PSE) !== 0)) break;
-      table = (e >>> 12) + (hi[slot] & 0xfffff) * 1048576;
+      table = (e >>> 12) + (w[2 * slot + 1] & 0xfffff) * 1048576;
     }
     c[EV_REF] += refs;
     if (levels >= 4) this.pml4e.fill(cpu, top, top * PCID_LIMIT + pcid);
     this.pdpte.fill(cpu, pdpteKey, pdpteKey * PCID_LIMIT + pcid);
     if (level === 1) this.pde.fill(cpu, pdeKey, pdeKey * PCID_LIMIT + pcid);
 
-    const h = hi[slot];
+    const h = w[2 * slot + 1];
     const pkey = (h >>> 27) & 0xf;
     if (us === 0) return this.faultCode(cpu, vpn, tag, -(X86_PF_PROT | X86_PF_USER | (write ? X86_PF_WRITE : 0)));
     if (pkey !== 0 && this.pkeyDenies(cpu, pkey, write)) {
@@ -216,10 +215,10 @@ export class Mmu {
         e |= A;
         c[EV_A]++;
       }
-      lo[slot] = e;
+      w[2 * slot] = e;
     } else if (write && (e & D) === 0) {
       e |= D;
-      lo[slot] = e;
+      w[2 * slot] = e;
       c[EV_D]++;
     }
 
@@ -247,8 +246,9 @@ export class Mmu {
 
   /** A write through a TLB entry whose PTE in memory is no longer writable, or maps another frame. */
   private checkStaleWrite(slot: number, pfn: number): void {
-    const e = this.mem.lo[slot];
-    if ((e & (P | RW)) !== (P | RW) || (e >>> 12) + (this.mem.hi[slot] & 0xfffff) * 1048576 !== pfn) {
+    const w = this.mem.w;
+    const e = w[2 * slot];
+    if ((e & (P | RW)) !== (P | RW) || (e >>> 12) + (w[2 * slot + 1] & 0xfffff) * 1048576 !== pfn) {
       this.violations[HwViol.staleWritableTlb]++;
     }
   }

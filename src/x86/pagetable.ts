@@ -1,7 +1,8 @@
 /**
  * Radix page tables (SDM vol. 3 §4.5): 4 levels (PGD/PUD/PMD/PTE, 512 entries each) or 5 with
- * LA57, stored in one growable pool of table pages. Each entry is two 32-bit words (low, high),
- * i.e. exactly the 8 bytes of the real entry: 512 PTEs of a 4 KiB table page cost 4 KiB here too.
+ * LA57, stored in one growable pool of table pages. Each entry is two adjacent 32-bit words
+ * (low at 2*slot, high at 2*slot+1), i.e. exactly the 8 bytes of the real entry, in one cache
+ * line: 512 PTEs of a 4 KiB table page cost 4 KiB here too.
  *
  * Upper-level entries point to the next table by *table id* in their PFN field (table pages live
  * in their own frame space in the model; data frames are the kernel's business). Linux writes
@@ -15,8 +16,8 @@ const LO_PSE = 1 << 7;
 
 /** The pool of table pages shared by every address space of one simulated machine. */
 export class PageTableMemory {
-  lo: Uint32Array;
-  hi: Uint32Array;
+  /** entry words: low 32 bits at 2*slot, high 32 bits at 2*slot+1 */
+  w: Uint32Array;
   /** table pages ever allocated, and live now (page-table memory accounting) */
   allocated = 0;
   live = 0;
@@ -26,8 +27,7 @@ export class PageTableMemory {
 
   constructor(initialTables = 64) {
     this.capacity = Math.max(2, initialTables);
-    this.lo = new Uint32Array(this.capacity * PTRS_PER_TABLE);
-    this.hi = new Uint32Array(this.capacity * PTRS_PER_TABLE);
+    this.w = new Uint32Array(this.capacity * PTRS_PER_TABLE * 2);
   }
 
   /** Allocate a zeroed table page; returns its id (>= 1). */
@@ -45,9 +45,8 @@ export class PageTableMemory {
 
   /** Free a table page (the kernel flushes TLBs first, as tlb_remove_table does). */
   free(id: number): void {
-    const base = id * PTRS_PER_TABLE;
-    this.lo.fill(0, base, base + PTRS_PER_TABLE);
-    this.hi.fill(0, base, base + PTRS_PER_TABLE);
+    const base = id * PTRS_PER_TABLE * 2;
+    this.w.fill(0, base, base + PTRS_PER_TABLE * 2);
     this.freeList.push(id);
     this.live--;
   }
@@ -59,22 +58,27 @@ export class PageTableMemory {
 
   private grow(): void {
     const cap = this.capacity * 2;
-    const lo = new Uint32Array(cap * PTRS_PER_TABLE);
-    const hi = new Uint32Array(cap * PTRS_PER_TABLE);
-    lo.set(this.lo);
-    hi.set(this.hi);
-    this.lo = lo;
-    this.hi = hi;
+    const w = new Uint32Array(cap * PTRS_PER_TABLE * 2);
+    w.set(this.w);
+    this.w = w;
     this.capacity = cap;
   }
 
   /** Read an entry as a 64-bit value. */
   get(slot: number): bigint {
-    return (BigInt(this.hi[slot]) << 32n) | BigInt(this.lo[slot]);
+    return (BigInt(this.w[2 * slot + 1]) << 32n) | BigInt(this.w[2 * slot]);
   }
   set(slot: number, v: bigint): void {
-    this.lo[slot] = Number(v & 0xffffffffn);
-    this.hi[slot] = Number((v >> 32n) & 0xffffffffn);
+    this.w[2 * slot] = Number(v & 0xffffffffn);
+    this.w[2 * slot + 1] = Number((v >> 32n) & 0xffffffffn);
+  }
+  /** low 32 bits of an entry (P, RW, US, A, D, PFN bits 12..31) */
+  lo(slot: number): number {
+    return this.w[2 * slot];
+  }
+  /** high 32 bits of an entry (PFN bits 32..51, software bits, PKEY, NX) */
+  hi(slot: number): number {
+    return this.w[2 * slot + 1];
   }
 }
 
@@ -110,15 +114,14 @@ export class PageTable {
    * a 2 MiB page there (then `pmdSlot()` gives the leaf).
    */
   pteSlot(vpn: number): number {
-    const lo = this.mem.lo;
-    const hi = this.mem.hi;
+    const w = this.mem.w;
     let table = this.root;
     for (let level: number = this.levels; level >= 2; level--) {
       const slot = table * PTRS_PER_TABLE + pt_index(vpn, level);
-      const e = lo[slot];
+      const e = w[2 * slot];
       if ((e & LO_P) === 0) return -1;
       if (level === 2 && (e & LO_PSE) !== 0) return -2;
-      table = (e >>> 12) + (hi[slot] & 0xfffff) * 1048576;
+      table = (e >>> 12) + (w[2 * slot + 1] & 0xfffff) * 1048576;
     }
     return table * PTRS_PER_TABLE + pt_index(vpn, 1);
   }
@@ -138,7 +141,7 @@ export class PageTable {
     let table = this.root;
     for (let level: number = this.levels; level > target; level--) {
       const slot = table * PTRS_PER_TABLE + pt_index(vpn, level);
-      const e = mem.lo[slot];
+      const e = mem.lo(slot);
       if ((e & LO_P) === 0) {
         if (!alloc) return -1;
         const t = mem.alloc();
@@ -183,10 +186,10 @@ export class PageTable {
       const pmd = this.pmdSlot(v, false);
       if (pmd < 0) continue;
       const t = Number((this.mem.get(pmd) & PTE_PFN_MASK) >> 12n);
-      const base = t * PTRS_PER_TABLE;
+      const base = t * PTRS_PER_TABLE * 2;
       let empty = true;
-      for (let i = 0; i < PTRS_PER_TABLE; i++) {
-        if (this.mem.lo[base + i] !== 0 || this.mem.hi[base + i] !== 0) {
+      for (let i = 0; i < PTRS_PER_TABLE * 2; i++) {
+        if (this.mem.w[base + i] !== 0) {
           empty = false;
           break;
         }

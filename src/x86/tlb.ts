@@ -124,15 +124,20 @@ export class TlbArray {
 export class PscArray {
   readonly tag: Float64Array;
   readonly perCpu: number;
+  private readonly mask: number;
   constructor(cpus: number, entries: number) {
-    this.perCpu = Math.max(1, entries);
+    // a power of two, so the slot is a mask of the key (the hot path avoids a division)
+    let n = 1;
+    while (n < entries) n *= 2;
+    this.perCpu = n;
+    this.mask = n - 1;
     this.tag = new Float64Array(cpus * this.perCpu).fill(-1);
   }
   hit(cpu: number, key: number, tag: number): boolean {
-    return this.tag[cpu * this.perCpu + (key < 4294967296 ? key >>> 0 : key) % this.perCpu] === tag;
+    return this.tag[cpu * this.perCpu + (key & this.mask)] === tag;
   }
   fill(cpu: number, key: number, tag: number): void {
-    this.tag[cpu * this.perCpu + (key < 4294967296 ? key >>> 0 : key) % this.perCpu] = tag;
+    this.tag[cpu * this.perCpu + (key & this.mask)] = tag;
   }
   flush(cpu: number): void {
     this.tag.fill(-1, cpu * this.perCpu, (cpu + 1) * this.perCpu);
