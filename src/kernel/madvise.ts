@@ -17,7 +17,7 @@ import type { Mm } from './mm';
 import { page_remove_rmap } from './rmap';
 import { is_pte_marker, is_swap_entry, make_pte_marker, pte_marker_uffd_wp, PTE_MARKER_UFFD_WP } from './swap';
 import { MmuGather, tlb_finish_mmu, tlb_flush_pte_change } from './tlbflush';
-import { shrink_folio } from './vmscan';
+import { shrink_folio, TlbBatch } from './vmscan';
 import { userfaultfd_wp, type Vma } from './vma';
 
 export type Advice = 'dontneed' | 'free' | 'cold' | 'pageout';
@@ -126,7 +126,9 @@ export function do_madvise(k: Kernel, mm: Mm, cpu: number, start: number, pages:
   }
   tlb_finish_mmu(k, tlb, cpu);
   // reclaim_pages(): shrink the isolated folios, ignoring references
-  for (const pfn of toReclaim) if (f.flags[pfn]) shrink_folio(k, pfn, cpu);
+  const batch = new TlbBatch(k, cpu);
+  for (const pfn of toReclaim) if (f.flags[pfn]) shrink_folio(k, pfn, cpu, batch);
+  batch.flush();
 }
 
 /** munmap(2): zap the region, free its PTE tables, remove the VMAs. */

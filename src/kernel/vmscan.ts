@@ -59,22 +59,54 @@ export function reclaim(k: Kernel, target: number | 'all', cpu: number): number 
   }
   let freed = 0;
   const want = target === 'all' ? Infinity : target;
+  const batch = new TlbBatch(k, cpu);
   for (const list of [LRU_INACTIVE_FILE, LRU_INACTIVE_ANON]) {
     // snapshot the list: activation and freeing change it while we walk
     const order: number[] = [];
     for (let pfn = f.lruOldest(list); pfn >= 0; pfn = f.lruNewer(pfn)) order.push(pfn);
     for (const pfn of order) {
-      if (freed >= want) return freed;
+      if (freed >= want) break;
       if (f.lruList[pfn] !== list) continue;
       k.counters[KEv.reclaimScan]++;
       if (folio_referenced(k, pfn) > 0) {
         f.lruAdd(pfn, list === LRU_INACTIVE_FILE ? LRU_ACTIVE_FILE : LRU_ACTIVE_ANON);
         continue;
       }
-      if (shrink_folio(k, pfn, cpu)) freed++;
+      if (shrink_folio(k, pfn, cpu, batch)) freed++;
     }
   }
+  batch.flush();
   return freed;
+}
+
+/** shrink_folio_list() isolates at most SWAP_CLUSTER_MAX (32) folios at a time. */
+export const SWAP_CLUSTER_MAX = 32;
+
+/**
+ * Deferred shootdowns of reclaim (try_to_unmap with TTU_BATCH_FLUSH, arch_tlbbatch_flush): the
+ * unmaps of one batch of folios are flushed together, once per mm, instead of once per page.
+ */
+export class TlbBatch {
+  private gathers = new Map<Mm, MmuGather>();
+  private folios = 0;
+  constructor(
+    private readonly k: Kernel,
+    private readonly cpu: number,
+  ) {}
+  add(mm: Mm, vpn: number): void {
+    let tlb = this.gathers.get(mm);
+    if (!tlb) this.gathers.set(mm, (tlb = new MmuGather(mm)));
+    tlb.add(vpn);
+  }
+  /** One folio done; flush when a batch is complete. */
+  folioDone(): void {
+    if (++this.folios >= SWAP_CLUSTER_MAX) this.flush();
+  }
+  flush(): void {
+    for (const tlb of this.gathers.values()) tlb_finish_mmu(this.k, tlb, this.cpu);
+    this.gathers.clear();
+    this.folios = 0;
+  }
 }
 
 /** Does any PTE mapping `pfn` have D set? */
@@ -88,7 +120,13 @@ function anyDirtyPte(k: Kernel, pfn: number): boolean {
 }
 
 /** shrink_folio_list() for one folio: unmap, write out if dirty, free. Returns true if freed. */
-export function shrink_folio(k: Kernel, pfn: number, cpu: number): boolean {
+export function shrink_folio(k: Kernel, pfn: number, cpu: number, batch: TlbBatch = new TlbBatch(k, cpu)): boolean {
+  const r = shrink_one(k, pfn, batch);
+  batch.folioDone();
+  return r;
+}
+
+function shrink_one(k: Kernel, pfn: number, batch: TlbBatch): boolean {
   const f = k.frames;
   const anon = (f.flags[pfn] & PG_anon) !== 0;
   const lazyfree = anon && (f.flags[pfn] & PG_swapbacked) === 0;
@@ -107,7 +145,6 @@ export function shrink_folio(k: Kernel, pfn: number, cpu: number): boolean {
     k.swap.cache.set(slot, pfn);
   }
   // try_to_unmap()
-  const gathers = new Map<Mm, MmuGather>();
   const mem = k.mmu.mem;
   rmap_walk(k, pfn, (mm, vma, vpn, slot) => {
     const pte = mem.get(slot);
@@ -125,12 +162,9 @@ export function shrink_folio(k: Kernel, pfn: number, cpu: number): boolean {
     }
     mem.set(slot, n);
     f.mapcount[pfn]--;
-    let tlb = gathers.get(mm);
-    if (!tlb) gathers.set(mm, (tlb = new MmuGather(mm)));
-    tlb.add(vpn);
+    batch.add(mm, vpn);
     k.counters[KEv.zapPte]++;
   });
-  for (const tlb of gathers.values()) tlb_finish_mmu(k, tlb, cpu);
   const dirty = (f.flags[pfn] & PG_dirty) !== 0;
   if (lazyfree) {
     k.counters[KEv.reclaimDrop]++;
