@@ -1,7 +1,8 @@
 /**
  * Sweep throughput: a 40-run sweep (2 kernels x 20 seeds of the seed thread's uffd-wp scenario
  * plus a Zipf workload) run with --jobs 1 and with --jobs 2 (piscina worker threads), wall time
- * each. On a 2-core machine the speedup shows whether the runner scales across both cores.
+ * each. On a 2-core machine the speedup shows whether the runner scales across both cores. Runs
+ * last about half a second each so that the workers' one-time start-up (~0.6 s) does not dominate.
  * Both runs must produce identical results (checked), so the bench also guards determinism.
  */
 import { run } from '../src/lab/runner';
@@ -16,7 +17,7 @@ export const SWEEP_BENCH_SPEC = {
     { op: 'uffd-register', region: 'heap', modes: ['wp'] },
     { op: 'uffd-writeprotect', region: 'heap', wp: true },
     { op: 'uffd-writeprotect', region: 'heap', wp: false, hints: ['write-likely'] },
-    { op: 'touch', region: 'heap', access: 'rw', writeRatio: 0.3, pattern: 'zipf', count: 500000, threads: 2 },
+    { op: 'touch', region: 'heap', access: 'rw', writeRatio: 0.3, pattern: 'zipf', count: 2000000, threads: 2 },
   ],
   sweep: { seed: Array.from({ length: 20 }, (_, i) => i + 1) },
 };
