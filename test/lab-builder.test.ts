@@ -1,25 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Experiment, lab } from '../src/lab';
+import { designExample } from './helpers/design-example';
 
 /** The example spec of DESIGN.md ("The experiment spec"), written by hand. */
-const DESIGN_EXAMPLE = {
-  name: 'uffd-wp unprotect, then write',
-  seed: 1,
-  machine: { cpu: 'skylake-sp', cpus: 2 },
-  kernel: 'linux-6.18',
-  steps: [
-    { op: 'mmap', region: 'heap', size: '16MiB', kind: 'anon-private' },
-    { op: 'touch', region: 'heap', access: 'write' },
-    { op: 'uffd-register', region: 'heap', modes: ['wp'] },
-    { op: 'uffd-writeprotect', region: 'heap', wp: true },
-    { op: 'uffd-writeprotect', region: 'heap', wp: false, hints: ['write-likely'] },
-    { op: 'inspect', region: 'heap', pages: [0, 1, 2] },
-    { op: 'touch', region: 'heap', access: 'write', pattern: 'random', count: 100000 },
-  ],
-  sweep: { kernel: ['linux-6.18', 'rfc-2022-uffd-hints'] },
-  repeat: 1,
-};
+const DESIGN_EXAMPLE = designExample();
 
 test('the builder produces exactly the DESIGN.md example spec', () => {
   const spec = lab

@@ -4,28 +4,11 @@ import fc from 'fast-check';
 import { parseSize, parseSizeOrError } from '../src/lab/size';
 import { SpecError } from '../src/lab/spec-issues';
 import { parseSpec, validateSpec } from '../src/lab/validate';
+import { designExample } from './helpers/design-example';
 
 const registries = { kernels: () => ['linux-5.19', 'linux-6.18', 'rfc-2022-uffd-hints'], cpus: () => ['skylake-sp', 'zen4'] };
 
-function good(): Record<string, any> {
-  return {
-    name: 'uffd-wp unprotect, then write',
-    seed: 1,
-    machine: { cpu: 'skylake-sp', cpus: 2 },
-    kernel: 'linux-6.18',
-    steps: [
-      { op: 'mmap', region: 'heap', size: '16MiB', kind: 'anon-private' },
-      { op: 'touch', region: 'heap', access: 'write' },
-      { op: 'uffd-register', region: 'heap', modes: ['wp'] },
-      { op: 'uffd-writeprotect', region: 'heap', wp: true },
-      { op: 'uffd-writeprotect', region: 'heap', wp: false, hints: ['write-likely'] },
-      { op: 'inspect', region: 'heap', pages: [0, 1, 2] },
-      { op: 'touch', region: 'heap', access: 'write', pattern: 'random', count: 100000 },
-    ],
-    sweep: { kernel: ['linux-6.18', 'rfc-2022-uffd-hints'] },
-    repeat: 1,
-  };
-}
+const good = designExample;
 
 test('the DESIGN.md example spec is valid', () => {
   const r = validateSpec(good(), { registries });

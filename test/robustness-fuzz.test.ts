@@ -12,24 +12,9 @@ import fc from 'fast-check';
 import { validateSpec } from '../src/lab/validate';
 import { readSpecFile, SpecFileError, MAX_SPEC_BYTES } from '../src/lab/spec-file';
 import { checkTrace } from '../src/workload/trace';
+import { designExample } from './helpers/design-example';
 
-const VALID = {
-  name: 'uffd-wp unprotect, then write',
-  seed: 1,
-  machine: { cpu: 'skylake-sp', cpus: 2 },
-  kernel: 'linux-6.18',
-  steps: [
-    { op: 'mmap', region: 'heap', size: '16MiB', kind: 'anon-private' },
-    { op: 'touch', region: 'heap', access: 'write' },
-    { op: 'uffd-register', region: 'heap', modes: ['wp'] },
-    { op: 'uffd-writeprotect', region: 'heap', wp: true },
-    { op: 'uffd-writeprotect', region: 'heap', wp: false, hints: ['write-likely'] },
-    { op: 'inspect', region: 'heap', pages: [0, 1, 2] },
-    { op: 'touch', region: 'heap', access: 'write', pattern: 'random', count: 100000 },
-  ],
-  sweep: { kernel: ['linux-6.18', 'rfc-2022-uffd-hints'] },
-  repeat: 1,
-};
+const VALID = designExample();
 
 const registries = { kernels: () => ['linux-6.18', 'rfc-2022-uffd-hints'], cpus: () => ['skylake-sp'] };
 
