@@ -21,6 +21,7 @@ import { page_dup_rmap } from './rmap';
 import { is_pte_marker, is_swap_entry, pte_marker_uffd_wp } from './swap';
 import { flush_tlb_mm_range } from './tlbflush';
 import { VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, userfaultfd_wp } from './vma';
+import { walk_pte_range } from './pagewalk';
 
 export function do_fork(k: Kernel, parent: Mm, child: Mm, cpu: number): void {
   k.counters[KEv.fork]++;
@@ -39,19 +40,14 @@ export function do_fork(k: Kernel, parent: Mm, child: Mm, cpu: number): void {
     const needsCopy = userfaultfd_wp(dst) || src.anon || src.kind === 'file-private';
     if (!needsCopy) continue;
     const cow = !src.shared; // is_cow_mapping(): private and may write
-    for (let vpn = src.start; vpn < src.end; vpn++) {
-      const sslot = parent.pt.pteSlot(vpn);
-      if (sslot < 0) {
-        vpn += 511 - (vpn % 512);
-        continue;
-      }
+    walk_pte_range(parent, src.start, src.end, (vpn, sslot) => {
       let pte = mem.get(sslot);
-      if (pte_none(pte)) continue;
+      if (pte_none(pte)) return;
       k.counters[KEv.forkPte]++;
       if (!pte_present(pte)) {
         if (is_pte_marker(pte)) {
           if (userfaultfd_wp(dst) && pte_marker_uffd_wp(pte)) child.pt.set(vpn, pte);
-          continue;
+          return;
         }
         if (is_swap_entry(pte)) {
           k.swap.dup(pte_swp_offset(pte));
@@ -61,7 +57,7 @@ export function do_fork(k: Kernel, parent: Mm, child: Mm, cpu: number): void {
           }
           child.pt.set(vpn, userfaultfd_wp(dst) ? pte : pte_swp_clear_uffd_wp(pte));
         }
-        continue;
+        return;
       }
       const pfn = pte_pfn(pte);
       const anonPage = !pte_special(pte) && pfn !== ZERO_PFN && (f.flags[pfn] & PG_anon) !== 0;
@@ -81,7 +77,7 @@ export function do_fork(k: Kernel, parent: Mm, child: Mm, cpu: number): void {
       page_dup_rmap(k, pfn);
       const dslot = child.pt.ensurePteSlot(vpn);
       k.setPte(child, dst, vpn, dslot, c);
-    }
+    });
   }
   if (wrprotected) flush_tlb_mm_range(k, parent, lo, hi, cpu);
 }

@@ -26,6 +26,7 @@ import { getVariant } from './variants';
 import { reclaim } from './vmscan';
 import { Vma, VM_MAYREAD, VM_MAYWRITE, VM_SHARED, VM_SOFTDIRTY, vma_set_page_prot, type VmaKind } from './vma';
 import { writeback_files } from './writeback';
+import { walk_pte_range } from './pagewalk';
 
 export interface KernelOptions {
   variant?: KernelVariant | string;
@@ -293,22 +294,17 @@ export class Kernel {
     let n = 0;
     for (const mm of this.procs.values()) {
       for (const vma of mm.vmas) {
-        for (let vpn = vma.start; vpn < vma.end; vpn++) {
-          const slot = mm.pt.pteSlot(vpn);
-          if (slot < 0) {
-            vpn += 511 - (vpn % 512);
-            continue;
-          }
+        walk_pte_range(mm, vma.start, vma.end, (vpn, slot) => {
           const lo = mem.lo(slot);
           const hi = mem.hi(slot);
           // present (P or PROTNONE) with D, or SAVED_DIRTY (bit 58 = high bit 26)
-          if ((lo & 0x101) === 0 || ((lo & 0x40) === 0 && (hi & (1 << 26)) === 0)) continue;
+          if ((lo & 0x101) === 0 || ((lo & 0x40) === 0 && (hi & (1 << 26)) === 0)) return;
           const pfn = (lo >>> 12) + (hi & 0xfffff) * 1048576;
           if (pfn < seen.length && !seen[pfn]) {
             seen[pfn] = 1;
             n++;
           }
-        }
+        });
       }
     }
     for (let pfn = 2; pfn < f.limit; pfn++) if (!seen[pfn] && f.flags[pfn] & PG_dirty) n++;

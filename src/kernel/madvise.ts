@@ -19,6 +19,7 @@ import { is_pte_marker, is_swap_entry, make_pte_marker, pte_marker_uffd_wp, PTE_
 import { MmuGather, tlb_finish_mmu, tlb_flush_pte_change } from './tlbflush';
 import { shrink_folio, TlbBatch } from './vmscan';
 import { userfaultfd_wp, type Vma } from './vma';
+import { walk_pte_range } from './pagewalk';
 
 export type Advice = 'dontneed' | 'free' | 'cold' | 'pageout';
 
@@ -67,18 +68,13 @@ export function do_madvise(k: Kernel, mm: Mm, cpu: number, start: number, pages:
   const f = k.frames;
   const toReclaim: number[] = [];
   for (const { vma, start: from, end: to } of mm.rangesIn(start, start + pages)) {
-    for (let vpn = from; vpn < to; vpn++) {
-      const slot = mm.pt.pteSlot(vpn);
-      if (slot < 0) {
-        vpn += 511 - (vpn % 512);
-        continue;
-      }
+    walk_pte_range(mm, from, to, (vpn, slot) => {
       const pte = mem.get(slot);
-      if (pte_none(pte)) continue;
+      if (pte_none(pte)) return;
       k.counters[KEv.madvisePte]++;
       if (advice === 'dontneed') {
         zap_pte(k, tlb, vma, vpn, slot);
-        continue;
+        return;
       }
       if (!pte_present(pte)) {
         // MADV_FREE drops swap entries (the data is disposable); markers stay.
@@ -86,18 +82,18 @@ export function do_madvise(k: Kernel, mm: Mm, cpu: number, start: number, pages:
           mem.set(slot, 0n);
           k.swap.put(pte_swp_offset(pte));
         }
-        continue;
+        return;
       }
       const pfn = pte_pfn(pte);
-      if (pte_special(pte) || pfn === ZERO_PFN) continue;
+      if (pte_special(pte) || pfn === ZERO_PFN) return;
       const fl = f.flags[pfn];
       if (advice === 'free') {
-        if (!(fl & PG_anon)) continue;
+        if (!(fl & PG_anon)) return;
         // madvise_free_pte_range(): a folio with a swap-cache copy or PG_dirty must be mapped
         // only here (and its swap copy freeable); then the folio is cleaned. A clean folio is
         // handled even if fork shares it.
         if (fl & (PG_swapcache | PG_dirty)) {
-          if (f.mapcount[pfn] !== 1) continue;
+          if (f.mapcount[pfn] !== 1) return;
           k.freeSwapCache(pfn, false);
           f.flags[pfn] &= ~PG_dirty;
         }
@@ -111,10 +107,10 @@ export function do_madvise(k: Kernel, mm: Mm, cpu: number, start: number, pages:
           f.flags[pfn] &= ~PG_swapbacked;
           f.lruAdd(pfn, LRU_INACTIVE_FILE);
         }
-        continue;
+        return;
       }
       // MADV_COLD / MADV_PAGEOUT (madvise_cold_or_pageout_pte_range): skip shared folios
-      if (f.mapcount[pfn] !== 1) continue;
+      if (f.mapcount[pfn] !== 1) return;
       if (pte_young(pte)) {
         const n = pte_mkold(pte);
         k.setPte(mm, vma, vpn, slot, n);
@@ -122,7 +118,7 @@ export function do_madvise(k: Kernel, mm: Mm, cpu: number, start: number, pages:
       }
       if (advice === 'cold') f.lruAdd(pfn, fl & (PG_anon | PG_shmem) ? LRU_INACTIVE_ANON : LRU_INACTIVE_FILE);
       else toReclaim.push(pfn);
-    }
+    });
   }
   tlb_finish_mmu(k, tlb, cpu);
   // reclaim_pages(): shrink the isolated folios, ignoring references
@@ -136,14 +132,9 @@ export function do_munmap(k: Kernel, mm: Mm, cpu: number, vmas: Vma[]): void {
   k.counters[KEv.syscallMunmap]++;
   const tlb = new MmuGather(mm);
   for (const vma of vmas) {
-    for (let vpn = vma.start; vpn < vma.end; vpn++) {
-      const slot = mm.pt.pteSlot(vpn);
-      if (slot < 0) {
-        vpn += 511 - (vpn % 512);
-        continue;
-      }
+    walk_pte_range(mm, vma.start, vma.end, (vpn, slot) => {
       zap_pte(k, tlb, vma, vpn, slot, false);
-    }
+    });
   }
   tlb_finish_mmu(k, tlb, cpu);
   for (const vma of vmas) {

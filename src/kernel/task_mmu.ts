@@ -13,6 +13,7 @@ import type { Mm } from './mm';
 import { is_pte_marker, is_swap_entry, is_migration_entry, pte_marker_uffd_wp } from './swap';
 import { flush_tlb_mm_range, MmuGather, tlb_finish_mmu, tlb_flush_pte_change } from './tlbflush';
 import { VM_SOFTDIRTY, VM_UFFD_WP, vma_set_page_prot } from './vma';
+import { walk_pte_range } from './pagewalk';
 
 /** clear_refs_write(): 'soft-dirty' (4) write-protects and cleans soft-dirty; 'young' (1) clears A. */
 export function clear_refs(k: Kernel, mm: Mm, cpu: number, mode: 'soft-dirty' | 'young'): void {
@@ -25,14 +26,9 @@ export function clear_refs(k: Kernel, mm: Mm, cpu: number, mode: 'soft-dirty' | 
       vma.flags &= ~VM_SOFTDIRTY;
       vma_set_page_prot(vma, k.variant);
     }
-    for (let vpn = vma.start; vpn < vma.end; vpn++) {
-      const slot = mm.pt.pteSlot(vpn);
-      if (slot < 0) {
-        vpn += 511 - (vpn % 512);
-        continue;
-      }
+    walk_pte_range(mm, vma.start, vma.end, (vpn, slot) => {
       const pte = mem.get(slot);
-      if (pte_none(pte)) continue;
+      if (pte_none(pte)) return;
       k.counters[KEv.scanPte]++;
       if (mode === 'soft-dirty') {
         if (pte_present(pte)) {
@@ -48,7 +44,7 @@ export function clear_refs(k: Kernel, mm: Mm, cpu: number, mode: 'soft-dirty' | 
         const pfn = pte_pfn(pte);
         if (pfn !== ZERO_PFN && !pte_special(pte)) k.frames.flags[pfn] &= ~PG_referenced;
       }
-    }
+    });
   }
   if (mode === 'soft-dirty' && tlb.needFlush) flush_tlb_mm_range(k, mm, 0, Infinity, cpu); // flush_tlb_mm()
 }
