@@ -6,6 +6,7 @@ import { Mmu, X86_PF_PROT, X86_PF_USER, X86_PF_WRITE, X86_PF_PK } from '../src/x
 import { PageTable } from '../src/x86/pagetable';
 import * as pte from '../src/x86/pte';
 import { TLB_D, TLB_RW } from '../src/x86/tlb';
+import { DEFAULT_GEOMETRY } from '../src/x86/geometry';
 
 const arch = pte.X86_64_CLASSIC;
 
@@ -177,4 +178,17 @@ test('page-table memory: 8 bytes per mapped 4 KiB page once tables are full', ()
   const perPage = mmu.mem.bytes() / pages;
   assert.ok(perPage <= 16, `${perPage} bytes per mapped page`);
   assert.ok(perPage >= 8);
+});
+
+test('5-level paging (LA57): addresses above 2^47 translate and fault like any other', () => {
+  const mmu = new Mmu({ cpus: 1, geometry: { ...DEFAULT_GEOMETRY, la57: true } });
+  const pt = new PageTable(mmu.mem, true);
+  mmu.switchMm(0, pt.root, 1, false);
+  const high = 2 ** 40 + 5; // a virtual page number that needs the fifth level (address 2^52 + ...)
+  assert.equal(mmu.access(0, high, 0), X86_PF_USER, 'not present yet');
+  pt.set(high, pte.pfn_pte(77, pte.PAGE_SHARED));
+  assert.equal(mmu.access(0, high, 1), 0);
+  assert.equal(mmu.lastPfn, 77);
+  assert.equal(mmu.counters[HwEv.walkMemRef] >= 5, true, 'a cold 5-level walk reads five entries');
+  assert.equal(pt.get(high - 1), 0n, 'its neighbour is still none');
 });

@@ -155,13 +155,15 @@ export class Mmu {
     const pcid = this.pcid[cpu];
     const levels = this.levels;
     // Table indexes of each level, computed once (vpn may exceed 2^32 under LA57).
-    const low = vpn < 134217728 ? vpn : vpn % 134217728;
+    // (integer shifts while vpn fits in 32 bits, the common case; divisions only beyond)
+    const small = vpn < 4294967296;
+    const low = small ? vpn & 134217727 : vpn % 134217728;
     const i1 = low & 511, i2 = (low >>> 9) & 511, i3 = (low >>> 18) & 511;
-    const top = (vpn - low) / 134217728;
-    const i4 = top % 512, i5 = Math.floor(top / 512) % 512;
+    const top = small ? vpn >>> 27 : (vpn - low) / 134217728;
+    const i4 = top & 511, i5 = small ? 0 : Math.floor(top / 512) % 512;
     // Paging-structure caches decide where the walk starts (memory references it makes).
-    const pdeKey = (vpn - i1) / 512;
-    const pdpteKey = (vpn - (low & 262143)) / 262144;
+    const pdeKey = small ? vpn >>> 9 : (vpn - i1) / 512;
+    const pdpteKey = small ? vpn >>> 18 : (vpn - (low & 262143)) / 262144;
     let refs: number;
     if (this.pde.hit(cpu, pdeKey, pdeKey * PCID_LIMIT + pcid)) {
       refs = 1;
