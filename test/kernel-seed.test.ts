@@ -200,3 +200,21 @@ test('up to 6.2, uffd unprotect of a clean shared page-cache page maps it writab
     assert.equal(l.k.violations[3], bypass ? 4 : 0, `${variant}: mkwriteBypassed`);
   }
 });
+
+test('the modelled uffd-wp handler: copies the page first when asked (live snapshot), and passes its hints to UFFDIO_WRITEPROTECT', () => {
+  const l = new Lab('rfc-2022-uffd-hints');
+  l.map('heap', 4);
+  l.writeAll('heap', 4);
+  l.k.madvise(l.mm, 0, l.start('heap'), 4, 'free');
+  l.k.uffdRegister(l.mm, l.start('heap'), 4, ['wp'], [], { copy: true, hints: ['write-likely'] });
+  l.k.uffdWriteprotect(l.mm, 0, l.start('heap'), 4, true);
+  l.resetCounters();
+  assert.ok(l.write('heap', 2));
+  assert.equal(l.fault('uffdWp'), 1);
+  assert.equal(l.ev('pageCopy'), 1, 'the handler copied the page');
+  assert.equal(l.hw('pageFault'), 1, 'one #PF: the handler round trip is retried inside it');
+  const p = l.page('heap', 2);
+  assert.deepEqual([p.write, p.young, p.dirty, p.uffdWp], [true, true, true, false], 'WRITE_LIKELY: young and dirty, so no hardware A/D update');
+  assert.equal(l.hw('adBitSet') + l.hw('aBitSet') + l.hw('dBitSet'), 0);
+  assert.equal(l.page('heap', 3).uffdWp, true, 'other pages stay protected');
+});

@@ -20,7 +20,7 @@ import { do_fork } from './fork';
 import { SwapSpace } from './swap';
 import { clear_refs, page_state, pagemap_scan, type PageState } from './task_mmu';
 import { switch_mm } from './tlbflush';
-import { uffd_fill, uffd_register, uffd_writeprotect, type UffdFeature, type UffdHint, type UffdMode } from './userfaultfd';
+import { uffd_fill, uffd_register, uffd_writeprotect, type UffdFeature, type UffdHandler, type UffdHint, type UffdMode } from './userfaultfd';
 import type { KernelVariant } from './variant';
 import { getVariant } from './variants';
 import { reclaim } from './vmscan';
@@ -67,10 +67,6 @@ export class Kernel {
   strict: boolean;
   /** the swap device is SWP_SYNCHRONOUS_IO (zram): unshared swap-ins bypass the swap cache */
   readonly swapSynchronousIo: boolean;
-  /** hints the modelled uffd-wp handler passes when it un-protects a faulting page */
-  uffdHandlerHints: UffdHint[] = [];
-  /** the modelled uffd-wp handler copies the page before un-protecting it (live snapshot) */
-  uffdHandlerCopies = false;
   /** pages written to storage or swap since the counter was last reset */
   writebackThisStep = 0;
   private nextId = 1;
@@ -205,8 +201,8 @@ export class Kernel {
     return child;
   }
 
-  uffdRegister(mm: Mm, start: number, pages: number, modes: readonly UffdMode[], features: readonly UffdFeature[] = []): void {
-    uffd_register(this, mm, start, pages, modes, features);
+  uffdRegister(mm: Mm, start: number, pages: number, modes: readonly UffdMode[], features: readonly UffdFeature[] = [], handler: UffdHandler = {}): void {
+    uffd_register(this, mm, start, pages, modes, features, handler);
   }
 
   uffdWriteprotect(mm: Mm, cpu: number, start: number, pages: number, wp: boolean, hints: readonly UffdHint[] = []): number {

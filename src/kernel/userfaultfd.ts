@@ -39,7 +39,13 @@ export class UffdError extends Error {
 }
 
 /** UFFDIO_API feature negotiation + UFFDIO_REGISTER over [start, start+pages). */
-export function uffd_register(k: Kernel, mm: Mm, start: number, pages: number, modes: readonly UffdMode[], features: readonly UffdFeature[]): void {
+export interface UffdHandler {
+  /** copy each faulting page before un-protecting it (a live snapshot) */
+  copy?: boolean;
+  hints?: readonly UffdHint[];
+}
+
+export function uffd_register(k: Kernel, mm: Mm, start: number, pages: number, modes: readonly UffdMode[], features: readonly UffdFeature[], handler: UffdHandler = {}): void {
   const v = k.variant;
   if (features.includes('wp-async') && !v.uffdWpAsync) throw new UffdError('EINVAL', `UFFD_FEATURE_WP_ASYNC needs Linux 6.7+; variant ${v.name} does not have it`);
   if (features.includes('wp-unpopulated') && !v.uffdWpUnpopulated) throw new UffdError('EINVAL', `UFFD_FEATURE_WP_UNPOPULATED needs Linux 6.4+; variant ${v.name} does not have it`);
@@ -51,7 +57,13 @@ export function uffd_register(k: Kernel, mm: Mm, start: number, pages: number, m
     if (modes.includes('minor')) vma.flags |= VM_UFFD_MINOR;
     // userfaultfd_api() (v6.7): "WP_ASYNC relies on WP_UNPOPULATED, choose it unconditionally"
     const wpAsync = features.includes('wp-async');
-    vma.uffd = { wpAsync, wpUnpopulated: wpAsync || features.includes('wp-unpopulated'), eventFork: features.includes('event-fork') };
+    vma.uffd = {
+      wpAsync,
+      wpUnpopulated: wpAsync || features.includes('wp-unpopulated'),
+      eventFork: features.includes('event-fork'),
+      handlerCopies: handler.copy ?? false,
+      handlerHints: [...(handler.hints ?? [])],
+    };
     vma_set_page_prot(vma, v); // writenotify for uffd-wp (v6.2+)
   }
   mm.mergeAdjacent();
@@ -150,7 +162,6 @@ export function uffd_handle_minor(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn:
 
 /** WP: the handler (e.g. a live-snapshot thread, after copying the page) un-protects that page. */
 export function uffd_handle_wp(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number): void {
-  void vma;
-  if (k.uffdHandlerCopies) k.counters[KEv.pageCopy]++;
-  uffd_writeprotect(k, mm, cpu, vpn, 1, false, k.uffdHandlerHints);
+  if (vma.uffd?.handlerCopies) k.counters[KEv.pageCopy]++;
+  uffd_writeprotect(k, mm, cpu, vpn, 1, false, vma.uffd?.handlerHints ?? []);
 }

@@ -27,6 +27,10 @@ export interface UffdContext {
   wpUnpopulated: boolean;
   /** UFFD_FEATURE_EVENT_FORK: the child keeps uffd-wp state */
   eventFork: boolean;
+  /** the modelled handler thread copies each faulting page before un-protecting it */
+  handlerCopies: boolean;
+  /** hints the handler's UFFDIO_WRITEPROTECT passes (the seed RFC's ACCESS/WRITE_LIKELY) */
+  handlerHints: ('access-likely' | 'write-likely')[];
 }
 
 export class Vma {

@@ -41,7 +41,7 @@ interface Draft {
 /** userfaultfd operations; each returns the experiment builder again. */
 export interface UffdOps {
   /** UFFDIO_REGISTER: `{wp: true}` -> modes ["wp"]; or give `modes` directly. */
-  register(region: string, o?: { missing?: boolean; wp?: boolean; minor?: boolean; modes?: StepOf<'uffd-register'>['modes']; features?: StepOf<'uffd-register'>['features'] } & Common): Experiment;
+  register(region: string, o?: { missing?: boolean; wp?: boolean; minor?: boolean; modes?: StepOf<'uffd-register'>['modes']; features?: StepOf<'uffd-register'>['features']; handler?: StepOf<'uffd-register'>['handler'] } & Common): Experiment;
   /** UFFDIO_WRITEPROTECT with mode WP (protect). */
   writeprotect(region: string, o?: { pages?: Pages } & Common): Experiment;
   /** UFFDIO_WRITEPROTECT without WP (resolve), optionally with the seed RFC's hints. */

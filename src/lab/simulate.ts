@@ -273,7 +273,7 @@ class Run {
       }
       case 'uffd-register': {
         const r = this.region(mm, s.region, where);
-        k.uffdRegister(mm, r.start, r.pages, s.modes, (s.features ?? []) as never);
+        k.uffdRegister(mm, r.start, r.pages, s.modes, (s.features ?? []) as never, (s.handler ?? {}) as never);
         break;
       }
       case 'uffd-writeprotect': {

@@ -50,7 +50,7 @@ export const ACCESS_KINDS = ['read', 'write', 'rw'] as const;
 export const PATTERNS = ['sequential', 'random', 'zipf', 'stride', 'hotcold'] as const;
 export const ADVICE = ['dontneed', 'free', 'cold', 'pageout'] as const;
 export const UFFD_MODES = ['missing', 'wp', 'minor'] as const;
-export const UFFD_FEATURES = ['wp-async', 'wp-unpopulated'] as const;
+export const UFFD_FEATURES = ['wp-async', 'wp-unpopulated', 'event-fork'] as const;
 export const UFFD_HINTS = ['access-likely', 'write-likely'] as const;
 export const CLEAR_REFS_MODES = ['soft-dirty', 'young'] as const;
 export const SCAN_MODES = ['written', 'soft-dirty'] as const;
@@ -114,6 +114,14 @@ export const UffdRegisterStep = z
     region,
     modes: z.array(z.enum(UFFD_MODES)).min(1),
     features: z.array(z.enum(UFFD_FEATURES)).optional(),
+    handler: z
+      .object({
+        copy: z.boolean().optional().describe('the handler copies each faulting page before un-protecting it (a live snapshot); default false'),
+        hints: z.array(z.enum(UFFD_HINTS)).optional().describe("hints the handler's UFFDIO_WRITEPROTECT passes (the seed RFC)"),
+      })
+      .strict()
+      .optional()
+      .describe('what the modelled handler thread does on a uffd-wp fault: un-protect the page, optionally copying it first'),
     ...common,
   })
   .strict();
