@@ -197,6 +197,11 @@ export class Experiment {
     return this.add({ op: 'clear-refs', mode, ...o });
   }
 
+  /** The thread on `cpu` goes to sleep (lazy TLB: shootdowns skip the CPU until it runs again). */
+  idle(cpu: number, o: Common = {}): Experiment {
+    return this.add({ op: 'idle', cpu, ...o });
+  }
+
   /** Record PTE rows of these pages into this step's result. */
   inspect(region: string, pages?: Pages, o: Common = {}): Experiment {
     return this.add(pages === undefined ? { op: 'inspect', region, ...o } : { op: 'inspect', region, pages, ...o });

@@ -307,6 +307,12 @@ class Run {
       case 'clear-refs':
         k.clearRefs(mm, cpu, s.mode as never);
         break;
+      case 'idle': {
+        const c = s.cpu as number;
+        if (c >= k.cpus) throw new SimulationError(`${where}.cpu: CPU ${c} does not exist (machine.cpus is ${k.cpus})`);
+        k.idle(c);
+        break;
+      }
       case 'inspect': {
         const r = this.region(mm, s.region, where);
         const rows: InspectRow[] = [];

@@ -151,6 +151,13 @@ export const ReclaimStep = z
 export const WritebackStep = z.object({ op: z.literal('writeback'), region: region.optional().describe('default: all regions'), ...common }).strict();
 export const MigrateStep = z.object({ op: z.literal('migrate'), region, pages: Pages.optional(), ...common }).strict();
 export const ClearRefsStep = z.object({ op: z.literal('clear-refs'), mode: v(z.enum(CLEAR_REFS_MODES)), ...common }).strict();
+export const IdleStep = z
+  .object({
+    op: z.literal('idle'),
+    cpu: v(z.number().int().nonnegative()).describe('the CPU whose thread goes to sleep: it keeps the mm loaded in lazy-TLB mode and is skipped by shootdowns until it runs again'),
+    ...common,
+  })
+  .strict();
 export const InspectStep = z.object({ op: z.literal('inspect'), region, pages: Pages.optional(), ...common }).strict();
 
 export const TraceStep = z
@@ -191,6 +198,7 @@ export const STEP_SCHEMAS = {
   writeback: WritebackStep,
   migrate: MigrateStep,
   'clear-refs': ClearRefsStep,
+  idle: IdleStep,
   inspect: InspectStep,
   trace: TraceStep,
   'pagemap-scan': PagemapScanStep,
@@ -214,6 +222,7 @@ export const StepSchema = z.discriminatedUnion('op', [
   WritebackStep,
   MigrateStep,
   ClearRefsStep,
+  IdleStep,
   InspectStep,
   TraceStep,
   PagemapScanStep,

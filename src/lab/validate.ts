@@ -189,14 +189,18 @@ function checkFlow(steps: readonly Step[], cpus: number, opts: ValidateOptions, 
           add('child', `process "${s.child}" already exists; give the child another name`);
           return;
         }
-        // the child inherits the mappings; uffd registrations are dropped (no UFFD_FEATURE_EVENT_FORK in the model)
+        // the child inherits the mappings; uffd registrations only with UFFD_FEATURE_EVENT_FORK (dup_userfaultfd)
         const copy = new Map<string, RegionState>();
-        for (const [k, r] of regions) copy.set(k, { ...r, uffdModes: new Set(), uffdFeatures: new Set() });
+        for (const [k, r] of regions) {
+          const keep = r.uffdFeatures.has('event-fork');
+          copy.set(k, { ...r, uffdModes: keep ? new Set(r.uffdModes) : new Set(), uffdFeatures: keep ? new Set(r.uffdFeatures) : new Set() });
+        }
         procs.set(s.child, copy);
         return;
       }
       case 'reclaim':
       case 'clear-refs':
+      case 'idle': // (the CPU number is checked against machine.cpus when the run starts)
         return;
       case 'writeback':
         if (s.region !== undefined) need(s.region);
