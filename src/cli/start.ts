@@ -14,6 +14,7 @@ import type { ResultSet } from '../lab/resultset';
 import { summarize } from '../lab/stats';
 import { Table } from '../notebook/table';
 import { writeReport } from '../report/index';
+import { charts } from '../notebook/charts/index';
 import { CliError } from './errors';
 
 export const FLAGSHIP_VARIANTS = ['linux-5.19', 'linux-6.18', 'rfc-2022-uffd-hints', 'proposal-dirty-on-mkwrite'];
@@ -117,9 +118,14 @@ export async function main(argv: string[]): Promise<number> {
   );
   process.stdout.write(`\n${table.toText()}\n`);
   results.save(path.join(outDir, 'flagship'));
+  const firstWrites = { step: FIRST_WRITES };
   const file = await writeReport(results, {
     out: path.join(outDir, 'report.html'),
     baseline: 'linux-6.18',
+    charts: [
+      { title: 'Cycles of the first writes after unprotect, by event', chart: charts.cycleBreakdown(results, firstWrites) },
+      { title: 'First-write cycles vs linux-6.18 (95% CI over seeds)', chart: charts.overhead(results, { ...firstWrites, baseline: 'linux-6.18' }) },
+    ],
     notes:
       'Cycles per first write after uffd unprotect, per kernel variant, on the default CPU profile (every number in it cites its source: docs/cost-model.md). ' +
       'linux-5.19 pays a write-protect fault per page; linux-6.18 maps the PTE writable at once but old and clean, so the first write pays a hardware A+D update; ' +
