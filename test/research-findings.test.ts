@@ -1,0 +1,226 @@
+/**
+ * The qualitative findings of the research notebooks (notebooks/02-06, summarised in
+ * docs/findings.md), checked on the same specs at small sizes through the library directly, not
+ * through Jupyter. If the model changes so that a finding no longer holds, this fails and the
+ * notebooks' conclusions must be re-read.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { lab, type Experiment } from '../src/lab/index';
+import type { RunResult } from '../src/lab/types';
+import { deriveVariant } from '../src/kernel/variant';
+import { getVariant, registerVariant } from '../src/kernel/variants';
+
+const PAGES = 256;
+
+/** Step index of the step labelled `label` in an experiment's spec. */
+function at(e: Experiment, label: string): number {
+  const i = (e.toSpec().steps as { label?: string }[]).findIndex((s) => s.label === label);
+  assert.ok(i >= 0, `no step labelled "${label}"`);
+  return i;
+}
+const runOf = (runs: readonly RunResult[], variant: string) => {
+  const r = runs.find((x) => x.variant === variant);
+  assert.ok(r, `no run of ${variant}`);
+  return r;
+};
+
+// ---- notebook 02: the first access after uffd un-protect ----
+
+type Setup = 'written' | 'swapin-read' | 'madv-free';
+function firstAccess(setup: Setup, writeRatio: number, seed = 1): Experiment {
+  let e = lab.experiment(`first access: ${setup}`).seed(seed).machine('skylake-sp', { cpus: 2 })
+    .kernels('linux-5.19', 'linux-6.18', 'rfc-2022-uffd-hints')
+    .mmap('heap', PAGES * 4096).touch('heap', 'write');
+  if (setup === 'swapin-read') e = e.madvise('heap', 'pageout').touch('heap', 'read');
+  if (setup === 'madv-free') e = e.madvise('heap', 'free');
+  return e.uffd.register('heap', { wp: true }).uffd.writeprotect('heap')
+    .uffd.unprotect('heap', { hints: ['access-likely', 'write-likely'] })
+    .touch('heap', { access: 'rw', writeRatio, count: PAGES, label: 'first access' })
+    .reclaim('all', { label: 'pressure 1' }).reclaim('all', { label: 'pressure 2' }).reclaim('all', { label: 'pressure 3' });
+}
+
+test('02: under rfc-2022-uffd-hints the first write after un-protect has no D-set cycles; linux-6.18 pays one D update per written page, linux-5.19 one wp fault', () => {
+  for (const setup of ['swapin-read', 'madv-free'] as const) {
+    const e = firstAccess(setup, 1);
+    const runs = e.runSync().runs;
+    const i = at(e, 'first access');
+    const hint = runOf(runs, 'rfc-2022-uffd-hints').steps[i];
+    assert.equal(hint.counters.dBitSets, 0, `${setup}: no D updates under the hint`);
+    assert.equal(hint.cycles.byEvent.dBitSet ?? 0, 0);
+    assert.equal(hint.cycles.byEvent.adBitSet ?? 0, 0);
+    assert.equal(hint.counters.faults.total, 0, `${setup}: no faults under the hint`);
+    const now = runOf(runs, 'linux-6.18').steps[i];
+    assert.equal(now.counters.dBitSets, PAGES, `${setup}: linux-6.18 sets D in hardware on every written page`);
+    assert.equal(now.counters.faults.total, 0, `${setup}: linux-6.18 takes no fault (the PTE is already writable)`);
+    const old = runOf(runs, 'linux-5.19').steps[i];
+    assert.equal(old.counters.faults.byKind.wpReuse, PAGES, `${setup}: linux-5.19 takes a wp fault per written page`);
+    assert.ok(hint.cycles.total < now.cycles.total && now.cycles.total < old.cycles.total, `${setup}: hint < 6.18 < 5.19 on skylake-sp`);
+  }
+});
+
+test('02: pages written just before protection stay dirty: no variant pays an A/D update on them', () => {
+  const e = firstAccess('written', 1);
+  const i = at(e, 'first access');
+  for (const r of e.runSync().runs) {
+    assert.equal(r.steps[i].counters.dBitSets, 0, r.variant);
+    assert.equal(r.steps[i].counters.aBitSets, 0, r.variant);
+  }
+});
+
+test('02 (property): for any write fraction, the hint never costs more first-access cycles than linux-6.18, and leaves every page dirty', () => {
+  fc.assert(
+    fc.property(fc.constantFrom<Setup>('swapin-read', 'madv-free'), fc.integer({ min: 0, max: 8 }), fc.integer({ min: 1, max: 1000 }), (setup, eighths, seed) => {
+      const e = firstAccess(setup, eighths / 8, seed);
+      const runs = e.runSync().runs;
+      const i = at(e, 'first access');
+      const hint = runOf(runs, 'rfc-2022-uffd-hints').steps[i], now = runOf(runs, 'linux-6.18').steps[i];
+      assert.ok(hint.cycles.total <= now.cycles.total);
+      assert.equal(hint.counters.dirtyPages, PAGES);
+      // linux-6.18's dirty pages are exactly the written ones: D comes only from writes
+      assert.equal(now.counters.dirtyPages, now.counters.dBitSets);
+    }),
+    { numRuns: 6 },
+  );
+});
+
+test('02: with nothing written, the hint makes reclaim swap out pages that linux-6.18 drops for free (swap-in read and MADV_FREE)', () => {
+  for (const setup of ['swapin-read', 'madv-free'] as const) {
+    const e = firstAccess(setup, 0);
+    const runs = e.runSync().runs;
+    const swapped = (v: string) => ['pressure 1', 'pressure 2', 'pressure 3'].reduce((s, l) => s + runOf(runs, v).steps[at(e, l)].counters.swapOutPages, 0);
+    assert.equal(swapped('linux-6.18'), 0, `${setup}: clean pages are dropped`);
+    assert.equal(swapped('rfc-2022-uffd-hints'), PAGES, `${setup}: every hinted page is swapped out`);
+  }
+});
+
+// ---- notebook 03: dirty on mkwrite ----
+
+function dirtyOnMkwrite(kind: 'anon-private' | 'file-shared', op: 'mprotect' | 'uffd', written: number): Experiment {
+  let e = lab.experiment(`dirty on mkwrite: ${kind} ${op}`).machine('skylake-sp', { cpus: 2 })
+    .kernels('linux-6.18', 'proposal-dirty-on-mkwrite')
+    .mmap('heap', PAGES * 4096, kind === 'file-shared' ? { kind, fs: 'mkwrite' } : { kind });
+  e = kind === 'anon-private' ? e.touch('heap', 'write').madvise('heap', 'pageout').touch('heap', 'read') : e.touch('heap', 'read');
+  e = op === 'mprotect' ? e.mprotect('heap', 'r').mprotect('heap', 'rw') : e.uffd.register('heap', { wp: true }).uffd.writeprotect('heap').uffd.unprotect('heap');
+  return e.touch('heap', { access: 'write', count: written, label: 'app writes' })
+    .reclaim('all', { label: 'pressure 1' }).reclaim('all', { label: 'pressure 2' }).reclaim('all', { label: 'pressure 3' });
+}
+
+test('03: under proposal-dirty-on-mkwrite, pages written back exceed pages actually written when few un-protected pages are written (anon)', () => {
+  const written = PAGES / 32;
+  for (const op of ['mprotect', 'uffd'] as const) {
+    const e = dirtyOnMkwrite('anon-private', op, written);
+    const runs = e.runSync().runs;
+    const out = (v: string) => ['pressure 1', 'pressure 2', 'pressure 3'].reduce((s, l) => s + runOf(runs, v).steps[at(e, l)].counters.writebackPages, 0);
+    assert.equal(out('linux-6.18'), written, `${op}: linux-6.18 writes out exactly the written pages`);
+    assert.equal(out('proposal-dirty-on-mkwrite'), PAGES, `${op}: the proposal writes out every page it made writable`);
+    assert.ok(out('proposal-dirty-on-mkwrite') > written);
+    assert.equal(runOf(runs, 'proposal-dirty-on-mkwrite').steps[at(e, 'app writes')].counters.dirtyPages, PAGES);
+  }
+});
+
+test('03: on a clean page-cache file the proposal changes nothing (clean shared PTEs stay read-only and fault into ->page_mkwrite)', () => {
+  const e = dirtyOnMkwrite('file-shared', 'mprotect', 8);
+  const runs = e.runSync().runs;
+  const i = at(e, 'app writes');
+  for (const v of ['linux-6.18', 'proposal-dirty-on-mkwrite']) {
+    const s = runOf(runs, v).steps[i];
+    assert.equal(s.counters.dirtyPages, 8, v);
+    assert.equal(s.counters.faults.byKind.wpSharedMkwrite, 8, v);
+  }
+});
+
+// ---- notebook 04: page-cache pages made writable without ->page_mkwrite ----
+
+test('04: uffd un-protect of clean page-cache pages bypasses ->page_mkwrite on linux-5.19/6.2 and the what-if variant, never on 6.3+', () => {
+  const whatIf = deriveVariant(getVariant('linux-6.18'), {
+    name: 'research-test-mkdirty-before-check',
+    hooks: { changePte: (c) => (c.cause === 'uffd-unprotect' && c.vma.shared ? c.arch.pte_mkwrite(c.arch.pte_mkdirty(c.newPte)) : c.newPte) },
+  });
+  registerVariant(whatIf);
+  const e = lab.experiment('page cache after uffd un-protect').machine('skylake-sp', { cpus: 2 })
+    .kernels('linux-5.19', 'linux-6.2', 'linux-6.3', 'linux-6.18', 'proposal-dirty-on-mkwrite', whatIf.name)
+    .mmap('file', '256KiB', { kind: 'file-shared', fs: 'mkwrite' })
+    .touch('file', 'read')
+    .uffd.register('file', { wp: true }).uffd.writeprotect('file').uffd.unprotect('file')
+    .touch('file', 'write', { pages: { from: 0, count: 8 }, label: 'app writes' });
+  const runs = e.runSync().runs;
+  for (const v of ['linux-5.19', 'linux-6.2', whatIf.name]) {
+    const viol = runOf(runs, v).total.counters.violations;
+    assert.equal(viol.mkwriteBypassed, 64, `${v}: every page mapped writable behind ->page_mkwrite`);
+    assert.equal(viol.writeWithoutMkwrite, 8, `${v}: every write lands unnotified`);
+  }
+  for (const v of ['linux-6.3', 'linux-6.18', 'proposal-dirty-on-mkwrite']) {
+    const r = runOf(runs, v);
+    assert.equal(r.total.counters.violations.mkwriteBypassed, 0, v);
+    assert.equal(r.total.counters.violations.writeWithoutMkwrite, 0, v);
+    assert.equal(r.steps[at(e, 'app writes')].counters.faults.byKind.wpSharedMkwrite, 8, `${v}: each write goes through ->page_mkwrite`);
+  }
+});
+
+// ---- notebook 05: relaxed TLB flushes ----
+
+test('05: relaxed flushes trade IPIs for at most one spurious fault per remote CPU and epoch, and never leave a stale writable entry', () => {
+  for (const T of [2, 8]) {
+    let e = lab.experiment(`relaxed ${T}`).machine('skylake-sp', { cpus: T }).kernels('linux-6.18', 'rfc-2022-relaxed-flush')
+      .mmap('heap', '64KiB').touch('heap', 'write');
+    const EPOCHS = 3;
+    for (let i = 0; i < EPOCHS; i++) {
+      e = e.mprotect('heap', 'r').touch('heap', { access: 'read', threads: T, pattern: 'sequential', count: 4 * T })
+        .mprotect('heap', 'rw').touch('heap', { access: 'write', threads: T, pattern: 'sequential', count: 4 * T });
+    }
+    const runs = e.runSync().runs;
+    const strict = runOf(runs, 'linux-6.18').total.counters, relaxed = runOf(runs, 'rfc-2022-relaxed-flush').total.counters;
+    assert.ok(relaxed.ipis < strict.ipis, `${T} CPUs: fewer IPIs`);
+    const spurious = (relaxed.faults.byKind.spurious ?? 0) + (relaxed.faults.byKind.accessFlags ?? 0);
+    assert.ok(spurious > 0 && spurious <= (T - 1) * EPOCHS, `${T} CPUs: ${spurious} spurious faults`);
+    assert.equal(strict.faults.byKind.spurious ?? 0, 0);
+    assert.equal(relaxed.violations.staleWritableTlb, 0);
+    assert.equal(strict.violations.staleWritableTlb, 0);
+  }
+});
+
+test('05: the cover-letter loop: with one thread nothing changes; with two, mprotect(RW) gets cheaper by roughly the cover letter\'s 44 %', () => {
+  const cyclesOf = (cpus: number) => {
+    let e = lab.experiment('cover loop').machine('haswell', { cpus }).kernels('linux-6.18', 'rfc-2022-relaxed-flush')
+      .mmap('page', '4KiB').touch('page', 'write');
+    for (let i = 0; i < 4; i++) {
+      e = e.mprotect('page', 'r');
+      if (cpus > 1) e = e.touch('page', 'read', { cpu: 1 });
+      e = e.mprotect('page', 'rw', { label: `rw ${i}` }).touch('page', 'write');
+      if (cpus > 1) e = e.touch('page', 'write', { cpu: 1 });
+    }
+    const runs = e.runSync().runs;
+    const per = (v: string) => [0, 1, 2, 3].reduce((s, i) => s + runOf(runs, v).steps[at(e, `rw ${i}`)].cycles.total, 0) / 4;
+    return { strict: per('linux-6.18'), relaxed: per('rfc-2022-relaxed-flush') };
+  };
+  const one = cyclesOf(1), two = cyclesOf(2);
+  assert.equal(one.relaxed, one.strict);
+  const cut = 1 - two.relaxed / two.strict;
+  assert.ok(cut > 0.3 && cut < 0.6, `two threads: ${(100 * cut).toFixed(0)} % cheaper`);
+});
+
+// ---- notebook 06: live snapshot ----
+
+test('06: live snapshot: hint and proposal leave every page dirty, linux-6.18 and 5.19 exactly the written ones; 6.18 shoots down per handled fault', () => {
+  const snapshot = lab.workload().liveSnapshot('heap', { pages: PAGES, chunk: 64, appWrites: 64, hints: ['write-likely'] }).steps
+    .map((s) => (s.op === 'uffd-register' ? { ...s, handler: { copy: true, hints: ['write-likely' as const] } } : { ...s }));
+  const e = lab.experiment('live snapshot').machine('skylake-sp', { cpus: 2 })
+    .kernels('linux-5.19', 'linux-6.18', 'rfc-2022-uffd-hints', 'proposal-dirty-on-mkwrite')
+    .mmap('heap', PAGES * 4096).touch('heap', 'write').madvise('heap', 'pageout').touch('heap', 'read')
+    .steps(snapshot);
+  const runs = e.runSync().runs;
+  const end = (v: string) => runOf(runs, v).steps[runs[0].steps.length - 1].counters.dirtyPages;
+  const written = end('linux-6.18');
+  assert.ok(written > 0 && written < PAGES, `some but not all pages written (${written})`);
+  assert.equal(end('linux-5.19'), written, 'both kernels whose un-protect never sets D agree on the written pages');
+  assert.equal(end('rfc-2022-uffd-hints'), PAGES);
+  assert.equal(end('proposal-dirty-on-mkwrite'), PAGES);
+  const handled = runOf(runs, 'linux-6.18').total.counters.faults.byKind.uffdWp ?? 0;
+  assert.ok(handled > 0);
+  assert.equal(runOf(runs, 'linux-6.18').total.counters.events.pageCopy ?? 0, handled, 'the handler copies each faulting page');
+  const c618 = runOf(runs, 'linux-6.18').total.counters, c519 = runOf(runs, 'linux-5.19').total.counters;
+  assert.ok(c618.tlbFlushes >= handled, "6.18: each handled fault's un-protect changes RW and flushes");
+  assert.ok(c618.ipis > c519.ipis, '6.18 shoots down the copier CPU where 5.19 (which clears only the uffd-wp bit) does not');
+});
