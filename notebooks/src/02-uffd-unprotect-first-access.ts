@@ -254,6 +254,10 @@ for (const n of measured) {
   const p = getProfile(n)
   lines.push(`- ${n} (${p.costs.dBitSet.kind}): a D update costs ${p.costs.dBitSet.cycles} cycles, ${p.costs.dBitSet.cycles > 500 ? 'above' : 'below'} 500; an A update ${p.costs.aBitSet.cycles}.`)
 }
+for (const n of CPUS) {
+  const worse = Object.keys(SETUPS).filter((s) => at(s, 'linux-6.18', n, 1).access >= at(s, 'linux-5.19', n, 1).access)
+  if (worse.length) lines.push(`- On ${n}, linux-6.18's fault-free un-protect is no cheaper than linux-5.19's write fault in: ${worse.map((s) => `${s} (${fmt(at(s, 'linux-6.18', n, 1).access)} vs ${fmt(at(s, 'linux-5.19', n, 1).access)} cycles/page)`).join(', ')}: the hardware A update costs as much as the fault.`)
+}
 if (!CPUS.includes('host')) lines.push('- No calibrated `host` profile on this machine (run `ptlab calibrate` and re-run this notebook to add it).')
 const sw = breakEven('swapin-read', 'skylake-sp'), mf = breakEven('madv-free', 'skylake-sp')
 lines.push(`- Break-even on skylake-sp when every page is later reclaimed: the hint pays off only if more than ${sw === null ? 'all' : (100 * sw).toFixed(0) + ' %'} (swapin-read) / ` +

@@ -94,12 +94,13 @@ const ideal = rows.filter((r) => r.variant === 'linux-6.18').map((r) => ({ ...r,
 const chartOf = (field: 'dirty' | 'writeback', title: string) => Chart.from({
   data: { values: [...rows, ...ideal] },
   facet: { row: { field: 'kind', type: 'nominal', title: null }, column: { field: 'op', type: 'nominal', title: null } },
+  config: { legend: { labelLimit: 320 } },
   spec: {
     width: 200, height: 120,
     mark: { type: 'line', point: true },
     encoding: {
       x: { field: 'written', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'pages written by the app' },
-      y: { field, type: 'quantitative', title },
+      y: { field, type: 'quantitative', title: 'pages' },
       color: { field: 'variant', type: 'nominal' },
       strokeDash: { condition: { test: "datum.variant === 'pages written by the app'", value: [4, 3] }, value: [1, 0] },
       tooltip: [{ field: 'variant' }, { field: 'written' }, { field }],
