@@ -63,6 +63,7 @@ const experiment = lab.experiment('page-cache pages after uffd un-protect')
   .inspect('file', { from: 0, count: 64 }, { label: 'after unprotect' })
   .touch('file', 'write', { pages: { from: 0, count: 32 }, label: 'app writes' })
   .writeback('file', { label: 'sync' })
+console.log(JSON.stringify(experiment.toSpec()))
 const steps = experiment.toSpec().steps as { label?: string }[]
 const at = (label: string) => steps.findIndex((s) => s.label === label)
 // runSync: the what-if variant is registered in this kernel's process only (worker threads would not know it)

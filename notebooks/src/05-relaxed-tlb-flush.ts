@@ -83,6 +83,7 @@ for (const T of THREADS) {
       .mprotect('heap', 'rw', { label: 'promote' })
       .touch('heap', { access: 'write', threads: T, pattern: '$locality', count: 4 * T })
   }
+  if (T === 2) console.log(`the spec for T = 2: ${JSON.stringify(e.toSpec())}`)
   const steps = e.toSpec().steps as { label?: string }[]
   const promote = steps.map((s, i) => (s.label === 'promote' ? i : -1)).filter((i) => i >= 0)
   for (const r of (await e.run()).runs) {
