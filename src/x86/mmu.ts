@@ -196,9 +196,10 @@ export class Mmu {
       table = (e >>> 12) + (w[2 * slot + 1] & 0xfffff) * 1048576;
     }
     c[EV_REF] += refs;
-    if (levels >= 4) this.pml4e.fill(cpu, top, top * PCID_LIMIT + pcid);
-    this.pdpte.fill(cpu, pdpteKey, pdpteKey * PCID_LIMIT + pcid);
-    if (level === 1) this.pde.fill(cpu, pdeKey, pdeKey * PCID_LIMIT + pcid);
+    // cache the upper-level entries this walk had to read (the ones a PSC hit skipped are cached)
+    if (refs >= 2 && level === 1) this.pde.fill(cpu, pdeKey, pdeKey * PCID_LIMIT + pcid);
+    if (refs >= 3) this.pdpte.fill(cpu, pdpteKey, pdpteKey * PCID_LIMIT + pcid);
+    if (refs >= 4) this.pml4e.fill(cpu, top, top * PCID_LIMIT + pcid);
 
     const h = w[2 * slot + 1];
     const pkey = (h >>> 27) & 0xf;

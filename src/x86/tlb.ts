@@ -53,38 +53,44 @@ export class TlbArray {
   /** Index of the entry tagged `tag` for `vpn` on `cpu`, or -1. */
   lookup(cpu: number, vpn: number, tag: number): number {
     const base = cpu * this.perCpu + (vpn & this.setMask) * this.ways;
+    const end = base + this.ways;
     const t = this.tag;
-    for (let w = 0; w < this.ways; w++) if (t[base + w] === tag) return base + w;
+    for (let i = base; i < end; i++) if (t[i] === tag) return i;
     return -1;
   }
 
-  /** Fill an entry (reusing one with the same tag, else an invalid one, else the LRU one). */
+  /**
+   * Fill an entry: the one with the same tag if there is one, else an invalid one, else the
+   * least recently used one of the set.
+   */
   insert(cpu: number, vpn: number, tag: number, pfn: number, flags: number, slot: number, tick: number): number {
     const base = cpu * this.perCpu + (vpn & this.setMask) * this.ways;
+    const end = base + this.ways;
     const t = this.tag;
-    let victim = -1;
+    const lru = this.lru;
+    let victim = base;
     let oldest = Infinity;
-    for (let w = 0; w < this.ways; w++) {
-      const i = base + w;
-      if (t[i] === tag) {
+    for (let i = base; i < end; i++) {
+      const ti = t[i];
+      if (ti === tag) {
         victim = i;
         break;
       }
-      if (t[i] === -1) {
-        if (oldest !== -Infinity) {
+      if (ti === -1) {
+        if (oldest !== -1) {
           victim = i;
-          oldest = -Infinity;
+          oldest = -1; // an invalid way beats any valid one (LRU ticks are >= 0)
         }
-      } else if (this.lru[i] < oldest) {
+      } else if (lru[i] < oldest) {
         victim = i;
-        oldest = this.lru[i];
+        oldest = lru[i];
       }
     }
     t[victim] = tag;
     this.pfn[victim] = pfn;
     this.flags[victim] = flags;
     this.slot[victim] = slot;
-    this.lru[victim] = tick;
+    lru[victim] = tick;
     return victim;
   }
 
