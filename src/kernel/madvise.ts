@@ -137,9 +137,12 @@ export function do_munmap(k: Kernel, mm: Mm, cpu: number, vmas: Vma[]): void {
     });
   }
   tlb_finish_mmu(k, tlb, cpu);
+  let freed = 0;
   for (const vma of vmas) {
-    mm.pt.freeEmptyPteTables(vma.start, vma.end);
+    freed += mm.pt.freeEmptyPteTables(vma.start, vma.end);
     mm.removeVma(vma);
   }
+  // free_pgtables() under an mmu_gather with freed_tables: every CPU's paging-structure caches go
+  if (freed > 0) k.mmu.flushPagingStructureCaches();
 }
 

@@ -161,45 +161,56 @@ export class Mmu {
     const i1 = low & 511, i2 = (low >>> 9) & 511, i3 = (low >>> 18) & 511;
     const top = small ? vpn >>> 27 : (vpn - low) / 134217728;
     const i4 = top & 511, i5 = small ? 0 : Math.floor(top / 512) % 512;
-    // Paging-structure caches decide where the walk starts (memory references it makes).
+    // Paging-structure caches decide where the walk starts: a hit resumes below the cached entry
+    // with the table and permissions it holds, skipping the memory references above it.
     const pdeKey = small ? vpn >>> 9 : (vpn - i1) / 512;
     const pdpteKey = small ? vpn >>> 18 : (vpn - (low & 262143)) / 262144;
-    let refs: number;
-    if (this.pde.hit(cpu, pdeKey, pdeKey * PCID_LIMIT + pcid)) {
-      refs = 1;
-      c[EV_PSC]++;
-    } else if (this.pdpte.hit(cpu, pdpteKey, pdpteKey * PCID_LIMIT + pcid)) {
-      refs = 2;
-      c[EV_PSC]++;
-    } else if (this.pml4e.hit(cpu, top, top * PCID_LIMIT + pcid)) {
-      refs = 3;
-      c[EV_PSC]++;
-    } else refs = levels;
-
     const w = this.mem.w;
-    let table = this.cr3[cpu];
-    let rw = RW, us = US;
+    let table: number;
+    let level: number;
+    let perm = RW | US;
+    let p: number;
+    if ((p = this.pde.lookup(cpu, pdeKey, pdeKey * PCID_LIMIT + pcid)) >= 0) {
+      table = this.pde.next[p];
+      perm = this.pde.perm[p];
+      level = 1;
+      c[EV_PSC]++;
+    } else if ((p = this.pdpte.lookup(cpu, pdpteKey, pdpteKey * PCID_LIMIT + pcid)) >= 0) {
+      table = this.pdpte.next[p];
+      perm = this.pdpte.perm[p];
+      level = 2;
+      c[EV_PSC]++;
+    } else if (levels >= 4 && (p = this.pml4e.lookup(cpu, top, top * PCID_LIMIT + pcid)) >= 0) {
+      table = this.pml4e.next[p];
+      perm = this.pml4e.perm[p];
+      level = 3;
+      c[EV_PSC]++;
+    } else {
+      table = this.cr3[cpu];
+      level = levels;
+    }
+    const startLevel = level;
+    let rw = perm & RW, us = perm & US;
     const notPresent = -(X86_PF_USER | (write ? X86_PF_WRITE : 0));
     let slot = -1;
     let e = 0;
-    let level = levels;
     for (; level >= 1; level--) {
       slot = table * PTRS_PER_TABLE + (level === 1 ? i1 : level === 2 ? i2 : level === 3 ? i3 : level === 4 ? i4 : i5);
       e = w[2 * slot];
       if ((e & P) === 0) {
-        c[EV_REF] += Math.min(refs, levels - level + 1);
+        c[EV_REF] += startLevel - level + 1;
         return this.faultCode(cpu, vpn, tag, notPresent);
       }
       rw &= e;
       us &= e;
       if (level === 1 || (level === 2 && (e & PSE) !== 0)) break;
       table = (e >>> 12) + (w[2 * slot + 1] & 0xfffff) * 1048576;
+      // the walker caches the non-leaf entry it just used (SDM §4.10.3.1)
+      if (level === 2) this.pde.fill(cpu, pdeKey, pdeKey * PCID_LIMIT + pcid, table, rw | us);
+      else if (level === 3) this.pdpte.fill(cpu, pdpteKey, pdpteKey * PCID_LIMIT + pcid, table, rw | us);
+      else if (level === 4) this.pml4e.fill(cpu, top, top * PCID_LIMIT + pcid, table, rw | us);
     }
-    c[EV_REF] += refs;
-    // cache the upper-level entries this walk had to read (the ones a PSC hit skipped are cached)
-    if (refs >= 2 && level === 1) this.pde.fill(cpu, pdeKey, pdeKey * PCID_LIMIT + pcid);
-    if (refs >= 3) this.pdpte.fill(cpu, pdpteKey, pdpteKey * PCID_LIMIT + pcid);
-    if (refs >= 4) this.pml4e.fill(cpu, top, top * PCID_LIMIT + pcid);
+    c[EV_REF] += startLevel - level + 1;
 
     const h = w[2 * slot + 1];
     const pkey = (h >>> 27) & 0xf;
@@ -283,6 +294,14 @@ export class Mmu {
   flushPcid(cpu: number, pcid: number = this.pcid[cpu]): void {
     this.dropPcid(cpu, pcid);
     this.counters[HwEv.flushPcid]++;
+  }
+
+  /**
+   * Drop every paging-structure-cache entry on every CPU: what the kernel's flush after freeing
+   * page tables (tlb_remove_table, freed_tables) guarantees, so no walk resumes in a freed table.
+   */
+  flushPagingStructureCaches(): void {
+    for (let c = 0; c < this.cpus; c++) this.flushPsc(c);
   }
 
   /** Full flush of `cpu` (all PCIDs). */

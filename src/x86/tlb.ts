@@ -123,12 +123,18 @@ export class TlbArray {
 }
 
 /**
- * A direct-mapped paging-structure cache (SDM §4.10.3: PML4E, PDPTE and PDE caches). Real PSCs
+ * A direct-mapped paging-structure cache (SDM §4.10.3: PML4E, PDPTE and PDE caches). Like the
+ * hardware's, an entry holds what the walk needs to resume below it: the next table and the
+ * permissions (RW, U/S) accumulated down to it, so a hit skips reading the upper levels. Real PSCs
  * are small and fully associative; direct mapping by the upper VA bits is the model's
- * simplification (it only decides how many memory references a walk makes).
+ * simplification.
  */
 export class PscArray {
   readonly tag: Float64Array;
+  /** next-level table id */
+  readonly next: Float64Array;
+  /** RW | U/S accumulated over the levels down to this entry */
+  readonly perm: Uint8Array;
   readonly perCpu: number;
   private readonly mask: number;
   constructor(cpus: number, entries: number) {
@@ -138,12 +144,19 @@ export class PscArray {
     this.perCpu = n;
     this.mask = n - 1;
     this.tag = new Float64Array(cpus * this.perCpu).fill(-1);
+    this.next = new Float64Array(cpus * this.perCpu);
+    this.perm = new Uint8Array(cpus * this.perCpu);
   }
-  hit(cpu: number, key: number, tag: number): boolean {
-    return this.tag[cpu * this.perCpu + (key & this.mask)] === tag;
+  /** index of the entry for `key` if it holds `tag`, else -1 */
+  lookup(cpu: number, key: number, tag: number): number {
+    const i = cpu * this.perCpu + (key & this.mask);
+    return this.tag[i] === tag ? i : -1;
   }
-  fill(cpu: number, key: number, tag: number): void {
-    this.tag[cpu * this.perCpu + (key & this.mask)] = tag;
+  fill(cpu: number, key: number, tag: number, next: number, perm: number): void {
+    const i = cpu * this.perCpu + (key & this.mask);
+    this.tag[i] = tag;
+    this.next[i] = next;
+    this.perm[i] = perm;
   }
   flush(cpu: number): void {
     this.tag.fill(-1, cpu * this.perCpu, (cpu + 1) * this.perCpu);
