@@ -45,24 +45,25 @@ export function tlbResident(accesses = 20_000_000): number {
   }).perSec;
 }
 
+/** `n` reads of uniformly random pages of 1 Mi (xorshift32 inline: a precomputed index array would add cache misses of its own). */
+function randomWalks(mmu: Mmu, n: number, seed: number): number {
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    mmu.access(0, (x >>> 0) & (MI - 1), 0);
+  }
+  return n;
+}
+
 /** Uniform random accesses over 1 Mi pages: nearly every access misses the STLB and walks. */
 export function walkPerAccess(accesses = 5_000_000): { perSec: number; walksPerAccess: number; bytesPerMappedPage: number } {
   const { mmu } = machine(MI);
-  // xorshift32 inline: a precomputed 1 Mi-entry index array would add its own cache misses
-  const loop = (n: number, seed: number): number => {
-    let x = seed;
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      mmu.access(0, (x >>> 0) & (MI - 1), 0);
-    }
-    return n;
-  };
-  loop(1_000_000, 88172645); // warm up: JIT-compile the walk before timing it
+  randomWalks(mmu, 1_000_000, 88172645); // warm up: JIT-compile the walk before timing it
   (globalThis as { gc?: () => void }).gc?.(); // and collect the BigInts of building 1 Mi PTEs
   const before = mmu.counters[3];
-  const r = timeIt(() => loop(accesses, 2463534242));
+  const r = timeIt(() => randomWalks(mmu, accesses, 2463534242));
   return { perSec: r.perSec, walksPerAccess: (mmu.counters[3] - before) / accesses, bytesPerMappedPage: mmu.mem.bytes() / MI };
 }
 
