@@ -5,7 +5,6 @@
  * directory saves every finished run at once so an interrupted sweep resumes without redoing or
  * losing runs. Results are always in plan order, so `jobs` never changes the output.
  */
-import { setMaxListeners } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { planRuns, shardPlans, type Shard } from './plan';
@@ -242,29 +241,31 @@ export async function run(specInput: unknown, opts: RunOptions = {}): Promise<Re
     idleTimeout: 1000,
     workerData,
   });
-  // one controller for the pool: the user's signal, or the first failure, stops everything queued
+  // The user's signal, or the first failure, stops handing out runs. Runs already in a worker
+  // finish and are kept: piscina's own abort of a running task can race with the worker's reply
+  // ("Unexpected message from Worker"), so no running task is ever aborted.
   const ac = new AbortController();
-  // piscina adds one abort listener per queued task: a big sweep is not a leak
-  setMaxListeners(0, ac.signal);
   const onAbort = () => ac.abort();
   opts.signal?.addEventListener('abort', onAbort);
   if (opts.signal?.aborted) ac.abort();
   let failure: { id: string; reason: string } | undefined;
+  let next = 0;
+  const feed = async (): Promise<void> => {
+    while (!ac.signal.aborted && next < todo.length) {
+      const i = todo[next++];
+      const plan = prep.plans[i];
+      try {
+        const r = stamp(plan, (await pool.run({ plan, opts: so })) as RunResult);
+        if (opts.outDir) saveRun(opts.outDir, r);
+        record(i, r, false);
+      } catch (e) {
+        failure ??= { id: plan.id, reason: (e as Error)?.message ?? String(e) };
+        ac.abort();
+      }
+    }
+  };
   try {
-    await Promise.all(
-      todo.map(async (i) => {
-        const plan = prep.plans[i];
-        try {
-          const r = stamp(plan, (await pool.run({ plan, opts: so }, { signal: ac.signal })) as RunResult);
-          if (opts.outDir) saveRun(opts.outDir, r);
-          record(i, r, false);
-        } catch (e) {
-          if (ac.signal.aborted) return; // cancelled: the run simply stays missing
-          failure ??= { id: plan.id, reason: (e as Error)?.message ?? String(e) };
-          ac.abort();
-        }
-      }),
-    );
+    await Promise.all(Array.from({ length: Math.min(jobs, todo.length) }, feed));
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     await pool.destroy();
