@@ -159,6 +159,15 @@ def main(argv=None):
         failures.append(dict(index=None, code_cell=code_cell, execution_count=None, kind="kernel", text=f"{type(e).__name__}: {e}"))
     total_s = time.monotonic() - t0
 
+    # A kernel that dies before its first reply (seen under heavy load on 2 cores) never ran a
+    # cell: start the whole run once more before calling it a failure.
+    died_at_start = code_cell == 0 and any(f["kind"] == "kernel" and "before replying to kernel_info" in f["text"] for f in failures)
+    if died_at_start and not os.environ.get("PTLAB_NB_RETRIED"):
+        print(f"{os.path.basename(args.notebook)}: the kernel died while starting; retrying once", file=sys.stderr)
+        os.environ["PTLAB_NB_RETRIED"] = "1"
+        sys.stdout.flush()
+        os.execv(sys.executable, [sys.executable] + sys.argv)
+
     if args.out:
         nbformat.write(nb, args.out)
     try:
