@@ -113,14 +113,15 @@ export class Mmu {
       l1.lru[i] = ++this.tick;
     } else {
       const s = this.stlb;
-      const j = s.lookup(cpu, vpn, tag);
+      const j = s.probe(cpu, vpn, tag);
       if (j >= 0) {
         this.counters[EV_STLB]++;
         s.lru[j] = ++this.tick;
         i = l1.insert(cpu, vpn, tag, s.pfn[j], s.flags[j], s.slot[j], this.tick);
       } else {
         this.counters[EV_MISS]++;
-        const r = this.walk(cpu, vpn, write, tag);
+        // the probe already chose the STLB way this walk fills (-1 - j), and the L1 missed too
+        const r = this.walk(cpu, vpn, write, tag, -1 - j);
         return r < 0 ? -r : 0;
       }
     }
@@ -149,7 +150,7 @@ export class Mmu {
    * Walk the tables for `vpn`; on success fill L1 and STLB and return the L1 index, on failure
    * deliver a #PF and return -errorCode.
    */
-  private walk(cpu: number, vpn: number, write: number, tag: number): number {
+  private walk(cpu: number, vpn: number, write: number, tag: number, stlbVictim = -1): number {
     const c = this.counters;
     c[EV_WALK]++;
     const pcid = this.pcid[cpu];
@@ -246,7 +247,8 @@ export class Mmu {
     }
     const flags = (rw ? TLB_RW : 0) | TLB_US | (e & D ? TLB_D : 0) | (h & HI_NX ? TLB_NX : 0) | (pkey << TLB_PKEY_SHIFT);
     const t = ++this.tick;
-    this.stlb.insert(cpu, vpn, tag, pfn, flags, leafSlot, t);
+    if (stlbVictim >= 0) this.stlb.fillAt(stlbVictim, tag, pfn, flags, leafSlot, t);
+    else this.stlb.insert(cpu, vpn, tag, pfn, flags, leafSlot, t);
     const i = this.l1.insert(cpu, vpn, tag, pfn, flags, leafSlot, t);
     this.lastPfn = pfn;
     this.lastSlot = leafSlot;

@@ -94,6 +94,43 @@ export class TlbArray {
     return victim;
   }
 
+  /**
+   * One pass over the set: the index of the entry tagged `tag` if present, else `-1 - victim`
+   * where victim is the way `insert` would fill (invalid first, else least recently used).
+   */
+  probe(cpu: number, vpn: number, tag: number): number {
+    const base = cpu * this.perCpu + (vpn & this.setMask) * this.ways;
+    const end = base + this.ways;
+    const t = this.tag;
+    const lru = this.lru;
+    let victim = base;
+    let oldest = Infinity;
+    for (let i = base; i < end; i++) {
+      const ti = t[i];
+      if (ti === tag) return i;
+      if (ti === -1) {
+        if (oldest !== -1) {
+          victim = i;
+          oldest = -1;
+        }
+      } else if (lru[i] < oldest) {
+        victim = i;
+        oldest = lru[i];
+      }
+    }
+    return -1 - victim;
+  }
+
+  /** Fill entry `i` (a victim chosen by probe()). */
+  fillAt(i: number, tag: number, pfn: number, flags: number, slot: number, tick: number): number {
+    this.tag[i] = tag;
+    this.pfn[i] = pfn;
+    this.flags[i] = flags;
+    this.slot[i] = slot;
+    this.lru[i] = tick;
+    return i;
+  }
+
   /** Drop the entry for (vpn, tag) on `cpu`; returns whether one was there. */
   invalidate(cpu: number, vpn: number, tag: number): boolean {
     const i = this.lookup(cpu, vpn, tag);
