@@ -605,6 +605,54 @@ static void measure_uffd_ioctl(void) {
   emit_alternating("uffd_ioctl", "call", s, n, "UFFDIO_WRITEPROTECT protect of 1 page", "UFFDIO_WRITEPROTECT unprotect of 1 page (6.18 makes it writable)");
 }
 
+/* UFFDIO_WRITEPROTECT of many pages per call, each direction on its own, per page (thread CPU
+ * time), on a freshly written region each time, like mprotect_big_*: the uffdChangePte price. */
+static void measure_uffd_big(void) {
+  const char *what = "UFFDIO_WRITEPROTECT of many pages";
+  char err[256];
+  int fd = uffd_open(UFFD_FEATURE_PAGEFAULT_FLAG_WP, err, sizeof err);
+  if (fd < 0) {
+    emit_error("uffd_big_wp", what, "%s", err);
+    return;
+  }
+  size_t big = g_fast ? 1024 : 4096;
+  int m = g_fast ? 3 : 10;
+  double wp[MAX_SAMPLES], unwp[MAX_SAMPLES];
+  for (int i = 0; i < m; i++) {
+    char *p = map_region(big);
+    if (!p) {
+      emit_error("uffd_big_wp", what, "mmap failed: %s", strerror(errno));
+      close(fd);
+      return;
+    }
+    write_pages(p, big, 0);
+    if (uffd_register_wp(fd, p, big)) {
+      emit_error("uffd_big_wp", what, "UFFDIO_REGISTER(WP): %s", strerror(errno));
+      close(fd);
+      return;
+    }
+    double t0 = cpu_cycles();
+    int rc = uffd_wp(fd, p, big, 1);
+    double t1 = cpu_cycles();
+    rc |= uffd_wp(fd, p, big, 0);
+    double t2 = cpu_cycles();
+    if (rc) {
+      emit_error("uffd_big_wp", what, "UFFDIO_WRITEPROTECT: %s", strerror(errno));
+      close(fd);
+      return;
+    }
+    wp[i] = (t1 - t0) / (double)big;
+    unwp[i] = (t2 - t1) / (double)big;
+    munmap(p, big * PAGE);
+  }
+  close(fd);
+  char w[128];
+  snprintf(w, sizeof w, "UFFDIO_WRITEPROTECT protect of %zu written pages, per page", big);
+  emit_samples("uffd_big_wp", "page", wp, m, w);
+  snprintf(w, sizeof w, "UFFDIO_WRITEPROTECT unprotect of %zu protected pages (6.18 makes them writable), per page", big);
+  emit_samples("uffd_big_unwp", "page", unwp, m, w);
+}
+
 static int g_rt_fd;
 static volatile int g_rt_stop;
 
@@ -888,6 +936,7 @@ int main(int argc, char **argv) {
   measure_mprotect();
   if (!g_fast) measure_mprotect_2t();
   measure_uffd_ioctl();
+  measure_uffd_big();
   measure_uffd_roundtrip();
   if (!g_fast) measure_uffd_async();
   printf("\n]}\n");

@@ -167,7 +167,18 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
   derive('changePte', changePteGot, [], 'mean of mprotect(RO) and mprotect(RW) of N pages, per page, minus the 1-page call / N (RO and RW directions priced alike)');
   const cp = costs.changePte?.cycles ?? b('changePte');
   derive('syscallMprotect', oneCall, [cp, b('tlbFlushRequest'), b('invlpg')], 'mean of mprotect(RO) and mprotect(RW) of 1 page - changePte - tlbFlushRequest (base) - invlpg (base)');
-  derive('uffdIoctl', uffdIoctlWhole, [cp, b('tlbFlushRequest'), b('invlpg')], 'mean of UFFDIO_WRITEPROTECT protect and unprotect of 1 page - changePte - tlbFlushRequest (base) - invlpg (base)');
+  const uffdPteGot: Got = (() => {
+    // per page of a big protect and a big unprotect, minus the 1-page ioctl spread over N pages
+    const wp = m('uffd_big_wp');
+    const un = m('uffd_big_unwp');
+    for (const g of [uffdIoctlWhole, wp, un]) if ('error' in g) return g;
+    const [o, a, z] = [uffdIoctlWhole, wp, un] as { value: number; r: ProbeResult }[];
+    const n = /of (\d+)/.exec(a.r.what) ? Number(/of (\d+)/.exec(a.r.what)![1]) : 4096;
+    return { value: (a.value + z.value) / 2 - o.value / n, r: z.r };
+  })();
+  derive('uffdChangePte', uffdPteGot, [], 'mean of UFFDIO_WRITEPROTECT protect and unprotect of N written pages, per page, minus the 1-page call / N');
+  const ucp = costs.uffdChangePte?.cycles ?? b('uffdChangePte');
+  derive('uffdIoctl', uffdIoctlWhole, [ucp, b('tlbFlushRequest'), b('invlpg')], 'mean of UFFDIO_WRITEPROTECT protect and unprotect of 1 page - uffdChangePte - tlbFlushRequest (base) - invlpg (base)');
   derive('ipi', both('mprotect_call_2t'), [oneCall, b('invlpg')], "mprotect() with a 2nd thread on another CPU - without - remote invlpg (Nadav's method)");
   const forkPteGot: Got = (() => {
     const a = m('fork_call');

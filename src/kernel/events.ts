@@ -52,8 +52,10 @@ export const KERNEL_WORK_EVENTS = [
   'syscallMunmap',
   /** One mprotect() call (entry, VMA walk, mmap lock). */
   'syscallMprotect',
-  /** One PTE visited by change_pte_range (mprotect, uffd writeprotect, NUMA hinting). */
+  /** One PTE visited by change_pte_range for mprotect (or clear_refs, NUMA hinting). */
   'changePte',
+  /** One PTE visited by change_pte_range for UFFDIO_WRITEPROTECT (priced apart: hosts measure it cheaper than mprotect's). */
+  'uffdChangePte',
   'syscallMadvise',
   /** One PTE visited by a madvise walk (DONTNEED/FREE/COLD/PAGEOUT). */
   'madvisePte',

@@ -73,6 +73,7 @@ export function change_protection(k: Kernel, tlb: MmuGather, vma: Vma, start: nu
   // PTE markers keep uffd-wp on none PTEs: always for shmem/file, for anon with WP_UNPOPULATED.
   const markers = cp.uffdWp === true && (!vma.anon || (vma.uffd?.wpUnpopulated === true && v.uffdWpUnpopulated));
   let changed = 0;
+  const perPte = cp.cause === 'uffd-wp' || cp.cause === 'uffd-unprotect' ? KEv.uffdChangePte : KEv.changePte;
   for (let vpn = start; vpn < end; vpn++) {
     const slot = markers ? mm.pt.ensurePteSlot(vpn) : mm.pt.pteSlot(vpn);
     if (slot < 0) {
@@ -88,7 +89,7 @@ export function change_protection(k: Kernel, tlb: MmuGather, vma: Vma, start: nu
       }
       continue;
     }
-    k.counters[KEv.changePte]++;
+    k.counters[perPte]++;
     if (!pte_present(old)) {
       // swap entries and markers: only the uffd-wp bit changes; no flush (not cached)
       let n = old;
