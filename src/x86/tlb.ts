@@ -64,34 +64,8 @@ export class TlbArray {
    * least recently used one of the set.
    */
   insert(cpu: number, vpn: number, tag: number, pfn: number, flags: number, slot: number, tick: number): number {
-    const base = cpu * this.perCpu + (vpn & this.setMask) * this.ways;
-    const end = base + this.ways;
-    const t = this.tag;
-    const lru = this.lru;
-    let victim = base;
-    let oldest = Infinity;
-    for (let i = base; i < end; i++) {
-      const ti = t[i];
-      if (ti === tag) {
-        victim = i;
-        break;
-      }
-      if (ti === -1) {
-        if (oldest !== -1) {
-          victim = i;
-          oldest = -1; // an invalid way beats any valid one (LRU ticks are >= 0)
-        }
-      } else if (lru[i] < oldest) {
-        victim = i;
-        oldest = lru[i];
-      }
-    }
-    t[victim] = tag;
-    this.pfn[victim] = pfn;
-    this.flags[victim] = flags;
-    this.slot[victim] = slot;
-    lru[victim] = tick;
-    return victim;
+    const j = this.probe(cpu, vpn, tag);
+    return this.fillAt(j >= 0 ? j : -1 - j, tag, pfn, flags, slot, tick);
   }
 
   /**
