@@ -182,8 +182,7 @@ function do_fault(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slot: n
   }
   if (!vma.shared) {
     // do_cow_fault(): copy the page-cache page into a new exclusive anon page.
-    const { pfn: src } = filemap_get_page(k, file, index);
-    void src;
+    filemap_get_page(k, file, index); // the source must be in the page cache (read it if not)
     const pfn = k.allocPage(false);
     k.counters[KEv.pageCopy]++;
     let entry = maybe_mkwrite(k, k.arch.pte_mkdirty(pfn_pte(pfn, vma.pageProt)), vma);

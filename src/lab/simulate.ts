@@ -23,21 +23,13 @@ import { sizeToPages } from './size';
 import type { Pages, Step } from './spec';
 import type { Counters, Cycles, InspectRow, RunResult, SeriesPoint, StepResult } from './types';
 
-export interface RunPlan {
-  /** stable id: `${variant}|${cpu}|seed=${seed}|r=${repeat}|k=v...` */
-  id: string;
-  name: string;
-  variant: string;
-  cpu: string;
-  seed: number;
-  repeat: number;
-  /** the swept parameters of this run */
-  params: Record<string, string | number | boolean>;
+/** One planned run: the identity fields of its RunResult, plus the resolved spec to run. */
+export type RunPlan = Pick<RunResult, 'id' | 'name' | 'variant' | 'cpu' | 'seed' | 'repeat' | 'params'> & {
   /** the resolved spec: one kernel, one machine, no sweep, parameters substituted (DESIGN.md JSON shape) */
   spec: unknown;
   /** directory relative trace files resolve against (the spec file's directory) */
   baseDir?: string;
-}
+};
 
 export interface SimulateOptions {
   /** sample a SeriesPoint every N accesses inside touch steps (0 = never) */
@@ -318,12 +310,9 @@ class Run {
         const rows: InspectRow[] = [];
         for (const [from, n] of this.ranges(r, s.pages as Pages | undefined, where)) {
           for (let p = from; p < from + n; p++) {
-            const st = k.inspect(mm, r.start + p);
-            rows.push({
-              page: p, present: st.present, write: st.write, young: st.young, dirty: st.dirty, uffdWp: st.uffdWp,
-              softDirty: st.softDirty, exclusive: st.exclusive, special: st.special, entry: st.entry, folioDirty: st.folioDirty,
-              mappedExclusively: st.mappedExclusively,
-            });
+            const { pfn, ...state } = k.inspect(mm, r.start + p);
+            void pfn; // physical frames are the model's business, not part of the result
+            rows.push({ page: p, ...state });
           }
         }
         out.inspect = rows;
