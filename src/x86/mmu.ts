@@ -149,77 +149,124 @@ export class Mmu {
   /**
    * Walk the tables for `vpn`; on success fill L1 and STLB and return the L1 index, on failure
    * deliver a #PF and return -errorCode.
+   *
+   * The levels are unrolled (no per-level index selection) and table ids are int32 (MAX_TABLES),
+   * so the common walk is a short run of integer operations between its memory references.
    */
   private walk(cpu: number, vpn: number, write: number, tag: number, stlbVictim = -1): number {
     const c = this.counters;
     c[EV_WALK]++;
     const pcid = this.pcid[cpu];
-    const levels = this.levels;
-    // Table indexes of each level, computed once (vpn may exceed 2^32 under LA57).
-    // (integer shifts while vpn fits in 32 bits, the common case; divisions only beyond)
-    const small = vpn < 4294967296;
-    const low = small ? vpn & 134217727 : vpn % 134217728;
-    const i1 = low & 511, i2 = (low >>> 9) & 511, i3 = (low >>> 18) & 511;
-    const top = small ? vpn >>> 27 : (vpn - low) / 134217728;
-    const i4 = top & 511, i5 = small ? 0 : Math.floor(top / 512) % 512;
+    // Table indexes of each level and the paging-structure-cache keys (the VA bits above each
+    // level): integer shifts while vpn fits in 32 bits, the common case; divisions beyond.
+    let i1: number, i2: number, i3: number, i4: number, i5: number;
+    let pdeKey: number, pdpteKey: number, top: number;
+    if (vpn < 4294967296) {
+      pdeKey = vpn >>> 9;
+      pdpteKey = vpn >>> 18;
+      top = vpn >>> 27;
+      i1 = vpn & 511;
+      i2 = pdeKey & 511;
+      i3 = pdpteKey & 511;
+      i4 = top;
+      i5 = 0;
+    } else {
+      pdeKey = Math.floor(vpn / 512);
+      pdpteKey = Math.floor(vpn / 262144);
+      top = Math.floor(vpn / 134217728);
+      i1 = vpn % 512;
+      i2 = pdeKey % 512;
+      i3 = pdpteKey % 512;
+      i4 = top % 512;
+      i5 = Math.floor(top / 512) % 512;
+    }
     // Paging-structure caches decide where the walk starts: a hit resumes below the cached entry
     // with the table and permissions it holds, skipping the memory references above it.
-    const pdeKey = small ? vpn >>> 9 : (vpn - i1) / 512;
-    const pdpteKey = small ? vpn >>> 18 : (vpn - (low & 262143)) / 262144;
-    const w = this.mem.w;
+    const pde = this.pde, pdpte = this.pdpte, pml4e = this.pml4e;
+    const pdeAt = pde.index(cpu, pdeKey), pdeTag = pdeKey * PCID_LIMIT + pcid;
     let table: number;
+    let perm: number;
     let level: number;
-    let perm = RW | US;
     let p: number;
-    if ((p = this.pde.lookup(cpu, pdeKey, pdeKey * PCID_LIMIT + pcid)) >= 0) {
-      table = this.pde.next[p];
-      perm = this.pde.perm[p];
+    if (pde.tag[pdeAt] === pdeTag) {
+      table = pde.next[pdeAt];
+      perm = pde.perm[pdeAt];
       level = 1;
       c[EV_PSC]++;
-    } else if ((p = this.pdpte.lookup(cpu, pdpteKey, pdpteKey * PCID_LIMIT + pcid)) >= 0) {
-      table = this.pdpte.next[p];
-      perm = this.pdpte.perm[p];
+    } else if ((p = pdpte.lookup(cpu, pdpteKey, pdpteKey * PCID_LIMIT + pcid)) >= 0) {
+      table = pdpte.next[p];
+      perm = pdpte.perm[p];
       level = 2;
       c[EV_PSC]++;
-    } else if (levels >= 4 && (p = this.pml4e.lookup(cpu, top, top * PCID_LIMIT + pcid)) >= 0) {
-      table = this.pml4e.next[p];
-      perm = this.pml4e.perm[p];
+    } else if ((p = pml4e.lookup(cpu, top, top * PCID_LIMIT + pcid)) >= 0) {
+      table = pml4e.next[p];
+      perm = pml4e.perm[p];
       level = 3;
       c[EV_PSC]++;
     } else {
       table = this.cr3[cpu];
-      level = levels;
+      perm = RW | US;
+      level = this.levels;
     }
-    const startLevel = level;
-    let rw = perm & RW, us = perm & US;
-    const notPresent = -(X86_PF_USER | (write ? X86_PF_WRITE : 0));
-    let slot = -1;
+    const start = level;
+    const w = this.mem.w;
+    let slot = 0;
     let e = 0;
-    for (; level >= 1; level--) {
-      slot = table * PTRS_PER_TABLE + (level === 1 ? i1 : level === 2 ? i2 : level === 3 ? i3 : level === 4 ? i4 : i5);
-      e = w[2 * slot];
-      if ((e & P) === 0) {
-        c[EV_REF] += startLevel - level + 1;
-        return this.faultCode(cpu, vpn, tag, notPresent);
+    // Non-leaf entries: the next table's id is the entry's PFN (SDM §4.5); a PFN beyond the
+    // table pool (high-word PFN bits set) reads as table 0, which is never allocated and so all
+    // not-present, as an out-of-pool table would be. The walker caches each non-leaf entry it
+    // uses (SDM §4.10.3.1).
+    if (level >= 3) {
+      if (level === 5) {
+        slot = table * PTRS_PER_TABLE + i5;
+        e = w[2 * slot];
+        if ((e & P) === 0) return this.notPresent(cpu, vpn, tag, write, 1);
+        perm &= e;
+        table = (w[2 * slot + 1] & 0xfffff) === 0 ? e >>> 12 : 0;
+        level = 4;
       }
-      rw &= e;
-      us &= e;
-      if (level === 1 || (level === 2 && (e & PSE) !== 0)) break;
-      table = (e >>> 12) + (w[2 * slot + 1] & 0xfffff) * 1048576;
-      // the walker caches the non-leaf entry it just used (SDM §4.10.3.1)
-      if (level === 2) this.pde.fill(cpu, pdeKey, pdeKey * PCID_LIMIT + pcid, table, rw | us);
-      else if (level === 3) this.pdpte.fill(cpu, pdpteKey, pdpteKey * PCID_LIMIT + pcid, table, rw | us);
-      else if (level === 4) this.pml4e.fill(cpu, top, top * PCID_LIMIT + pcid, table, rw | us);
+      if (level === 4) {
+        slot = table * PTRS_PER_TABLE + i4;
+        e = w[2 * slot];
+        if ((e & P) === 0) return this.notPresent(cpu, vpn, tag, write, start - 3);
+        perm &= e;
+        table = (w[2 * slot + 1] & 0xfffff) === 0 ? e >>> 12 : 0;
+        pml4e.fill(cpu, top, top * PCID_LIMIT + pcid, table, perm);
+      }
+      slot = table * PTRS_PER_TABLE + i3;
+      e = w[2 * slot];
+      if ((e & P) === 0) return this.notPresent(cpu, vpn, tag, write, start - 2);
+      perm &= e;
+      table = (w[2 * slot + 1] & 0xfffff) === 0 ? e >>> 12 : 0;
+      pdpte.fill(cpu, pdpteKey, pdpteKey * PCID_LIMIT + pcid, table, perm);
+      level = 2;
     }
-    c[EV_REF] += startLevel - level + 1;
+    if (level === 2) {
+      slot = table * PTRS_PER_TABLE + i2;
+      e = w[2 * slot];
+      if ((e & P) === 0) return this.notPresent(cpu, vpn, tag, write, start - 1);
+      perm &= e;
+      if ((e & PSE) === 0) {
+        table = (w[2 * slot + 1] & 0xfffff) === 0 ? e >>> 12 : 0;
+        pde.fillAt(pdeAt, pdeTag, table, perm);
+        level = 1;
+      }
+    }
+    if (level === 1) {
+      slot = table * PTRS_PER_TABLE + i1;
+      e = w[2 * slot];
+      if ((e & P) === 0) return this.notPresent(cpu, vpn, tag, write, start);
+      perm &= e;
+    }
+    c[EV_REF] += start - level + 1;
 
     const h = w[2 * slot + 1];
     const pkey = (h >>> 27) & 0xf;
-    if (us === 0) return this.faultCode(cpu, vpn, tag, -(X86_PF_PROT | X86_PF_USER | (write ? X86_PF_WRITE : 0)));
+    if ((perm & US) === 0) return this.faultCode(cpu, vpn, tag, -(X86_PF_PROT | X86_PF_USER | (write ? X86_PF_WRITE : 0)));
     if (pkey !== 0 && this.pkeyDenies(cpu, pkey, write)) {
       return this.faultCode(cpu, vpn, tag, -(X86_PF_PROT | X86_PF_USER | X86_PF_PK | (write ? X86_PF_WRITE : 0)));
     }
-    if (write && rw === 0) return this.faultCode(cpu, vpn, tag, -(X86_PF_PROT | X86_PF_WRITE | X86_PF_USER));
+    if (write && (perm & RW) === 0) return this.faultCode(cpu, vpn, tag, -(X86_PF_PROT | X86_PF_WRITE | X86_PF_USER));
 
     // Accessed/Dirty updates (atomic RMW of the leaf in memory).
     if ((e & A) === 0) {
@@ -242,10 +289,10 @@ export class Mmu {
     if (level === 2) {
       // 2 MiB leaf: the model caches the 4 KiB piece in the 4 KiB TLBs (splintering, as
       // Intel's STLB may), keyed per 4 KiB page.
-      pfn += vpn % 512;
+      pfn += i1;
       leafSlot = -1;
     }
-    const flags = (rw ? TLB_RW : 0) | TLB_US | (e & D ? TLB_D : 0) | (h & HI_NX ? TLB_NX : 0) | (pkey << TLB_PKEY_SHIFT);
+    const flags = (perm & RW ? TLB_RW : 0) | TLB_US | (e & D ? TLB_D : 0) | (h & HI_NX ? TLB_NX : 0) | (pkey << TLB_PKEY_SHIFT);
     const t = ++this.tick;
     if (stlbVictim >= 0) this.stlb.fillAt(stlbVictim, tag, pfn, flags, leafSlot, t);
     else this.stlb.insert(cpu, vpn, tag, pfn, flags, leafSlot, t);
@@ -253,6 +300,12 @@ export class Mmu {
     this.lastPfn = pfn;
     this.lastSlot = leafSlot;
     return i;
+  }
+
+  /** A walk that met a not-present entry after `refs` memory references: #PF. */
+  private notPresent(cpu: number, vpn: number, tag: number, write: number, refs: number): number {
+    this.counters[EV_REF] += refs;
+    return this.faultCode(cpu, vpn, tag, -(X86_PF_USER | (write ? X86_PF_WRITE : 0)));
   }
 
   private pkeyDenies(cpu: number, pkey: number, write: number): boolean {

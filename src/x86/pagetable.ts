@@ -11,6 +11,12 @@
 import { _PAGE_PSE, _PAGE_TABLE, PTE_PFN_MASK } from './pte';
 
 export const PTRS_PER_TABLE = 512;
+/**
+ * Table ids stay below 2^20 (4 GiB of table pages): an id is then the low word's PFN bits alone,
+ * and every word index (id * 1024 + 2 * index) is an int32, which keeps the walker in integer
+ * arithmetic.
+ */
+export const MAX_TABLES = 1 << 20;
 const LO_P = 1;
 const LO_PSE = 1 << 7;
 
@@ -26,7 +32,7 @@ export class PageTableMemory {
   private freeList: number[] = [];
 
   constructor(initialTables = 64) {
-    this.capacity = Math.max(2, initialTables);
+    this.capacity = Math.min(MAX_TABLES, Math.max(2, initialTables));
     this.w = new Uint32Array(this.capacity * PTRS_PER_TABLE * 2);
   }
 
@@ -57,7 +63,8 @@ export class PageTableMemory {
   }
 
   private grow(): void {
-    const cap = this.capacity * 2;
+    if (this.capacity >= MAX_TABLES) throw new RangeError(`page-table memory: more than ${MAX_TABLES - 1} table pages`);
+    const cap = Math.min(MAX_TABLES, this.capacity * 2);
     const w = new Uint32Array(cap * PTRS_PER_TABLE * 2);
     w.set(this.w);
     this.w = w;

@@ -142,12 +142,12 @@ export class TlbArray {
  */
 export class PscArray {
   readonly tag: Float64Array;
-  /** next-level table id */
-  readonly next: Float64Array;
+  /** next-level table id (an int32: PageTableMemory caps ids below MAX_TABLES) */
+  readonly next: Int32Array;
   /** RW | U/S accumulated over the levels down to this entry */
   readonly perm: Uint8Array;
   readonly perCpu: number;
-  private readonly mask: number;
+  readonly mask: number;
   constructor(cpus: number, entries: number) {
     // a power of two, so the slot is a mask of the key (the hot path avoids a division)
     let n = 1;
@@ -155,19 +155,26 @@ export class PscArray {
     this.perCpu = n;
     this.mask = n - 1;
     this.tag = new Float64Array(cpus * this.perCpu).fill(-1);
-    this.next = new Float64Array(cpus * this.perCpu);
+    this.next = new Int32Array(cpus * this.perCpu);
     this.perm = new Uint8Array(cpus * this.perCpu);
+  }
+  /** the entry `key` maps to on `cpu` (it holds `key` if its tag is key * PCID_LIMIT + pcid) */
+  index(cpu: number, key: number): number {
+    return cpu * this.perCpu + (key & this.mask);
   }
   /** index of the entry for `key` if it holds `tag`, else -1 */
   lookup(cpu: number, key: number, tag: number): number {
-    const i = cpu * this.perCpu + (key & this.mask);
+    const i = this.index(cpu, key);
     return this.tag[i] === tag ? i : -1;
   }
-  fill(cpu: number, key: number, tag: number, next: number, perm: number): void {
-    const i = cpu * this.perCpu + (key & this.mask);
+  /** fill entry `i` (from index()) */
+  fillAt(i: number, tag: number, next: number, perm: number): void {
     this.tag[i] = tag;
     this.next[i] = next;
     this.perm[i] = perm;
+  }
+  fill(cpu: number, key: number, tag: number, next: number, perm: number): void {
+    this.fillAt(this.index(cpu, key), tag, next, perm);
   }
   flush(cpu: number): void {
     this.tag.fill(-1, cpu * this.perCpu, (cpu + 1) * this.perCpu);
