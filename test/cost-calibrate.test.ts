@@ -72,6 +72,43 @@ test('host profile from probe output: measured values replace the base, failures
   assert.match(fork.how, /not in the --fast subset/);
 });
 
+test('per-PTE prices: the RO direction prices changePte, RW minus RO prices mkwriteDirtyPte, MADV_FREE prices madvisePte', () => {
+  const stat = (name: string, median: number, what = name, unit = 'page') => ({ name, what, unit: unit as 'page', n: 10, min: median, p10: median, p25: median, median, p75: median, p90: median, mean: median });
+  const out: ProbeOutput = {
+    probe: 1,
+    fast: false,
+    reps: 7,
+    tscGHz: 2,
+    results: [
+      stat('mprotect_call_a', 40960, 'mprotect(PROT_READ) of 1 writable page', 'call'),
+      stat('mprotect_call_b', 43960, 'mprotect(PROT_READ|PROT_WRITE) of 1 read-only page', 'call'),
+      stat('mprotect_big_ro', 300, 'mprotect(PROT_READ) of 4096 writable pages, per page'),
+      stat('mprotect_big_rw', 3300, 'mprotect(PROT_READ|PROT_WRITE) of 4096 read-only pages, per page'),
+      stat('uffd_big_wp', 500, 'UFFDIO_WRITEPROTECT protect of 4096 written pages, per page'),
+      stat('uffd_big_unwp', 3600, 'UFFDIO_WRITEPROTECT unprotect of 4096 protected pages, per page'),
+      stat('uffd_ioctl_a', 8192, 'UFFDIO_WRITEPROTECT protect of 1 page', 'call'),
+      stat('madv_free_big', 900, 'madvise(MADV_FREE) of 4096 written pages, per page'),
+    ],
+  };
+  const cpuinfo = 'vendor_id : GenuineIntel\ncpu family : 6\nmodel : 85\nmodel name : Test CPU\nflags : fpu\n';
+  const base = getProfile('skylake-sp');
+  const p = deriveHostProfile(out, parseCpuinfo(cpuinfo, '6.18.0'), '2026-01-01').profile;
+  assert.equal(p.costs.changePte.cycles, 290, 'RO per page minus the 1-page RO call / 4096');
+  assert.equal(p.costs.mkwriteDirtyPte.cycles, 3000, 'RW per page minus RO per page');
+  assert.match(p.costs.mkwriteDirtyPte.note ?? '', /unprotect - protect gives 3100/);
+  assert.equal(p.costs.uffdChangePte.cycles, 498);
+  assert.equal(p.costs.madvisePte.cycles, Math.round(900 - base.costs.syscallMadvise.cycles / 4096));
+  // the 1-page calls: mean(a, b) minus changePte, half a mkwriteDirtyPte (only the RW call has one) and the flush
+  const flush = base.costs.tlbFlushRequest.cycles + base.costs.invlpg.cycles;
+  assert.equal(p.costs.syscallMprotect.cycles, Math.round((40960 + 43960) / 2 - 290 - 1500 - flush));
+  // before 6.3 the RW direction does not make the PTEs writable in both calls: the surcharge is not measured
+  const old = deriveHostProfile(out, parseCpuinfo(cpuinfo, '5.15.0'), '2026-01-01');
+  const row = old.rows.find((r) => r.event === 'mkwriteDirtyPte')!;
+  assert.equal(row.status, 'kept');
+  assert.match(row.how, /kernel 5\.15\.0 does not make PTEs writable/);
+  assert.equal(old.profile.costs.mkwriteDirtyPte.cycles, base.costs.mkwriteDirtyPte.cycles);
+});
+
 test('check scenarios: spec shape and the page lists the probe reads', () => {
   const plan = checkScenarios('zen3', 'linux-6.18', 1);
   assert.equal(plan.scenarios.length, 3);
@@ -127,7 +164,7 @@ test('the probe compiles and runs its fast subset on this Linux x86-64 machine',
     const out = await runProbe(bin, { fast: true, reps: 1 });
     assert.ok(out.tscGHz > 0.1 && out.tscGHz < 10, `tsc ${out.tscGHz}`);
     const names = out.results.map((r) => r.name);
-    for (const n of ['syscall', 'hot_read', 'walk_read', 'a_read', 'ad_write', 'cached_write_dset', 'mprotect_call_a', 'mprotect_call_b', 'mprotect_big_rw']) assert.ok(names.includes(n), n);
+    for (const n of ['syscall', 'hot_read', 'walk_read', 'a_read', 'ad_write', 'cached_write_dset', 'mprotect_call_a', 'mprotect_call_b', 'mprotect_big_rw', 'madv_free_big']) assert.ok(names.includes(n), n);
     for (const r of out.results) {
       if (r.error) continue; // e.g. userfaultfd not permitted: reported per value
       assert.ok(r.median! > 0 && r.p25! <= r.median! && r.median! <= r.p75!, r.name);

@@ -218,3 +218,30 @@ test('the modelled uffd-wp handler: copies the page first when asked (live snaps
   assert.equal(l.hw('adBitSet') + l.hw('aBitSet') + l.hw('dBitSet'), 0);
   assert.equal(l.page('heap', 3).uffdWp, true, 'other pages stay protected');
 });
+
+test('mkwriteDirtyPte counts the PTEs change_pte_range makes writable while dirty, per variant and direction', () => {
+  // 8 written (dirty) pages and 8 MADV_FREE'd (clean) ones, then mprotect RO and RW.
+  const counts = (variant: string) => {
+    const l = new Lab(variant);
+    l.map('heap', 16);
+    l.writeAll('heap', 16);
+    l.k.madvise(l.mm, 0, l.start('heap') + 8, 8, 'free');
+    l.resetCounters();
+    l.k.mprotect(l.mm, 0, l.start('heap'), 16, 'r');
+    const ro = l.ev('mkwriteDirtyPte');
+    l.k.mprotect(l.mm, 0, l.start('heap'), 16, 'rw');
+    return { ro, rw: l.ev('mkwriteDirtyPte') - ro, changed: l.ev('changePte'), writable: [0, 8].map((i) => l.page('heap', i).write) };
+  };
+  // 6.2: every exclusive anon PTE becomes writable; only the 8 dirty ones count. Write-protecting counts none.
+  assert.deepEqual(counts('linux-6.2'), { ro: 0, rw: 8, changed: 32, writable: [true, true] });
+  // 6.0: can_change_pte_writable wants pte_dirty, so the same 8 (and the clean ones stay read-only)
+  assert.deepEqual(counts('linux-6.0'), { ro: 0, rw: 8, changed: 32, writable: [true, false] });
+  // 5.19: mprotect never upgrades private anon PTEs
+  assert.deepEqual(counts('linux-5.19'), { ro: 0, rw: 0, changed: 32, writable: [false, false] });
+});
+
+test('linux-6.18: uffd unprotect of dirty PTEs counts mkwriteDirtyPte, of MADV_FREE\'d clean ones none (the seed scenario)', () => {
+  assert.equal(protectedThenUnprotected('linux-6.18').ev('mkwriteDirtyPte'), N);
+  assert.equal(protectedThenUnprotected('linux-6.18', { madvFree: true }).ev('mkwriteDirtyPte'), 0);
+  assert.equal(protectedThenUnprotected('linux-5.19').ev('mkwriteDirtyPte'), 0, '5.19 leaves them read-only');
+});

@@ -131,3 +131,16 @@ test('sweep writes an sbatch array, a merge job and a submit script chaining aft
   const submit = fs.readFileSync(path.join(out, 'slurm', 'submit.sh'), 'utf8');
   assert.match(submit, /sbatch --parsable --dependency=afterok:"\$array"/);
 });
+
+test('calibrate: bad --runs and --others values are clear errors naming the flag, before anything is measured', () => {
+  for (const [args, msg] of [
+    [['--check', '--runs', '0'], /--runs must be an integer from 1 to 20/],
+    [['--check', '--others', 'idle'], /--others must be "busy" or "as-is", not "idle"/],
+    [['--check', '--runs'], /--runs needs a value/],
+  ] as [string[], RegExp][]) {
+    const r = ptlab('calibrate', ...args);
+    assert.notEqual(r.code, 0, args.join(' '));
+    assert.match(r.stderr, msg);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  }
+});

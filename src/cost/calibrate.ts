@@ -141,17 +141,21 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
     return { value: (a.value + z.value) / 2, r: { ...z.r, p25: Math.min(a.r.p25!, z.r.p25!), p75: Math.max(a.r.p75!, z.r.p75!), median: (a.value + z.value) / 2 } };
   };
   const oneCall = both('mprotect_call');
-  const changePteGot: Got = (() => {
-    // one price for both directions (the changePte event does not say which): the mean of the
-    // per-page cost of a big RO call and a big RW call, minus the 1-page call spread over N pages
-    const ro = m('mprotect_big_ro');
-    const rw = m('mprotect_big_rw');
-    for (const g of [oneCall, ro, rw]) if ('error' in g) return g;
-    const [o, a, w] = [oneCall, ro, rw] as { value: number; r: ProbeResult }[];
-    const n = /of (\d+)/.exec(a.r.what) ? Number(/of (\d+)/.exec(a.r.what)![1]) : 4096;
-    return { value: (a.value + w.value) / 2 - o.value / n, r: w.r };
-  })();
+  /** per page of a big call minus the matching 1-page call spread over its N pages */
+  const perPage = (big: string, call: Got | number): Got => {
+    const g = m(big);
+    if ('error' in g) return g;
+    if (typeof call === 'object' && 'error' in call) return call;
+    const n = /of (\d+)/.exec(g.r.what) ? Number(/of (\d+)/.exec(g.r.what)![1]) : 4096;
+    return { value: g.value - (typeof call === 'number' ? call : call.value) / n, r: g.r };
+  };
+  /** a - b of two per-page measurements (the 1-page call overheads cancel) */
+  const minus = (a: Got, z: Got): Got => ('error' in a ? a : 'error' in z ? z : { value: a.value - z.value, r: a.r });
   const uffdIoctlWhole = both('uffd_ioctl');
+  // Since 6.0 (64fe24a3e05e) mprotect(RW) and, since 6.3, uffd unprotect make exclusive anon PTEs
+  // writable in change_pte_range; before that the RW call leaves them read-only.
+  const release = /^(\d+)\.(\d+)/.exec(info.kernel);
+  const upgrades = release !== null && (Number(release[1]) > 6 || (Number(release[1]) === 6 && Number(release[2]) >= 3));
 
   derive('walk', walkRead, [m('huge_read'), b('tlbMiss'), 1.5 * b('walkMemRef')], 'TLB-cold read (A=1,D=1) - same reads on THP - tlbMiss - 1.5 x walkMemRef (base)');
   derive('aBitSet', m('a_read'), [walkRead], 'TLB-cold read after MADV_FREE - TLB-cold read of A=1,D=1');
@@ -164,21 +168,24 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
   derive('fault.wpCopy', m('wp_copy_fault'), [pf, b('pageAlloc'), b('pageCopy'), b('tlbFlushRequest'), b('invlpg')], 'write while the forked child lives (wp_page_copy) - entry/exit - pageAlloc, pageCopy, tlbFlushRequest, invlpg (base)');
   derive('fault.uffdWpAsync', m('uffd_wp_async_fault'), [pf], 'write to a uffd-wp page with WP_ASYNC - entry/exit');
   derive('fault.uffdWp', m('uffd_wp_roundtrip'), [pf, uffdIoctlWhole], 'uffd-wp round trip through a handler thread - entry/exit - one UFFDIO_WRITEPROTECT call');
-  derive('changePte', changePteGot, [], 'mean of mprotect(RO) and mprotect(RW) of N pages, per page, minus the 1-page call / N (RO and RW directions priced alike)');
+  // The per-PTE price depends on the direction: making a dirty PTE writable can cost far more
+  // than write-protecting it (x10 under shadow paging), so the RO direction prices changePte and
+  // the RW-minus-RO difference prices mkwriteDirtyPte, which the model counts on top.
+  derive('changePte', perPage('mprotect_big_ro', m('mprotect_call_a')), [], 'mprotect(RO) of N written pages, per page, minus the 1-page RO call / N');
   const cp = costs.changePte?.cycles ?? b('changePte');
-  derive('syscallMprotect', oneCall, [cp, b('tlbFlushRequest'), b('invlpg')], 'mean of mprotect(RO) and mprotect(RW) of 1 page - changePte - tlbFlushRequest (base) - invlpg (base)');
-  const uffdPteGot: Got = (() => {
-    // per page of a big protect and a big unprotect, minus the 1-page ioctl spread over N pages
-    const wp = m('uffd_big_wp');
-    const un = m('uffd_big_unwp');
-    for (const g of [uffdIoctlWhole, wp, un]) if ('error' in g) return g;
-    const [o, a, z] = [uffdIoctlWhole, wp, un] as { value: number; r: ProbeResult }[];
-    const n = /of (\d+)/.exec(a.r.what) ? Number(/of (\d+)/.exec(a.r.what)![1]) : 4096;
-    return { value: (a.value + z.value) / 2 - o.value / n, r: z.r };
-  })();
-  derive('uffdChangePte', uffdPteGot, [], 'mean of UFFDIO_WRITEPROTECT protect and unprotect of N written pages, per page, minus the 1-page call / N');
+  if (upgrades) {
+    const viaUffd = minus(m('uffd_big_unwp'), m('uffd_big_wp'));
+    const cross = 'error' in viaUffd ? '' : ` (UFFDIO_WRITEPROTECT unprotect - protect gives ${Math.round(viaUffd.value)})`;
+    derive('mkwriteDirtyPte', minus(m('mprotect_big_rw'), m('mprotect_big_ro')), [], `mprotect(RW) of N read-only dirty pages, which it makes writable, - mprotect(RO) of the same N, per page${cross}`);
+  } else {
+    rows.push({ event: 'mkwriteDirtyPte', base: b('mkwriteDirtyPte'), cycles: b('mkwriteDirtyPte'), status: 'kept', how: `kept base: kernel ${info.kernel} does not make PTEs writable in mprotect(RW) or uffd unprotect (6.3+ does)` });
+  }
+  const mkd = costs.mkwriteDirtyPte?.cycles ?? b('mkwriteDirtyPte');
+  derive('syscallMprotect', oneCall, [cp, mkd / 2, b('tlbFlushRequest'), b('invlpg')], 'mean of mprotect(RO) and mprotect(RW) of 1 dirty page - changePte - mkwriteDirtyPte / 2 (the RW call) - tlbFlushRequest (base) - invlpg (base)');
+  derive('uffdChangePte', perPage('uffd_big_wp', m('uffd_ioctl_a')), [], 'UFFDIO_WRITEPROTECT protect of N written pages, per page, minus the 1-page protect call / N');
   const ucp = costs.uffdChangePte?.cycles ?? b('uffdChangePte');
-  derive('uffdIoctl', uffdIoctlWhole, [ucp, b('tlbFlushRequest'), b('invlpg')], 'mean of UFFDIO_WRITEPROTECT protect and unprotect of 1 page - uffdChangePte - tlbFlushRequest (base) - invlpg (base)');
+  derive('uffdIoctl', uffdIoctlWhole, [ucp, mkd / 2, b('tlbFlushRequest'), b('invlpg')], 'mean of UFFDIO_WRITEPROTECT protect and unprotect of 1 dirty page - uffdChangePte - mkwriteDirtyPte / 2 (the unprotect) - tlbFlushRequest (base) - invlpg (base)');
+  derive('madvisePte', perPage('madv_free_big', b('syscallMadvise')), [], 'MADV_FREE of N written pages (clears A and D), per page, minus the call (syscallMadvise, base) / N; MADV_DONTNEED adds zapPte to it');
   derive('ipi', both('mprotect_call_2t'), [oneCall, b('invlpg')], "mprotect() with a 2nd thread on another CPU - without - remote invlpg (Nadav's method)");
   const forkPteGot: Got = (() => {
     const a = m('fork_call');

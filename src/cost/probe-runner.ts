@@ -86,6 +86,10 @@ export interface ProbeOptions {
   /** run the composite check scenarios; `checkPagesFile` holds their page lists */
   check?: boolean;
   checkPagesFile?: string;
+  /** with `check`: run every measurement first, then the scenarios, in the same probe process */
+  measure?: boolean;
+  /** pin the probe to CPU 0 and keep the other CPUs busy with spinning processes (see probe.c) */
+  spinOthers?: boolean;
   timeoutMs?: number;
 }
 
@@ -94,6 +98,8 @@ export async function runProbe(bin: string, opts: ProbeOptions = {}): Promise<Pr
   if (opts.fast) args.push('--fast');
   if (opts.reps) args.push('--reps', String(opts.reps));
   if (opts.check) args.push('--check', '--check-pages', opts.checkPagesFile ?? '');
+  if (opts.check && opts.measure) args.push('--measure');
+  if (opts.spinOthers) args.push('--spin-others');
   const r = await run(bin, args, opts.timeoutMs ?? 600_000);
   if (r.code !== 0) throw new Error(`probe ${args.join(' ')} failed (exit ${r.code}): ${r.stderr.trim() || r.error?.message}`);
   try {

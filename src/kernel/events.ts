@@ -56,6 +56,13 @@ export const KERNEL_WORK_EVENTS = [
   'changePte',
   /** One PTE visited by change_pte_range for UFFDIO_WRITEPROTECT (priced apart: hosts measure it cheaper than mprotect's). */
   'uffdChangePte',
+  /**
+   * One PTE that change_pte_range made writable while its D bit is set (old PTE not writable),
+   * counted on top of changePte/uffdChangePte. Bare metal does no extra work for it; under shadow
+   * paging the hypervisor must install a writable shadow entry at once (a clean PTE stays
+   * read-only in the shadow until the first write sets D), which `ptlab calibrate` measures.
+   */
+  'mkwriteDirtyPte',
   'syscallMadvise',
   /** One PTE visited by a madvise walk (DONTNEED/FREE/COLD/PAGEOUT). */
   'madvisePte',

@@ -134,6 +134,7 @@ export function change_protection(k: Kernel, tlb: MmuGather, vma: Vma, start: nu
       });
     }
     if (n !== old) {
+      if (pte_write(n) && !pte_write(old) && pte_dirty(n)) k.counters[KEv.mkwriteDirtyPte]++;
       k.setPte(mm, vma, vpn, slot, n);
       tlb_flush_pte_change(k, tlb, vpn, old, n);
       changed++;

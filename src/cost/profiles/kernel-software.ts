@@ -94,6 +94,7 @@ export function kernelSoftwareCosts(family: CoreFamily): Record<KernelStated, Co
     syscallMprotect: from('haswell', MPROTECT_CALL, CITE.rfcCover, `2499 cycles per 1-page call minus changePte ${CHANGE_PTE}, tlbFlushRequest ${FLUSH_REQUEST}, invlpg ${INVLPG}`),
     changePte: generic(CHANGE_PTE, 'change_pte_range per PTE: atomic get-and-clear (ptep_modify_prot_start), pte_modify, set'),
     uffdChangePte: generic(CHANGE_PTE, 'change_pte_range per PTE under UFFDIO_WRITEPROTECT: the same work as changePte (estimate: priced alike; `ptlab calibrate` measures the two apart)'),
+    mkwriteDirtyPte: generic(0, 'no work beyond changePte on bare metal: the writable dirty PTE is the same store (under shadow paging it is not; `ptlab calibrate` measures it)'),
     syscallMadvise: est(MPROTECT_CALL, CITE.rfcCover, 'taken equal to the mprotect() call overhead'),
     madvisePte: generic(CHANGE_PTE, 'madvise page walk per PTE, like changePte'),
     uffdIoctl: from('skylake', UFFD_IOCTL, CITE.peterXuBlog, `UFFDIO_WRITEPROTECT 1.16 us x 1.9 GHz minus changePte ${CHANGE_PTE}, tlbFlushRequest ${FLUSH_REQUEST}, invlpg ${INVLPG}`),
