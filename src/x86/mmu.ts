@@ -70,7 +70,6 @@ export class Mmu {
   lastPfn = 0;
   /** slot of the leaf entry used by the last successful access (-1 for a 2 MiB leaf) */
   lastSlot = -1;
-  private tick = 0;
 
   constructor(opts: MmuOptions) {
     this.cpus = opts.cpus;
@@ -107,21 +106,23 @@ export class Mmu {
   access(cpu: number, vpn: number, write: number): number {
     const tag = vpn * PCID_LIMIT + this.pcid[cpu];
     const l1 = this.l1;
-    let i = l1.lookup(cpu, vpn, tag);
+    const set = l1.setOf(cpu, vpn);
+    let i = l1.find(set, tag);
     if (i >= 0) {
       this.counters[EV_L1]++;
-      l1.lru[i] = ++this.tick;
+      l1.touch(set, i);
     } else {
       const s = this.stlb;
-      const j = s.probe(cpu, vpn, tag);
+      const sset = s.setOf(cpu, vpn);
+      const j = s.find(sset, tag);
       if (j >= 0) {
         this.counters[EV_STLB]++;
-        s.lru[j] = ++this.tick;
-        i = l1.insert(cpu, vpn, tag, s.pfn[j], s.flags[j], s.slot[j], this.tick);
+        s.touch(sset, j);
+        i = l1.fillAt(set, l1.victim(set), tag, s.pfn[j], s.flags[j], s.slot[j]);
       } else {
         this.counters[EV_MISS]++;
-        // the probe already chose the STLB way this walk fills (-1 - j), and the L1 missed too
-        const r = this.walk(cpu, vpn, write, tag, -1 - j);
+        // both levels missed: the walk fills each at its victim
+        const r = this.walk(cpu, vpn, write, tag, true);
         return r < 0 ? -r : 0;
       }
     }
@@ -135,7 +136,7 @@ export class Mmu {
       if ((f & TLB_D) === 0) {
         // SDM §4.8: the first write through an entry cached with D=0 re-walks to set D; the
         // re-walk sees the PTE as it is now, so a write-protected PTE faults here.
-        const r = this.walk(cpu, vpn, 1, tag);
+        const r = this.walk(cpu, vpn, 1, tag, false);
         return r < 0 ? -r : 0;
       }
       const slot = l1.slot[i];
@@ -148,12 +149,13 @@ export class Mmu {
 
   /**
    * Walk the tables for `vpn`; on success fill L1 and STLB and return the L1 index, on failure
-   * deliver a #PF and return -errorCode.
+   * deliver a #PF and return -errorCode. `missed`: neither TLB level holds `tag` (else the walk
+   * refreshes the entries that do).
    *
    * The levels are unrolled (no per-level index selection) and table ids are int32 (MAX_TABLES),
    * so the common walk is a short run of integer operations between its memory references.
    */
-  private walk(cpu: number, vpn: number, write: number, tag: number, stlbVictim = -1): number {
+  private walk(cpu: number, vpn: number, write: number, tag: number, missed: boolean): number {
     const c = this.counters;
     c[EV_WALK]++;
     const pcid = this.pcid[cpu];
@@ -293,10 +295,16 @@ export class Mmu {
       leafSlot = -1;
     }
     const flags = (perm & RW ? TLB_RW : 0) | TLB_US | (e & D ? TLB_D : 0) | (h & HI_NX ? TLB_NX : 0) | (pkey << TLB_PKEY_SHIFT);
-    const t = ++this.tick;
-    if (stlbVictim >= 0) this.stlb.fillAt(stlbVictim, tag, pfn, flags, leafSlot, t);
-    else this.stlb.insert(cpu, vpn, tag, pfn, flags, leafSlot, t);
-    const i = this.l1.insert(cpu, vpn, tag, pfn, flags, leafSlot, t);
+    const s = this.stlb, l1 = this.l1;
+    let i: number;
+    if (missed) {
+      const sset = s.setOf(cpu, vpn), set = l1.setOf(cpu, vpn);
+      s.fillAt(sset, s.victim(sset), tag, pfn, flags, leafSlot);
+      i = l1.fillAt(set, l1.victim(set), tag, pfn, flags, leafSlot);
+    } else {
+      s.insert(cpu, vpn, tag, pfn, flags, leafSlot);
+      i = l1.insert(cpu, vpn, tag, pfn, flags, leafSlot);
+    }
     this.lastPfn = pfn;
     this.lastSlot = leafSlot;
     return i;

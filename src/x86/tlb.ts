@@ -27,7 +27,17 @@ export class TlbArray {
   readonly flags: Uint16Array;
   /** slot of the PTE in page-table memory the entry was filled from (-1 for none) */
   readonly slot: Int32Array;
-  readonly lru: Float64Array;
+  /**
+   * True LRU as each set's recency list: a circular doubly linked list through the set's entries
+   * and a sentinel node (number entries + set), older[x] at link[2x] and newer[x] at link[2x+1].
+   * Going older from the sentinel gives the most recently used entry first and the least
+   * recently used last. Invalid entries sit at the LRU end, so the LRU entry is the victim: an
+   * invalid one if the set has any, else the least recently used. Hits and fills relink in O(1)
+   * and without branches, so a miss does not scan the set for its victim.
+   */
+  readonly link: Int32Array;
+  /** sentinel node of set 0 (= number of entries) */
+  private readonly sentinel0: number;
 
   constructor(
     readonly cpus: number,
@@ -47,80 +57,122 @@ export class TlbArray {
     this.pfn = new Float64Array(n);
     this.flags = new Uint16Array(n);
     this.slot = new Int32Array(n).fill(-1);
-    this.lru = new Float64Array(n);
+    const nsets = cpus * sets;
+    this.sentinel0 = n;
+    const link = (this.link = new Int32Array(2 * (n + nsets)));
+    for (let set = 0; set < nsets; set++) {
+      // way 0 least recently used, so an empty set fills in way order
+      const base = set * ways, s = n + set;
+      let newer = s;
+      for (let w = ways - 1; w >= 0; w--) {
+        link[2 * (base + w) + 1] = newer;
+        link[2 * newer] = base + w;
+        newer = base + w;
+      }
+      link[2 * base] = s;
+      link[2 * s + 1] = base;
+    }
   }
 
-  /** Index of the entry tagged `tag` for `vpn` on `cpu`, or -1. */
-  lookup(cpu: number, vpn: number, tag: number): number {
-    const base = cpu * this.perCpu + (vpn & this.setMask) * this.ways;
+  /** The set `vpn` maps to on `cpu` (its entries are set * ways .. set * ways + ways - 1). */
+  setOf(cpu: number, vpn: number): number {
+    return cpu * this.sets + (vpn & this.setMask);
+  }
+
+  /** Index of the entry tagged `tag` in `set`, or -1. */
+  find(set: number, tag: number): number {
+    const base = set * this.ways;
     const end = base + this.ways;
     const t = this.tag;
     for (let i = base; i < end; i++) if (t[i] === tag) return i;
     return -1;
   }
 
-  /**
-   * Fill an entry: the one with the same tag if there is one, else an invalid one, else the
-   * least recently used one of the set.
-   */
-  insert(cpu: number, vpn: number, tag: number, pfn: number, flags: number, slot: number, tick: number): number {
-    const j = this.probe(cpu, vpn, tag);
-    return this.fillAt(j >= 0 ? j : -1 - j, tag, pfn, flags, slot, tick);
+  /** Index of the entry tagged `tag` for `vpn` on `cpu`, or -1. */
+  lookup(cpu: number, vpn: number, tag: number): number {
+    return this.find(this.setOf(cpu, vpn), tag);
+  }
+
+  /** The entry a fill of `set` replaces: the least recently used (invalid entries are last). */
+  victim(set: number): number {
+    return this.link[2 * (this.sentinel0 + set) + 1];
+  }
+
+  /** Make entry `i` of `set` the most recently used. */
+  touch(set: number, i: number): void {
+    const link = this.link;
+    const s = this.sentinel0 + set;
+    // unlink i, then link it between the sentinel and the MRU entry; read after the unlink, the
+    // MRU entry is right even when i was the MRU entry (no branch: whether a hit is on the MRU
+    // entry is data-dependent and mispredicts)
+    const o = link[2 * i], n = link[2 * i + 1];
+    link[2 * n] = o;
+    link[2 * o + 1] = n;
+    const m = link[2 * s];
+    link[2 * i] = m;
+    link[2 * m + 1] = i;
+    link[2 * i + 1] = s;
+    link[2 * s] = i;
+  }
+
+  /** Move entry `i` of `set` to the LRU end (it was just invalidated). */
+  private demote(set: number, i: number): void {
+    const link = this.link;
+    const s = this.sentinel0 + set;
+    const o = link[2 * i], n = link[2 * i + 1];
+    link[2 * n] = o;
+    link[2 * o + 1] = n;
+    const l = link[2 * s + 1];
+    link[2 * i + 1] = l;
+    link[2 * l] = i;
+    link[2 * i] = s;
+    link[2 * s + 1] = i;
   }
 
   /**
-   * One pass over the set: the index of the entry tagged `tag` if present, else `-1 - victim`
-   * where victim is the way `insert` would fill (invalid first, else least recently used).
+   * Fill an entry: the one with the same tag if there is one, else the set's victim (an invalid
+   * entry, else the least recently used one).
    */
-  probe(cpu: number, vpn: number, tag: number): number {
-    const base = cpu * this.perCpu + (vpn & this.setMask) * this.ways;
-    const end = base + this.ways;
-    const t = this.tag;
-    const lru = this.lru;
-    let victim = base;
-    let oldest = Infinity;
-    for (let i = base; i < end; i++) {
-      const ti = t[i];
-      if (ti === tag) return i;
-      if (ti === -1) {
-        if (oldest !== -1) {
-          victim = i;
-          oldest = -1;
-        }
-      } else if (lru[i] < oldest) {
-        victim = i;
-        oldest = lru[i];
-      }
-    }
-    return -1 - victim;
+  insert(cpu: number, vpn: number, tag: number, pfn: number, flags: number, slot: number): number {
+    const set = this.setOf(cpu, vpn);
+    const i = this.find(set, tag);
+    return this.fillAt(set, i >= 0 ? i : this.victim(set), tag, pfn, flags, slot);
   }
 
-  /** Fill entry `i` (a victim chosen by probe()). */
-  fillAt(i: number, tag: number, pfn: number, flags: number, slot: number, tick: number): number {
+  /** Fill entry `i` of `set` (found by find(), or victim(set)) and make it the most recently used. */
+  fillAt(set: number, i: number, tag: number, pfn: number, flags: number, slot: number): number {
     this.tag[i] = tag;
     this.pfn[i] = pfn;
     this.flags[i] = flags;
     this.slot[i] = slot;
-    this.lru[i] = tick;
+    this.touch(set, i);
     return i;
   }
 
   /** Drop the entry for (vpn, tag) on `cpu`; returns whether one was there. */
   invalidate(cpu: number, vpn: number, tag: number): boolean {
-    const i = this.lookup(cpu, vpn, tag);
+    const set = this.setOf(cpu, vpn);
+    const i = this.find(set, tag);
     if (i < 0) return false;
     this.tag[i] = -1;
+    this.demote(set, i);
     return true;
   }
 
   /** Drop all entries of `pcid` on `cpu`. */
   flushPcid(cpu: number, pcid: number): void {
-    const start = cpu * this.perCpu;
-    const end = start + this.perCpu;
     const t = this.tag;
-    for (let i = start; i < end; i++) if (t[i] !== -1 && t[i] % PCID_LIMIT === pcid) t[i] = -1;
+    for (let set = cpu * this.sets; set < (cpu + 1) * this.sets; set++) {
+      for (let i = set * this.ways; i < (set + 1) * this.ways; i++) {
+        if (t[i] !== -1 && t[i] % PCID_LIMIT === pcid) {
+          t[i] = -1;
+          this.demote(set, i);
+        }
+      }
+    }
   }
 
+  /** Drop every entry on `cpu` (all invalid, so any recency order keeps invalid entries at the LRU end). */
   flushAll(cpu: number): void {
     this.tag.fill(-1, cpu * this.perCpu, (cpu + 1) * this.perCpu);
   }
