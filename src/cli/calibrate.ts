@@ -24,7 +24,7 @@ Each of its --runs (default 3) calibrates and runs the scenarios in one probe pr
 profile and the scenarios see the host in the same state; the verdict uses each row's median error
 over the runs, and the last run's profile is written. --saved checks the saved host profile (or
 --cpu PROFILE) without re-measuring it.
---others busy (the default on a VM guest) pins the probe to CPU 0 and keeps the other CPUs busy
+--others busy (the default on a VM guest) pins the probe to one CPU and keeps its other CPUs busy
 while it measures: on VM guests a local TLB flush can cost several times more while the other
 vCPUs run, and this holds that state fixed. --others as-is (the default on bare metal) leaves them.`;
 

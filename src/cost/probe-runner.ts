@@ -88,7 +88,7 @@ export interface ProbeOptions {
   checkPagesFile?: string;
   /** with `check`: run every measurement first, then the scenarios, in the same probe process */
   measure?: boolean;
-  /** pin the probe to CPU 0 and keep the other CPUs busy with spinning processes (see probe.c) */
+  /** pin the probe to its first allowed CPU and keep the other allowed CPUs busy with spinning processes (see probe.c) */
   spinOthers?: boolean;
   timeoutMs?: number;
 }
