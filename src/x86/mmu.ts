@@ -34,7 +34,7 @@ export const X86_PF_PK = 32;
 // low-word bits of an entry
 const P = 1, RW = 2, US = 4, A = 32, D = 64, PSE = 128;
 // high-word bits: NX is bit 63, PKEY bits 59..62
-const HI_NX = 0x80000000;
+const HI_NX = 0x80000000, HI_PKEY = 0x78000000;
 
 const EV_L1 = HwEv.tlbL1Hit, EV_STLB = HwEv.stlbHit, EV_MISS = HwEv.tlbMiss, EV_WALK = HwEv.walk;
 const EV_REF = HwEv.walkMemRef, EV_PSC = HwEv.pscHit, EV_A = HwEv.aBitSet, EV_D = HwEv.dBitSet;
@@ -44,6 +44,11 @@ export interface MmuOptions {
   cpus: number;
   geometry?: MmuGeometry;
   mem?: PageTableMemory;
+  /**
+   * Take the common walk inline in access() before falling back to the general walker (default
+   * true). Its outcome is the general walker's either way; tests turn it off to check that.
+   */
+  inlineWalk?: boolean;
 }
 
 export class Mmu {
@@ -66,6 +71,7 @@ export class Mmu {
   readonly pde: PscArray;
   readonly pdpte: PscArray;
   readonly pml4e: PscArray;
+  private readonly inlineWalk: boolean;
   /** frame number of the last successful access (the kernel's invariant checks read it) */
   lastPfn = 0;
   /** slot of the leaf entry used by the last successful access (-1 for a 2 MiB leaf) */
@@ -76,6 +82,7 @@ export class Mmu {
     this.geometry = opts.geometry ?? DEFAULT_GEOMETRY;
     this.mem = opts.mem ?? new PageTableMemory();
     this.levels = this.geometry.la57 ? 5 : 4;
+    this.inlineWalk = opts.inlineWalk ?? true;
     this.cr3 = new Int32Array(this.cpus);
     this.pcid = new Uint16Array(this.cpus);
     this.pkru = new Uint32Array(this.cpus);
@@ -104,7 +111,8 @@ export class Mmu {
    * error code (always non-zero: user accesses set X86_PF_USER) for the kernel to handle.
    */
   access(cpu: number, vpn: number, write: number): number {
-    const tag = vpn * PCID_LIMIT + this.pcid[cpu];
+    const pcid = this.pcid[cpu];
+    const tag = vpn * PCID_LIMIT + pcid;
     const l1 = this.l1;
     const set = l1.setOf(cpu, vpn);
     let i = l1.find(set, tag);
@@ -118,11 +126,78 @@ export class Mmu {
       if (j >= 0) {
         this.counters[EV_STLB]++;
         s.touch(sset, j);
-        i = l1.fillAt(set, l1.victim(set), tag, s.pfn[j], s.flags[j], s.slot[j]);
+        i = l1.fillVictim(set, tag, s.pfn[j], s.flags[j], s.slot[j]);
       } else {
-        this.counters[EV_MISS]++;
+        const c = this.counters;
+        c[EV_MISS]++;
+        // The common walk runs here, without walk()'s generality: 4-level paging (SDM §4.5),
+        // vpn < 2^32, resuming from a PDE-cache hit (one reference: the PTE) or a PDPTE-cache hit
+        // (two: PDE and PTE), a present 4 KiB leaf this access may use (user, no protection key,
+        // writable if written). It reads first and leaves the block, having changed nothing, as
+        // soon as any of that does not hold; walk() then walks from the start, so the outcome is
+        // walk()'s in every case. On success it makes walk()'s updates: events, PDE-cache fill,
+        // A/D (§4.8), and fills of both TLB levels at their victims.
+        inline: if (vpn < 4294967296 && this.levels === 4 && this.inlineWalk) {
+          const w = this.mem.w;
+          const pde = this.pde;
+          const pdeKey = vpn >>> 9;
+          const pdeAt = cpu * pde.perCpu + (pdeKey & pde.mask);
+          const pdeTag = pdeKey * PCID_LIMIT + pcid;
+          // the leaf's table, and the permissions (RW, U/S) of the levels above it
+          let table: number;
+          let upper: number;
+          let refs = 1;
+          if (pde.tag[pdeAt] === pdeTag) {
+            table = pde.next[pdeAt];
+            upper = pde.perm[pdeAt];
+          } else {
+            const pdpte = this.pdpte;
+            const key = vpn >>> 18;
+            const at = cpu * pdpte.perCpu + (key & pdpte.mask);
+            if (pdpte.tag[at] !== key * PCID_LIMIT + pcid) break inline;
+            const pdeSlot = pdpte.next[at] * PTRS_PER_TABLE + (pdeKey & 511);
+            const pdeE = w[2 * pdeSlot];
+            // present, not a 2 MiB leaf, next table inside the pool (walk() reads others as table 0)
+            if ((pdeE & (P | PSE)) !== P || (w[2 * pdeSlot + 1] & 0xfffff) !== 0) break inline;
+            table = pdeE >>> 12;
+            upper = pdpte.perm[at] & pdeE;
+            refs = 2;
+          }
+          const slot = table * PTRS_PER_TABLE + (vpn & 511);
+          let e = w[2 * slot];
+          const h = w[2 * slot + 1];
+          const perm = upper & e;
+          // (with a protection key, walk() consults PKRU)
+          if ((e & P) === 0 || (perm & US) === 0 || (h & HI_PKEY) !== 0 || (write && (perm & RW) === 0)) break inline;
+
+          c[EV_WALK]++;
+          c[EV_PSC]++;
+          c[EV_REF] += refs;
+          if (refs === 2) pde.fillAt(pdeAt, pdeTag, table, upper);
+          if ((e & A) === 0) {
+            if (write && (e & D) === 0) {
+              e |= A | D;
+              c[EV_AD]++;
+            } else {
+              e |= A;
+              c[EV_A]++;
+            }
+            w[2 * slot] = e;
+          } else if (write && (e & D) === 0) {
+            e |= D;
+            w[2 * slot] = e;
+            c[EV_D]++;
+          }
+          const pfn = (e >>> 12) + (h & 0xfffff) * 1048576;
+          const flags = (perm & RW ? TLB_RW : 0) | TLB_US | (e & D ? TLB_D : 0) | (h & HI_NX ? TLB_NX : 0);
+          s.fillVictim(sset, tag, pfn, flags, slot);
+          l1.fillVictim(set, tag, pfn, flags, slot);
+          this.lastPfn = pfn;
+          this.lastSlot = slot;
+          return 0;
+        }
         // both levels missed: the walk fills each at its victim
-        const r = this.walk(cpu, vpn, write, tag, true);
+        const r = this.walk(cpu, vpn, write, true);
         return r < 0 ? -r : 0;
       }
     }
@@ -136,7 +211,7 @@ export class Mmu {
       if ((f & TLB_D) === 0) {
         // SDM §4.8: the first write through an entry cached with D=0 re-walks to set D; the
         // re-walk sees the PTE as it is now, so a write-protected PTE faults here.
-        const r = this.walk(cpu, vpn, 1, tag, false);
+        const r = this.walk(cpu, vpn, 1, false);
         return r < 0 ? -r : 0;
       }
       const slot = l1.slot[i];
@@ -155,10 +230,12 @@ export class Mmu {
    * The levels are unrolled (no per-level index selection) and table ids are int32 (MAX_TABLES),
    * so the common walk is a short run of integer operations between its memory references.
    */
-  private walk(cpu: number, vpn: number, write: number, tag: number, missed: boolean): number {
+  private walk(cpu: number, vpn: number, write: number, missed: boolean): number {
     const c = this.counters;
     c[EV_WALK]++;
     const pcid = this.pcid[cpu];
+    // (the tag is recomputed, not passed: a double beyond 2^31 would be boxed for the call)
+    const tag = vpn * PCID_LIMIT + pcid;
     // Table indexes of each level and the paging-structure-cache keys (the VA bits above each
     // level): integer shifts while vpn fits in 32 bits, the common case; divisions beyond.
     let i1: number, i2: number, i3: number, i4: number, i5: number;
@@ -298,9 +375,8 @@ export class Mmu {
     const s = this.stlb, l1 = this.l1;
     let i: number;
     if (missed) {
-      const sset = s.setOf(cpu, vpn), set = l1.setOf(cpu, vpn);
-      s.fillAt(sset, s.victim(sset), tag, pfn, flags, leafSlot);
-      i = l1.fillAt(set, l1.victim(set), tag, pfn, flags, leafSlot);
+      s.fillVictim(s.setOf(cpu, vpn), tag, pfn, flags, leafSlot);
+      i = l1.fillVictim(l1.setOf(cpu, vpn), tag, pfn, flags, leafSlot);
     } else {
       s.insert(cpu, vpn, tag, pfn, flags, leafSlot);
       i = l1.insert(cpu, vpn, tag, pfn, flags, leafSlot);

@@ -81,10 +81,19 @@ export class TlbArray {
 
   /** Index of the entry tagged `tag` in `set`, or -1. */
   find(set: number, tag: number): number {
-    const base = set * this.ways;
-    const end = base + this.ways;
+    const ways = this.ways;
     const t = this.tag;
-    for (let i = base; i < end; i++) if (t[i] === tag) return i;
+    let i = set * ways;
+    const end = i + ways;
+    // four ways per iteration: a miss compares every way, and the loop overhead (bound and
+    // interrupt checks) would otherwise cost as much as the compares
+    for (const end4 = end - 3; i < end4; i += 4) {
+      if (t[i] === tag) return i;
+      if (t[i + 1] === tag) return i + 1;
+      if (t[i + 2] === tag) return i + 2;
+      if (t[i + 3] === tag) return i + 3;
+    }
+    for (; i < end; i++) if (t[i] === tag) return i;
     return -1;
   }
 
@@ -146,6 +155,27 @@ export class TlbArray {
     this.flags[i] = flags;
     this.slot[i] = slot;
     this.touch(set, i);
+    return i;
+  }
+
+  /** Fill the victim of `set` (which holds no entry tagged `tag`); returns its index. */
+  fillVictim(set: number, tag: number, pfn: number, flags: number, slot: number): number {
+    const link = this.link;
+    const s = this.sentinel0 + set;
+    const i = link[2 * s + 1];
+    this.tag[i] = tag;
+    this.pfn[i] = pfn;
+    this.flags[i] = flags;
+    this.slot[i] = slot;
+    // touch(), written out (one inlined call instead of two nested ones on the walk path)
+    const o = link[2 * i], n = link[2 * i + 1];
+    link[2 * n] = o;
+    link[2 * o + 1] = n;
+    const m = link[2 * s];
+    link[2 * i] = m;
+    link[2 * m + 1] = i;
+    link[2 * i + 1] = s;
+    link[2 * s] = i;
     return i;
   }
 
