@@ -87,7 +87,7 @@ export class Mmu {
     this.pcid = new Uint16Array(this.cpus);
     this.pkru = new Uint32Array(this.cpus);
     const g = this.geometry;
-    this.l1 = new TlbArray(this.cpus, g.l1d.entries, g.l1d.ways);
+    this.l1 = new TlbArray(this.cpus, g.l1d.entries, g.l1d.ways, 'stamp');
     this.stlb = new TlbArray(this.cpus, g.stlb.entries, g.stlb.ways);
     this.pde = new PscArray(this.cpus, g.psc.pde);
     this.pdpte = new PscArray(this.cpus, g.psc.pdpte);
@@ -120,86 +120,9 @@ export class Mmu {
       this.counters[EV_L1]++;
       l1.touch(set, i);
     } else {
-      const s = this.stlb;
-      const sset = s.setOf(cpu, vpn);
-      const j = s.find(sset, tag);
-      if (j >= 0) {
-        this.counters[EV_STLB]++;
-        s.touch(sset, j);
-        i = l1.fillVictim(set, tag, s.pfn[j], s.flags[j], s.slot[j]);
-      } else {
-        const c = this.counters;
-        c[EV_MISS]++;
-        // The common walk runs here, without walk()'s generality: 4-level paging (SDM §4.5),
-        // vpn < 2^32, resuming from a PDE-cache hit (one reference: the PTE) or a PDPTE-cache hit
-        // (two: PDE and PTE), a present 4 KiB leaf this access may use (user, no protection key,
-        // writable if written). It reads first and leaves the block, having changed nothing, as
-        // soon as any of that does not hold; walk() then walks from the start, so the outcome is
-        // walk()'s in every case. On success it makes walk()'s updates: events, PDE-cache fill,
-        // A/D (§4.8), and fills of both TLB levels at their victims.
-        inline: if (vpn < 4294967296 && this.levels === 4 && this.inlineWalk) {
-          const w = this.mem.w;
-          const pde = this.pde;
-          const pdeKey = vpn >>> 9;
-          const pdeAt = cpu * pde.perCpu + (pdeKey & pde.mask);
-          const pdeTag = pdeKey * PCID_LIMIT + pcid;
-          // the leaf's table, and the permissions (RW, U/S) of the levels above it
-          let table: number;
-          let upper: number;
-          let refs = 1;
-          if (pde.tag[pdeAt] === pdeTag) {
-            table = pde.next[pdeAt];
-            upper = pde.perm[pdeAt];
-          } else {
-            const pdpte = this.pdpte;
-            const key = vpn >>> 18;
-            const at = cpu * pdpte.perCpu + (key & pdpte.mask);
-            if (pdpte.tag[at] !== key * PCID_LIMIT + pcid) break inline;
-            const pdeSlot = pdpte.next[at] * PTRS_PER_TABLE + (pdeKey & 511);
-            const pdeE = w[2 * pdeSlot];
-            // present, not a 2 MiB leaf, next table inside the pool (walk() reads others as table 0)
-            if ((pdeE & (P | PSE)) !== P || (w[2 * pdeSlot + 1] & 0xfffff) !== 0) break inline;
-            table = pdeE >>> 12;
-            upper = pdpte.perm[at] & pdeE;
-            refs = 2;
-          }
-          const slot = table * PTRS_PER_TABLE + (vpn & 511);
-          let e = w[2 * slot];
-          const h = w[2 * slot + 1];
-          const perm = upper & e;
-          // (with a protection key, walk() consults PKRU)
-          if ((e & P) === 0 || (perm & US) === 0 || (h & HI_PKEY) !== 0 || (write && (perm & RW) === 0)) break inline;
-
-          c[EV_WALK]++;
-          c[EV_PSC]++;
-          c[EV_REF] += refs;
-          if (refs === 2) pde.fillAt(pdeAt, pdeTag, table, upper);
-          if ((e & A) === 0) {
-            if (write && (e & D) === 0) {
-              e |= A | D;
-              c[EV_AD]++;
-            } else {
-              e |= A;
-              c[EV_A]++;
-            }
-            w[2 * slot] = e;
-          } else if (write && (e & D) === 0) {
-            e |= D;
-            w[2 * slot] = e;
-            c[EV_D]++;
-          }
-          const pfn = (e >>> 12) + (h & 0xfffff) * 1048576;
-          const flags = (perm & RW ? TLB_RW : 0) | TLB_US | (e & D ? TLB_D : 0) | (h & HI_NX ? TLB_NX : 0);
-          s.fillVictim(sset, tag, pfn, flags, slot);
-          l1.fillVictim(set, tag, pfn, flags, slot);
-          this.lastPfn = pfn;
-          this.lastSlot = slot;
-          return 0;
-        }
-        // both levels missed: the walk fills each at its victim
-        const r = this.walk(cpu, vpn, write, true);
-        return r < 0 ? -r : 0;
-      }
+      // the miss path is its own function, so this hit path stays small enough to inline
+      i = this.miss(cpu, vpn, write, tag, set);
+      if (i < 0) return -1 - i;
     }
     const f = l1.flags[i];
     if ((f & TLB_US) === 0) return this.fault(cpu, vpn, tag, X86_PF_PROT | X86_PF_USER | (write ? X86_PF_WRITE : 0));
@@ -220,6 +143,97 @@ export class Mmu {
     this.lastPfn = l1.pfn[i];
     this.lastSlot = l1.slot[i];
     return 0;
+  }
+
+
+  /**
+   * access() after an L1 miss: an STLB hit refills the L1 and returns its index (>= 0) for
+   * access() to check; otherwise the walk settles the access and the result is -1 - (0 or the
+   * #PF error code).
+   */
+  private miss(cpu: number, vpn: number, write: number, tag: number, set: number): number {
+    const l1 = this.l1;
+    const pcid = this.pcid[cpu];
+    const s = this.stlb;
+    const sset = s.setOf(cpu, vpn);
+    const j = s.find(sset, tag);
+    if (j >= 0) {
+      this.counters[EV_STLB]++;
+      s.touch(sset, j);
+      return l1.fillVictim(set, tag, s.pfn[j], s.flags[j], s.slot[j]);
+    } else {
+      const c = this.counters;
+      c[EV_MISS]++;
+      // The common walk runs here, without walk()'s generality: 4-level paging (SDM §4.5),
+      // vpn < 2^32, resuming from a PDE-cache hit (one reference: the PTE) or a PDPTE-cache hit
+      // (two: PDE and PTE), a present 4 KiB leaf this access may use (user, no protection key,
+      // writable if written). It reads first and leaves the block, having changed nothing, as
+      // soon as any of that does not hold; walk() then walks from the start, so the outcome is
+      // walk()'s in every case. On success it makes walk()'s updates: events, PDE-cache fill,
+      // A/D (§4.8), and fills of both TLB levels at their victims.
+      inline: if (vpn < 4294967296 && this.levels === 4 && this.inlineWalk) {
+        const w = this.mem.w;
+        const pde = this.pde;
+        const pdeKey = vpn >>> 9;
+        const pdeAt = cpu * pde.perCpu + (pdeKey & pde.mask);
+        const pdeTag = pdeKey * PCID_LIMIT + pcid;
+        // the leaf's table, and the permissions (RW, U/S) of the levels above it
+        let table: number;
+        let upper: number;
+        let refs = 1;
+        if (pde.tag[pdeAt] === pdeTag) {
+          table = pde.next[pdeAt];
+          upper = pde.perm[pdeAt];
+        } else {
+          const pdpte = this.pdpte;
+          const key = vpn >>> 18;
+          const at = cpu * pdpte.perCpu + (key & pdpte.mask);
+          if (pdpte.tag[at] !== key * PCID_LIMIT + pcid) break inline;
+          const pdeSlot = pdpte.next[at] * PTRS_PER_TABLE + (pdeKey & 511);
+          const pdeE = w[2 * pdeSlot];
+          // present, not a 2 MiB leaf, next table inside the pool (walk() reads others as table 0)
+          if ((pdeE & (P | PSE)) !== P || (w[2 * pdeSlot + 1] & 0xfffff) !== 0) break inline;
+          table = pdeE >>> 12;
+          upper = pdpte.perm[at] & pdeE;
+          refs = 2;
+        }
+        const slot = table * PTRS_PER_TABLE + (vpn & 511);
+        let e = w[2 * slot];
+        const h = w[2 * slot + 1];
+        const perm = upper & e;
+        // (with a protection key, walk() consults PKRU)
+        if ((e & P) === 0 || (perm & US) === 0 || (h & HI_PKEY) !== 0 || (write && (perm & RW) === 0)) break inline;
+
+        c[EV_WALK]++;
+        c[EV_PSC]++;
+        c[EV_REF] += refs;
+        if (refs === 2) pde.fillAt(pdeAt, pdeTag, table, upper);
+        if ((e & A) === 0) {
+          if (write && (e & D) === 0) {
+            e |= A | D;
+            c[EV_AD]++;
+          } else {
+            e |= A;
+            c[EV_A]++;
+          }
+          w[2 * slot] = e;
+        } else if (write && (e & D) === 0) {
+          e |= D;
+          w[2 * slot] = e;
+          c[EV_D]++;
+        }
+        const pfn = (e >>> 12) + (h & 0xfffff) * 1048576;
+        const flags = (perm & RW ? TLB_RW : 0) | TLB_US | (e & D ? TLB_D : 0) | (h & HI_NX ? TLB_NX : 0);
+        s.fillVictim(sset, tag, pfn, flags, slot);
+        l1.fillVictim(set, tag, pfn, flags, slot);
+        this.lastPfn = pfn;
+        this.lastSlot = slot;
+        return -1;
+      }
+      // both levels missed: the walk fills each at its victim
+      const r = this.walk(cpu, vpn, write, true);
+      return r < 0 ? -1 + r : -1;
+    }
   }
 
   /**

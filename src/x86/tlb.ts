@@ -38,11 +38,20 @@ export class TlbArray {
   readonly link: Int32Array;
   /** sentinel node of set 0 (= number of entries) */
   private readonly sentinel0: number;
+  /**
+   * `recency: 'stamp'` keeps the same true LRU as a last-use time per entry instead: a hit is one
+   * store, and a miss scans the set for its victim. That suits a small, hit-heavy L1 (4 ways);
+   * the list suits the 12-way STLB, which a walk-heavy run mostly misses.
+   */
+  readonly stamped: boolean;
+  readonly stamp: Float64Array;
+  private clock = 0;
 
   constructor(
     readonly cpus: number,
     entries: number,
     ways: number,
+    recency: 'list' | 'stamp' = 'list',
   ) {
     const sets = entries / ways;
     if (!Number.isInteger(sets) || sets < 1 || (sets & (sets - 1)) !== 0) {
@@ -57,6 +66,8 @@ export class TlbArray {
     this.pfn = new Float64Array(n);
     this.flags = new Uint16Array(n);
     this.slot = new Int32Array(n).fill(-1);
+    this.stamped = recency === 'stamp';
+    this.stamp = new Float64Array(this.stamped ? n : 0);
     const nsets = cpus * sets;
     this.sentinel0 = n;
     const link = (this.link = new Int32Array(2 * (n + nsets)));
@@ -104,11 +115,25 @@ export class TlbArray {
 
   /** The entry a fill of `set` replaces: the least recently used (invalid entries are last). */
   victim(set: number): number {
+    if (this.stamped) {
+      const t = this.tag, st = this.stamp;
+      const base = set * this.ways, end = base + this.ways;
+      let v = base;
+      for (let i = base; i < end; i++) {
+        if (t[i] === -1) return i;
+        if (st[i] < st[v]) v = i;
+      }
+      return v;
+    }
     return this.link[2 * (this.sentinel0 + set) + 1];
   }
 
   /** Make entry `i` of `set` the most recently used. */
   touch(set: number, i: number): void {
+    if (this.stamped) {
+      this.stamp[i] = ++this.clock;
+      return;
+    }
     const link = this.link;
     const s = this.sentinel0 + set;
     // unlink i, then link it between the sentinel and the MRU entry; read after the unlink, the
@@ -126,6 +151,7 @@ export class TlbArray {
 
   /** Move entry `i` of `set` to the LRU end (it was just invalidated). */
   private demote(set: number, i: number): void {
+    if (this.stamped) return; // its tag is -1, which victim() takes first
     const link = this.link;
     const s = this.sentinel0 + set;
     const o = link[2 * i], n = link[2 * i + 1];
@@ -160,6 +186,7 @@ export class TlbArray {
 
   /** Fill the victim of `set` (which holds no entry tagged `tag`); returns its index. */
   fillVictim(set: number, tag: number, pfn: number, flags: number, slot: number): number {
+    if (this.stamped) return this.fillAt(set, this.victim(set), tag, pfn, flags, slot);
     const link = this.link;
     const s = this.sentinel0 + set;
     const i = link[2 * s + 1];
