@@ -5,7 +5,7 @@ import { HwEv, HwViol } from '../src/x86/events';
 import { Mmu, X86_PF_PROT, X86_PF_USER, X86_PF_WRITE, X86_PF_PK } from '../src/x86/mmu';
 import { PageTable } from '../src/x86/pagetable';
 import * as pte from '../src/x86/pte';
-import { TLB_D, TLB_RW } from '../src/x86/tlb';
+import { TLB_D, TLB_RW, TlbArray } from '../src/x86/tlb';
 import { DEFAULT_GEOMETRY } from '../src/x86/geometry';
 
 const arch = pte.X86_64_CLASSIC;
@@ -267,4 +267,61 @@ test('property: the inline walk in access() has the general walker\'s outcome: s
     { numRuns: 40, endOnFailure: true }, // (shrinking 200-op sequences takes minutes; the seed reproduces a failure)
   );
   assert.ok(inlineWalks > 40 * 20, 'the sequences reach the walker often');
+});
+
+test('property: both TLB recency keepings are true LRU with invalid entries filled first, and agree on every hit, miss and eviction', () => {
+  // The L1 keeps last-use stamps, the STLB recency lists; a reference LRU per set checks both.
+  // per set, two more tags than ways: sets fill, hits reorder them, misses evict
+  const sets = 4;
+  const run = fc.constantFrom(2, 4, 12).chain((ways) => {
+    const vpn = fc.integer({ min: 0, max: sets * (ways + 2) - 1 });
+    const op = fc.oneof(
+      { weight: 8, arbitrary: fc.record({ k: fc.constant('access' as const), vpn }) },
+      { weight: 1, arbitrary: fc.record({ k: fc.constant('invalidate' as const), vpn }) },
+      { weight: 1, arbitrary: fc.record({ k: fc.constant('flush' as const), vpn: fc.constant(0) }) },
+    );
+    return fc.tuple(fc.array(op, { minLength: 20, maxLength: 300 }), fc.constant(ways));
+  });
+  fc.assert(
+    fc.property(run, ([ops, ways]) => {
+      const arrays = [new TlbArray(1, sets * ways, ways, 'stamp'), new TlbArray(1, sets * ways, ways, 'list')];
+      // reference: per set, the valid tags from least to most recently used
+      const ref: number[][] = Array.from({ length: sets }, () => []);
+      for (const o of ops) {
+        const set = o.vpn % sets;
+        const tag = o.vpn * 256 + 1;
+        const r = ref[set];
+        if (o.k === 'flush') {
+          for (const a of arrays) a.flushAll(0);
+          ref.forEach((x) => (x.length = 0));
+          continue;
+        }
+        if (o.k === 'invalidate') {
+          const was = r.indexOf(tag);
+          for (const a of arrays) assert.equal(a.invalidate(0, o.vpn, tag), was >= 0);
+          if (was >= 0) r.splice(was, 1);
+          continue;
+        }
+        const hit = r.includes(tag);
+        let evicted: number | undefined;
+        if (hit) r.splice(r.indexOf(tag), 1);
+        else if (r.length === ways) evicted = r.shift();
+        r.push(tag);
+        for (const a of arrays) {
+          const s = a.setOf(0, o.vpn);
+          const i = a.find(s, tag);
+          assert.equal(i >= 0, hit);
+          if (i >= 0) a.touch(s, i);
+          else {
+            const v = a.victim(s);
+            assert.equal(a.tag[v] === -1 ? undefined : a.tag[v], evicted, 'the victim is an invalid entry, else the least recently used');
+            a.fillVictim(s, tag, o.vpn, 0, -1);
+          }
+          const valid = Array.from(a.tag.subarray(s * ways, s * ways + ways)).filter((t) => t !== -1);
+          assert.deepEqual([...valid].sort(), [...r].sort());
+        }
+      }
+    }),
+    { numRuns: 300 },
+  );
 });
