@@ -40,6 +40,29 @@ const EV_L1 = HwEv.tlbL1Hit, EV_STLB = HwEv.stlbHit, EV_MISS = HwEv.tlbMiss, EV_
 const EV_REF = HwEv.walkMemRef, EV_PSC = HwEv.pscHit, EV_A = HwEv.aBitSet, EV_D = HwEv.dBitSet;
 const EV_AD = HwEv.adBitSet, EV_PF = HwEv.pageFault;
 
+/**
+ * SDM §4.8: the walk sets A in the leaf it uses if clear, and D too if the access writes (one
+ * atomic read-modify-write of the entry in memory, counted as one aBitSet, dBitSet or adBitSet).
+ * Returns the leaf's low word as written.
+ */
+function setAccessedDirty(w: Uint32Array, slot: number, e: number, write: number, c: Float64Array): number {
+  if ((e & A) === 0) {
+    if (write && (e & D) === 0) {
+      e |= A | D;
+      c[EV_AD]++;
+    } else {
+      e |= A;
+      c[EV_A]++;
+    }
+    w[2 * slot] = e;
+  } else if (write && (e & D) === 0) {
+    e |= D;
+    w[2 * slot] = e;
+    c[EV_D]++;
+  }
+  return e;
+}
+
 export interface MmuOptions {
   cpus: number;
   geometry?: MmuGeometry;
@@ -208,20 +231,7 @@ export class Mmu {
         c[EV_PSC]++;
         c[EV_REF] += refs;
         if (refs === 2) pde.fillAt(pdeAt, pdeTag, table, upper);
-        if ((e & A) === 0) {
-          if (write && (e & D) === 0) {
-            e |= A | D;
-            c[EV_AD]++;
-          } else {
-            e |= A;
-            c[EV_A]++;
-          }
-          w[2 * slot] = e;
-        } else if (write && (e & D) === 0) {
-          e |= D;
-          w[2 * slot] = e;
-          c[EV_D]++;
-        }
+        e = setAccessedDirty(w, slot, e, write, c);
         const pfn = (e >>> 12) + (h & 0xfffff) * 1048576;
         const flags = (perm & RW ? TLB_RW : 0) | TLB_US | (e & D ? TLB_D : 0) | (h & HI_NX ? TLB_NX : 0);
         s.fillVictim(sset, tag, pfn, flags, slot);
@@ -361,21 +371,7 @@ export class Mmu {
     }
     if (write && (perm & RW) === 0) return this.faultCode(cpu, vpn, tag, -(X86_PF_PROT | X86_PF_WRITE | X86_PF_USER));
 
-    // Accessed/Dirty updates (atomic RMW of the leaf in memory).
-    if ((e & A) === 0) {
-      if (write && (e & D) === 0) {
-        e |= A | D;
-        c[EV_AD]++;
-      } else {
-        e |= A;
-        c[EV_A]++;
-      }
-      w[2 * slot] = e;
-    } else if (write && (e & D) === 0) {
-      e |= D;
-      w[2 * slot] = e;
-      c[EV_D]++;
-    }
+    e = setAccessedDirty(w, slot, e, write, c);
 
     let pfn = (e >>> 12) + (h & 0xfffff) * 1048576;
     let leafSlot = slot;

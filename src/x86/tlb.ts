@@ -186,24 +186,7 @@ export class TlbArray {
 
   /** Fill the victim of `set` (which holds no entry tagged `tag`); returns its index. */
   fillVictim(set: number, tag: number, pfn: number, flags: number, slot: number): number {
-    if (this.stamped) return this.fillAt(set, this.victim(set), tag, pfn, flags, slot);
-    const link = this.link;
-    const s = this.sentinel0 + set;
-    const i = link[2 * s + 1];
-    this.tag[i] = tag;
-    this.pfn[i] = pfn;
-    this.flags[i] = flags;
-    this.slot[i] = slot;
-    // touch(), written out (one inlined call instead of two nested ones on the walk path)
-    const o = link[2 * i], n = link[2 * i + 1];
-    link[2 * n] = o;
-    link[2 * o + 1] = n;
-    const m = link[2 * s];
-    link[2 * i] = m;
-    link[2 * m + 1] = i;
-    link[2 * i + 1] = s;
-    link[2 * s] = i;
-    return i;
+    return this.fillAt(set, this.victim(set), tag, pfn, flags, slot);
   }
 
   /** Drop the entry for (vpn, tag) on `cpu`; returns whether one was there. */
