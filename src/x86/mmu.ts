@@ -365,6 +365,9 @@ export class Mmu {
 
     const h = w[2 * slot + 1];
     const pkey = (h >>> 27) & 0xf;
+    // A protection fault leaves the leaf's A and D as they were: the SDM (§4.8) sets them for a
+    // translation that is used, and Shanley's "Unabridged Pentium 4" (ch. 12, secondary) states
+    // that a PTE's A and D change only when the access succeeds.
     if ((perm & US) === 0) return this.faultCode(cpu, vpn, tag, -(X86_PF_PROT | X86_PF_USER | (write ? X86_PF_WRITE : 0)));
     if (pkey !== 0 && this.pkeyDenies(cpu, pkey, write)) {
       return this.faultCode(cpu, vpn, tag, -(X86_PF_PROT | X86_PF_USER | X86_PF_PK | (write ? X86_PF_WRITE : 0)));
