@@ -7,7 +7,7 @@ import { execFileSync } from 'child_process';
 import { buildProbe, probeSupport, runProbe, type ProbeOutput } from '../src/cost/probe-runner';
 import { deriveHostProfile, parseCpuinfo, closestBase } from '../src/cost/calibrate';
 import { checkScenarios, permutation, pageListFile, CHECK_PAGES } from '../src/cost/check-scenarios';
-import { compareCheck, checkPassed, formatCheckTable } from '../src/cost/check';
+import { compareCheck, checkPassed, formatCheckTable, summarizeRuns } from '../src/cost/check';
 import { getProfile } from '../src/cost';
 
 function hasCc(): boolean {
@@ -177,4 +177,19 @@ test('the probe compiles and runs its fast subset on this Linux x86-64 machine',
     else process.env.PTLAB_CACHE = old;
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('repeated check runs: each row is judged by its median error, and the range over the runs is reported', () => {
+  const run = (a: number, b?: number) => [
+    { name: 'x', title: 'x', errorPct: a },
+    { name: 'y', title: 'y', errorPct: b, problem: b === undefined ? 'native: failed' : undefined },
+  ];
+  const s = summarizeRuns([run(-40, 3), run(10, 5), run(12), run(30, 1)]);
+  assert.deepEqual(s[0], { name: 'x', errors: [-40, 10, 12, 30], medianErrorPct: 11, minErrorPct: -40, maxErrorPct: 30 });
+  // a run without a number for a row does not count towards it
+  assert.deepEqual(s[1], { name: 'y', errors: [3, 5, 1], medianErrorPct: 3, minErrorPct: 1, maxErrorPct: 5 });
+  // one bad run out of four does not fail the check; a row bad in most runs does
+  assert.equal(checkPassed(s.map((r) => ({ name: r.name, title: r.name, errorPct: r.medianErrorPct }))), true);
+  const t = summarizeRuns([run(40, 1), run(30, 1), run(-5, 1)]);
+  assert.equal(checkPassed(t.map((r) => ({ name: r.name, title: r.name, errorPct: r.medianErrorPct }))), false);
 });

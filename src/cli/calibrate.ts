@@ -11,7 +11,7 @@ import { deriveHostProfile, readHostInfo, closestBase, type CalibrationRow } fro
 import { hostProfilePath, getProfile, listProfiles, registerProfile } from '../cost/registry';
 import { checkScenarios, pageListFile, type CheckScenario } from '../cost/check-scenarios';
 import { variantForRelease } from '../kernel/variants';
-import { compareCheck, checkPassed, formatCheckTable, CHECK_TOLERANCE_PCT, type CheckRow } from '../cost/check';
+import { compareCheck, checkPassed, formatCheckTable, summarizeRuns, CHECK_TOLERANCE_PCT, type CheckRow } from '../cost/check';
 
 const USAGE = `usage: ptlab calibrate [--fast] [--reps N] [--others busy|as-is] [--out FILE] [--dry-run] [--json]
        ptlab calibrate --check [--runs N] [--reps N] [--others busy|as-is] [--saved | --cpu PROFILE] [--kernel VARIANT] [--out FILE] [--dry-run] [--json]
@@ -166,24 +166,6 @@ function predictor(cpu: string, kernel: string, tscGHz: number) {
   };
 }
 
-/** Per scenario row: the median error over the runs and its range, the check's verdict. */
-interface CheckSummaryRow {
-  name: string;
-  errors: number[];
-  medianErrorPct?: number;
-  minErrorPct?: number;
-  maxErrorPct?: number;
-}
-
-function summarize(runs: CheckRow[][]): CheckSummaryRow[] {
-  return runs[0].map((r0, i) => {
-    const errors = runs.map((rows) => rows[i].errorPct).filter((e): e is number => e !== undefined);
-    const sorted = [...errors].sort((x, y) => x - y);
-    const mid = sorted.length === 0 ? undefined : sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
-    return { name: r0.name, errors, medianErrorPct: mid, minErrorPct: sorted[0], maxErrorPct: sorted[sorted.length - 1] };
-  });
-}
-
 async function check(a: Args): Promise<number> {
   const info = readHostInfo();
   const kernel = a.kernel ?? variantForRelease(info.kernel);
@@ -236,7 +218,7 @@ async function check(a: Args): Promise<number> {
   } finally {
     fs.rmSync(listFile, { force: true });
   }
-  const summary = summarize(runs);
+  const summary = summarizeRuns(runs);
   const last = runs[runs.length - 1];
   // one run: its errors; several: the median error of each row over the runs
   const verdictRows: CheckRow[] = last.map((r, i) => ({ ...r, errorPct: a.runs > 1 ? summary[i].medianErrorPct : r.errorPct }));

@@ -65,6 +65,26 @@ export function compareCheck(scenarios: CheckScenario[], native: ProbeOutput, pr
   return rows;
 }
 
+/** One row over repeated runs: each run's error, their median and range. */
+export interface CheckSummaryRow {
+  name: string;
+  errors: number[];
+  medianErrorPct?: number;
+  minErrorPct?: number;
+  maxErrorPct?: number;
+}
+
+/** Per row (rows in the same order in every run): the median error over the runs and its range. */
+export function summarizeRuns(runs: CheckRow[][]): CheckSummaryRow[] {
+  return runs[0].map((r0, i) => {
+    const errors = runs.map((rows) => rows[i].errorPct).filter((e): e is number => e !== undefined);
+    const sorted = [...errors].sort((x, y) => x - y);
+    const n = sorted.length;
+    const median = n === 0 ? undefined : n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    return { name: r0.name, errors, medianErrorPct: median, minErrorPct: sorted[0], maxErrorPct: sorted[n - 1] };
+  });
+}
+
 /** true when every row has both numbers and |error| <= tolerance */
 export function checkPassed(rows: CheckRow[], tolerancePct = CHECK_TOLERANCE_PCT): boolean {
   return rows.every((r) => r.errorPct !== undefined && Math.abs(r.errorPct) <= tolerancePct);
