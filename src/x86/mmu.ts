@@ -110,7 +110,9 @@ export class Mmu {
     this.pcid = new Uint16Array(this.cpus);
     this.pkru = new Uint32Array(this.cpus);
     const g = this.geometry;
-    this.l1 = new TlbArray(this.cpus, g.l1d.entries, g.l1d.ways, 'stamp');
+    // last-use stamps suit a small set (a hit is one store, a miss scans a few ways); a fully
+    // associative L1 (Zen: 64-72 ways) keeps recency lists, whose victim costs O(1)
+    this.l1 = new TlbArray(this.cpus, g.l1d.entries, g.l1d.ways, g.l1d.ways <= 8 ? 'stamp' : 'list');
     this.stlb = new TlbArray(this.cpus, g.stlb.entries, g.stlb.ways);
     this.pde = new PscArray(this.cpus, g.psc.pde);
     this.pdpte = new PscArray(this.cpus, g.psc.pdpte);

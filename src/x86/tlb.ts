@@ -40,8 +40,9 @@ export class TlbArray {
   private readonly sentinel0: number;
   /**
    * `recency: 'stamp'` keeps the same true LRU as a last-use time per entry instead: a hit is one
-   * store, and a miss scans the set for its victim. That suits a small, hit-heavy L1 (4 ways);
-   * the list suits the 12-way STLB, which a walk-heavy run mostly misses.
+   * store, and a miss scans the set for its victim. That suits a small, hit-heavy L1 (4-6 ways);
+   * the list suits the 12-way STLB, which a walk-heavy run mostly misses, and a fully
+   * associative L1.
    */
   readonly stamped: boolean;
   readonly stamp: Float64Array;
@@ -116,13 +117,10 @@ export class TlbArray {
   /** The entry a fill of `set` replaces: the least recently used (invalid entries are last). */
   victim(set: number): number {
     if (this.stamped) {
-      const t = this.tag, st = this.stamp;
-      const base = set * this.ways, end = base + this.ways;
-      let v = base;
-      for (let i = base; i < end; i++) {
-        if (t[i] === -1) return i;
-        if (st[i] < st[v]) v = i;
-      }
+      // invalid entries have stamp 0, older than any use (the clock starts at 1)
+      const st = this.stamp;
+      let v = set * this.ways;
+      for (let i = v + 1, end = v + this.ways; i < end; i++) if (st[i] < st[v]) v = i;
       return v;
     }
     return this.link[2 * (this.sentinel0 + set) + 1];
@@ -151,7 +149,10 @@ export class TlbArray {
 
   /** Move entry `i` of `set` to the LRU end (it was just invalidated). */
   private demote(set: number, i: number): void {
-    if (this.stamped) return; // its tag is -1, which victim() takes first
+    if (this.stamped) {
+      this.stamp[i] = 0; // as old as an entry never used: victim() takes it first
+      return;
+    }
     const link = this.link;
     const s = this.sentinel0 + set;
     const o = link[2 * i], n = link[2 * i + 1];
@@ -215,6 +216,7 @@ export class TlbArray {
   /** Drop every entry on `cpu` (all invalid, so any recency order keeps invalid entries at the LRU end). */
   flushAll(cpu: number): void {
     this.tag.fill(-1, cpu * this.perCpu, (cpu + 1) * this.perCpu);
+    if (this.stamped) this.stamp.fill(0, cpu * this.perCpu, (cpu + 1) * this.perCpu);
   }
 
   /** Number of valid entries on `cpu` (tests and inspection). */
