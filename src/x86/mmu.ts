@@ -113,7 +113,7 @@ export class Mmu {
     // last-use stamps suit a small set (a hit is one store, a miss scans a few ways); a fully
     // associative L1 (Zen: 64-72 ways) keeps recency lists, whose victim costs O(1)
     this.l1 = new TlbArray(this.cpus, g.l1d.entries, g.l1d.ways, g.l1d.ways <= 8 ? 'stamp' : 'list');
-    this.stlb = new TlbArray(this.cpus, g.stlb.entries, g.stlb.ways);
+    this.stlb = new TlbArray(this.cpus, g.stlb.entries, g.stlb.ways, 'list');
     this.pde = new PscArray(this.cpus, g.psc.pde);
     this.pdpte = new PscArray(this.cpus, g.psc.pdpte);
     this.pml4e = new PscArray(this.cpus, g.psc.pml4e);
@@ -185,7 +185,9 @@ export class Mmu {
     if (j >= 0) {
       this.counters[EV_STLB]++;
       s.touch(sset, j);
-      return l1.fillVictim(set, tag, s.pfn[j], s.flags[j], s.slot[j]);
+      return l1.stamped
+        ? l1.fillStampVictim(set, tag, s.pfn[j], s.flags[j], s.slot[j])
+        : l1.fillListVictim(set, tag, s.pfn[j], s.flags[j], s.slot[j]);
     } else {
       const c = this.counters;
       c[EV_MISS]++;
@@ -236,8 +238,9 @@ export class Mmu {
         e = setAccessedDirty(w, slot, e, write, c);
         const pfn = (e >>> 12) + (h & 0xfffff) * 1048576;
         const flags = (perm & RW ? TLB_RW : 0) | TLB_US | (e & D ? TLB_D : 0) | (h & HI_NX ? TLB_NX : 0);
-        s.fillVictim(sset, tag, pfn, flags, slot);
-        l1.fillVictim(set, tag, pfn, flags, slot);
+        s.fillListVictim(sset, tag, pfn, flags, slot);
+        if (l1.stamped) l1.fillStampVictim(set, tag, pfn, flags, slot);
+        else l1.fillListVictim(set, tag, pfn, flags, slot);
         this.lastPfn = pfn;
         this.lastSlot = slot;
         return -1;

@@ -187,7 +187,44 @@ export class TlbArray {
 
   /** Fill the victim of `set` (which holds no entry tagged `tag`); returns its index. */
   fillVictim(set: number, tag: number, pfn: number, flags: number, slot: number): number {
-    return this.fillAt(set, this.victim(set), tag, pfn, flags, slot);
+    return this.stamped ? this.fillStampVictim(set, tag, pfn, flags, slot) : this.fillListVictim(set, tag, pfn, flags, slot);
+  }
+
+  // The two fills below are fillVictim() for each recency keeping, written without nested calls:
+  // the walk path calls them directly, and V8 then inlines them into it (nested calls exhausted its
+  // inlining budget; measured: 15 -> 17 M/s on compute-bound walks, 5.5 -> 6.5 M/s over 1 Mi pages).
+
+  /** fillVictim() of a list-kept array: the LRU end of the list, relinked as most recent. */
+  fillListVictim(set: number, tag: number, pfn: number, flags: number, slot: number): number {
+    const link = this.link;
+    const s = this.sentinel0 + set;
+    const i = link[2 * s + 1];
+    this.tag[i] = tag;
+    this.pfn[i] = pfn;
+    this.flags[i] = flags;
+    this.slot[i] = slot;
+    const o = link[2 * i], n = link[2 * i + 1];
+    link[2 * n] = o;
+    link[2 * o + 1] = n;
+    const m = link[2 * s];
+    link[2 * i] = m;
+    link[2 * m + 1] = i;
+    link[2 * i + 1] = s;
+    link[2 * s] = i;
+    return i;
+  }
+
+  /** fillVictim() of a stamp-kept array: the oldest stamp (invalid entries have 0), stamped now. */
+  fillStampVictim(set: number, tag: number, pfn: number, flags: number, slot: number): number {
+    const st = this.stamp;
+    let i = set * this.ways;
+    for (let k = i + 1, end = i + this.ways; k < end; k++) if (st[k] < st[i]) i = k;
+    this.tag[i] = tag;
+    this.pfn[i] = pfn;
+    this.flags[i] = flags;
+    this.slot[i] = slot;
+    st[i] = ++this.clock;
+    return i;
   }
 
   /** Drop the entry for (vpn, tag) on `cpu`; returns whether one was there. */
