@@ -152,10 +152,14 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
   /** a - b of two per-page measurements (the 1-page call overheads cancel) */
   const minus = (a: Got, z: Got): Got => ('error' in a ? a : 'error' in z ? z : { value: a.value - z.value, r: a.r });
   const uffdIoctlWhole = both('uffd_ioctl');
-  // Since 6.0 (64fe24a3e05e) mprotect(RW) and, since 6.3, uffd unprotect make exclusive anon PTEs
-  // writable in change_pte_range; before that the RW call leaves them read-only.
+  // change_pte_range makes the probe's dirty exclusive anon PTEs writable itself under
+  // mprotect(RW) since 6.0 (64fe24a3e05e, can_change_pte_writable) and under uffd unprotect since
+  // 6.3 (uffd_wp_range passes MM_CP_TRY_CHANGE_WRITABLE); before, those calls leave them read-only.
   const release = /^(\d+)\.(\d+)/.exec(info.kernel);
-  const upgrades = release !== null && (Number(release[1]) > 6 || (Number(release[1]) === 6 && Number(release[2]) >= 3));
+  const since = (major: number, minor: number) =>
+    release !== null && (Number(release[1]) > major || (Number(release[1]) === major && Number(release[2]) >= minor));
+  const mprotectUpgrades = since(6, 0);
+  const unprotectUpgrades = since(6, 3);
 
   derive('walk', walkRead, [m('huge_read'), b('tlbMiss'), 1.5 * b('walkMemRef')], 'TLB-cold read (A=1,D=1) - same reads on THP - tlbMiss - 1.5 x walkMemRef (base)');
   derive('aBitSet', m('a_read'), [walkRead], 'TLB-cold read after MADV_FREE - TLB-cold read of A=1,D=1');
@@ -173,18 +177,20 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
   // the RW-minus-RO difference prices mkwriteDirtyPte, which the model counts on top.
   derive('changePte', perPage('mprotect_big_ro', m('mprotect_call_a')), [], 'mprotect(RO) of N written pages, per page, minus the 1-page RO call / N');
   const cp = costs.changePte?.cycles ?? b('changePte');
-  if (upgrades) {
+  if (mprotectUpgrades) {
     const viaUffd = minus(m('uffd_big_unwp'), m('uffd_big_wp'));
-    const cross = 'error' in viaUffd ? '' : ` (UFFDIO_WRITEPROTECT unprotect - protect gives ${Math.round(viaUffd.value)})`;
+    const cross = !unprotectUpgrades || 'error' in viaUffd ? '' : ` (UFFDIO_WRITEPROTECT unprotect - protect gives ${Math.round(viaUffd.value)})`;
     derive('mkwriteDirtyPte', minus(m('mprotect_big_rw'), m('mprotect_big_ro')), [], `mprotect(RW) of N read-only dirty pages, which it makes writable, - mprotect(RO) of the same N, per page${cross}`);
   } else {
-    rows.push({ event: 'mkwriteDirtyPte', base: b('mkwriteDirtyPte'), cycles: b('mkwriteDirtyPte'), status: 'kept', how: `kept base: kernel ${info.kernel} does not make PTEs writable in mprotect(RW) or uffd unprotect (6.3+ does)` });
+    rows.push({ event: 'mkwriteDirtyPte', base: b('mkwriteDirtyPte'), cycles: b('mkwriteDirtyPte'), status: 'kept', how: `kept base: kernel ${info.kernel} does not make PTEs writable in mprotect(RW) (6.0+ does)` });
   }
   const mkd = costs.mkwriteDirtyPte?.cycles ?? b('mkwriteDirtyPte');
-  derive('syscallMprotect', oneCall, [cp, mkd / 2, b('tlbFlushRequest'), b('invlpg')], 'mean of mprotect(RO) and mprotect(RW) of 1 dirty page - changePte - mkwriteDirtyPte / 2 (the RW call) - tlbFlushRequest (base) - invlpg (base)');
+  // the 1-page RW call / unprotect pays one mkwriteDirtyPte only where that call upgrades the PTE
+  const mkdRw = mprotectUpgrades ? mkd : 0, mkdUnwp = unprotectUpgrades ? mkd : 0;
+  derive('syscallMprotect', oneCall, [cp, mkdRw / 2, b('tlbFlushRequest'), b('invlpg')], 'mean of mprotect(RO) and mprotect(RW) of 1 dirty page - changePte - mkwriteDirtyPte / 2 (the RW call) - tlbFlushRequest (base) - invlpg (base)');
   derive('uffdChangePte', perPage('uffd_big_wp', m('uffd_ioctl_a')), [], 'UFFDIO_WRITEPROTECT protect of N written pages, per page, minus the 1-page protect call / N');
   const ucp = costs.uffdChangePte?.cycles ?? b('uffdChangePte');
-  derive('uffdIoctl', uffdIoctlWhole, [ucp, mkd / 2, b('tlbFlushRequest'), b('invlpg')], 'mean of UFFDIO_WRITEPROTECT protect and unprotect of 1 dirty page - uffdChangePte - mkwriteDirtyPte / 2 (the unprotect) - tlbFlushRequest (base) - invlpg (base)');
+  derive('uffdIoctl', uffdIoctlWhole, [ucp, mkdUnwp / 2, b('tlbFlushRequest'), b('invlpg')], 'mean of UFFDIO_WRITEPROTECT protect and unprotect of 1 dirty page - uffdChangePte - mkwriteDirtyPte / 2 (the unprotect, 6.3+) - tlbFlushRequest (base) - invlpg (base)');
   derive('madvisePte', perPage('madv_free_big', b('syscallMadvise')), [], 'MADV_FREE of N written pages (clears A and D), per page, minus the call (syscallMadvise, base) / N; MADV_DONTNEED adds zapPte to it');
   derive('ipi', both('mprotect_call_2t'), [oneCall, b('invlpg')], "mprotect() with a 2nd thread on another CPU - without - remote invlpg (Nadav's method)");
   const forkPteGot: Got = (() => {

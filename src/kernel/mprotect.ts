@@ -134,6 +134,8 @@ export function change_protection(k: Kernel, tlb: MmuGather, vma: Vma, start: nu
       });
     }
     if (n !== old) {
+      // Counted apart from changePte: a PTE this call made writable while dirty, whichever rule
+      // above (or the hook) made it so; a cost profile may price it above a plain PTE change.
       if (pte_write(n) && !pte_write(old) && pte_dirty(n)) k.counters[KEv.mkwriteDirtyPte]++;
       k.setPte(mm, vma, vpn, slot, n);
       tlb_flush_pte_change(k, tlb, vpn, old, n);
