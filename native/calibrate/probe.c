@@ -471,32 +471,67 @@ static int mprotect_samples(size_t pages, double *s, int n) {
   return 0;
 }
 
-/* MADV_FREE of many freshly written pages per call, per page (thread CPU time): the madvisePte
- * price. madvise_free_pte_range clears A and D of every exclusive anon PTE (young, dirty, RW). */
-static void measure_madvise_big(void) {
+/* One sample of a many-pages measurement: up to two timed calls on `pages` freshly written pages
+ * at `p`, each as cycles per page in per_page[]. Returns NULL, or the failed call's name (errno
+ * set). */
+typedef const char *(*big_op)(char *p, size_t pages, double *per_page, void *ctx);
+
+/* Many pages per call on a freshly written region each time (the first change after population is
+ * the common case, and costs more than repeating it on the same PTEs in some VMs), per page in
+ * thread CPU time. `whats` are formats with one %zu (the page count); a second name is optional. */
+static void measure_big(const char *name0, const char *what0, const char *name1, const char *what1, const char *label, big_op op, void *ctx) {
   size_t big = g_fast ? 1024 : 4096;
   int m = g_fast ? 3 : 10;
-  double s[MAX_SAMPLES];
+  double s0[MAX_SAMPLES], s1[MAX_SAMPLES];
   for (int i = 0; i < m; i++) {
     char *p = map_region(big);
     if (!p) {
-      emit_error("madv_free_big", "MADV_FREE of many pages", "mmap failed: %s", strerror(errno));
+      emit_error(name0, label, "mmap failed: %s", strerror(errno));
       return;
     }
     write_pages(p, big, 0);
-    double t0 = cpu_cycles();
-    int rc = madvise(p, big * PAGE, MADV_FREE);
-    double t1 = cpu_cycles();
+    double per_page[2] = {0, 0};
+    const char *failed = op(p, big, per_page, ctx);
+    int err = errno;
     munmap(p, big * PAGE);
-    if (rc) {
-      emit_error("madv_free_big", "MADV_FREE of many pages", "madvise(MADV_FREE): %s", strerror(errno));
+    if (failed) {
+      emit_error(name0, label, "%s: %s", failed, strerror(err));
       return;
     }
-    s[i] = (t1 - t0) / (double)big;
+    s0[i] = per_page[0];
+    s1[i] = per_page[1];
   }
-  char what[128];
-  snprintf(what, sizeof what, "madvise(MADV_FREE) of %zu written pages, per page", big);
-  emit_samples("madv_free_big", "page", s, m, what);
+  char what[160];
+  snprintf(what, sizeof what, what0, big);
+  emit_samples(name0, "page", s0, m, what);
+  if (name1) {
+    snprintf(what, sizeof what, what1, big);
+    emit_samples(name1, "page", s1, m, what);
+  }
+}
+
+/* madvise_free_pte_range clears A and D of every exclusive anon PTE (young, dirty, RW): the
+ * madvisePte price */
+static const char *madv_free_op(char *p, size_t pages, double *per_page, void *ctx) {
+  (void)ctx;
+  double t0 = cpu_cycles();
+  int rc = madvise(p, pages * PAGE, MADV_FREE);
+  per_page[0] = (cpu_cycles() - t0) / (double)pages;
+  return rc ? "madvise(MADV_FREE)" : NULL;
+}
+
+/* each direction on its own: on 6.18 the RW call also runs can_change_pte_writable() per PTE and
+ * makes the dirty PTEs writable, so the two directions can cost differently */
+static const char *mprotect_op(char *p, size_t pages, double *per_page, void *ctx) {
+  (void)ctx;
+  double t0 = cpu_cycles();
+  int rc = mprotect(p, pages * PAGE, PROT_READ);
+  double t1 = cpu_cycles();
+  rc |= mprotect(p, pages * PAGE, PROT_READ | PROT_WRITE);
+  double t2 = cpu_cycles();
+  per_page[0] = (t1 - t0) / (double)pages;
+  per_page[1] = (t2 - t1) / (double)pages;
+  return rc ? "mprotect" : NULL;
 }
 
 static void measure_mprotect(void) {
@@ -504,35 +539,9 @@ static void measure_mprotect(void) {
   double s[MAX_SAMPLES];
   if (mprotect_samples(1, s, n)) emit_error("mprotect_call", "mprotect() of 1 page, RO<->RW", "mprotect failed: %s", strerror(errno));
   else emit_alternating("mprotect_call", "call", s, n, "mprotect(PROT_READ) of 1 writable page (1 PTE, 1 flush)", "mprotect(PROT_READ|PROT_WRITE) of 1 read-only page (6.18 upgrades it: 1 PTE, 1 flush)");
-  /* Many pages per call, each direction on its own (thread CPU time per call): on 6.18 the RW
-   * call also runs can_change_pte_writable() per PTE, so the two directions can cost differently. */
-
-  size_t big = g_fast ? 1024 : 4096;
-  int m = g_fast ? 3 : 10;
-  double ro[MAX_SAMPLES], rw[MAX_SAMPLES];
-  for (int i = 0; i < m; i++) {
-    /* a freshly filled region each time: the first protection change after population is the
-     * common case (and costs more than repeating it on the same PTEs in some VMs) */
-    char *p = map_region(big);
-    if (!p) {
-      emit_error("mprotect_big_ro", "mprotect() of many pages", "mmap failed: %s", strerror(errno));
-      return;
-    }
-    write_pages(p, big, 0);
-    double t0 = cpu_cycles();
-    mprotect(p, big * PAGE, PROT_READ);
-    double t1 = cpu_cycles();
-    mprotect(p, big * PAGE, PROT_READ | PROT_WRITE);
-    double t2 = cpu_cycles();
-    ro[i] = (t1 - t0) / (double)big;
-    rw[i] = (t2 - t1) / (double)big;
-    munmap(p, big * PAGE);
-  }
-  char what[128];
-  snprintf(what, sizeof what, "mprotect(PROT_READ) of %zu writable pages, per page", big);
-  emit_samples("mprotect_big_ro", "page", ro, m, what);
-  snprintf(what, sizeof what, "mprotect(PROT_READ|PROT_WRITE) of %zu read-only pages (6.18 upgrades them), per page", big);
-  emit_samples("mprotect_big_rw", "page", rw, m, what);
+  measure_big("mprotect_big_ro", "mprotect(PROT_READ) of %zu writable pages, per page", "mprotect_big_rw",
+              "mprotect(PROT_READ|PROT_WRITE) of %zu read-only pages (6.18 upgrades them), per page", "mprotect() of many pages",
+              mprotect_op, NULL);
 }
 
 static volatile int g_spin_stop;
@@ -642,8 +651,21 @@ static void measure_uffd_ioctl(void) {
   emit_alternating("uffd_ioctl", "call", s, n, "UFFDIO_WRITEPROTECT protect of 1 page", "UFFDIO_WRITEPROTECT unprotect of 1 page (6.18 makes it writable)");
 }
 
-/* UFFDIO_WRITEPROTECT of many pages per call, each direction on its own, per page (thread CPU
- * time), on a freshly written region each time, like mprotect_big_*: the uffdChangePte price. */
+/* UFFDIO_WRITEPROTECT of many pages per call, each direction on its own, like mprotect_big_*: the
+ * uffdChangePte price */
+static const char *uffd_wp_op(char *p, size_t pages, double *per_page, void *ctx) {
+  int fd = *(int *)ctx;
+  if (uffd_register_wp(fd, p, pages)) return "UFFDIO_REGISTER(WP)";
+  double t0 = cpu_cycles();
+  int rc = uffd_wp(fd, p, pages, 1);
+  double t1 = cpu_cycles();
+  rc |= uffd_wp(fd, p, pages, 0);
+  double t2 = cpu_cycles();
+  per_page[0] = (t1 - t0) / (double)pages;
+  per_page[1] = (t2 - t1) / (double)pages;
+  return rc ? "UFFDIO_WRITEPROTECT" : NULL;
+}
+
 static void measure_uffd_big(void) {
   const char *what = "UFFDIO_WRITEPROTECT of many pages";
   char err[256];
@@ -652,42 +674,9 @@ static void measure_uffd_big(void) {
     emit_error("uffd_big_wp", what, "%s", err);
     return;
   }
-  size_t big = g_fast ? 1024 : 4096;
-  int m = g_fast ? 3 : 10;
-  double wp[MAX_SAMPLES], unwp[MAX_SAMPLES];
-  for (int i = 0; i < m; i++) {
-    char *p = map_region(big);
-    if (!p) {
-      emit_error("uffd_big_wp", what, "mmap failed: %s", strerror(errno));
-      close(fd);
-      return;
-    }
-    write_pages(p, big, 0);
-    if (uffd_register_wp(fd, p, big)) {
-      emit_error("uffd_big_wp", what, "UFFDIO_REGISTER(WP): %s", strerror(errno));
-      close(fd);
-      return;
-    }
-    double t0 = cpu_cycles();
-    int rc = uffd_wp(fd, p, big, 1);
-    double t1 = cpu_cycles();
-    rc |= uffd_wp(fd, p, big, 0);
-    double t2 = cpu_cycles();
-    if (rc) {
-      emit_error("uffd_big_wp", what, "UFFDIO_WRITEPROTECT: %s", strerror(errno));
-      close(fd);
-      return;
-    }
-    wp[i] = (t1 - t0) / (double)big;
-    unwp[i] = (t2 - t1) / (double)big;
-    munmap(p, big * PAGE);
-  }
+  measure_big("uffd_big_wp", "UFFDIO_WRITEPROTECT protect of %zu written pages, per page", "uffd_big_unwp",
+              "UFFDIO_WRITEPROTECT unprotect of %zu protected pages (6.18 makes them writable), per page", what, uffd_wp_op, &fd);
   close(fd);
-  char w[128];
-  snprintf(w, sizeof w, "UFFDIO_WRITEPROTECT protect of %zu written pages, per page", big);
-  emit_samples("uffd_big_wp", "page", wp, m, w);
-  snprintf(w, sizeof w, "UFFDIO_WRITEPROTECT unprotect of %zu protected pages (6.18 makes them writable), per page", big);
-  emit_samples("uffd_big_unwp", "page", unwp, m, w);
 }
 
 static int g_rt_fd;
@@ -1016,7 +1005,7 @@ int main(int argc, char **argv) {
     measure_first_touch("anon_write_fault", "first write to fresh anon memory (do_anonymous_page: alloc, zero, map)", 1);
   }
   measure_mprotect();
-  measure_madvise_big();
+  measure_big("madv_free_big", "madvise(MADV_FREE) of %zu written pages, per page", NULL, NULL, "MADV_FREE of many pages", madv_free_op, NULL);
   if (!g_fast) measure_mprotect_2t();
   measure_uffd_ioctl();
   measure_uffd_big();
