@@ -5,6 +5,7 @@
  * `ptlab validate` does not pay for vega or the simulator.
  */
 import { CliError } from './errors';
+import { UsageError } from '../lab/cli-args';
 
 interface CommandInfo {
   module: string;
@@ -60,9 +61,10 @@ if (require.main === module) {
       process.exitCode = code;
     },
     (err) => {
-      if (err instanceof CliError) {
+      if (err instanceof CliError || err instanceof UsageError) {
+        // UsageError: a flag the shared parser (src/lab/cli-args.ts) rejected, naming the flag
         process.stderr.write(`ptlab: ${err.message}\n`);
-        process.exitCode = err.exitCode;
+        process.exitCode = err instanceof CliError ? err.exitCode : 2;
       } else {
         process.stderr.write(`ptlab: internal error: ${(err as Error)?.stack ?? err}\n`);
         process.exitCode = 70;

@@ -5,7 +5,7 @@
  * interrupted runs (runs/ without results.json) are accepted.
  */
 import * as fs from 'node:fs';
-import { parseCli, usageOf, UsageError, type FlagSpec, type Parsed } from '../lab/cli-args';
+import { parseCli, usageOf, type FlagSpec, type Parsed } from '../lab/cli-args';
 import { planRuns } from '../lab/plan';
 import { ResultSet } from '../lab/resultset';
 import { stableJson } from '../lab/runner';
@@ -21,13 +21,7 @@ const FLAGS: FlagSpec = {
 const SYNOPSIS = 'DIR... --out DIR';
 
 export async function main(argv: string[]): Promise<number> {
-  let p: Parsed;
-  try {
-    p = parseCli('merge', argv, FLAGS);
-  } catch (e) {
-    if (e instanceof UsageError) throw new CliError(e.message);
-    throw e;
-  }
+  const p: Parsed = parseCli('merge', argv, FLAGS);
   const v = p.values;
   if (v.help) {
     process.stdout.write(usageOf('merge', SYNOPSIS, FLAGS) + '\n');

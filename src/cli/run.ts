@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { parseCli, positiveInt, usageOf, UsageError, type FlagSpec, type Parsed } from '../lab/cli-args';
+import { parseCli, positiveInt, usageOf, type FlagSpec, type Parsed } from '../lab/cli-args';
 import { parseShard } from '../lab/plan';
 import type { ResultSet } from '../lab/resultset';
 import { run, RunCancelledError, RunFailedError, RunnerError, type RunOptions } from '../lab/runner';
@@ -69,24 +69,14 @@ interface ParsedRun {
 }
 
 export function parseRunArgs(argv: string[]): ParsedRun | 'help' {
-  let p: Parsed;
-  try {
-    p = parseCli('run', argv, FLAGS);
-  } catch (e) {
-    if (e instanceof UsageError) throw new CliError(e.message);
-    throw e;
-  }
+  const p: Parsed = parseCli('run', argv, FLAGS);
   const v = p.values;
   if (v.help) return 'help';
   if (p.positionals.length !== 1)
     throw new CliError(`run: ${p.positionals.length === 0 ? 'give the spec file' : `one spec file at a time (got ${p.positionals.length})`}; usage: ptlab run ${SYNOPSIS}`);
   const run: RunOptions = {};
-  try {
-    if (typeof v.jobs === 'string') run.jobs = v.jobs === 'auto' ? os.availableParallelism() : positiveInt('run', 'jobs', v.jobs, '2');
-    if (typeof v['sample-every'] === 'string') run.sampleEvery = positiveInt('run', 'sample-every', v['sample-every'], '10000');
-  } catch (e) {
-    throw new CliError((e as Error).message);
-  }
+  if (typeof v.jobs === 'string') run.jobs = v.jobs === 'auto' ? os.availableParallelism() : positiveInt('run', 'jobs', v.jobs, '2');
+  if (typeof v['sample-every'] === 'string') run.sampleEvery = positiveInt('run', 'sample-every', v['sample-every'], '10000');
   if (typeof v.shard === 'string') {
     const s = parseShard(v.shard);
     if (typeof s === 'string') throw new CliError(`run: --shard ${s}`);

@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { parseCli, positiveInt, usageOf, UsageError, type FlagSpec, type Parsed } from '../lab/cli-args';
+import { parseCli, positiveInt, usageOf, type FlagSpec, type Parsed } from '../lab/cli-args';
 import { planRuns } from '../lab/plan';
 import { readSpecFile, SpecFileError } from '../lab/spec-file';
 import { validateSpec } from '../lab/validate';
@@ -32,13 +32,7 @@ const FLAGS: FlagSpec = {
 const SYNOPSIS = 'SPEC.json --slurm N [--out DIR] [--partition P] [--time T] [--submit]';
 
 export async function main(argv: string[]): Promise<number> {
-  let p: Parsed;
-  try {
-    p = parseCli('sweep', argv, FLAGS);
-  } catch (e) {
-    if (e instanceof UsageError) throw new CliError(e.message);
-    throw e;
-  }
+  const p: Parsed = parseCli('sweep', argv, FLAGS);
   const v = p.values;
   if (v.help) {
     process.stdout.write(usageOf('sweep', SYNOPSIS, FLAGS) + '\n');
@@ -46,14 +40,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (p.positionals.length !== 1) throw new CliError(`sweep: give exactly one spec file; usage: ptlab sweep ${SYNOPSIS}`);
   if (typeof v.slurm !== 'string') throw new CliError('sweep: --slurm N is required (the number of shards, one Slurm array task each), e.g. --slurm 4');
-  let shards: number;
-  let cpusPerTask = 1;
-  try {
-    shards = positiveInt('sweep', 'slurm', v.slurm, '4');
-    if (typeof v['cpus-per-task'] === 'string') cpusPerTask = positiveInt('sweep', 'cpus-per-task', v['cpus-per-task'], '2');
-  } catch (e) {
-    throw new CliError((e as Error).message);
-  }
+  const shards = positiveInt('sweep', 'slurm', v.slurm, '4');
+  const cpusPerTask = typeof v['cpus-per-task'] === 'string' ? positiveInt('sweep', 'cpus-per-task', v['cpus-per-task'], '2') : 1;
   if (typeof v.time === 'string' && !/^(\d+-)?\d+(:\d{2}){0,2}$/.test(v.time)) throw new CliError(`sweep: --time "${v.time}" is not a Slurm time; use e.g. --time 01:30:00 or --time 2-00:00:00`);
   if (typeof v.mem === 'string' && !/^\d+[KMGT]?$/.test(v.mem)) throw new CliError(`sweep: --mem "${v.mem}" is not a Slurm memory size; use e.g. --mem 4G`);
   let spec;

@@ -3,7 +3,7 @@
  * flow, kernel and CPU names, trace files — and prints every problem with its fix (exit 1), or a
  * one-line summary of the runs it would make (exit 0).
  */
-import { parseCli, usageOf, UsageError, type FlagSpec, type Parsed } from '../lab/cli-args';
+import { parseCli, usageOf, type FlagSpec, type Parsed } from '../lab/cli-args';
 import { planRuns } from '../lab/plan';
 import { readSpecFile, SpecFileError } from '../lab/spec-file';
 import { formatIssues } from '../lab/spec-issues';
@@ -16,13 +16,7 @@ const FLAGS: FlagSpec = {
 };
 
 export async function main(argv: string[]): Promise<number> {
-  let p: Parsed;
-  try {
-    p = parseCli('validate', argv, FLAGS);
-  } catch (e) {
-    if (e instanceof UsageError) throw new CliError(e.message);
-    throw e;
-  }
+  const p: Parsed = parseCli('validate', argv, FLAGS);
   if (p.values.help) {
     process.stdout.write(usageOf('validate', 'SPEC.json', FLAGS) + '\n');
     return 0;
