@@ -170,7 +170,6 @@ export class Mmu {
     return 0;
   }
 
-
   /**
    * access() after an L1 miss: an STLB hit refills the L1 and returns its index (>= 0) for
    * access() to check; otherwise the walk settles the access and the result is -1 - (0 or the
