@@ -8,3 +8,8 @@ export { liveSnapshot, gcWriteBarrier, checkpointDirtyTracking } from './scenari
 export type { ScenarioStep, LiveSnapshotOptions, GcWriteBarrierOptions, CheckpointOptions } from './scenarios';
 export type { AccessStream, StreamOptions, TouchStepLike, PageSelection, AccessKind, AccessPattern } from './types';
 export type { TraceStepLike, TraceOptions } from './trace';
+export { PageTraceFile, RecordReader, isPageTrace } from './pagetrace-reader';
+export { PageTraceWriter, TraceWriteError } from './pagetrace-writer';
+export { PageTraceStream, type PageTraceReplayOptions } from './pagetrace-stream';
+export { pageTraceStats, type TraceStats, type RegionStats } from './pagetrace-stats';
+export { PTT_VERSION, PTT_EXTENSION, REGION_KINDS, type TraceRegion, type TraceTrailer, type RegionKind } from './pagetrace-format';
