@@ -15,7 +15,7 @@
  * ```
  */
 import { ResultSet } from './lab/resultset';
-import { chartFor } from './notebook/charts/index';
+import { chartFor, type ChartOptionsByName, type MetricByNameOptions } from './notebook/charts/index';
 import type { Chart } from './notebook/chart';
 
 export { VERSION } from './version';
@@ -54,11 +54,13 @@ export { loadSpecFile, loadSpecJson, SpecInputError } from './fidelity/spec-inpu
 
 declare module './lab/resultset' {
   interface ResultSet {
-    /** A chart of these results by name ('cycles', 'overhead', 'dirty', 'faults', 'sweep', 'pte-map', ...). */
-    chart(name: string, opts?: Record<string, unknown>): Chart;
+    /** A chart of these results by name ('cycles', 'overhead', 'dirty', 'faults', 'sweep', 'pte-map', ...), with that chart's options. */
+    chart<N extends keyof ChartOptionsByName>(name: N, opts?: ChartOptionsByName[N]): Chart;
+    /** A chart of one tidy metric ('cycles.dBitSet', 'faults.byKind.wpReuse', ...). */
+    chart(metric: string, opts?: MetricByNameOptions): Chart;
   }
 }
 // ResultSet lives in src/lab, below the notebook layer; the chart method is attached here, at the top.
-(ResultSet.prototype as unknown as { chart: (name: string, opts?: Record<string, unknown>) => Chart }).chart = function (this: ResultSet, name: string, opts?: Record<string, unknown>): Chart {
-  return chartFor(this, name as never, opts as never);
+(ResultSet.prototype as unknown as { chart: (name: string, opts?: MetricByNameOptions) => Chart }).chart = function (this: ResultSet, name: string, opts?: MetricByNameOptions): Chart {
+  return chartFor(this, name, opts);
 };

@@ -17,9 +17,31 @@ import { sweep, type SweepOptions } from './sweep';
 export const CHART_NAMES = ['cycles', 'overhead', 'dirty', 'faults', 'sweep', 'pte'] as const;
 export type ChartName = (typeof CHART_NAMES)[number];
 
+/** The options each chart name takes (aliases included), so a typo is a type error. */
+export interface ChartOptionsByName {
+  cycles: CycleBreakdownOptions;
+  breakdown: CycleBreakdownOptions;
+  cycleBreakdown: CycleBreakdownOptions;
+  overhead: OverheadOptions;
+  dirty: DirtyPagesOptions;
+  dirtyPages: DirtyPagesOptions;
+  writeback: DirtyPagesOptions;
+  faults: FaultsFlushesOptions;
+  flushes: FaultsFlushesOptions;
+  faultsAndFlushes: FaultsFlushesOptions;
+  sweep: SweepOptions;
+  pte: PteMapOptions;
+  pteMap: PteMapOptions;
+  'pte-map': PteMapOptions;
+}
+
+/** Options of a metric chart by name (`results.chart('cycles.dBitSet', { x: 'params.size' })`). */
+export type MetricByNameOptions = Omit<MetricChartOptions, 'metric'>;
+
+/** @deprecated the union of every chart's options; use ChartOptionsByName[name] */
 export type ChartByNameOptions = CycleBreakdownOptions & OverheadOptions & DirtyPagesOptions & FaultsFlushesOptions & SweepOptions & PteMapOptions & Partial<MetricChartOptions>;
 
-const ALIASES: Record<string, ChartName> = {
+const ALIASES: Record<keyof ChartOptionsByName, ChartName> = {
   cycles: 'cycles',
   breakdown: 'cycles',
   cycleBreakdown: 'cycles',
@@ -33,30 +55,40 @@ const ALIASES: Record<string, ChartName> = {
   sweep: 'sweep',
   pte: 'pte',
   pteMap: 'pte',
+  'pte-map': 'pte',
 };
 
-export function chartFor(results: ResultsInput, name: ChartName | string, opts: ChartByNameOptions = {}): Chart {
-  const kind = ALIASES[name];
+/**
+ * A chart by name with that chart's options; any other name is read as a tidy metric. Options
+ * are checked at run time too: an unknown one is an error that lists the chart's options.
+ */
+export function chartFor<N extends keyof ChartOptionsByName>(results: ResultsInput, name: N, opts?: ChartOptionsByName[N]): Chart;
+export function chartFor(results: ResultsInput | readonly TidyRow[], metric: string, opts?: MetricByNameOptions): Chart;
+export function chartFor(results: ResultsInput | readonly TidyRow[], name: string, opts: object = {}): Chart {
+  const kind = Object.prototype.hasOwnProperty.call(ALIASES, name) ? ALIASES[name as keyof ChartOptionsByName] : undefined;
+  const input = results as ResultsInput;
   switch (kind) {
     case 'cycles':
-      return cycleBreakdown(results, opts);
+      return cycleBreakdown(input, opts as CycleBreakdownOptions);
     case 'overhead':
-      return overhead(results, opts);
+      return overhead(input, opts as OverheadOptions);
     case 'dirty':
-      return dirtyPages(results, { ...opts, step: typeof opts.step === 'number' ? opts.step : undefined });
+      return dirtyPages(input, opts as DirtyPagesOptions);
     case 'faults':
-      return faultsAndFlushes(results, opts);
+      return faultsAndFlushes(input, opts as FaultsFlushesOptions);
     case 'sweep':
-      return sweep(results, opts);
+      return sweep(input, opts as SweepOptions);
     case 'pte':
-      return pteMap(results, { ...opts, step: typeof opts.step === 'number' ? opts.step : undefined });
+      return pteMap(input, opts as PteMapOptions);
   }
   // not a chart name: a tidy metric name (the error lists both kinds of names)
-  const step = typeof opts.step === 'number' ? opts.step : -1;
+  const m = opts as MetricByNameOptions;
+  if ('metric' in m) throw new TypeError(`chart "${name}": the metric is the name itself; drop the "metric" option`);
   try {
-    return metricChart(results as readonly TidyRow[] | ResultsInput, { ...opts, metric: name, step });
+    return metricChart(results as readonly TidyRow[] | ResultsInput, { ...m, metric: name, step: m.step ?? -1 });
   } catch (e) {
-    runsOf(results as ResultsInput);
+    if (e instanceof TypeError) throw e; // an unknown option: say that, not "not a chart"
+    runsOf(input);
     throw new Error(`chart "${name}": not a chart (${CHART_NAMES.join(', ')}) and ${(e as Error).message.replace(/^metric chart: /, '')}`);
   }
 }

@@ -5,6 +5,8 @@
  * legend stays readable.
  */
 import { Chart } from '../chart';
+import { bandWidth, categoryAxis, categoryWidth } from './layout';
+import { checkOptions, type OptionKeys } from './options';
 import { groupLabeller, groupRuns, mean, runsOf, shortNumber, stepOf, type ResultsInput, type StepSelector } from './runs';
 
 export interface CycleBreakdownOptions {
@@ -14,6 +16,8 @@ export interface CycleBreakdownOptions {
   top?: number;
   title?: string;
 }
+
+const KEYS: OptionKeys<CycleBreakdownOptions> = { step: true, top: true, title: true };
 
 export const OTHER_EVENT = 'other';
 
@@ -29,6 +33,7 @@ export interface BreakdownRow {
 
 /** The numbers behind the chart (exported for tests and tables). */
 export function cycleBreakdownRows(input: ResultsInput, opts: CycleBreakdownOptions = {}): BreakdownRow[] {
+  checkOptions('cycleBreakdown', opts, KEYS);
   const runs = runsOf(input);
   const top = opts.top ?? 8;
   if (!(Number.isInteger(top) && top >= 1)) throw new RangeError(`cycleBreakdown: top must be a whole number >= 1 (got ${top})`);
@@ -70,6 +75,7 @@ export function cycleBreakdown(input: ResultsInput, opts: CycleBreakdownOptions 
   const rows = cycleBreakdownRows(input, opts);
   const groups = [...new Set(rows.map((r) => r.group))];
   const events = [...new Set(rows.map((r) => r.event))].sort((a, b) => rows.find((r) => r.event === a)!.order - rows.find((r) => r.event === b)!.order);
+  const width = categoryWidth(groups.length);
   const stepLabel = opts.step === undefined || opts.step === 'total' ? 'whole run' : stepOf(runsOf(input)[0], opts.step).label;
   const summary = groups
     .map((g) => {
@@ -84,7 +90,7 @@ export function cycleBreakdown(input: ResultsInput, opts: CycleBreakdownOptions 
       data: { values: rows },
       mark: { type: 'bar', tooltip: true },
       encoding: {
-        x: { field: 'group', type: 'nominal', sort: groups, title: null, axis: { labelAngle: groups.length > 4 ? -30 : 0 } },
+        x: { field: 'group', type: 'nominal', sort: groups, title: null, axis: categoryAxis(groups, bandWidth(groups.length, width)).axis },
         y: { field: 'cycles', type: 'quantitative', stack: 'zero', title: 'cycles (mean over seeds)' },
         color: { field: 'event', type: 'nominal', sort: events, title: 'event' },
         order: { field: 'order', type: 'quantitative' },
@@ -95,7 +101,7 @@ export function cycleBreakdown(input: ResultsInput, opts: CycleBreakdownOptions 
           { field: 'share', type: 'quantitative', format: '.1%' },
         ],
       },
-      width: Math.max(160, 60 * groups.length),
+      width,
       height: 300,
     },
     summary,

@@ -8,6 +8,8 @@
  */
 import type { RunResult } from '../../lab/types';
 import { Chart } from '../chart';
+import { bandWidth, categoryAxis, groupLegend, PAGE_WIDTH } from './layout';
+import { checkOptions, type OptionKeys } from './options';
 import { groupLabeller, runsOf, type ResultsInput } from './runs';
 
 export type SeriesMetric = 'dirtyPages' | 'writebackPages' | 'faults' | 'tlbFlushes' | 'cycles';
@@ -19,6 +21,8 @@ export interface DirtyPagesOptions {
   metrics?: SeriesMetric[];
   title?: string;
 }
+
+const KEYS: OptionKeys<DirtyPagesOptions> = { step: true, metrics: true, title: true };
 
 export interface TimeRow {
   group: string;
@@ -97,32 +101,87 @@ export function dirtyPagesRows(input: ResultsInput, opts: DirtyPagesOptions = {}
   return { rows, points, perStep };
 }
 
+const METRIC_TITLES: Record<string, string> = {
+  dirtyPages: 'dirty pages',
+  writebackPages: 'pages written back',
+  faults: 'faults',
+  tlbFlushes: 'TLB flushes',
+  cycles: 'cycles',
+};
+
+/**
+ * Groups whose points are all equal would draw one line over the other, and a reader would see
+ * one colour where the legend promises several: such groups are drawn once, under a name that
+ * lists them all ("a = b = c"). Returns the merged points and, per shown name, its members.
+ */
+export function mergeIdenticalGroups(points: readonly TimePoint[]): { points: TimePoint[]; members: Map<string, string[]> } {
+  const byGroup = new Map<string, TimePoint[]>();
+  for (const p of points) {
+    if (!byGroup.has(p.group)) byGroup.set(p.group, []);
+    byGroup.get(p.group)!.push(p);
+  }
+  const bySignature = new Map<string, string[]>();
+  for (const [g, ps] of byGroup) {
+    const sig = JSON.stringify(ps.map((p) => [p.metric, p.step, p.x, p.value]));
+    if (!bySignature.has(sig)) bySignature.set(sig, []);
+    bySignature.get(sig)!.push(g);
+  }
+  const rename = new Map<string, string>();
+  const members = new Map<string, string[]>();
+  for (const gs of bySignature.values()) {
+    const name = gs.join(' = ');
+    members.set(name, gs);
+    for (const g of gs) rename.set(g, name);
+  }
+  const out: TimePoint[] = [];
+  for (const [g, ps] of byGroup) if (members.get(rename.get(g)!)![0] === g) for (const p of ps) out.push({ ...p, group: rename.get(g)! });
+  return { points: out, members };
+}
+
 export function dirtyPages(input: ResultsInput, opts: DirtyPagesOptions = {}): Chart {
-  const { points, perStep } = dirtyPagesRows(input, opts);
-  const groups = [...new Set(points.map((r) => r.group))];
+  checkOptions('dirtyPages', opts, KEYS);
+  const raw = dirtyPagesRows(input, opts);
+  const perStep = raw.perStep;
+  const { points, members } = mergeIdenticalGroups(raw.points);
+  const groups = [...members.keys()];
   const metrics = [...new Set(points.map((r) => r.metric))];
   const last = (g: string, m: string) => {
     const ps = points.filter((r) => r.group === g && r.metric === m);
     return ps.length ? ps[ps.length - 1].value : NaN;
   };
   const summary = groups.map((g) => `${g}: ${metrics.map((m) => `${m} ${last(g, m).toFixed(0)}`).join(', ')} (at the end, mean over seeds)`).join('\n');
+  // one panel per metric (their scales differ: writeback is often 0 while thousands are dirty)
+  const panelWidth = metrics.length > 1 ? Math.floor((PAGE_WIDTH - 40) / 2) : PAGE_WIDTH;
+  const stepLabels = [...new Set(points.map((p) => p.stepLabel ?? ''))];
   const x = perStep
-    ? { field: 'stepLabel', type: 'ordinal' as const, sort: { field: 'x' }, title: 'after step', axis: { labelAngle: -30 } }
+    ? { field: 'stepLabel', type: 'ordinal' as const, sort: { field: 'x' }, title: 'after step', axis: categoryAxis(stepLabels, bandWidth(stepLabels.length, panelWidth)).axis }
     : { field: 'x', type: 'quantitative' as const, title: 'simulated accesses' };
+  // a merged group's legend entry lists its members one per line
+  const legend = groupLegend(groups.flatMap((g) => members.get(g)!));
+  const multi = [...members].filter(([, ms]) => ms.length > 1);
+  if (multi.length) legend.labelExpr = `(${JSON.stringify(Object.fromEntries(multi.map(([g, ms]) => [g, ms.map((m, i) => (i ? `= ${m}` : m))])))})[datum.value] || datum.label`;
+  const rows = points.map((p) => ({ ...p, panel: METRIC_TITLES[p.metric] ?? p.metric }));
+  const panels = metrics.map((m) => METRIC_TITLES[m] ?? m);
   return Chart.from(
     {
-      data: { values: points },
-      mark: { type: 'line', point: perStep, tooltip: true },
-      encoding: {
-        x,
-        y: { field: 'value', type: 'quantitative', title: 'pages (mean over seeds)' },
-        color: { field: 'group', type: 'nominal', sort: groups, title: null },
-        strokeDash: { field: 'metric', type: 'nominal', sort: metrics, title: null },
-        order: { field: 'seq', type: 'quantitative' },
+      data: { values: rows },
+      facet: { column: { field: 'panel', type: 'nominal', sort: panels, title: null, header: { labelFontSize: 12, labelFontWeight: 'bold' } } },
+      spec: {
+        mark: { type: 'line', point: perStep, tooltip: true, strokeWidth: 2 },
+        encoding: {
+          x,
+          y: { field: 'value', type: 'quantitative', title: 'pages (mean over seeds)' },
+          color: { field: 'group', type: 'nominal', sort: groups, title: null, legend },
+          order: { field: 'seq', type: 'quantitative' },
+        },
+        width: panelWidth,
+        height: 240,
       },
-      width: 420,
-      height: 260,
+      resolve: { scale: { y: 'independent' } },
     },
     summary,
-  ).title({ text: opts.title ?? 'Dirty and writeback pages', subtitle: perStep ? 'after each step (runs recorded no series)' : 'sampled during the run' });
+  ).title({
+    text: opts.title ?? 'Dirty and writeback pages',
+    subtitle: [perStep ? 'after each step (runs recorded no series)' : 'sampled during the run', ...(multi.length ? ['variants with identical numbers share one line'] : [])],
+  });
 }

@@ -4,12 +4,16 @@
  * saved by a policy may reappear as an extra flush or IPI).
  */
 import { Chart } from '../chart';
+import { groupLegend, PAGE_WIDTH } from './layout';
+import { checkOptions, type OptionKeys } from './options';
 import { groupLabeller, groupRuns, mean, runsOf, stepOf, type ResultsInput, type StepSelector } from './runs';
 
 export interface FaultsFlushesOptions {
   step?: StepSelector;
   title?: string;
 }
+
+const KEYS: OptionKeys<FaultsFlushesOptions> = { step: true, title: true };
 
 export interface KindRow {
   group: string;
@@ -19,6 +23,7 @@ export interface KindRow {
 }
 
 export function faultsAndFlushesRows(input: ResultsInput, opts: FaultsFlushesOptions = {}): KindRow[] {
+  checkOptions('faultsAndFlushes', opts, KEYS);
   const runs = runsOf(input);
   const groups = groupRuns(runs, groupLabeller(runs));
   const rows: KindRow[] = [];
@@ -48,9 +53,9 @@ export function faultsAndFlushes(input: ResultsInput, opts: FaultsFlushesOptions
         y: { field: 'kind', type: 'nominal', title: null },
         yOffset: { field: 'group', type: 'nominal', sort: groups },
         x: { field: 'count', type: 'quantitative', title },
-        color: { field: 'group', type: 'nominal', sort: groups, title: null },
+        color: { field: 'group', type: 'nominal', sort: groups, title: null, legend: groupLegend(groups) },
       },
-      width: 260,
+      width: Math.floor((PAGE_WIDTH - 120) / 2),
     });
   const summary = groups
     .map((g) => {

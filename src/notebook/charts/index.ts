@@ -18,7 +18,7 @@ export { dirtyPages, dirtyPagesRows, type DirtyPagesOptions, type SeriesMetric, 
 export { faultsAndFlushes, faultsAndFlushesRows, type FaultsFlushesOptions, type KindRow } from './faults-flushes';
 export { sweep, sweepData, type SweepOptions, type SweepPoint } from './sweep';
 export { pteMap, pteCells, pteGrid, pteMaps, pteState, pteFlags, PTE_STATE_COLORS, type PteMapOptions, type PteMapInput, type PteCell, type PteState } from './pte-map';
-export { chartFor, CHART_NAMES, type ChartName, type ChartByNameOptions } from './by-name';
+export { chartFor, CHART_NAMES, type ChartName, type ChartByNameOptions, type ChartOptionsByName, type MetricByNameOptions } from './by-name';
 export { metricChart, metricCells, type MetricChartOptions, type MetricCell, type TidyKey } from './metric-chart';
 export { metricOf, metricValue, metricTitle, type MetricSpec } from './metric';
 export { runsOf, stepOf, groupLabeller, groupRuns, varyingParams, type ResultsInput, type StepSelector } from './runs';

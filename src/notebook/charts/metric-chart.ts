@@ -8,6 +8,8 @@ import { tidyRows } from '../../lab/tidy';
 import type { TidyRow } from '../../lab/types';
 import { summarize } from '../../lab/stats';
 import { Chart } from '../chart';
+import { bandWidth, categoryAxis, categoryWidth, groupLegend, PAGE_WIDTH as PAGE_WIDTH_LINE } from './layout';
+import { checkOptions, type OptionKeys } from './options';
 import { runsOf, shortNumber, type ResultsInput } from './runs';
 
 export type TidyKey = 'variant' | 'cpu' | 'op' | 'step' | 'name' | `params.${string}`;
@@ -25,6 +27,8 @@ export interface MetricChartOptions {
   mark?: 'bar' | 'line';
   title?: string;
 }
+
+const KEYS: OptionKeys<MetricChartOptions> = { metric: true, x: true, color: true, step: true, mark: true, title: true };
 
 function isTidy(x: unknown): x is readonly TidyRow[] {
   return Array.isArray(x) && x.length > 0 && typeof x[0] === 'object' && x[0] !== null && 'metric' in x[0] && 'value' in x[0];
@@ -49,6 +53,7 @@ export interface MetricCell {
 }
 
 export function metricCells(input: readonly TidyRow[] | ResultsInput, opts: MetricChartOptions): MetricCell[] {
+  checkOptions('metric chart', opts, KEYS);
   const rows = isTidy(input) ? input : tidyRows(runsOf(input as ResultsInput));
   const step = opts.step ?? -1;
   const picked = rows.filter((r) => r.metric === opts.metric && r.step === step);
@@ -77,8 +82,10 @@ export function metricChart(input: readonly TidyRow[] | ResultsInput, opts: Metr
   const mark = opts.mark ?? (numeric ? 'line' : 'bar');
   const xTitle = opts.x ?? 'variant';
   const xOrder = [...new Set(cells.map((c) => String(c.x)))];
-  const x = numeric && mark === 'line' ? { field: 'x', type: 'quantitative' as const, title: xTitle, scale: { zero: false } } : { field: 'x', type: 'nominal' as const, title: xTitle, sort: xOrder, axis: { labelAngle: xOrder.length > 6 ? -30 : 0 } };
-  const color = opts.color ? { color: { field: 'color', type: 'nominal' as const, title: opts.color } } : {};
+  const width = numeric && mark === 'line' ? PAGE_WIDTH_LINE : categoryWidth(xOrder.length);
+  const x = numeric && mark === 'line' ? { field: 'x', type: 'quantitative' as const, title: xTitle, scale: { zero: false } } : { field: 'x', type: 'nominal' as const, title: xTitle, sort: xOrder, axis: categoryAxis(xOrder, bandWidth(xOrder.length, width)).axis };
+  const colors = [...new Set(cells.map((c) => String(c.color)))];
+  const color = opts.color ? { color: { field: 'color', type: 'nominal' as const, title: opts.color, legend: groupLegend(colors) } } : {};
   const offset = opts.color && mark === 'bar' ? { xOffset: { field: 'color', type: 'nominal' as const } } : {};
   const yTitle = `${opts.metric} (mean over seeds)`;
   const main = Chart.from({
@@ -93,7 +100,7 @@ export function metricChart(input: readonly TidyRow[] | ResultsInput, opts: Metr
   });
   const summary = cells.map((c) => `${c.x}${c.color !== null ? ` · ${c.color}` : ''}: ${shortNumber(c.mean)}${c.n > 1 ? ` ± ${shortNumber(c.hi - c.mean)}` : ''} (n=${c.n})`).join('\n');
   return Chart.layer(main, bars)
-    .width(Math.max(200, Math.min(600, 50 * xOrder.length)))
+    .width(width)
     .height(260)
     .describe(summary)
     .title({ text: opts.title ?? `${opts.metric} by ${xTitle}`, subtitle: 'mean over seeds, error bars: 95% CI' });

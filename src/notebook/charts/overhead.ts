@@ -11,6 +11,8 @@ import type { RunResult } from '../../lab/types';
 import { summarize } from '../../lab/stats';
 import { Chart } from '../chart';
 import { metricTitle, metricValue, type MetricSpec } from './metric';
+import { bandWidth, categoryAxis, categoryWidth, groupLegend } from './layout';
+import { checkOptions, type OptionKeys } from './options';
 import { groupLabeller, runsOf, shortNumber, type ResultsInput, type StepSelector } from './runs';
 
 export interface OverheadOptions {
@@ -23,6 +25,8 @@ export interface OverheadOptions {
   unit?: 'percent' | 'absolute';
   title?: string;
 }
+
+const KEYS: OptionKeys<OverheadOptions> = { baseline: true, metric: true, step: true, unit: true, title: true };
 
 export interface OverheadPoint {
   variant: string;
@@ -52,6 +56,7 @@ function pairKey(r: RunResult): string {
 
 /** Per-seed paired differences and their summaries (exported for tests and tables). */
 export function overheadData(input: ResultsInput, opts: OverheadOptions = {}): { baseline: string; points: OverheadPoint[]; summaries: OverheadSummary[] } {
+  checkOptions('overhead', opts, KEYS);
   const runs = runsOf(input);
   const variants = [...new Set(runs.map((r) => r.variant))];
   const baseline = opts.baseline ?? variants[0];
@@ -90,11 +95,14 @@ export function overhead(input: ResultsInput, opts: OverheadOptions = {}): Chart
   if (summaries.length === 0) throw new Error(`overhead: the results hold only the baseline "${baseline}"; add another kernel variant to compare`);
   const percent = (opts.unit ?? 'percent') === 'percent';
   const what = metricTitle(opts.metric ?? 'cycles');
-  const yTitle = percent ? `${what} overhead vs ${baseline} (%)` : `${what} minus ${baseline}`;
+  // the baseline is named in the title: a long variant name would not fit along the y axis
+  const yTitle = percent ? `${what} overhead (%)` : `${what} minus baseline`;
   const variants = [...new Set(summaries.map((s) => s.variant))];
   const multiContext = new Set(summaries.map((s) => s.context)).size > 1;
-  const x = { field: 'variant', type: 'nominal' as const, sort: variants, title: null, axis: { labelAngle: variants.length > 4 ? -30 : 0 } };
-  const offset = multiContext ? { xOffset: { field: 'context', type: 'nominal' as const }, color: { field: 'context', type: 'nominal' as const, title: null } } : {};
+  const width = categoryWidth(variants.length);
+  const x = { field: 'variant', type: 'nominal' as const, sort: variants, title: null, axis: categoryAxis(variants, bandWidth(variants.length, width)).axis };
+  const contexts = [...new Set(summaries.map((s) => s.context))];
+  const offset = multiContext ? { xOffset: { field: 'context', type: 'nominal' as const }, color: { field: 'context', type: 'nominal' as const, title: null, legend: groupLegend(contexts) } } : {};
   const fmt = (v: number) => (percent ? `${v >= 0 ? '+' : ''}${v.toFixed(2)}%` : `${v >= 0 ? '+' : ''}${shortNumber(v)}`);
   const summary = summaries
     .map((s) => `${s.variant}${s.context ? ` (${s.context})` : ''}: ${fmt(s.mean)} ± ${percent ? s.ci95.toFixed(2) + '%' : shortNumber(s.ci95)} (95% CI, n=${s.n}${s.n < 2 ? ', no CI from one seed' : ''})`)
@@ -116,7 +124,7 @@ export function overhead(input: ResultsInput, opts: OverheadOptions = {}): Chart
   });
   const zero = Chart.from({ data: { values: [{ zero: 0 }] }, mark: { type: 'rule', color: '#666' }, encoding: { y: { field: 'zero', type: 'quantitative' } } });
   return Chart.layer(bars, errorBars, seeds, zero)
-    .width(Math.max(160, 70 * variants.length))
+    .width(width)
     .height(280)
     .describe(summary)
     .title({ text: opts.title ?? `Overhead vs ${baseline}`, subtitle: ['bars: mean of per-seed paired differences', 'error bars: 95% CI (Student t); dots: seeds'] });

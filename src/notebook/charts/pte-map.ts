@@ -7,6 +7,7 @@
  */
 import type { InspectRow, RunResult } from '../../lab/types';
 import { Chart } from '../chart';
+import { checkOptions, type OptionKeys } from './options';
 import { groupLabeller, groupRuns, runsOf, type ResultsInput } from './runs';
 
 export type PteState = 'not present' | 'RO' | 'RW';
@@ -38,6 +39,8 @@ export interface PteMapOptions {
   flags?: boolean;
   title?: string;
 }
+
+const KEYS: OptionKeys<PteMapOptions> = { columns: true, step: true, flags: true, title: true };
 
 export type PteMapInput = readonly InspectRow[] | Readonly<Record<string, readonly InspectRow[]>> | ResultsInput;
 
@@ -103,6 +106,7 @@ export function pteCells(input: PteMapInput, opts: PteMapOptions = {}): PteCell[
 
 /** Cells and the number of pages per grid row they were laid out with. */
 export function pteGrid(input: PteMapInput, opts: PteMapOptions = {}): { cells: PteCell[]; columns: number } {
+  checkOptions('pteMap', opts, KEYS);
   const maps = pteMaps(input, opts.step);
   const columns = opts.columns ?? defaultColumns(maps);
   if (!(Number.isInteger(columns) && columns >= 1)) throw new RangeError(`pteMap: columns must be a whole number >= 1 (got ${columns})`);

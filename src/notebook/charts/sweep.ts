@@ -6,6 +6,8 @@ import type { RunResult } from '../../lab/types';
 import { summarize } from '../../lab/stats';
 import { Chart } from '../chart';
 import { metricTitle, metricValue, type MetricSpec } from './metric';
+import { bandWidth, categoryAxis, groupLegend, PAGE_WIDTH } from './layout';
+import { checkOptions, type OptionKeys } from './options';
 import { groupLabeller, runsOf, shortNumber, varyingParams, type ResultsInput, type StepSelector } from './runs';
 
 export interface SweepOptions {
@@ -17,6 +19,8 @@ export interface SweepOptions {
   logX?: boolean;
   title?: string;
 }
+
+const KEYS: OptionKeys<SweepOptions> = { param: true, metric: true, step: true, logX: true, title: true };
 
 export interface SweepPoint {
   group: string;
@@ -34,6 +38,7 @@ function paramOf(r: RunResult, param: string): string | number | boolean | undef
 }
 
 export function sweepData(input: ResultsInput, opts: SweepOptions = {}): { param: string; numeric: boolean; points: SweepPoint[] } {
+  checkOptions('sweep', opts, KEYS);
   const runs = runsOf(input);
   const candidates = varyingParams(runs);
   const param = opts.param ?? candidates[0] ?? (new Set(runs.map((r) => r.variant)).size > 1 ? 'kernel' : undefined);
@@ -70,8 +75,8 @@ export function sweep(input: ResultsInput, opts: SweepOptions = {}): Chart {
   const xOrder = [...new Set(points.map((p) => String(p.x)))];
   const x = numeric
     ? { field: 'x', type: 'quantitative' as const, title: param, scale: opts.logX ? { type: 'log' as const } : { zero: false } }
-    : { field: 'x', type: 'ordinal' as const, title: param, sort: xOrder };
-  const color = { field: 'group', type: 'nominal' as const, sort: groups, title: null };
+    : { field: 'x', type: 'ordinal' as const, title: param, sort: xOrder, axis: categoryAxis(xOrder, bandWidth(xOrder.length)).axis };
+  const color = { field: 'group', type: 'nominal' as const, sort: groups, title: null, legend: groupLegend(groups) };
   const line = Chart.from({
     data: { values: points },
     mark: { type: 'line', point: true, tooltip: true },
@@ -86,7 +91,7 @@ export function sweep(input: ResultsInput, opts: SweepOptions = {}): Chart {
     .map((g) => `${g}: ${points.filter((p) => p.group === g).map((p) => `${param}=${p.x} ${shortNumber(p.mean)}`).join(', ')}`)
     .join('\n');
   return Chart.layer(line, bars)
-    .width(420)
+    .width(PAGE_WIDTH)
     .height(260)
     .describe(summary)
     .title({ text: opts.title ?? `${what} vs ${param}`, subtitle: 'mean over seeds, error bars: 95% CI' });
