@@ -14,7 +14,9 @@
  * await results.chart('cycles').show();
  * ```
  */
+import { Experiment } from './lab/builder';
 import { ResultSet } from './lab/resultset';
+import { timeNative, type TimeOptions } from './fidelity/timed';
 import { chartFor, type ChartOptionsByName, type MetricByNameOptions } from './notebook/charts/index';
 import type { Chart } from './notebook/chart';
 
@@ -51,6 +53,7 @@ export { writeReport, renderReport, loadResultsDir, type ReportOptions, type Wri
 export { replayNative, replayScript, hostFacts, ReplayRefused, ReplayFailed, type ReplayOptions } from './fidelity/replay';
 export { diffSpec, diffRuns, formatDiff, variantForHost, ModelFailed, type DiffReport, type Difference, type DiffOptions } from './fidelity/diff';
 export { loadSpecFile, loadSpecJson, SpecInputError } from './fidelity/spec-input';
+export { timeNative, timeNativePlans, hostRefusals, DEFAULT_TIME_REPS, type TimeOptions } from './fidelity/timed';
 
 declare module './lab/resultset' {
   interface ResultSet {
@@ -63,4 +66,20 @@ declare module './lab/resultset' {
 // ResultSet lives in src/lab, below the notebook layer; the chart method is attached here, at the top.
 (ResultSet.prototype as unknown as { chart: (name: string, opts?: MetricByNameOptions) => Chart }).chart = function (this: ResultSet, name: string, opts?: MetricByNameOptions): Chart {
   return chartFor(this, name, opts);
+};
+
+declare module './lab/builder' {
+  interface Experiment {
+    /**
+     * Runs this experiment's ops on this host's kernel, timed (rdtsc, pinned, `reps` fresh
+     * replays, medians): RunResults with `source: 'native'`, variant `native-<release>`, cpu
+     * `host`, the machine record, and `refused` for the steps this host cannot run.
+     * `ResultSet.merge([model, native])` puts them next to the model's runs.
+     */
+    native(opts?: TimeOptions): ResultSet;
+  }
+}
+// the native runner lives in src/fidelity, above the lab layer; the method is attached here, at the top.
+(Experiment.prototype as unknown as { native: (opts?: TimeOptions) => ResultSet }).native = function (this: Experiment, opts?: TimeOptions): ResultSet {
+  return timeNative(this.toSpec(), opts);
 };

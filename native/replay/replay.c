@@ -10,7 +10,9 @@
  *   STEP PROCESS mmap REGION NPAGES KIND PROT FS SPLIT    KIND: anon-private anon-shared
  *                                                          file-shared file-private
  *                                                          PROT: none r rw   FS: plain mkwrite -
- *                                                          SPLIT: 1 = one VMA per page (see below)
+ *                                                          SPLIT: 1 = one VMA per page (see below);
+ *                                                          2 = 4 KiB PTEs (MADV_NOHUGEPAGE on the
+ *                                                          whole region, one VMA); 0 = as mapped
  *   STEP PROCESS munmap REGION
  *   STEP PROCESS touch REGION TOKEN...                     TOKEN: rA wA uA or rA-B (u = read+write)
  *   STEP PROCESS mprotect REGION PROT PAGES                PAGES: all | 0-15,17
@@ -38,6 +40,13 @@
  * per-page view; kpageflags then separates the folio flags from the PTE bits. Side effects:
  * no THP/mTHP and no file fault-around across pages (both also absent from the 4 KiB model).
  *
+ * Timing: every step line carries "tsc" (TSC ticks from just before the op to just after it,
+ * rdtsc brackets of native/common/timing.h) and "cpuNs" (this thread's CPU time over the same
+ * window). --time pins the replayer to its first allowed CPU (threads it creates inherit that)
+ * and prints the TSC rate in the header; --others busy also keeps every other allowed CPU busy
+ * with a spinner process, as `ptlab calibrate` does on a VM guest. src/fidelity/timed.ts runs the
+ * script several times and takes medians.
+ *
  * Exit codes: 0 ok; 2 bad script; 3 refused: this kernel/host cannot do what the script asks
  * (the reason is printed as {"refuse": ...}); 4 a system call failed unexpectedly.
  */
@@ -61,6 +70,8 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "../common/timing.h"
 
 /* Newer uapi than the build host's headers may carry (include/uapi/linux/userfaultfd.h). */
 #ifndef UFFD_FEATURE_WP_UNPOPULATED
@@ -345,8 +356,11 @@ static struct region *region_of(uint64_t addr) {
 /* Resolves faults the way a typical monitor does: wp -> unprotect the page (UFFDIO_WRITEPROTECT
  * mode 0, which also wakes the faulting thread); missing -> UFFDIO_COPY (or ZEROPAGE);
  * minor -> UFFDIO_CONTINUE. */
+static volatile int uffd_handlers_started;
+
 static void *uffd_handler(void *arg) {
   int uffd = (int)(intptr_t)arg;
+  __atomic_add_fetch(&uffd_handlers_started, 1, __ATOMIC_SEQ_CST);
   struct pollfd pfd[2] = {{.fd = uffd, .events = POLLIN}, {.fd = uffd_stop_pipe[0], .events = POLLIN}};
   for (;;) {
     if (poll(pfd, 2, -1) < 0) {
@@ -446,22 +460,25 @@ struct touch_result {
   unsigned long segv, bus;
 };
 
+/* One sigsetjmp per signal, not per access: sigsetjmp(.., 1) saves the signal mask with a system
+ * call, which would dwarf the accesses a timed step measures. After a SIGSEGV/SIGBUS the loop
+ * resumes with the next access. */
 static void do_touch(struct access *a, size_t n, struct touch_result *res) {
-  volatile size_t i; /* volatile: survives siglongjmp */
-  for (i = 0; i < n; i++) {
-    if (sigsetjmp(touch_jmp, 1)) {
-      in_touch = 0;
-      if (last_signal == SIGBUS) res->bus++;
-      else res->segv++;
-      continue;
-    }
-    in_touch = 1;
+  volatile size_t i = 0; /* volatile: survives siglongjmp */
+  if (sigsetjmp(touch_jmp, 1)) {
+    in_touch = 0;
+    if (last_signal == SIGBUS) res->bus++;
+    else res->segv++;
+    i = i + 1;
+  }
+  in_touch = 1;
+  for (; i < n; i = i + 1) {
     volatile char *p = a[i].addr;
     if (a[i].kind == 'r') (void)*p;
     else if (a[i].kind == 'w') *p = (char)(i + 1);
     else *p = (char)(*p + 1);
-    in_touch = 0;
   }
+  in_touch = 0;
 }
 
 /* ---------------------------------------------------------------- observation */
@@ -669,7 +686,9 @@ static void op_mmap(const struct op *o) {
   if (resv_end > guard_end) munmap(guard_end, (size_t)(resv_end - guard_end));
   r->addr = mmap(start, len, prot, flags | MAP_FIXED, r->fd, 0);
   if (r->addr == MAP_FAILED) die(EXIT_SYS, o->step, "mmap %s: %s", r->name, strerror(errno));
-  if (r->split)
+  if (r->split == 2 && madvise(r->addr, len, MADV_NOHUGEPAGE))
+    die(EXIT_SYS, o->step, "madvise(MADV_NOHUGEPAGE) of %s: %s", r->name, strerror(errno));
+  if (r->split == 1)
     for (size_t i = 0; i < r->npages; i += 2)
       if (madvise(r->addr + i * page_size, page_size, MADV_NOHUGEPAGE))
         die(EXIT_SYS, o->step, "madvise(MADV_NOHUGEPAGE) to split %s: %s", r->name, strerror(errno));
@@ -749,7 +768,10 @@ static void need_uffd(const struct op *o, struct region *r) {
     die(EXIT_REFUSE, o->step, "%s in forked process %s: the child has no userfaultfd (no UFFD_FEATURE_EVENT_FORK)", o->name, self_name);
 }
 
-static void op_uffd_register(const struct op *o) {
+/* The userfaultfd for a uffd-register step (one per feature set), created with its handler thread
+ * before the step's timing window opens: the thread's start is the replayer's work, not the
+ * kernel's, and on a pinned CPU it would run inside the window. */
+static struct uffd_ctx *uffd_for_register(const struct op *o) {
   need_args(o, 4);
   struct region *r = mapped_region(o->argv[0], o->step);
   if (strcmp(self_name, "main") != 0) die(EXIT_REFUSE, o->step, "uffd-register is supported in the main process only");
@@ -789,9 +811,17 @@ static void op_uffd_register(const struct op *o) {
     if (u->fd < 0 || ioctl(u->fd, UFFDIO_API, &api))
       die(EXIT_REFUSE, o->step, "UFFDIO_API with features 0x%llx failed: %s", (unsigned long long)want, strerror(errno));
     if (uffd_stop_pipe[0] < 0 && pipe(uffd_stop_pipe)) die(EXIT_SYS, o->step, "pipe: %s", strerror(errno));
+    int started = uffd_handlers_started;
     if (pthread_create(&u->thread, NULL, uffd_handler, (void *)(intptr_t)u->fd)) die(EXIT_SYS, o->step, "pthread_create failed");
     nuffds++;
+    while (uffd_handlers_started == started) sched_yield();
   }
+  return u;
+}
+
+static void op_uffd_register(const struct op *o, struct uffd_ctx *u) {
+  struct region *r = mapped_region(o->argv[0], o->step);
+  const char *modes = o->argv[1];
   int uffd = u->fd;
   r->uffd = uffd;
   struct uffdio_register reg = {.range = {.start = (uint64_t)r->addr, .len = r->npages * page_size}, .mode = 0};
@@ -901,6 +931,7 @@ static void execute(const struct op *o) {
   uint64_t m0 = uffd_count_missing, w0 = uffd_count_wp, n0 = uffd_count_minor;
   int inspect = 0, scan = 0, scan_rewp = 0;
   pid_t forked = 0;
+  struct uffd_ctx *reg_uffd = NULL;
   eexist_count = 0;
 
   /* parse before measuring so that our own allocations never count as the step's faults */
@@ -917,7 +948,14 @@ static void execute(const struct op *o) {
     inspect = pi == 1;
     scan = !inspect;
     scan_rewp = scan && atoi(o->argv[2]);
-  }
+  } else if (strcmp(name, "mprotect") == 0 || strcmp(name, "madvise") == 0 || strcmp(name, "uffd-writeprotect") == 0 ||
+             strcmp(name, "uffd-copy") == 0 || strcmp(name, "uffd-zeropage") == 0) {
+    int is_zp = strcmp(name, "uffd-zeropage") == 0;
+    need_args(o, is_zp ? 2 : 3);
+    r = mapped_region(o->argv[0], o->step);
+    pages = parse_pages(o->argv[is_zp ? 1 : 2], r->npages, &npages, o->step);
+  } else if (strcmp(name, "uffd-register") == 0)
+    reg_uffd = uffd_for_register(o);
 
   fflush(stdout);
   /* after fork these globals sit on copy-on-write pages: write them now, not inside the window */
@@ -926,15 +964,14 @@ static void execute(const struct op *o) {
   eexist_count = 0;
   prefault_stack();
   getrusage(RUSAGE_THREAD, &before);
+  double ns0 = ptl_thread_ns();
+  uint64_t tsc0 = ptl_tsc_begin();
   if (strcmp(name, "mmap") == 0) op_mmap(o);
   else if (strcmp(name, "munmap") == 0) op_munmap(o);
   else if (strcmp(name, "touch") == 0) do_touch(acc, nacc, &tr);
   else if (strcmp(name, "mprotect") == 0 || strcmp(name, "madvise") == 0 || strcmp(name, "uffd-writeprotect") == 0 ||
            strcmp(name, "uffd-copy") == 0 || strcmp(name, "uffd-zeropage") == 0) {
     int is_zp = strcmp(name, "uffd-zeropage") == 0;
-    need_args(o, is_zp ? 2 : 3);
-    r = mapped_region(o->argv[0], o->step);
-    pages = parse_pages(o->argv[is_zp ? 1 : 2], r->npages, &npages, o->step);
     struct range_ctx x = {r, o, 0};
     if (strcmp(name, "mprotect") == 0) {
       x.arg = parse_prot(o->argv[1], o->step);
@@ -958,7 +995,7 @@ static void execute(const struct op *o) {
       for_runs(pages, npages,
                strcmp(name, "uffd-writeprotect") == 0 ? run_wp : strcmp(name, "uffd-copy") == 0 ? run_copy : run_zeropage, &x);
     }
-  } else if (strcmp(name, "uffd-register") == 0) op_uffd_register(o);
+  } else if (strcmp(name, "uffd-register") == 0) op_uffd_register(o, reg_uffd);
   else if (strcmp(name, "clear-refs") == 0) op_clear_refs(o);
   else if (strcmp(name, "writeback") == 0) {
     need_args(o, 1);
@@ -1001,6 +1038,8 @@ static void execute(const struct op *o) {
     /* nothing to execute (inspect/scan observe after the fault window) */
   } else
     die(EXIT_SCRIPT, o->step, "unknown op \"%s\"", name);
+  uint64_t tsc1 = ptl_tsc_end();
+  double ns1 = ptl_thread_ns();
   getrusage(RUSAGE_THREAD, &after);
 
   printf("{\"step\":%d,\"process\":", o->step);
@@ -1009,6 +1048,7 @@ static void execute(const struct op *o) {
   json_str(name);
   printf(",\"minflt\":%ld,\"majflt\":%ld,\"sigsegv\":%lu,\"sigbus\":%lu,\"accesses\":%zu", after.ru_minflt - before.ru_minflt,
          after.ru_majflt - before.ru_majflt, tr.segv, tr.bus, nacc);
+  printf(",\"tsc\":%llu,\"cpuNs\":%.0f", (unsigned long long)(tsc1 - tsc0), ns1 - ns0);
   printf(",\"uffd\":{\"missing\":%llu,\"wp\":%llu,\"minor\":%llu,\"errors\":%llu}", (unsigned long long)(uffd_count_missing - m0),
          (unsigned long long)(uffd_count_wp - w0), (unsigned long long)(uffd_count_minor - n0), (unsigned long long)uffd_count_errors);
   if (eexist_count) printf(",\"eexist\":%lu", eexist_count);
@@ -1088,6 +1128,30 @@ static void read_script(void) {
   free(line);
 }
 
+/* --time: the timing state printed in the header */
+static int time_mode, others_busy, pinned_cpu = -1;
+static double tsc_ghz, overhead_tsc, overhead_ns;
+
+/* The cost of an empty timing window (median of 101), which the driver subtracts from every
+ * step: reading the thread CPU clock is a system call on some hosts (kvm-clock), ~1 us. */
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+static void measure_overhead(void) {
+  double t[101], c[101];
+  for (int i = 0; i < 101; i++) {
+    double ns0 = ptl_thread_ns();
+    uint64_t tsc0 = ptl_tsc_begin();
+    uint64_t tsc1 = ptl_tsc_end();
+    double ns1 = ptl_thread_ns();
+    t[i] = (double)(tsc1 - tsc0), c[i] = ns1 - ns0;
+  }
+  qsort(t, 101, sizeof *t, cmp_double);
+  qsort(c, 101, sizeof *c, cmp_double);
+  overhead_tsc = t[50], overhead_ns = c[50];
+}
+
 static void header(void) {
   struct utsname u;
   uname(&u);
@@ -1105,6 +1169,14 @@ static void header(void) {
          pfn_visible ? "true" : "false", kpageflags_fd >= 0 ? "true" : "false", scan_ok ? "true" : "false",
          swap_on ? "true" : "false", soft_dirty_supported ? "true" : "false");
   printf(",\"zeroPageOnRead\":%s", zero_page_on_read ? "true" : "false");
+  if (time_mode) {
+    char hv[13];
+    ptl_hypervisor_vendor(hv);
+    printf(",\"time\":{\"tscGHz\":%.4f,\"pinnedCpu\":%d,\"spinners\":%d,\"overheadTsc\":%.0f,\"overheadCpuNs\":%.0f,\"hypervisor\":", tsc_ghz,
+           pinned_cpu, ptl_nspin, overhead_tsc, overhead_ns);
+    json_str(hv);
+    printf("}");
+  }
   if (err) {
     printf(",\"uffd\":null,\"uffdError\":");
     json_str(strerror(err));
@@ -1114,9 +1186,25 @@ static void header(void) {
   fflush(stdout);
 }
 
+#define SPINNER_FLAG "--spinner"
+
 int main(int argc, char **argv) {
   page_size = (size_t)sysconf(_SC_PAGESIZE);
-  int probe_only = argc > 1 && strcmp(argv[1], "--probe") == 0;
+  int probe_only = 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], SPINNER_FLAG) == 0 && i + 2 < argc) ptl_spin_main(atoi(argv[i + 1]), (pid_t)atoi(argv[i + 2]));
+    else if (strcmp(argv[i], "--probe") == 0) probe_only = 1;
+    else if (strcmp(argv[i], "--time") == 0) time_mode = 1;
+    else if (strcmp(argv[i], "--others") == 0 && i + 1 < argc && (strcmp(argv[i + 1], "busy") == 0 || strcmp(argv[i + 1], "as-is") == 0))
+      others_busy = strcmp(argv[++i], "busy") == 0;
+    else die(EXIT_SCRIPT, -1, "unknown argument %s (usage: replay [--probe] [--time [--others busy|as-is]])", argv[i]);
+  }
+  if (time_mode) {
+    pinned_cpu = ptl_pin_and_spin(others_busy ? SPINNER_FLAG : NULL);
+    if (pinned_cpu < 0) die(EXIT_REFUSE, -1, "cannot pin the replayer to one CPU (sched_setaffinity: %s)", strerror(errno));
+    tsc_ghz = ptl_tsc_ghz();
+    measure_overhead();
+  }
   pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
   if (pagemap_fd < 0) die(EXIT_REFUSE, -1, "cannot open /proc/self/pagemap: %s", strerror(errno));
   kpageflags_fd = open("/proc/kpageflags", O_RDONLY);
@@ -1168,6 +1256,7 @@ int main(int argc, char **argv) {
       waitpid(children[i].pid, NULL, 0);
     }
   stop_uffd_threads();
+  ptl_stop_spinners();
   printf("{\"done\":true}\n");
   fflush(stdout);
   return 0;

@@ -11,6 +11,8 @@ import { join, resolve } from 'node:path';
 
 /** native/replay/replay.c; compiled files live in dist/src/fidelity, three levels below the root. */
 export const REPLAY_SOURCE = resolve(__dirname, '../../../native/replay/replay.c');
+/** Headers replay.c includes (the binary's cache name hashes them too). */
+const REPLAY_HEADERS = [resolve(__dirname, '../../../native/common/timing.h')];
 
 export function cacheDir(): string {
   return process.env.PTLAB_CACHE || join(homedir(), '.cache', 'ptlab');
@@ -33,8 +35,9 @@ export function replayerSupport(): string | null {
 export function ensureReplayer(): string {
   const why = replayerSupport();
   if (why) throw new Error(why);
-  const src = readFileSync(REPLAY_SOURCE);
-  const hash = createHash('sha256').update(src).digest('hex').slice(0, 16);
+  const h = createHash('sha256').update(readFileSync(REPLAY_SOURCE));
+  for (const f of REPLAY_HEADERS) h.update(readFileSync(f));
+  const hash = h.digest('hex').slice(0, 16);
   const dir = cacheDir();
   const bin = join(dir, `ptlab-replay-${hash}`);
   if (existsSync(bin)) return bin;

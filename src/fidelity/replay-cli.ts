@@ -2,14 +2,74 @@
  * `ptlab replay SPEC.json --native [--json] [--script]`: runs the spec on this Linux kernel and
  * prints what user space observed per step (a table, or JSON with --json; --script prints the
  * replayer's op script instead of running it).
+ *
+ * `ptlab replay SPEC.json --native --time [--reps N] [--others busy|as-is] [--json]`: times every
+ * step on this kernel (src/fidelity/timed.ts) and prints per-step cycles, or with --json the
+ * ResultsJson of `ptlab run --json` with `source: "native"` runs (ptlab merge combines the two).
  */
 import { CliError } from '../cli/errors';
-import { ReplayFailed, ReplayRefused, replayNative } from './replay';
+import type { ResultSet } from '../lab/resultset';
+import { ReplayFailed, ReplayRefused, hostFacts, replayNative } from './replay';
 import { ScriptError, toOpScript } from './script';
 import { loadSpecFile, SpecInputError } from './spec-input';
+import { DEFAULT_TIME_REPS, timeNativePlans, type TimeOptions } from './timed';
 import type { NativeReplay, NativeRow } from './native-types';
 
-const USAGE = 'usage: ptlab replay SPEC.json --native [--json] [--script] [--no-split]';
+const USAGE = `usage: ptlab replay SPEC.json --native [--json] [--script] [--no-split]
+       ptlab replay SPEC.json --native --time [--reps N] [--others busy|as-is] [--json]
+--time runs the whole spec N times (default ${DEFAULT_TIME_REPS}) on this kernel, pinned to one CPU, and reports each
+step's median TSC cycles; --others busy (default on a VM guest) keeps the other CPUs busy, as ptlab calibrate.`;
+
+/** One line per step of each timed run, then what was refused and the machine. */
+export function formatTimed(set: ResultSet): string {
+  const out: string[] = [];
+  for (const r of set.runs) {
+    const m = r.machine;
+    out.push(`native timing of "${r.name}" (${r.id})`);
+    if (m)
+      out.push(
+        `  machine: ${m.cpuModel}${m.family !== undefined ? ` (family ${m.family} model ${m.model})` : ''}, ${m.virtualization}, Linux ${m.kernel} (modelled by ${m.kernelVariant}), TSC ${m.tscGHz.toFixed(3)} GHz, pinned to CPU ${m.pinnedCpu}, other CPUs ${m.othersBusy ? 'kept busy' : 'as they were'}`,
+      );
+    out.push('  step  op                    cycles (median)   IQR %   cpu-time cycles   faults');
+    for (const s of r.steps) {
+      const t = s.timing;
+      const iqr = t && t.median > 0 ? (((t.p75 - t.p25) / t.median) * 100).toFixed(0) : '-';
+      out.push(
+        `  ${String(s.index).padStart(4)}  ${(s.op + (s.region ? ` ${s.region}` : '')).padEnd(20)}  ${Math.round(s.cycles.total).toLocaleString('en-US').padStart(15)}  ${iqr.padStart(6)}  ${t ? Math.round(t.cpuMedian).toLocaleString('en-US').padStart(16) : '-'}  ${String(s.counters.faults.total).padStart(7)}`,
+      );
+      for (const n of s.notes ?? []) out.push(`        note: ${n}`);
+    }
+    out.push(`  total ${Math.round(r.total.cycles.total).toLocaleString('en-US')} cycles over ${r.steps.length} steps (${r.steps[0]?.timing?.reps ?? 0} repetitions)`);
+    for (const x of r.refused ?? []) out.push(`  REFUSED step ${x.step} (${x.op}): ${x.reason}`);
+  }
+  out.push('  cycles are TSC ticks from just before each op to just after it (wall clock, median over the repetitions); cpu-time = the replaying thread\'s CPU time');
+  return out.join('\n');
+}
+
+function parseArgs(argv: string[]): { files: string[]; flags: Set<string>; reps?: number; others?: 'busy' | 'as-is' } {
+  const files: string[] = [];
+  const flags = new Set<string>();
+  let reps: number | undefined;
+  let others: 'busy' | 'as-is' | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--reps' || a === '--others') {
+      const v = argv[++i];
+      if (v === undefined) throw new CliError(`${a} needs a value\n${USAGE}`);
+      if (a === '--reps') {
+        reps = Number(v);
+        if (!Number.isInteger(reps) || reps < 1 || reps > 1000) throw new CliError(`--reps: "${v}" is not an integer from 1 to 1000`);
+      } else {
+        if (v !== 'busy' && v !== 'as-is') throw new CliError(`--others must be "busy" or "as-is", not "${v}"`);
+        others = v;
+      }
+    } else if (a.startsWith('--')) {
+      if (!['--native', '--json', '--script', '--no-split', '--help', '--time'].includes(a)) throw new CliError(`unknown option ${a}\n${USAGE}`);
+      flags.add(a);
+    } else files.push(a);
+  }
+  return { files, flags, reps, others };
+}
 
 function bit(v: boolean | null): string {
   return v === null ? '?' : v ? '1' : '0';
@@ -38,10 +98,7 @@ export function formatReplay(name: string, rep: NativeReplay): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const files = argv.filter((a) => !a.startsWith('--'));
-  const flags = new Set(argv.filter((a) => a.startsWith('--')));
-  for (const f of flags)
-    if (!['--native', '--json', '--script', '--no-split', '--help'].includes(f)) throw new CliError(`unknown option ${f}\n${USAGE}`);
+  const { files, flags, reps, others } = parseArgs(argv);
   if (flags.has('--help')) {
     process.stdout.write(USAGE + '\n');
     return 0;
@@ -49,8 +106,18 @@ export async function main(argv: string[]): Promise<number> {
   if (files.length !== 1) throw new CliError(USAGE);
   if (!flags.has('--native'))
     throw new CliError(`replay runs a spec on this machine's kernel and needs --native (for the model use: ptlab run ${files[0]})`);
+  if (!flags.has('--time') && (reps !== undefined || others !== undefined)) throw new CliError('--reps and --others apply to --time only');
+  if (flags.has('--time') && (flags.has('--script') || flags.has('--no-split'))) throw new CliError('--time maps regions with 4 KiB PTEs, unsplit; --script and --no-split apply to the untimed replay');
   try {
-    const { resolved: spec, plan } = loadSpecFile(files[0]);
+    const { resolved: spec, plan, plans, spec: parsed } = loadSpecFile(files[0]);
+    if (flags.has('--time')) {
+      const opts: TimeOptions = {};
+      if (reps !== undefined) opts.reps = reps;
+      if (others !== undefined) opts.others = others;
+      const set = timeNativePlans(plans, hostFacts(), opts, parsed);
+      process.stdout.write((flags.has('--json') ? JSON.stringify(set.toJSON(), null, 1) : formatTimed(set)) + '\n');
+      return set.runs.some((r) => r.refused?.length) ? 3 : 0;
+    }
     const split = flags.has('--no-split') ? 'never' : 'auto';
     if (flags.has('--script')) {
       process.stdout.write(toOpScript(spec, { seed: spec.seed, repeat: plan.repeat, cpus: spec.machine.cpus, split }).text);

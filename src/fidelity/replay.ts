@@ -34,18 +34,31 @@ export class ReplayFailed extends Error {
   }
 }
 
-interface RunOutput {
-  header: NativeHeader;
-  lines: RawStep[];
+export interface RunOutput<H extends NativeHeader = NativeHeader, S extends RawStep = RawStep> {
+  header: H;
+  lines: S[];
+  /** with `refusal: 'return'`: the step the replayer refused (exit 3), and why */
+  refused?: { step: number; reason: string };
 }
 
-function runBinary(args: string[], input: string, timeoutMs: number): RunOutput {
+/**
+ * Runs the replayer binary with `args` on the op script `input` and parses its JSON lines. A
+ * refusal throws ReplayRefused, or with `refusal: 'return'` comes back in `refused` with the
+ * lines of the steps before it.
+ */
+export function runReplayer<H extends NativeHeader = NativeHeader, S extends RawStep = RawStep>(
+  args: string[],
+  input: string,
+  timeoutMs: number,
+  refusal: 'throw' | 'return' = 'throw',
+): RunOutput<H, S> {
   const bin = ensureReplayer();
   const r = spawnSync(bin, args, { input, encoding: 'utf8', maxBuffer: 1 << 30, timeout: timeoutMs });
   if (r.error) throw new ReplayFailed(`running the native replayer failed: ${r.error.message}`);
   const out = r.stdout.split('\n').filter((l) => l.trim());
-  let header: NativeHeader | null = null;
-  const lines: RawStep[] = [];
+  let header: H | null = null;
+  let refused: RunOutput['refused'];
+  const lines: S[] = [];
   for (const l of out) {
     let j: Record<string, unknown>;
     try {
@@ -53,25 +66,27 @@ function runBinary(args: string[], input: string, timeoutMs: number): RunOutput 
     } catch {
       throw new ReplayFailed(`the native replayer printed a line that is not JSON: ${l.slice(0, 200)}`);
     }
-    if (j.replay === 'ptlab') header = j as unknown as NativeHeader;
-    else if (typeof j.refuse === 'string') throw new ReplayRefused(`${j.refuse}`, Number(j.step));
-    else if (typeof j.error === 'string') throw new ReplayFailed(`native replay, step ${j.step} (${j.process}): ${j.error}`);
-    else if (typeof j.step === 'number') lines.push(j as unknown as RawStep);
+    if (j.replay === 'ptlab') header = j as unknown as H;
+    else if (typeof j.refuse === 'string') {
+      if (refusal === 'throw') throw new ReplayRefused(`${j.refuse}`, Number(j.step));
+      refused = { step: Number(j.step), reason: j.refuse };
+    } else if (typeof j.error === 'string') throw new ReplayFailed(`native replay, step ${j.step} (${j.process}): ${j.error}`);
+    else if (typeof j.step === 'number') lines.push(j as unknown as S);
   }
   if (r.signal) throw new ReplayFailed(`the native replayer was killed by ${r.signal}${r.signal === 'SIGTERM' ? ` (timeout ${timeoutMs} ms)` : ''}`);
-  if (r.status !== 0) throw new ReplayFailed(`the native replayer exited with ${r.status}: ${r.stderr.trim().slice(0, 500)}`);
+  if (!refused && r.status !== 0) throw new ReplayFailed(`the native replayer exited with ${r.status}: ${r.stderr.trim().slice(0, 500)}`);
   if (!header) throw new ReplayFailed('the native replayer printed no header');
-  return { header, lines };
+  return refused ? { header, lines, refused } : { header, lines };
 }
 
 /** The host's facts (kernel, root, soft-dirty, swap, userfaultfd features, ...). */
 export function hostFacts(): NativeHeader {
-  return runBinary(['--probe'], '', 30_000).header;
+  return runReplayer(['--probe'], '', 30_000).header;
 }
 
 /** Replays an already translated op script. */
 export function replayScript(script: OpScript, spec: ScriptableSpec, timeoutMs = 120_000): NativeReplay {
-  const { header, lines } = runBinary([], script.text, timeoutMs);
+  const { header, lines } = runReplayer([], script.text, timeoutMs);
   const firstFork = spec.steps.findIndex((st) => st.op === 'fork');
   const forkSeen = (step: number) => firstFork >= 0 && step > firstFork;
   const steps: NativeStep[] = lines.map((raw) => {

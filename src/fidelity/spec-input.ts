@@ -22,6 +22,8 @@ export interface LoadedSpec {
   spec: ExperimentSpec;
   /** the run a replay or diff uses */
   plan: RunPlan;
+  /** every planned run (a timed native run uses them all: seeds, swept values, repeats) */
+  plans: RunPlan[];
   resolved: ResolvedSpec;
 }
 
@@ -37,7 +39,7 @@ export function loadSpecJson(json: unknown, source = 'spec', baseDir?: string): 
   const plans = planRuns(spec, { baseDir });
   if (!plans.length) throw new SpecInputError(`${source}: the spec plans no run`);
   const plan = plans[0];
-  return { spec, plan, resolved: plan.spec as ResolvedSpec };
+  return { spec, plan, plans, resolved: plan.spec as ResolvedSpec };
 }
 
 export function loadSpecFile(file: string): LoadedSpec {

@@ -15,7 +15,7 @@ import { VERSION } from '../version';
 import { loadSavedRuns } from './run-store';
 import { summarize, type Summary } from './stats';
 import { tidyRows, type TidyOptions } from './tidy';
-import type { ResultsJson, RunResult, TidyRow } from './types';
+import type { ResultsJson, RunResult, RunSource, TidyRow } from './types';
 
 export interface ResultMeta {
   ptlab: string;
@@ -31,7 +31,7 @@ export interface ResultMeta {
 }
 
 /** Keys rows can be grouped by: a TidyRow field, or `params.<name>`. */
-export type GroupKey = 'run' | 'name' | 'variant' | 'cpu' | 'seed' | 'repeat' | 'step' | 'op' | 'metric' | `params.${string}`;
+export type GroupKey = 'run' | 'source' | 'name' | 'variant' | 'cpu' | 'seed' | 'repeat' | 'step' | 'op' | 'metric' | `params.${string}`;
 
 export interface RowQuery {
   metric?: string | readonly string[] | RegExp;
@@ -40,6 +40,8 @@ export interface RowQuery {
   op?: string | readonly string[];
   variant?: string | readonly string[];
   cpu?: string | readonly string[];
+  /** 'model' or 'native' runs only */
+  source?: RunSource | readonly RunSource[];
 }
 
 export interface SummaryRow extends Summary {
@@ -93,7 +95,8 @@ export class ResultSet {
         (steps === undefined || steps.includes(r.step)) &&
         oneOf(q.op, r.op) &&
         oneOf(q.variant, r.variant) &&
-        oneOf(q.cpu, r.cpu),
+        oneOf(q.cpu, r.cpu) &&
+        oneOf(q.source, r.source),
     );
   }
 
@@ -136,7 +139,7 @@ export class ResultSet {
     const rows = opts.rows ?? this.rows(opts);
     const paramKeys = new Set<string>();
     for (const r of rows) for (const k of Object.keys(r.params)) if (k !== 'seed') paramKeys.add(k);
-    const by: readonly GroupKey[] = opts.by ?? ['variant', 'cpu', ...[...paramKeys].filter((k) => k !== 'kernel' && k !== 'cpu').map((k) => `params.${k}` as GroupKey), 'step', 'op', 'metric'];
+    const by: readonly GroupKey[] = opts.by ?? ['source', 'variant', 'cpu', ...[...paramKeys].filter((k) => k !== 'kernel' && k !== 'cpu').map((k) => `params.${k}` as GroupKey), 'step', 'op', 'metric'];
     const out: SummaryRow[] = [];
     for (const group of this.groupBy(by, rows).values()) {
       const first = group[0];
@@ -171,9 +174,11 @@ export class ResultSet {
     const fixed = ['run', 'name', 'variant', 'cpu', 'seed', 'repeat'] as const;
     const paramCols: string[] = [];
     for (const r of this.runs) for (const k of Object.keys(r.params)) if (k !== 'kernel' && !(fixed as readonly string[]).includes(k) && !paramCols.includes(k)) paramCols.push(k);
-    const lines = [[...fixed, ...paramCols, 'step', 'op', 'metric', 'value'].map(csvCell).join(',')];
+    // a source column only when native runs are in the set (model-only CSVs keep their columns)
+    const withSource = this.runs.some((r) => r.source === 'native');
+    const lines = [[...fixed, ...(withSource ? ['source'] : []), ...paramCols, 'step', 'op', 'metric', 'value'].map(csvCell).join(',')];
     for (const r of rows) {
-      const cells: unknown[] = [r.run, r.name, r.variant, r.cpu, r.seed, r.repeat, ...paramCols.map((k) => r.params[k] ?? ''), r.step, r.op, r.metric, r.value];
+      const cells: unknown[] = [r.run, r.name, r.variant, r.cpu, r.seed, r.repeat, ...(withSource ? [r.source] : []), ...paramCols.map((k) => r.params[k] ?? ''), r.step, r.op, r.metric, r.value];
       lines.push(cells.map(csvCell).join(','));
     }
     return lines.join('\n') + '\n';

@@ -362,7 +362,8 @@ function addCycles(a: Cycles, b: Cycles): void {
   a.total = Object.values(a.byEvent).reduce((x, y) => x + y, 0);
 }
 
-function emptyCounters(): Counters {
+/** Counters with every count 0 (a step before it counts anything). */
+export function emptyCounters(): Counters {
   return {
     faults: { total: 0, byKind: {} }, tlb: { hits: 0, misses: 0, l1Hits: 0, stlbHits: 0 }, walks: 0, walkMemRefs: 0, aBitSets: 0,
     dBitSets: 0, tlbFlushes: 0, ipis: 0, dirtyPages: 0, writebackPages: 0, swapOutPages: 0, accesses: 0, violations: {}, events: {},
@@ -396,5 +397,5 @@ export function simulateRun(plan: RunPlan, opts: SimulateOptions = {}): RunResul
     addCounters(total.counters, m.counters);
     addCycles(total.cycles, m.cycles);
   });
-  return { id: plan.id, name: plan.name, variant: plan.variant, cpu: plan.cpu, seed: plan.seed, repeat: plan.repeat, params: plan.params, steps, total };
+  return { id: plan.id, name: plan.name, variant: plan.variant, cpu: plan.cpu, seed: plan.seed, repeat: plan.repeat, params: plan.params, steps, total, source: 'model' };
 }

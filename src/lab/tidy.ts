@@ -29,13 +29,25 @@ function flatten(o: Record<string, unknown>, prefix: string, out: [string, numbe
   }
 }
 
+/**
+ * What a native run observes (src/fidelity/timed.ts): cycles, faults and accesses. Its other
+ * counters (TLB, walks, A/D updates, flushes, dirty pages, ...) are not visible from user space;
+ * they are 0 in its JSON and left out of its tidy rows, so no chart or table shows them as zeros.
+ */
+export function isNativeMetric(metric: string): boolean {
+  return metric.startsWith('cycles.') || metric.startsWith('faults.') || metric === 'accesses';
+}
+
 /** Tidy rows of runs: each step (index >= 0) and the total (step -1, op "total"). */
 export function tidyRows(runs: readonly RunResult[], opts: TidyOptions = {}): TidyRow[] {
   const rows: TidyRow[] = [];
   for (const r of runs) {
-    const base = { run: r.id, name: r.name, variant: r.variant, cpu: r.cpu, seed: r.seed, repeat: r.repeat, params: r.params };
-    for (const s of r.steps) for (const [metric, value] of flattenMetrics(s.cycles, s.counters, opts)) rows.push({ ...base, step: s.index, op: s.op, metric, value });
-    for (const [metric, value] of flattenMetrics(r.total.cycles, r.total.counters, opts)) rows.push({ ...base, step: -1, op: 'total', metric, value });
+    const source = r.source ?? 'model';
+    const keep = source === 'native' ? isNativeMetric : () => true;
+    const base = { run: r.id, source, name: r.name, variant: r.variant, cpu: r.cpu, seed: r.seed, repeat: r.repeat, params: r.params };
+    for (const s of r.steps)
+      for (const [metric, value] of flattenMetrics(s.cycles, s.counters, opts)) if (keep(metric)) rows.push({ ...base, step: s.index, op: s.op, metric, value });
+    for (const [metric, value] of flattenMetrics(r.total.cycles, r.total.counters, opts)) if (keep(metric)) rows.push({ ...base, step: -1, op: 'total', metric, value });
   }
   return rows;
 }

@@ -79,6 +79,56 @@ export interface StepResult {
   series?: SeriesPoint[];
   /** PAGEMAP_SCAN-style query result (written pages), when the step asks for one */
   scan?: number[];
+  /** native runs: the spread of the step's timing over the repetitions */
+  timing?: StepTiming;
+  /** native runs: how the native step differs from the op (e.g. hints ignored) */
+  notes?: string[];
+}
+
+/**
+ * How a native step was timed (src/fidelity/timed.ts): TSC ticks from just before the op to just
+ * after it, over `reps` fresh replays; `cycles.total` of the step is `median`.
+ */
+export interface StepTiming {
+  reps: number;
+  median: number;
+  p25: number;
+  p75: number;
+  min: number;
+  max: number;
+  /** median of this thread's CPU time over the same window, in TSC ticks (leaves out time preempted or blocked) */
+  cpuMedian: number;
+}
+
+/** Where a run's numbers come from: the model (simulateRun) or a timed run on this host's kernel. */
+export type RunSource = 'model' | 'native';
+
+/** The machine a native run was measured on. */
+export interface MachineRecord {
+  cpuModel: string;
+  vendor?: string;
+  family?: number;
+  model?: number;
+  /** uname -r */
+  kernel: string;
+  /** the kernel variant that models this release (variantForRelease) */
+  kernelVariant: string;
+  /** "bare metal", or "VM guest (KVM)" from the CPUID hypervisor leaf; a guest cannot see whether its host uses nested or shadow paging */
+  virtualization: string;
+  /** TSC ticks per ns: native cycles are TSC ticks */
+  tscGHz: number;
+  /** CPUs this process may use; the replayer was pinned to `pinnedCpu` */
+  cpus: number;
+  pinnedCpu: number;
+  /** every other allowed CPU kept busy by a spinner (ptlab calibrate's --others busy) */
+  othersBusy: boolean;
+}
+
+/** A spec step a native run did not run, and why. */
+export interface RefusedStep {
+  step: number;
+  op: string;
+  reason: string;
 }
 
 export interface RunResult {
@@ -93,6 +143,16 @@ export interface RunResult {
   params: Record<string, string | number | boolean>;
   steps: StepResult[];
   total: { cycles: Cycles; counters: Counters };
+  /** 'model' (simulateRun) or 'native' (timed on this host); absent in results written before it existed = model */
+  source?: RunSource;
+  /** native runs: where they were measured */
+  machine?: MachineRecord;
+  /**
+   * native runs: the spec steps this host could not run, each with its reason; steps after the
+   * first refused one are listed too (their state would depend on it), and `steps` holds only
+   * the steps before it
+   */
+  refused?: RefusedStep[];
 }
 
 export interface ResultsJson {
@@ -103,6 +163,8 @@ export interface ResultsJson {
 /** Tidy row: one per run x step x metric ("total" step has index -1). */
 export interface TidyRow {
   run: string;
+  /** the run's source ('model' unless the run says otherwise) */
+  source: RunSource;
   name: string;
   variant: string;
   cpu: string;

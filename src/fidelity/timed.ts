@@ -1,0 +1,293 @@
+/**
+ * Model next to machine: runs a spec's ops on this host's kernel, timed with the calibration
+ * probe's discipline, and returns RunResults in the model's shape marked `source: 'native'`, so
+ * both land in one ResultSet (`ResultSet.merge`) and charts and tables put them side by side.
+ *
+ * Discipline (native/common/timing.h, as native/calibrate/probe.c): each step is bracketed by
+ * rdtsc (lfence'd); the replayer is pinned to one CPU (its uffd handler thread inherits that);
+ * with `others: 'busy'` (the default on a VM guest, as `ptlab calibrate`) every other allowed CPU
+ * is kept busy by a spinner; the whole script runs `reps` times, each time in a fresh replayer
+ * process, and a step's cycles are the median over the repetitions (spread in `timing`).
+ *
+ * Regions are mapped with 4 KiB PTEs (MADV_NOHUGEPAGE, one VMA: no per-page split, whose
+ * thousands of VMAs would change what mprotect and uffd cost), as the 4 KiB model maps them.
+ *
+ * What this host cannot run is refused per step, before anything runs: ops user space cannot
+ * drive (reclaim, migrate, trace, idle), missing kernel features (userfaultfd, its features, no
+ * swap for pageout, no soft-dirty, no PAGEMAP_SCAN). The steps before the first refused one are
+ * run and timed; every refused step, and every step after the first, is listed in `refused`.
+ */
+import * as os from 'node:os';
+import { readHostInfo } from '../cost/calibrate';
+import { variantForRelease } from '../kernel/variants';
+import type { ResolvedSpec } from '../lab/plan';
+import { ResultSet } from '../lab/resultset';
+import { emptyCounters, type RunPlan } from '../lab/simulate';
+import type { Step } from '../lab/spec';
+import type { Counters, MachineRecord, RefusedStep, RunResult, StepResult, StepTiming } from '../lab/types';
+import { replayerSupport } from './native-build';
+import type { NativeHeader, RawStep } from './native-types';
+import { hostFacts, ReplayFailed, runReplayer } from './replay';
+import { NOT_REPLAYABLE, ScriptError, toOpScript } from './script';
+import { loadSpecJson } from './spec-input';
+
+export interface TimeOptions {
+  /** fresh replays of the whole script (default 5); a step's cycles are their median */
+  reps?: number;
+  /** 'busy': keep every other CPU busy while measuring; default: busy on a VM guest, as-is on bare metal (as ptlab calibrate) */
+  others?: 'busy' | 'as-is';
+  /** per replay (default 120 s) */
+  timeoutMs?: number;
+}
+
+export const DEFAULT_TIME_REPS = 5;
+
+/** The header line of a --time replay. */
+interface TimedHeader extends NativeHeader {
+  /** overhead*: the median cost of an empty timing window, subtracted from every step */
+  time: { tscGHz: number; pinnedCpu: number; spinners: number; overheadTsc: number; overheadCpuNs: number; hypervisor: string };
+}
+
+type TimedStep = RawStep & { tsc: number; cpuNs: number };
+
+/** uffd feature bits (include/uapi/linux/userfaultfd.h) */
+const UFFD_FEATURE = { pagefaultFlagWp: 1 << 0, wpHugetlbfsShmem: 1 << 12, wpUnpopulated: 1 << 13, wpAsync: 1 << 15, minorShmem: 1 << 10 };
+
+/**
+ * Why this host cannot run each step, before running anything (the replayer refuses the same
+ * things at run time; this lists all of them, not only the first).
+ */
+export function hostRefusals(steps: readonly Step[], host: NativeHeader): RefusedStep[] {
+  const out: RefusedStep[] = [];
+  const features = host.uffd === null ? null : Number.parseInt(host.uffd, 16);
+  const kinds = new Map<string, { kind: string; fs: string }>();
+  steps.forEach((st, i) => {
+    const refuse = (reason: string) => out.push({ step: i, op: st.op, reason });
+    const proc = st.process ?? 'main';
+    const region = 'region' in st && typeof st.region === 'string' ? kinds.get(st.region) : undefined;
+    const why = NOT_REPLAYABLE[st.op];
+    if (why) return refuse(`cannot be run natively: ${why}`);
+    switch (st.op) {
+      case 'mmap':
+        kinds.set(st.region, { kind: (st.kind as string) ?? 'anon-private', fs: (st.fs as string) ?? 'mkwrite' });
+        return;
+      case 'idle':
+        return refuse('a CPU going idle (lazy TLB) cannot be arranged from user space');
+      case 'fork':
+        if (proc !== 'main') refuse('only the main process can fork in a native run');
+        return;
+      case 'uffd-register':
+      case 'uffd-writeprotect':
+      case 'uffd-copy':
+      case 'uffd-zeropage': {
+        if (features === null) return refuse(`userfaultfd is not usable here (${host.uffdError ?? 'unknown'}; needs root, vm.unprivileged_userfaultfd=1 or /dev/userfaultfd)`);
+        if (proc !== 'main') return refuse(`${st.op} in forked process ${proc}: the child has no userfaultfd (no UFFD_FEATURE_EVENT_FORK)`);
+        if (st.op === 'uffd-zeropage' && st.wp) return refuse('UFFDIO_ZEROPAGE has no write-protect mode');
+        if (st.op !== 'uffd-register') return;
+        const shmem = region !== undefined && (region.kind === 'anon-shared' || (region.kind.startsWith('file') && region.fs === 'plain'));
+        if (region && region.kind.startsWith('file') && region.fs !== 'plain')
+          return refuse(`userfaultfd cannot register a file on a disk filesystem (region ${st.region} is ${region.kind}, fs ${region.fs})`);
+        if (st.modes.includes('wp') && !(features & UFFD_FEATURE.pagefaultFlagWp)) return refuse('this kernel has no userfaultfd write-protect (Linux 5.7)');
+        if (st.modes.includes('wp') && shmem && !(features & UFFD_FEATURE.wpHugetlbfsShmem)) return refuse('this kernel has no uffd-wp on shmem (Linux 5.19)');
+        if (st.modes.includes('minor') && !shmem) return refuse(`minor mode needs shmem; region ${st.region} is ${region?.kind ?? 'unmapped'}`);
+        if (st.modes.includes('minor') && !(features & UFFD_FEATURE.minorShmem)) return refuse('this kernel has no minor faults on shmem (Linux 5.14)');
+        if (st.features?.includes('wp-async') && !(features & UFFD_FEATURE.wpAsync)) return refuse('this kernel lacks UFFD_FEATURE_WP_ASYNC (Linux 6.7)');
+        if (st.features?.includes('wp-unpopulated') && !(features & UFFD_FEATURE.wpUnpopulated)) return refuse('this kernel lacks UFFD_FEATURE_WP_UNPOPULATED (Linux 6.4)');
+        return;
+      }
+      case 'madvise':
+        if (st.advice === 'pageout' && !host.swap && region && region.kind !== 'file-shared')
+          refuse(`madvise pageout of ${region.kind} memory needs an active swap device, and this host has none (e.g. a zram swap: docs/fidelity.md)`);
+        return;
+      case 'clear-refs':
+        if (st.mode === 'soft-dirty' && !host.softDirty) refuse('soft-dirty tracking is not built into this kernel (CONFIG_MEM_SOFT_DIRTY=n)');
+        return;
+      case 'pagemap-scan':
+        if (!host.pagemapScan) return refuse('PAGEMAP_SCAN needs Linux 6.7');
+        if (st.mode === 'soft-dirty' && !host.softDirty) refuse('PAGE_IS_SOFT_DIRTY needs CONFIG_MEM_SOFT_DIRTY');
+        return;
+      default:
+        return;
+    }
+  });
+  return out;
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  const pos = q * (sorted.length - 1);
+  const i = Math.floor(pos);
+  const f = pos - i;
+  return i + 1 < sorted.length ? sorted[i] * (1 - f) + sorted[i + 1] * f : sorted[sorted.length - 1];
+}
+
+function timingOf(tsc: number[], cpu: number[]): StepTiming {
+  const s = [...tsc].sort((a, b) => a - b);
+  const c = [...cpu].sort((a, b) => a - b);
+  return { reps: s.length, median: quantile(s, 0.5), p25: quantile(s, 0.25), p75: quantile(s, 0.75), min: s[0], max: s[s.length - 1], cpuMedian: quantile(c, 0.5) };
+}
+
+/** Faults and accesses as observed (the other counters are not observable: see isNativeMetric). */
+function nativeCounters(raw: TimedStep): Counters {
+  const c = emptyCounters();
+  const byKind: Record<string, number> = {};
+  const put = (k: string, v: number) => v && (byKind[k] = v);
+  put('minor', raw.minflt);
+  put('major', raw.majflt);
+  put('sigsegv', raw.sigsegv);
+  put('sigbus', raw.sigbus);
+  put('uffdMissing', raw.uffd.missing);
+  put('uffdWp', raw.uffd.wp);
+  put('uffdMinor', raw.uffd.minor);
+  c.faults = { total: raw.minflt + raw.majflt + raw.sigsegv + raw.sigbus, byKind };
+  c.accesses = raw.accesses;
+  return c;
+}
+
+function median(v: number[]): number {
+  return quantile([...v].sort((a, b) => a - b), 0.5);
+}
+
+interface OneReplay {
+  header: TimedHeader;
+  steps: TimedStep[];
+  /** the replayer refused at run time */
+  refused?: RefusedStep;
+}
+
+function runTimedOnce(script: string, others: 'busy' | 'as-is', timeoutMs: number, ops: readonly Step[]): OneReplay {
+  const r = runReplayer<TimedHeader, TimedStep>(['--time', '--others', others], script, timeoutMs, 'return');
+  if (!r.header.time) throw new ReplayFailed('the native replayer printed no timing header');
+  const out: OneReplay = { header: r.header, steps: r.lines };
+  if (r.refused) out.refused = { step: r.refused.step, op: ops[r.refused.step]?.op ?? '?', reason: r.refused.reason };
+  return out;
+}
+
+/** The machine record of a timed replay. */
+export function machineRecord(h: TimedHeader, othersBusy: boolean): MachineRecord {
+  const info = readHostInfo();
+  const m: MachineRecord = {
+    cpuModel: info.cpuModel,
+    kernel: h.kernel,
+    kernelVariant: variantForRelease(h.kernel),
+    virtualization: h.time.hypervisor ? `VM guest (${h.time.hypervisor.replace(/\0/g, '').trim() || 'unnamed hypervisor'})` : info.hypervisor ? 'VM guest' : 'bare metal',
+    tscGHz: h.time.tscGHz,
+    cpus: typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length,
+    pinnedCpu: h.time.pinnedCpu,
+    othersBusy,
+  };
+  if (info.vendor) m.vendor = info.vendor;
+  if (info.family !== undefined) m.family = info.family;
+  if (info.model !== undefined) m.model = info.model;
+  return m;
+}
+
+/** The variant name a native run carries: "native-<release>" (its own series in charts and tables). */
+export function nativeVariantName(release: string): string {
+  return `native-${/^\d+\.\d+(\.\d+)?/.exec(release)?.[0] ?? release}`;
+}
+
+/** The run identity of a native run of `plan`: kernel and CPU axes do not apply to the host. */
+function nativeIdentity(plan: Pick<RunPlan, 'id' | 'name' | 'seed' | 'repeat' | 'params'>, variant: string) {
+  const params = { ...plan.params };
+  delete params.kernel;
+  delete params.cpu;
+  let id = `${variant}|host|seed=${plan.seed}|r=${plan.repeat}`;
+  for (const [k, v] of Object.entries(params)) if (k !== 'seed') id += `|${k}=${String(v)}`;
+  return { id, name: plan.name, variant, cpu: 'host', seed: plan.seed, repeat: plan.repeat, params };
+}
+
+/** A planned run as the timer reads it (planRuns puts a ResolvedSpec in every RunPlan). */
+type TimedPlan = Pick<RunPlan, 'id' | 'name' | 'seed' | 'repeat' | 'params'> & { spec: ResolvedSpec };
+
+/**
+ * Times one planned run on this host. Throws ScriptError for a spec that cannot be expressed
+ * natively at all, ReplayFailed when the replayer fails; refusals are in the result.
+ */
+export function timeNativePlan(plan: TimedPlan, host: NativeHeader, opts: TimeOptions = {}): RunResult {
+  const reps = opts.reps ?? DEFAULT_TIME_REPS;
+  if (!Number.isInteger(reps) || reps < 1) throw new ScriptError(`reps: ${reps} is not a positive integer`, -1);
+  const others = opts.others ?? (readHostInfo().hypervisor ? 'busy' : 'as-is');
+  const spec = plan.spec;
+  const refused = hostRefusals(spec.steps, host);
+  const firstRefused = refused.length ? refused[0].step : spec.steps.length;
+  const prefix = { name: spec.name, steps: spec.steps.slice(0, firstRefused) };
+  const script = toOpScript(prefix, { seed: spec.seed, repeat: plan.repeat, cpus: spec.machine.cpus, split: 'never', fourKiB: true });
+  const runs: OneReplay[] = [];
+  for (let i = 0; i < reps; i++) {
+    const one = runTimedOnce(script.text, others, opts.timeoutMs ?? 120_000, spec.steps);
+    runs.push(one);
+    if (one.refused) break; // refused at run time: the same every time
+  }
+  const late = runs.find((r) => r.refused)?.refused;
+  if (late) refused.push(late);
+  refused.sort((a, b) => a.step - b.step);
+  const cut = refused.length ? refused[0].step : spec.steps.length;
+  for (let i = cut + 1; i < spec.steps.length; i++)
+    if (!refused.some((r) => r.step === i)) refused.push({ step: i, op: spec.steps[i].op, reason: `not run: it follows refused step ${cut}, whose state it would need` });
+  refused.sort((a, b) => a.step - b.step);
+
+  const header = runs[0].header;
+  const machine = machineRecord(header, header.time.spinners > 0);
+  const ident = nativeIdentity(plan, nativeVariantName(header.kernel));
+  const steps: StepResult[] = [];
+  for (let i = 0; i < cut; i++) {
+    const per = runs.map((r) => ({ raw: r.steps.find((s) => s.step === i), t: r.header.time })).filter((x): x is { raw: TimedStep; t: TimedHeader['time'] } => x.raw !== undefined);
+    if (per.length === 0) continue;
+    // less the empty window's own cost (measured by each replayer at start)
+    const timing = timingOf(
+      per.map((x) => Math.max(0, x.raw.tsc - x.t.overheadTsc)),
+      per.map((x) => Math.max(0, x.raw.cpuNs - x.t.overheadCpuNs) * x.t.tscGHz),
+    );
+    const raw = per[0].raw;
+    const counters = nativeCounters(raw);
+    counters.faults.total = median(per.map((x) => x.raw.minflt + x.raw.majflt + x.raw.sigsegv + x.raw.sigbus));
+    const st = spec.steps[i] as { region?: string };
+    const s: StepResult = { index: i, op: raw.op, cycles: { total: timing.median, byEvent: { native: timing.median } }, counters, timing };
+    if (st.region) s.region = st.region;
+    if (raw.process !== 'main') s.process = raw.process;
+    if (script.notes[i]?.length) s.notes = [...script.notes[i]];
+    steps.push(s);
+  }
+  const total = emptyCounters();
+  const byKind: Record<string, number> = {};
+  for (const s of steps) {
+    total.faults.total += s.counters.faults.total;
+    total.accesses += s.counters.accesses;
+    for (const [k, v] of Object.entries(s.counters.faults.byKind)) byKind[k] = (byKind[k] ?? 0) + v;
+  }
+  total.faults.byKind = byKind;
+  const cycles = steps.reduce((a, s) => a + s.cycles.total, 0);
+  const out: RunResult = { ...ident, steps, total: { cycles: { total: cycles, byEvent: { native: cycles } }, counters: total }, source: 'native', machine };
+  if (refused.length) out.refused = refused;
+  return out;
+}
+
+/**
+ * Times every run of a plan list natively. Runs that differ only in kernel or CPU profile are one
+ * native run (the host has one kernel and one CPU), so a kernel sweep gives one native run per
+ * seed, repeat and other swept value.
+ */
+export function timeNativePlans(plans: readonly RunPlan[], host: NativeHeader, opts: TimeOptions = {}, spec?: unknown): ResultSet {
+  const seen = new Set<string>();
+  const runs: RunResult[] = [];
+  const variant = nativeVariantName(host.kernel);
+  for (const p of plans) {
+    const id = nativeIdentity(p, variant).id;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    runs.push(timeNativePlan({ ...p, spec: p.spec as ResolvedSpec }, host, opts));
+  }
+  return new ResultSet(runs, spec);
+}
+
+/**
+ * `experiment.native(opts)` and `ptlab replay --native --time` in one call: validates and plans
+ * the spec like `run()`, then times every distinct host run. Throws an Error naming the reason
+ * when this host cannot run natively at all (not Linux x86-64, no C compiler).
+ */
+export function timeNative(specInput: unknown, opts: TimeOptions = {}): ResultSet {
+  const why = replayerSupport();
+  if (why) throw new Error(`cannot time natively here: ${why}`);
+  const loaded = loadSpecJson(specInput);
+  return timeNativePlans(loaded.plans, hostFacts(), opts, specInput);
+}

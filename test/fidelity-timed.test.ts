@@ -1,0 +1,187 @@
+/**
+ * Model next to machine: timed native runs (src/fidelity/timed.ts) have the model's RunResult
+ * shape with `source: 'native'`, a machine record and per-step cycles; what the host cannot run
+ * is refused per step; a model and a native ResultSet merge into one. No timing thresholds:
+ * only that measured cycles are positive and their quantiles ordered.
+ *
+ * The host tests skip, saying why, where the replayer cannot run (not Linux x86-64, no cc).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { lab, ResultSet } from '../src/index';
+import { replayerSupport } from '../src/fidelity/native-build';
+import type { NativeHeader } from '../src/fidelity/native-types';
+import { hostFacts } from '../src/fidelity/replay';
+import { hostRefusals, timeNative } from '../src/fidelity/timed';
+import type { Step } from '../src/lab/spec';
+
+const unsupported = replayerSupport();
+const host: NativeHeader | null = unsupported ? null : hostFacts();
+const skipHost = unsupported ? `SKIPPED: ${unsupported}` : undefined;
+const CLI = path.join(__dirname, '../../bin/ptlab.js');
+
+/** A small spec every Linux x86-64 host can run: no userfaultfd, no swap. */
+function small() {
+  return lab
+    .experiment('timed: mprotect round trip')
+    .machine('skylake-sp', { cpus: 1 })
+    .kernel('linux-6.18')
+    .mmap('heap', '256KiB')
+    .touch('heap', 'write')
+    .madvise('heap', 'free')
+    .mprotect('heap', 'r')
+    .mprotect('heap', 'rw')
+    .touch('heap', 'write', { pattern: 'random', count: 32 });
+}
+
+const header = (over: Partial<NativeHeader> = {}): NativeHeader => ({
+  replay: 'ptlab',
+  version: 1,
+  kernel: '6.1.0',
+  machine: 'x86_64',
+  pageSize: 4096,
+  pfnVisible: true,
+  kpageflags: true,
+  pagemapScan: false,
+  swap: false,
+  softDirty: false,
+  zeroPageOnRead: true,
+  uffd: '0x1fff', // up to WP_HUGETLBFS_SHMEM: no WP_UNPOPULATED (6.4), no WP_ASYNC (6.7)
+  ...over,
+});
+
+test('hostRefusals: every step a host cannot run is named with its reason', () => {
+  const steps = [
+    { op: 'mmap', region: 'heap', size: '64KiB' },
+    { op: 'uffd-register', region: 'heap', modes: ['wp'], features: ['wp-async'] },
+    { op: 'madvise', region: 'heap', advice: 'pageout' },
+    { op: 'clear-refs', mode: 'soft-dirty' },
+    { op: 'pagemap-scan', region: 'heap', mode: 'written' },
+    { op: 'reclaim', pages: 'all' },
+    { op: 'touch', region: 'heap', access: 'write' },
+  ] as Step[];
+  const r = hostRefusals(steps, header());
+  assert.deepEqual(
+    r.map((x) => [x.step, x.op]),
+    [
+      [1, 'uffd-register'],
+      [2, 'madvise'],
+      [3, 'clear-refs'],
+      [4, 'pagemap-scan'],
+      [5, 'reclaim'],
+    ],
+  );
+  assert.match(r[0].reason, /WP_ASYNC \(Linux 6\.7\)/);
+  assert.match(r[1].reason, /swap/);
+  assert.match(r[2].reason, /CONFIG_MEM_SOFT_DIRTY/);
+  assert.match(r[3].reason, /PAGEMAP_SCAN needs Linux 6\.7/);
+  assert.match(r[4].reason, /cannot be run natively/);
+  // the same spec on a host that has all of it: only reclaim remains
+  const full = hostRefusals(steps, header({ kernel: '6.18.0', uffd: '0x1ffff', swap: true, softDirty: true, pagemapScan: true }));
+  assert.deepEqual(full.map((x) => x.op), ['reclaim']);
+  // no userfaultfd at all: every uffd step says so
+  const none = hostRefusals([steps[0], steps[1], { op: 'uffd-writeprotect', region: 'heap', wp: true } as Step], header({ uffd: null, uffdError: 'Operation not permitted' }));
+  assert.deepEqual(none.map((x) => x.step), [1, 2]);
+  assert.match(none[1].reason, /userfaultfd is not usable here \(Operation not permitted/);
+});
+
+test('a timed native run has the model run shape, source native, positive per-step cycles and the machine record', { skip: skipHost }, () => {
+  const set = small().native({ reps: 3 });
+  assert.equal(set.runs.length, 1);
+  const r = set.runs[0];
+  assert.equal(r.source, 'native');
+  assert.equal(r.cpu, 'host');
+  assert.match(r.variant, /^native-\d+\.\d+/);
+  assert.equal(r.refused, undefined, JSON.stringify(r.refused));
+  assert.equal(r.steps.length, small().toSpec().steps.length);
+  r.steps.forEach((s, i) => {
+    assert.equal(s.index, i);
+    assert.equal(s.op, small().toSpec().steps[i].op);
+    assert.ok(s.cycles.total > 0, `step ${i} (${s.op}): ${s.cycles.total} cycles`);
+    assert.equal(s.cycles.total, Object.values(s.cycles.byEvent).reduce((a, b) => a + b, 0));
+    const t = s.timing!;
+    assert.equal(t.reps, 3);
+    assert.ok(t.min <= t.p25 && t.p25 <= t.median && t.median <= t.p75 && t.p75 <= t.max, JSON.stringify(t));
+  });
+  assert.equal(r.steps[1].counters.faults.total, 64, 'the first write to each of 64 fresh pages faults (do_anonymous_page)');
+  assert.equal(r.steps[1].counters.accesses, 64);
+  assert.equal(r.total.cycles.total, r.steps.reduce((a, s) => a + s.cycles.total, 0));
+  const m = r.machine!;
+  assert.equal(m.kernel, os.release());
+  assert.match(m.kernelVariant, /^linux-\d+\.\d+$/);
+  assert.ok(m.tscGHz > 0);
+  assert.match(m.virtualization, /^(bare metal|VM guest)/);
+  assert.ok(m.cpus >= 1 && m.pinnedCpu >= 0);
+  assert.equal(typeof m.cpuModel, 'string');
+});
+
+test('a step the host cannot run is refused with its reason; the steps before it are timed, the ones after listed', { skip: skipHost }, () => {
+  const exp = small().reclaim('all').touch('heap', 'read');
+  const r = exp.native({ reps: 1 }).runs[0];
+  const k = small().toSpec().steps.length; // the reclaim step
+  assert.equal(r.steps.length, k, 'the steps before the refused one ran');
+  assert.deepEqual(
+    r.refused!.map((x) => [x.step, x.op]),
+    [
+      [k, 'reclaim'],
+      [k + 1, 'touch'],
+    ],
+  );
+  assert.match(r.refused![0].reason, /global reclaim cannot be triggered/);
+  assert.match(r.refused![1].reason, new RegExp(`follows refused step ${k}`));
+});
+
+const lacking = skipHost ?? (host!.softDirty && host!.swap ? 'SKIPPED: this host has both soft-dirty and swap' : undefined);
+test('a host feature the kernel lacks is refused for that step (soft-dirty, or swap for pageout)', { skip: lacking }, () => {
+  const probe = !host!.softDirty ? small().clearRefs('soft-dirty') : small().madvise('heap', 'pageout');
+  const r = probe.native({ reps: 1 }).runs[0];
+  assert.equal(r.refused?.length, 1);
+  assert.match(r.refused![0].reason, /CONFIG_MEM_SOFT_DIRTY|swap/);
+});
+
+test('a model ResultSet and a native ResultSet merge; tidy rows, summaries and CSV keep them apart', { skip: skipHost }, () => {
+  const exp = small();
+  const model = exp.runSync();
+  const native = exp.native({ reps: 1 });
+  assert.equal(model.runs[0].source, 'model');
+  const both = ResultSet.merge([model, native]);
+  assert.equal(both.runs.length, 2);
+  assert.deepEqual(
+    both.runs.map((r) => r.source),
+    ['model', 'native'],
+  );
+  const cycles = both.metric('cycles.total', { step: 1 });
+  assert.deepEqual(cycles.map((x) => x.source).sort(), ['model', 'native']);
+  // a native run reports what user space observes, never zeros for TLB misses or A/D updates it cannot see
+  const nativeMetrics = new Set(both.rows({ source: 'native' }).map((x) => x.metric));
+  assert.ok(nativeMetrics.has('cycles.total') && nativeMetrics.has('faults.total') && nativeMetrics.has('accesses'));
+  for (const m of ['tlb.misses', 'aBitSets', 'dirtyPages', 'tlbFlushes']) assert.ok(!nativeMetrics.has(m), m);
+  assert.ok(both.rows({ source: 'model' }).some((x) => x.metric === 'tlb.misses'));
+  const sum = both.summarize({ metric: 'cycles.total', step: 'total' });
+  assert.equal(sum.length, 2, 'one summary row per source');
+  assert.match(both.toCSV().split('\n')[0], /^run,name,variant,cpu,seed,repeat,source,/);
+  assert.doesNotMatch(model.toCSV().split('\n')[0], /source/);
+});
+
+test('ptlab replay --native --time --json prints ResultsJson with native runs; a refusal exits 3 and says why', { skip: skipHost }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptlab-timed-'));
+  const file = path.join(dir, 'spec.json');
+  fs.writeFileSync(file, JSON.stringify(small().toSpec()));
+  const ok = spawnSync(process.execPath, [CLI, 'replay', file, '--native', '--time', '--reps', '1', '--json'], { encoding: 'utf8' });
+  assert.equal(ok.status, 0, ok.stderr);
+  const json = JSON.parse(ok.stdout);
+  assert.equal(json.runs[0].source, 'native');
+  assert.ok(json.runs[0].machine.tscGHz > 0);
+  fs.writeFileSync(file, JSON.stringify(small().reclaim('all').toSpec()));
+  const refused = spawnSync(process.execPath, [CLI, 'replay', file, '--native', '--time', '--reps', '1'], { encoding: 'utf8' });
+  assert.equal(refused.status, 3, refused.stderr);
+  assert.match(refused.stdout, /REFUSED step 6 \(reclaim\): cannot be run natively/);
+  const bad = spawnSync(process.execPath, [CLI, 'replay', file, '--native', '--time', '--reps', 'x'], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--reps: "x" is not an integer/);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
