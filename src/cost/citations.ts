@@ -43,6 +43,10 @@ export const CITE = {
   amdSog19h: 'AMD "Software Optimization Guide for AMD Family 19h Processors" (pub. 56665), section "Translation-Lookaside Buffer" (L1 DTLB 64 entries fully associative; L2 DTLB 2048 entries, 4K/2M)',
   amdSogZen4: 'AMD "Software Optimization Guide for the AMD Zen4 Microarchitecture" (pub. 57647), TLB section (L1 DTLB 72 entries fully associative; L2 DTLB 3072 entries)',
   zen2Skewed: 'AMD Family 17h Software Optimization Guide / WikiChip Zen 2: the L2 DTLB is a unified, skewed 12-way set-associative cache',
+  anandSkxLatency:
+    'Johan De Gelas, AnandTech "Sizing Up Servers: Intel\'s Skylake-SP Xeon versus AMD\'s EPYC 7000" (2017), LMBench random load latency: Skylake-SP L2 ~14, L3 ~55 cycles, DRAM ~90 ns; Broadwell-EP L3 38-51 cycles, DRAM ~95 ns',
+  anandZen3:
+    'Andrei Frumusanu, AnandTech "AMD Zen 3 Ryzen Deep Dive Review" (Nov 2020): 6 page-table walkers (Zen 2: 2), 32 MiB L3 per 8-core CCX at ~46 cycles',
   ark: 'Intel ARK / AMD product page: base clock of the reference part',
   nvme:
     'estimate: typical datacenter PCIe NAND NVMe SSD data-sheet figures (sequential write ~2 GB/s, read ~3 GB/s, 4 KiB random-read latency ~80 us); replace with your device',

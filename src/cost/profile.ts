@@ -9,6 +9,7 @@ import type { MmuGeometry } from '../x86/geometry';
 import { COST_EVENTS, IO_EVENTS, STATED_COST_EVENTS, type CostEvent, type StatedCostEvent } from './cost-events';
 import { CostEntrySchema, SourcedSchema, type CostEntry, type Sourced } from './sourced';
 import { deriveIoCosts, type StorageDefinition } from './storage';
+import { MemorySchema, hierarchyOf, type MemoryDefinition, type MemoryHierarchy } from './memory';
 
 export type Vendor = 'intel' | 'amd';
 
@@ -39,6 +40,8 @@ export interface CpuProfileDefinition {
   /** set by virtualize(): nested paging and VM exits are priced in */
   virtualized: boolean;
   storage: StorageDefinition;
+  /** caches, DRAM latency and memory-level parallelism: the regime rule's inputs (regime.ts) */
+  memory: MemoryDefinition;
   costs: Record<StatedCostEvent, CostEntry>;
   /** free-form remarks shown in docs */
   notes?: string[];
@@ -57,6 +60,7 @@ export interface CpuProfile {
   pti: boolean;
   virtualized: boolean;
   storage: { writeMBps: number; readMBps: number; latencyUs: number };
+  memory: MemoryHierarchy;
   /** every event of HW_EVENTS and KERNEL_EVENTS (I/O events derived from storage) */
   costs: Record<CostEvent, CostEntry>;
   /** the validated sourced definition this profile was built from (for extendProfile, docs) */
@@ -129,6 +133,7 @@ export const CpuProfileDefinitionSchema = z.object({
   pti: z.boolean().default(false),
   virtualized: z.boolean().default(false),
   storage: StorageSchema,
+  memory: MemorySchema,
   costs: CostsSchema,
   notes: z.array(z.string()).optional(),
 }) as unknown as z.ZodType<CpuProfileDefinition, CpuProfileInput>;
@@ -156,6 +161,7 @@ export function buildProfile(def: CpuProfileDefinition): CpuProfile {
     pti: def.pti,
     virtualized: def.virtualized,
     storage: { writeMBps: def.storage.writeMBps.value, readMBps: def.storage.readMBps.value, latencyUs: def.storage.latencyUs.value },
+    memory: hierarchyOf(def.memory),
     costs,
     definition: def,
   };

@@ -6,6 +6,7 @@
  */
 import { costTable, cycles as priceCycles, totalCycles, type CostTable } from '../cost/model';
 import { getProfile } from '../cost/registry';
+import { regimeTable, type Dependence } from '../cost/regime';
 import { virtualize } from '../cost/virtualize';
 import type { CpuProfile } from '../cost/profile';
 import { HW_EVENTS, HW_VIOLATIONS, HwEv } from '../x86/events';
@@ -61,7 +62,11 @@ interface Region {
 
 class Run {
   readonly k: Kernel;
+  readonly profile: CpuProfile;
+  /** latency prices: steps without an access stream */
   readonly table: CostTable;
+  /** the prices of the current step: its access regime's table for touch and trace steps */
+  private stepTable: CostTable;
   private readonly hw0 = new Float64Array(HW_EVENTS.length);
   private readonly k0 = new Float64Array(KERNEL_EVENTS.length);
   private readonly hv0 = new Float64Array(HW_VIOLATIONS.length);
@@ -81,7 +86,8 @@ class Run {
   ) {
     let profile = opts.profile ?? getProfile(spec.machine.cpu);
     if (spec.machine.virtualized) profile = virtualize(profile);
-    this.table = costTable(profile);
+    this.profile = profile;
+    this.table = this.stepTable = costTable(profile);
     const variant = opts.variant ?? getVariant(spec.kernel);
     this.k = new Kernel({ variant, cpus: spec.machine.cpus, geometry: profile.tlb, strict: opts.strict, swap: spec.machine.swap });
   }
@@ -93,6 +99,7 @@ class Run {
     this.kv0.set(this.k.violations);
     this.k.writebackThisStep = 0;
     this.accesses = 0;
+    this.stepTable = this.table;
   }
 
   private deltas(): void {
@@ -103,7 +110,7 @@ class Run {
 
   cyclesSoFar(): number {
     this.deltas();
-    return totalCycles(this.table, this.dHw, this.dK);
+    return totalCycles(this.stepTable, this.dHw, this.dK);
   }
 
   /** Counters and cycles of the step since mark(). */
@@ -137,7 +144,7 @@ class Run {
       violations,
       events,
     };
-    return { cycles: priceCycles(this.table, dHw, dK), counters };
+    return { cycles: priceCycles(this.stepTable, dHw, dK), counters };
   }
 
   proc(step: Step): Mm {
@@ -209,7 +216,7 @@ class Run {
     this.deltas();
     return {
       accesses: this.accesses,
-      cycles: totalCycles(this.table, this.dHw, this.dK),
+      cycles: totalCycles(this.stepTable, this.dHw, this.dK),
       faults: this.dHw[HwEv.pageFault],
       dirtyPages: this.k.dirtyPages(),
       writebackPages: this.k.writebackThisStep,
@@ -237,6 +244,10 @@ class Run {
       case 'touch':
       case 'trace': {
         const r = this.region(mm, s.region, where);
+        this.stepTable = regimeTable(this.profile, {
+          dependence: ((s as { dependence?: Dependence }).dependence) ?? 'independent',
+          footprintPages: s.op === 'touch' ? selectedPages(r, s.pages as Pages | undefined) : r.pages,
+        });
         const seed = streamSeed(this.plan.seed, this.plan.repeat, i);
         const stream = s.op === 'touch'
           ? makeAccessStream(s as never, { pages: r.pages, seed, cpus: k.cpus })
@@ -334,6 +345,13 @@ class Run {
     }
     return out;
   }
+}
+
+/** Distinct pages a selection names (the footprint of a touch step). */
+function selectedPages(r: Region, pages: Pages | undefined): number {
+  if (pages === undefined || typeof pages === 'string') return r.pages;
+  if (Array.isArray(pages)) return new Set(pages).size;
+  return (pages as { count: number }).count;
 }
 
 function addCounters(a: Counters, b: Counters): void {

@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { parseSizeOrError } from './size';
+import { DEPENDENCES } from '../cost/regime';
 
 /** A reference to a sweep or `vars` variable: "$name". */
 export type VarRef = `$${string}`;
@@ -55,6 +56,9 @@ export const UFFD_HINTS = ['access-likely', 'write-likely'] as const;
 export const CLEAR_REFS_MODES = ['soft-dirty', 'young'] as const;
 export const SCAN_MODES = ['written', 'soft-dirty'] as const;
 export const TRACE_FORMATS = ['csv', 'jsonl'] as const;
+const dependence = v(z.enum(DEPENDENCES))
+  .optional()
+  .describe('independent (default): the accesses can overlap, like a stream; dependent: each waits for the previous one, like a pointer chase (prices walks and A/D updates, docs/cost-model.md)');
 
 /** Fields every step may carry. */
 const common = {
@@ -98,6 +102,7 @@ export const TouchStep = z
     stride: v(z.number().int().min(1)).optional().describe('pages between accesses for pattern stride (default 8)'),
     hotFraction: v(z.number().gt(0).max(1)).optional().describe('hot set fraction for pattern hotcold (default 0.2)'),
     hotProbability: v(z.number().min(0).max(1)).optional().describe('probability of a hot access (default 0.8)'),
+    dependence,
     ...common,
   })
   .strict();
@@ -168,6 +173,7 @@ export const TraceStep = z
     format: z.enum(TRACE_FORMATS).optional().describe('default from the extension: .jsonl/.ndjson = jsonl, else csv'),
     maxBytes: z.number().int().positive().optional().describe('refuse larger files (default 1 GiB)'),
     maxLines: z.number().int().positive().optional().describe('refuse longer files (default 50 million lines)'),
+    dependence,
     ...common,
   })
   .strict();

@@ -6,6 +6,7 @@ import { hardwareCosts } from './hardware-costs';
 import { kernelSoftwareCosts } from './kernel-software';
 import { nvmeStorage } from './storage-nvme';
 import { estimatedPsc } from './psc';
+import { memoryHierarchy } from './memory-hierarchy';
 
 export const haswell: CpuProfileInput = {
   name: 'haswell',
@@ -19,5 +20,6 @@ export const haswell: CpuProfileInput = {
     psc: estimatedPsc(false),
   },
   storage: nvmeStorage(),
+  memory: memoryHierarchy('haswell', 2.4),
   costs: { ...hardwareCosts('haswell'), ...kernelSoftwareCosts('haswell') },
 };

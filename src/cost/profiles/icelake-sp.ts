@@ -6,6 +6,7 @@ import { hardwareCosts } from './hardware-costs';
 import { kernelSoftwareCosts } from './kernel-software';
 import { nvmeStorage } from './storage-nvme';
 import { estimatedPsc } from './psc';
+import { memoryHierarchy } from './memory-hierarchy';
 
 export const icelakeSp: CpuProfileInput = {
   name: 'icelake-sp',
@@ -19,5 +20,6 @@ export const icelakeSp: CpuProfileInput = {
     psc: estimatedPsc(false),
   },
   storage: nvmeStorage(),
+  memory: memoryHierarchy('icelake', 2.3),
   costs: { ...hardwareCosts('icelake'), ...kernelSoftwareCosts('icelake') },
 };

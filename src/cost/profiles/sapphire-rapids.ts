@@ -6,6 +6,7 @@ import { hardwareCosts } from './hardware-costs';
 import { kernelSoftwareCosts } from './kernel-software';
 import { nvmeStorage } from './storage-nvme';
 import { estimatedPsc } from './psc';
+import { memoryHierarchy } from './memory-hierarchy';
 
 export const sapphireRapids: CpuProfileInput = {
   name: 'sapphire-rapids',
@@ -19,5 +20,6 @@ export const sapphireRapids: CpuProfileInput = {
     psc: estimatedPsc(false),
   },
   storage: nvmeStorage(),
+  memory: memoryHierarchy('goldencove', 2.0),
   costs: { ...hardwareCosts('goldencove'), ...kernelSoftwareCosts('goldencove') },
 };

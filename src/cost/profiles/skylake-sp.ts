@@ -6,6 +6,7 @@ import { hardwareCosts } from './hardware-costs';
 import { kernelSoftwareCosts } from './kernel-software';
 import { nvmeStorage } from './storage-nvme';
 import { estimatedPsc } from './psc';
+import { memoryHierarchy } from './memory-hierarchy';
 
 export const skylakeSp: CpuProfileInput = {
   name: 'skylake-sp',
@@ -19,5 +20,6 @@ export const skylakeSp: CpuProfileInput = {
     psc: estimatedPsc(false),
   },
   storage: nvmeStorage(),
+  memory: memoryHierarchy('skylake', 2.4),
   costs: { ...hardwareCosts('skylake'), ...kernelSoftwareCosts('skylake') },
 };

@@ -6,6 +6,7 @@ import { hardwareCosts } from './hardware-costs';
 import { kernelSoftwareCosts } from './kernel-software';
 import { nvmeStorage } from './storage-nvme';
 import { estimatedPsc } from './psc';
+import { memoryHierarchy } from './memory-hierarchy';
 
 export const zen3: CpuProfileInput = {
   name: 'zen3',
@@ -19,5 +20,6 @@ export const zen3: CpuProfileInput = {
     psc: estimatedPsc(true),
   },
   storage: nvmeStorage(),
+  memory: memoryHierarchy('zen3', 2.45),
   costs: { ...hardwareCosts('zen3'), ...kernelSoftwareCosts('zen3') },
 };

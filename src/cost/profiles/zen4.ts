@@ -6,6 +6,7 @@ import { hardwareCosts } from './hardware-costs';
 import { kernelSoftwareCosts } from './kernel-software';
 import { nvmeStorage } from './storage-nvme';
 import { estimatedPsc } from './psc';
+import { memoryHierarchy } from './memory-hierarchy';
 
 export const zen4: CpuProfileInput = {
   name: 'zen4',
@@ -19,5 +20,6 @@ export const zen4: CpuProfileInput = {
     psc: estimatedPsc(true),
   },
   storage: nvmeStorage(),
+  memory: memoryHierarchy('zen4', 2.4),
   costs: { ...hardwareCosts('zen4'), ...kernelSoftwareCosts('zen4') },
 };

@@ -1,0 +1,81 @@
+/**
+ * The memory hierarchy of a profile: cache sizes and load-to-use latencies, DRAM latency and the
+ * memory-level parallelism (MLP) of independent TLB-missing loads. The regime rule (regime.ts)
+ * uses it to price a walk's memory references by where the paging structures live, and to price
+ * the overlap a serializing event destroys.
+ */
+import { z } from 'zod';
+import { SourcedSchema, type Sourced } from './sourced';
+
+export interface CacheLevelDefinition {
+  bytes: Sourced;
+  /** load-to-use latency, core cycles at the profile's clock */
+  cycles: Sourced;
+}
+
+export interface MemoryDefinition {
+  l1d: CacheLevelDefinition;
+  l2: CacheLevelDefinition;
+  /** the last-level cache one core can use (an L3 slice group / CCX) */
+  llc: CacheLevelDefinition;
+  /** DRAM load-to-use latency, cycles at the profile's clock */
+  dramCycles: Sourced;
+  /** independent TLB-missing loads in flight: walks and data misses overlap about this much */
+  mlp: Sourced;
+}
+
+/** The plain numbers the regime rule reads. */
+export interface MemoryHierarchy {
+  l1dBytes: number;
+  l1dCycles: number;
+  l2Bytes: number;
+  l2Cycles: number;
+  llcBytes: number;
+  llcCycles: number;
+  dramCycles: number;
+  mlp: number;
+}
+
+const positive = SourcedSchema.refine((v) => v.value > 0, { error: 'value must be > 0', path: ['value'] });
+const Level = z.object({ bytes: positive, cycles: positive });
+
+export const MemorySchema = z
+  .object({
+    l1d: Level,
+    l2: Level,
+    llc: Level,
+    dramCycles: positive,
+    mlp: SourcedSchema.refine((v) => v.value >= 1, { error: 'must be >= 1 (1 = no overlap)', path: ['value'] }),
+  })
+  .superRefine((m, ctx) => {
+    if (!(m.l1d.bytes.value < m.l2.bytes.value && m.l2.bytes.value < m.llc.bytes.value))
+      ctx.addIssue({ code: 'custom', path: ['llc', 'bytes', 'value'], message: 'cache sizes must grow: l1d < l2 < llc' });
+    if (!(m.l1d.cycles.value <= m.l2.cycles.value && m.l2.cycles.value <= m.llc.cycles.value && m.llc.cycles.value <= m.dramCycles.value))
+      ctx.addIssue({ code: 'custom', path: ['dramCycles', 'value'], message: 'latencies must not shrink: l1d <= l2 <= llc <= dram' });
+  });
+
+export function hierarchyOf(m: MemoryDefinition): MemoryHierarchy {
+  return {
+    l1dBytes: m.l1d.bytes.value,
+    l1dCycles: m.l1d.cycles.value,
+    l2Bytes: m.l2.bytes.value,
+    l2Cycles: m.l2.cycles.value,
+    llcBytes: m.llc.bytes.value,
+    llcCycles: m.llc.cycles.value,
+    dramCycles: m.dramCycles.value,
+    mlp: m.mlp.value,
+  };
+}
+
+/**
+ * Mean load latency of uniformly spread accesses to `bytes` of lines when each cache level holds
+ * `share` of its capacity for them: a fraction min(1, share x capacity / bytes) hits at or above
+ * that level (the capacity model of a fully associative LRU cache under random reuse).
+ */
+export function meanLatency(m: MemoryHierarchy, bytes: number, share = 1): number {
+  if (bytes <= 0) return m.l1dCycles;
+  const h1 = Math.min(1, (share * m.l1dBytes) / bytes);
+  const h2 = Math.max(h1, Math.min(1, (share * m.l2Bytes) / bytes));
+  const h3 = Math.max(h2, Math.min(1, (share * m.llcBytes) / bytes));
+  return h1 * m.l1dCycles + (h2 - h1) * m.l2Cycles + (h3 - h2) * m.llcCycles + (1 - h3) * m.dramCycles;
+}

@@ -1,0 +1,110 @@
+/** The regime rule of cost model v2 (src/cost/regime.ts), on the model alone. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { HW_EVENTS } from '../src/x86/events';
+import { KERNEL_EVENTS } from '../src/kernel/events';
+import { SHIPPED_PROFILES, getProfile, virtualize, cycles, type CpuProfile } from '../src/cost';
+import { regimeTable, walkMemRefCycles, regimePrice, OVERLAPPABLE, SERIALIZING, type Dependence } from '../src/cost/regime';
+import { runSync } from '../src/lab/runner';
+
+const profiles: CpuProfile[] = SHIPPED_PROFILES.flatMap((d) => [getProfile(d.name), virtualize(getProfile(d.name))]);
+
+/** Cycles of the read pass over `pages` pages, after a fill and optionally a clear_refs that clears A. */
+function readPass(cpu: string, virtualized: boolean, pages: number, dependence: Dependence, clearA: boolean): { cycles: number; aSets: number } {
+  const steps: unknown[] = [
+    { op: 'mmap', region: 'heap', size: pages * 4096 },
+    { op: 'touch', region: 'heap', access: 'write' },
+    // evict the heap's translations alike in both runs: a second region larger than the STLB reach
+    { op: 'mmap', region: 'evict', size: '64MiB' },
+    { op: 'touch', region: 'evict', access: 'read' },
+  ];
+  if (clearA) steps.push({ op: 'clear-refs', mode: 'young' });
+  steps.push({ op: 'touch', region: 'heap', access: 'read', dependence });
+  const rs = runSync({ name: 'a-clear', seed: 1, machine: { cpu, cpus: 1, virtualized }, kernel: 'linux-6.18', steps } as never).toJSON();
+  const last = rs.runs[0].steps[steps.length - 1];
+  return { cycles: last.cycles.total, aSets: last.counters.aBitSets };
+}
+
+test('an A-clear read pass costs more per page in the independent delta than in the dependent one, on every profile with MLP > 1', () => {
+  const pages = 4096;
+  for (const d of SHIPPED_PROFILES) {
+    for (const virtualized of [false, true]) {
+      const p = virtualized ? virtualize(getProfile(d.name)) : getProfile(d.name);
+      assert.ok(p.memory.mlp > 1, `${d.name}: MLP ${p.memory.mlp}`);
+      const delta = (dep: Dependence) => {
+        const clear = readPass(d.name, virtualized, pages, dep, true);
+        const set = readPass(d.name, virtualized, pages, dep, false);
+        assert.equal(clear.aSets, pages, `${d.name} ${dep}: every page's A bit is set again`);
+        assert.equal(set.aSets, 0, `${d.name} ${dep}: no A bit to set when it was never cleared`);
+        return (clear.cycles - set.cycles) / pages;
+      };
+      const ind = delta('independent');
+      const dep = delta('dependent');
+      assert.ok(dep > 0, `${d.name}${virtualized ? ' (virtualized)' : ''}: dependent delta ${dep}`);
+      assert.ok(ind > dep, `${d.name}${virtualized ? ' (virtualized)' : ''}: independent delta ${ind.toFixed(1)} must exceed dependent ${dep.toFixed(1)}`);
+    }
+  }
+});
+
+test('a regime only reprices: the breakdown still sums to the total, and kernel work keeps its latency', () => {
+  const count = fc.integer({ min: 0, max: 100_000 });
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...profiles),
+      fc.constantFrom<Dependence>('independent', 'dependent'),
+      fc.integer({ min: 1, max: 1 << 26 }),
+      fc.array(count, { minLength: HW_EVENTS.length, maxLength: HW_EVENTS.length }),
+      fc.array(count, { minLength: KERNEL_EVENTS.length, maxLength: KERNEL_EVENTS.length }),
+      (p, dependence, footprintPages, hw, k) => {
+        const t = regimeTable(p, { dependence, footprintPages });
+        const c = cycles(t, Float64Array.from(hw), Float64Array.from(k));
+        const sum = Object.values(c.byEvent).reduce((a, b) => a + b, 0);
+        assert.ok(Math.abs(c.total - sum) <= 1e-9 * Math.max(1, c.total));
+        const base = cycles(p, new Float64Array(HW_EVENTS.length), Float64Array.from(k));
+        const kernelOnly = cycles(t, new Float64Array(HW_EVENTS.length), Float64Array.from(k));
+        assert.equal(kernelOnly.total, base.total);
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
+test('independent accesses pay overlappable work / MLP and serializing work + a drain; dependent ones pay latency', () => {
+  for (const p of profiles) {
+    for (const footprintPages of [16, 4096, 262144]) {
+      const dep = { dependence: 'dependent' as const, footprintPages };
+      const ind = { dependence: 'independent' as const, footprintPages };
+      for (const ev of OVERLAPPABLE) assert.ok(Math.abs(regimePrice(p, ev, ind) * p.memory.mlp - regimePrice(p, ev, dep)) < 1e-9, `${p.name} ${ev}`);
+      for (const ev of SERIALIZING) assert.ok(regimePrice(p, ev, ind) > regimePrice(p, ev, dep), `${p.name} ${ev}`);
+    }
+  }
+});
+
+test('a walk reference costs the warm price for small page tables and more once they outgrow the caches', () => {
+  for (const p of profiles) {
+    const warm = p.costs.walkMemRef.cycles;
+    assert.equal(walkMemRefCycles(p, 16), warm, `${p.name}: 64 KiB of data has 128 bytes of PTEs`);
+    // 64 GiB of pages: 128 MiB of leaf PTEs, past every LLC -> mostly DRAM references
+    const huge = walkMemRefCycles(p, 16 << 20);
+    assert.ok(huge > 3 * warm, `${p.name}: ${huge} vs warm ${warm}`);
+    let prev = 0;
+    for (let pages = 1; pages <= 1 << 26; pages *= 2) {
+      const c = walkMemRefCycles(p, pages);
+      assert.ok(c >= prev, `${p.name}: walkMemRef must not fall as the footprint grows (${pages} pages)`);
+      prev = c;
+    }
+  }
+});
+
+test('dependence is a touch and trace field; the default is independent', () => {
+  const base = { name: 'dep', seed: 1, machine: { cpu: 'zen3', cpus: 1 }, kernel: 'linux-6.18' };
+  const steps = (extra: object) => [
+    { op: 'mmap', region: 'heap', size: '64MiB' },
+    { op: 'touch', region: 'heap', access: 'read', pattern: 'random', ...extra },
+  ];
+  const total = (extra: object) => runSync({ ...base, steps: steps(extra) } as never).toJSON().runs[0].total.cycles.total;
+  assert.equal(total({}), total({ dependence: 'independent' }));
+  assert.notEqual(total({ dependence: 'dependent' }), total({}));
+  assert.throws(() => runSync({ ...base, steps: steps({ dependence: 'chase' }) } as never), /dependence/);
+});
