@@ -1,7 +1,11 @@
 /**
  * fork(2): dup_mmap() -> copy_page_range() -> copy_pte_range() (mm/memory.c), for the child's
- * address space. Only VMAs that need it are copied (vma_needs_copy(): anon memory or uffd-wp);
- * shared mappings are faulted in again by the child.
+ * address space. Only VMAs that need it are copied: vma_needs_copy() (c56d1b62cce8, v5.19, the
+ * same test up to 6.18) copies page tables when the child's VMA is uffd-wp registered, the VMA
+ * is PFNMAP/MIXEDMAP (not modelled), or the parent's VMA has an anon_vma. Everything else (shared
+ * mappings, private file mappings never written, anon VMAs that only mapped the zero page) is
+ * faulted in again by the child. The child's VMA gets its own anon_vma when the parent's has one
+ * (anon_vma_fork()).
  *  - copy_present_pte(): an anon page becomes shared: PageAnonExclusive is cleared
  *    (folio_try_dup_anon_rmap_pte), and in a CoW mapping both parent and child PTEs are
  *    write-protected; the child's PTE is old (and clean in shared mappings); the child keeps
@@ -17,11 +21,16 @@ import { KEv } from './events';
 import { PG_anon, PG_anon_exclusive, ZERO_PFN } from './frames';
 import type { Kernel } from './kernel';
 import type { Mm } from './mm';
-import { page_dup_rmap } from './rmap';
+import { AnonVma, page_dup_rmap } from './rmap';
 import { is_pte_marker, is_swap_entry, pte_marker_uffd_wp } from './swap';
 import { flush_tlb_mm_range } from './tlbflush';
-import { VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, userfaultfd_wp } from './vma';
+import { VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, userfaultfd_wp, type Vma } from './vma';
 import { walk_pte_range } from './pagewalk';
+
+/** vma_needs_copy() (mm/memory.c, 5.19-6.18; PFNMAP/MIXEDMAP and hugetlb VMAs are not modelled). */
+export function vma_needs_copy(dst: Vma, src: Vma): boolean {
+  return userfaultfd_wp(dst) || src.anonVma !== null;
+}
 
 export function do_fork(k: Kernel, parent: Mm, child: Mm, cpu: number): void {
   k.counters[KEv.fork]++;
@@ -36,9 +45,9 @@ export function do_fork(k: Kernel, parent: Mm, child: Mm, cpu: number): void {
       dst.flags &= ~(VM_UFFD_WP | VM_UFFD_MISSING | VM_UFFD_MINOR);
       dst.uffd = null;
     }
+    dst.anonVma = src.anonVma ? new AnonVma(true) : null;
     child.insertVma(dst);
-    const needsCopy = userfaultfd_wp(dst) || src.anon || src.kind === 'file-private';
-    if (!needsCopy) continue;
+    if (!vma_needs_copy(dst, src)) continue;
     const cow = !src.shared; // is_cow_mapping(): private and may write
     walk_pte_range(parent, src.start, src.end, (vpn, sslot) => {
       let pte = mem.get(sslot);

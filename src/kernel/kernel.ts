@@ -24,7 +24,7 @@ import { uffd_fill, uffd_register, uffd_writeprotect, type UffdFeature, type Uff
 import type { KernelVariant } from './variant';
 import { getVariant } from './variants';
 import { reclaim } from './vmscan';
-import { Vma, VM_MAYREAD, VM_MAYWRITE, VM_SHARED, VM_SOFTDIRTY, vma_set_page_prot, type VmaKind } from './vma';
+import { Vma, VM_MAYREAD, VM_MAYWRITE, VM_NOHUGEPAGE, VM_SHARED, VM_SOFTDIRTY, vma_set_page_prot, type VmaKind } from './vma';
 import { writeback_files } from './writeback';
 import { walk_pte_range } from './pagewalk';
 
@@ -47,6 +47,12 @@ export interface MmapOptions {
   fs?: 'mkwrite' | 'plain';
   /** file kinds: is the file already in the page cache (default true) */
   cached?: boolean;
+  /**
+   * One VMA per page, as MADV_NOHUGEPAGE on every other page makes it (adjacent VMAs with different
+   * flags never merge and never share an anon_vma). The native replayer maps anon regions so, to
+   * read young/dirty per page from smaps; `ptlab diff` has the model do the same.
+   */
+  vmaPerPage?: boolean;
 }
 
 export class Kernel {
@@ -158,6 +164,16 @@ export class Kernel {
       this.files.set(file.id, file);
       if (fs !== 'shmem' && o.cached !== false) this.populateCache(file);
       if (fs === 'plain') for (let i = 0; i < o.pages; i++) file.blocks.add(i);
+    }
+    if (o.vmaPerPage) {
+      const vmas: Vma[] = [];
+      for (let i = 0; i < o.pages; i++) {
+        const vma = new Vma(mm, start + i, start + i + 1, flags | (i % 2 === 0 ? VM_NOHUGEPAGE : 0), o.kind, file, i, o.region);
+        vma_set_page_prot(vma, this.variant);
+        vmas.push(vma);
+      }
+      mm.insertVma(...vmas);
+      return vmas[0];
     }
     const vma = new Vma(mm, start, start + o.pages, flags, o.kind, file, 0, o.region);
     vma_set_page_prot(vma, this.variant);

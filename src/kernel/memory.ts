@@ -30,7 +30,7 @@ import {
 import type { FileObj } from './filemap';
 import type { Kernel } from './kernel';
 import type { Mm } from './mm';
-import { page_add_new_anon_rmap, page_cache_add, page_dup_rmap, page_remove_rmap } from './rmap';
+import { anon_vma_prepare, page_add_new_anon_rmap, page_cache_add, page_dup_rmap, page_remove_rmap } from './rmap';
 import { is_migration_entry, is_pte_marker, pte_marker_uffd_wp } from './swap';
 import { flush_tlb_fix_spurious_fault, flush_tlb_mm_range } from './tlbflush';
 import { uffd_handle_missing, uffd_handle_minor, uffd_handle_wp } from './userfaultfd';
@@ -115,8 +115,9 @@ function do_anonymous_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number
     if (uffdWp) entry = k.arch.pte_mkuffd_wp(entry);
     k.setPte(mm, vma, vpn, slot, entry);
     fault(k, 'anonZeroPage');
-    return FAULT_RETRY;
+    return FAULT_RETRY; // no anon_vma_prepare(): a VMA with only zero-page PTEs is not copied by fork
   }
+  anon_vma_prepare(vma);
   const pfn = k.allocPage(true);
   let entry = pfn_pte(pfn, vma.pageProt);
   if (vma.flags & VM_WRITE) entry = k.arch.pte_mkwrite(k.arch.pte_mkdirty(entry));
@@ -183,6 +184,7 @@ function do_fault(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slot: n
   if (!vma.shared) {
     // do_cow_fault(): copy the page-cache page into a new exclusive anon page.
     filemap_get_page(k, file, index); // the source must be in the page cache (read it if not)
+    anon_vma_prepare(vma);
     const pfn = k.allocPage(false);
     k.counters[KEv.pageCopy]++;
     let entry = maybe_mkwrite(k, k.arch.pte_mkdirty(pfn_pte(pfn, vma.pageProt)), vma);
@@ -270,6 +272,7 @@ function do_wp_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slot:
     }
   }
   // wp_page_copy(): new exclusive page, old PTE cleared and flushed, new PTE young+dirty+RW.
+  anon_vma_prepare(vma);
   const npfn = k.allocPage(false);
   k.counters[pfn === ZERO_PFN ? KEv.pageZero : KEv.pageCopy]++;
   let entry = maybe_mkwrite(k, k.arch.pte_mkdirty(pfn_pte(npfn, vma.pageProt)), vma);

@@ -5,6 +5,7 @@
  */
 import { PageTable } from '../x86/pagetable';
 import type { PageTableMemory } from '../x86/pagetable';
+import { is_mergeable_anon_vma } from './rmap';
 import { Vma } from './vma';
 
 /** Processes that share anon pages through fork (the anon_vma tree, coarsened to the process tree). */
@@ -60,10 +61,12 @@ export class Mm {
     return start;
   }
 
-  insertVma(vma: Vma): void {
-    this.vmas.push(vma);
+  insertVma(...vmas: Vma[]): void {
+    for (const vma of vmas) {
+      this.vmas.push(vma);
+      if (vma.file) vma.file.vmas.push(vma);
+    }
     this.vmas.sort((a, b) => a.start - b.start);
-    if (vma.file) vma.file.vmas.push(vma);
   }
 
   removeVma(vma: Vma): void {
@@ -104,7 +107,8 @@ export class Mm {
 
   /**
    * vma_merge(): after mprotect or userfaultfd registration, neighbours that became identical
-   * (flags, protection, backing, userfaultfd context, region) are one VMA again.
+   * (flags, protection, backing, userfaultfd context, region) with mergeable anon_vmas are one
+   * VMA again, keeping whichever anon_vma either had.
    */
   mergeAdjacent(): void {
     const out: Vma[] = [];
@@ -113,9 +117,10 @@ export class Mm {
       const same =
         prev !== undefined && prev.end === v.start && prev.flags === v.flags && prev.kind === v.kind && prev.file === v.file &&
         prev.pageProt === v.pageProt && prev.region === v.region && JSON.stringify(prev.uffd) === JSON.stringify(v.uffd) &&
-        (prev.file === null || prev.pgoff + (prev.end - prev.start) === v.pgoff);
+        (prev.file === null || prev.pgoff + (prev.end - prev.start) === v.pgoff) && is_mergeable_anon_vma(prev.anonVma, v.anonVma);
       if (same) {
         prev.end = v.end;
+        prev.anonVma ??= v.anonVma;
         if (v.file) {
           const i = v.file.vmas.indexOf(v);
           if (i >= 0) v.file.vmas.splice(i, 1);

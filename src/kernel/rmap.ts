@@ -9,7 +9,49 @@ import {
 } from './frames';
 import type { Kernel } from './kernel';
 import type { Mm } from './mm';
-import type { Vma } from './vma';
+import { VM_ACCESS_FLAGS, VM_SOFTDIRTY, type Vma } from './vma';
+
+/**
+ * struct anon_vma, reduced to what the model needs: its identity (VMAs sharing one may merge, and
+ * anon_vma_prepare() may reuse a neighbour's) and whether anon_vma_fork() made it: a forked VMA's
+ * anon_vma_chain also links the parent's anon_vma, so it is not "singular" and is neither reused
+ * by a neighbour nor merged with a VMA that has none (reuse_anon_vma(), is_mergeable_anon_vma()).
+ * The PTE-level rmap stays coarsened to the fork family (AnonFamily).
+ */
+export class AnonVma {
+  constructor(readonly forked: boolean) {}
+}
+
+/**
+ * anon_vma_compatible() (mm/mmap.c, 5.19; mm/vma.c from 6.12): `a` ends where `b` starts, same
+ * file, flags equal but for the access bits and VM_SOFTDIRTY, contiguous pgoff.
+ */
+function anon_vma_compatible(a: Vma, b: Vma): boolean {
+  return a.end === b.start && a.file === b.file && ((a.flags ^ b.flags) & ~(VM_ACCESS_FLAGS | VM_SOFTDIRTY)) === 0 && b.pgoff === a.pgoff + a.pages;
+}
+
+/**
+ * anon_vma_prepare() (mm/rmap.c, unchanged in this respect 5.19-6.18): called before the first anon
+ * page goes into a VMA (do_anonymous_page's allocating path, wp_page_copy, do_cow_fault, and
+ * mfill_atomic for every private VMA, UFFDIO_ZEROPAGE included). find_mergeable_anon_vma() first
+ * tries the next, then the previous VMA's anon_vma; otherwise a new one.
+ */
+export function anon_vma_prepare(vma: Vma): void {
+  if (vma.anonVma) return;
+  const vmas = vma.mm.vmas;
+  const i = vmas.indexOf(vma);
+  const next = vmas[i + 1], prev = vmas[i - 1];
+  if (next && next.anonVma && !next.anonVma.forked && anon_vma_compatible(vma, next)) vma.anonVma = next.anonVma;
+  else if (prev && prev.anonVma && !prev.anonVma.forked && anon_vma_compatible(prev, vma)) vma.anonVma = prev.anonVma;
+  else vma.anonVma = new AnonVma(false);
+}
+
+/** is_mergeable_anon_vma(): the same anon_vma, or one side has none and the other is not forked. */
+export function is_mergeable_anon_vma(a: AnonVma | null, b: AnonVma | null): boolean {
+  if (a === b) return true;
+  const other = a ?? b;
+  return (a === null || b === null) && !other!.forked;
+}
 
 /** folio_add_new_anon_rmap(): a freshly allocated anon page, exclusive to `mm`. */
 export function page_add_new_anon_rmap(k: Kernel, pfn: number, mm: Mm, vpn: number): void {

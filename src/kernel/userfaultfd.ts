@@ -18,7 +18,7 @@ import type { Mm } from './mm';
 import { filemap_get_page } from './memory';
 import { is_pte_marker } from './swap';
 import { change_protection, type ChangeProtFlags } from './mprotect';
-import { page_add_new_anon_rmap, page_dup_rmap } from './rmap';
+import { anon_vma_prepare, page_add_new_anon_rmap, page_dup_rmap } from './rmap';
 import { MmuGather, tlb_finish_mmu } from './tlbflush';
 import {
   VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, VM_WRITE, vm_get_page_prot, vma_set_page_prot, vma_wants_manual_pte_write_upgrade, type Vma,
@@ -134,6 +134,8 @@ export function uffd_fill(k: Kernel, mm: Mm, start: number, pages: number, wp: b
   let n = 0;
   for (const { vma, start: from, end: to } of mm.rangesIn(start, start + pages)) {
     if (!(vma.flags & (VM_UFFD_MISSING | VM_UFFD_WP | VM_UFFD_MINOR))) throw new UffdError('ENOENT', `UFFDIO_${zeropage ? 'ZEROPAGE' : 'COPY'} on region ${vma.region}, which is not registered with userfaultfd`);
+    // mfill_atomic(): every private VMA gets its anon_vma first, UFFDIO_ZEROPAGE included
+    if (!vma.shared) anon_vma_prepare(vma);
     for (let vpn = from; vpn < to; vpn++) if (mfill_atomic_install_pte(k, mm, vma, vpn, wp, zeropage)) n++;
   }
   return n;
@@ -145,6 +147,7 @@ export function uffd_fill(k: Kernel, mm: Mm, start: number, pages: number, wp: b
 export function uffd_handle_missing(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number): void {
   void cpu;
   k.counters[KEv.uffdIoctl]++;
+  if (!vma.shared) anon_vma_prepare(vma); // mfill_atomic()
   mfill_atomic_install_pte(k, mm, vma, vpn, false, false);
 }
 
@@ -152,6 +155,7 @@ export function uffd_handle_missing(k: Kernel, mm: Mm, vma: Vma, cpu: number, vp
 export function uffd_handle_minor(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number): void {
   void cpu;
   k.counters[KEv.uffdIoctl]++;
+  if (!vma.shared) anon_vma_prepare(vma); // mfill_atomic()
   const slot = mm.pt.ensurePteSlot(vpn);
   const pfn = vma.file!.cache.get(vma.fileIndex(vpn))!;
   let entry = pfn_pte(pfn, vma.pageProt);

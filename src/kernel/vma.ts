@@ -4,9 +4,11 @@
 import { PAGE_COPY, PAGE_NONE, PAGE_READONLY, PAGE_SHARED } from '../x86/pte';
 import type { FileObj } from './filemap';
 import type { Mm } from './mm';
+import type { AnonVma } from './rmap';
 import type { KernelVariant } from './variant';
 
-// include/linux/mm.h values (VM_UFFD_MINOR is bit 41 there; the model uses a free low bit)
+// include/linux/mm.h values (VM_UFFD_MINOR is bit 41 there; the model uses 0x800, a bit free in
+// every modelled release: VM_DENYWRITE until 5.15, VM_MAYBE_GUARD only after 6.18)
 export const VM_READ = 0x1;
 export const VM_WRITE = 0x2;
 export const VM_EXEC = 0x4;
@@ -14,9 +16,12 @@ export const VM_SHARED = 0x8;
 export const VM_MAYREAD = 0x10;
 export const VM_MAYWRITE = 0x20;
 export const VM_UFFD_MISSING = 0x200;
+export const VM_UFFD_MINOR = 0x800;
 export const VM_UFFD_WP = 0x1000;
 export const VM_SOFTDIRTY = 0x08000000;
-export const VM_UFFD_MINOR = 0x40000000;
+export const VM_NOHUGEPAGE = 0x40000000;
+/** VM_ACCESS_FLAGS (include/linux/mm.h): the protection bits anon_vma_compatible() ignores */
+export const VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC;
 
 export type VmaKind = 'anon-private' | 'anon-shared' | 'file-shared' | 'file-private';
 
@@ -50,6 +55,12 @@ export class Vma {
     public region: string,
     public pageProt: bigint = 0n,
     public uffd: UffdContext | null = null,
+    /**
+     * vma->anon_vma: set by anon_vma_prepare() on the first fault or ioctl that puts an anon page
+     * in the VMA (never by a read fault that maps the zero page); fork copies page tables only of
+     * VMAs that have one (vma_needs_copy()).
+     */
+    public anonVma: AnonVma | null = null,
   ) {}
 
   get pages(): number {
@@ -68,8 +79,9 @@ export class Vma {
   fileIndex(vpn: number): number {
     return this.pgoff + (vpn - this.start);
   }
+  /** A copy sharing the anon_vma, as __split_vma() makes with anon_vma_clone(); fork replaces it (anon_vma_fork()). */
   clone(mm: Mm): Vma {
-    return new Vma(mm, this.start, this.end, this.flags, this.kind, this.file, this.pgoff, this.region, this.pageProt, this.uffd && { ...this.uffd });
+    return new Vma(mm, this.start, this.end, this.flags, this.kind, this.file, this.pgoff, this.region, this.pageProt, this.uffd && { ...this.uffd }, this.anonVma);
   }
 }
 

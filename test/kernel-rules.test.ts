@@ -1,0 +1,132 @@
+/**
+ * Kernel rules per version (issue 19): each test states one rule and the variants it holds for,
+ * with the kernel function it comes from. fork's page-table copy (vma_needs_copy() and the
+ * VMA's anon_vma) first.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { consistency, Lab } from './helpers/kernel-harness';
+import { listVariants } from '../src/kernel/variants';
+
+const ALL = listVariants();
+
+for (const variant of ALL) {
+  test(`${variant}: fork after a read-only zero-page fault copies no PTE (no anon_vma, vma_needs_copy() is false)`, () => {
+    const l = new Lab(variant);
+    l.map('m', 4);
+    l.read('m', 0);
+    assert.equal(l.page('m', 0).special, true, 'the zero page');
+    assert.equal(l.mm.regionVmas('m')[0].anonVma, null, 'a zero-page read fault does not run anon_vma_prepare()');
+    const child = l.k.fork(l.mm, 'child', 0);
+    assert.equal(l.page('m', 0, child).entry, 'none', 'the child starts with an empty PTE');
+    assert.equal(l.mm.regionVmas('m')[0].anonVma, null);
+    assert.equal(child.regionVmas('m')[0].anonVma, null, 'anon_vma_fork() gives the child none either');
+    assert.equal(l.page('m', 0).special, true, 'the parent keeps its zero-page PTE');
+    l.read('m', 0, 1, child);
+    assert.equal(l.page('m', 0, child).special, true, 'the child faults the zero page in itself');
+    assert.deepEqual(consistency(l.k), []);
+  });
+
+  test(`${variant}: fork after one write copies every PTE of that VMA, zero-page PTEs of pages only read included`, () => {
+    const l = new Lab(variant);
+    l.map('m', 4);
+    l.read('m', 0);
+    l.write('m', 1);
+    const child = l.k.fork(l.mm, 'child', 0);
+    const z = l.page('m', 0, child);
+    assert.deepEqual([z.present, z.special, z.young], [true, true, false], 'copy_present_pte(): copied, old');
+    const p = l.page('m', 1, child);
+    assert.deepEqual([p.present, p.write, p.exclusive], [true, false, false], 'the written page is shared copy-on-write');
+    assert.ok(child.regionVmas('m')[0].anonVma?.forked, 'the child VMA got its own anon_vma from anon_vma_fork()');
+    assert.deepEqual(consistency(l.k), []);
+  });
+}
+
+test('anon_vma outlives the pages: write, MADV_DONTNEED, read (zero page), fork -> the zero-page PTE is copied', () => {
+  const l = new Lab('linux-6.18');
+  l.map('m', 2);
+  l.write('m', 0);
+  l.k.madvise(l.mm, 0, l.start('m'), 2, 'dontneed');
+  l.read('m', 0);
+  const child = l.k.fork(l.mm, 'child', 0);
+  assert.equal(l.page('m', 0, child).special, true);
+});
+
+test('anon_vma is created by the allocating paths only: anon write, CoW of the zero page, do_cow_fault, UFFDIO_COPY and UFFDIO_ZEROPAGE', () => {
+  const cases: [string, (l: Lab) => void, boolean][] = [
+    ['read fault (zero page)', (l) => l.read('m', 0), false],
+    ['write fault', (l) => l.write('m', 0), true],
+    ['read, then write (wp_page_copy of the zero page)', (l) => (l.read('m', 0), l.write('m', 0)), true],
+    ['mprotect and madvise', (l) => (l.k.mprotect(l.mm, 0, l.start('m'), 1, 'r'), l.k.madvise(l.mm, 0, l.start('m'), 2, 'dontneed')), false],
+    ['UFFDIO_ZEROPAGE (mfill_atomic prepares any private VMA)', (l) => (l.k.uffdRegister(l.mm, l.start('m'), 2, ['missing']), l.k.uffdZeropage(l.mm, l.start('m'), 1)), true],
+    ['UFFDIO_COPY', (l) => (l.k.uffdRegister(l.mm, l.start('m'), 2, ['missing']), l.k.uffdCopy(l.mm, l.start('m'), 1)), true],
+  ];
+  for (const [what, act, expected] of cases) {
+    const l = new Lab('linux-6.18');
+    l.map('m', 2);
+    act(l);
+    assert.equal(l.mm.regionVmas('m').some((v) => v.anonVma !== null), expected, what);
+  }
+  for (const write of [false, true]) {
+    const l = new Lab('linux-6.18');
+    l.map('f', 2, 'file-private');
+    if (write) l.write('f', 0);
+    else l.read('f', 0);
+    const child = l.k.fork(l.mm, 'child', 0);
+    assert.equal(l.page('f', 0, child).present, write, `file-private after a ${write ? 'write (do_cow_fault)' : 'read'}: ${write ? '' : 'not '}copied`);
+  }
+});
+
+test('split and merge keep the anon_vma: mprotect a written VMA in two and back; fork copies both halves', () => {
+  const l = new Lab('linux-6.18');
+  l.map('m', 4);
+  l.write('m', 3);
+  l.read('m', 0);
+  l.k.mprotect(l.mm, 0, l.start('m'), 2, 'r');
+  const [lo, hi] = l.mm.regionVmas('m');
+  assert.ok(lo.anonVma && lo.anonVma === hi.anonVma, '__split_vma() clones the anon_vma into both halves');
+  l.k.mprotect(l.mm, 0, l.start('m'), 2, 'rw');
+  assert.equal(l.mm.regionVmas('m').length, 1, 'merged again');
+  const child = l.k.fork(l.mm, 'child', 0);
+  assert.equal(l.page('m', 0, child).special, true, 'page 0 (read only, other half) is copied');
+});
+
+test('anon_vma_prepare() reuses a compatible neighbour\'s anon_vma; a forked anon_vma is neither reused nor merged with none', () => {
+  const l = new Lab('linux-6.18');
+  l.map('m', 4);
+  l.k.mprotect(l.mm, 0, l.start('m'), 2, 'r'); // [0,2) r, [2,4) rw: compatible (only access bits differ)
+  l.write('m', 2);
+  l.k.mprotect(l.mm, 0, l.start('m'), 2, 'rw');
+  const [only] = l.mm.regionVmas('m');
+  assert.ok(only.anonVma, 'merged with the anon_vma the written half had');
+  // in a child: split, the two halves keep the one forked anon_vma and merge back
+  const child = l.k.fork(l.mm, 'child', 0);
+  l.k.mprotect(child, 0, l.start('m', child), 2, 'r');
+  l.k.mprotect(child, 0, l.start('m', child), 2, 'rw');
+  assert.equal(child.regionVmas('m').length, 1);
+});
+
+test('a uffd-wp registered child VMA (EVENT_FORK) is copied even without an anon_vma: its markers survive fork', () => {
+  const l = new Lab('linux-6.18');
+  l.map('m', 2);
+  l.k.uffdRegister(l.mm, l.start('m'), 2, ['wp'], ['wp-unpopulated', 'event-fork']);
+  l.k.uffdWriteprotect(l.mm, 0, l.start('m'), 2, true);
+  assert.equal(l.page('m', 0).entry, 'marker');
+  assert.equal(l.mm.regionVmas('m')[0].anonVma, null);
+  const child = l.k.fork(l.mm, 'child', 0);
+  assert.equal(l.page('m', 0, child).entry, 'marker');
+});
+
+test('one VMA per page (the replayer\'s MADV_NOHUGEPAGE split): each page VMA gets its own anon_vma, so fork copies only written pages', () => {
+  const l = new Lab('linux-6.18');
+  l.k.mmap(l.mm, { region: 'm', pages: 4, kind: 'anon-private', vmaPerPage: true });
+  assert.equal(l.mm.regionVmas('m').length, 4);
+  l.read('m', 0);
+  l.write('m', 1);
+  l.k.mprotect(l.mm, 0, l.start('m'), 4, 'r');
+  l.k.mprotect(l.mm, 0, l.start('m'), 4, 'rw');
+  assert.equal(l.mm.regionVmas('m').length, 4, 'VM_NOHUGEPAGE on every other page: no merge');
+  const child = l.k.fork(l.mm, 'child', 0);
+  assert.equal(l.page('m', 0, child).entry, 'none');
+  assert.equal(l.page('m', 1, child).present, true);
+});
