@@ -178,7 +178,7 @@ test(`differential fuzz: ${FUZZ_RUNS} generated op sequences show no model diffe
       for (let again = 0; again < 2 && r.modelDifferences > 0; again++) r = diffSpec(loadSpecJson(spec, 'fuzz'));
       assert.equal(r.modelDifferences, 0, `${formatDiff(r)}\nspec: ${JSON.stringify(spec)}`);
     }),
-    { numRuns: FUZZ_RUNS, seed: Number(process.env.PTLAB_FUZZ_SEED ?? 20220718) },
+    { numRuns: FUZZ_RUNS, seed: Number(process.env.PTLAB_FUZZ_SEED ?? 20220718), includeErrorInReport: true },
   );
 });
 

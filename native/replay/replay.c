@@ -1019,6 +1019,9 @@ static void execute(const struct op *o) {
       snprintf(self_name, sizeof self_name, "%s", o->argv[0]);
       close(cmd[1]);
       close(ack[0]);
+      /* an older sibling's pipe ends must not stay open here: the sibling would never see EOF */
+      for (int i = 0; i < nchildren; i++)
+        if (children[i].pid > 0) close(children[i].cmd_fd), close(children[i].ack_fd);
       children[0] = (struct child){.pid = 0, .cmd_fd = cmd[0], .ack_fd = ack[1]};
       nchildren = 0;
       uffd_stop_pipe[1] = -1; /* the handler thread does not exist in the child */

@@ -13,6 +13,7 @@ import type { InspectRow, RunResult, StepResult } from '../lab/types';
 import { variantForRelease } from '../kernel/variants';
 import type { NativeHeader, NativeReplay, NativeRow, NativeStep } from './native-types';
 import { replayNative, type ReplayOptions } from './replay';
+import { toOpScript } from './script';
 import type { LoadedSpec } from './spec-input';
 
 /** InspectRow fields compared bit by bit (write is never observable natively). */
@@ -190,9 +191,13 @@ export function diffSpec(loaded: LoadedSpec, opts: DiffOptions = {}): DiffReport
   const plan: RunPlan = { ...loaded.plan, id: `${loaded.plan.id}|diff=${variant}`, variant, spec: resolved };
   // A host whose anon read faults map no zero page is modelled as such (mm_forbids_zeropage()).
   const hostVariant = native.host.zeroPageOnRead ? undefined : deriveVariant(getVariant(variant), { name: `${variant}+no-zero-page`, mmForbidsZeropage: true });
+  // The replayer maps small anon regions one VMA per page (to read A/D from smaps); so does the
+  // model here, since VMA boundaries decide fork's page-table copy (each VMA's own anon_vma).
+  const regions = toOpScript(loaded.resolved, { seed: loaded.resolved.seed, repeat: loaded.plan.repeat, cpus: loaded.resolved.machine.cpus, ...opts }).regions;
+  const vmaPerPage = new Set(Object.entries(regions).filter(([, r]) => r.split).map(([name]) => name));
   let model: RunResult;
   try {
-    model = opts.simulate ? opts.simulate(plan) : simulateRun(plan, { variant: hostVariant });
+    model = opts.simulate ? opts.simulate(plan) : simulateRun(plan, { variant: hostVariant, vmaPerPage });
   } catch (e) {
     throw new ModelFailed(`simulating "${loaded.resolved.name}" under ${variant} failed: ${(e as Error).message}`);
   }

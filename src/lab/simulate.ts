@@ -43,6 +43,8 @@ export interface SimulateOptions {
   variant?: KernelVariant;
   /** a profile object to use instead of looking `plan.cpu` up */
   profile?: CpuProfile;
+  /** regions mapped one VMA per page, as the native replayer maps them (`ptlab diff`) */
+  vmaPerPage?: ReadonlySet<string>;
 }
 
 /** A step the model cannot perform as written (bad region, page out of range, missing feature). */
@@ -234,7 +236,7 @@ class Run {
       case 'mmap': {
         const pages = sizeToPages(s.size as string | number);
         if (mm.regionVmas(s.region).length > 0) throw new SimulationError(`${where}.region: "${s.region}" is already mapped in process ${mm.name}`);
-        k.mmap(mm, { region: s.region, pages, kind: (s.kind as never) ?? 'anon-private', prot: (s.prot as never) ?? 'rw', fs: (s.fs as never) ?? 'mkwrite' });
+        k.mmap(mm, { region: s.region, pages, kind: (s.kind as never) ?? 'anon-private', prot: (s.prot as never) ?? 'rw', fs: (s.fs as never) ?? 'mkwrite', vmaPerPage: this.opts.vmaPerPage?.has(s.region) });
         break;
       }
       case 'munmap':
