@@ -22,6 +22,7 @@ const COMMANDS: Record<string, CommandInfo> = {
   calibrate: { module: './calibrate', summary: 'measure this host and write a "host" CPU profile (--check: fidelity report)' },
   kernel: { module: './kernel', summary: 'manage the "ptlab (TypeScript)" Jupyter kernel: install | list | remove' },
   replay: { module: '../fidelity/replay-cli', summary: 'run a spec natively on this Linux kernel: ptlab replay SPEC.json --native' },
+  trace: { module: './trace', summary: 'capture a real program\'s page trace (valgrind) or summarise one: ptlab trace capture|stats' },
   diff: { module: '../fidelity/diff-cli', summary: 'compare the model with this kernel: ptlab diff SPEC.json' },
 };
 
