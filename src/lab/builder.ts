@@ -207,9 +207,17 @@ export class Experiment {
     return this.add(pages === undefined ? { op: 'inspect', region, ...o } : { op: 'inspect', region, pages, ...o });
   }
 
-  /** Replay a CSV/JSONL trace (`cpu, op, address`) against `region`. */
-  trace(region: string, file: string, o: Opts<'trace', 'region' | 'file'> = {}): Experiment {
-    return this.add({ op: 'trace', region, file, ...o });
+  /**
+   * Replay a real program's page trace (.ptt, `ptlab trace capture`): `trace('gzip.ptt')` runs each
+   * trace region in the spec region of its name (mapping those not mapped yet); `{region}` packs them
+   * all into one spec region; `{records: {from, count}}` replays a slice. Or replay a CSV/JSONL trace
+   * (`cpu, op, address`) against a region: `trace('heap', 'app.csv')`.
+   */
+  trace(file: string, o?: Opts<'trace', 'file'>): Experiment;
+  trace(region: string, file: string, o?: Opts<'trace', 'region' | 'file'>): Experiment;
+  trace(a: string, b?: string | Opts<'trace', 'file'>, c: Opts<'trace', 'region' | 'file'> = {}): Experiment {
+    if (typeof b === 'string') return this.add({ op: 'trace', region: a, file: b, ...c });
+    return this.add({ op: 'trace', file: a, ...(b ?? {}) });
   }
 
   /** PAGEMAP_SCAN: pages `written` since protection (uffd-wp async) or `soft-dirty`; `clear` re-protects (PM_SCAN_WP_MATCHING). */

@@ -17,7 +17,9 @@ import { getVariant } from '../kernel/variants';
 import type { KernelVariant } from '../kernel/variant';
 import { makeAccessStream } from '../workload/access-stream';
 import { streamSeed } from '../workload/prng';
-import { openTraceStream } from '../workload/trace';
+import { openTraceStream, traceFormat } from '../workload/trace';
+import * as path from 'node:path';
+import { openPageTraceStep, TraceStepError } from './page-trace-step';
 import type { AccessStream } from '../workload/types';
 import type { ResolvedSpec } from './plan';
 import { sizeToPages } from './size';
@@ -245,15 +247,32 @@ class Run {
         break;
       case 'touch':
       case 'trace': {
-        const r = this.region(mm, s.region, where);
+        let r: Region;
+        let stream: AccessStream;
+        let footprint: number;
+        if (s.op === 'trace' && traceFormat(s) === 'ptt') {
+          // page trace: the stream yields absolute model pages (src/lab/page-trace-step.ts)
+          r = { start: 0, pages: Infinity };
+          try {
+            const pts = openPageTraceStep(k, mm, s, path.resolve(this.plan.baseDir ?? process.cwd(), s.file), where, (name) => (mm.regionVmas(name).length > 0 ? this.region(mm, name, where) : null));
+            stream = pts;
+            footprint = pts.footprintPages;
+          } catch (e) {
+            if (e instanceof TraceStepError) throw new SimulationError(e.message);
+            throw e;
+          }
+        } else {
+          r = this.region(mm, s.region ?? '', where);
+          footprint = s.op === 'touch' ? selectedPages(r, s.pages as Pages | undefined) : r.pages;
+          const seed = streamSeed(this.plan.seed, this.plan.repeat, i);
+          stream = s.op === 'touch'
+            ? makeAccessStream(s as never, { pages: r.pages, seed, cpus: k.cpus })
+            : openTraceStream(s as never, { pages: r.pages, cpus: k.cpus, baseDir: this.plan.baseDir });
+        }
         this.stepTable = regimeTable(this.profile, {
           dependence: ((s as { dependence?: Dependence }).dependence) ?? 'independent',
-          footprintPages: s.op === 'touch' ? selectedPages(r, s.pages as Pages | undefined) : r.pages,
+          footprintPages: footprint,
         });
-        const seed = streamSeed(this.plan.seed, this.plan.repeat, i);
-        const stream = s.op === 'touch'
-          ? makeAccessStream(s as never, { pages: r.pages, seed, cpus: k.cpus })
-          : openTraceStream(s as never, { pages: r.pages, cpus: k.cpus, baseDir: this.plan.baseDir });
         const every = this.opts.sampleEvery ?? this.spec.sampleEvery ?? 0;
         const series: SeriesPoint[] | undefined = every > 0 ? [] : undefined;
         this.drive(mm, r, stream, series, every);

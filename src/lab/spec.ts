@@ -55,7 +55,7 @@ export const UFFD_FEATURES = ['wp-async', 'wp-unpopulated', 'event-fork'] as con
 export const UFFD_HINTS = ['access-likely', 'write-likely'] as const;
 export const CLEAR_REFS_MODES = ['soft-dirty', 'young'] as const;
 export const SCAN_MODES = ['written', 'soft-dirty'] as const;
-export const TRACE_FORMATS = ['csv', 'jsonl'] as const;
+export const TRACE_FORMATS = ['csv', 'jsonl', 'ptt'] as const;
 const dependence = v(z.enum(DEPENDENCES))
   .optional()
   .describe('independent (default): the accesses can overlap, like a stream; dependent: each waits for the previous one, like a pointer chase (prices walks and A/D updates, docs/cost-model.md)');
@@ -168,11 +168,19 @@ export const InspectStep = z.object({ op: z.literal('inspect'), region, pages: P
 export const TraceStep = z
   .object({
     op: z.literal('trace'),
-    region,
-    file: Name.describe('CSV or JSONL trace of cpu, op (r|w), address (byte offset in the region); relative to the spec file'),
-    format: z.enum(TRACE_FORMATS).optional().describe('default from the extension: .jsonl/.ndjson = jsonl, else csv'),
-    maxBytes: z.number().int().positive().optional().describe('refuse larger files (default 1 GiB)'),
-    maxLines: z.number().int().positive().optional().describe('refuse longer files (default 50 million lines)'),
+    region: Name.optional().describe(
+      'CSV/JSONL: the region the byte offsets address (required). Page trace (.ptt): run all its regions packed, in address order, inside this one region; omitted = each trace region in the spec region of its name (see regions), mapped by this step if not mapped yet',
+    ),
+    file: Name.describe('a page trace (.ptt, from ptlab trace capture) or a CSV/JSONL trace of cpu, op (r|w), address; relative to the spec file'),
+    format: z.enum(TRACE_FORMATS).optional().describe('default from the extension: .ptt = ptt, .jsonl/.ndjson = jsonl, else csv'),
+    regions: z
+      .record(z.string().min(1), Name)
+      .optional()
+      .describe('page traces: trace region name -> spec region to run it in (default: the spec region of the same name)'),
+    records: PageRange.optional().describe('page traces: replay only these records {from, count} (e.g. to interleave a copier); default all'),
+    cpu: v(z.number().int().nonnegative()).optional().describe('page traces: run every thread on this CPU (default: thread t on CPU t mod cpus)'),
+    maxBytes: z.number().int().positive().optional().describe('CSV/JSONL: refuse larger files (default 1 GiB)'),
+    maxLines: z.number().int().positive().optional().describe('CSV/JSONL: refuse longer files (default 50 million lines)'),
     dependence,
     ...common,
   })

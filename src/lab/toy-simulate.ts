@@ -7,7 +7,7 @@
  */
 import { makeAccessStream } from '../workload/access-stream';
 import { streamSeed } from '../workload/prng';
-import { openTraceStream } from '../workload/trace';
+import { openTraceStream, traceFormat } from '../workload/trace';
 import type { AccessStream } from '../workload/types';
 import type { ResolvedSpec } from './plan';
 import type { RunPlan, SimulateOptions } from './simulate';
@@ -52,7 +52,8 @@ export function simulateRun(plan: RunPlan, opts: SimulateOptions = {}): RunResul
     if (s.op === 'mmap') regions.set(s.region, new Uint8Array(sizeToPages(s.size)));
     else if (s.op === 'munmap') regions.delete(s.region);
     else if (s.op === 'touch' || s.op === 'trace') {
-      const st = regions.get(s.region) as Uint8Array;
+      if (s.op === 'trace' && traceFormat(s) === 'ptt') throw new Error('toy-simulate: page traces (.ptt) run only in the model (simulateRun)');
+      const st = regions.get(s.region as string) as Uint8Array;
       const opt = { pages: st.length, seed: streamSeed(plan.seed, plan.repeat, i), cpus: spec.machine.cpus };
       const stream: AccessStream = s.op === 'touch' ? makeAccessStream(s as never, opt) : openTraceStream(s, opt);
       if (sampleEvery > 0) series = [];

@@ -7,11 +7,14 @@
  * value), which catches a bad swept value without expanding the whole cartesian product.
  */
 import { PageSet } from '../workload/pages';
-import { checkTrace } from '../workload/trace';
+import { checkTrace, traceFormat, TraceError } from '../workload/trace';
+import * as path from 'node:path';
+import { PageTraceFile } from '../workload/pagetrace-reader';
+import { packedPages } from './page-trace-step';
 import { findVarRefs, substitute, sweepAxes, type Scalar } from './plan';
 import { defaultRegistries, type Registries } from './registries';
-import { PAGE_SIZE, parseSizeOrError } from './size';
-import { ExperimentSpecSchema, RESERVED_SWEEP_KEYS, StepSchema, type ExperimentSpec, type Step } from './spec';
+import { formatSize, PAGE_SIZE, parseSizeOrError } from './size';
+import { ExperimentSpecSchema, RESERVED_SWEEP_KEYS, StepSchema, type ExperimentSpec, type Step, type StepOf } from './spec';
 import { closest, describe, formatPath, SpecError, zodIssuesToSpecIssues, type SpecIssue } from './spec-issues';
 
 export interface ValidateOptions {
@@ -255,6 +258,14 @@ function checkFlow(steps: readonly Step[], cpus: number, opts: ValidateOptions, 
         return;
       }
       case 'trace': {
+        if (traceFormat(s) === 'ptt') {
+          checkPageTraceStep(s, regions, opts, add, need);
+          return;
+        }
+        if (s.region === undefined) {
+          add('region', 'a CSV/JSONL trace addresses one region: give "region" (only page traces, .ptt, may leave it out)');
+          return;
+        }
         const r = need(s.region);
         if (!r || opts.checkTraces === false) return;
         const key = `${s.file}|${r.pages}|${cpus}`;
@@ -272,6 +283,41 @@ function checkFlow(steps: readonly Step[], cpus: number, opts: ValidateOptions, 
       }
     }
   });
+}
+
+/** A page trace step: the file's header and region table, and where its regions go (src/lab/page-trace-step.ts). */
+function checkPageTraceStep(
+  s: StepOf<'trace'>,
+  regions: Map<string, RegionState>,
+  opts: ValidateOptions,
+  add: (field: string | undefined, message: string) => void,
+  need: (name: string) => RegionState | undefined,
+): void {
+  const packInto = s.region !== undefined ? need(s.region) : undefined;
+  if (s.region !== undefined && !packInto) return;
+  if (opts.checkTraces === false) return;
+  let t: PageTraceFile;
+  try {
+    t = PageTraceFile.open(path.resolve(opts.baseDir ?? process.cwd(), s.file), s.file);
+  } catch (e) {
+    if (e instanceof TraceError) for (const m of e.issues) add('file', m);
+    else throw e;
+    return;
+  }
+  const regs = t.trailer.regions;
+  if (packInto) {
+    const needPages = packedPages(t);
+    if (needPages > packInto.pages) add('region', `"${s.region}" has ${packInto.pages} pages but the trace's ${regs.length} regions need ${needPages}; mmap it with size "${formatSize(needPages * PAGE_SIZE)}"`);
+    return;
+  }
+  for (const name of Object.keys(s.regions ?? {}))
+    if (!regs.some((x) => x.name === name)) add('regions', `the trace has no region "${name}"; its regions: ${regs.map((x) => x.name).join(', ')}`);
+  for (const x of regs) {
+    const name = s.regions?.[x.name] ?? x.name;
+    const r = regions.get(name);
+    if (!r) regions.set(name, { pages: x.pages, kind: x.kind, uffdModes: new Set(), uffdFeatures: new Set() });
+    else if (r.pages < x.pages) add('regions', `spec region "${name}" has ${r.pages} pages but trace region "${x.name}" needs ${x.pages}; mmap it with size "${formatSize(x.pages * PAGE_SIZE)}"`);
+  }
 }
 
 function dedupe(issues: SpecIssue[]): SpecIssue[] {

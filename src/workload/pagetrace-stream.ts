@@ -28,6 +28,8 @@ const BATCH = 4096;
 
 export class PageTraceStream implements AccessStream {
   readonly total: number;
+  /** pages of all trace regions (the footprint the cost model's regime prices walks by) */
+  readonly footprintPages: number;
   private reader: RecordReader | null;
   private readonly vpn = new Float64Array(BATCH);
   private readonly wr = new Uint8Array(BATCH);
@@ -55,6 +57,7 @@ export class PageTraceStream implements AccessStream {
       throw new TraceError([`${trace.shown}: cpu ${opts.cpu} does not exist; the machine has cpus 0..${opts.cpus - 1}`]);
     if (base.length !== trace.trailer.regions.length) throw new Error('PageTraceStream: one base page per trace region');
     this.total = count;
+    this.footprintPages = trace.regionPages.reduce((a, b) => a + b, 0);
     this.reader = trace.records();
     this.reader.skip(from);
   }

@@ -27,6 +27,12 @@ export interface LiveSnapshotOptions {
   hints?: Array<'access-likely' | 'write-likely'>;
   /** pattern of the application's writes (default `random`) */
   pattern?: 'random' | 'zipf' | 'sequential';
+  /**
+   * A real program as the application (docs/traces.md): its page trace, packed into `region`,
+   * replayed in equal slices of its `records` between the copier's rounds (instead of `appWrites`
+   * synthetic writes). All its threads run on `appCpu`.
+   */
+  trace?: { file: string; records: number };
 }
 
 /**
@@ -47,9 +53,15 @@ export function liveSnapshot(region: string, o: LiveSnapshotOptions): ScenarioSt
     { op: 'uffd-register', region, modes: ['wp'] },
     { op: 'uffd-writeprotect', region, wp: true },
   ];
-  for (let from = 0; from < o.pages; from += chunk) {
+  const rounds = Math.ceil(o.pages / chunk);
+  const perRound = o.trace ? Math.ceil(o.trace.records / rounds) : 0;
+  for (let from = 0, round = 0; from < o.pages; from += chunk, round++) {
     const count = Math.min(chunk, o.pages - from);
-    if (appWrites > 0) steps.push({ op: 'touch', region, access: 'write', pattern: o.pattern ?? 'random', count: appWrites, cpu: appCpu });
+    if (o.trace) {
+      const rf = Math.min(o.trace.records, round * perRound);
+      const rc = Math.min(perRound, o.trace.records - rf);
+      if (rc > 0) steps.push({ op: 'trace', region, file: o.trace.file, records: { from: rf, count: rc }, cpu: appCpu });
+    } else if (appWrites > 0) steps.push({ op: 'touch', region, access: 'write', pattern: o.pattern ?? 'random', count: appWrites, cpu: appCpu });
     steps.push({ op: 'touch', region, access: 'read', pages: { from, count }, cpu: copierCpu });
     const unprotect: ScenarioStep = { op: 'uffd-writeprotect', region, wp: false, pages: { from, count } };
     if (o.hints && o.hints.length > 0) unprotect.hints = o.hints.slice();

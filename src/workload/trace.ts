@@ -29,7 +29,7 @@ const MAX_REPORTED = 20;
 export interface TraceStepLike {
   region?: string;
   file: string;
-  format?: 'csv' | 'jsonl';
+  format?: 'csv' | 'jsonl' | 'ptt';
   maxBytes?: number;
   maxLines?: number;
 }
@@ -51,9 +51,10 @@ export class TraceError extends Error {
   }
 }
 
-export function traceFormat(step: TraceStepLike): 'csv' | 'jsonl' {
+export function traceFormat(step: TraceStepLike): 'csv' | 'jsonl' | 'ptt' {
   if (step.format) return step.format;
   const ext = path.extname(step.file).toLowerCase();
+  if (ext === '.ptt') return 'ptt';
   if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
   return 'csv';
 }
@@ -72,7 +73,7 @@ export function checkTrace(step: TraceStepLike, opts: TraceOptions): string[] {
 /** Opens a trace as an AccessStream (validates all lines first; throws TraceError). */
 export function openTraceStream(step: TraceStepLike, opts: TraceOptions): AccessStream {
   const { file, total } = scan(step, opts);
-  return new TraceStream(file, traceFormat(step), total, opts);
+  return new TraceStream(file, traceFormat(step) as 'csv' | 'jsonl', total, opts);
 }
 
 function scan(step: TraceStepLike, opts: TraceOptions): { file: string; total: number } {
@@ -89,7 +90,9 @@ function scan(step: TraceStepLike, opts: TraceOptions): { file: string; total: n
   const maxLines = step.maxLines ?? DEFAULT_TRACE_MAX_LINES;
   if (st.size > maxBytes)
     throw new TraceError([`${shown}: ${fmtBytes(st.size)} exceeds the trace limit of ${fmtBytes(maxBytes)}; split it into several trace steps or raise the step's maxBytes`]);
-  const parser = new LineParser(traceFormat(step), opts.pages * PAGE_SIZE, opts.cpus, step.region);
+  const format = traceFormat(step);
+  if (format === 'ptt') throw new TraceError([`${shown}: is a page trace (.ptt); it is read by the page trace reader, not as CSV/JSONL`]);
+  const parser = new LineParser(format, opts.pages * PAGE_SIZE, opts.cpus, step.region);
   const issues: string[] = [];
   let total = 0;
   const reader = new LineReader(file, shown);
