@@ -133,25 +133,27 @@ test('03: on a clean page-cache file the proposal changes nothing (clean shared 
 
 // ---- notebook 04: page-cache pages made writable without ->page_mkwrite ----
 
-test('04: uffd un-protect of clean page-cache pages bypasses ->page_mkwrite on linux-5.19/6.2 and the what-if variant, never on 6.3+', () => {
+test('04: uffd un-protect of clean page-cache pages: 5.19-6.6 refuse UFFDIO_REGISTER on a file (vma_can_userfault), so the 5.19/6.2 bypass cannot reach page cache; from 6.7 (WP_ASYNC) 6.18 keeps ->page_mkwrite, the what-if variant bypasses it', () => {
   const whatIf = deriveVariant(getVariant('linux-6.18'), {
     name: 'research-test-mkdirty-before-check',
     hooks: { changePte: (c) => (c.cause === 'uffd-unprotect' && c.vma.shared ? c.arch.pte_mkwrite(c.arch.pte_mkdirty(c.newPte)) : c.newPte) },
   });
   registerVariant(whatIf);
-  const e = lab.experiment('page cache after uffd un-protect').machine('skylake-sp', { cpus: 2 })
-    .kernels('linux-5.19', 'linux-6.2', 'linux-6.3', 'linux-6.18', 'proposal-dirty-on-mkwrite', whatIf.name)
-    .mmap('file', '256KiB', { kind: 'file-shared', fs: 'mkwrite' })
-    .touch('file', 'read')
-    .uffd.register('file', { wp: true }).uffd.writeprotect('file').uffd.unprotect('file')
-    .touch('file', 'write', { pages: { from: 0, count: 8 }, label: 'app writes' });
+  const spec = (kernels: string[], features: ('wp-async')[]) =>
+    lab.experiment('page cache after uffd un-protect').machine('skylake-sp', { cpus: 2 })
+      .kernels(...kernels)
+      .mmap('file', '256KiB', { kind: 'file-shared', fs: 'mkwrite' })
+      .touch('file', 'read')
+      .uffd.register('file', { wp: true, features }).uffd.writeprotect('file').uffd.unprotect('file')
+      .touch('file', 'write', { pages: { from: 0, count: 8 }, label: 'app writes' });
+  for (const v of ['linux-5.19', 'linux-6.2', 'linux-6.3', 'linux-6.18'])
+    assert.throws(() => spec([v], []).runSync(), /steps\[2\] \(uffd-register\).*EINVAL/, `${v}: a file mapping cannot be registered without WP_ASYNC`);
+  const e = spec(['linux-6.18', 'proposal-dirty-on-mkwrite', whatIf.name], ['wp-async']);
   const runs = e.runSync().runs;
-  for (const v of ['linux-5.19', 'linux-6.2', whatIf.name]) {
-    const viol = runOf(runs, v).total.counters.violations;
-    assert.equal(viol.mkwriteBypassed, 64, `${v}: every page mapped writable behind ->page_mkwrite`);
-    assert.equal(viol.writeWithoutMkwrite, 8, `${v}: every write lands unnotified`);
-  }
-  for (const v of ['linux-6.3', 'linux-6.18', 'proposal-dirty-on-mkwrite']) {
+  const viol = runOf(runs, whatIf.name).total.counters.violations;
+  assert.equal(viol.mkwriteBypassed, 64, 'what-if: every page mapped writable behind ->page_mkwrite');
+  assert.equal(viol.writeWithoutMkwrite, 8, 'what-if: every write lands unnotified');
+  for (const v of ['linux-6.18', 'proposal-dirty-on-mkwrite']) {
     const r = runOf(runs, v);
     assert.equal(r.total.counters.violations.mkwriteBypassed, 0, v);
     assert.equal(r.total.counters.violations.writeWithoutMkwrite, 0, v);

@@ -20,7 +20,8 @@
 //
 // **Memory kinds.** `anon-private` (made clean by swap-out and read-back, so pages are exclusive but
 // clean), `anon-shared` (shmem, read-faulted), `file-shared` (a clean page-cache file on a filesystem
-// with `->page_mkwrite`, read-faulted).
+// with `->page_mkwrite`, read-faulted). uffd-wp on the file needs `UFFD_FEATURE_WP_ASYNC` (6.7+):
+// before 6.7, and without it, `vma_can_userfault()` refuses to register a page-cache file.
 
 // %%
 import { lab, Chart, Table, display } from 'ptlab'
@@ -49,7 +50,8 @@ function experiment(kind: (typeof KINDS)[number], op: (typeof OPS)[number]): Bui
   e = kind === 'anon-private' ? e.touch('heap', 'write').madvise('heap', 'pageout').touch('heap', 'read') : e.touch('heap', 'read')
   e = op === 'mprotect'
     ? e.mprotect('heap', 'r').mprotect('heap', 'rw', { label: 'grant write' })
-    : e.uffd.register('heap', { wp: true }).uffd.writeprotect('heap').uffd.unprotect('heap', { label: 'grant write' })
+    // a page-cache file can be registered for uffd-wp only from 6.7, with WP_ASYNC (vma_can_userfault)
+    : e.uffd.register('heap', { wp: true, features: kind === 'file-shared' ? ['wp-async'] : [] }).uffd.writeprotect('heap').uffd.unprotect('heap', { label: 'grant write' })
   return e.touch('heap', { access: 'write', count: '$n', label: 'app writes' })
     .reclaim('all', { label: 'memory pressure 1' })
     .reclaim('all', { label: 'memory pressure 2' })

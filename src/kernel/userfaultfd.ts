@@ -20,6 +20,7 @@ import { is_pte_marker } from './swap';
 import { change_protection, type ChangeProtFlags } from './mprotect';
 import { anon_vma_prepare, page_add_new_anon_rmap, page_dup_rmap } from './rmap';
 import { MmuGather, tlb_finish_mmu } from './tlbflush';
+import type { KernelVariant } from './variant';
 import {
   VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, VM_WRITE, vm_get_page_prot, vma_set_page_prot, vma_wants_manual_pte_write_upgrade, type Vma,
 } from './vma';
@@ -50,8 +51,12 @@ export function uffd_register(k: Kernel, mm: Mm, start: number, pages: number, m
   if (features.includes('wp-async') && !v.uffdWpAsync) throw new UffdError('EINVAL', `UFFD_FEATURE_WP_ASYNC needs Linux 6.7+; variant ${v.name} does not have it`);
   if (features.includes('wp-unpopulated') && !v.uffdWpUnpopulated) throw new UffdError('EINVAL', `UFFD_FEATURE_WP_UNPOPULATED needs Linux 6.4+; variant ${v.name} does not have it`);
   k.counters[KEv.uffdIoctl] += 2; // UFFDIO_API + UFFDIO_REGISTER
+  // userfaultfd_register() checks every VMA of the range before it changes any
+  for (const { vma } of mm.rangesIn(start, start + pages)) {
+    const why = vma_can_userfault(v, vma, modes, features.includes('wp-async'));
+    if (why) throw new UffdError('EINVAL', `UFFDIO_REGISTER(${modes.join(',')}) of region ${vma.region} fails with EINVAL under ${v.name}: ${why}`);
+  }
   for (const vma of mm.vmasIn(start, start + pages)) {
-    if (modes.includes('minor') && vma.anon) throw new UffdError('EINVAL', `uffd minor mode needs shmem or file memory (region ${vma.region} is anon-private)`);
     if (modes.includes('missing')) vma.flags |= VM_UFFD_MISSING;
     if (modes.includes('wp')) vma.flags |= VM_UFFD_WP;
     if (modes.includes('minor')) vma.flags |= VM_UFFD_MINOR;
@@ -67,6 +72,27 @@ export function uffd_register(k: Kernel, mm: Mm, start: number, pages: number, m
     vma_set_page_prot(vma, v); // writenotify for uffd-wp (v6.2+)
   }
   mm.mergeAdjacent();
+}
+
+/** vma_is_shmem(): anon-shared memory and tmpfs files (the model's `shmem` page cache). */
+function vma_is_shmem(vma: Vma): boolean {
+  return vma.file?.fs === 'shmem';
+}
+
+/**
+ * vma_can_userfault() (include/linux/userfaultfd_k.h; mm/userfaultfd.c later): may this VMA be
+ * registered in these modes? Returns why not, or null. Minor mode needs shmem (or hugetlb) in
+ * every modelled release; otherwise anon and shmem (and hugetlb) only, except that from 6.7 a
+ * wp-only registration with UFFD_FEATURE_WP_ASYNC accepts any memory (d61ea1cb0095).
+ */
+export function vma_can_userfault(v: KernelVariant, vma: Vma, modes: readonly UffdMode[], wpAsync: boolean): string | null {
+  const what = `${vma.kind}${vma.file && !vma_is_shmem(vma) ? ` on a '${vma.file.fs}' filesystem` : ''}`;
+  if (modes.includes('minor') && !vma_is_shmem(vma)) return `minor mode needs shmem or hugetlb memory, and the region is ${what}`;
+  if (v.vmaCanUserfault === 'v6.7-wp-async-any-memory' && wpAsync && modes.length === 1 && modes[0] === 'wp') return null;
+  if (vma.anon || vma_is_shmem(vma)) return null;
+  return v.vmaCanUserfault === 'v6.7-wp-async-any-memory'
+    ? `vma_can_userfault() accepts ${what} only in wp-only mode with UFFD_FEATURE_WP_ASYNC (6.7+); otherwise anon, shmem and hugetlb memory only`
+    : `vma_can_userfault() accepts only anon, shmem and hugetlb memory before 6.7, and the region is ${what}`;
 }
 
 /**

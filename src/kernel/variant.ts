@@ -25,6 +25,16 @@ export type UffdUnprotectEra =
    *  exclusive anon PTEs become writable at once, A and D unchanged. */
   | 'v6.3-try-change-writable';
 
+/** Which memory UFFDIO_REGISTER accepts: vma_can_userfault() (include/linux/userfaultfd_k.h). */
+export type VmaCanUserfaultEra =
+  /** <= v6.6: anon, shmem and hugetlb only, in every mode (minor: shmem/hugetlb only); file
+   *  memory (ext4 page cache) is refused with EINVAL. shmem in wp mode needs
+   *  CONFIG_PTE_MARKER_UFFD_WP (v5.19+, on in x86-64 configs), which the model assumes. */
+  | 'v5.19-anon-shmem-hugetlb'
+  /** v6.7+ (d61ea1cb0095 "userfaultfd: UFFD_FEATURE_WP_ASYNC"): in addition, any memory type
+   *  when wp is the only mode requested and the context has UFFD_FEATURE_WP_ASYNC. */
+  | 'v6.7-wp-async-any-memory';
+
 /** What a hook sees for one PTE in change_pte_range (mprotect, uffd writeprotect). */
 export interface ChangePteContext {
   readonly vpn: number;
@@ -77,6 +87,8 @@ export interface KernelVariant {
   readonly uffdWpUnpopulated: boolean;
   /** UFFD_FEATURE_WP_ASYNC and the PAGEMAP_SCAN ioctl (v6.7) */
   readonly uffdWpAsync: boolean;
+  /** which VMAs UFFDIO_REGISTER accepts (vma_can_userfault()) */
+  readonly vmaCanUserfault: VmaCanUserfaultEra;
   /** mm_forbids_zeropage(): anon read faults allocate a page (mapped young+dirty+RW) instead of
    *  mapping the shared zero page. False in mainline x86 (true only for s390 KVM guests), but some
    *  vendor kernels behave so; `ptlab diff` derives such a variant when the host does. */

@@ -26,6 +26,7 @@ const linux519: KernelVariant = Object.freeze({
   migrationKeepsYoungDirty: false,
   uffdWpUnpopulated: false,
   uffdWpAsync: false,
+  vmaCanUserfault: 'v5.19-anon-shmem-hugetlb',
   mmForbidsZeropage: false,
   hooks: {},
 });
@@ -78,6 +79,7 @@ const linux618 = deriveVariant(linux63, {
   pteArch: 'saved-dirty',
   uffdWpUnpopulated: true,
   uffdWpAsync: true,
+  vmaCanUserfault: 'v6.7-wp-async-any-memory',
   basedOn: 'linux-6.3',
 });
 

@@ -96,6 +96,12 @@ export function run(variant: string, ops: Op[]): void {
         const features: ('wp-async' | 'wp-unpopulated')[] = [];
         if (o.async && l.k.variant.uffdWpAsync) features.push('wp-async');
         if (o.unpopulated && l.k.variant.uffdWpUnpopulated) features.push('wp-unpopulated');
+        // vma_can_userfault(): page-cache files (not shmem) only with WP_ASYNC, and only from 6.7
+        const allowed = r.kind === 'anon-private' || r.kind === 'anon-shared' || (features.includes('wp-async') && l.k.variant.vmaCanUserfault === 'v6.7-wp-async-any-memory');
+        if (!allowed) {
+          assert.throws(() => l.k.uffdRegister(l.mm, l.start(r.name), r.pages, ['wp'], features), /EINVAL/, `${at}: UFFDIO_REGISTER refused`);
+          break;
+        }
         l.k.uffdRegister(l.mm, l.start(r.name), r.pages, ['wp'], features);
         registered.add(r.name);
         break;
