@@ -16,7 +16,8 @@ import { lab, ResultSet } from '../src/index';
 import { replayerSupport } from '../src/fidelity/native-build';
 import type { NativeHeader } from '../src/fidelity/native-types';
 import { hostFacts } from '../src/fidelity/replay';
-import { hostRefusals, timeNative } from '../src/fidelity/timed';
+import { hostRefusals } from '../src/fidelity/timed';
+import { compareWithHost, formatComparison } from '../src/fidelity/compare';
 import type { Step } from '../src/lab/spec';
 
 const unsupported = replayerSupport();
@@ -184,4 +185,20 @@ test('ptlab replay --native --time --json prints ResultsJson with native runs; a
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--reps: "x" is not an integer/);
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('compareWithHost: per-step native next to the model of this host, in TSC ticks, with what was not run', { skip: skipHost }, () => {
+  const spec = small().reclaim('all').reclaim('all').toSpec();
+  const c = compareWithHost(spec, { reps: 1, cpu: 'zen3' });
+  assert.equal(c.rows.length, 6);
+  assert.equal(c.variant.replace(/\+no-zero-page$/, ''), c.machine.kernelVariant);
+  assert.equal(c.profile.name, 'zen3');
+  for (const r of c.rows) {
+    assert.ok(r.native > 0 && r.model >= 0, JSON.stringify(r));
+    if (r.native > 0) assert.equal(r.errorPct, ((r.model - r.native) / r.native) * 100);
+  }
+  assert.deepEqual(c.results.runs.map((r) => r.source), ['model', 'native']);
+  const text = formatComparison(c);
+  assert.match(text, /measured on: .*Linux /);
+  assert.match(text, /not run here: steps 6-7 \(reclaim\): cannot be run natively/);
 });

@@ -5,9 +5,9 @@
  * - rdtsc brackets: lfence;rdtsc;lfence before and rdtscp;lfence after, so the timed work neither
  *   starts before the first read nor finishes after the second;
  * - the TSC rate, measured against CLOCK_MONOTONIC_RAW over 50 ms (cycles everywhere are TSC ticks);
- * - this thread's CPU time (CLOCK_THREAD_CPUTIME_ID, kernel time included), which leaves out time
- *   while preempted by other processes of a shared host, and also time blocked (a userfaultfd round
- *   trip, a disk read): report both and say which one a number is;
+ * - CPU time (CLOCK_THREAD_CPUTIME_ID, or CLOCK_PROCESS_CPUTIME_ID for all threads of a process;
+ *   kernel time included), which leaves out time while preempted by other processes of a shared
+ *   host, and also time blocked (a disk read): report both and say which one a number is;
  * - "other CPUs busy": pin to the first allowed CPU and keep every other allowed CPU busy with a
  *   spinning child process (another mm, so no TLB shootdowns are added). On a VM guest the price of
  *   a local TLB flush depends on whether the other vCPUs run (docs/cost-model.md, "The other vCPU
@@ -61,6 +61,14 @@ static double ptl_tsc_ghz(void) {
 static inline double ptl_thread_ns(void) {
   struct timespec t;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+/** CPU time of all of this process's threads in ns (e.g. a faulting thread and the userfaultfd
+ * handler thread that resolves its faults). */
+static inline double ptl_process_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
   return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
 }
 

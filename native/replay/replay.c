@@ -41,8 +41,9 @@
  * no THP/mTHP and no file fault-around across pages (both also absent from the 4 KiB model).
  *
  * Timing: every step line carries "tsc" (TSC ticks from just before the op to just after it,
- * rdtsc brackets of native/common/timing.h) and "cpuNs" (this thread's CPU time over the same
- * window). --time pins the replayer to its first allowed CPU (threads it creates inherit that)
+ * rdtsc brackets of native/common/timing.h) and "cpuNs" (the CPU time of all the replaying
+ * process's threads over the same window: the executing thread and the userfaultfd handler threads
+ * that resolve its faults; time preempted by other processes is not in it). --time pins the replayer to its first allowed CPU (threads it creates inherit that)
  * and prints the TSC rate in the header; --others busy also keeps every other allowed CPU busy
  * with a spinner process, as `ptlab calibrate` does on a VM guest. src/fidelity/timed.ts runs the
  * script several times and takes medians.
@@ -964,7 +965,7 @@ static void execute(const struct op *o) {
   eexist_count = 0;
   prefault_stack();
   getrusage(RUSAGE_THREAD, &before);
-  double ns0 = ptl_thread_ns();
+  double ns0 = ptl_process_ns();
   uint64_t tsc0 = ptl_tsc_begin();
   if (strcmp(name, "mmap") == 0) op_mmap(o);
   else if (strcmp(name, "munmap") == 0) op_munmap(o);
@@ -1042,7 +1043,7 @@ static void execute(const struct op *o) {
   } else
     die(EXIT_SCRIPT, o->step, "unknown op \"%s\"", name);
   uint64_t tsc1 = ptl_tsc_end();
-  double ns1 = ptl_thread_ns();
+  double ns1 = ptl_process_ns();
   getrusage(RUSAGE_THREAD, &after);
 
   printf("{\"step\":%d,\"process\":", o->step);
@@ -1144,10 +1145,10 @@ static int cmp_double(const void *a, const void *b) {
 static void measure_overhead(void) {
   double t[101], c[101];
   for (int i = 0; i < 101; i++) {
-    double ns0 = ptl_thread_ns();
+    double ns0 = ptl_process_ns();
     uint64_t tsc0 = ptl_tsc_begin();
     uint64_t tsc1 = ptl_tsc_end();
-    double ns1 = ptl_thread_ns();
+    double ns1 = ptl_process_ns();
     t[i] = (double)(tsc1 - tsc0), c[i] = ns1 - ns0;
   }
   qsort(t, 101, sizeof *t, cmp_double);

@@ -5,6 +5,11 @@
  * with the WRITE_LIKELY hint, and then a quarter of them is written at random. Per variant it
  * reports the cycles of those first writes, the faults and A/D updates they cost, and how many
  * pages end up dirty and written back under memory pressure, then writes out/report.html.
+ *
+ * Where the host can run it (Linux x86-64 with a C compiler; userfaultfd for the uffd steps), the
+ * same experiment is also measured on this kernel (src/fidelity/compare.ts: one seed, a few
+ * fresh replays, a couple of seconds) and shown next to the model of this host; otherwise the
+ * output says why not. `--no-host` skips it.
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,6 +21,7 @@ import { Table } from '../notebook/table';
 import { writeReport } from '../report/index';
 import { charts } from '../notebook/charts/index';
 import { CliError } from './errors';
+import { comparisonChart, compareWithHost, formatComparison, type HostComparison } from '../fidelity/compare';
 
 export const FLAGSHIP_VARIANTS = ['linux-5.19', 'linux-6.18', 'rfc-2022-uffd-hints', 'proposal-dirty-on-mkwrite'];
 const PAGES = 16384; // 64 MiB
@@ -82,11 +88,11 @@ export function flagshipSummary(results: ResultSet): FlagshipRow[] {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let values: { out?: string; cpu?: string; jobs?: string };
+  let values: { out?: string; cpu?: string; jobs?: string; 'no-host'?: boolean };
   try {
-    ({ values } = parseArgs({ args: argv, options: { out: { type: 'string' }, cpu: { type: 'string' }, jobs: { type: 'string' } }, strict: true }));
+    ({ values } = parseArgs({ args: argv, options: { out: { type: 'string' }, cpu: { type: 'string' }, jobs: { type: 'string' }, 'no-host': { type: 'boolean' } }, strict: true }));
   } catch (e) {
-    throw new CliError(`${(e as Error).message}\nusage: ptlab start [--out DIR] [--cpu PROFILE] [--jobs N]`);
+    throw new CliError(`${(e as Error).message}\nusage: ptlab start [--out DIR] [--cpu PROFILE] [--jobs N] [--no-host]`);
   }
   const outDir = values.out ?? 'out';
   const cpu = values.cpu ?? DEFAULT_PROFILE;
@@ -118,6 +124,13 @@ export async function main(argv: string[]): Promise<number> {
   );
   process.stdout.write(`\n${table.toText()}\n`);
   results.save(path.join(outDir, 'flagship'));
+  const host = values['no-host'] ? { skipped: 'skipped (--no-host)' } : measureOnHost();
+  if ('comparison' in host) {
+    const c = host.comparison;
+    const fw = c.rows.find((r) => r.step === FIRST_WRITES);
+    process.stdout.write(`\nThe same experiment on this machine (${c.machine.kernelVariant} is the variant modelling its kernel; uffd hints are not in upstream Linux and are ignored natively):\n${formatComparison(c)}\n`);
+    if (fw) process.stdout.write(`first writes: ${perWrite(fw.native)} cycles per write measured here, ${perWrite(fw.model)} modelled (${c.variant}, profile ${c.profile.name})\n`);
+  } else process.stdout.write(`\nmeasurement on this machine: ${host.skipped}\n`);
   const firstWrites = { step: FIRST_WRITES };
   const file = await writeReport(results, {
     out: path.join(outDir, 'report.html'),
@@ -125,12 +138,28 @@ export async function main(argv: string[]): Promise<number> {
     charts: [
       { title: 'Cycles of the first writes after unprotect, by event', chart: charts.cycleBreakdown(results, firstWrites) },
       { title: 'First-write cycles vs linux-6.18 (95% CI over seeds)', chart: charts.overhead(results, { ...firstWrites, baseline: 'linux-6.18' }) },
+      ...('comparison' in host
+        ? [{ title: 'This machine next to the model (seed 1, per step)', chart: comparisonChart(host.comparison), caption: formatComparison(host.comparison) }]
+        : []),
     ],
     notes:
       'Cycles per first write after uffd unprotect, per kernel variant, on the default CPU profile (every number in it cites its source: docs/cost-model.md). ' +
       'linux-5.19 pays a write-protect fault per page; linux-6.18 maps the PTE writable at once but old and clean, so the first write pays a hardware A+D update; ' +
-      'the RFC hint makes it young and dirty; the dirty-on-mkwrite proposal dirties every unprotected page, which reclaim then writes back.',
+      'the RFC hint makes it young and dirty; the dirty-on-mkwrite proposal dirties every unprotected page, which reclaim then writes back.' +
+      ('comparison' in host ? '' : `\n\nMeasured on this machine: ${host.skipped}.`),
   });
   process.stdout.write(`\nreport: ${file}\nresults: ${path.join(outDir, 'flagship')} (re-run: ptlab run ${path.join(outDir, 'flagship', 'spec.json')})\n`);
   return 0;
+}
+
+const perWrite = (cycles: number) => Math.round(cycles / WRITES).toLocaleString('en-US');
+
+/** The flagship's first seed timed on this kernel next to the model of this host, or why not. */
+function measureOnHost(): { comparison: HostComparison } | { skipped: string } {
+  process.stderr.write('ptlab: measuring the same experiment on this machine (seed 1, 3 fresh runs)\n');
+  try {
+    return { comparison: compareWithHost(flagshipExperiment(DEFAULT_PROFILE, [1]).kernel('linux-6.18').toSpec(), { reps: 3 }) };
+  } catch (e) {
+    return { skipped: `not available (${(e as Error).message})` };
+  }
 }

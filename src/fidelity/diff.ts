@@ -5,16 +5,14 @@
  * PAGEMAP_SCAN results as page sets.
  */
 import { release } from 'node:os';
-import type { ResolvedSpec } from '../lab/plan';
 import { simulateRun, type RunPlan } from '../lab/simulate';
-import { deriveVariant } from '../kernel/variant';
-import { getVariant } from '../kernel/variants';
 import type { InspectRow, RunResult, StepResult } from '../lab/types';
 import { variantForRelease } from '../kernel/variants';
 import type { NativeHeader, NativeReplay, NativeRow, NativeStep } from './native-types';
 import { replayNative, type ReplayOptions } from './replay';
 import { toOpScript } from './script';
 import type { LoadedSpec } from './spec-input';
+import { hostModelPlan } from './host-model';
 
 /** InspectRow fields compared bit by bit (write is never observable natively). */
 export const COMPARED_FIELDS = ['present', 'entry', 'young', 'dirty', 'uffdWp', 'softDirty', 'exclusive', 'special', 'folioDirty'] as const;
@@ -184,13 +182,9 @@ export interface DiffOptions extends ReplayOptions {
 export function diffSpec(loaded: LoadedSpec, opts: DiffOptions = {}): DiffReport {
   const native = replayNative(loaded.resolved, { ...opts, repeat: loaded.plan.repeat });
   const variant = opts.variant ?? variantForHost(native.host.kernel);
-  // Model the host's swap device: zram is SWP_SYNCHRONOUS_IO, whose swap-ins skip the swap cache.
-  const machine = { ...loaded.resolved.machine };
-  if (machine.swap === undefined && hostSwapIsZram()) machine.swap = 'zram';
-  const resolved: ResolvedSpec = { ...loaded.resolved, kernel: variant, machine };
-  const plan: RunPlan = { ...loaded.plan, id: `${loaded.plan.id}|diff=${variant}`, variant, spec: resolved };
-  // A host whose anon read faults map no zero page is modelled as such (mm_forbids_zeropage()).
-  const hostVariant = native.host.zeroPageOnRead ? undefined : deriveVariant(getVariant(variant), { name: `${variant}+no-zero-page`, mmForbidsZeropage: true });
+  const target = hostModelPlan(loaded.plan, native.host, { variant });
+  const plan: RunPlan = { ...target.plan, id: `${loaded.plan.id}|diff=${variant}` };
+  const hostVariant = target.variant;
   // The replayer maps small anon regions one VMA per page (to read A/D from smaps); so does the
   // model here, since VMA boundaries decide fork's page-table copy (each VMA's own anon_vma).
   const regions = toOpScript(loaded.resolved, { seed: loaded.resolved.seed, repeat: loaded.plan.repeat, cpus: loaded.resolved.machine.cpus, ...opts }).regions;
@@ -234,14 +228,4 @@ export function formatDiff(r: DiffReport): string {
     );
   out.push(`  ${r.modelDifferences} model difference(s), ${r.differences.length - r.modelDifferences} explained by host quirks`);
   return out.join('\n');
-}
-
-/** Is the first active swap device of this host a zram device (/proc/swaps)? */
-export function hostSwapIsZram(): boolean {
-  try {
-    const lines = require('node:fs').readFileSync('/proc/swaps', 'utf8').trim().split('\n').slice(1);
-    return lines.length > 0 && /zram/.test(lines[0]);
-  } catch {
-    return false;
-  }
 }

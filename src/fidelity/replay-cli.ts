@@ -30,19 +30,19 @@ export function formatTimed(set: ResultSet): string {
       out.push(
         `  machine: ${m.cpuModel}${m.family !== undefined ? ` (family ${m.family} model ${m.model})` : ''}, ${m.virtualization}, Linux ${m.kernel} (modelled by ${m.kernelVariant}), TSC ${m.tscGHz.toFixed(3)} GHz, pinned to CPU ${m.pinnedCpu}, other CPUs ${m.othersBusy ? 'kept busy' : 'as they were'}`,
       );
-    out.push('  step  op                    cycles (median)   IQR %   cpu-time cycles   faults');
+    out.push('  step  op                    cycles (median)   IQR %       wall clock   faults');
     for (const s of r.steps) {
       const t = s.timing;
       const iqr = t && t.median > 0 ? (((t.p75 - t.p25) / t.median) * 100).toFixed(0) : '-';
       out.push(
-        `  ${String(s.index).padStart(4)}  ${(s.op + (s.region ? ` ${s.region}` : '')).padEnd(20)}  ${Math.round(s.cycles.total).toLocaleString('en-US').padStart(15)}  ${iqr.padStart(6)}  ${t ? Math.round(t.cpuMedian).toLocaleString('en-US').padStart(16) : '-'}  ${String(s.counters.faults.total).padStart(7)}`,
+        `  ${String(s.index).padStart(4)}  ${(s.op + (s.region ? ` ${s.region}` : '')).padEnd(20)}  ${Math.round(s.cycles.total).toLocaleString('en-US').padStart(15)}  ${iqr.padStart(6)}  ${t ? Math.round(t.wallMedian).toLocaleString('en-US').padStart(16) : '-'}  ${String(s.counters.faults.total).padStart(7)}`,
       );
       for (const n of s.notes ?? []) out.push(`        note: ${n}`);
     }
     out.push(`  total ${Math.round(r.total.cycles.total).toLocaleString('en-US')} cycles over ${r.steps.length} steps (${r.steps[0]?.timing?.reps ?? 0} repetitions)`);
     for (const x of r.refused ?? []) out.push(`  REFUSED step ${x.step} (${x.op}): ${x.reason}`);
   }
-  out.push('  cycles are TSC ticks from just before each op to just after it (wall clock, median over the repetitions); cpu-time = the replaying thread\'s CPU time');
+  out.push('  cycles = CPU time of the replayer\'s threads from just before each op to just after it, in TSC ticks, median over the repetitions; wall clock = rdtsc over the same window (adds preemption and blocked time)');
   return out.join('\n');
 }
 

@@ -4,10 +4,13 @@
  * both land in one ResultSet (`ResultSet.merge`) and charts and tables put them side by side.
  *
  * Discipline (native/common/timing.h, as native/calibrate/probe.c): each step is bracketed by
- * rdtsc (lfence'd); the replayer is pinned to one CPU (its uffd handler thread inherits that);
- * with `others: 'busy'` (the default on a VM guest, as `ptlab calibrate`) every other allowed CPU
- * is kept busy by a spinner; the whole script runs `reps` times, each time in a fresh replayer
- * process, and a step's cycles are the median over the repetitions (spread in `timing`).
+ * the process CPU clock and lfence'd rdtsc; the replayer is pinned to one CPU (its uffd handler
+ * thread inherits that); with `others: 'busy'` (the default on a VM guest, as `ptlab calibrate`)
+ * every other allowed CPU is kept busy by a spinner; the whole script runs `reps` times, each time
+ * in a fresh replayer process. A step's cycles are the median over the repetitions of the CPU time
+ * of the replayer's threads in TSC ticks, as the probe times its passes: on a shared host the
+ * wall clock also counts whatever other processes ran on the pinned CPU (measured here with a
+ * load of 13 on 2 CPUs: 1.1-7x the CPU time per step). The wall-clock median is in `timing`.
  *
  * Regions are mapped with 4 KiB PTEs (MADV_NOHUGEPAGE, one VMA: no per-page split, whose
  * thousands of VMAs would change what mprotect and uffd cost), as the 4 KiB model maps them.
@@ -120,10 +123,10 @@ function quantile(sorted: readonly number[], q: number): number {
   return i + 1 < sorted.length ? sorted[i] * (1 - f) + sorted[i + 1] * f : sorted[sorted.length - 1];
 }
 
-function timingOf(tsc: number[], cpu: number[]): StepTiming {
-  const s = [...tsc].sort((a, b) => a - b);
+function timingOf(cpu: number[], wall: number[]): StepTiming {
   const c = [...cpu].sort((a, b) => a - b);
-  return { reps: s.length, median: quantile(s, 0.5), p25: quantile(s, 0.25), p75: quantile(s, 0.75), min: s[0], max: s[s.length - 1], cpuMedian: quantile(c, 0.5) };
+  const w = [...wall].sort((a, b) => a - b);
+  return { reps: c.length, median: quantile(c, 0.5), p25: quantile(c, 0.25), p75: quantile(c, 0.75), min: c[0], max: c[c.length - 1], wallMedian: quantile(w, 0.5) };
 }
 
 /** Faults and accesses as observed (the other counters are not observable: see isNativeMetric). */
@@ -235,8 +238,8 @@ export function timeNativePlan(plan: TimedPlan, host: NativeHeader, opts: TimeOp
     if (per.length === 0) continue;
     // less the empty window's own cost (measured by each replayer at start)
     const timing = timingOf(
-      per.map((x) => Math.max(0, x.raw.tsc - x.t.overheadTsc)),
       per.map((x) => Math.max(0, x.raw.cpuNs - x.t.overheadCpuNs) * x.t.tscGHz),
+      per.map((x) => Math.max(0, x.raw.tsc - x.t.overheadTsc)),
     );
     const raw = per[0].raw;
     const counters = nativeCounters(raw);

@@ -86,8 +86,10 @@ export interface StepResult {
 }
 
 /**
- * How a native step was timed (src/fidelity/timed.ts): TSC ticks from just before the op to just
- * after it, over `reps` fresh replays; `cycles.total` of the step is `median`.
+ * How a native step was timed (src/fidelity/timed.ts) over `reps` fresh replays: the CPU time of
+ * the replaying process's threads (the executing one and its userfaultfd handlers; not the time
+ * other processes preempted them) from just before the op to just after it, in TSC ticks.
+ * `cycles.total` of the step is `median`; `wallMedian` is the rdtsc wall clock of the same window.
  */
 export interface StepTiming {
   reps: number;
@@ -96,8 +98,8 @@ export interface StepTiming {
   p75: number;
   min: number;
   max: number;
-  /** median of this thread's CPU time over the same window, in TSC ticks (leaves out time preempted or blocked) */
-  cpuMedian: number;
+  /** median rdtsc wall-clock ticks: includes preemption by other processes and blocked time (I/O, the hypervisor backing fresh memory) */
+  wallMedian: number;
 }
 
 /** Where a run's numbers come from: the model (simulateRun) or a timed run on this host's kernel. */

@@ -1,0 +1,161 @@
+/**
+ * One spec, measured and modelled on this host: the spec's first run timed natively (timed.ts)
+ * and simulated under the variant modelling this kernel (host-model.ts) with the calibrated
+ * `host` profile, or, without one, the closest shipped profile (virtualized on a VM guest).
+ * Rows are per step in TSC ticks (model cycles converted from the profile's clock), for the
+ * steps the host ran; the rest are in `refused`.
+ */
+import { closestBase, readHostInfo } from '../cost/calibrate';
+import { getProfile, HOST_PROFILE, listProfiles } from '../cost/registry';
+import { ResultSet } from '../lab/resultset';
+import { Chart } from '../notebook/chart';
+import { simulateRun } from '../lab/simulate';
+import type { MachineRecord, RefusedStep, RunResult } from '../lab/types';
+import { replayerSupport } from './native-build';
+import { hostFacts } from './replay';
+import { hostModelPlan } from './host-model';
+import { loadSpecJson } from './spec-input';
+import { timeNativePlan, type TimeOptions } from './timed';
+
+export interface ComparisonRow {
+  step: number;
+  op: string;
+  /** the step's label, else its op and region */
+  label: string;
+  /** native cycles (median CPU time of the replayer's threads, TSC ticks) and the median rdtsc wall clock */
+  native: number;
+  nativeWall: number;
+  /** IQR / median of the native repetitions, percent */
+  noisePct: number;
+  /** the model's cycles converted to TSC ticks */
+  model: number;
+  /** (model - native) / native, percent (undefined when native is 0) */
+  errorPct?: number;
+}
+
+export interface HostComparison {
+  name: string;
+  machine: MachineRecord;
+  /** the model's kernel variant and CPU profile (and why that profile) */
+  variant: string;
+  profile: { name: string; virtualized: boolean; calibrated: boolean; why: string };
+  rows: ComparisonRow[];
+  refused: RefusedStep[];
+  /** the model run and the native run, in one set */
+  results: ResultSet;
+}
+
+/** The profile to model this host with: `cpu` if given, the calibrated `host` profile, else the closest shipped one. */
+function hostProfile(cpu?: string): HostComparison['profile'] {
+  if (cpu) return { name: cpu, virtualized: false, calibrated: cpu === HOST_PROFILE, why: 'chosen' };
+  if (listProfiles().includes(HOST_PROFILE)) return { name: HOST_PROFILE, virtualized: false, calibrated: true, why: 'calibrated on this host (ptlab calibrate)' };
+  const info = readHostInfo();
+  const base = closestBase(info);
+  return {
+    name: base.name,
+    virtualized: info.hypervisor,
+    calibrated: false,
+    why: `no calibrated host profile (run ptlab calibrate); closest shipped: ${base.why}${info.hypervisor ? ', virtualized' : ''}`,
+  };
+}
+
+/** Percent error of the model against the measurement. */
+export function errorPct(model: number, native: number): number | undefined {
+  return native > 0 ? ((model - native) / native) * 100 : undefined;
+}
+
+/**
+ * Times the spec's first run here and simulates it for this host. Throws an Error naming the
+ * reason when this host cannot run natively at all.
+ */
+export function compareWithHost(specInput: unknown, opts: TimeOptions & { cpu?: string } = {}): HostComparison {
+  const why = replayerSupport();
+  if (why) throw new Error(`cannot measure on this host: ${why}`);
+  const loaded = loadSpecJson(specInput);
+  const host = hostFacts();
+  const native = timeNativePlan({ ...loaded.plan, spec: loaded.resolved }, host, opts);
+  const machine = native.machine!;
+  const profile = hostProfile(opts.cpu);
+  const target = hostModelPlan(loaded.plan, host, { machine: { cpu: profile.name, ...(profile.virtualized ? { virtualized: true } : {}) } });
+  const model: RunResult = simulateRun(target.plan, target.variant ? { variant: target.variant } : {});
+  const k = machine.tscGHz / getProfile(profile.name).clockGHz; // model cycles are at the profile's clock
+  const steps = loaded.resolved.steps as { op: string; label?: string; region?: string }[];
+  const rows: ComparisonRow[] = native.steps.map((s) => {
+    const st = steps[s.index];
+    const t = s.timing!;
+    const m = model.steps[s.index].cycles.total * k;
+    const row: ComparisonRow = {
+      step: s.index,
+      op: s.op,
+      label: st.label ?? `${st.op}${st.region ? ` ${st.region}` : ''}`,
+      native: s.cycles.total,
+      nativeWall: t.wallMedian,
+      noisePct: t.median > 0 ? ((t.p75 - t.p25) / t.median) * 100 : 0,
+      model: m,
+    };
+    const e = errorPct(m, s.cycles.total);
+    if (e !== undefined) row.errorPct = e;
+    return row;
+  });
+  return {
+    name: loaded.resolved.name,
+    machine,
+    variant: target.variant?.name ?? target.plan.variant,
+    profile,
+    rows,
+    refused: native.refused ?? [],
+    results: new ResultSet([model, native], specInput),
+  };
+}
+
+const n = (v: number) => Math.round(v).toLocaleString('en-US');
+
+/** The comparison as a text table, with the machine, the model's profile and what was not run. */
+export function formatComparison(c: HostComparison): string {
+  const m = c.machine;
+  const head = ['step', 'native (TSC)', 'wall clock', 'noise %', `model (${c.profile.name})`, 'model vs native'];
+  const body = c.rows.map((r) => [`${r.step} ${r.label}`, n(r.native), n(r.nativeWall), r.noisePct.toFixed(0), n(r.model), r.errorPct === undefined ? '-' : `${r.errorPct >= 0 ? '+' : ''}${r.errorPct.toFixed(0)}%`]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  ');
+  const out = [
+    `measured on: ${m.cpuModel}${m.family !== undefined ? ` (family ${m.family} model ${m.model})` : ''}, ${m.virtualization}, Linux ${m.kernel}, TSC ${m.tscGHz.toFixed(3)} GHz; ${c.rows[0] ? `median of ${c.results.runs[1].steps[0]?.timing?.reps} runs` : 'nothing ran'}, pinned, other CPUs ${m.othersBusy ? 'kept busy' : 'as they were'}`,
+    `model: ${c.variant} on profile ${c.profile.name} (${c.profile.why}); cycles converted to TSC ticks`,
+    line(head),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...body.map(line),
+  ];
+  // consecutive steps refused for the same reason as one line
+  for (let i = 0; i < c.refused.length; ) {
+    let j = i;
+    while (j + 1 < c.refused.length && c.refused[j + 1].reason === c.refused[i].reason && c.refused[j + 1].step === c.refused[j].step + 1) j++;
+    const a = c.refused[i];
+    const b = c.refused[j];
+    const ops = [...new Set(c.refused.slice(i, j + 1).map((x) => x.op))].join(', ');
+    out.push(`not run here: ${i === j ? `step ${a.step}` : `steps ${a.step}-${b.step}`} (${ops}): ${a.reason}`);
+    i = j + 1;
+  }
+  return out.join('\n');
+}
+
+/** Per step, native next to model (TSC ticks, log scale: steps differ by orders of magnitude). */
+export function comparisonChart(c: HostComparison, title = `${c.name}: this machine vs the model`): Chart {
+  const values = c.rows.flatMap((r) => [
+    { step: `${r.step} ${r.label}`, source: 'native (measured)', cycles: Math.max(1, r.native) },
+    { step: `${r.step} ${r.label}`, source: `model (${c.profile.name})`, cycles: Math.max(1, r.model) },
+  ]);
+  return Chart.from(
+    {
+      title,
+      data: { values },
+      mark: 'bar',
+      encoding: {
+        y: { field: 'step', type: 'nominal', sort: null, title: null },
+        yOffset: { field: 'source', type: 'nominal' },
+        x: { field: 'cycles', type: 'quantitative', scale: { type: 'log' }, stack: null, title: 'TSC cycles (log scale)', axis: { format: '.2s' } },
+        color: { field: 'source', type: 'nominal', title: null, legend: { orient: 'bottom' } },
+      },
+      width: 480,
+    },
+    formatComparison(c),
+  );
+}
