@@ -16,13 +16,13 @@ import { planRuns } from './plan';
 import type { ResultSet } from './resultset';
 import { run, runSync, type RunOptions } from './runner';
 import { parseSizeOrError, PAGE_SIZE } from './size';
-import type { ExperimentSpec, Pages, Step, StepOf, VarRef } from './spec';
+import type { ExperimentSpec, Pages, PteTraceSpec, Step, StepOf, VarRef } from './spec';
 import { parseSpec, validateSpec, type ValidateOptions, type ValidateResult } from './validate';
 import { WorkloadBuilder } from './workload-builder';
 
 type Scalar = string | number | boolean;
 type Num = number | VarRef;
-type Common = { process?: string; label?: string };
+type Common = { process?: string; label?: string; trace?: PteTraceSpec };
 type Opts<O extends Step['op'], Omitted extends string> = Omit<StepOf<O>, 'op' | Omitted>;
 
 interface Draft {
@@ -36,6 +36,7 @@ interface Draft {
   vars?: Record<string, Scalar>;
   repeat?: number;
   sampleEvery?: number;
+  trace?: PteTraceSpec;
 }
 
 /** userfaultfd operations; each returns the experiment builder again. */
@@ -120,6 +121,16 @@ export class Experiment {
   /** Time series: sample counters every N accesses. */
   sampleEvery(n: number): Experiment {
     return this.with({ sampleEvery: n });
+  }
+
+  /**
+   * Per-PTE event trace of these pages (indices in `region`, default the first region mapped)
+   * for the whole run: each step lists every hardware and kernel event that touched them
+   * (`traceTable(results)`); the spec's `trace` field. For one step only, give the step
+   * `{ trace: { pages } }`. (`trace(region, file)` is the step that replays an access trace.)
+   */
+  tracePages(pages: number[], o: { region?: string } = {}): Experiment {
+    return this.with({ trace: { pages: pages.slice(), ...o } });
   }
 
   // ---- steps (one method per op of DESIGN.md) ----
@@ -266,6 +277,7 @@ export class Experiment {
     if (d.vars !== undefined) out.vars = { ...d.vars };
     if (d.repeat !== undefined) out.repeat = d.repeat;
     if (d.sampleEvery !== undefined) out.sampleEvery = d.sampleEvery;
+    if (d.trace !== undefined) out.trace = JSON.parse(JSON.stringify(d.trace));
     return out as ExperimentSpec;
   }
 

@@ -15,7 +15,7 @@
  */
 import * as path from 'node:path';
 import type { RunPlan } from './simulate';
-import type { ExperimentSpec, Step } from './spec';
+import type { ExperimentSpec, PteTraceSpec, Step } from './spec';
 
 export type Scalar = string | number | boolean;
 
@@ -28,6 +28,7 @@ export interface ResolvedSpec {
   kernel: string;
   steps: Step[];
   sampleEvery?: number;
+  trace?: PteTraceSpec;
 }
 
 export interface Axis {
@@ -140,6 +141,7 @@ export function resolveSpec(spec: ExperimentSpec, combo: Readonly<Record<string,
   const out: ResolvedSpec = { name: spec.name, seed, machine, kernel, steps };
   if (spec.description !== undefined) out.description = spec.description;
   if (spec.sampleEvery !== undefined) out.sampleEvery = spec.sampleEvery;
+  if (spec.trace !== undefined) out.trace = spec.trace;
   return out;
 }
 

@@ -12,6 +12,7 @@ import type { CpuProfile } from '../cost/profile';
 import { HW_EVENTS, HW_VIOLATIONS, HwEv } from '../x86/events';
 import { KERNEL_EVENTS, KERNEL_VIOLATIONS, KERNEL_FAULT_KINDS, KEv } from '../kernel/events';
 import { Kernel } from '../kernel/kernel';
+import { PteTracer } from '../kernel/trace';
 import type { Mm } from '../kernel/mm';
 import { getVariant } from '../kernel/variants';
 import type { KernelVariant } from '../kernel/variant';
@@ -23,7 +24,7 @@ import { openPageTraceStep, TraceStepError } from './page-trace-step';
 import type { AccessStream } from '../workload/types';
 import type { ResolvedSpec } from './plan';
 import { sizeToPages } from './size';
-import type { Pages, Step } from './spec';
+import type { Pages, Step, StepOf } from './spec';
 import type { Counters, Cycles, InspectRow, RunResult, SeriesPoint, StepResult } from './types';
 
 /** One planned run: the identity fields of its RunResult, plus the resolved spec to run. */
@@ -78,6 +79,8 @@ class Run {
   private readonly dHw = new Float64Array(HW_EVENTS.length);
   private readonly dK = new Float64Array(KERNEL_EVENTS.length);
   private readonly procCpu = new Map<string, number>([['main', 0]]);
+  /** the per-PTE event trace while one is on (null otherwise: accesses go straight to the kernel) */
+  private tracer: PteTracer | null = null;
   accesses = 0;
   private readonly page = new Float64Array(BATCH);
   private readonly write = new Uint8Array(BATCH);
@@ -187,9 +190,40 @@ class Run {
     return out;
   }
 
+  /**
+   * Start the per-PTE trace this step asks for (its own `trace`, or the run's): watch the pages
+   * (those of regions mapped by now) and install the hooks. Returns whether a trace is on.
+   */
+  traceStart(s: Step, i: number): boolean {
+    const t = s.trace ?? this.spec.trace;
+    if (!t) return false;
+    const mm = this.proc(s);
+    const where = s.trace ? `steps[${i}].trace` : 'trace';
+    const name = t.region ?? ('region' in s && typeof s.region === 'string' ? s.region : undefined) ?? this.spec.steps.find((x): x is StepOf<'mmap'> => x.op === 'mmap')?.region;
+    // a region mapped later (or by this mmap) is watched from the next step on
+    if (!name || mm.regionVmas(name).length === 0) return false;
+    const r = this.region(mm, name, where);
+    this.tracer ??= new PteTracer(this.k);
+    for (const p of t.pages) {
+      if (p >= r.pages) throw new SimulationError(`${where}.pages: page ${p} is outside region "${name}" (${r.pages} pages)`);
+      this.tracer.watch(mm, r.start + p, p, name);
+    }
+    this.tracer.start();
+    return true;
+  }
+
+  /** Stop the trace; returns the events since the last call. */
+  traceStop(): StepResult['pteTrace'] {
+    const t = this.tracer;
+    if (!t) return [];
+    t.stop();
+    return t.events.splice(0);
+  }
+
   /** Drive an access stream through the kernel; samples the time series. */
   drive(mm: Mm, r: Region, stream: AccessStream, series: SeriesPoint[] | undefined, every: number): void {
     const { k, page, write, cpu } = this;
+    const tracer = this.tracer !== null && this.tracer.watching ? this.tracer : null;
     const total = stream.total;
     let done = 0;
     let nextSample = every > 0 ? every : Infinity;
@@ -197,7 +231,8 @@ class Run {
     try {
       for (let n = stream.fill(page, write, cpu); n > 0; n = stream.fill(page, write, cpu)) {
         for (let i = 0; i < n; i++) {
-          k.access(mm, cpu[i], r.start + page[i], write[i]);
+          if (tracer === null) k.access(mm, cpu[i], r.start + page[i], write[i]);
+          else tracer.access(mm, cpu[i], r.start + page[i], write[i]);
           if (++done >= nextSample) {
             nextSample += every;
             this.accesses = done;
@@ -418,7 +453,10 @@ export function simulateRun(plan: RunPlan, opts: SimulateOptions = {}): RunResul
     run.mark();
     let extra: Partial<StepResult>;
     try {
+      const tracing = run.traceStart(s, i);
       extra = run.step(s, i);
+      if (tracing) extra.pteTrace = run.traceStop();
+      else if (s.trace ?? spec.trace) run.traceStop();
     } catch (e) {
       if (e instanceof SimulationError) throw e;
       const err = e as Error;
@@ -432,6 +470,7 @@ export function simulateRun(plan: RunPlan, opts: SimulateOptions = {}): RunResul
     const st: StepResult = { index: i, op: s.op, cycles: m.cycles, counters: m.counters, ...extra };
     if ('region' in s && s.region) st.region = s.region;
     if (s.process) st.process = s.process;
+    if (s.label) st.label = s.label;
     steps.push(st);
     addCounters(total.counters, m.counters);
     addCycles(total.cycles, m.cycles);

@@ -4,7 +4,7 @@
  * "256MiB" or "4KiB"`. All issues are collected; nothing here ever shows a stack trace.
  */
 import type { z } from 'zod';
-import { ExperimentSpecSchema, MachineSchema, OPS, STEP_SCHEMAS, VARREF_MARK } from './spec';
+import { ExperimentSpecSchema, MachineSchema, OPS, PteTraceSpec, STEP_SCHEMAS, VARREF_MARK } from './spec';
 
 export interface SpecIssue {
   /** `steps[3].size`; '' for the spec as a whole */
@@ -220,6 +220,7 @@ function knownKeys(path: readonly PropertyKey[], root: unknown): string[] | unde
     if (op && op in STEP_SCHEMAS) return Object.keys(STEP_SCHEMAS[op as keyof typeof STEP_SCHEMAS].shape);
   }
   if (path.length === 3 && path[0] === 'steps' && path[2] === 'pages') return ['from', 'count'];
+  if (path[path.length - 1] === 'trace' && (path.length === 1 || (path.length === 3 && path[0] === 'steps'))) return Object.keys(PteTraceSpec.shape);
   return undefined;
 }
 

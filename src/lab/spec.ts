@@ -60,8 +60,20 @@ const dependence = v(z.enum(DEPENDENCES))
   .optional()
   .describe('independent (default): the accesses can overlap, like a stream; dependent: each waits for the previous one, like a pointer chase (prices walks and A/D updates, docs/cost-model.md)');
 
+/** `trace: { pages: [17] }`: record every hardware and kernel event that touches these pages. */
+export const PteTraceSpec = z
+  .object({
+    pages: z.array(PageIndex).min(1).max(64).describe('page indices of the region to trace (at most 64)'),
+    region: Name.optional().describe("the region (default: the step's region, else the first region mapped)"),
+  })
+  .strict()
+  .describe('per-PTE event trace: every hardware and kernel event that touched these pages, in order, with the kernel function');
+export type PteTraceSpec = z.infer<typeof PteTraceSpec>;
+
 /** Fields every step may carry. */
 const common = {
+  /** per-PTE event trace of some pages during this step */
+  trace: PteTraceSpec.optional(),
   /** the process the step acts in (default `main`; others come from `fork`) */
   process: Name.optional().describe('process the step runs in (default "main"; others are created by fork)'),
   /** free text shown in charts and tables instead of the op */
@@ -274,6 +286,7 @@ export const ExperimentSpecSchema = z
     vars: z.record(VarName, Scalar).optional().describe('default values of "$name" variables'),
     repeat: z.number().int().min(1).optional().describe('runs per combination (default 1)'),
     sampleEvery: z.number().int().nonnegative().optional().describe('time series: sample counters every N accesses (0 = never)'),
+    trace: PteTraceSpec.optional().describe('per-PTE event trace of some pages during the whole run (each step lists its events)'),
   })
   .strict();
 

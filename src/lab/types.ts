@@ -2,6 +2,7 @@
  * The result contract (DESIGN.md, "Result"): what `ptlab run --json` prints, what ResultSet
  * stores and what charts and reports read. Extend freely; rename nothing.
  */
+import type { PteEvent } from '../kernel/trace';
 
 /** One row of `inspect`: the kernel's meaning of each bit (DESIGN.md). */
 export interface InspectRow {
@@ -71,6 +72,8 @@ export interface SeriesPoint {
 export interface StepResult {
   index: number;
   op: string;
+  /** the step's `label` from the spec, when it has one */
+  label?: string;
   region?: string;
   process?: string;
   cycles: Cycles;
@@ -79,6 +82,8 @@ export interface StepResult {
   series?: SeriesPoint[];
   /** PAGEMAP_SCAN-style query result (written pages), when the step asks for one */
   scan?: number[];
+  /** per-PTE event trace (`trace: { pages }` on the step or the run): the events of this step, in order */
+  pteTrace?: PteEvent[];
   /** native runs: the spread of the step's timing over the repetitions */
   timing?: StepTiming;
   /** native runs: how the native step differs from the op (e.g. hints ignored) */

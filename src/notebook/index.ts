@@ -8,3 +8,4 @@ export { Table, table, formatCell, type Column, type Row, type Cell, type TableO
 export { Progress, progress, type ProgressOptions } from './progress';
 export { summaryTable, summaryRows, type SummaryOptions } from './summary';
 export { escapeHtml, jsonForScript } from './html-escape';
+export { traceTable, traceRows, type TraceTableOptions } from './trace-table';

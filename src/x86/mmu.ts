@@ -95,6 +95,11 @@ export class Mmu {
   readonly pdpte: PscArray;
   readonly pml4e: PscArray;
   private readonly inlineWalk: boolean;
+  /**
+   * Called before each invalidation instruction (a per-PTE event trace sees which of its pages
+   * lose a translation). Null unless a trace is on; access() never calls it.
+   */
+  onInvalidate: ((what: 'invlpg' | 'flushPcid' | 'flushAll', cpu: number, vpn: number, pcid: number) => void) | null = null;
   /** frame number of the last successful access (the kernel's invariant checks read it) */
   lastPfn = 0;
   /** slot of the leaf entry used by the last successful access (-1 for a 2 MiB leaf) */
@@ -439,6 +444,7 @@ export class Mmu {
 
   /** INVLPG (or INVPCID individual-address for another PCID) of one page on one CPU. */
   invlpg(cpu: number, vpn: number, pcid: number = this.pcid[cpu]): void {
+    if (this.onInvalidate !== null) this.onInvalidate('invlpg', cpu, vpn, pcid);
     const tag = vpn * PCID_LIMIT + pcid;
     this.l1.invalidate(cpu, vpn, tag);
     this.stlb.invalidate(cpu, vpn, tag);
@@ -448,6 +454,7 @@ export class Mmu {
 
   /** INVPCID single-context: drop every entry of `pcid` on `cpu`. */
   flushPcid(cpu: number, pcid: number = this.pcid[cpu]): void {
+    if (this.onInvalidate !== null) this.onInvalidate('flushPcid', cpu, -1, pcid);
     this.dropPcid(cpu, pcid);
     this.counters[HwEv.flushPcid]++;
   }
@@ -462,6 +469,7 @@ export class Mmu {
 
   /** Full flush of `cpu` (all PCIDs). */
   flushAll(cpu: number): void {
+    if (this.onInvalidate !== null) this.onInvalidate('flushAll', cpu, -1, -1);
     this.l1.flushAll(cpu);
     this.stlb.flushAll(cpu);
     this.flushPsc(cpu);

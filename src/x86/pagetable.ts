@@ -27,6 +27,12 @@ export class PageTableMemory {
   /** table pages ever allocated, and live now (page-table memory accounting) */
   allocated = 0;
   live = 0;
+  /**
+   * Called before every entry write through set() (never by the walker's A/D updates, which
+   * write the words directly): a per-PTE event trace watches its pages here. Null when nothing
+   * watches, which is always outside a trace: set() is off the per-access path either way.
+   */
+  onSet: ((slot: number, value: bigint) => void) | null = null;
   private capacity: number;
   private next = 1; // table id 0 is "no table"
   private freeList: number[] = [];
@@ -76,6 +82,7 @@ export class PageTableMemory {
     return (BigInt(this.w[2 * slot + 1]) << 32n) | BigInt(this.w[2 * slot]);
   }
   set(slot: number, v: bigint): void {
+    if (this.onSet !== null) this.onSet(slot, v);
     this.w[2 * slot] = Number(v & 0xffffffffn);
     this.w[2 * slot + 1] = Number((v >> 32n) & 0xffffffffn);
   }
