@@ -14,6 +14,7 @@ import { replayerSupport } from '../src/fidelity/native-build';
 import type { NativeHeader, NativeReplay, NativeRow, NativeStep } from '../src/fidelity/native-types';
 import { hostFacts, ReplayRefused } from '../src/fidelity/replay';
 import { loadSpecFile, loadSpecJson } from '../src/fidelity/spec-input';
+import { simulateRun } from '../src/lab/simulate';
 
 const SCENARIOS = join(__dirname, '../../fidelity/scenarios');
 const unsupported = replayerSupport();
@@ -122,6 +123,22 @@ for (const file of readdirSync(SCENARIOS).filter((f) => f.endsWith('.json')).sor
     assert.equal(r.modelDifferences, 0, formatDiff(r));
   });
 }
+
+test('a registration the kernel refuses with EINVAL is compared: agreement is reported, a model that accepts it is one errno difference', { skip: nativeSkip }, () => {
+  const spec = join(SCENARIOS, 'uffd-register-file-wp-einval.json');
+  const agreed = diffSpec(loadSpecFile(spec));
+  assert.equal(agreed.modelDifferences, 0, formatDiff(agreed));
+  assert.match(formatDiff(agreed), /agreed: steps\[3\] \(uffd-register\): both the kernel and the model refuse it with EINVAL/);
+  assert.ok(agreed.compared > 1, 'the steps before the refusal are compared too');
+  // a model that wrongly accepts the registration (here: one that asks for WP_ASYNC behind the spec's back)
+  const lenient = diffSpec(loadSpecFile(spec), {
+    simulate: (p) => {
+      const s = p.spec as { steps: Record<string, unknown>[] };
+      return simulateRun({ ...p, spec: { ...s, steps: s.steps.map((st) => (st.op === 'uffd-register' ? { ...st, features: ['wp-async'] } : st)) } });
+    },
+  });
+  assert.deepEqual(lenient.differences.filter((d) => d.cause === 'model').map((d) => [d.step, d.field, d.model, d.native]), [[3, 'errno', 'ok', 'EINVAL']]);
+});
 
 /** Random op sequences over one small region, with an inspect after every op. */
 const PAGES = 8;

@@ -5,11 +5,12 @@
  * PAGEMAP_SCAN results as page sets.
  */
 import { release } from 'node:os';
+import type { ResolvedSpec } from '../lab/plan';
 import { simulateRun, type RunPlan } from '../lab/simulate';
 import type { InspectRow, RunResult, StepResult } from '../lab/types';
 import { variantForRelease } from '../kernel/variants';
 import type { NativeHeader, NativeReplay, NativeRow, NativeStep } from './native-types';
-import { replayNative, type ReplayOptions } from './replay';
+import { ReplayRefused, replayNative, type ReplayOptions } from './replay';
 import { toOpScript } from './script';
 import type { LoadedSpec } from './spec-input';
 import { hostModelPlan } from './host-model';
@@ -46,6 +47,21 @@ export interface DiffReport {
   modelDifferences: number;
   model: RunResult;
   native: NativeReplay;
+  /** outcomes both sides agree on that are not step rows, e.g. a registration both refuse */
+  agreements?: string[];
+}
+
+/** A step both the kernel and the model refused with an errno (UFFDIO_REGISTER's EINVAL). */
+interface Refusal {
+  step: number;
+  errno: string;
+  message: string;
+}
+
+/** The model's refusal of a uffd-register step, from the simulator's error message. */
+function modelRefusal(e: unknown): Refusal | null {
+  const m = /^steps\[(\d+)\] \(uffd-register\): .*\b(EINVAL)\b/.exec((e as Error).message ?? '');
+  return m ? { step: Number(m[1]), errno: m[2], message: (e as Error).message } : null;
 }
 
 /** The kernel variant modelling a release string (`uname -r`): nearest lower known linux-X.Y. */
@@ -180,7 +196,16 @@ export interface DiffOptions extends ReplayOptions {
 
 /** Runs a loaded spec in the model (host variant) and natively, and compares. */
 export function diffSpec(loaded: LoadedSpec, opts: DiffOptions = {}): DiffReport {
-  const native = replayNative(loaded.resolved, { ...opts, repeat: loaded.plan.repeat });
+  // A registration the kernel refuses (EINVAL) is an answer to compare, not a host limit.
+  let native: NativeReplay;
+  let nativeRefused: Refusal | null = null;
+  try {
+    native = replayNative(loaded.resolved, { ...opts, repeat: loaded.plan.repeat });
+  } catch (e) {
+    if (!(e instanceof ReplayRefused && e.errno && e.partial && loaded.resolved.steps[e.step]?.op === 'uffd-register')) throw e;
+    native = e.partial;
+    nativeRefused = { step: e.step, errno: e.errno, message: e.message };
+  }
   const variant = opts.variant ?? variantForHost(native.host.kernel);
   const target = hostModelPlan(loaded.plan, native.host, { variant });
   const plan: RunPlan = { ...target.plan, id: `${loaded.plan.id}|diff=${variant}` };
@@ -189,18 +214,40 @@ export function diffSpec(loaded: LoadedSpec, opts: DiffOptions = {}): DiffReport
   // model here, since VMA boundaries decide fork's page-table copy (each VMA's own anon_vma).
   const regions = toOpScript(loaded.resolved, { seed: loaded.resolved.seed, repeat: loaded.plan.repeat, cpus: loaded.resolved.machine.cpus, ...opts }).regions;
   const vmaPerPage = new Set(Object.entries(regions).filter(([, r]) => r.split).map(([name]) => name));
+  const simulate = (p: RunPlan) => (opts.simulate ? opts.simulate(p) : simulateRun(p, { variant: hostVariant, vmaPerPage }));
   let model: RunResult;
+  let modelRefused: Refusal | null = null;
   try {
-    model = opts.simulate ? opts.simulate(plan) : simulateRun(plan, { variant: hostVariant, vmaPerPage });
+    model = simulate(plan);
   } catch (e) {
-    throw new ModelFailed(`simulating "${loaded.resolved.name}" under ${variant} failed: ${(e as Error).message}`);
+    modelRefused = modelRefusal(e);
+    if (!modelRefused) throw new ModelFailed(`simulating "${loaded.resolved.name}" under ${variant} failed: ${(e as Error).message}`);
+    // the steps before the refused one still compare
+    const spec = plan.spec as ResolvedSpec;
+    model = simulate({ ...plan, spec: { ...spec, steps: spec.steps.slice(0, modelRefused.step) } });
   }
+  if (nativeRefused || modelRefused) return refusalReport(loaded.resolved.name, model, native, nativeRefused, modelRefused);
   let report = diffRuns(loaded.resolved.name, model, native);
   // Host noise only ever adds faults (compaction or khugepaged migrating a page, DAMON): when the
   // only differences are extra native faults, replay again (up to twice) and keep the quietest run.
   for (let retry = 0; retry < 2 && report.modelDifferences > 0 && onlyExtraNativeFaults(report); retry++) {
     const again = diffRuns(loaded.resolved.name, model, replayNative(loaded.resolved, { ...opts, repeat: loaded.plan.repeat }));
     if (again.modelDifferences < report.modelDifferences) report = again;
+  }
+  return report;
+}
+
+/** Compares the steps before the first refusal, and the refusal itself (errno or none). */
+function refusalReport(name: string, model: RunResult, native: NativeReplay, n: Refusal | null, m: Refusal | null): DiffReport {
+  const step = Math.min(n?.step ?? Infinity, m?.step ?? Infinity);
+  const before = (r: { index: number }) => r.index < step;
+  const report = diffRuns(name, { ...model, steps: model.steps.filter(before) }, { ...native, steps: native.steps.filter(before) });
+  report.compared++;
+  const got = (r: Refusal | null) => (r?.step === step ? r.errno : 'ok');
+  if (got(n) === got(m)) report.agreements = [`steps[${step}] (uffd-register): both the kernel and the model refuse it with ${n!.errno} (kernel: ${n!.message}; model: ${m!.message})`];
+  else {
+    report.differences.push({ step, op: 'uffd-register', process: 'main', field: 'errno', model: got(m), native: got(n), cause: 'model', note: (n ?? m)!.message });
+    report.modelDifferences++;
   }
   return report;
 }
@@ -217,6 +264,7 @@ function show(v: unknown): string {
 export function formatDiff(r: DiffReport): string {
   const out = [`diff of "${r.name}": model ${r.variant} vs Linux ${r.host.kernel} (${r.compared} values compared)`];
   for (const q of r.hostQuirks) out.push(`  host: ${q}`);
+  for (const a of r.agreements ?? []) out.push(`  agreed: ${a}`);
   if (!r.differences.length) {
     out.push('  no differences');
     return out.join('\n');

@@ -20,6 +20,10 @@ export class ReplayRefused extends Error {
   constructor(
     message: string,
     readonly step: number,
+    /** the errno of the system call the kernel refused (EINVAL from UFFDIO_REGISTER), if any */
+    readonly errno?: string,
+    /** what was replayed before the refusal (replayScript) */
+    readonly partial?: NativeReplay,
   ) {
     super(message);
     this.name = 'ReplayRefused';
@@ -38,7 +42,7 @@ export interface RunOutput<H extends NativeHeader = NativeHeader, S extends RawS
   header: H;
   lines: S[];
   /** with `refusal: 'return'`: the step the replayer refused (exit 3), and why */
-  refused?: { step: number; reason: string };
+  refused?: { step: number; reason: string; errno?: string };
 }
 
 /**
@@ -68,8 +72,9 @@ export function runReplayer<H extends NativeHeader = NativeHeader, S extends Raw
     }
     if (j.replay === 'ptlab') header = j as unknown as H;
     else if (typeof j.refuse === 'string') {
-      if (refusal === 'throw') throw new ReplayRefused(`${j.refuse}`, Number(j.step));
-      refused = { step: Number(j.step), reason: j.refuse };
+      const errno = typeof j.errno === 'string' ? j.errno : undefined;
+      if (refusal === 'throw') throw new ReplayRefused(`${j.refuse}`, Number(j.step), errno);
+      refused = { step: Number(j.step), reason: j.refuse, errno };
     } else if (typeof j.error === 'string') throw new ReplayFailed(`native replay, step ${j.step} (${j.process}): ${j.error}`);
     else if (typeof j.step === 'number') lines.push(j as unknown as S);
   }
@@ -86,7 +91,7 @@ export function hostFacts(): NativeHeader {
 
 /** Replays an already translated op script. */
 export function replayScript(script: OpScript, spec: ScriptableSpec, timeoutMs = 120_000): NativeReplay {
-  const { header, lines } = runReplayer([], script.text, timeoutMs);
+  const { header, lines, refused } = runReplayer([], script.text, timeoutMs, 'return');
   const firstFork = spec.steps.findIndex((st) => st.op === 'fork');
   const forkSeen = (step: number) => firstFork >= 0 && step > firstFork;
   const steps: NativeStep[] = lines.map((raw) => {
@@ -113,6 +118,7 @@ export function replayScript(script: OpScript, spec: ScriptableSpec, timeoutMs =
     if (raw.eexist) s.notes.push(`${raw.eexist} pages already populated (EEXIST)`);
     return s;
   });
+  if (refused) throw new ReplayRefused(refused.reason, refused.step, refused.errno, { host: header, steps });
   return { host: header, steps };
 }
 

@@ -29,6 +29,8 @@ export interface RegionInfo {
   pages: number;
   kind: string;
   split: boolean;
+  /** file kinds: 'plain' (replayed on tmpfs) or 'mkwrite' (a disk filesystem); '-' otherwise */
+  fs: string;
 }
 
 export interface OpScript {
@@ -143,8 +145,8 @@ export function toOpScript(spec: ScriptableSpec, o: Partial<ScriptOptions> = {})
         // fault-around maps cached neighbours only within the VMA (do_fault_around), and their
         // dirty bit is hidden behind PG_dirty anyway.
         const split = opts.split === 'always' || (opts.split === 'auto' && kind === 'anon-private' && pages <= opts.maxSplitPages);
-        regions[step.region] = { pages, kind, split };
         const fs = kind.startsWith('file') ? ((step.fs as string) ?? 'mkwrite') : '-';
+        regions[step.region] = { pages, kind, split, fs };
         lines.push(`${head} mmap ${step.region} ${pages} ${kind} ${(step.prot as string) ?? 'rw'} ${fs} ${split ? 1 : opts.fourKiB ? 2 : 0}`);
         break;
       }
@@ -174,7 +176,10 @@ export function toOpScript(spec: ScriptableSpec, o: Partial<ScriptOptions> = {})
         lines.push(`${head} fork ${step.child}`);
         break;
       case 'uffd-register': {
-        need(i, step.region);
+        const r = need(i, step.region);
+        // tmpfs is shmem to userfaultfd (vma_can_userfault), the model's 'plain' filesystem is not
+        if (r.fs === 'plain')
+          throw new ScriptError(`steps[${i}] (uffd-register) cannot be replayed natively: fs "plain" regions are replayed on tmpfs, which userfaultfd treats as shmem, while the model's "plain" filesystem is not shmem; use fs "mkwrite" or kind "anon-shared"`, i);
         const features = step.features?.length ? step.features.join(',') : '-';
         lines.push(`${head} uffd-register ${step.region} ${step.modes.join(',')} ${features} copy`);
         break;
