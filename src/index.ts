@@ -24,7 +24,7 @@ export { VERSION } from './version';
 
 // experiments: builder, spec, runner, results
 export * from './lab/index';
-export type { InspectRow, Counters, Cycles, SeriesPoint, StepResult, RunResult, ResultsJson, TidyRow } from './lab/types';
+export type { InspectRow, Counters, Cycles, SeriesPoint, StepResult, RunResult, ResultsJson, TidyRow, RunSource, StepTiming, MachineRecord, RefusedStep } from './lab/types';
 export { summarize, tQuantile975, type Summary } from './lab/stats';
 export { simulateRun, SimulationError, type RunPlan, type SimulateOptions } from './lab/simulate';
 
@@ -54,6 +54,7 @@ export { replayNative, replayScript, hostFacts, ReplayRefused, ReplayFailed, typ
 export { diffSpec, diffRuns, formatDiff, variantForHost, ModelFailed, type DiffReport, type Difference, type DiffOptions } from './fidelity/diff';
 export { loadSpecFile, loadSpecJson, SpecInputError } from './fidelity/spec-input';
 export { timeNative, timeNativePlans, hostRefusals, DEFAULT_TIME_REPS, type TimeOptions } from './fidelity/timed';
+export { compareWithHost, formatComparison, comparisonChart, type HostComparison, type ComparisonRow } from './fidelity/compare';
 
 declare module './lab/resultset' {
   interface ResultSet {

@@ -5,7 +5,8 @@
  *
  * `ptlab replay SPEC.json --native --time [--reps N] [--others busy|as-is] [--json]`: times every
  * step on this kernel (src/fidelity/timed.ts) and prints per-step cycles, or with --json the
- * ResultsJson of `ptlab run --json` with `source: "native"` runs (ptlab merge combines the two).
+ * ResultsJson of `ptlab run --json` with `source: "native"` runs (ResultSet.merge puts them next
+ * to the model's).
  */
 import { CliError } from '../cli/errors';
 import type { ResultSet } from '../lab/resultset';
