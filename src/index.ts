@@ -54,7 +54,7 @@ export { replayNative, replayScript, hostFacts, ReplayRefused, ReplayFailed, typ
 export { diffSpec, diffRuns, formatDiff, variantForHost, ModelFailed, type DiffReport, type Difference, type DiffOptions } from './fidelity/diff';
 export { loadSpecFile, loadSpecJson, SpecInputError } from './fidelity/spec-input';
 export { timeNative, timeNativePlans, hostRefusals, DEFAULT_TIME_REPS, type TimeOptions } from './fidelity/timed';
-export { compareWithHost, formatComparison, comparisonChart, type HostComparison, type ComparisonRow } from './fidelity/compare';
+export { compareWithHost, formatComparison, comparisonChart, comparisonCaption, type HostComparison, type ComparisonRow } from './fidelity/compare';
 
 declare module './lab/resultset' {
   interface ResultSet {

@@ -21,7 +21,7 @@ import { Table } from '../notebook/table';
 import { writeReport } from '../report/index';
 import { charts } from '../notebook/charts/index';
 import { CliError } from './errors';
-import { comparisonChart, compareWithHost, formatComparison, type HostComparison } from '../fidelity/compare';
+import { comparisonCaption, comparisonChart, compareWithHost, formatComparison, type HostComparison } from '../fidelity/compare';
 
 export const FLAGSHIP_VARIANTS = ['linux-5.19', 'linux-6.18', 'rfc-2022-uffd-hints', 'proposal-dirty-on-mkwrite'];
 const PAGES = 16384; // 64 MiB
@@ -139,7 +139,7 @@ export async function main(argv: string[]): Promise<number> {
       { title: 'Cycles of the first writes after unprotect, by event', chart: charts.cycleBreakdown(results, firstWrites) },
       { title: 'First-write cycles vs linux-6.18 (95% CI over seeds)', chart: charts.overhead(results, { ...firstWrites, baseline: 'linux-6.18' }) },
       ...('comparison' in host
-        ? [{ title: 'This machine next to the model (seed 1, per step)', chart: comparisonChart(host.comparison), caption: formatComparison(host.comparison) }]
+        ? [{ title: 'This machine next to the model (seed 1, per step)', chart: comparisonChart(host.comparison), caption: comparisonCaption(host.comparison) }]
         : []),
     ],
     notes:

@@ -110,31 +110,35 @@ export function compareWithHost(specInput: unknown, opts: TimeOptions & { cpu?: 
 
 const n = (v: number) => Math.round(v).toLocaleString('en-US');
 
-/** The comparison as a text table, with the machine, the model's profile and what was not run. */
-export function formatComparison(c: HostComparison): string {
+/** What a comparison is of, without its table: the machine, the model, what was not run. */
+export function comparisonNotes(c: HostComparison): { machine: string; model: string; notRun: string[] } {
   const m = c.machine;
-  const head = ['step', 'native (TSC)', 'wall clock', 'noise %', `model (${c.profile.name})`, 'model vs native'];
-  const body = c.rows.map((r) => [`${r.step} ${r.label}`, n(r.native), n(r.nativeWall), r.noisePct.toFixed(0), n(r.model), r.errorPct === undefined ? '-' : `${r.errorPct >= 0 ? '+' : ''}${r.errorPct.toFixed(0)}%`]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  ');
-  const out = [
-    `measured on: ${m.cpuModel}${m.family !== undefined ? ` (family ${m.family} model ${m.model})` : ''}, ${m.virtualization}, Linux ${m.kernel}, TSC ${m.tscGHz.toFixed(3)} GHz; ${c.rows[0] ? `median of ${c.results.runs[1].steps[0]?.timing?.reps} runs` : 'nothing ran'}, pinned, other CPUs ${m.othersBusy ? 'kept busy' : 'as they were'}`,
-    `model: ${c.variant} on profile ${c.profile.name} (${c.profile.why}); cycles converted to TSC ticks`,
-    line(head),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...body.map(line),
-  ];
+  const reps = c.results.runs.find((r) => r.source === 'native')?.steps[0]?.timing?.reps;
+  const notRun: string[] = [];
   // consecutive steps refused for the same reason as one line
   for (let i = 0; i < c.refused.length; ) {
     let j = i;
     while (j + 1 < c.refused.length && c.refused[j + 1].reason === c.refused[i].reason && c.refused[j + 1].step === c.refused[j].step + 1) j++;
     const a = c.refused[i];
-    const b = c.refused[j];
     const ops = [...new Set(c.refused.slice(i, j + 1).map((x) => x.op))].join(', ');
-    out.push(`not run here: ${i === j ? `step ${a.step}` : `steps ${a.step}-${b.step}`} (${ops}): ${a.reason}`);
+    notRun.push(`not run here: ${i === j ? `step ${a.step}` : `steps ${a.step}-${c.refused[j].step}`} (${ops}): ${a.reason}`);
     i = j + 1;
   }
-  return out.join('\n');
+  return {
+    machine: `measured on: ${m.cpuModel}${m.family !== undefined ? ` (family ${m.family} model ${m.model})` : ''}, ${m.virtualization}, Linux ${m.kernel}, TSC ${m.tscGHz.toFixed(3)} GHz; ${reps ? `median CPU time of ${reps} fresh runs` : 'nothing ran'}, pinned, other CPUs ${m.othersBusy ? 'kept busy' : 'as they were'}`,
+    model: `model: ${c.variant} on profile ${c.profile.name} (${c.profile.why}); cycles converted to TSC ticks`,
+    notRun,
+  };
+}
+
+/** The comparison as a text table, with the machine, the model's profile and what was not run. */
+export function formatComparison(c: HostComparison): string {
+  const head = ['step', 'native (TSC)', 'wall clock', 'noise %', `model (${c.profile.name})`, 'model vs native'];
+  const body = c.rows.map((r) => [`${r.step} ${r.label}`, n(r.native), n(r.nativeWall), r.noisePct.toFixed(0), n(r.model), r.errorPct === undefined ? '-' : `${r.errorPct >= 0 ? '+' : ''}${r.errorPct.toFixed(0)}%`]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  ');
+  const notes = comparisonNotes(c);
+  return [notes.machine, notes.model, line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), ...notes.notRun].join('\n');
 }
 
 /** Per step, native next to model (TSC ticks, log scale: steps differ by orders of magnitude). */
@@ -158,4 +162,10 @@ export function comparisonChart(c: HostComparison, title = `${c.name}: this mach
     },
     formatComparison(c),
   );
+}
+
+/** A caption for comparisonChart: the machine, the model and what was not run (the chart has the numbers). */
+export function comparisonCaption(c: HostComparison): string {
+  const x = comparisonNotes(c);
+  return [x.machine, x.model, ...x.notRun].join('\n');
 }
