@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { consistency, Lab } from './helpers/kernel-harness';
-import { listVariants } from '../src/kernel/variants';
+import { getVariant, listVariants } from '../src/kernel/variants';
 
 const ALL = listVariants();
 
@@ -129,4 +129,79 @@ test('one VMA per page (the replayer\'s MADV_NOHUGEPAGE split): each page VMA ge
   const child = l.k.fork(l.mm, 'child', 0);
   assert.equal(l.page('m', 0, child).entry, 'none');
   assert.equal(l.page('m', 1, child).present, true);
+});
+
+// ---- do_swap_page(): which swap-ins map the page writable (c18160dba5ff, v6.11) ----
+
+for (const variant of ALL) {
+  const reuses = getVariant(variant).doSwapPage === 'v6.11-reuse-exclusive';
+  test(`${variant}: a read swap-in of an exclusive page maps it ${reuses ? 'writable but clean (6.11+)' : 'read-only; the next write takes a wp fault that reuses it (before 6.11)'}`, () => {
+    const l = new Lab(variant);
+    l.map('m', 1);
+    l.write('m', 0);
+    l.k.madvise(l.mm, 0, l.start('m'), 1, 'pageout');
+    l.read('m', 0);
+    const p = l.page('m', 0);
+    assert.deepEqual([p.present, p.write, p.dirty, p.exclusive], [true, reuses, false, true]);
+    l.resetCounters();
+    l.write('m', 0);
+    assert.equal(l.hw('pageFault'), reuses ? 0 : 1);
+    if (!reuses) assert.equal(l.fault('wpReuse'), 1, 'wp_page_reuse: the page is PageAnonExclusive');
+    const w = l.page('m', 0);
+    assert.deepEqual([w.write, w.dirty, w.young], [true, true, true]);
+    assert.deepEqual(consistency(l.k), []);
+  });
+
+  test(`${variant}: a write swap-in maps the page writable and dirty in one fault and frees its swap cache`, () => {
+    const l = new Lab(variant);
+    l.map('m', 1);
+    l.write('m', 0);
+    l.k.madvise(l.mm, 0, l.start('m'), 1, 'pageout');
+    l.resetCounters();
+    l.write('m', 0);
+    assert.equal(l.hw('pageFault'), 1);
+    const p = l.page('m', 0);
+    assert.deepEqual([p.write, p.dirty, p.exclusive, p.folioDirty], [true, true, true, true]);
+    assert.equal(l.k.swap.cache.size, 0, 'should_try_to_free_swap(): a write fault drops the swap-cache copy');
+  });
+}
+
+test('do_swap_page after fork: a swap entry both processes map comes back read-only and shared; a write copies it inside the same #PF', () => {
+  for (const variant of ['linux-5.19', 'linux-6.18']) {
+    const l = new Lab(variant);
+    l.map('m', 1);
+    l.write('m', 0);
+    const child = l.k.fork(l.mm, 'child', 0);
+    l.k.reclaim('all');
+    l.k.reclaim('all'); // aging first, then try_to_unmap() from both processes
+    assert.equal(l.page('m', 0, child).entry, 'swap');
+    assert.equal(l.page('m', 0).entry, 'swap');
+    l.read('m', 0);
+    const p = l.page('m', 0);
+    assert.deepEqual([p.write, p.exclusive], [false, false], `${variant}: not exclusive, so never writable`);
+    l.resetCounters();
+    l.write('m', 0, 0, child);
+    assert.equal(l.hw('pageFault'), 1, `${variant}: one #PF (do_swap_page calls do_wp_page itself)`);
+    assert.equal(l.fault('swapIn') + l.fault('wpCopy'), 2, `${variant}: swap-in, then wp_page_copy`);
+    assert.deepEqual(consistency(l.k), []);
+  }
+});
+
+test('do_swap_page after fork, once the other process is gone: a write swap-in finds folio_ref_count() == 1 and reuses the page; a read does not', () => {
+  for (const write of [true, false]) {
+    const l = new Lab('linux-5.19');
+    l.map('m', 1);
+    l.write('m', 0);
+    const child = l.k.fork(l.mm, 'child', 0);
+    l.k.reclaim('all');
+    l.k.reclaim('all');
+    assert.equal(l.page('m', 0).entry, 'swap');
+    l.k.munmap(child, 'm', 0); // the child's swap reference goes
+    l.resetCounters();
+    if (write) l.write('m', 0);
+    else l.read('m', 0);
+    const p = l.page('m', 0);
+    assert.deepEqual([p.write, p.exclusive], [write, write], write ? 'freed swap cache: exclusive, written in place' : 'the swap PTE lost its exclusive bit at fork: read-only, not exclusive');
+    if (write) assert.equal(l.fault('wpCopy'), 0, 'no copy');
+  }
 });

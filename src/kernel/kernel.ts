@@ -281,16 +281,22 @@ export class Kernel {
     return this.frames.alloc();
   }
 
-  /** folio_free_swap(): drop the swap-cache copy; with `dirty`, the folio holds the only copy now. */
-  freeSwapCache(pfn: number, dirty = true): void {
+  /**
+   * folio_free_swap(): drop the swap-cache copy, unless a swap PTE still refers to the slot
+   * (folio_swapped()): then nothing happens and it returns false. With `dirty`, the folio holds
+   * the only copy now.
+   */
+  freeSwapCache(pfn: number, dirty = true): boolean {
     const f = this.frames;
-    if (!(f.flags[pfn] & PG_swapcache)) return;
+    if (!(f.flags[pfn] & PG_swapcache)) return true;
     const s = f.swapSlot[pfn];
+    if ((this.swap.refs.get(s) ?? 0) > 0) return false;
     this.swap.cache.delete(s);
-    if ((this.swap.refs.get(s) ?? 0) <= 0) this.swap.release(s);
+    this.swap.release(s);
     f.flags[pfn] &= ~PG_swapcache;
     f.swapSlot[pfn] = -1;
     if (dirty) f.flags[pfn] |= PG_dirty;
+    return true;
   }
 
   violation(kind: KernelViolation, message: string): void {

@@ -94,7 +94,7 @@ export function do_madvise(k: Kernel, mm: Mm, cpu: number, start: number, pages:
         // handled even if fork shares it.
         if (fl & (PG_swapcache | PG_dirty)) {
           if (f.mapcount[pfn] !== 1) return;
-          k.freeSwapCache(pfn, false);
+          if (!k.freeSwapCache(pfn, false)) return; // another swap PTE still uses the slot
           f.flags[pfn] &= ~PG_dirty;
         }
         if (pte_young(pte) || pte_dirty(pte)) {

@@ -258,9 +258,9 @@ function do_wp_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slot:
   const anon = !pte_special(pte) && pfn !== ZERO_PFN && (f.flags[pfn] & PG_anon) !== 0;
   if (anon) {
     let reuse = (f.flags[pfn] & PG_anon_exclusive) !== 0;
-    // wp_can_reuse_anon_folio(): the only mapping and no swap-cache reference left -> ours.
-    if (!reuse && f.mapcount[pfn] === 1) {
-      if (f.flags[pfn] & PG_swapcache) k.freeSwapCache(pfn);
+    // wp_can_reuse_anon_folio(): the only mapping, and its swap cache (if any) can be freed
+    // (no other swap PTE uses the slot): folio_ref_count() == 1, the page is ours.
+    if (!reuse && f.mapcount[pfn] === 1 && k.freeSwapCache(pfn)) {
       f.flags[pfn] |= PG_anon_exclusive;
       reuse = true;
     }
@@ -286,9 +286,12 @@ function do_wp_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slot:
   return FAULT_RETRY;
 }
 
-/** do_swap_page() for an anon swap entry. */
+/**
+ * do_swap_page() for an anon swap entry. Which exclusive folios come back writable is the variant's
+ * `doSwapPage` rule: up to 6.10 only on a write fault (a read swap-in maps read-only and the next
+ * write takes a wp fault that reuses the page); from 6.11 (c18160dba5ff) also on a read, clean.
+ */
 function do_swap_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slot: number, pte: bigint, write: number): number {
-  void cpu;
   const f = k.frames;
   const s = pte_swp_offset(pte);
   let pfn = k.swap.cache.get(s);
@@ -315,28 +318,40 @@ function do_swap_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slo
     k.swap.cache.set(s, pfn);
   }
   k.swap.put(s);
-  const exclusive = pte_swp_exclusive(pte) || skipSwapcache;
+  // should_try_to_free_swap() (5.19-6.18): a write fault on a swap-cache folio that nothing else maps
+  // (folio_ref_count() == 2: ours and the swap cache's) frees the swap cache if no other swap PTE
+  // uses the slot (folio_free_swap(), which dirties the folio); the folio is then ours alone.
+  let exclusive = pte_swp_exclusive(pte) || skipSwapcache;
+  if (write && f.flags[pfn] & PG_swapcache && f.mapcount[pfn] === 0 && (k.swap.refs.get(s) ?? 0) === 0) {
+    k.freeSwapCache(pfn);
+    exclusive = true; // folio_ref_count() == 1 (no KSM in the model)
+  }
   let entry = pfn_pte(pfn, vma.pageProt);
-  let dirtied = false;
+  if (pte_swp_soft_dirty(pte)) entry = pte_mksoft_dirty(entry);
+  let writeLeft = write !== 0; // FAULT_FLAG_WRITE still set: do_wp_page() runs in this same fault
   if (exclusive) {
     f.flags[pfn] |= PG_anon_exclusive;
-    const softDirtyWp = vma_soft_dirty_enabled(vma) && !pte_swp_soft_dirty(pte);
-    const uffdWp = userfaultfd_wp(vma) && pte_swp_uffd_wp(pte);
-    if (vma.flags & VM_WRITE && !uffdWp && !softDirtyWp) {
-      entry = k.arch.pte_mkwrite(entry);
-      if (write) {
-        entry = k.arch.pte_mkdirty(entry);
-        dirtied = true;
+    if (k.variant.doSwapPage === 'v6.11-reuse-exclusive') {
+      // c18160dba5ff: writable at once unless uffd-wp or soft-dirty tracking needs the write fault; dirty only on a write
+      const softDirtyWp = vma_soft_dirty_enabled(vma) && !pte_swp_soft_dirty(pte);
+      const uffdWp = userfaultfd_wp(vma) && pte_swp_uffd_wp(pte);
+      if (vma.flags & VM_WRITE && !uffdWp && !softDirtyWp) {
+        entry = k.arch.pte_mkwrite(entry);
+        if (write) entry = k.arch.pte_mkdirty(entry);
+        writeLeft = false;
       }
+    } else if (write) {
+      // 5.19-6.10: only a write fault maps it writable (and dirty); a read leaves it read-only
+      entry = maybe_mkwrite(k, k.arch.pte_mkdirty(entry), vma);
+      writeLeft = false;
     }
   }
-  if (pte_swp_soft_dirty(pte)) entry = pte_mksoft_dirty(entry);
-  if (pte_swp_uffd_wp(pte)) entry = k.arch.pte_mkuffd_wp(entry);
+  if (pte_swp_uffd_wp(pte)) entry = k.arch.pte_mkuffd_wp(entry); // read-only again
   f.mapcount[pfn]++;
-  // should_try_to_free_swap(): a write fault drops the swap cache (folio_free_swap dirties the folio).
-  if (dirtied) k.freeSwapCache(pfn);
   k.setPte(mm, vma, vpn, slot, entry);
   fault(k, 'swapIn');
+  // a write the swap-in did not resolve (a shared folio, uffd-wp): do_wp_page() within this #PF
+  if (writeLeft && vma.flags & VM_WRITE) return do_wp_page(k, mm, vma, cpu, vpn, slot, entry);
   return FAULT_RETRY;
 }
 

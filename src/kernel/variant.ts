@@ -35,6 +35,16 @@ export type VmaCanUserfaultEra =
    *  when wp is the only mode requested and the context has UFFD_FEATURE_WP_ASYNC. */
   | 'v6.7-wp-async-any-memory';
 
+/** How do_swap_page() (mm/memory.c) maps an exclusive anon folio it swaps in. */
+export type DoSwapPageEra =
+  /** v5.19-v6.10: writable (and dirty) only on a write fault; a read swap-in maps it read-only, so
+   *  the next write takes a wp fault (wp_page_reuse). Exclusive = the swap PTE's exclusive bit, or
+   *  a folio nothing else references once a write fault freed its swap cache (ref count 1). */
+  | 'v5.19-write-fault-only'
+  /** v6.11+ (c18160dba5ff "mm: swap: reuse exclusive folio directly instead of wp page faults"):
+   *  writable on a read fault too (VM_WRITE, no uffd-wp, no soft-dirty tracking), dirty only on a write. */
+  | 'v6.11-reuse-exclusive';
+
 /** What a hook sees for one PTE in change_pte_range (mprotect, uffd writeprotect). */
 export interface ChangePteContext {
   readonly vpn: number;
@@ -87,6 +97,8 @@ export interface KernelVariant {
   readonly uffdWpUnpopulated: boolean;
   /** UFFD_FEATURE_WP_ASYNC and the PAGEMAP_SCAN ioctl (v6.7) */
   readonly uffdWpAsync: boolean;
+  /** do_swap_page(): does a read swap-in of an exclusive folio map it writable */
+  readonly doSwapPage: DoSwapPageEra;
   /** which VMAs UFFDIO_REGISTER accepts (vma_can_userfault()) */
   readonly vmaCanUserfault: VmaCanUserfaultEra;
   /** mm_forbids_zeropage(): anon read faults allocate a page (mapped young+dirty+RW) instead of

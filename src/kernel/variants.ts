@@ -27,6 +27,7 @@ const linux519: KernelVariant = Object.freeze({
   uffdWpUnpopulated: false,
   uffdWpAsync: false,
   vmaCanUserfault: 'v5.19-anon-shmem-hugetlb',
+  doSwapPage: 'v5.19-write-fault-only',
   mmForbidsZeropage: false,
   hooks: {},
 });
@@ -80,6 +81,7 @@ const linux618 = deriveVariant(linux63, {
   uffdWpUnpopulated: true,
   uffdWpAsync: true,
   vmaCanUserfault: 'v6.7-wp-async-any-memory',
+  doSwapPage: 'v6.11-reuse-exclusive',
   basedOn: 'linux-6.3',
 });
 
