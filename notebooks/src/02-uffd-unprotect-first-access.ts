@@ -24,7 +24,7 @@
 // |---|---|---|
 // | `written` | the page was written just before protection | young + dirty: nothing to pay |
 // | `reclaim-aged` | reclaim scanned it (`folio_referenced` clears A, no TLB flush on x86) | old, dirty |
-// | `swapin-read` | swapped out, then read back (`do_swap_page` maps an exclusive page RW but clean) | young, clean |
+// | `swapin-read` | swapped out, then read back (`do_swap_page` maps an exclusive page RW but clean from 6.11, read-only before: c18160dba5ff) | young, clean |
 // | `madv-free` | `MADV_FREE` (`madvise_free_pte_range` clears A and D, keeps RW) | old, clean |
 
 // %%
