@@ -21,7 +21,7 @@ const BAD: [string, (s: Record<string, any>) => void, RegExp][] = [
   ['size not page aligned', (s) => (s.steps[0].size = '6000B'), /^steps\[0\]\.size: "6000B" is not a multiple of the 4KiB page size; use "8KiB"$/],
   ['unknown op', (s) => (s.steps[1].op = 'tuoch'), /^steps\[1\]\.op: "tuoch" is not an op \(did you mean "touch"\?\); valid ops: mmap, munmap, touch, .*pagemap-scan$/],
   ['missing op', (s) => delete s.steps[1].op, /^steps\[1\]\.op: missing "op"; every step needs one of: mmap, /],
-  ['bad enum', (s) => (s.steps[0].kind = 'anon'), /^steps\[0\]\.kind: "anon" is not one of "anon-private", "anon-shared", "file-shared", "file-private"; did you mean "anon-private"\?$/],
+  ['bad enum', (s) => (s.steps[0].kind = 'anon'), /^steps\[0\]\.kind: "anon" is not one of "anon-private", "anon-shared", "file-shared", "file-private" \(did you mean "anon-private" or "anon-shared"\?\)$/],
   ['unknown field with typo', (s) => (s.steps[1].acess = 'read'), /^steps\[1\]\.acess: unknown field \(did you mean "access"\?\); a touch step has: op, region, access, /],
   ['unknown top-level field', (s) => (s.kernels = ['x']), /^kernels: unknown field \(did you mean "kernel"\?\); a spec has: /],
   ['missing required field', (s) => delete s.steps[0].region, /^steps\[0\]\.region: missing; add "region": the name of a region created by an earlier mmap step/],

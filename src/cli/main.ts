@@ -6,6 +6,8 @@
  */
 import { CliError } from './errors';
 import { UsageError } from '../lab/cli-args';
+import { didYouMean } from '../lab/spec-issues';
+import { VERSION } from '../version';
 
 interface CommandInfo {
   module: string;
@@ -24,25 +26,33 @@ const COMMANDS: Record<string, CommandInfo> = {
   replay: { module: '../fidelity/replay-cli', summary: 'run a spec natively on this Linux kernel: ptlab replay SPEC.json --native' },
   trace: { module: './trace', summary: 'capture a real program\'s page trace (valgrind) or summarise one: ptlab trace capture|stats' },
   diff: { module: '../fidelity/diff-cli', summary: 'compare the model with this kernel: ptlab diff SPEC.json' },
+  list: { module: './list', summary: 'list what a spec can name, one per line: ptlab list kernels|cpus|ops' },
 };
 
 function usage(): string {
   const lines = ['usage: ptlab <command> [options]', '', 'commands:'];
   for (const [name, info] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${info.summary}`);
+  lines.push(`  ${'help'.padEnd(10)} help for one command: ptlab help run`, `  ${'--version'.padEnd(10)} print the ptlab version`);
   return lines.join('\n');
 }
 
+const COMMAND_LIST = `commands: ${Object.keys(COMMANDS).join(', ')}, help, --version`;
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+  if (cmd === '--help' || cmd === '-h' || (cmd === 'help' && rest.length === 0)) {
     process.stdout.write(usage() + '\n');
-    return cmd ? 0 : 2;
+    return 0;
   }
+  if (cmd === '--version' || cmd === '-V' || cmd === 'version') {
+    process.stdout.write(`ptlab ${VERSION}\n`);
+    return 0;
+  }
+  if (!cmd) throw new CliError(`give a command; ${COMMAND_LIST} (ptlab help for more)`);
+  // `ptlab help run` = `ptlab run --help`
+  if (cmd === 'help') return main([rest[0], '--help']);
   const info = COMMANDS[cmd];
-  if (!info) {
-    process.stderr.write(`ptlab: unknown command "${cmd}"\n\n${usage()}\n`);
-    return 2;
-  }
+  if (!info) throw new CliError(`unknown command "${cmd}"${didYouMean(cmd, Object.keys(COMMANDS))}; ${COMMAND_LIST}`);
   let mod: { main(argv: string[]): Promise<number> };
   try {
     mod = require(info.module);
@@ -56,20 +66,31 @@ export async function main(argv: string[]): Promise<number> {
   return mod.main(rest);
 }
 
+/**
+ * The one place errors become what the person at the terminal sees (bin/ptlab.js and
+ * `node dist/src/cli/main.js` both come here): a usage mistake or a refused input is one line
+ * `ptlab: ...` and its exit code (2 for usage; a CliError may say otherwise, e.g. 1 for a spec
+ * with problems); anything else is a bug in ptlab, printed with its stack, exit 70.
+ */
+export async function cli(argv: string[]): Promise<number> {
+  try {
+    return await main(argv);
+  } catch (err) {
+    if (err instanceof CliError || err instanceof UsageError) {
+      // UsageError: a flag the shared parser (src/lab/cli-args.ts) rejected, naming the flag
+      const code = err instanceof CliError ? err.exitCode : 2;
+      // help asked for (exit 0) may span lines; an error is one line
+      if (code === 0) process.stdout.write(`${err.message}\n`);
+      else process.stderr.write(`ptlab: ${err.message.replace(/:\s*\n\s*/g, ': ').replace(/\s*\n\s*/g, '; ')}\n`);
+      return code;
+    }
+    process.stderr.write(`ptlab: internal error: ${(err as Error)?.stack ?? err}\n`);
+    return 70;
+  }
+}
+
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err) => {
-      if (err instanceof CliError || err instanceof UsageError) {
-        // UsageError: a flag the shared parser (src/lab/cli-args.ts) rejected, naming the flag
-        process.stderr.write(`ptlab: ${err.message}\n`);
-        process.exitCode = err instanceof CliError ? err.exitCode : 2;
-      } else {
-        process.stderr.write(`ptlab: internal error: ${(err as Error)?.stack ?? err}\n`);
-        process.exitCode = 70;
-      }
-    },
-  );
+  void cli(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

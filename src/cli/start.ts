@@ -88,21 +88,25 @@ export function flagshipSummary(results: ResultSet): FlagshipRow[] {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let values: { out?: string; cpu?: string; jobs?: string; 'no-host'?: boolean };
+  let values: { out?: string; cpu?: string; jobs?: string; 'no-host'?: boolean; help?: boolean };
   try {
-    ({ values } = parseArgs({ args: argv, options: { out: { type: 'string' }, cpu: { type: 'string' }, jobs: { type: 'string' }, 'no-host': { type: 'boolean' } }, strict: true }));
+    ({ values } = parseArgs({ args: argv, options: { out: { type: 'string' }, cpu: { type: 'string' }, jobs: { type: 'string' }, 'no-host': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
   } catch (e) {
-    throw new CliError(`${(e as Error).message}\nusage: ptlab start [--out DIR] [--cpu PROFILE] [--jobs N] [--no-host]`);
+    throw new CliError(`start: ${(e as Error).message.replace(/\.\s.*$/s, '')}; usage: ptlab start [--out DIR] [--cpu PROFILE] [--jobs N] [--no-host]`);
+  }
+  if (values.help) {
+    process.stdout.write('usage: ptlab start [--out DIR] [--cpu PROFILE] [--jobs N] [--no-host]\n\nRuns the flagship experiment of the seed thread, prints its table and writes DIR/report.html (default out/).\n');
+    return 0;
   }
   const outDir = values.out ?? 'out';
   const cpu = values.cpu ?? DEFAULT_PROFILE;
   try {
     getProfile(cpu);
   } catch (e) {
-    throw new CliError(`--cpu: ${(e as Error).message}`);
+    throw new CliError(`start: --cpu: ${(e as Error).message}`);
   }
   const jobs = values.jobs ? Number(values.jobs) : 2;
-  if (!Number.isInteger(jobs) || jobs < 1) throw new CliError(`--jobs: "${values.jobs}" is not a positive integer`);
+  if (!Number.isInteger(jobs) || jobs < 1) throw new CliError(`start: --jobs "${values.jobs}" is not a positive integer; use e.g. --jobs 2`);
   const exp = flagshipExperiment(cpu);
   process.stderr.write(`ptlab: ${exp.toSpec().name} — ${FLAGSHIP_VARIANTS.length} variants x 3 seeds on ${cpu}\n`);
   const results = await exp.run({

@@ -26,10 +26,11 @@ export async function main(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'capture') return captureMain(rest);
   if (sub === 'stats') return statsMain(rest);
-  if (!sub || sub === '--help' || sub === '-h') {
+  if (sub === '--help' || sub === '-h') {
     process.stdout.write(USAGE + '\n');
-    return sub ? 0 : 2;
+    return 0;
   }
+  if (!sub) throw new CliError(`trace: say capture or stats; ${USAGE}`);
   throw new CliError(`trace: unknown subcommand "${sub}"; ${USAGE}`);
 }
 

@@ -105,16 +105,16 @@ function convert(iss: Issue, path: PropertyKey[], root: unknown, out: SpecIssue[
     }
     case 'invalid_value': {
       const values = iss.values.map((x) => JSON.stringify(x));
-      const guess = typeof input === 'string' ? closest(input, iss.values.map(String)) : undefined;
-      add(`${describe(input)} is not one of ${values.join(', ')}${guess ? `; did you mean "${guess}"?` : ''}`);
+      const guess = typeof input === 'string' ? didYouMean(input, iss.values.map(String)) : '';
+      add(`${describe(input)} is not one of ${values.join(', ')}${guess}`);
       return;
     }
     case 'unrecognized_keys': {
       const known = knownKeys(path, root);
       for (const k of iss.keys) {
-        const guess = known ? closest(k, known) : undefined;
+        const guess = known ? didYouMean(k, known) : '';
         const where = describeObject(path, root);
-        add(`unknown field${guess ? ` (did you mean "${guess}"?)` : ''}${known ? `; ${where} has: ${known.join(', ')}` : '; remove it'}`, [...path, k]);
+        add(`unknown field${guess}${known ? `; ${where} has: ${known.join(', ')}` : '; remove it'}`, [...path, k]);
       }
       return;
     }
@@ -123,8 +123,8 @@ function convert(iss: Issue, path: PropertyKey[], root: unknown, out: SpecIssue[
         const op = input && typeof input === 'object' ? (input as { op?: unknown }).op : undefined;
         if (op === undefined) add(`missing "op"; every step needs one of: ${OPS.join(', ')}`);
         else {
-          const guess = typeof op === 'string' ? closest(op, OPS) : undefined;
-          add(`${describe(op)} is not an op${guess ? ` (did you mean "${guess}"?)` : ''}; valid ops: ${OPS.join(', ')}`);
+          const guess = typeof op === 'string' ? didYouMean(op, OPS) : '';
+          add(`${describe(op)} is not an op${guess}; valid ops: ${OPS.join(', ')}`);
         }
         return;
       }
@@ -230,18 +230,32 @@ function describeObject(path: readonly PropertyKey[], root: unknown): string {
   return formatPath(path);
 }
 
-/** The candidate within edit distance 2 (or a prefix match), for "did you mean". */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
+/** Every candidate within edit distance 2 (or a prefix match) of `word`, the closest ones only. */
+export function closestAll(word: string, candidates: readonly string[]): string[] {
+  let best: string[] = [];
   let bestD = Infinity;
   for (const c of candidates) {
+    if (c === word) continue;
     const d = c.startsWith(word) || word.startsWith(c) ? Math.min(2, Math.abs(c.length - word.length)) : levenshtein(word.toLowerCase(), c.toLowerCase());
     if (d < bestD) {
       bestD = d;
-      best = c;
-    }
+      best = [c];
+    } else if (d === bestD && !best.includes(c)) best.push(c);
   }
-  return bestD <= 2 && best !== word ? best : undefined;
+  return bestD <= 2 ? best : [];
+}
+
+/** The closest candidate (the first of equally close ones), for "did you mean". */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  return closestAll(word, candidates)[0];
+}
+
+/** ` (did you mean "a" or "b"?)` naming every equally close candidate, or '' when none is close. */
+export function didYouMean(word: string, candidates: readonly string[]): string {
+  const all = closestAll(word, candidates);
+  if (all.length === 0) return '';
+  const quoted = all.map((c) => `"${c}"`);
+  return ` (did you mean ${quoted.length === 1 ? quoted[0] : `${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}`}?)`;
 }
 
 function levenshtein(a: string, b: string): number {

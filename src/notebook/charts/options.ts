@@ -4,7 +4,7 @@
  * and every option the chart takes, never silently ignored (`{ stpe: 1 }` would otherwise draw
  * the whole run instead of step 1).
  */
-import { closest } from '../../lab/spec-issues';
+import { didYouMean } from '../../lab/spec-issues';
 
 /** Every option of an options type, as a record (so the compiler checks the list is complete). */
 export type OptionKeys<T> = { readonly [K in keyof Required<T>]: true };
@@ -15,7 +15,6 @@ export function checkOptions<T extends object>(chart: string, opts: T | undefine
   const known = Object.keys(keys);
   for (const k of Object.keys(opts)) {
     if (known.includes(k)) continue;
-    const guess = closest(k, known);
-    throw new TypeError(`${chart}: unknown option "${k}"${guess ? ` (did you mean "${guess}"?)` : ''}; options: ${known.join(', ')}`);
+    throw new TypeError(`${chart}: unknown option "${k}"${didYouMean(k, known)}; options: ${known.join(', ')}`);
   }
 }

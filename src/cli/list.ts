@@ -1,0 +1,45 @@
+/**
+ * `ptlab list kernels|cpus|ops`: what a spec can name, one line each (name, then what it is), so
+ * nobody has to read the source to write a spec.
+ */
+import { getProfile, listProfiles } from '../cost/registry';
+import { getVariant, listVariants } from '../kernel/variants';
+import { OPS, STEP_SCHEMAS } from '../lab/spec';
+import { didYouMean } from '../lab/spec-issues';
+import { CliError } from './errors';
+
+const WHAT = ['kernels', 'cpus', 'ops'] as const;
+const USAGE = 'usage: ptlab list kernels|cpus|ops';
+
+function lines(what: (typeof WHAT)[number]): string[] {
+  switch (what) {
+    case 'kernels':
+      return listVariants().map((n) => {
+        const d = getVariant(n).description.replace(/\s+/g, ' ');
+        return `${n.padEnd(28)} ${d.length > 110 ? `${d.slice(0, 109)}…` : d}`;
+      });
+    case 'cpus':
+      return listProfiles().map((n) => {
+        try {
+          const p = getProfile(n);
+          return `${n.padEnd(20)} ${p.vendor} ${p.model}, ${p.clockGHz} GHz${p.virtualized ? ', virtualized' : ''}`;
+        } catch (e) {
+          return `${n.padEnd(20)} (${(e as Error).message})`;
+        }
+      });
+    case 'ops':
+      return OPS.map((op) => `${op.padEnd(18)} ${Object.keys(STEP_SCHEMAS[op].shape).filter((k) => k !== 'op').join(', ')}`);
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n\n  kernels  kernel variants (spec "kernel")\n  cpus     CPU cost profiles (spec "machine.cpu")\n  ops      step ops and their fields (spec "steps")\n`);
+    return 0;
+  }
+  if (argv.length !== 1) throw new CliError(`list: ${argv.length === 0 ? 'say what to list' : `one thing at a time (got ${argv.join(' ')})`}; ${USAGE}`);
+  const what = argv[0];
+  if (!(WHAT as readonly string[]).includes(what)) throw new CliError(`list: cannot list "${what}"${didYouMean(what, WHAT)}; ${USAGE}`);
+  process.stdout.write(lines(what as (typeof WHAT)[number]).join('\n') + '\n');
+  return 0;
+}

@@ -1,0 +1,140 @@
+/**
+ * Every usage error, through the entry point a user types (`npx ptlab`, which runs bin/ptlab.js)
+ * and through `node dist/src/cli/main.js`: one line on stderr starting "ptlab: ", exit 2, nothing
+ * on stdout, no stack trace. Then --version, help for one command, and `list`.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { VERSION } from '../src/version';
+import { listVariants } from '../src/kernel/variants';
+import { listProfiles } from '../src/cost/registry';
+import { OPS } from '../src/lab/spec';
+
+const ROOT = path.join(__dirname, '..', '..');
+const MAIN = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ptlab-usage-'));
+const spec = path.join(tmp, 'ok.json');
+fs.writeFileSync(spec, JSON.stringify({ name: 'x', machine: { cpu: 'skylake-sp' }, kernel: 'linux-6.18', steps: [{ op: 'mmap', region: 'h', size: '64KiB' }] }));
+
+interface Out {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[]): Promise<Out> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, npm_config_yes: 'false' } }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+const npx = (args: string[]) => run('npx', ['--no-install', 'ptlab', ...args]);
+const node = (args: string[]) => run(process.execPath, [MAIN, ...args]);
+
+/** argv, and what the one line must say */
+const USAGE_ERRORS: [string[], RegExp][] = [
+  [[], /give a command; commands: start, run, /],
+  [['frobnicate'], /unknown command "frobnicate"; commands: /],
+  [['rn'], /unknown command "rn" \(did you mean "run"\?\)/],
+  [['run'], /run: give the spec file; usage: ptlab run SPEC\.json/],
+  [['run', spec, spec], /run: one spec file at a time \(got 2\)/],
+  [['run', spec, '--jobs', '0'], /run: --jobs "0" is not a positive integer; use e\.g\. --jobs 2/],
+  [['run', spec, '--jobs'], /run: --jobs needs a value/],
+  [['run', spec, '--bogus'], /run: unknown option "--bogus"; valid options: --json/],
+  [['run', spec, '--shard', '5/2'], /run: --shard "5\/2": i must be between 1 and N/],
+  [['validate'], /validate: give exactly one spec file/],
+  [['validate', '--bogus'], /validate: unknown option "--bogus"/],
+  [['merge'], /merge: --out DIR is required/],
+  [['sweep'], /sweep: give exactly one spec file/],
+  [['sweep', spec, '--slurm', '0'], /sweep: --slurm "0" is not a positive integer/],
+  [['report'], /report: RESULTS_DIR is required/],
+  [['report', '--bogus'], /report: unknown option --bogus/],
+  [['calibrate', '--bogus'], /unknown option --bogus; usage: ptlab calibrate/],
+  [['calibrate', '--reps', '0'], /--reps must be an integer from 1 to 64/],
+  [['kernel'], /missing kernel command; usage: ptlab kernel install/],
+  [['kernel', 'frob'], /unknown kernel command "frob"/],
+  [['replay'], /usage: ptlab replay SPEC\.json --native/],
+  [['replay', spec], /replay runs a spec on this machine's kernel and needs --native/],
+  [['diff'], /usage: ptlab diff SPEC\.json/],
+  [['diff', '--bogus'], /unknown option --bogus; usage: ptlab diff/],
+  [['trace'], /trace: say capture or stats/],
+  [['trace', 'frob'], /trace: unknown subcommand "frob"/],
+  [['trace', 'stats'], /trace stats: give exactly one trace file/],
+  [['list'], /list: say what to list; usage: ptlab list kernels\|cpus\|ops/],
+  [['list', 'kernel'], /list: cannot list "kernel" \(did you mean "kernels"\?\)/],
+  [['start', '--bogus'], /start: Unknown option '--bogus'; usage: ptlab start/],
+  [['start', '--jobs', '0'], /start: --jobs "0" is not a positive integer/],
+];
+
+/** Run `jobs` at a time (2 cores are shared with other work). */
+async function pooled<T, R>(items: readonly T[], jobs: number, f: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: jobs }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await f(items[i]);
+      }
+    }),
+  );
+  return out;
+}
+
+function assertUsageError(argv: string[], want: RegExp, r: Out, via: string): void {
+  const what = `${via} ptlab ${argv.join(' ')}`;
+  assert.equal(r.code, 2, `${what}: exit ${r.code}, stderr ${r.stderr}`);
+  assert.equal(r.stdout, '', `${what}: nothing on stdout`);
+  const lines = r.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `${what}: one line, got:\n${r.stderr}`);
+  assert.match(lines[0], /^ptlab: /, what);
+  assert.match(lines[0], want, what);
+  assert.doesNotMatch(r.stderr, /internal error|\n\s+at /, `${what}: no stack trace`);
+}
+
+test('every usage error through `npx ptlab` is one line on stderr with exit 2', { timeout: 600_000 }, async () => {
+  const results = await pooled(USAGE_ERRORS, 3, ([argv]) => npx(argv));
+  USAGE_ERRORS.forEach(([argv, want], i) => assertUsageError(argv, want, results[i], 'npx'));
+});
+
+test('the same through `node dist/src/cli/main.js`', { timeout: 600_000 }, async () => {
+  const results = await pooled(USAGE_ERRORS, 3, ([argv]) => node(argv));
+  USAGE_ERRORS.forEach(([argv, want], i) => assertUsageError(argv, want, results[i], 'node main.js'));
+});
+
+test('--version, help run, list kernels|cpus|ops', { timeout: 300_000 }, async () => {
+  const [version, v2, helpRun, helpList, kernels, cpus, ops] = await pooled(
+    [['--version'], ['-V'], ['help', 'run'], ['help', 'list'], ['list', 'kernels'], ['list', 'cpus'], ['list', 'ops']],
+    3,
+    (argv) => npx(argv),
+  );
+  assert.equal(version.stdout, `ptlab ${VERSION}\n`);
+  assert.equal(version.code, 0);
+  assert.equal(v2.stdout, version.stdout);
+  assert.equal(helpRun.code, 0);
+  assert.match(helpRun.stdout, /^usage: ptlab run SPEC\.json/);
+  assert.match(helpRun.stdout, /--jobs VALUE/);
+  assert.doesNotMatch(helpRun.stdout, /commands:/, 'the command\'s help, not the global one');
+  assert.match(helpList.stdout, /^usage: ptlab list kernels\|cpus\|ops/);
+  const names = (out: Out) => out.stdout.trimEnd().split('\n').map((l) => l.split(/\s+/)[0]);
+  assert.deepEqual(names(kernels), listVariants());
+  assert.deepEqual(names(cpus), listProfiles());
+  assert.deepEqual(names(ops), [...OPS]);
+  for (const l of ops.stdout.trimEnd().split('\n')) assert.match(l, /^\S+\s+\S/, 'each op line names its fields');
+  assert.match(kernels.stdout, /^linux-6\.18\s+Linux 6\.18/m);
+});
+
+test('bad JSON names line and column, also where V8 gives no position', async () => {
+  const f = path.join(tmp, 'comma.json');
+  fs.writeFileSync(f, '{\n  "name": "x",\n  "steps": [,]\n}\n');
+  const r = await node(['validate', f]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /comma\.json: not valid JSON: unexpected "," at line 3, column 13; specs are plain JSON/);
+  assert.equal(r.stderr.trimEnd().split('\n').length, 1);
+});
