@@ -14,8 +14,13 @@ export interface MmuGeometry {
   l1d: TlbLevelGeometry;
   /** unified second-level TLB (STLB), 4 KiB pages */
   stlb: TlbLevelGeometry;
-  /** L1 data TLB entries for 2 MiB pages (fully associative in the model) */
+  /** L1 data TLB entries for 2 MiB pages */
   l1d2m: number;
+  /**
+   * their associativity; default: 4 ways up to 32 entries (Intel's 32-entry, 4-way 2M/4M L1 DTLB,
+   * optimization manual "TLB parameters"), fully associative above (AMD Zen's 64-72 entries)
+   */
+  l1d2mWays?: number;
   /** paging-structure caches (SDM 4.10.3): entries for PML4E, PDPTE and PDE caches */
   psc: { pml4e: number; pdpte: number; pde: number };
   /** 5-level paging (LA57) */

@@ -21,7 +21,7 @@ import { HwEv, HW_EVENTS, HwViol, HW_VIOLATIONS } from './events';
 import type { MmuGeometry } from './geometry';
 import { DEFAULT_GEOMETRY } from './geometry';
 import { PageTableMemory, PTRS_PER_TABLE } from './pagetable';
-import { PCID_LIMIT, PscArray, TLB_D, TLB_NX, TLB_PKEY_SHIFT, TLB_RW, TLB_US, TlbArray } from './tlb';
+import { hugeTag, PCID_LIMIT, PscArray, TLB_D, TLB_NX, TLB_PKEY_SHIFT, TLB_RW, TLB_US, TlbArray } from './tlb';
 
 /** #PF error code bits (arch/x86/include/asm/trap_pf.h, SDM §4.7). */
 export const X86_PF_PROT = 1;
@@ -90,6 +90,11 @@ export class Mmu {
   /** levels of paging (4, or 5 with LA57) */
   readonly levels: number;
   readonly l1: TlbArray;
+  /**
+   * L1 dTLB entries for 2 MiB pages (geometry `l1d2m`), tagged like STLB 2 MiB entries (tlb.ts
+   * hugeTag). The STLB holds both sizes, as Intel's and AMD's second-level TLBs do.
+   */
+  readonly l1h: TlbArray;
   readonly stlb: TlbArray;
   readonly pde: PscArray;
   readonly pdpte: PscArray;
@@ -102,8 +107,13 @@ export class Mmu {
   onInvalidate: ((what: 'invlpg' | 'flushPcid' | 'flushAll', cpu: number, vpn: number, pcid: number) => void) | null = null;
   /** frame number of the last successful access (the kernel's invariant checks read it) */
   lastPfn = 0;
-  /** slot of the leaf entry used by the last successful access (-1 for a 2 MiB leaf) */
+  /** slot of the leaf entry (PTE, or PMD for a 2 MiB page) used by the last successful access */
   lastSlot = -1;
+  /**
+   * Has any 2 MiB translation been cached? Until one is, a TLB miss skips the 2 MiB lookups, so
+   * machines without huge pages pay nothing for them.
+   */
+  private hugeSeen = false;
 
   constructor(opts: MmuOptions) {
     this.cpus = opts.cpus;
@@ -119,6 +129,8 @@ export class Mmu {
     // associative L1 (Zen: 64-72 ways) keeps recency lists, whose victim costs O(1)
     this.l1 = new TlbArray(this.cpus, g.l1d.entries, g.l1d.ways, g.l1d.ways <= 8 ? 'stamp' : 'list');
     this.stlb = new TlbArray(this.cpus, g.stlb.entries, g.stlb.ways, 'list');
+    const hw = g.l1d2mWays ?? (g.l1d2m <= 32 ? Math.min(4, g.l1d2m) : g.l1d2m);
+    this.l1h = new TlbArray(this.cpus, g.l1d2m, hw, hw <= 8 ? 'stamp' : 'list');
     this.pde = new PscArray(this.cpus, g.psc.pde);
     this.pdpte = new PscArray(this.cpus, g.psc.pdpte);
     this.pml4e = new PscArray(this.cpus, g.psc.pml4e);
@@ -181,6 +193,10 @@ export class Mmu {
    * #PF error code).
    */
   private miss(cpu: number, vpn: number, write: number, tag: number, set: number): number {
+    if (this.hugeSeen) {
+      const r = this.hugeHit(cpu, vpn, write);
+      if (r >= 0) return -1 - r;
+    }
     const l1 = this.l1;
     const pcid = this.pcid[cpu];
     const s = this.stlb;
@@ -253,6 +269,47 @@ export class Mmu {
       const r = this.walk(cpu, vpn, write, true);
       return r < 0 ? -1 + r : -1;
     }
+  }
+
+  /**
+   * Look `vpn` up among the 2 MiB translations (L1, then STLB). Returns -1 if neither holds one,
+   * else the access's outcome: 0, or the #PF error code. A write through an entry cached with
+   * D=0 re-walks to set D in the PMD (SDM §4.8, as for 4 KiB pages).
+   */
+  private hugeHit(cpu: number, vpn: number, write: number): number {
+    const htag = hugeTag(vpn, this.pcid[cpu]);
+    const hkey = vpn < 4294967296 ? vpn >>> 9 : Math.floor(vpn / 512);
+    const l1h = this.l1h;
+    const hset = l1h.setOf(cpu, hkey);
+    let i = l1h.find(hset, htag);
+    if (i >= 0) {
+      this.counters[EV_L1]++;
+      l1h.touch(hset, i);
+    } else {
+      const s = this.stlb;
+      const sset = s.setOf(cpu, hkey);
+      const j = s.find(sset, htag);
+      if (j < 0) return -1;
+      this.counters[EV_STLB]++;
+      s.touch(sset, j);
+      i = l1h.fillVictim(hset, htag, s.pfn[j], s.flags[j], s.slot[j]);
+    }
+    const f = l1h.flags[i];
+    if ((f & TLB_US) === 0) return this.fault(cpu, vpn, htag, X86_PF_PROT | X86_PF_USER | (write ? X86_PF_WRITE : 0));
+    if (f >>> TLB_PKEY_SHIFT !== 0 && this.pkeyDenies(cpu, f >>> TLB_PKEY_SHIFT, write)) {
+      return this.fault(cpu, vpn, htag, X86_PF_PROT | X86_PF_USER | X86_PF_PK | (write ? X86_PF_WRITE : 0));
+    }
+    if (write) {
+      if ((f & TLB_RW) === 0) return this.fault(cpu, vpn, htag, X86_PF_PROT | X86_PF_WRITE | X86_PF_USER);
+      if ((f & TLB_D) === 0) {
+        const r = this.walk(cpu, vpn, 1, false);
+        return r < 0 ? -r : 0;
+      }
+      this.checkStaleWrite(l1h.slot[i], l1h.pfn[i]);
+    }
+    this.lastPfn = l1h.pfn[i] + (vpn % 512);
+    this.lastSlot = l1h.slot[i];
+    return 0;
   }
 
   /**
@@ -385,16 +442,21 @@ export class Mmu {
 
     e = setAccessedDirty(w, slot, e, write, c);
 
-    let pfn = (e >>> 12) + (h & 0xfffff) * 1048576;
-    let leafSlot = slot;
-    if (level === 2) {
-      // 2 MiB leaf: the model caches the 4 KiB piece in the 4 KiB TLBs (splintering, as
-      // Intel's STLB may), keyed per 4 KiB page.
-      pfn += i1;
-      leafSlot = -1;
-    }
+    const pfn = (e >>> 12) + (h & 0xfffff) * 1048576;
     const flags = (perm & RW ? TLB_RW : 0) | TLB_US | (e & D ? TLB_D : 0) | (h & HI_NX ? TLB_NX : 0) | (pkey << TLB_PKEY_SHIFT);
     const s = this.stlb, l1 = this.l1;
+    if (level === 2) {
+      // 2 MiB leaf (PDE with PS=1): one entry for the whole page in the 2 MiB L1 and in the
+      // STLB, tagged by the 2 MiB page number, holding the page's first frame and the PDE's slot.
+      const htag = hugeTag(vpn, pcid);
+      this.hugeSeen = true;
+      s.insert(cpu, pdeKey, htag, pfn, flags, slot);
+      this.l1h.insert(cpu, pdeKey, htag, pfn, flags, slot);
+      this.lastPfn = pfn + i1;
+      this.lastSlot = slot;
+      return 0;
+    }
+    const leafSlot = slot;
     let i: number;
     if (missed) {
       s.fillVictim(s.setOf(cpu, vpn), tag, pfn, flags, leafSlot);
@@ -448,6 +510,13 @@ export class Mmu {
     const tag = vpn * PCID_LIMIT + pcid;
     this.l1.invalidate(cpu, vpn, tag);
     this.stlb.invalidate(cpu, vpn, tag);
+    if (this.hugeSeen) {
+      // INVLPG drops the translations of the page that contains the address, whatever its size
+      // (SDM vol. 3 §4.10.4.1), so also a 2 MiB entry covering it.
+      const htag = hugeTag(vpn, pcid), hkey = Math.floor(vpn / 512);
+      this.l1h.invalidate(cpu, hkey, htag);
+      this.stlb.invalidate(cpu, hkey, htag);
+    }
     this.flushPsc(cpu);
     this.counters[HwEv.invlpg]++;
   }
@@ -471,6 +540,7 @@ export class Mmu {
   flushAll(cpu: number): void {
     if (this.onInvalidate !== null) this.onInvalidate('flushAll', cpu, -1, -1);
     this.l1.flushAll(cpu);
+    this.l1h.flushAll(cpu);
     this.stlb.flushAll(cpu);
     this.flushPsc(cpu);
     this.counters[HwEv.flushAll]++;
@@ -478,6 +548,7 @@ export class Mmu {
 
   private dropPcid(cpu: number, pcid: number): void {
     this.l1.flushPcid(cpu, pcid);
+    this.l1h.flushPcid(cpu, pcid);
     this.stlb.flushPcid(cpu, pcid);
     this.flushPsc(cpu);
   }
@@ -494,7 +565,12 @@ export class Mmu {
     const i = this.l1.lookup(cpu, vpn, tag);
     if (i >= 0) return this.l1.flags[i];
     const j = this.stlb.lookup(cpu, vpn, tag);
-    return j >= 0 ? this.stlb.flags[j] : -1;
+    if (j >= 0) return this.stlb.flags[j];
+    const htag = hugeTag(vpn, pcid), hkey = Math.floor(vpn / 512);
+    const h = this.l1h.lookup(cpu, hkey, htag);
+    if (h >= 0) return this.l1h.flags[h];
+    const k = this.stlb.lookup(cpu, hkey, htag);
+    return k >= 0 ? this.stlb.flags[k] : -1;
   }
 
   /** Reset event and violation counts (not the TLB contents). */

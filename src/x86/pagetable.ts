@@ -19,6 +19,7 @@ export const PTRS_PER_TABLE = 512;
 export const MAX_TABLES = 1 << 20;
 const LO_P = 1;
 const LO_PSE = 1 << 7;
+const LO_PROTNONE = 1 << 8;
 
 /** The pool of table pages shared by every address space of one simulated machine. */
 export class PageTableMemory {
@@ -133,6 +134,7 @@ export class PageTable {
     for (let level: number = this.levels; level >= 2; level--) {
       const slot = table * PTRS_PER_TABLE + pt_index(vpn, level);
       const e = w[2 * slot];
+      if (level === 2 && (e & (LO_PSE | LO_PROTNONE)) === (LO_PSE | LO_PROTNONE)) return -2;
       if ((e & LO_P) === 0) return -1;
       if (level === 2 && (e & LO_PSE) !== 0) return -2;
       table = (e >>> 12) + (w[2 * slot + 1] & 0xfffff) * 1048576;
@@ -156,6 +158,8 @@ export class PageTable {
     for (let level: number = this.levels; level > target; level--) {
       const slot = table * PTRS_PER_TABLE + pt_index(vpn, level);
       const e = mem.lo(slot);
+      // a PROT_NONE 2 MiB leaf (PRESENT clear, PROTNONE and PSE set) is still a leaf to Linux
+      if (level === 2 && (e & (LO_PSE | LO_PROTNONE)) === (LO_PSE | LO_PROTNONE)) return -2;
       if ((e & LO_P) === 0) {
         if (!alloc) return -1;
         const t = mem.alloc();
@@ -199,6 +203,8 @@ export class PageTable {
     for (let v = startVpn - (startVpn % 512); v < endVpn; v += 512) {
       const pmd = this.pmdSlot(v, false);
       if (pmd < 0) continue;
+      // no table behind a none or 2 MiB-leaf PMD (table id 0 is never a real table)
+      if ((this.mem.lo(pmd) & (LO_P | LO_PSE)) !== LO_P) continue;
       const t = Number((this.mem.get(pmd) & PTE_PFN_MASK) >> 12n);
       const base = t * PTRS_PER_TABLE * 2;
       let empty = true;

@@ -17,6 +17,19 @@ export const TLB_PKEY_SHIFT = 8;
 /** Tags combine vpn and PCID: vpn * 256 + pcid (exact in a double for vpn < 2^45, i.e. LA57). */
 export const PCID_LIMIT = 256;
 
+/**
+ * Tag of a 2 MiB translation: negative, so it never equals a 4 KiB tag (>= 0) or the invalid
+ * tag (-1): -(2 MiB page number * PCID_LIMIT + pcid) - 2. Arrays index it by the 2 MiB page number.
+ */
+export function hugeTag(vpn: number, pcid: number): number {
+  return -(Math.floor(vpn / 512) * PCID_LIMIT + pcid) - 2;
+}
+
+/** The PCID a valid tag (4 KiB or 2 MiB) belongs to. */
+export function tagPcid(tag: number): number {
+  return (tag >= 0 ? tag : -tag - 2) % PCID_LIMIT;
+}
+
 export class TlbArray {
   readonly sets: number;
   readonly ways: number;
@@ -242,7 +255,7 @@ export class TlbArray {
     const t = this.tag;
     for (let set = cpu * this.sets; set < (cpu + 1) * this.sets; set++) {
       for (let i = set * this.ways; i < (set + 1) * this.ways; i++) {
-        if (t[i] !== -1 && t[i] % PCID_LIMIT === pcid) {
+        if (t[i] !== -1 && tagPcid(t[i]) === pcid) {
           t[i] = -1;
           this.demote(set, i);
         }
