@@ -44,6 +44,14 @@ export const KERNEL_FAULT_KINDS = [
   'numa',
   /** Access not allowed by the VMA (or no VMA): SIGSEGV delivered. */
   'sigsegv',
+  /** do_huge_pmd_anonymous_page, write (or no huge zero page): a 2 MiB THP mapped by a PMD (allocation and zeroing are thpAlloc, thpZero). */
+  'hugeAnonAlloc',
+  /** do_huge_pmd_anonymous_page, read: the huge zero page mapped by a PMD (read-only, clean). */
+  'hugeZeroPage',
+  /** do_huge_pmd_wp_page reusing an exclusive THP: A+D+RW set on the PMD by software, no flush. */
+  'hugeWpReuse',
+  /** do_huge_zero_wp_pmd (6.13+): a write to the huge zero page maps a new THP (old PMD flushed). */
+  'hugeZeroWpAlloc',
 ] as const;
 export type KernelFaultKind = (typeof KERNEL_FAULT_KINDS)[number];
 
@@ -104,6 +112,20 @@ export const KERNEL_WORK_EVENTS = [
   'reclaimDrop',
   /** One folio migrated (copy + remap). */
   'migratePage',
+  /** Allocation of one 2 MiB folio (order 9). */
+  'thpAlloc',
+  /** Zeroing one 2 MiB folio (clear_huge_page / folio_zero_user). */
+  'thpZero',
+  /** One PMD leaf split into a table of 512 PTEs (__split_huge_pmd; its flush is separate). */
+  'splitHugePmd',
+  /** One THP folio split into order-0 folios (split_huge_page), on top of its PMD splits. */
+  'splitHugePage',
+  /** One PMD leaf changed by change_huge_pmd (mprotect, uffd-wp). */
+  'changeHugePmd',
+  /** One PMD leaf zapped (zap_huge_pmd). */
+  'zapHugePmd',
+  /** One PMD leaf copied at fork (copy_huge_pmd). */
+  'copyHugePmd',
 ] as const;
 export type KernelWorkEvent = (typeof KERNEL_WORK_EVENTS)[number];
 

@@ -26,6 +26,7 @@ import { is_pte_marker, is_swap_entry, pte_marker_uffd_wp } from './swap';
 import { flush_tlb_mm_range } from './tlbflush';
 import { VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, userfaultfd_wp, type Vma } from './vma';
 import { walk_pte_range } from './pagewalk';
+import { copy_huge_pmds } from './huge_memory';
 
 /** vma_needs_copy() (mm/memory.c, 5.19-6.18; PFNMAP/MIXEDMAP and hugetlb VMAs are not modelled). */
 export function vma_needs_copy(dst: Vma, src: Vma): boolean {
@@ -49,6 +50,12 @@ export function do_fork(k: Kernel, parent: Mm, child: Mm, cpu: number): void {
     child.insertVma(dst);
     if (!vma_needs_copy(dst, src)) continue;
     const cow = !src.shared; // is_cow_mapping(): private and may write
+    const huge = copy_huge_pmds(k, parent, child, src, dst);
+    if (huge) {
+      wrprotected = true;
+      lo = Math.min(lo, huge[0]);
+      hi = Math.max(hi, huge[1]);
+    }
     walk_pte_range(parent, src.start, src.end, (vpn, sslot) => {
       let pte = mem.get(sslot);
       if (pte_none(pte)) return;

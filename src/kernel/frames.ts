@@ -1,6 +1,8 @@
 /**
  * Physical memory: one slot per page frame (struct page / folio state) in typed arrays, the LRU
- * lists reclaim scans, and the frame allocator. Folios are order-0 (4 KiB) in the model.
+ * lists reclaim scans, and the frame allocator. Folios are order-0 (4 KiB), or order-9 (2 MiB,
+ * a PMD-sized THP: 512 naturally aligned frames, each with its own flags and mapcount, as each
+ * struct page has PageAnonExclusive and a _mapcount; `head` names the first frame).
  */
 
 // folio flags (include/linux/page-flags.h names; the last ones are model bookkeeping)
@@ -36,6 +38,8 @@ export const LRU_ACTIVE_FILE = 3;
 const NR_LRU = 4;
 
 export const ZERO_PFN = 1;
+/** frames of a PMD-sized folio (HPAGE_PMD_NR) */
+export const HPAGE_NR = 512;
 
 export class PageFrames {
   flags: Uint32Array;
@@ -47,6 +51,8 @@ export class PageFrames {
   index: Float64Array;
   /** swap slot of a swap-cache folio, or -1 */
   swapSlot: Int32Array;
+  /** first frame of the large folio this frame belongs to, or 0 for an order-0 folio */
+  head: Int32Array;
   private lruPrev: Int32Array;
   private lruNext: Int32Array;
   /** which LRU list the frame is on (-1 none) */
@@ -57,6 +63,7 @@ export class PageFrames {
   private capacity: number;
   private next = 2; // 0 = none, 1 = zero page
   private freeList: number[] = [];
+  private hugeFree: number[] = [];
   used = 0;
 
   constructor(initial = 1024) {
@@ -66,6 +73,7 @@ export class PageFrames {
     this.owner = new Int32Array(initial);
     this.index = new Float64Array(initial);
     this.swapSlot = new Int32Array(initial).fill(-1);
+    this.head = new Int32Array(initial);
     this.lruPrev = new Int32Array(initial).fill(-1);
     this.lruNext = new Int32Array(initial).fill(-1);
     this.lruList = new Int8Array(initial).fill(-1);
@@ -84,8 +92,50 @@ export class PageFrames {
     this.owner[pfn] = 0;
     this.index[pfn] = 0;
     this.swapSlot[pfn] = -1;
+    this.head[pfn] = 0;
     this.used++;
     return pfn;
+  }
+
+  /**
+   * Allocate a PMD-sized folio: 512 frames starting at a multiple of 512 (a 2 MiB page must be
+   * 2 MiB aligned physically, SDM §4.5). Returns the first frame; the folio's frames are `head`-linked.
+   */
+  allocHuge(): number {
+    let base = this.hugeFree.pop();
+    if (base === undefined) {
+      base = Math.ceil(this.next / HPAGE_NR) * HPAGE_NR;
+      while (base + HPAGE_NR > this.capacity) this.grow();
+      for (let p = this.next; p < base; p++) this.freeList.push(p);
+      this.next = base + HPAGE_NR;
+    }
+    for (let p = base; p < base + HPAGE_NR; p++) {
+      this.flags[p] = PG_used;
+      this.mapcount[p] = 0;
+      this.owner[p] = 0;
+      this.index[p] = 0;
+      this.swapSlot[p] = -1;
+      this.head[p] = base;
+    }
+    this.used += HPAGE_NR;
+    return base;
+  }
+
+  /** Free a whole PMD-sized folio (its frames still linked to `base`). */
+  freeHuge(base: number): void {
+    for (let p = base; p < base + HPAGE_NR; p++) {
+      if (this.lruList[p] >= 0) this.lruDel(p);
+      this.flags[p] = 0;
+      this.mapcount[p] = 0;
+      this.head[p] = 0;
+    }
+    this.hugeFree.push(base);
+    this.used -= HPAGE_NR;
+  }
+
+  /** Split a large folio into order-0 folios (__split_huge_page): the frames keep their state. */
+  unlinkFolio(base: number): void {
+    for (let p = base; p < base + HPAGE_NR; p++) this.head[p] = 0;
   }
 
   free(pfn: number): void {
@@ -153,6 +203,7 @@ export class PageFrames {
     this.owner = g(this.owner);
     this.index = g(this.index);
     this.swapSlot = g(this.swapSlot, -1);
+    this.head = g(this.head);
     this.lruPrev = g(this.lruPrev, -1);
     this.lruNext = g(this.lruNext, -1);
     this.lruList = g(this.lruList, -1);

@@ -27,6 +27,7 @@ import { reclaim } from './vmscan';
 import { Vma, VM_MAYREAD, VM_MAYWRITE, VM_NOHUGEPAGE, VM_SHARED, VM_SOFTDIRTY, vma_set_page_prot, type VmaKind } from './vma';
 import { writeback_files } from './writeback';
 import { walk_pte_range } from './pagewalk';
+import { DEFAULT_THP, dirty_huge_pages, type ThpSettings } from './huge_memory';
 
 export interface KernelOptions {
   variant?: KernelVariant | string;
@@ -36,6 +37,8 @@ export interface KernelOptions {
   strict?: boolean;
   /** swap device: 'disk' (default) or 'zram', a SWP_SYNCHRONOUS_IO device (see do_swap_page) */
   swap?: 'disk' | 'zram';
+  /** transparent huge pages (sysfs enabled / use_zero_page); default a stock kernel's: madvise, zero page on */
+  thp?: Partial<ThpSettings>;
 }
 
 export interface MmapOptions {
@@ -75,6 +78,9 @@ export class Kernel {
   readonly swapSynchronousIo: boolean;
   /** pages written to storage or swap since the counter was last reset */
   writebackThisStep = 0;
+  readonly thp: ThpSettings;
+  /** first frame of the huge zero folio, 0 until first used */
+  hugeZeroPfn = 0;
   private nextId = 1;
 
   constructor(opts: KernelOptions = {}) {
@@ -86,6 +92,7 @@ export class Kernel {
     this.cpuLazy = new Array(this.cpus).fill(false);
     this.strict = opts.strict ?? false;
     this.swapSynchronousIo = opts.swap === 'zram';
+    this.thp = Object.freeze({ ...DEFAULT_THP, ...(opts.thp ?? {}) });
     this.createProcess('main');
   }
 
@@ -312,6 +319,7 @@ export class Kernel {
     let n = 0;
     for (const mm of this.procs.values()) {
       for (const vma of mm.vmas) {
+        n += dirty_huge_pages(this, mm, vma.start, vma.end, seen);
         walk_pte_range(mm, vma.start, vma.end, (vpn, slot) => {
           const lo = mem.lo(slot);
           const hi = mem.hi(slot);

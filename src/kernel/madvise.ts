@@ -20,8 +20,9 @@ import { MmuGather, tlb_finish_mmu, tlb_flush_pte_change } from './tlbflush';
 import { shrink_folio, TlbBatch } from './vmscan';
 import { userfaultfd_wp, type Vma } from './vma';
 import { walk_pte_range } from './pagewalk';
+import { hugepage_madvise, madvise_huge_pmds } from './huge_memory';
 
-export type Advice = 'dontneed' | 'free' | 'cold' | 'pageout';
+export type Advice = 'dontneed' | 'free' | 'cold' | 'pageout' | 'hugepage' | 'nohugepage';
 
 /** zap one PTE (zap_pte_range / zap_present_pte); file VMAs armed for uffd-wp keep a marker. */
 export function zap_pte(k: Kernel, tlb: MmuGather, vma: Vma, vpn: number, slot: number, keepUffdMarkers = true): void {
@@ -58,6 +59,10 @@ export class MadviseError extends Error {
 
 export function do_madvise(k: Kernel, mm: Mm, cpu: number, start: number, pages: number, advice: Advice): void {
   k.counters[KEv.syscallMadvise]++;
+  if (advice === 'hugepage' || advice === 'nohugepage') {
+    hugepage_madvise(mm, start, start + pages, advice);
+    return;
+  }
   if (advice === 'free') {
     // madvise_free_single_vma(): only anonymous private memory (-EINVAL otherwise)
     const bad = mm.rangesIn(start, start + pages).map((r) => r.vma).find((v) => !v.anon);
@@ -68,6 +73,7 @@ export function do_madvise(k: Kernel, mm: Mm, cpu: number, start: number, pages:
   const f = k.frames;
   const toReclaim: number[] = [];
   for (const { vma, start: from, end: to } of mm.rangesIn(start, start + pages)) {
+    madvise_huge_pmds(k, tlb, vma, from, to, advice);
     walk_pte_range(mm, from, to, (vpn, slot) => {
       const pte = mem.get(slot);
       if (pte_none(pte)) return;
@@ -132,6 +138,7 @@ export function do_munmap(k: Kernel, mm: Mm, cpu: number, vmas: Vma[]): void {
   k.counters[KEv.syscallMunmap]++;
   const tlb = new MmuGather(mm);
   for (const vma of vmas) {
+    madvise_huge_pmds(k, tlb, vma, vma.start, vma.end, 'unmap');
     walk_pte_range(mm, vma.start, vma.end, (vpn, slot) => {
       zap_pte(k, tlb, vma, vpn, slot, false);
     });

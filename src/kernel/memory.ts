@@ -33,6 +33,7 @@ import type { Mm } from './mm';
 import { anon_vma_prepare, page_add_new_anon_rmap, page_cache_add, page_dup_rmap, page_remove_rmap } from './rmap';
 import { is_migration_entry, is_pte_marker, pte_marker_uffd_wp } from './swap';
 import { flush_tlb_fix_spurious_fault, flush_tlb_mm_range } from './tlbflush';
+import { FAULT_FALLBACK, handle_pmd_fault } from './huge_memory';
 import { uffd_handle_missing, uffd_handle_minor, uffd_handle_wp } from './userfaultfd';
 import { VM_READ, VM_UFFD_MINOR, VM_UFFD_MISSING, VM_WRITE, vma_soft_dirty_enabled, userfaultfd_wp, type Vma } from './vma';
 
@@ -67,6 +68,9 @@ export function handle_mm_fault(k: Kernel, mm: Mm, cpu: number, vpn: number, wri
     fault(k, 'sigsegv');
     return FAULT_SIGSEGV;
   }
+  // __handle_mm_fault(): the PMD level first (THP fault, PMD write-protect or access fault)
+  const huge = handle_pmd_fault(k, mm, vma, cpu, vpn, write);
+  if (huge !== FAULT_FALLBACK) return huge;
   const slot = mm.pt.ensurePteSlot(vpn);
   const pte = k.mmu.mem.get(slot);
   if (pte_none(pte)) return do_pte_missing(k, mm, vma, cpu, vpn, slot, write, false);

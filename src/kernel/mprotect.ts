@@ -15,6 +15,7 @@ import type { Kernel } from './kernel';
 import type { Mm } from './mm';
 import { is_pte_marker, make_pte_marker, pte_marker_uffd_wp, PTE_MARKER_UFFD_WP } from './swap';
 import { MmuGather, tlb_finish_mmu, tlb_flush_pte_change } from './tlbflush';
+import { change_pmd_range, HPAGE_PMD_NR } from './huge_memory';
 import type { ChangePteContext } from './variant';
 import {
   VM_READ, VM_SOFTDIRTY, VM_WRITE, vma_set_page_prot, vma_soft_dirty_enabled, vma_wants_manual_pte_write_upgrade, vma_wants_writenotify,
@@ -75,6 +76,15 @@ export function change_protection(k: Kernel, tlb: MmuGather, vma: Vma, start: nu
   let changed = 0;
   const perPte = cp.cause === 'uffd-wp' || cp.cause === 'uffd-unprotect' ? KEv.uffdChangePte : KEv.changePte;
   for (let vpn = start; vpn < end; vpn++) {
+    if (vpn === start || vpn % HPAGE_PMD_NR === 0) {
+      // change_pmd_range(): a PMD leaf covered whole changes as one; partly covered, it is split
+      const done = change_pmd_range(k, tlb, vma, vpn, end, newprot, cp);
+      if (done > 0) {
+        changed += done;
+        vpn += done - 1;
+        continue;
+      }
+    }
     const slot = markers ? mm.pt.ensurePteSlot(vpn) : mm.pt.pteSlot(vpn);
     if (slot < 0) {
       // no PTE table: skip to the next table

@@ -5,7 +5,7 @@
  */
 import { pte_pfn, pte_present } from '../x86/pte';
 import {
-  LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, PG_anon, PG_anon_exclusive, PG_file, PG_swapbacked, PG_swapcache, PG_shmem, ZERO_PFN,
+  HPAGE_NR, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, PG_anon, PG_anon_exclusive, PG_file, PG_swapbacked, PG_swapcache, PG_shmem, ZERO_PFN,
 } from './frames';
 import type { Kernel } from './kernel';
 import type { Mm } from './mm';
@@ -52,6 +52,7 @@ export function is_mergeable_anon_vma(a: AnonVma | null, b: AnonVma | null): boo
   const other = a ?? b;
   return (a === null || b === null) && !other!.forked;
 }
+import { split_huge_page } from './huge_memory';
 
 /** folio_add_new_anon_rmap(): a freshly allocated anon page, exclusive to `mm`. */
 export function page_add_new_anon_rmap(k: Kernel, pfn: number, mm: Mm, vpn: number): void {
@@ -78,7 +79,16 @@ export function page_remove_rmap(k: Kernel, pfn: number): void {
   if (--f.mapcount[pfn] > 0) return;
   f.mapcount[pfn] = 0;
   const fl = f.flags[pfn];
-  if ((fl & PG_anon) !== 0 && (fl & PG_swapcache) === 0) f.free(pfn);
+  if ((fl & PG_anon) === 0 || (fl & PG_swapcache) !== 0) return;
+  const base = f.head[pfn];
+  if (base === 0) {
+    f.free(pfn);
+    return;
+  }
+  // a page of a THP: the folio is freed when none of its pages is mapped any more (until then it
+  // sits, partly mapped, on the deferred split queue)
+  for (let p = base; p < base + HPAGE_NR; p++) if (f.mapcount[p] > 0 || f.flags[p] & PG_swapcache) return;
+  f.freeHuge(base);
 }
 
 /** A new page-cache page for `index` of a file. */
@@ -96,7 +106,13 @@ export function rmap_walk(k: Kernel, pfn: number, fn: (mm: Mm, vma: Vma, vpn: nu
   const fl = f.flags[pfn];
   const mem = k.mmu.mem;
   const visit = (mm: Mm, vma: Vma, vpn: number) => {
-    const slot = mm.pt.pteSlot(vpn);
+    let slot = mm.pt.pteSlot(vpn);
+    if (slot === -2) {
+      // a PMD maps the page: the model's reclaim and migration work on order-0 pages, so the
+      // THP is split first (huge_memory.ts, "Simplifications")
+      split_huge_page(k, pfn);
+      slot = mm.pt.pteSlot(vpn);
+    }
     if (slot < 0) return;
     const pte = mem.get(slot);
     if (pte_present(pte) && pte_pfn(pte) === pfn) fn(mm, vma, vpn, slot);

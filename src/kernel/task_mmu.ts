@@ -7,7 +7,8 @@ import {
   pte_swp_clear_soft_dirty, pte_swp_exclusive, pte_swp_soft_dirty, pte_swp_uffd_wp, pte_uffd_wp, pte_write, pte_young,
 } from '../x86/pte';
 import { KEv } from './events';
-import { PG_anon, PG_anon_exclusive, PG_dirty, PG_referenced, ZERO_PFN } from './frames';
+import { PG_anon, PG_anon_exclusive, PG_dirty, PG_referenced, PG_zero, ZERO_PFN } from './frames';
+import { clear_refs_huge, for_each_pmd_leaf, split_huge_pmd_address } from './huge_memory';
 import type { Kernel } from './kernel';
 import type { Mm } from './mm';
 import { is_pte_marker, is_swap_entry, is_migration_entry, pte_marker_uffd_wp } from './swap';
@@ -26,6 +27,7 @@ export function clear_refs(k: Kernel, mm: Mm, cpu: number, mode: 'soft-dirty' | 
       vma.flags &= ~VM_SOFTDIRTY;
       vma_set_page_prot(vma, k.variant);
     }
+    clear_refs_huge(k, tlb, vma, mode);
     walk_pte_range(mm, vma.start, vma.end, (vpn, slot) => {
       const pte = mem.get(slot);
       if (pte_none(pte)) return;
@@ -63,22 +65,28 @@ export interface PageState {
   folioDirty: boolean;
   /** pagemap bit 56: the page is mapped exactly once */
   mappedExclusively: boolean;
+  /** a PMD leaf maps the page (a THP or the huge zero page): PAGEMAP_SCAN's PAGE_IS_HUGE */
+  huge: boolean;
   pfn: number;
 }
 
 export function page_state(k: Kernel, mm: Mm, vpn: number): PageState {
   const vma = mm.findVma(vpn);
   const slot = mm.pt.pteSlot(vpn);
-  const pte = slot >= 0 ? k.mmu.mem.get(slot) : 0n;
+  const pteOrNone = slot >= 0 ? k.mmu.mem.get(slot) : 0n;
   // pagemap reports soft-dirty for every page of a VMA that still has VM_SOFTDIRTY
   const vmaSoftDirty = vma !== null && (vma.flags & VM_SOFTDIRTY) !== 0;
   const s: PageState = {
     present: false, write: false, young: false, dirty: false, uffdWp: false, softDirty: vmaSoftDirty, exclusive: false,
-    special: false, entry: 'none', folioDirty: false, mappedExclusively: false, pfn: 0,
+    special: false, entry: 'none', folioDirty: false, mappedExclusively: false, huge: false, pfn: 0,
   };
+  // a PMD leaf (pteSlot -2): the page's state is the PMD's, its frame the THP's vpn-th page
+  const pmdSlot = slot === -2 ? mm.pt.pmdSlot(vpn) : -1;
+  const pte = pmdSlot >= 0 ? k.mmu.mem.get(pmdSlot) : pteOrNone;
   if (pte_none(pte)) return s;
   if (pte_present(pte)) {
-    const pfn = pte_pfn(pte);
+    const pfn = pte_pfn(pte) + (pmdSlot >= 0 ? vpn % 512 : 0);
+    s.huge = pmdSlot >= 0;
     const fl = k.frames.flags[pfn];
     s.entry = 'present';
     s.present = true;
@@ -88,7 +96,7 @@ export function page_state(k: Kernel, mm: Mm, vpn: number): PageState {
     s.dirty = pte_dirty(pte);
     s.uffdWp = pte_uffd_wp(pte);
     s.softDirty ||= pte_soft_dirty(pte);
-    s.special = pte_special(pte) || pfn === ZERO_PFN;
+    s.special = pte_special(pte) || pfn === ZERO_PFN || (k.frames.flags[pfn] & PG_zero) !== 0;
     s.exclusive = !s.special && (fl & PG_anon) !== 0 && (fl & PG_anon_exclusive) !== 0;
     s.folioDirty = !s.special && (fl & PG_dirty) !== 0;
     s.mappedExclusively = !s.special && k.frames.mapcount[pfn] === 1;
@@ -119,6 +127,8 @@ export function pagemap_scan(k: Kernel, mm: Mm, cpu: number, start: number, page
   const tlb = new MmuGather(mm);
   for (const { vma, start: from, end: to } of mm.rangesIn(start, start + pages)) {
     if (!(vma.flags & VM_UFFD_WP)) continue;
+    // PMD leaves are split first (model simplification, see huge_memory.ts)
+    for_each_pmd_leaf(k, mm, from, to, (haddr) => split_huge_pmd_address(k, mm, haddr, cpu));
     for (let vpn = from; vpn < to; vpn++) {
       const slot = mm.pt.pteSlot(vpn);
       if (slot < 0) continue;

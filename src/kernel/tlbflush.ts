@@ -21,6 +21,9 @@ export class MmuGather {
   end = -Infinity;
   /** some change in the batch needs a strict (all-CPU) flush */
   strict = false;
+  /** tlb->cleared_ptes / cleared_pmds: which levels changed, for the flush stride */
+  clearedPtes = false;
+  clearedPmds = false;
   constructor(readonly mm: Mm) {}
   get needFlush(): boolean {
     return this.end > this.start;
@@ -29,6 +32,18 @@ export class MmuGather {
     if (vpn < this.start) this.start = vpn;
     if (vpn + 1 > this.end) this.end = vpn + 1;
     if (strict) this.strict = true;
+    this.clearedPtes = true;
+  }
+  /** tlb_flush_pmd_range() / tlb_remove_pmd_tlb_entry(): a PMD leaf at 2 MiB-aligned `haddr` changed. */
+  addPmd(haddr: number): void {
+    if (haddr < this.start) this.start = haddr;
+    if (haddr + 512 > this.end) this.end = haddr + 512;
+    this.strict = true;
+    this.clearedPmds = true;
+  }
+  /** tlb_get_unmap_shift(): 4 KiB stride if any PTE changed, else 2 MiB if a PMD did */
+  get stride(): number {
+    return this.clearedPtes || !this.clearedPmds ? 1 : 512;
   }
 }
 
@@ -61,16 +76,20 @@ export function tlb_flush_pte_change(k: Kernel, tlb: MmuGather, vpn: number, old
 /** tlb_finish_mmu(): issue the batched flush from `cpu`. */
 export function tlb_finish_mmu(k: Kernel, tlb: MmuGather, cpu: number): void {
   if (!tlb.needFlush) return;
-  flush_tlb_mm_range(k, tlb.mm, tlb.start, tlb.end, cpu, tlb.strict || !k.variant.relaxedPromotionFlush);
+  flush_tlb_mm_range(k, tlb.mm, tlb.start, tlb.end, cpu, tlb.strict || !k.variant.relaxedPromotionFlush, tlb.stride);
 }
 
-/** flush_tlb_mm_range() issued by `cpu` for [start, end) of `mm`. */
-export function flush_tlb_mm_range(k: Kernel, mm: Mm, start: number, end: number, cpu: number, strict = true): void {
+/**
+ * flush_tlb_mm_range() issued by `cpu` for [start, end) of `mm`, one INVLPG per `stride` pages
+ * (stride_shift: 512 for a range of PMD leaves); more than tlb_single_page_flush_ceiling
+ * INVLPGs become a full flush.
+ */
+export function flush_tlb_mm_range(k: Kernel, mm: Mm, start: number, end: number, cpu: number, strict = true, stride = 1): void {
   k.counters[KEv.tlbFlushRequest]++;
   const gen = ++mm.tlbGen;
-  const full = end - start > TLB_SINGLE_PAGE_FLUSH_CEILING;
+  const full = (end - start) / stride > TLB_SINGLE_PAGE_FLUSH_CEILING;
   if (k.cpuMm[cpu] === mm) {
-    flushLocal(k, mm, cpu, start, end, full);
+    flushLocal(k, mm, cpu, start, end, full, stride);
     mm.cpuGen[cpu] = gen;
   }
   if (!strict) return; // RFC relaxed flush: remote CPUs keep stale (less permissive) entries
@@ -81,14 +100,14 @@ export function flush_tlb_mm_range(k: Kernel, mm: Mm, start: number, end: number
       continue;
     }
     k.counters[KEv.ipi]++;
-    flushLocal(k, mm, c, start, end, full);
+    flushLocal(k, mm, c, start, end, full, stride);
     mm.cpuGen[c] = gen;
   }
 }
 
-function flushLocal(k: Kernel, mm: Mm, cpu: number, start: number, end: number, full: boolean): void {
+function flushLocal(k: Kernel, mm: Mm, cpu: number, start: number, end: number, full: boolean, stride: number): void {
   if (full) k.mmu.flushPcid(cpu, mm.pcid);
-  else for (let v = start; v < end; v++) k.mmu.invlpg(cpu, v, mm.pcid);
+  else for (let v = start; v < end; v += stride) k.mmu.invlpg(cpu, v, mm.pcid);
 }
 
 /**

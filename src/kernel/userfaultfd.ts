@@ -129,6 +129,7 @@ export function uffd_writeprotect(k: Kernel, mm: Mm, cpu: number, start: number,
  */
 export function mfill_atomic_install_pte(k: Kernel, mm: Mm, vma: Vma, vpn: number, wp: boolean, zeropage: boolean): boolean {
   const slot = mm.pt.ensurePteSlot(vpn);
+  if (slot < 0) return false; // a PMD leaf maps it: -EEXIST (mfill_atomic: pmd_trans_huge)
   const old = k.mmu.mem.get(slot);
   if (!pte_none(old) && !is_pte_marker(old)) return false; // -EEXIST
   if (zeropage && vma.anon) {

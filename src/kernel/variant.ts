@@ -105,6 +105,14 @@ export interface KernelVariant {
    *  mapping the shared zero page. False in mainline x86 (true only for s390 KVM guests), but some
    *  vendor kernels behave so; `ptlab diff` derives such a variant when the host does. */
   readonly mmForbidsZeropage: boolean;
+  /** __split_huge_pmd_locked() marks each PTE dirty when the PMD was (6.2+, e833bc503405; 5.19-6.1
+   *  leave the PTEs clean and only the folio dirty) */
+  readonly splitHugePmdDirtyPtes: boolean;
+  /** change_huge_pmd() honours MM_CP_TRY_CHANGE_WRITABLE through can_change_pmd_writable() (6.2+) */
+  readonly changeHugePmdTryWritable: boolean;
+  /** do_huge_zero_wp_pmd() (6.13+): a write to the huge zero page maps a new THP instead of
+   *  splitting the PMD into zero-page PTEs */
+  readonly hugeZeroWpAllocatesThp: boolean;
   readonly hooks: VariantHooks;
 }
 

@@ -29,6 +29,9 @@ const linux519: KernelVariant = Object.freeze({
   vmaCanUserfault: 'v5.19-anon-shmem-hugetlb',
   doSwapPage: 'v5.19-write-fault-only',
   mmForbidsZeropage: false,
+  splitHugePmdDirtyPtes: false,
+  changeHugePmdTryWritable: false,
+  hugeZeroWpAllocatesThp: false,
   hooks: {},
 });
 
@@ -49,11 +52,15 @@ const linux62 = deriveVariant(linux60, {
   sources: [
     '20221108174652.198904-2-david@redhat.com mm/mprotect: allow clean exclusive anon pages to be writable (v6.2)',
     '2e3468778dbe mm: remember young/dirty bit for page migrations (v6.1)',
+    'e833bc503405 mm/thp: re-apply mkdirty for small pages after split (v6.2)',
+    'mm/huge_memory: try avoiding write faults when changing PMD protection (David Hildenbrand, v6.2)',
     '51d3d5eb74ff mm/userfaultfd: enable writenotify while userfaultfd-wp is enabled for a VMA (v6.2)',
   ],
   canChangePteWritable: 'v6.2-anon-exclusive',
   migrationKeepsYoungDirty: true,
   writenotifyForUffdWp: true,
+  splitHugePmdDirtyPtes: true,
+  changeHugePmdTryWritable: true,
   basedOn: 'linux-6.0',
 });
 
@@ -76,8 +83,10 @@ const linux618 = deriveVariant(linux63, {
     'x86/shstk for 6.6-rc1 (_PAGE_SAVED_DIRTY)',
     '2bad466cc9d9 mm/uffd: UFFD_FEATURE_WP_UNPOPULATED (v6.4)',
     'UFFD_FEATURE_WP_ASYNC + fs/proc/task_mmu PAGEMAP_SCAN (v6.7)',
+    'do_huge_zero_wp_pmd: mm: allocate THP on hugezeropage wp-fault (Dev Jain, v6.13)',
   ],
   pteArch: 'saved-dirty',
+  hugeZeroWpAllocatesThp: true,
   uffdWpUnpopulated: true,
   uffdWpAsync: true,
   vmaCanUserfault: 'v6.7-wp-async-any-memory',

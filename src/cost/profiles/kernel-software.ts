@@ -114,6 +114,18 @@ export function kernelSoftwareCosts(family: CoreFamily): Record<KernelStated, Co
     reclaimScan: generic(500, 'folio_referenced rmap walk of one folio'),
     reclaimDrop: generic(300, 'dropping one clean folio (unmap, page-cache removal, free)'),
     migratePage: generic(5000, 'migrate one folio: unmap, copy, remap, flush'),
+    // transparent huge pages (src/kernel/huge_memory.ts): estimates until `ptlab calibrate` measures them
+    'fault.hugeAnonAlloc': est(ANON_ALLOC_HANDLER, CITE.davidWp, 'priced like the anonAlloc handler (do_huge_pmd_anonymous_page; the 2 MiB allocation and zeroing are thpAlloc and thpZero)'),
+    'fault.hugeZeroPage': wp(0, ''),
+    'fault.hugeWpReuse': wp(0, ''),
+    'fault.hugeZeroWpAlloc': est(ANON_ALLOC_HANDLER, CITE.davidWp, 'priced like the anonAlloc handler (do_huge_zero_wp_pmd; allocation, zeroing and the 2 MiB flush are separate events)'),
+    thpAlloc: generic(PAGE_ALLOC * 4, 'order-9 allocation (buddy or per-cpu THP list, memcg charge of 512 pages): four order-0 allocations'),
+    thpZero: generic(PAGE_ZERO * 512, `folio_zero_user of 2 MiB: 512 x pageZero ${PAGE_ZERO} (clearing is bandwidth-bound; no cache benefit assumed)`),
+    splitHugePmd: generic(CHANGE_PTE * 512 + 1000, `__split_huge_pmd: 512 PTE stores (changePte ${CHANGE_PTE} each) + rmap and table withdrawal (1000); the 2 MiB flush is separate`),
+    splitHugePage: generic(20000, 'split_huge_page of a THP: unmap to migration entries, 512 tail pages set up, remap (order of 10 us)'),
+    changeHugePmd: generic(CHANGE_PTE * 2, 'change_huge_pmd: pmdp_invalidate_ad + pmd_modify + set, about two PTE changes'),
+    zapHugePmd: generic(300, 'zap_huge_pmd: clear, rmap of the folio, deposited table freed'),
+    copyHugePmd: generic(300, 'copy_huge_pmd: wrprotect both PMDs, folio dup rmap, deposit a table'),
   };
 }
 

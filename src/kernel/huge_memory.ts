@@ -1,0 +1,535 @@
+/**
+ * Anonymous transparent huge pages mapped by a PMD leaf (mm/huge_memory.c, and the PMD branches
+ * of mm/memory.c, mm/mprotect.c, mm/madvise.c and copy_pmd_range at fork), per kernel version.
+ * A THP here is a 2 MiB folio of 512 aligned frames (frames.ts allocHuge) mapped by one PMD with
+ * _PAGE_PSE; the x86 walker sets A and D in that PMD as it does in a PTE.
+ *
+ * Rules, each read in the kernel source (torvalds/linux, mm/huge_memory.c) and the version range
+ * it holds for in the variants modelled (5.19, 6.0, 6.2, 6.3, 6.18):
+ *  - eligibility (__transparent_hugepage_enabled / thp_vma_allowable_order): the sysfs `enabled`
+ *    setting is `always`, or `madvise` and the VMA has VM_HUGEPAGE; never with VM_NOHUGEPAGE; the
+ *    aligned 2 MiB range must lie inside the VMA (transhuge_vma_suitable). Anonymous memory only.
+ *  - do_huge_pmd_anonymous_page (all versions): a read maps the huge zero page when use_zero_page
+ *    is set and the mm does not forbid zero pages (read-only, young from vm_page_prot, clean); a
+ *    write allocates and zeroes a 2 MiB folio, mapped young + dirty (+ writable with VM_WRITE), the
+ *    pages PageAnonExclusive. A MISSING-registered VMA hands the fault to userfaultfd, whose
+ *    UFFDIO_COPY then fills a 4 KiB PTE.
+ *  - huge_pmd_set_accessed -> touch_pmd: a fault on a PMD that already allows the access sets A
+ *    (and D on a write); x86 pmdp_set_access_flags writes only on a write fault.
+ *  - wp_huge_pmd: a uffd-wp PMD raises a userfaultfd WP fault; with UFFD_FEATURE_WP_ASYNC (6.7+)
+ *    the PMD is split and the PTE path resolves the fault.
+ *  - do_huge_pmd_wp_page: the huge zero page is split into 512 zero-page PTEs (<= 6.12) or, from
+ *    6.13 (do_huge_zero_wp_pmd, Dev Jain), replaced by a new THP (old PMD cleared and flushed);
+ *    an exclusive THP, or one whose only reference is this PMD, is reused (A + D + RW by software,
+ *    no flush); otherwise the PMD is split and the write is retried on the PTE (wp_page_copy of
+ *    one 4 KiB page).
+ *  - __split_huge_pmd_locked: pmdp_invalidate + flush of the 2 MiB translation, then 512 PTEs
+ *    carrying the PMD's write, young, soft-dirty and uffd-wp bits and the pages' AnonExclusive; a
+ *    dirty PMD dirties the folio. Whether the PTEs also get D: not before 6.1 (the folio's PG_dirty
+ *    held it: "carry over dirty bit when thp splits on pmd", 0ccf7f168e17, went into 6.1, was
+ *    partly reverted for sparc64 before 6.1 shipped, 624a2c94f5b7, and re-applied for 6.2,
+ *    e833bc503405 "mm/thp: re-apply mkdirty for small pages after split"): variant field
+ *    splitHugePmdDirtyPtes. The huge zero page splits into zero-page PTEs (special, uffd-wp kept).
+ *  - copy_huge_pmd (fork): an anon THP is shared: AnonExclusive cleared, the parent's PMD
+ *    write-protected, the child's PMD write-protected and old, uffd-wp kept only if the child VMA
+ *    stays registered; the huge zero page is shared the same way.
+ *  - change_huge_pmd (mprotect, uffd-wp): only when the range covers the whole PMD (change_pmd_range
+ *    splits it otherwise); pmd_modify keeps A and D; MM_CP_UFFD_WP sets uffd-wp (and write-protects),
+ *    RESOLVE clears it only; MM_CP_TRY_CHANGE_WRITABLE maps it writable through
+ *    can_change_pmd_writable (exclusive anon, no dirty requirement) from 6.2 (David Hildenbrand,
+ *    "mm/huge_memory: try avoiding write faults when changing PMD protection"; before, PMDs were
+ *    never upgraded): variant field changeHugePmdTryWritable. The flush follows
+ *    huge_pmd_needs_flush, which unlike pte_needs_flush also flushes when A is cleared.
+ *  - zap_pmd_range (MADV_DONTNEED, munmap): a whole PMD is zapped (zap_huge_pmd); a partial range
+ *    splits it first and zaps PTEs; the folio stays until every page is unmapped (deferred split).
+ *  - madvise_free_huge_pmd: whole PMD of a folio not mapped shared: the folio is cleaned, the PMD
+ *    made old and clean (flushed), stays writable, the folio lazyfree; a partial range splits the
+ *    folio (split_folio) and MADV_FREE goes on per PTE; the huge zero page is skipped.
+ *
+ * Simplifications (documented in docs/kernel-model.md): MADV_PAGEOUT, reclaim, migration and
+ * PAGEMAP_SCAN split a THP into order-0 pages before working on PTEs (the kernel ages, swaps out
+ * and reports the PMD whole where the version can); a split made inside a batched operation
+ * flushes from the first CPU running the mm; variant hooks (changePte) and the RFC variants'
+ * extra rules act on PTEs only, as the RFC patches touched change_pte_range only.
+ */
+import {
+  _PAGE_ACCESSED, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_PSE, _PAGE_TABLE, pfn_pte, pte_dirty, pte_mkold, pte_mksoft_dirty,
+  pte_mkspecial, pte_mkyoung, pte_needs_flush, pte_pfn, pte_protnone, pte_soft_dirty, pte_uffd_wp, pte_write, pte_young,
+  pte_clear_uffd_wp,
+} from '../x86/pte';
+import { PTRS_PER_TABLE } from '../x86/pagetable';
+import { KEv } from './events';
+import {
+  HPAGE_NR, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, PG_anon, PG_anon_exclusive, PG_dirty, PG_swapbacked, PG_swapcache, PG_used, PG_zero,
+  ZERO_PFN,
+} from './frames';
+import type { Kernel } from './kernel';
+import type { Mm } from './mm';
+import { FAULT_RETRY, FAULT_RETRY_IN_KERNEL } from './memory';
+import type { ChangeProtFlags } from './mprotect';
+import { flush_tlb_mm_range, type MmuGather } from './tlbflush';
+import { uffd_handle_wp } from './userfaultfd';
+import { VM_UFFD_MISSING, VM_WRITE, userfaultfd_wp, vma_soft_dirty_enabled, type Vma } from './vma';
+
+export const HPAGE_PMD_NR = HPAGE_NR;
+/** VM_FAULT_FALLBACK: the PMD path did not handle the fault; the PTE path does. */
+export const FAULT_FALLBACK = -1;
+
+/** VMA flags set by MADV_HUGEPAGE / MADV_NOHUGEPAGE (include/linux/mm.h VM_HUGEPAGE is
+ *  0x20000000; its VM_NOHUGEPAGE 0x40000000 is the model's VM_UFFD_MINOR, so a free bit). */
+export const VM_HUGEPAGE = 0x20000000;
+export const VM_NOHUGEPAGE = 0x00400000;
+
+/** /sys/kernel/mm/transparent_hugepage: `enabled` and `use_zero_page`. */
+export interface ThpSettings {
+  enabled: 'never' | 'madvise' | 'always';
+  useZeroPage: boolean;
+}
+/** A stock kernel's defaults (CONFIG_TRANSPARENT_HUGEPAGE_MADVISE, use_zero_page 1). */
+export const DEFAULT_THP: ThpSettings = Object.freeze({ enabled: 'madvise', useZeroPage: true });
+
+const PMD_LEAF_LO = 0x80; // PSE
+const PRESENT_LO = 0x101; // PRESENT | PROTNONE
+
+/** Slot of the PMD leaf (present or PROT_NONE) mapping `vpn` in `mm`, or -1. */
+export function pmd_leaf_slot(k: Kernel, mm: Mm, vpn: number): number {
+  const slot = mm.pt.pmdSlot(vpn, false);
+  if (slot < 0) return -1;
+  const lo = k.mmu.mem.lo(slot);
+  return (lo & PMD_LEAF_LO) !== 0 && (lo & PRESENT_LO) !== 0 ? slot : -1;
+}
+
+/** Calls `fn` for each PMD leaf that overlaps [start, end) of `mm`. */
+export function for_each_pmd_leaf(k: Kernel, mm: Mm, start: number, end: number, fn: (haddr: number, slot: number) => void): void {
+  for (let haddr = start - (start % HPAGE_NR); haddr < end; haddr += HPAGE_NR) {
+    const slot = pmd_leaf_slot(k, mm, haddr);
+    if (slot >= 0) fn(haddr, slot);
+  }
+}
+
+export function is_huge_zero_pfn(k: Kernel, pfn: number): boolean {
+  return pfn !== ZERO_PFN && (k.frames.flags[pfn] & PG_zero) !== 0;
+}
+
+/** thp_vma_allowable_order(vma, PMD_ORDER) for a fault at `haddr`. */
+export function thp_vma_allowable(k: Kernel, vma: Vma, haddr: number): boolean {
+  if (!vma.anon || vma.flags & VM_NOHUGEPAGE) return false;
+  const e = k.thp.enabled;
+  if (e === 'never' || (e === 'madvise' && !(vma.flags & VM_HUGEPAGE))) return false;
+  return haddr >= vma.start && haddr + HPAGE_NR <= vma.end;
+}
+
+/** The first CPU running `mm` (the issuer of a flush inside a batched operation), else 0. */
+function runningCpu(k: Kernel, mm: Mm): number {
+  for (let c = 0; c < k.cpus; c++) if (k.cpuMm[c] === mm && !k.cpuLazy[c]) return c;
+  return 0;
+}
+
+/** Write a PMD leaf (set_pmd_at) and check the invariants, as for a PTE. */
+function set_pmd_at(k: Kernel, mm: Mm, vma: Vma, haddr: number, slot: number, pmd: bigint): void {
+  k.setPte(mm, vma, haddr, slot, pmd | _PAGE_PSE);
+}
+
+/** The PMD part of __handle_mm_fault(). Returns FAULT_FALLBACK when the PTE level must handle it. */
+export function handle_pmd_fault(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, write: number): number {
+  const slot = mm.pt.pmdSlot(vpn, true);
+  const pmd = k.mmu.mem.get(slot);
+  const haddr = vpn - (vpn % HPAGE_NR);
+  if (pmd === 0n) {
+    if (!thp_vma_allowable(k, vma, haddr)) return FAULT_FALLBACK;
+    return do_huge_pmd_anonymous_page(k, mm, vma, haddr, slot, write);
+  }
+  if ((pmd & _PAGE_PSE) === 0n || (pmd & (_PAGE_PRESENT | _PAGE_PROTNONE)) === 0n) return FAULT_FALLBACK;
+  if (pte_protnone(pmd)) {
+    // do_huge_pmd_numa_page(): restore the VMA's protection, young
+    set_pmd_at(k, mm, vma, haddr, slot, pte_mkyoung(k.arch.pte_modify(pmd, vma.pageProt)));
+    k.counters[KEv['fault.numa']]++;
+    return FAULT_RETRY;
+  }
+  if (write && !pte_write(pmd)) {
+    const r = wp_huge_pmd(k, mm, vma, cpu, vpn, haddr, slot, pmd);
+    if (r !== FAULT_FALLBACK) return r;
+    return FAULT_FALLBACK;
+  }
+  // huge_pmd_set_accessed() -> touch_pmd()
+  let entry = pte_mkyoung(pmd);
+  if (write) entry = k.arch.pte_mkdirty(entry);
+  if (entry !== pmd && write) {
+    set_pmd_at(k, mm, vma, haddr, slot, entry);
+    k.counters[KEv['fault.accessFlags']]++;
+  } else k.counters[KEv['fault.spurious']]++;
+  return FAULT_RETRY;
+}
+
+/** The huge zero folio (get_huge_zero_page), allocated on first use. */
+function huge_zero_pfn(k: Kernel): number {
+  if (k.hugeZeroPfn === 0) {
+    const base = k.frames.allocHuge();
+    for (let p = base; p < base + HPAGE_NR; p++) k.frames.flags[p] = PG_used | PG_zero;
+    k.hugeZeroPfn = base;
+  }
+  return k.hugeZeroPfn;
+}
+
+/** A new anon THP at `haddr` of `mm` (folio_add_new_anon_rmap, RMAP_EXCLUSIVE), zeroed. */
+function alloc_anon_thp(k: Kernel, mm: Mm, haddr: number): number {
+  const f = k.frames;
+  const base = f.allocHuge();
+  k.counters[KEv.thpAlloc]++;
+  k.counters[KEv.thpZero]++;
+  for (let i = 0; i < HPAGE_NR; i++) {
+    const p = base + i;
+    f.flags[p] |= PG_anon | PG_swapbacked | PG_anon_exclusive;
+    f.owner[p] = mm.family.id;
+    f.index[p] = haddr + i;
+    f.mapcount[p] = 1;
+    f.lruAdd(p, LRU_INACTIVE_ANON);
+  }
+  return base;
+}
+
+/** mk_huge_pmd + pmd_mkdirty + maybe_pmd_mkwrite: a fresh anon THP's PMD. */
+function new_anon_pmd(k: Kernel, vma: Vma, base: number): bigint {
+  let entry = k.arch.pte_mkdirty(pfn_pte(base, vma.pageProt) | _PAGE_PSE);
+  if (vma.flags & VM_WRITE) entry = k.arch.pte_mkwrite(entry);
+  return entry;
+}
+
+function do_huge_pmd_anonymous_page(k: Kernel, mm: Mm, vma: Vma, haddr: number, slot: number, write: number): number {
+  // userfaultfd_missing(): handle_userfault() from here; the handler's UFFDIO_COPY fills a PTE,
+  // which is what the PTE path's MISSING handling does
+  if (vma.flags & VM_UFFD_MISSING) return FAULT_FALLBACK;
+  if (!write && k.thp.useZeroPage && !k.variant.mmForbidsZeropage) {
+    // set_huge_zero_folio(): mk_pmd(zero folio, vm_page_prot) -> read-only, young, clean
+    set_pmd_at(k, mm, vma, haddr, slot, pfn_pte(huge_zero_pfn(k), vma.pageProt));
+    k.counters[KEv['fault.hugeZeroPage']]++;
+    return FAULT_RETRY;
+  }
+  const base = alloc_anon_thp(k, mm, haddr);
+  set_pmd_at(k, mm, vma, haddr, slot, new_anon_pmd(k, vma, base));
+  k.counters[KEv['fault.hugeAnonAlloc']]++;
+  return FAULT_RETRY;
+}
+
+function wp_huge_pmd(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, haddr: number, slot: number, pmd: bigint): number {
+  if (userfaultfd_wp(vma) && pte_uffd_wp(pmd)) {
+    if (vma.uffd?.wpAsync && k.variant.uffdWpAsync) {
+      __split_huge_pmd(k, mm, vma, haddr, slot, cpu);
+      return FAULT_FALLBACK;
+    }
+    k.counters[KEv['fault.uffdWp']]++;
+    uffd_handle_wp(k, mm, vma, cpu, vpn);
+    return FAULT_RETRY_IN_KERNEL;
+  }
+  return do_huge_pmd_wp_page(k, mm, vma, cpu, haddr, slot, pmd);
+}
+
+function do_huge_pmd_wp_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, haddr: number, slot: number, pmd: bigint): number {
+  const f = k.frames;
+  const base = pte_pfn(pmd);
+  if (is_huge_zero_pfn(k, base)) {
+    if (k.variant.hugeZeroWpAllocatesThp) {
+      // do_huge_zero_wp_pmd() (6.13): a new THP replaces the zero PMD, which is cleared and flushed
+      const nbase = alloc_anon_thp(k, mm, haddr);
+      k.mmu.mem.set(slot, 0n);
+      flush_tlb_mm_range(k, mm, haddr, haddr + HPAGE_NR, cpu, true, HPAGE_NR);
+      set_pmd_at(k, mm, vma, haddr, slot, new_anon_pmd(k, vma, nbase));
+      k.counters[KEv['fault.hugeZeroWpAlloc']]++;
+      return FAULT_RETRY;
+    }
+    __split_huge_pmd(k, mm, vma, haddr, slot, cpu);
+    return FAULT_FALLBACK;
+  }
+  let reuse = (f.flags[base] & PG_anon_exclusive) !== 0;
+  if (!reuse) {
+    // folio_ref_count() == 1 (+ swap cache): this PMD is the folio's only mapping
+    let only = true;
+    for (let p = base; p < base + HPAGE_NR && only; p++) if (f.mapcount[p] !== 1) only = false;
+    if (only) {
+      if (f.flags[base] & PG_swapcache) for (let p = base; p < base + HPAGE_NR; p++) k.freeSwapCache(p);
+      for (let p = base; p < base + HPAGE_NR; p++) f.flags[p] |= PG_anon_exclusive;
+      reuse = true;
+    }
+  }
+  if (!reuse) {
+    __split_huge_pmd(k, mm, vma, haddr, slot, cpu);
+    return FAULT_FALLBACK;
+  }
+  let entry = k.arch.pte_mkdirty(pte_mkyoung(pmd));
+  if (vma.flags & VM_WRITE) entry = k.arch.pte_mkwrite(entry);
+  set_pmd_at(k, mm, vma, haddr, slot, entry);
+  k.counters[KEv['fault.hugeWpReuse']]++;
+  return FAULT_RETRY;
+}
+
+/**
+ * __split_huge_pmd() of the PMD leaf at `haddr` (slot `slot`): 512 PTEs in a new table, the 2 MiB
+ * translation flushed from `cpu` (pmdp_invalidate -> flush_pmd_tlb_range).
+ */
+export function __split_huge_pmd(k: Kernel, mm: Mm, vma: Vma, haddr: number, slot: number, cpu: number = runningCpu(k, mm)): void {
+  const mem = k.mmu.mem;
+  const f = k.frames;
+  const old = mem.get(slot);
+  const base = pte_pfn(old);
+  k.counters[KEv.splitHugePmd]++;
+  const table = mem.alloc();
+  const first = table * PTRS_PER_TABLE;
+  mem.set(slot, (BigInt(table) << 12n) | _PAGE_TABLE);
+  // The kernel splits the PMD before a VMA boundary moves inside it (vma_adjust_trans_huge), so
+  // every PTE gets the protection the VMA had; the model may have moved the boundary already
+  // (Mm.vmasIn), so each page takes the protection of the VMA it is in now, which the caller's
+  // change (if any) then rewrites for its own range.
+  const vmaOf = (vpn: number): Vma => (vpn >= vma.start && vpn < vma.end ? vma : (mm.findVma(vpn) ?? vma));
+  if (is_huge_zero_pfn(k, base)) {
+    // __split_huge_zero_page_pmd(): zero-page PTEs, special, uffd-wp kept
+    for (let i = 0; i < HPAGE_NR; i++) {
+      const pv = vmaOf(haddr + i);
+      let e = pte_mkspecial(pfn_pte(ZERO_PFN, pv.pageProt));
+      if (pte_uffd_wp(old)) e = k.arch.pte_mkuffd_wp(e);
+      k.setPte(mm, pv, haddr + i, first + i, e);
+    }
+  } else {
+    const write = pte_write(old), young = pte_young(old), dirty = pte_dirty(old);
+    const softDirty = pte_soft_dirty(old), uffdWp = pte_uffd_wp(old);
+    if (dirty) for (let p = base; p < base + HPAGE_NR; p++) f.flags[p] |= PG_dirty; // folio_set_dirty
+    for (let i = 0; i < HPAGE_NR; i++) {
+      const pv = vmaOf(haddr + i);
+      let e = pfn_pte(base + i, pv.pageProt);
+      // (a page whose VMA lost VM_WRITE in the model's early boundary move is the one the
+      // caller write-protects next: the kernel's transient writable PTE is skipped)
+      if (write && pv.flags & VM_WRITE) e = k.arch.pte_mkwrite(e);
+      if (!young) e = pte_mkold(e);
+      if (dirty && k.variant.splitHugePmdDirtyPtes) e = k.arch.pte_mkdirty(e);
+      if (softDirty) e = pte_mksoft_dirty(e);
+      if (uffdWp) e = k.arch.pte_mkuffd_wp(e);
+      k.setPte(mm, pv, haddr + i, first + i, e);
+    }
+  }
+  flush_tlb_mm_range(k, mm, haddr, haddr + HPAGE_NR, cpu, true, HPAGE_NR);
+}
+
+/** Split the PMD mapping `vpn` in `mm`, if a PMD leaf maps it (split_huge_pmd_address). */
+export function split_huge_pmd_address(k: Kernel, mm: Mm, vpn: number, cpu?: number): void {
+  const slot = pmd_leaf_slot(k, mm, vpn);
+  if (slot < 0) return;
+  const vma = mm.findVma(vpn)!;
+  __split_huge_pmd(k, mm, vma, vpn - (vpn % HPAGE_NR), slot, cpu);
+}
+
+/**
+ * split_folio() of the THP holding `pfn`: every PMD mapping it is split (in every mm of its fork
+ * family) and its pages become order-0 folios with the state they had.
+ */
+export function split_huge_page(k: Kernel, pfn: number, cpu?: number): void {
+  const f = k.frames;
+  const base = f.head[pfn];
+  if (base === 0 || is_huge_zero_pfn(k, base)) return;
+  const fam = k.families.get(f.owner[base]);
+  const haddr = f.index[base];
+  if (fam) for (const mm of fam.mms) split_huge_pmd_address(k, mm, haddr, cpu);
+  k.counters[KEv.splitHugePage]++;
+  f.unlinkFolio(base);
+}
+
+/** huge_pmd_needs_flush() (x86): pte_flags_need_flush without ignoring A. */
+function huge_pmd_needs_flush(old: bigint, n: bigint): boolean {
+  if (pte_needs_flush(old, n)) return true;
+  return (old & _PAGE_PRESENT) !== 0n && (old & _PAGE_ACCESSED) !== 0n && (n & _PAGE_ACCESSED) === 0n;
+}
+
+/** can_change_pmd_writable() (6.2+). */
+function can_change_pmd_writable(k: Kernel, vma: Vma, pmd: bigint): boolean {
+  if (!(vma.flags & VM_WRITE) || pte_protnone(pmd)) return false;
+  if (vma_soft_dirty_enabled(vma) && !pte_soft_dirty(pmd)) return false;
+  if (userfaultfd_wp(vma) && pte_uffd_wp(pmd)) return false;
+  if (vma.shared) return pte_dirty(pmd);
+  const base = pte_pfn(pmd);
+  if (is_huge_zero_pfn(k, base)) return false;
+  const fl = k.frames.flags[base];
+  return (fl & PG_anon) !== 0 && (fl & PG_anon_exclusive) !== 0;
+}
+
+/**
+ * change_pmd_range() at the PMD covering `vpn`, for change_protection() over [vpn, end): a PMD
+ * leaf the range covers whole goes through change_huge_pmd(); one it covers in part is split
+ * (the caller then changes PTEs). Returns the pages handled here (the whole PMD), or 0.
+ */
+export function change_pmd_range(k: Kernel, tlb: MmuGather, vma: Vma, vpn: number, end: number, newprot: bigint, cp: ChangeProtFlags): number {
+  const mm = vma.mm;
+  const slot = pmd_leaf_slot(k, mm, vpn);
+  if (slot < 0) return 0;
+  const haddr = vpn - (vpn % HPAGE_NR);
+  if (vpn !== haddr || end - haddr < HPAGE_NR) {
+    __split_huge_pmd(k, mm, vma, haddr, slot);
+    return 0;
+  }
+  const mem = k.mmu.mem;
+  const old = mem.get(slot);
+  k.counters[KEv.changeHugePmd]++;
+  let n = k.arch.pte_modify(old, newprot); // keeps PSE (bit 7 is in _HPAGE_CHG_MASK), A, D
+  if (cp.uffdWp) n = k.arch.pte_mkuffd_wp(n);
+  else if (cp.uffdWpResolve) n = pte_clear_uffd_wp(n);
+  if (cp.tryChangeWritable && k.variant.changeHugePmdTryWritable && !pte_write(n) && can_change_pmd_writable(k, vma, n)) {
+    n = k.arch.pte_mkwrite(n);
+  }
+  if (n !== old) {
+    if (pte_write(n) && !pte_write(old) && pte_dirty(n)) k.counters[KEv.mkwriteDirtyPte]++;
+    set_pmd_at(k, mm, vma, haddr, slot, n);
+    if (huge_pmd_needs_flush(old, n)) tlb.addPmd(haddr);
+  }
+  return HPAGE_NR;
+}
+
+/** folio_remove_rmap_pmd(): one mapping of each page less; a THP no longer mapped is freed. */
+function remove_rmap_pmd(k: Kernel, base: number): void {
+  const f = k.frames;
+  let mapped = false, swapcache = false;
+  for (let p = base; p < base + HPAGE_NR; p++) {
+    if (f.mapcount[p] > 0) f.mapcount[p]--;
+    if (f.mapcount[p] > 0) mapped = true;
+    if (f.flags[p] & PG_swapcache) swapcache = true;
+  }
+  if (!mapped && !swapcache && f.head[base] === base) f.freeHuge(base);
+}
+
+/** zap_huge_pmd(): clear a PMD leaf (flush gathered at 2 MiB stride), unmap its folio. */
+export function zap_huge_pmd(k: Kernel, tlb: MmuGather, haddr: number, slot: number): void {
+  const mem = k.mmu.mem;
+  const old = mem.get(slot);
+  mem.set(slot, 0n);
+  k.counters[KEv.zapHugePmd]++;
+  tlb.addPmd(haddr);
+  const base = pte_pfn(old);
+  if (is_huge_zero_pfn(k, base)) return;
+  remove_rmap_pmd(k, base);
+}
+
+/**
+ * The PMD branches of zap_pmd_range (MADV_DONTNEED, munmap), madvise_free_pte_range (MADV_FREE)
+ * and madvise_cold_or_pageout_pte_range over [from, to) of `vma`; they run before the PTE walk,
+ * which then finds split PMDs as PTE tables.
+ */
+export function madvise_huge_pmds(k: Kernel, tlb: MmuGather, vma: Vma, from: number, to: number, advice: 'dontneed' | 'free' | 'cold' | 'pageout' | 'unmap'): void {
+  const mm = vma.mm;
+  const f = k.frames;
+  for_each_pmd_leaf(k, mm, from, to, (haddr, slot) => {
+    const whole = from <= haddr && to >= haddr + HPAGE_NR;
+    const pmd = k.mmu.mem.get(slot);
+    const base = pte_pfn(pmd);
+    if (advice === 'dontneed' || advice === 'unmap') {
+      if (whole) zap_huge_pmd(k, tlb, haddr, slot);
+      else __split_huge_pmd(k, mm, vma, haddr, slot);
+      return;
+    }
+    // MADV_FREE, MADV_COLD and MADV_PAGEOUT leave the huge zero page's PMD alone, whole or not
+    if (is_huge_zero_pfn(k, base)) return;
+    if (advice === 'free') {
+      // folio_likely_mapped_shared(): skip a folio other processes map
+      if (f.mapcount[base] > 1) return;
+      if (!whole) {
+        split_huge_page(k, base);
+        return;
+      }
+      for (let p = base; p < base + HPAGE_NR; p++) f.flags[p] &= ~PG_dirty;
+      if (pte_young(pmd) || pte_dirty(pmd)) {
+        set_pmd_at(k, mm, vma, haddr, slot, k.arch.pte_mkclean(pte_mkold(pmd)));
+        tlb.addPmd(haddr);
+      }
+      // folio_mark_lazyfree()
+      for (let p = base; p < base + HPAGE_NR; p++) {
+        if (f.flags[p] & PG_swapbacked && !(f.flags[p] & PG_swapcache)) {
+          f.flags[p] &= ~PG_swapbacked;
+          f.lruAdd(p, LRU_INACTIVE_FILE);
+        }
+      }
+      return;
+    }
+    if (advice === 'cold' && whole && f.mapcount[base] === 1) {
+      if (pte_young(pmd)) {
+        set_pmd_at(k, mm, vma, haddr, slot, pte_mkold(pmd));
+        tlb.addPmd(haddr);
+      }
+      for (let p = base; p < base + HPAGE_NR; p++) f.lruAdd(p, LRU_INACTIVE_ANON);
+      return;
+    }
+    // partial MADV_COLD, and MADV_PAGEOUT: order-0 pages from here (model simplification)
+    split_huge_page(k, base);
+  });
+}
+
+/**
+ * copy_huge_pmd() for every PMD leaf of `src` at fork. Returns [lo, hi) of the parent's pages
+ * write-protected (for dup_mmap's flush), or null.
+ */
+export function copy_huge_pmds(k: Kernel, parent: Mm, child: Mm, src: Vma, dst: Vma): [number, number] | null {
+  if (!dst.anon) return null; // "Skip if can be re-fill on fault"
+  const f = k.frames;
+  const mem = k.mmu.mem;
+  let lo = Infinity, hi = -Infinity;
+  for_each_pmd_leaf(k, parent, src.start, src.end, (haddr, slot) => {
+    let pmd = mem.get(slot);
+    const base = pte_pfn(pmd);
+    k.counters[KEv.copyHugePmd]++;
+    if (!is_huge_zero_pfn(k, base)) {
+      for (let p = base; p < base + HPAGE_NR; p++) {
+        f.flags[p] &= ~PG_anon_exclusive; // folio_try_dup_anon_rmap_pmd()
+        f.mapcount[p]++;
+      }
+    }
+    if (pte_write(pmd)) {
+      pmd = k.arch.pte_wrprotect(pmd); // pmdp_set_wrprotect() on the parent
+      mem.set(slot, pmd);
+      if (haddr < lo) lo = haddr;
+      if (haddr + HPAGE_NR > hi) hi = haddr + HPAGE_NR;
+    }
+    let c = pmd;
+    if (!userfaultfd_wp(dst)) c = pte_clear_uffd_wp(c);
+    c = pte_mkold(k.arch.pte_wrprotect(c));
+    const dslot = child.pt.pmdSlot(haddr, true);
+    set_pmd_at(k, child, dst, haddr, dslot, c);
+  });
+  return lo < hi ? [lo, hi] : null;
+}
+
+/** clear_refs_pte_range() on PMD leaves: young clears A (no flush on x86); soft-dirty write-protects and cleans (flushed). */
+export function clear_refs_huge(k: Kernel, tlb: MmuGather, vma: Vma, mode: 'soft-dirty' | 'young'): void {
+  const mm = vma.mm;
+  for_each_pmd_leaf(k, mm, vma.start, vma.end, (haddr, slot) => {
+    const pmd = k.mmu.mem.get(slot);
+    if (mode === 'young') {
+      if (pte_young(pmd)) k.mmu.mem.set(slot, pte_mkold(pmd));
+      return;
+    }
+    const n = k.arch.pte_wrprotect(pmd) & ~(1n << 11n); // clear_soft_dirty_pmd(): wrprotect, clear soft-dirty
+    if (n !== pmd) {
+      set_pmd_at(k, mm, vma, haddr, slot, n);
+      tlb.addPmd(haddr);
+    }
+  });
+}
+
+/** Pages of `mm` whose PMD is dirty, added to `seen` by frame (Kernel.dirtyPages). */
+export function dirty_huge_pages(k: Kernel, mm: Mm, start: number, end: number, seen: Uint8Array): number {
+  let n = 0;
+  for_each_pmd_leaf(k, mm, start, end, (_haddr, slot) => {
+    const pmd = k.mmu.mem.get(slot);
+    if (!pte_dirty(pmd)) return;
+    const base = pte_pfn(pmd);
+    for (let p = base; p < base + HPAGE_NR; p++) {
+      if (p < seen.length && !seen[p]) {
+        seen[p] = 1;
+        n++;
+      }
+    }
+  });
+  return n;
+}
+
+/** madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE) -> hugepage_madvise(): VMA flags (the range's VMAs split, then merged back). */
+export function hugepage_madvise(mm: Mm, start: number, end: number, advice: 'hugepage' | 'nohugepage'): void {
+  for (const vma of mm.vmasIn(start, end)) {
+    if (advice === 'hugepage') vma.flags = (vma.flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE;
+    else vma.flags = (vma.flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;
+  }
+  mm.mergeAdjacent();
+}

@@ -1,0 +1,204 @@
+/**
+ * Anonymous THP paths (src/kernel/huge_memory.ts), rule by rule and per kernel version, on the
+ * kernel model directly; plus the x86 side (2 MiB TLB entries, INVLPG of a 2 MiB page).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Kernel } from '../src/kernel/kernel';
+import type { Mm } from '../src/kernel/mm';
+import type { Vma } from '../src/kernel/vma';
+import { KEv } from '../src/kernel/events';
+import { HwEv } from '../src/x86/events';
+import { listVariants } from '../src/kernel/variants';
+
+const VARIANTS = ['linux-5.19', 'linux-6.0', 'linux-6.2', 'linux-6.3', 'linux-6.18', 'rfc-2022-uffd-hints', 'proposal-dirty-on-mkwrite', 'rfc-2022-relaxed-flush'];
+const atLeast = (v: string, major: number, minor: number): boolean => {
+  const m = /^linux-(\d+)\.(\d+)$/.exec(v);
+  if (!m) return true; // the RFC variants are built on 6.18
+  return Number(m[1]) * 100 + Number(m[2]) >= major * 100 + minor;
+};
+
+function setup(variant: string, pages = 1024, opts: { thp?: 'never' | 'madvise' | 'always'; advise?: boolean; useZeroPage?: boolean } = {}): { k: Kernel; mm: Mm; vma: Vma; s: number } {
+  const k = new Kernel({ variant, cpus: 2, strict: true, thp: { enabled: opts.thp ?? 'madvise', useZeroPage: opts.useZeroPage ?? true } });
+  const mm = k.process('main');
+  const vma = k.mmap(mm, { region: 'h', pages, kind: 'anon-private' });
+  if (opts.advise !== false) k.madvise(mm, 0, vma.start, pages, 'hugepage');
+  return { k, mm, vma, s: vma.start };
+}
+const touch = (k: Kernel, mm: Mm, s: number, from: number, n: number, write: number) => {
+  for (let i = from; i < from + n; i++) assert.ok(k.access(mm, 0, s + i, write));
+};
+const faults = (k: Kernel) => k.mmu.counters[HwEv.pageFault];
+
+test('thp eligibility: madvise needs MADV_HUGEPAGE, never never maps a PMD, always does without advice, NOHUGEPAGE wins', () => {
+  for (const [thp, advise, huge] of [['madvise', true, true], ['madvise', false, false], ['never', true, false], ['always', false, true]] as const) {
+    const { k, mm, s } = setup('linux-6.18', 512, { thp, advise });
+    touch(k, mm, s, 0, 1, 1);
+    assert.equal(k.inspect(mm, s).huge, huge, `${thp} advise=${advise}`);
+  }
+  const { k, mm, vma, s } = setup('linux-6.18', 512, { thp: 'always', advise: false });
+  k.madvise(mm, 0, vma.start, 512, 'nohugepage');
+  touch(k, mm, s, 0, 1, 1);
+  assert.equal(k.inspect(mm, s).huge, false);
+  // a VMA that does not cover the aligned 2 MiB range gets no PMD
+  const small = setup('linux-6.18', 300);
+  touch(small.k, small.mm, small.s, 0, 1, 1);
+  assert.equal(small.k.inspect(small.mm, small.s).huge, false);
+});
+
+for (const v of VARIANTS) {
+  test(`${v}: a write fault maps a THP (young, dirty, writable, exclusive); one fault and one walk serve 512 pages`, () => {
+    const { k, mm, s } = setup(v, 512);
+    touch(k, mm, s, 0, 512, 1);
+    assert.equal(faults(k), 1);
+    assert.equal(k.counters[KEv['fault.hugeAnonAlloc']], 1);
+    assert.equal(k.counters[KEv.thpZero], 1);
+    // the walk that faulted, then the one that filled the 2 MiB entry
+    assert.equal(k.mmu.counters[HwEv.walk], 2);
+    for (const p of [0, 311, 511]) {
+      const st = k.inspect(mm, s + p);
+      assert.deepEqual([st.huge, st.present, st.write, st.young, st.dirty, st.exclusive, st.special], [true, true, true, true, true, true, false]);
+    }
+    assert.equal(k.dirtyPages(), 512);
+  });
+
+  test(`${v}: a read maps the huge zero page; a write then ${atLeast(v, 6, 13) ? 'maps a new THP (6.13+)' : 'splits it and copies one 4 KiB page (<= 6.12)'}`, () => {
+    const { k, mm, s } = setup(v, 512);
+    touch(k, mm, s, 0, 512, 0);
+    let st = k.inspect(mm, s + 7);
+    assert.deepEqual([st.huge, st.special, st.write, st.young, st.dirty], [true, true, false, true, false]);
+    assert.equal(k.counters[KEv['fault.hugeZeroPage']], 1);
+    touch(k, mm, s, 7, 1, 1);
+    st = k.inspect(mm, s + 7);
+    const other = k.inspect(mm, s + 8);
+    if (atLeast(v, 6, 13)) {
+      assert.deepEqual([st.huge, st.special, st.write, st.dirty], [true, false, true, true]);
+      assert.deepEqual([other.huge, other.special, other.write], [true, false, true]);
+    } else {
+      assert.deepEqual([st.huge, st.special, st.write, st.dirty, st.exclusive], [false, false, true, true, true]);
+      assert.deepEqual([other.huge, other.special, other.write], [false, true, false]);
+      assert.equal(k.counters[KEv.splitHugePmd], 1);
+    }
+  });
+
+  test(`${v}: use_zero_page=0 makes a read allocate a THP`, () => {
+    const { k, mm, s } = setup(v, 512, { useZeroPage: false });
+    touch(k, mm, s, 0, 1, 0);
+    const st = k.inspect(mm, s);
+    assert.deepEqual([st.huge, st.special, st.write, st.dirty], [true, false, true, true]);
+  });
+
+  test(`${v}: mprotect RO then RW of a whole THP keeps the PMD; ${atLeast(v, 6, 2) ? 'it is writable again at once (can_change_pmd_writable, 6.2+)' : 'the next write takes a fault that reuses it (no PMD upgrade before 6.2)'}`, () => {
+    const { k, mm, s } = setup(v, 512);
+    touch(k, mm, s, 0, 1, 1);
+    k.mprotect(mm, 0, s, 512, 'r');
+    let st = k.inspect(mm, s + 3);
+    assert.deepEqual([st.huge, st.write, st.young, st.dirty], [true, false, true, true]);
+    k.mprotect(mm, 0, s, 512, 'rw');
+    st = k.inspect(mm, s + 3);
+    assert.equal(st.huge, true);
+    assert.equal(st.write, atLeast(v, 6, 2));
+    const pf = faults(k);
+    touch(k, mm, s, 3, 1, 1);
+    assert.equal(faults(k) - pf, atLeast(v, 6, 2) ? 0 : 1);
+    assert.equal(k.counters[KEv['fault.hugeWpReuse']], atLeast(v, 6, 2) ? 0 : 1);
+    assert.equal(k.inspect(mm, s + 3).huge, true);
+  });
+
+  test(`${v}: mprotect of part of a THP splits the PMD; every PTE keeps A and W, and D ${atLeast(v, 6, 2) ? 'too (6.2+)' : 'only in the folio (5.19-6.1)'}`, () => {
+    const { k, mm, s } = setup(v, 512);
+    touch(k, mm, s, 0, 1, 1);
+    k.mprotect(mm, 0, s + 10, 2, 'r');
+    const inside = k.inspect(mm, s + 10), outside = k.inspect(mm, s + 100);
+    assert.deepEqual([inside.huge, inside.write, inside.young, inside.exclusive], [false, false, true, true]);
+    assert.deepEqual([outside.huge, outside.write, outside.young, outside.exclusive], [false, true, true, true]);
+    assert.equal(outside.dirty, atLeast(v, 6, 2));
+    assert.equal(outside.folioDirty, true);
+    assert.equal(k.counters[KEv.splitHugePmd], 1);
+  });
+
+  test(`${v}: fork shares a THP: both PMDs read-only, not exclusive, the child's old; a parent write splits and copies one page`, () => {
+    const { k, mm, s } = setup(v, 512);
+    touch(k, mm, s, 0, 1, 1);
+    const child = k.fork(mm, 'child', 0);
+    const p = k.inspect(mm, s + 5), c = k.inspect(child, s + 5);
+    assert.deepEqual([p.huge, p.write, p.exclusive, p.young], [true, false, false, true]);
+    assert.deepEqual([c.huge, c.write, c.exclusive, c.young], [true, false, false, false]);
+    touch(k, mm, s, 5, 1, 1);
+    const p5 = k.inspect(mm, s + 5), p6 = k.inspect(mm, s + 6);
+    assert.deepEqual([p5.huge, p5.write, p5.exclusive, p5.dirty], [false, true, true, true]);
+    assert.deepEqual([p6.huge, p6.write, p6.exclusive], [false, false, false]);
+    assert.equal(k.inspect(child, s + 5).huge, true);
+    assert.equal(k.counters[KEv['fault.wpCopy']], 1);
+  });
+
+  test(`${v}: uffd-wp on a whole THP keeps the PMD; a write raises a wp fault whose 4 KiB unprotect splits it; ${atLeast(v, 6, 3) ? 'unprotect makes it writable at once (6.3+)' : 'unprotect leaves it read-only (<= 6.2)'}`, () => {
+    const { k, mm, s } = setup(v, 512);
+    touch(k, mm, s, 0, 1, 1);
+    k.uffdRegister(mm, s, 512, ['wp']);
+    k.uffdWriteprotect(mm, 0, s, 512, true);
+    let st = k.inspect(mm, s + 1);
+    assert.deepEqual([st.huge, st.uffdWp, st.write, st.dirty], [true, true, false, true]);
+    k.uffdWriteprotect(mm, 0, s, 512, false);
+    st = k.inspect(mm, s + 1);
+    assert.deepEqual([st.huge, st.uffdWp], [true, false]);
+    assert.equal(st.write, atLeast(v, 6, 3));
+    k.uffdWriteprotect(mm, 0, s, 512, true);
+    touch(k, mm, s, 9, 1, 1);
+    assert.equal(k.counters[KEv['fault.uffdWp']], 1);
+    const p9 = k.inspect(mm, s + 9), p10 = k.inspect(mm, s + 10);
+    assert.deepEqual([p9.huge, p9.uffdWp], [false, false]);
+    assert.deepEqual([p10.huge, p10.uffdWp, p10.write], [false, true, false]);
+  });
+
+  test(`${v}: MADV_DONTNEED of a whole THP zaps the PMD; of part, splits and zaps those PTEs`, () => {
+    const { k, mm, s } = setup(v, 1024);
+    touch(k, mm, s, 0, 1, 1);
+    touch(k, mm, s, 512, 1, 1);
+    k.madvise(mm, 0, s, 512, 'dontneed');
+    assert.equal(k.inspect(mm, s + 3).present, false);
+    k.madvise(mm, 0, s + 520, 4, 'dontneed');
+    assert.equal(k.inspect(mm, s + 521).present, false);
+    const kept = k.inspect(mm, s + 600);
+    assert.deepEqual([kept.present, kept.huge, kept.write], [true, false, true]);
+    assert.equal(k.counters[KEv.zapHugePmd], 1);
+  });
+
+  test(`${v}: MADV_FREE of a whole THP leaves the PMD writable, old and clean; of part, splits the folio first`, () => {
+    const { k, mm, s } = setup(v, 1024);
+    touch(k, mm, s, 0, 1, 1);
+    touch(k, mm, s, 512, 1, 1);
+    k.madvise(mm, 0, s, 512, 'free');
+    const w = k.inspect(mm, s + 3);
+    assert.deepEqual([w.huge, w.write, w.young, w.dirty, w.folioDirty], [true, true, false, false, false]);
+    k.madvise(mm, 0, s + 520, 4, 'free');
+    const p = k.inspect(mm, s + 521), q = k.inspect(mm, s + 600);
+    assert.deepEqual([p.huge, p.write, p.young, p.dirty], [false, true, false, false]);
+    assert.deepEqual([q.huge, q.write, q.young], [false, true, true]);
+    assert.equal(k.counters[KEv.splitHugePage], 1);
+  });
+}
+
+test('x86: a 2 MiB PMD leaf fills one 2 MiB TLB entry; INVLPG of any address in it drops it; flush of a PMD range is one INVLPG', () => {
+  const { k, mm, s } = setup('linux-6.18', 512);
+  touch(k, mm, s, 0, 1, 1);
+  const walks = k.mmu.counters[HwEv.walk];
+  touch(k, mm, s, 1, 511, 0);
+  assert.equal(k.mmu.counters[HwEv.walk], walks, 'no walk for the other 511 pages');
+  assert.ok(k.mmu.cached(0, s + 300) >= 0);
+  k.mmu.invlpg(0, s + 300, mm.pcid);
+  assert.equal(k.mmu.cached(0, s + 0), -1, 'INVLPG of one address dropped the whole 2 MiB entry');
+  touch(k, mm, s, 0, 1, 0);
+  const inv = k.mmu.counters[HwEv.invlpg];
+  k.mprotect(mm, 0, s, 512, 'r');
+  assert.equal(k.mmu.counters[HwEv.invlpg] - inv, 1, 'change_huge_pmd flushes at 2 MiB stride: one INVLPG');
+  assert.equal(k.mmu.counters[HwEv.flushPcid], 0);
+  const pf = faults(k);
+  assert.equal(k.access(mm, 0, s + 2, 1), false, 'a write after mprotect RO is refused (no stale writable 2 MiB entry)');
+  assert.equal(faults(k) - pf, 1);
+  assert.equal(k.mmu.violations[0], 0);
+});
+
+test('every variant is covered by the THP rules above', () => {
+  for (const v of listVariants()) assert.ok(VARIANTS.includes(v), `add ${v} to VARIANTS`);
+});
