@@ -24,7 +24,7 @@ export interface ResolvedSpec {
   name: string;
   description?: string;
   seed: number;
-  machine: { cpu: string; cpus: number; virtualized?: boolean; swap?: 'disk' | 'zram' };
+  machine: { cpu: string; cpus: number; virtualized?: boolean; swap?: 'disk' | 'zram'; thp?: 'never' | 'madvise' | 'always'; thpZeroPage?: boolean };
   kernel: string;
   steps: Step[];
   sampleEvery?: number;
@@ -138,6 +138,8 @@ export function resolveSpec(spec: ExperimentSpec, combo: Readonly<Record<string,
   const machine: ResolvedSpec['machine'] = { cpu, cpus };
   if (spec.machine.virtualized !== undefined) machine.virtualized = spec.machine.virtualized;
   if (spec.machine.swap !== undefined) machine.swap = spec.machine.swap;
+  if (spec.machine.thp !== undefined) machine.thp = spec.machine.thp;
+  if (spec.machine.thpZeroPage !== undefined) machine.thpZeroPage = spec.machine.thpZeroPage;
   const out: ResolvedSpec = { name: spec.name, seed, machine, kernel, steps };
   if (spec.description !== undefined) out.description = spec.description;
   if (spec.sampleEvery !== undefined) out.sampleEvery = spec.sampleEvery;

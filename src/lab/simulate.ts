@@ -96,7 +96,10 @@ class Run {
     this.profile = profile;
     this.table = this.stepTable = costTable(profile);
     const variant = opts.variant ?? getVariant(spec.kernel);
-    this.k = new Kernel({ variant, cpus: spec.machine.cpus, geometry: profile.tlb, strict: opts.strict, swap: spec.machine.swap });
+    this.k = new Kernel({
+      variant, cpus: spec.machine.cpus, geometry: profile.tlb, strict: opts.strict, swap: spec.machine.swap,
+      thp: { enabled: spec.machine.thp ?? 'madvise', useZeroPage: spec.machine.thpZeroPage ?? true },
+    });
   }
 
   mark(): void {
@@ -273,7 +276,8 @@ class Run {
       case 'mmap': {
         const pages = sizeToPages(s.size as string | number);
         if (mm.regionVmas(s.region).length > 0) throw new SimulationError(`${where}.region: "${s.region}" is already mapped in process ${mm.name}`);
-        k.mmap(mm, { region: s.region, pages, kind: (s.kind as never) ?? 'anon-private', prot: (s.prot as never) ?? 'rw', fs: (s.fs as never) ?? 'mkwrite', vmaPerPage: this.opts.vmaPerPage?.has(s.region) });
+        const vma = k.mmap(mm, { region: s.region, pages, kind: (s.kind as never) ?? 'anon-private', prot: (s.prot as never) ?? 'rw', fs: (s.fs as never) ?? 'mkwrite', vmaPerPage: this.opts.vmaPerPage?.has(s.region) });
+        if (s.thp) k.madvise(mm, cpu, vma.start, pages, s.thp as 'hugepage' | 'nohugepage');
         break;
       }
       case 'munmap':

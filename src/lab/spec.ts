@@ -49,7 +49,8 @@ export const PROTS = ['none', 'r', 'rw'] as const;
 export const FS_KINDS = ['mkwrite', 'plain'] as const;
 export const ACCESS_KINDS = ['read', 'write', 'rw'] as const;
 export const PATTERNS = ['sequential', 'random', 'zipf', 'stride', 'hotcold'] as const;
-export const ADVICE = ['dontneed', 'free', 'cold', 'pageout'] as const;
+export const ADVICE = ['dontneed', 'free', 'cold', 'pageout', 'hugepage', 'nohugepage'] as const;
+export const THP_MODES = ['never', 'madvise', 'always'] as const;
 export const UFFD_MODES = ['missing', 'wp', 'minor'] as const;
 export const UFFD_FEATURES = ['wp-async', 'wp-unpopulated', 'event-fork'] as const;
 export const UFFD_HINTS = ['access-likely', 'write-likely'] as const;
@@ -89,6 +90,7 @@ export const MmapStep = z
     kind: v(z.enum(MMAP_KINDS)).optional().describe('default anon-private'),
     prot: v(z.enum(PROTS)).optional().describe('default rw'),
     fs: v(z.enum(FS_KINDS)).optional().describe('file kinds: mkwrite (->page_mkwrite, lazy block allocation; default) or plain'),
+    thp: v(z.enum(['hugepage', 'nohugepage'])).optional().describe('madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE) right after mmap'),
     ...common,
   })
   .strict();
@@ -267,6 +269,8 @@ export const MachineSchema = z
     cpus: z.number().int().min(1).max(4096).optional().describe('number of CPUs (default 1)'),
     virtualized: z.boolean().optional().describe('run as a KVM guest: nested (2-D) page walks and VM-exit costs for IPIs (default false)'),
     swap: z.enum(['disk', 'zram']).optional().describe('swap device: disk (default) or zram, a SWP_SYNCHRONOUS_IO device whose swap-ins skip the swap cache'),
+    thp: z.enum(THP_MODES).optional().describe('transparent huge pages, /sys/kernel/mm/transparent_hugepage/enabled: never, madvise (default, as a stock kernel) or always'),
+    thpZeroPage: z.boolean().optional().describe('transparent_hugepage/use_zero_page: a read fault maps the huge zero page (default true)'),
   })
   .strict();
 

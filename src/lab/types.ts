@@ -28,6 +28,8 @@ export interface InspectRow {
   folioDirty?: boolean;
   /** pagemap bit 56: the page is mapped exactly once (page_mapcount == 1) */
   mappedExclusively?: boolean;
+  /** a PMD leaf maps the page (THP or huge zero page; PAGEMAP_SCAN PAGE_IS_HUGE) */
+  huge?: boolean;
 }
 
 export interface Counters {
