@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { firstTouch, heapGrowth, tlbResident, walkPerAccess } from './x86';
-import { uffdMillionPages } from './kernel';
+import { thpFirstTouch, uffdMillionPages } from './kernel';
 
 /**
  * Each micro-benchmark runs in a fresh Node process, so one benchmark's JIT feedback (e.g. an
@@ -29,6 +29,7 @@ const ONE: Record<string, () => unknown> = {
   firstTouch: () => firstTouch(),
   heapGrowth: () => heapGrowth(),
   uffdMillionPages: () => uffdMillionPages(),
+  thpFirstTouch: () => thpFirstTouch(),
 };
 
 async function main(): Promise<void> {
@@ -64,6 +65,8 @@ async function main(): Promise<void> {
     out.uffd1MiPages10MTouchesSec = Number(u.seconds.toFixed(2));
     out.kernelRandomAccessesPerSec = Math.round(u.accessesPerSec);
     log(`1 Mi pages: populate, uffd wp/unwp, 10 M touches: ${out.uffd1MiPages10MTouchesSec} s (target < 10 s); ${(u.accessesPerSec / 1e6).toFixed(1)} M accesses/s through the kernel`);
+    out.thpFirstTouchAccessesPerSec = Math.round(medianOf<number>('thpFirstTouch', 3, (x) => x));
+    log(`1 GiB THP first touch (writes):    ${(out.thpFirstTouchAccessesPerSec / 1e6).toFixed(1)} M/s`);
   }
   if (want('sweep')) {
     try {
