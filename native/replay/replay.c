@@ -7,16 +7,19 @@
  * script read from stdin; this program does no JSON parsing. Script grammar (one op per line,
  * '#' comments):
  *
- *   STEP PROCESS mmap REGION NPAGES KIND PROT FS SPLIT    KIND: anon-private anon-shared
+ *   STEP PROCESS mmap REGION NPAGES KIND PROT FS SPLIT [THP]  KIND: anon-private anon-shared
  *                                                          file-shared file-private
  *                                                          PROT: none r rw   FS: plain mkwrite -
  *                                                          SPLIT: 1 = one VMA per page (see below);
  *                                                          2 = 4 KiB PTEs (MADV_NOHUGEPAGE on the
  *                                                          whole region, one VMA); 0 = as mapped
+ *                                                          THP: hugepage | nohugepage | - (madvise
+ *                                                          MADV_(NO)HUGEPAGE right after mmap)
  *   STEP PROCESS munmap REGION
  *   STEP PROCESS touch REGION TOKEN...                     TOKEN: rA wA uA or rA-B (u = read+write)
  *   STEP PROCESS mprotect REGION PROT PAGES                PAGES: all | 0-15,17
  *   STEP PROCESS madvise REGION ADVICE PAGES               ADVICE: dontneed free cold pageout
+ *                                                          hugepage nohugepage
  *   STEP PROCESS fork CHILD
  *   STEP PROCESS exit                                      (a forked child exits)
  *   STEP PROCESS uffd-register REGION MODES FEATURES RESOLVE  MODES: missing,wp,minor
@@ -99,6 +102,12 @@
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT 21
 #endif
+#ifndef MADV_HUGEPAGE
+#define MADV_HUGEPAGE 14
+#endif
+#ifndef MADV_NOHUGEPAGE
+#define MADV_NOHUGEPAGE 15
+#endif
 
 /* PAGEMAP_SCAN (6.7+, include/uapi/linux/fs.h), declared here under our own names. */
 #define PTL_PAGEMAP_SCAN _IOWR('f', 16, struct ptl_pm_scan_arg)
@@ -136,6 +145,7 @@ struct ptl_pm_scan_arg {
 #define KPF_SWAPCACHE 13
 #define KPF_SWAPBACKED 14
 #define KPF_ZERO_PAGE 24
+#define KPF_THP 22
 
 enum { EXIT_OK = 0, EXIT_SCRIPT = 2, EXIT_REFUSE = 3, EXIT_SYS = 4 };
 enum kind { ANON_PRIVATE, ANON_SHARED, FILE_SHARED, FILE_PRIVATE };
@@ -480,7 +490,7 @@ static void do_touch(struct access *a, size_t n, struct touch_result *res) {
   for (; i < n; i = i + 1) {
     volatile char *p = a[i].addr;
     if (a[i].kind == 'r') (void)*p;
-    else if (a[i].kind == 'w') *p = (char)(i + 1);
+    else if (a[i].kind == 'w') *p = (char)(i % 255 + 1); /* never 0: a written page is never all zeros */
     else *p = (char)(*p + 1);
   }
   in_touch = 0;
@@ -490,7 +500,7 @@ static void do_touch(struct access *a, size_t n, struct touch_result *res) {
 
 struct vma_info {
   uint64_t start, end;
-  long rss_kb, ref_kb, dirty_kb, swap_kb;
+  long rss_kb, ref_kb, dirty_kb, swap_kb, anon_huge_kb;
 };
 
 static struct vma_info *read_smaps(size_t *count) {
@@ -516,6 +526,7 @@ static struct vma_info *read_smaps(size_t *count) {
       else if (strcmp(key, "Referenced") == 0) c->ref_kb = kb;
       else if (strcmp(key, "Private_Dirty") == 0 || strcmp(key, "Shared_Dirty") == 0) c->dirty_kb += kb;
       else if (strcmp(key, "Swap") == 0) c->swap_kb = kb;
+      else if (strcmp(key, "AnonHugePages") == 0) c->anon_huge_kb = kb;
     }
   }
   free(line);
@@ -597,8 +608,9 @@ static void inspect_pages(struct region *r, const size_t *pages, size_t n) {
       print_bool_or_null("anon", 1, (kpf >> KPF_ANON) & 1);
       print_bool_or_null("zeroPage", 1, (kpf >> KPF_ZERO_PAGE) & 1);
       print_bool_or_null("swapCache", 1, (kpf >> KPF_SWAPCACHE) & 1);
+      print_bool_or_null("thp", 1, (kpf >> KPF_THP) & 1);
     } else {
-      printf(",\"kpageflags\":null,\"folioDirty\":null,\"folioReferenced\":null,\"anon\":null,\"zeroPage\":null,\"swapCache\":null");
+      printf(",\"kpageflags\":null,\"folioDirty\":null,\"folioReferenced\":null,\"anon\":null,\"zeroPage\":null,\"swapCache\":null,\"thp\":null");
     }
     struct vma_info *vm = vma_at(v, nv, addr);
     int one_page_vma = vm && vm->end - vm->start == page_size;
@@ -610,14 +622,14 @@ static void inspect_pages(struct region *r, const size_t *pages, size_t n) {
   }
   printf("]");
   /* region totals from smaps, in pages, over the VMAs inside the region */
-  long rss = 0, ref = 0, dirty = 0, swp = 0, nvma = 0;
+  long rss = 0, ref = 0, dirty = 0, swp = 0, huge = 0, nvma = 0;
   for (size_t i = 0; i < nv; i++)
     if (v[i].start >= (uint64_t)r->addr && v[i].end <= (uint64_t)r->addr + r->npages * page_size) {
-      rss += v[i].rss_kb, ref += v[i].ref_kb, dirty += v[i].dirty_kb, swp += v[i].swap_kb, nvma++;
+      rss += v[i].rss_kb, ref += v[i].ref_kb, dirty += v[i].dirty_kb, swp += v[i].swap_kb, huge += v[i].anon_huge_kb, nvma++;
     }
   long kb = (long)(page_size / 1024);
-  printf(",\"smaps\":{\"vmas\":%ld,\"rss\":%ld,\"referenced\":%ld,\"dirty\":%ld,\"swap\":%ld}", nvma, rss / kb, ref / kb,
-         dirty / kb, swp / kb);
+  printf(",\"smaps\":{\"vmas\":%ld,\"rss\":%ld,\"referenced\":%ld,\"dirty\":%ld,\"swap\":%ld,\"anonHuge\":%ld}", nvma, rss / kb,
+         ref / kb, dirty / kb, swp / kb, huge / kb);
   free(cats);
   free(v);
 }
@@ -717,6 +729,12 @@ static void mmap_finish(const struct op *o, struct mmap_plan *m) {
     for (size_t i = 0; i < r->npages; i += 2)
       if (madvise(r->addr + i * page_size, page_size, MADV_NOHUGEPAGE))
         die(EXIT_SYS, o->step, "madvise(MADV_NOHUGEPAGE) to split %s: %s", r->name, strerror(errno));
+  const char *thp = o->argc > 6 ? o->argv[6] : "-";
+  if (strcmp(thp, "-") != 0) {
+    int adv = strcmp(thp, "hugepage") == 0 ? MADV_HUGEPAGE : strcmp(thp, "nohugepage") == 0 ? MADV_NOHUGEPAGE : -1;
+    if (adv < 0) die(EXIT_SCRIPT, o->step, "bad THP advice \"%s\" (hugepage nohugepage -)", thp);
+    if (madvise(r->addr, len, adv)) die(EXIT_REFUSE, o->step, "madvise(%s) of %s: %s (a kernel without THP?)", thp, r->name, strerror(errno));
+  }
   r->mapped = 1;
 }
 
@@ -1015,7 +1033,9 @@ static void execute(const struct op *o) {
               : strcmp(a, "free") == 0   ? MADV_FREE
               : strcmp(a, "cold") == 0   ? MADV_COLD
               : strcmp(a, "pageout") == 0 ? MADV_PAGEOUT
-                                          : (die(EXIT_SCRIPT, o->step, "bad advice \"%s\" (dontneed free cold pageout)", a), 0);
+              : strcmp(a, "hugepage") == 0 ? MADV_HUGEPAGE
+              : strcmp(a, "nohugepage") == 0 ? MADV_NOHUGEPAGE
+                                          : (die(EXIT_SCRIPT, o->step, "bad advice \"%s\" (dontneed free cold pageout hugepage nohugepage)", a), 0);
       /* without swap, reclaim cannot move anon or shmem pages anywhere: the page would stay
        * mapped and the observation would not be the kernel rule under test */
       if (x.arg == MADV_PAGEOUT && !swap_on && (r->kind == ANON_PRIVATE || r->kind == FILE_PRIVATE || r->tmpfs))
@@ -1213,6 +1233,22 @@ static void header(void) {
            pinned_cpu, ptl_nspin, overhead_tsc, overhead_ns);
     json_str(hv);
     printf("}");
+  }
+  /* transparent huge pages: the bracketed word of enabled, and use_zero_page (null: no THP) */
+  {
+    char buf[128] = "";
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    const char *mode = NULL;
+    if (f && fgets(buf, sizeof buf, f)) mode = strstr(buf, "[always]") ? "always" : strstr(buf, "[madvise]") ? "madvise" : strstr(buf, "[never]") ? "never" : NULL;
+    if (f) fclose(f);
+    printf(",\"thp\":");
+    if (mode) json_str(mode);
+    else printf("null");
+    int zp = -1;
+    f = fopen("/sys/kernel/mm/transparent_hugepage/use_zero_page", "r");
+    if (f && fscanf(f, "%d", &zp) != 1) zp = -1;
+    if (f) fclose(f);
+    printf(",\"thpZeroPage\":%s", zp < 0 ? "null" : zp ? "true" : "false");
   }
   if (err) {
     printf(",\"uffd\":null,\"uffdError\":");

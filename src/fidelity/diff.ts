@@ -16,7 +16,25 @@ import type { LoadedSpec } from './spec-input';
 import { hostModelPlan } from './host-model';
 
 /** InspectRow fields compared bit by bit (write is never observable natively). */
-export const COMPARED_FIELDS = ['present', 'entry', 'young', 'dirty', 'uffdWp', 'softDirty', 'exclusive', 'special', 'folioDirty'] as const;
+export const COMPARED_FIELDS = ['present', 'entry', 'young', 'dirty', 'uffdWp', 'softDirty', 'exclusive', 'special', 'folioDirty', 'huge'] as const;
+
+/**
+ * smaps totals of a region (pages), as fs/proc/task_mmu.c smaps_account() counts them from the
+ * model's inspect rows: Rss = present pages with a normal page (not the zero pages: vm_normal_page
+ * is NULL), Referenced = those young, Dirty = those with a dirty PTE or folio, AnonHugePages =
+ * those a PMD maps. Compared for THP regions, whose per-page A/D user space cannot see.
+ */
+export function smapsTotals(rows: readonly InspectRow[]): { rss: number; referenced: number; dirty: number; anonHuge: number } {
+  let rss = 0, referenced = 0, dirty = 0, anonHuge = 0;
+  for (const r of rows) {
+    if (!r.present || r.special) continue;
+    rss++;
+    if (r.young) referenced++;
+    if (r.dirty || r.folioDirty) dirty++;
+    if (r.huge) anonHuge++;
+  }
+  return { rss, referenced, dirty, anonHuge };
+}
 export type ComparedField = (typeof COMPARED_FIELDS)[number];
 
 export interface Difference {
@@ -85,6 +103,8 @@ export function hostQuirks(h: NativeHeader): string[] {
     );
   if (!h.softDirty) q.push('CONFIG_MEM_SOFT_DIRTY is off: softDirty is not compared');
   if (!h.pfnVisible) q.push('not root: no PFNs, kpageflags or swap types; folio flags and most young/dirty bits are unknown');
+  if (h.thp === null) q.push('no transparent huge pages on this kernel: THP scenarios are refused');
+  else if (h.thp) q.push(`transparent_hugepage/enabled is ${h.thp}${h.thpZeroPage === false ? ', use_zero_page 0' : ''}; the model runs with the same setting`);
   return q;
 }
 
@@ -150,7 +170,16 @@ export function diffRuns(name: string, model: RunResult, native: NativeReplay): 
     }
     if (ns.inspect) {
       if (!ms.inspect) differences.push({ step: ns.index, op: ns.op, process: ns.process, field: 'inspect', model: 'none', native: `${ns.inspect.length} rows`, cause: 'model' });
-      else compared += compareRows(ns, ms.inspect, ns.inspect, native.host, differences);
+      else {
+        compared += compareRows(ns, ms.inspect, ns.inspect, native.host, differences);
+        if (ns.thpRegion && ns.smaps && ns.smaps.anonHuge !== undefined) {
+          const m = smapsTotals(ms.inspect);
+          add('smaps.rss', m.rss, ns.smaps.rss);
+          add('smaps.referenced', m.referenced, ns.smaps.referenced, 'pages young (or PG_referenced) in smaps');
+          add('smaps.dirty', m.dirty, ns.smaps.dirty, 'pages with a dirty PTE/PMD or folio in smaps');
+          add('smaps.anonHuge', m.anonHuge, ns.smaps.anonHuge, 'pages mapped by PMD leaves (AnonHugePages)');
+        }
+      }
     }
     if (ns.scan) add('scan', (ms.scan ?? []).slice().sort((a, b) => a - b), ns.scan.slice().sort((a, b) => a - b));
   }

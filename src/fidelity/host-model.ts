@@ -36,6 +36,9 @@ export function hostModelPlan(plan: RunPlan, host: NativeHeader, o: { variant?: 
   const variant = o.variant ?? variantForRelease(host.kernel);
   const machine = { ...spec.machine, ...(o.machine ?? {}) };
   if (machine.swap === undefined && hostSwapIsZram()) machine.swap = 'zram';
+  // THP settings are the machine's (sysfs), not the spec's
+  if (host.thp) machine.thp = host.thp;
+  if (typeof host.thpZeroPage === 'boolean') machine.thpZeroPage = host.thpZeroPage;
   const resolved: ResolvedSpec = { ...spec, kernel: variant, machine };
   const out: HostModelPlan = { plan: { ...plan, id: `${plan.id}|host=${variant}|${machine.cpu}`, variant, cpu: machine.cpu, spec: resolved } };
   if (!host.zeroPageOnRead) out.variant = deriveVariant(getVariant(variant), { name: `${variant}+no-zero-page`, mmForbidsZeropage: true });

@@ -21,6 +21,10 @@ export interface NativeHeader {
   softDirty: boolean;
   /** does an anon read fault map the shared zero page? (false on some patched kernels) */
   zeroPageOnRead: boolean;
+  /** transparent_hugepage/enabled (null: a kernel without THP) */
+  thp?: 'always' | 'madvise' | 'never' | null;
+  /** transparent_hugepage/use_zero_page */
+  thpZeroPage?: boolean | null;
   /** userfaultfd features (hex), or null when userfaultfd is unusable */
   uffd: string | null;
   uffdError?: string;
@@ -45,6 +49,8 @@ export interface RawInspect {
   anon: boolean | null;
   zeroPage: boolean | null;
   swapCache: boolean | null;
+  /** kpageflags THP: the page belongs to a transparent huge page (PMD- or PTE-mapped) */
+  thp?: boolean | null;
   /** smaps of the page's own VMA: pte_young || PG_referenced (null when the VMA spans more pages) */
   smapsReferenced: boolean | null;
   /** smaps: pte_dirty || PG_dirty */
@@ -66,7 +72,7 @@ export interface RawStep {
   uffd: { missing: number; wp: number; minor: number; errors: number };
   eexist?: number;
   inspect?: RawInspect[];
-  smaps?: { vmas: number; rss: number; referenced: number; dirty: number; swap: number };
+  smaps?: { vmas: number; rss: number; referenced: number; dirty: number; swap: number; anonHuge?: number };
   scan?: number[];
 }
 
@@ -87,6 +93,8 @@ export interface NativeRow {
   special: boolean | null;
   entry: 'none' | 'present' | 'swap' | 'marker';
   folioDirty: boolean | null;
+  /** a PMD leaf maps the page (PAGEMAP_SCAN PAGE_IS_HUGE); null before Linux 6.7 */
+  huge?: boolean | null;
 }
 
 /** One replayed step. */
@@ -102,6 +110,8 @@ export interface NativeStep {
   inspect?: NativeRow[];
   /** smaps totals over the region (pages) */
   smaps?: RawStep['smaps'];
+  /** inspect steps: the region was mapped with MADV_HUGEPAGE, one VMA (not split per page), and every page was inspected: smaps totals are compared */
+  thpRegion?: boolean;
   scan?: number[];
   raw: RawStep;
   /** the step ran but something about it is not the model's op (e.g. hints ignored) */
@@ -116,5 +126,6 @@ export interface NativeReplay {
 /** PAGEMAP_SCAN category bits (include/uapi/linux/fs.h). */
 export const PAGE_IS_WRITTEN = 1 << 1;
 export const PAGE_IS_PFNZERO = 1 << 5;
+export const PAGE_IS_HUGE = 1 << 6;
 /** SWP_PTE_MARKER on x86-64 (MAX_SWAPFILES_SHIFT = 5, one marker type at the top). */
 export const SWP_PTE_MARKER = 31;

@@ -2,7 +2,7 @@
  * From what the replayer printed to InspectRow fields: which bits user space can see, and
  * under which conditions (docs/fidelity.md, "What can be compared").
  */
-import { PAGE_IS_PFNZERO, SWP_PTE_MARKER, type NativeHeader, type NativeRow, type RawInspect } from './native-types';
+import { PAGE_IS_HUGE, PAGE_IS_PFNZERO, SWP_PTE_MARKER, type NativeHeader, type NativeRow, type RawInspect } from './native-types';
 
 /**
  * - present, uffdWp: pagemap bits 63 and 57 (57 also for swap entries and uffd-wp markers).
@@ -19,6 +19,8 @@ import { PAGE_IS_PFNZERO, SWP_PTE_MARKER, type NativeHeader, type NativeRow, typ
  * - softDirty: pagemap bit 55 when CONFIG_MEM_SOFT_DIRTY is built in (it also reflects the
  *   VMA's VM_SOFTDIRTY, set on new VMAs until clear_refs).
  * - write: not observable without writing (see the touch steps' fault counts).
+ * - huge: PAGEMAP_SCAN PAGE_IS_HUGE, set for pages a PMD leaf maps (pagemap_thp_category); not
+ *   for pages of a large folio mapped by PTEs (kpageflags THP is set for those too).
  */
 export function toNativeRow(r: RawInspect, host: NativeHeader): NativeRow {
   let entry: NativeRow['entry'] = 'none';
@@ -58,5 +60,6 @@ export function toNativeRow(r: RawInspect, host: NativeHeader): NativeRow {
     special,
     entry,
     folioDirty: r.folioDirty,
+    huge: entry !== 'present' ? false : r.scan !== null ? (r.scan & PAGE_IS_HUGE) !== 0 : null,
   };
 }

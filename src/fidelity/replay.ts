@@ -113,6 +113,8 @@ export function replayScript(script: OpScript, spec: ScriptableSpec, timeoutMs =
       if (forkSeen(raw.step)) for (const row of s.inspect) if (row.exclusive === true) row.exclusive = null;
     }
     if (raw.smaps) s.smaps = raw.smaps;
+    const info = specStep?.region !== undefined ? script.regions[specStep.region] : undefined;
+    if (raw.inspect && info && info.thp && !info.split && raw.inspect.length === info.pages) s.thpRegion = true;
     if (raw.scan) s.scan = raw.scan;
     if (raw.uffd.errors) s.notes.push(`${raw.uffd.errors} userfaultfd resolutions failed in the handler thread`);
     if (raw.eexist) s.notes.push(`${raw.eexist} pages already populated (EEXIST)`);

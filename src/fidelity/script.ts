@@ -31,6 +31,8 @@ export interface RegionInfo {
   split: boolean;
   /** file kinds: 'plain' (replayed on tmpfs) or 'mkwrite' (a disk filesystem); '-' otherwise */
   fs: string;
+  /** mapped with MADV_HUGEPAGE */
+  thp: boolean;
 }
 
 export interface OpScript {
@@ -144,10 +146,13 @@ export function toOpScript(spec: ScriptableSpec, o: Partial<ScriptOptions> = {})
         // auto: anon-private only. Page-cache kinds (files, shmem) need their VMA whole, because
         // fault-around maps cached neighbours only within the VMA (do_fault_around), and their
         // dirty bit is hidden behind PG_dirty anyway.
-        const split = opts.split === 'always' || (opts.split === 'auto' && kind === 'anon-private' && pages <= opts.maxSplitPages);
+        // A THP region stays one VMA: splitting it per page (MADV_NOHUGEPAGE on every other page)
+        // would forbid huge pages; its young/dirty bits are then compared as smaps totals.
+        const thp = (step.thp as string | undefined) ?? '-';
+        const split = thp !== 'hugepage' && (opts.split === 'always' || (opts.split === 'auto' && kind === 'anon-private' && pages <= opts.maxSplitPages));
         const fs = kind.startsWith('file') ? ((step.fs as string) ?? 'mkwrite') : '-';
-        regions[step.region] = { pages, kind, split, fs };
-        lines.push(`${head} mmap ${step.region} ${pages} ${kind} ${(step.prot as string) ?? 'rw'} ${fs} ${split ? 1 : opts.fourKiB ? 2 : 0}`);
+        regions[step.region] = { pages, kind, split, fs, thp: thp === 'hugepage' };
+        lines.push(`${head} mmap ${step.region} ${pages} ${kind} ${(step.prot as string) ?? 'rw'} ${fs} ${split ? 1 : opts.fourKiB && thp !== 'hugepage' ? 2 : 0} ${thp}`);
         break;
       }
       case 'munmap':

@@ -69,16 +69,12 @@ import { FAULT_RETRY, FAULT_RETRY_IN_KERNEL } from './memory';
 import type { ChangeProtFlags } from './mprotect';
 import { flush_tlb_mm_range, type MmuGather } from './tlbflush';
 import { uffd_handle_wp } from './userfaultfd';
-import { VM_UFFD_MISSING, VM_WRITE, userfaultfd_wp, vma_soft_dirty_enabled, type Vma } from './vma';
+import { VM_HUGEPAGE, VM_NOHUGEPAGE, VM_UFFD_MISSING, VM_WRITE, userfaultfd_wp, vma_soft_dirty_enabled, type Vma } from './vma';
 
 export const HPAGE_PMD_NR = HPAGE_NR;
 /** VM_FAULT_FALLBACK: the PMD path did not handle the fault; the PTE path does. */
 export const FAULT_FALLBACK = -1;
 
-/** VMA flags set by MADV_HUGEPAGE / MADV_NOHUGEPAGE (include/linux/mm.h VM_HUGEPAGE is
- *  0x20000000; its VM_NOHUGEPAGE 0x40000000 is the model's VM_UFFD_MINOR, so a free bit). */
-export const VM_HUGEPAGE = 0x20000000;
-export const VM_NOHUGEPAGE = 0x00400000;
 
 /** /sys/kernel/mm/transparent_hugepage: `enabled` and `use_zero_page`. */
 export interface ThpSettings {

@@ -19,6 +19,8 @@ export const VM_UFFD_MISSING = 0x200;
 export const VM_UFFD_MINOR = 0x800;
 export const VM_UFFD_WP = 0x1000;
 export const VM_SOFTDIRTY = 0x08000000;
+/** MADV_HUGEPAGE / MADV_NOHUGEPAGE (include/linux/mm.h values) */
+export const VM_HUGEPAGE = 0x20000000;
 export const VM_NOHUGEPAGE = 0x40000000;
 /** VM_ACCESS_FLAGS (include/linux/mm.h): the protection bits anon_vma_compatible() ignores */
 export const VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC;
