@@ -9,7 +9,8 @@
  *  - eligibility (__transparent_hugepage_enabled / thp_vma_allowable_order): the sysfs `enabled`
  *    setting is `always`, or `madvise` and the VMA has VM_HUGEPAGE; never with VM_NOHUGEPAGE; the
  *    aligned 2 MiB range must lie inside the VMA (transhuge_vma_suitable). Anonymous memory only.
- *  - do_huge_pmd_anonymous_page (all versions): a read maps the huge zero page when use_zero_page
+ *  - do_huge_pmd_anonymous_page (all versions): anon_vma_prepare first (so even a VMA holding only
+ *    the huge zero page has an anon_vma and is copied at fork); a read maps the huge zero page when use_zero_page
  *    is set and the mm does not forbid zero pages (read-only, young from vm_page_prot, clean); a
  *    write allocates and zeroes a 2 MiB folio, mapped young + dirty (+ writable with VM_WRITE), the
  *    pages PageAnonExclusive. A MISSING-registered VMA hands the fault to userfaultfd, whose
@@ -66,6 +67,7 @@ import {
 import type { Kernel } from './kernel';
 import type { Mm } from './mm';
 import { FAULT_RETRY, FAULT_RETRY_IN_KERNEL } from './memory';
+import { anon_vma_prepare } from './rmap';
 import type { ChangeProtFlags } from './mprotect';
 import { flush_tlb_mm_range, type MmuGather } from './tlbflush';
 import { uffd_handle_wp } from './userfaultfd';
@@ -195,6 +197,9 @@ function do_huge_pmd_anonymous_page(k: Kernel, mm: Mm, vma: Vma, haddr: number, 
   // userfaultfd_missing(): handle_userfault() from here; the handler's UFFDIO_COPY fills a PTE,
   // which is what the PTE path's MISSING handling does
   if (vma.flags & VM_UFFD_MISSING) return FAULT_FALLBACK;
+  // vmf_anon_prepare() (anon_vma_prepare() before 6.8) runs first, also for the huge zero page:
+  // unlike a 4 KiB zero-page read, a huge zero-page read gives the VMA an anon_vma, so fork copies it
+  anon_vma_prepare(vma);
   if (!write && k.thp.useZeroPage && !k.variant.mmForbidsZeropage) {
     // set_huge_zero_folio(): mk_pmd(zero folio, vm_page_prot) -> read-only, young, clean
     set_pmd_at(k, mm, vma, haddr, slot, pfn_pte(huge_zero_pfn(k), vma.pageProt));
