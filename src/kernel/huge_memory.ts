@@ -526,8 +526,17 @@ export function dirty_huge_pages(k: Kernel, mm: Mm, start: number, end: number, 
   return n;
 }
 
+/**
+ * vma_adjust_trans_huge() / split_huge_pmd_if_needed(): a VMA boundary about to be made at `start`
+ * or `end` inside a PMD leaf splits that PMD first (a PMD cannot straddle two VMAs).
+ */
+export function split_huge_pmds_at(k: Kernel, mm: Mm, start: number, end: number): void {
+  for (const at of [start, end]) if (at % HPAGE_NR !== 0) split_huge_pmd_address(k, mm, at);
+}
+
 /** madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE) -> hugepage_madvise(): VMA flags (the range's VMAs split, then merged back). */
-export function hugepage_madvise(mm: Mm, start: number, end: number, advice: 'hugepage' | 'nohugepage'): void {
+export function hugepage_madvise(k: Kernel, mm: Mm, start: number, end: number, advice: 'hugepage' | 'nohugepage'): void {
+  split_huge_pmds_at(k, mm, start, end);
   for (const vma of mm.vmasIn(start, end)) {
     if (advice === 'hugepage') vma.flags = (vma.flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE;
     else vma.flags = (vma.flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;

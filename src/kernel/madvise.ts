@@ -60,7 +60,7 @@ export class MadviseError extends Error {
 export function do_madvise(k: Kernel, mm: Mm, cpu: number, start: number, pages: number, advice: Advice): void {
   k.counters[KEv.syscallMadvise]++;
   if (advice === 'hugepage' || advice === 'nohugepage') {
-    hugepage_madvise(mm, start, start + pages, advice);
+    hugepage_madvise(k, mm, start, start + pages, advice);
     return;
   }
   if (advice === 'free') {

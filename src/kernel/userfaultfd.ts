@@ -19,6 +19,7 @@ import { filemap_get_page } from './memory';
 import { is_pte_marker } from './swap';
 import { change_protection, type ChangeProtFlags } from './mprotect';
 import { anon_vma_prepare, page_add_new_anon_rmap, page_dup_rmap } from './rmap';
+import { split_huge_pmds_at } from './huge_memory';
 import { MmuGather, tlb_finish_mmu } from './tlbflush';
 import type { KernelVariant } from './variant';
 import {
@@ -56,6 +57,7 @@ export function uffd_register(k: Kernel, mm: Mm, start: number, pages: number, m
     const why = vma_can_userfault(v, vma, modes, features.includes('wp-async'));
     if (why) throw new UffdError('EINVAL', `UFFDIO_REGISTER(${modes.join(',')}) of region ${vma.region} fails with EINVAL under ${v.name}: ${why}`);
   }
+  split_huge_pmds_at(k, mm, start, start + pages); // vma_adjust_trans_huge() at the new VMA boundaries
   for (const vma of mm.vmasIn(start, start + pages)) {
     if (modes.includes('missing')) vma.flags |= VM_UFFD_MISSING;
     if (modes.includes('wp')) vma.flags |= VM_UFFD_WP;
