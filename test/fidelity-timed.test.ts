@@ -88,6 +88,17 @@ test('hostRefusals: every step a host cannot run is named with its reason', () =
   const none = hostRefusals([steps[0], steps[1], { op: 'uffd-writeprotect', region: 'heap', wp: true } as Step], header({ uffd: null, uffdError: 'Operation not permitted' }));
   assert.deepEqual(none.map((x) => x.step), [1, 2]);
   assert.match(none[1].reason, /userfaultfd is not usable here \(Operation not permitted/);
+  // fs "plain" is tmpfs natively (shmem to userfaultfd), not the model's plain filesystem: refused;
+  // a disk file is the kernel's to accept or refuse (EINVAL), so it is not refused up front
+  const files = [
+    { op: 'mmap', region: 'p', size: '16KiB', kind: 'file-shared', fs: 'plain' },
+    { op: 'mmap', region: 'd', size: '16KiB', kind: 'file-shared', fs: 'mkwrite' },
+    { op: 'uffd-register', region: 'p', modes: ['wp'] },
+    { op: 'uffd-register', region: 'd', modes: ['wp'], features: ['wp-async'] },
+  ] as Step[];
+  const f = hostRefusals(files, header({ kernel: '6.18.0', uffd: '0x1ffff' }));
+  assert.deepEqual(f.map((x) => x.step), [2]);
+  assert.match(f[0].reason, /tmpfs, which userfaultfd treats as shmem/);
 });
 
 test('a timed native run has the model run shape, source native, positive per-step cycles and the machine record', { skip: skipHost }, () => {
@@ -201,4 +212,28 @@ test('compareWithHost: per-step native next to the model of this host, in TSC ti
   const text = formatComparison(c);
   assert.match(text, /measured on: .*Linux /);
   assert.match(text, /not run here: steps 6-7 \(reclaim\): cannot be run natively/);
+});
+
+const noUffd = skipHost ?? (host!.uffd ? undefined : `SKIPPED: userfaultfd unusable here (${host!.uffdError})`);
+test('a step the kernel itself refuses when it gets there (EINVAL) is refused, and the steps before it are timed every repetition', { skip: noUffd }, () => {
+  // vma_can_userfault: no MISSING mode on a disk file in any version
+  const exp = lab
+    .experiment('timed: uffd on a disk file')
+    .machine('zen3', { cpus: 1 })
+    .kernel('linux-6.18')
+    .mmap('f', '64KiB', { kind: 'file-shared', fs: 'mkwrite' })
+    .touch('f', 'read')
+    .uffd.register('f', { missing: true })
+    .touch('f', 'write');
+  const r = exp.native({ reps: 2 }).runs[0];
+  assert.equal(r.steps.length, 2);
+  for (const s of r.steps) assert.equal(s.timing!.reps, 2);
+  assert.deepEqual(
+    r.refused!.map((x) => [x.step, x.op]),
+    [
+      [2, 'uffd-register'],
+      [3, 'touch'],
+    ],
+  );
+  assert.match(r.refused![0].reason, /EINVAL/);
 });

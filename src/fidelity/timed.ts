@@ -31,7 +31,7 @@ import type { Counters, MachineRecord, RefusedStep, RunResult, StepResult, StepT
 import { replayerSupport } from './native-build';
 import type { NativeHeader, RawStep } from './native-types';
 import { hostFacts, ReplayFailed, runReplayer } from './replay';
-import { NOT_REPLAYABLE, ScriptError, toOpScript } from './script';
+import { NOT_REPLAYABLE, ScriptError, toOpScript, type OpScript } from './script';
 import { loadSpecJson } from './spec-input';
 
 export interface TimeOptions {
@@ -87,9 +87,11 @@ export function hostRefusals(steps: readonly Step[], host: NativeHeader): Refuse
         if (proc !== 'main') return refuse(`${st.op} in forked process ${proc}: the child has no userfaultfd (no UFFD_FEATURE_EVENT_FORK)`);
         if (st.op === 'uffd-zeropage' && st.wp) return refuse('UFFDIO_ZEROPAGE has no write-protect mode');
         if (st.op !== 'uffd-register') return;
-        const shmem = region !== undefined && (region.kind === 'anon-shared' || (region.kind.startsWith('file') && region.fs === 'plain'));
-        if (region && region.kind.startsWith('file') && region.fs !== 'plain')
-          return refuse(`userfaultfd cannot register a file on a disk filesystem (region ${st.region} is ${region.kind}, fs ${region.fs})`);
+        // the replayer puts fs "plain" files on tmpfs, which userfaultfd treats as shmem (script.ts)
+        if (region && region.kind.startsWith('file') && region.fs === 'plain')
+          return refuse(`region ${st.region} (fs "plain") is replayed on tmpfs, which userfaultfd treats as shmem, while the model's "plain" filesystem is not; use fs "mkwrite" or kind "anon-shared"`);
+        // a disk file is the kernel's to refuse (EINVAL from vma_can_userfault): the replayer reports that at run time
+        const shmem = region?.kind === 'anon-shared';
         if (st.modes.includes('wp') && !(features & UFFD_FEATURE.pagefaultFlagWp)) return refuse('this kernel has no userfaultfd write-protect (Linux 5.7)');
         if (st.modes.includes('wp') && shmem && !(features & UFFD_FEATURE.wpHugetlbfsShmem)) return refuse('this kernel has no uffd-wp on shmem (Linux 5.19)');
         if (st.modes.includes('minor') && !shmem) return refuse(`minor mode needs shmem; region ${st.region} is ${region?.kind ?? 'unmapped'}`);
@@ -212,19 +214,38 @@ export function timeNativePlan(plan: TimedPlan, host: NativeHeader, opts: TimeOp
   const others = opts.others ?? (readHostInfo().hypervisor ? 'busy' : 'as-is');
   const spec = plan.spec;
   const refused = hostRefusals(spec.steps, host);
-  const firstRefused = refused.length ? refused[0].step : spec.steps.length;
-  const prefix = { name: spec.name, steps: spec.steps.slice(0, firstRefused) };
-  const script = toOpScript(prefix, { seed: spec.seed, repeat: plan.repeat, cpus: spec.machine.cpus, split: 'never', fourKiB: true });
-  const runs: OneReplay[] = [];
-  for (let i = 0; i < reps; i++) {
-    const one = runTimedOnce(script.text, others, opts.timeoutMs ?? 120_000, spec.steps);
-    runs.push(one);
-    if (one.refused) break; // refused at run time: the same every time
+  // The op script of the steps before the first refused one. A step the script cannot express
+  // natively (script.ts says why), or that the replayer refuses when it gets there (e.g. EINVAL
+  // from UFFDIO_REGISTER), is refused too, and the steps before it are timed again without it.
+  let notes: string[][] = [];
+  const firstRefused = () => (refused.length ? Math.min(...refused.map((r) => r.step)) : spec.steps.length);
+  let runs: OneReplay[] = [];
+  for (;;) {
+    const cut = firstRefused();
+    let script: OpScript;
+    try {
+      script = toOpScript({ name: spec.name, steps: spec.steps.slice(0, cut) }, { seed: spec.seed, repeat: plan.repeat, cpus: spec.machine.cpus, split: 'never', fourKiB: true });
+    } catch (e) {
+      if (!(e instanceof ScriptError) || e.step < 0 || e.step >= cut) throw e;
+      refused.push({ step: e.step, op: spec.steps[e.step].op, reason: e.message.replace(/^steps\[\d+\]\s*(\([^)]*\))?:?\s*/, '') });
+      continue;
+    }
+    runs = [];
+    let late: RefusedStep | undefined;
+    for (let i = 0; i < reps && !late; i++) {
+      const one = runTimedOnce(script.text, others, opts.timeoutMs ?? 120_000, spec.steps);
+      runs.push(one);
+      late = one.refused;
+    }
+    if (!late) {
+      notes = script.notes;
+      break;
+    }
+    if (late.step < 0 || late.step >= cut) throw new ReplayFailed(`the native replayer refused step ${late.step}, outside the ${cut} steps it was given: ${late.reason}`);
+    refused.push(late);
   }
-  const late = runs.find((r) => r.refused)?.refused;
-  if (late) refused.push(late);
   refused.sort((a, b) => a.step - b.step);
-  const cut = refused.length ? refused[0].step : spec.steps.length;
+  const cut = firstRefused();
   for (let i = cut + 1; i < spec.steps.length; i++)
     if (!refused.some((r) => r.step === i)) refused.push({ step: i, op: spec.steps[i].op, reason: `not run: it follows refused step ${cut}, whose state it would need` });
   refused.sort((a, b) => a.step - b.step);
@@ -248,7 +269,7 @@ export function timeNativePlan(plan: TimedPlan, host: NativeHeader, opts: TimeOp
     const s: StepResult = { index: i, op: raw.op, cycles: { total: timing.median, byEvent: { native: timing.median } }, counters, timing };
     if (st.region) s.region = st.region;
     if (raw.process !== 'main') s.process = raw.process;
-    if (script.notes[i]?.length) s.notes = [...script.notes[i]];
+    if (notes[i]?.length) s.notes = [...notes[i]];
     steps.push(s);
   }
   const total = emptyCounters();
