@@ -26,7 +26,7 @@ export { VERSION } from './version';
 export * from './lab/index';
 export type { InspectRow, Counters, Cycles, SeriesPoint, StepResult, RunResult, ResultsJson, TidyRow, RunSource, StepTiming, MachineRecord, RefusedStep } from './lab/types';
 export { summarize, tQuantile975, type Summary } from './lab/stats';
-export { simulateRun, SimulationError, type RunPlan, type SimulateOptions } from './lab/simulate';
+export { simulateRun, SimulationError, type SimulateOptions } from './lab/simulate';
 
 // the Linux mm model and its variants
 export { Kernel, type KernelOptions, type MmapOptions } from './kernel/kernel';

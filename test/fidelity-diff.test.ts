@@ -132,10 +132,7 @@ test('a registration the kernel refuses with EINVAL is compared: agreement is re
   assert.ok(agreed.compared > 1, 'the steps before the refusal are compared too');
   // a model that wrongly accepts the registration (here: one that asks for WP_ASYNC behind the spec's back)
   const lenient = diffSpec(loadSpecFile(spec), {
-    simulate: (p) => {
-      const s = p.spec as { steps: Record<string, unknown>[] };
-      return simulateRun({ ...p, spec: { ...s, steps: s.steps.map((st) => (st.op === 'uffd-register' ? { ...st, features: ['wp-async'] } : st)) } });
-    },
+    simulate: (p) => simulateRun({ ...p, steps: p.steps.map((st) => (st.op === 'uffd-register' ? { ...st, features: ['wp-async' as const] } : st)) }),
   });
   assert.deepEqual(lenient.differences.filter((d) => d.cause === 'model').map((d) => [d.step, d.field, d.model, d.native]), [[3, 'errno', 'ok', 'EINVAL']]);
 });
@@ -203,7 +200,7 @@ test('the fuzz generator only builds specs the replayer accepts', { skip: native
   const { replayNative } = require('../src/fidelity/replay') as typeof import('../src/fidelity/replay');
   fc.assert(
     fc.property(specArb, (spec) => {
-      const rep = replayNative(loadSpecJson(spec, 'fuzz').resolved);
+      const rep = replayNative(loadSpecJson(spec, 'fuzz').plan);
       assert.equal(rep.steps.length, spec.steps.length);
     }),
     { numRuns: 15, seed: 7 },

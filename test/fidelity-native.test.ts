@@ -37,11 +37,11 @@ function skipUnless(...needs: ('uffd' | 'swap' | 'softDirty' | 'root' | 'v6.3')[
 }
 
 function replayFile(name: string): NativeReplay {
-  return replayNative(loadSpecFile(join(SCENARIOS, `${name}.json`)).resolved);
+  return replayNative(loadSpecFile(join(SCENARIOS, `${name}.json`)).plan);
 }
 
 function replaySteps(steps: unknown[], name = 'test'): NativeReplay {
-  return replayNative(loadSpecJson({ name, machine: { cpu: 'skylake-sp' }, kernel: 'linux-6.18', steps }).resolved);
+  return replayNative(loadSpecJson({ name, machine: { cpu: 'skylake-sp' }, kernel: 'linux-6.18', steps }).plan);
 }
 
 test('uffd-wp protect sets pagemap bit 57, unprotect clears it, and (6.3+) the next write takes no fault', { skip: skipUnless('uffd', 'root', 'v6.3') }, () => {
@@ -142,7 +142,7 @@ test('every scenario translates into an op script (steps, regions, tokens)', () 
   const files = readdirSync(SCENARIOS).filter((f) => f.endsWith('.json'));
   assert.ok(files.length >= 25, `${files.length} scenarios`);
   for (const f of files) {
-    const { resolved } = loadSpecFile(join(SCENARIOS, f));
+    const { plan: resolved } = loadSpecFile(join(SCENARIOS, f));
     const s = toOpScript(resolved, { seed: resolved.seed });
     assert.equal(s.text.trim().split('\n').length - 1, resolved.steps.length, f);
   }
@@ -150,7 +150,7 @@ test('every scenario translates into an op script (steps, regions, tokens)', () 
 
 test('what cannot be replayed is refused with the field and the reason', () => {
   const base = { name: 'x', machine: { cpu: 'skylake-sp' }, kernel: 'linux-6.18' };
-  const mk = (steps: unknown[]) => loadSpecJson({ ...base, steps }).resolved;
+  const mk = (steps: unknown[]) => loadSpecJson({ ...base, steps }).plan;
   assert.throws(
     () => toOpScript(mk([{ op: 'mmap', region: 'h', size: '4KiB' }, { op: 'reclaim' }])),
     (e: unknown) => e instanceof ScriptError && /steps\[1\] \(reclaim\) cannot be replayed natively/.test(e.message),

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 const MAIN = path.join(__dirname, '..', 'src', 'cli', 'main.js');
-const TOY = path.join(__dirname, '..', 'src', 'lab', 'toy-simulate.js');
+const TOY = path.join(__dirname, 'helpers', 'toy-simulate.js');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptlab-cli-'));
 
 function ptlab(...args: string[]) {

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseShard, planRuns, shardPlans, substitute } from '../src/lab/plan';
+import { compileSpec as planRuns } from '../src/lab/compile';
+import { parseShard, shardPlans, substitute } from '../src/lab/plan';
 import { parseSpec } from '../src/lab/validate';
 
 function spec(extra: Record<string, unknown> = {}) {
@@ -33,15 +34,14 @@ test('cartesian product: kernel list, then sweep keys in order, repeat innermost
   assert.deepEqual(plans[0].params, { kernel: 'linux-6.18', seed: 1, size: '1MiB', cpus: 1 });
 });
 
-test('"$name" values are substituted with their JSON type; resolved specs have no sweep', () => {
-  const p = planRuns(spec())[2]; // kernel 0, seed 1, size 1MiB, cpus 2, repeat 0
-  const s = p.spec as { machine: { cpus: number }; steps: any[]; sweep?: unknown; kernel: string };
-  assert.equal(s.steps[0].size, '1MiB');
-  assert.equal(s.steps[1].count, 100);
-  assert.deepEqual(s.steps[1].pages, { from: 0, count: 8 });
+test('"$name" values are substituted with their JSON type; a plan holds one machine, profile and variant', () => {
+  const s = planRuns(spec())[2]; // kernel 0, seed 1, size 1MiB, cpus 2, repeat 0
+  assert.equal(s.steps[0].op === 'mmap' && s.steps[0].size, '1MiB');
+  assert.equal(s.steps[1].op === 'touch' && s.steps[1].count, 100);
+  assert.deepEqual(s.steps[1].op === 'touch' && s.steps[1].pages, { from: 0, count: 8 });
   assert.equal(s.machine.cpus, 2);
-  assert.equal(s.kernel, 'linux-6.18');
-  assert.equal(s.sweep, undefined);
+  assert.deepEqual(s.kernel, { name: 'linux-6.18', base: 'linux-6.18', overrides: {} });
+  assert.equal(s.profile.name, 'skylake-sp');
   assert.deepEqual(substitute({ a: ['$x', 'x$x', '$y'] }, { x: 3 }), { a: [3, 'x$x', '$y'] }, 'only whole values, defined names');
 });
 

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { registerSaveHook, ResultSet } from '../src/lab/resultset';
 import { runSync } from '../src/lab/runner';
-import { simulateRun as toy } from '../src/lab/toy-simulate';
+import { simulateRun as toy } from './helpers/toy-simulate';
 import { summarize } from '../src/lab/stats';
 import { VERSION } from '../src/version';
 

@@ -5,10 +5,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { run, runSync, RunCancelledError, RunFailedError, RunnerError, type SimulateFn } from '../src/lab/runner';
 import { ResultSet } from '../src/lab/resultset';
-import { simulateRun as toySimulate } from '../src/lab/toy-simulate';
+import { simulateRun as toySimulate } from './helpers/toy-simulate';
 import { RUNS_DIR } from '../src/lab/run-store';
 
-const TOY = path.join(__dirname, '..', 'src', 'lab', 'toy-simulate.js');
+const TOY = path.join(__dirname, 'helpers', 'toy-simulate.js');
 
 function spec(seeds = [1, 2, 3, 4]) {
   return {

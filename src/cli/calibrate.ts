@@ -5,6 +5,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { compile } from '../lab/compile';
+import { simulateRun } from '../lab/simulate';
 import { CliError } from './errors';
 import { buildProbe, probeSupport, runProbe, type ProbeOutput } from '../cost/probe-runner';
 import { deriveHostProfile, readHostInfo, closestBase, type CalibrationRow } from '../cost/calibrate';
@@ -148,13 +150,9 @@ async function calibrate(a: Args): Promise<number> {
 function predictor(cpu: string, kernel: string, tscGHz: number) {
   const profile = getProfile(cpu);
   return (sc: CheckScenario): { steps: number[] } => {
-    let sim: typeof import('../lab/simulate');
-    try {
-      sim = require('../lab/simulate');
-    } catch (e) {
-      throw new Error(`the simulator (src/lab/simulate.ts) is not available: ${(e as Error).message}`);
-    }
-    const run = sim.simulateRun({ id: `check|${sc.name}`, name: sc.name, variant: kernel, cpu, seed: 1, repeat: 0, params: {}, spec: { ...sc.spec, machine: { ...(sc.spec.machine as object), cpu } } });
+    // the scenario is a spec like any other: validated and compiled, then simulated
+    const [plan] = compile({ ...sc.spec, kernel, machine: { ...(sc.spec.machine as object), cpu } }, { source: `check scenario ${sc.name}` });
+    const run = simulateRun(plan);
     // model cycles are at the profile clock; the probe counts TSC ticks
     const k = tscGHz / profile.clockGHz;
     const steps = run.steps.map((s) => s.cycles.total * k);

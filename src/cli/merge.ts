@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import { parseCli, usageOf, type FlagSpec, type Parsed } from '../lab/cli-args';
-import { planRuns } from '../lab/plan';
+import { runIds } from '../lab/compile';
 import { ResultSet } from '../lab/resultset';
 import { stableJson } from '../lab/runner';
 import { validateSpec } from '../lab/validate';
@@ -46,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
   const spec = withSpec[0]?.s.spec;
   if (spec !== undefined) {
     const r = validateSpec(spec, { registries: false, checkTraces: false });
-    if (r.ok) order = planRuns(r.spec).map((x) => x.id);
+    if (r.ok) order = runIds(r.spec);
   }
   let merged: ResultSet;
   try {

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parseCli, positiveInt, usageOf, type FlagSpec, type Parsed } from '../lab/cli-args';
-import { planRuns } from '../lab/plan';
+import { runIds } from '../lab/compile';
 import { readSpecFile, SpecFileError } from '../lab/spec-file';
 import { validateSpec } from '../lab/validate';
 import { formatIssues } from '../lab/spec-issues';
@@ -53,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const r = validateSpec(spec.raw, { baseDir: spec.baseDir, source: p.positionals[0] });
   if (!r.ok) throw new CliError(formatIssues(r.issues, p.positionals[0]), 1);
-  const runs = planRuns(r.spec).length;
+  const runs = runIds(r.spec).length;
   const slug = r.spec.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'sweep';
   const out = path.resolve(typeof v.out === 'string' ? v.out : `ptlab-sweep-${slug}`);
   const ptlab = typeof v.ptlab === 'string' ? v.ptlab : `${shq(process.execPath)} ${shq(path.join(__dirname, 'main.js'))}`;

@@ -4,7 +4,7 @@
  * one-line summary of the runs it would make (exit 0).
  */
 import { parseCli, usageOf, type FlagSpec, type Parsed } from '../lab/cli-args';
-import { planRuns } from '../lab/plan';
+import { compileSpec } from '../lab/compile';
 import { readSpecFile, SpecFileError } from '../lab/spec-file';
 import { formatIssues } from '../lab/spec-issues';
 import { validateSpec } from '../lab/validate';
@@ -36,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     else process.stderr.write(formatIssues(r.issues, name) + '\n');
     return 1;
   }
-  const plans = planRuns(r.spec, { baseDir: spec.baseDir });
+  const plans = compileSpec(r.spec, { baseDir: spec.baseDir });
   if (p.values.json) {
     process.stdout.write(JSON.stringify({ ok: true, runs: plans.map((x) => x.id), issues: [] }) + '\n');
     return 0;

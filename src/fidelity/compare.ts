@@ -73,13 +73,13 @@ export function compareWithHost(specInput: unknown, opts: TimeOptions & { cpu?: 
   if (why) throw new Error(`cannot measure on this host: ${why}`);
   const loaded = loadSpecJson(specInput);
   const host = hostFacts();
-  const native = timeNativePlan({ ...loaded.plan, spec: loaded.resolved }, host, opts);
+  const native = timeNativePlan(loaded.plan, host, opts);
   const machine = native.machine!;
   const profile = hostProfile(opts.cpu);
   const target = hostModelPlan(loaded.plan, host, { machine: { cpu: profile.name, ...(profile.virtualized ? { virtualized: true } : {}) } });
-  const model: RunResult = simulateRun(target.plan, target.variant ? { variant: target.variant } : {});
+  const model: RunResult = simulateRun(target);
   const k = machine.tscGHz / getProfile(profile.name).clockGHz; // model cycles are at the profile's clock
-  const steps = loaded.resolved.steps as { op: string; label?: string; region?: string }[];
+  const steps = loaded.plan.steps;
   const rows: ComparisonRow[] = native.steps.map((s) => {
     const st = steps[s.index];
     const t = s.timing!;
@@ -87,7 +87,7 @@ export function compareWithHost(specInput: unknown, opts: TimeOptions & { cpu?: 
     const row: ComparisonRow = {
       step: s.index,
       op: s.op,
-      label: st.label ?? `${st.op}${st.region ? ` ${st.region}` : ''}`,
+      label: st.label ?? `${st.op}${'region' in st && st.region ? ` ${st.region}` : ''}`,
       native: s.cycles.total,
       nativeWall: t.wallMedian,
       noisePct: t.median > 0 ? ((t.p75 - t.p25) / t.median) * 100 : 0,
@@ -98,9 +98,9 @@ export function compareWithHost(specInput: unknown, opts: TimeOptions & { cpu?: 
     return row;
   });
   return {
-    name: loaded.resolved.name,
+    name: loaded.plan.name,
     machine,
-    variant: target.variant?.name ?? target.plan.variant,
+    variant: target.variant,
     profile,
     rows,
     refused: native.refused ?? [],

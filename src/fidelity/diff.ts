@@ -5,8 +5,9 @@
  * PAGEMAP_SCAN results as page sets.
  */
 import { release } from 'node:os';
-import type { ResolvedSpec } from '../lab/plan';
-import { simulateRun, type RunPlan } from '../lab/simulate';
+import type { RunPlan } from '../lab/compile';
+import { SimulationError, simulateRun } from '../lab/simulate';
+import { UffdError } from '../kernel/userfaultfd';
 import type { InspectRow, RunResult, StepResult } from '../lab/types';
 import { variantForRelease } from '../kernel/variants';
 import type { NativeHeader, NativeReplay, NativeRow, NativeStep } from './native-types';
@@ -77,9 +78,9 @@ interface Refusal {
 }
 
 /** The model's refusal of a uffd-register step, from the simulator's error message. */
-function modelRefusal(e: unknown): Refusal | null {
-  const m = /^steps\[(\d+)\] \(uffd-register\): .*\b(EINVAL)\b/.exec((e as Error).message ?? '');
-  return m ? { step: Number(m[1]), errno: m[2], message: (e as Error).message } : null;
+function modelRefusal(e: unknown, plan: RunPlan): Refusal | null {
+  if (!(e instanceof SimulationError && e.step !== undefined && e.cause instanceof UffdError && e.cause.errno === 'EINVAL')) return null;
+  return plan.steps[e.step]?.op === 'uffd-register' ? { step: e.step, errno: e.cause.errno, message: e.message } : null;
 }
 
 /** The kernel variant modelling a release string (`uname -r`): nearest lower known linux-X.Y. */
@@ -229,40 +230,38 @@ export function diffSpec(loaded: LoadedSpec, opts: DiffOptions = {}): DiffReport
   let native: NativeReplay;
   let nativeRefused: Refusal | null = null;
   try {
-    native = replayNative(loaded.resolved, { ...opts, repeat: loaded.plan.repeat });
+    native = replayNative(loaded.plan, { ...opts, repeat: loaded.plan.repeat });
   } catch (e) {
-    if (!(e instanceof ReplayRefused && e.errno && e.partial && loaded.resolved.steps[e.step]?.op === 'uffd-register')) throw e;
+    if (!(e instanceof ReplayRefused && e.errno && e.partial && loaded.plan.steps[e.step]?.op === 'uffd-register')) throw e;
     native = e.partial;
     nativeRefused = { step: e.step, errno: e.errno, message: e.message };
   }
-  const variant = opts.variant ?? variantForHost(native.host.kernel);
-  const target = hostModelPlan(loaded.plan, native.host, { variant });
-  const plan: RunPlan = { ...target.plan, id: `${loaded.plan.id}|diff=${variant}` };
-  const hostVariant = target.variant;
+  const release = opts.variant ?? variantForHost(native.host.kernel);
+  const target = hostModelPlan(loaded.plan, native.host, { variant: release });
+  const plan: RunPlan = { ...target, id: `${loaded.plan.id}|diff=${release}` };
   // The replayer maps small anon regions one VMA per page (to read A/D from smaps); so does the
   // model here, since VMA boundaries decide fork's page-table copy (each VMA's own anon_vma).
-  const regions = toOpScript(loaded.resolved, { seed: loaded.resolved.seed, repeat: loaded.plan.repeat, cpus: loaded.resolved.machine.cpus, ...opts }).regions;
-  const vmaPerPage = new Set(Object.entries(regions).filter(([, r]) => r.split).map(([name]) => name));
-  const simulate = (p: RunPlan) => (opts.simulate ? opts.simulate(p) : simulateRun(p, { variant: hostVariant, vmaPerPage }));
+  const regions = toOpScript(plan, { seed: plan.seed, repeat: plan.repeat, cpus: plan.machine.cpus, ...opts }).regions;
+  plan.vmaPerPage = Object.entries(regions).filter(([, r]) => r.split).map(([name]) => name);
+  const simulate = (p: RunPlan) => (opts.simulate ? opts.simulate(p) : simulateRun(p));
   let model: RunResult;
   let modelRefused: Refusal | null = null;
   try {
     model = simulate(plan);
   } catch (e) {
-    modelRefused = modelRefusal(e);
-    if (!modelRefused) throw new ModelFailed(`simulating "${loaded.resolved.name}" under ${variant} failed: ${(e as Error).message}`);
+    modelRefused = modelRefusal(e, plan);
+    if (!modelRefused) throw new ModelFailed(`simulating "${plan.name}" under ${plan.variant} failed: ${(e as Error).message}`);
     // the steps before the refused one still compare
-    const spec = plan.spec as ResolvedSpec;
-    model = simulate({ ...plan, spec: { ...spec, steps: spec.steps.slice(0, modelRefused.step) } });
+    model = simulate({ ...plan, steps: plan.steps.slice(0, modelRefused.step) });
   }
-  if (nativeRefused || modelRefused) return refusalReport(loaded.resolved.name, model, native, nativeRefused, modelRefused);
-  let report = diffRuns(loaded.resolved.name, model, native);
+  if (nativeRefused || modelRefused) return refusalReport(plan.name, model, native, nativeRefused, modelRefused);
+  let report = diffRuns(plan.name, model, native);
   // Host noise only ever adds faults (compaction or khugepaged migrating a page, DAMON) and
   // smaps-referenced pages (DAMON's access sampling clears A but marks the folio young, which
   // smaps counts as referenced): when the only differences are of those kinds, replay again
   // (up to twice) and keep the quietest run.
   for (let retry = 0; retry < 2 && report.modelDifferences > 0 && onlyExtraNativeFaults(report); retry++) {
-    const again = diffRuns(loaded.resolved.name, model, replayNative(loaded.resolved, { ...opts, repeat: loaded.plan.repeat }));
+    const again = diffRuns(plan.name, model, replayNative(loaded.plan, { ...opts, repeat: loaded.plan.repeat }));
     if (again.modelDifferences < report.modelDifferences) report = again;
   }
   return report;

@@ -4,10 +4,10 @@
  * device: SWP_SYNCHRONOUS_IO swap-ins skip the swap cache) and, optionally, another CPU profile.
  * `ptlab diff` and the timed comparison (compare.ts) simulate through it.
  */
-import { deriveVariant, type KernelVariant } from '../kernel/variant';
+import { deriveVariant } from '../kernel/variant';
+import { variantValue } from '../kernel/variant-value';
 import { getVariant, variantForRelease } from '../kernel/variants';
-import type { ResolvedSpec } from '../lab/plan';
-import type { RunPlan } from '../lab/simulate';
+import { planProfile, type ResolvedMachine, type RunPlan } from '../lab/compile';
 import type { NativeHeader } from './native-types';
 
 /** Is the first active swap device of this host a zram device (/proc/swaps)? */
@@ -20,27 +20,19 @@ export function hostSwapIsZram(): boolean {
   }
 }
 
-export interface HostModelPlan {
-  /** the run to simulate: kernel = the host's variant name, machine with the host's swap kind */
-  plan: RunPlan;
-  /** the variant value to simulate with (simulateRun's `variant` option), when the host needs a derived one */
-  variant?: KernelVariant;
-}
-
 /**
  * `plan` re-targeted at the host: `variant` (default: the one modelling `host.kernel`), and
- * `machine` overrides (e.g. `{cpu: 'host'}`) on top of the plan's machine.
+ * `machine` overrides (e.g. `{cpu: 'host'}`) on top of the plan's machine. The plan names the
+ * variant it simulates (`linux-6.18+no-zero-page` on a host that maps no zero page).
  */
-export function hostModelPlan(plan: RunPlan, host: NativeHeader, o: { variant?: string; machine?: Partial<ResolvedSpec['machine']> } = {}): HostModelPlan {
-  const spec = plan.spec as ResolvedSpec;
-  const variant = o.variant ?? variantForRelease(host.kernel);
-  const machine = { ...spec.machine, ...(o.machine ?? {}) };
+export function hostModelPlan(plan: RunPlan, host: NativeHeader, o: { variant?: string; machine?: Partial<ResolvedMachine> } = {}): RunPlan {
+  const release = getVariant(o.variant ?? variantForRelease(host.kernel));
+  const variant = host.zeroPageOnRead ? release : deriveVariant(release, { name: `${release.name}+no-zero-page`, mmForbidsZeropage: true });
+  const machine = { ...plan.machine, ...(o.machine ?? {}) };
   if (machine.swap === undefined && hostSwapIsZram()) machine.swap = 'zram';
   // THP settings are the machine's (sysfs), not the spec's
   if (host.thp) machine.thp = host.thp;
   if (typeof host.thpZeroPage === 'boolean') machine.thpZeroPage = host.thpZeroPage;
-  const resolved: ResolvedSpec = { ...spec, kernel: variant, machine };
-  const out: HostModelPlan = { plan: { ...plan, id: `${plan.id}|host=${variant}|${machine.cpu}`, variant, cpu: machine.cpu, spec: resolved } };
-  if (!host.zeroPageOnRead) out.variant = deriveVariant(getVariant(variant), { name: `${variant}+no-zero-page`, mmForbidsZeropage: true });
-  return out;
+  const profile = machine.cpu === plan.machine.cpu && machine.virtualized === plan.machine.virtualized ? plan.profile : planProfile(machine);
+  return { ...plan, id: `${plan.id}|host=${release.name}|${machine.cpu}`, variant: variant.name, kernel: variantValue(variant), cpu: machine.cpu, machine, profile };
 }

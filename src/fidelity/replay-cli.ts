@@ -110,7 +110,7 @@ export async function main(argv: string[]): Promise<number> {
   if (!flags.has('--time') && (reps !== undefined || others !== undefined)) throw new CliError('--reps and --others apply to --time only');
   if (flags.has('--time') && (flags.has('--script') || flags.has('--no-split'))) throw new CliError('--time maps regions with 4 KiB PTEs, unsplit; --script and --no-split apply to the untimed replay');
   try {
-    const { resolved: spec, plan, plans, spec: parsed } = loadSpecFile(files[0]);
+    const { plan, plans, spec: parsed } = loadSpecFile(files[0]);
     if (flags.has('--time')) {
       const opts: TimeOptions = {};
       if (reps !== undefined) opts.reps = reps;
@@ -121,11 +121,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     const split = flags.has('--no-split') ? 'never' : 'auto';
     if (flags.has('--script')) {
-      process.stdout.write(toOpScript(spec, { seed: spec.seed, repeat: plan.repeat, cpus: spec.machine.cpus, split }).text);
+      process.stdout.write(toOpScript(plan, { seed: plan.seed, repeat: plan.repeat, cpus: plan.machine.cpus, split }).text);
       return 0;
     }
-    const rep = replayNative(spec, { split, repeat: plan.repeat });
-    process.stdout.write((flags.has('--json') ? JSON.stringify({ name: spec.name, ...rep }, null, 1) : formatReplay(spec.name, rep)) + '\n');
+    const rep = replayNative(plan, { split, repeat: plan.repeat });
+    process.stdout.write((flags.has('--json') ? JSON.stringify({ name: plan.name, ...rep }, null, 1) : formatReplay(plan.name, rep)) + '\n');
     return 0;
   } catch (e) {
     if (e instanceof ReplayRefused) throw new CliError(`cannot replay here: ${e.message}`, 3);

@@ -4,7 +4,7 @@
  * rows with `null` for bits it cannot see). One run: the spec's first seed, vars resolved.
  */
 import { spawnSync } from 'node:child_process';
-import type { ResolvedSpec } from '../lab/plan';
+import type { RunPlan } from '../lab/compile';
 import { ensureReplayer } from './native-build';
 import type { NativeHeader, NativeReplay, NativeStep, RawStep } from './native-types';
 import { toNativeRow } from './observe';
@@ -124,8 +124,8 @@ export function replayScript(script: OpScript, spec: ScriptableSpec, timeoutMs =
   return { host: header, steps };
 }
 
-/** Replays one resolved run (`loadSpecFile(f).resolved`, or a RunPlan's spec). */
-export function replayNative(spec: ResolvedSpec, opts: ReplayOptions = {}): NativeReplay {
-  const script = toOpScript(spec, { seed: spec.seed, repeat: 0, cpus: spec.machine.cpus, ...opts });
-  return replayScript(script, spec, opts.timeoutMs);
+/** Replays one run (`loadSpecFile(f).plan`, or any RunPlan). */
+export function replayNative(plan: RunPlan, opts: ReplayOptions = {}): NativeReplay {
+  const script = toOpScript(plan, { seed: plan.seed, repeat: 0, cpus: plan.machine.cpus, ...opts });
+  return replayScript(script, plan, opts.timeoutMs);
 }

@@ -23,7 +23,6 @@
 import * as os from 'node:os';
 import { readHostInfo } from '../cost/calibrate';
 import { variantForRelease } from '../kernel/variants';
-import type { ResolvedSpec } from '../lab/plan';
 import { ResultSet } from '../lab/resultset';
 import { emptyCounters, type RunPlan } from '../lab/simulate';
 import type { Step } from '../lab/spec';
@@ -201,8 +200,8 @@ function nativeIdentity(plan: Pick<RunPlan, 'id' | 'name' | 'seed' | 'repeat' | 
   return { id, name: plan.name, variant, cpu: 'host', seed: plan.seed, repeat: plan.repeat, params };
 }
 
-/** A planned run as the timer reads it (planRuns puts a ResolvedSpec in every RunPlan). */
-type TimedPlan = Pick<RunPlan, 'id' | 'name' | 'seed' | 'repeat' | 'params'> & { spec: ResolvedSpec };
+/** What the timer reads of a planned run. */
+type TimedPlan = Pick<RunPlan, 'id' | 'name' | 'seed' | 'repeat' | 'params' | 'steps' | 'machine'>;
 
 /**
  * Times one planned run on this host. Throws ScriptError for a spec that cannot be expressed
@@ -212,7 +211,7 @@ export function timeNativePlan(plan: TimedPlan, host: NativeHeader, opts: TimeOp
   const reps = opts.reps ?? DEFAULT_TIME_REPS;
   if (!Number.isInteger(reps) || reps < 1) throw new ScriptError(`reps: ${reps} is not a positive integer`, -1);
   const others = opts.others ?? (readHostInfo().hypervisor ? 'busy' : 'as-is');
-  const spec = plan.spec;
+  const spec = plan;
   const refused = hostRefusals(spec.steps, host);
   // The op script of the steps before the first refused one. A step the script cannot express
   // natively (script.ts says why), or that the replayer refuses when it gets there (e.g. EINVAL
@@ -299,7 +298,7 @@ export function timeNativePlans(plans: readonly RunPlan[], host: NativeHeader, o
     const id = nativeIdentity(p, variant).id;
     if (seen.has(id)) continue;
     seen.add(id);
-    runs.push(timeNativePlan({ ...p, spec: p.spec as ResolvedSpec }, host, opts));
+    runs.push(timeNativePlan(p, host, opts));
   }
   return new ResultSet(runs, spec);
 }

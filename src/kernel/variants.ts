@@ -123,8 +123,12 @@ const rfcRelaxed = deriveVariant(linux618, {
   basedOn: 'linux-6.18',
 });
 
-const registry = new Map<string, KernelVariant>();
-for (const v of [linux519, linux60, linux62, linux63, linux618, rfcHints, proposalDirty, rfcRelaxed]) registry.set(v.name, v);
+/** The built-in variants by name: a constant table (user variants travel as values, see variant-value.ts). */
+export const BUILTIN_VARIANTS: ReadonlyMap<string, KernelVariant> = new Map(
+  [linux519, linux60, linux62, linux63, linux618, rfcHints, proposalDirty, rfcRelaxed].map((v) => [v.name, v]),
+);
+
+const registry = new Map<string, KernelVariant>(BUILTIN_VARIANTS);
 
 export const DEFAULT_VARIANT = 'linux-6.18';
 

@@ -11,13 +11,12 @@
  *     .sweep({ seed: [1, 2, 3, 4, 5] })
  *     .run()
  */
-import type { RunPlan } from './simulate';
-import { planRuns } from './plan';
+import { compile, type CompileOptions, type RunPlan } from './compile';
 import type { ResultSet } from './resultset';
 import { run, runSync, type RunOptions } from './runner';
 import { parseSizeOrError, PAGE_SIZE } from './size';
 import type { ExperimentSpec, Pages, PteTraceSpec, Step, StepOf, VarRef } from './spec';
-import { parseSpec, validateSpec, type ValidateOptions, type ValidateResult } from './validate';
+import { validateSpec, type ValidateOptions, type ValidateResult } from './validate';
 import { WorkloadBuilder } from './workload-builder';
 
 type Scalar = string | number | boolean;
@@ -291,8 +290,8 @@ export class Experiment {
   }
 
   /** The runs this spec expands to (throws SpecError if invalid). */
-  plan(opts: ValidateOptions = {}): RunPlan[] {
-    return planRuns(parseSpec(this.toSpec(), opts), { baseDir: opts.baseDir });
+  plan(opts: CompileOptions = {}): RunPlan[] {
+    return compile(this.toSpec(), opts);
   }
 
   /** Runs all runs (worker threads with `jobs > 1`); resolves to the ResultSet. */

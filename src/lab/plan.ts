@@ -1,5 +1,6 @@
 /**
- * From one spec to the list of runs: the cartesian product of the swept axes, times `repeat`.
+ * Sweep axes, "$name" substitution and sharding, for compile() (compile.ts). The runs of a spec are
+ * the cartesian product of the swept axes, times `repeat`.
  *
  * Axes, outermost first: `kernel` when it is a list, `seed` when it is a list, then the keys of
  * `sweep` in the order written. Reserved sweep keys set the run's kernel, seed, machine.cpu
@@ -13,23 +14,9 @@
  * The order of the plan list is deterministic and is what `--shard i/N` slices (round-robin:
  * run k goes to shard (k mod N) + 1, which spreads slow and fast combinations evenly).
  */
-import * as path from 'node:path';
-import type { RunPlan } from './simulate';
-import type { ExperimentSpec, PteTraceSpec, Step } from './spec';
+import type { ExperimentSpec } from './spec';
 
 export type Scalar = string | number | boolean;
-
-/** The spec of exactly one run, handed to simulateRun as `plan.spec`: no lists, no sweep, no "$vars". */
-export interface ResolvedSpec {
-  name: string;
-  description?: string;
-  seed: number;
-  machine: { cpu: string; cpus: number; virtualized?: boolean; swap?: 'disk' | 'zram'; thp?: 'never' | 'madvise' | 'always'; thpZeroPage?: boolean };
-  kernel: string;
-  steps: Step[];
-  sampleEvery?: number;
-  trace?: PteTraceSpec;
-}
 
 export interface Axis {
   key: string;
@@ -93,58 +80,6 @@ export function runId(variant: string, cpu: string, seed: number, repeat: number
   let id = `${variant}|${cpu}|seed=${seed}|r=${repeat}`;
   for (const [k, v] of Object.entries(params)) if (k !== 'kernel' && k !== 'cpu' && k !== 'seed') id += `|${k}=${String(v)}`;
   return id;
-}
-
-export interface PlanOptions {
-  /** directory that relative trace paths resolve against (the spec file's directory) */
-  baseDir?: string;
-}
-
-/** Expands a validated spec into its runs, in the deterministic plan order. */
-export function planRuns(spec: ExperimentSpec, opts: PlanOptions = {}): RunPlan[] {
-  const axes = sweepAxes(spec);
-  const plans: RunPlan[] = [];
-  const repeat = spec.repeat ?? 1;
-  for (const combo of combinations(axes)) {
-    const resolved = resolveSpec(spec, combo, opts);
-    for (let r = 0; r < repeat; r++) {
-      plans.push({
-        id: runId(resolved.kernel, resolved.machine.cpu, resolved.seed, r, combo),
-        name: spec.name,
-        variant: resolved.kernel,
-        cpu: resolved.machine.cpu,
-        seed: resolved.seed,
-        repeat: r,
-        params: { ...combo },
-        spec: resolved,
-      });
-    }
-  }
-  return plans;
-}
-
-/** The one-run spec for a combination of swept values. */
-export function resolveSpec(spec: ExperimentSpec, combo: Readonly<Record<string, Scalar>>, opts: PlanOptions = {}): ResolvedSpec {
-  const values: Record<string, Scalar> = { ...(spec.vars ?? {}), ...combo };
-  const kernel = String(combo.kernel ?? (Array.isArray(spec.kernel) ? spec.kernel[0] : spec.kernel));
-  const seed = Number(combo.seed ?? (Array.isArray(spec.seed) ? spec.seed[0] : (spec.seed ?? 1)));
-  const cpu = String(combo.cpu ?? spec.machine.cpu);
-  const cpus = Number(combo.cpus ?? spec.machine.cpus ?? 1);
-  const steps = spec.steps.map((s) => {
-    const c = substitute(s, values);
-    if (c.op === 'trace' && opts.baseDir) return { ...c, file: path.resolve(opts.baseDir, c.file) };
-    return c;
-  });
-  const machine: ResolvedSpec['machine'] = { cpu, cpus };
-  if (spec.machine.virtualized !== undefined) machine.virtualized = spec.machine.virtualized;
-  if (spec.machine.swap !== undefined) machine.swap = spec.machine.swap;
-  if (spec.machine.thp !== undefined) machine.thp = spec.machine.thp;
-  if (spec.machine.thpZeroPage !== undefined) machine.thpZeroPage = spec.machine.thpZeroPage;
-  const out: ResolvedSpec = { name: spec.name, seed, machine, kernel, steps };
-  if (spec.description !== undefined) out.description = spec.description;
-  if (spec.sampleEvery !== undefined) out.sampleEvery = spec.sampleEvery;
-  if (spec.trace !== undefined) out.trace = spec.trace;
-  return out;
 }
 
 export interface Shard {

@@ -1,9 +1,10 @@
 /**
- * Name checks for kernels and CPU profiles. The registries live in other layers (the kernel
- * variant registry `listVariants()` in src/kernel/variants, the cost profiles `listProfiles()`
- * in src/cost/registry); they are looked up lazily so validation works — minus these two checks — in a
- * build where one of them is absent, and tests inject their own lists.
+ * Name checks for kernels and CPU profiles: the built-in variants (src/kernel/variants), the
+ * variants a run is given as values, and the cost profiles (src/cost/registry). Tests inject
+ * their own lists.
  */
+import { listProfiles } from '../cost/registry';
+import { listVariants } from '../kernel/variants';
 
 export interface Registries {
   /** known kernel variant names */
@@ -12,32 +13,7 @@ export interface Registries {
   cpus?: () => readonly string[];
 }
 
-type Named = string | { name: string };
-
-function names(list: readonly Named[]): string[] {
-  return list.map((x) => (typeof x === 'string' ? x : x.name));
-}
-
-/** Calls `fn` of the first module that loads and exports it; undefined if none does. */
-function lazyList(modules: readonly string[], fn: string): (() => readonly string[]) | undefined {
-  for (const m of modules) {
-    let mod: Record<string, unknown>;
-    try {
-      mod = require(m);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') continue;
-      throw e;
-    }
-    const f = mod[fn];
-    if (typeof f === 'function') return () => names(f() as readonly Named[]);
-  }
-  return undefined;
-}
-
-/** The registries of this build (each absent one is skipped). */
-export function defaultRegistries(): Registries {
-  return {
-    kernels: lazyList(['../kernel/variants', '../kernel'], 'listVariants'),
-    cpus: lazyList(['../cost/registry', '../cost'], 'listProfiles'),
-  };
+/** The names this build knows, plus the names of `variants`. */
+export function defaultRegistries(variants: readonly { name: string }[] = []): Registries {
+  return { kernels: () => [...listVariants(), ...variants.map((v) => v.name)], cpus: listProfiles };
 }

@@ -7,14 +7,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { planRuns, shardPlans, type Shard } from './plan';
+import type { KernelVariant } from '../kernel/variant';
+import { compile, type RunPlan } from './compile';
+import { shardPlans, type Shard } from './plan';
 import type { Registries } from './registries';
 import { ResultSet } from './resultset';
 import { loadSavedRuns, RUNS_DIR, saveRun } from './run-store';
-import type { RunPlan, SimulateOptions } from './simulate';
-import type { ExperimentSpec } from './spec';
+import type { SimulateOptions } from './simulate';
 import type { RunResult } from './types';
-import { parseSpec } from './validate';
 
 export type SimulateFn = (plan: RunPlan, opts: SimulateOptions) => RunResult;
 
@@ -47,6 +47,20 @@ export interface RunOptions {
   registries?: Registries | false;
   /** name of the spec's source for messages (a file name) */
   source?: string;
+  /** variants the spec may name besides the built-ins (e.g. derived with deriveVariant) */
+  variants?: readonly KernelVariant[];
+}
+
+/** What the worker pool is created with (worker.ts). */
+export interface WorkerData {
+  /** a module exporting simulateRun to use instead of src/lab/simulate (tests' stand-ins) */
+  simulateModule?: string;
+}
+
+/** One task for a worker: a plan and the simulator options. */
+export interface WorkerTask {
+  plan: RunPlan;
+  opts: Pick<SimulateOptions, 'sampleEvery' | 'strict'>;
 }
 
 export interface RunProgress {
@@ -89,24 +103,21 @@ export class RunFailedError extends Error {
 }
 
 export interface Prepared {
-  spec: ExperimentSpec;
   /** every run of the spec, in plan order */
   all: RunPlan[];
   /** the runs to do (the shard, if any) */
   plans: RunPlan[];
 }
 
-/** Validates and plans (no running). Throws SpecError with every issue. */
-export function prepare(specInput: unknown, opts: Pick<RunOptions, 'shard' | 'baseDir' | 'registries' | 'source'> = {}): Prepared {
-  const spec = parseSpec(specInput, { registries: opts.registries, baseDir: opts.baseDir, source: opts.source });
-  const all = planRuns(spec, { baseDir: opts.baseDir });
-  return { spec, all, plans: opts.shard ? shardPlans(all, opts.shard) : all };
+/** Validates and compiles (no running). Throws SpecError with every issue. */
+export function prepare(specInput: unknown, opts: Pick<RunOptions, 'shard' | 'baseDir' | 'registries' | 'source' | 'variants' | 'jobs'> = {}): Prepared {
+  const all = compile(specInput, { registries: opts.registries, baseDir: opts.baseDir, source: opts.source, variants: opts.variants, jobs: opts.jobs });
+  return { all, plans: opts.shard ? shardPlans(all, opts.shard) : all };
 }
 
-function simOpts(spec: ExperimentSpec, opts: RunOptions): SimulateOptions {
+function simOpts(opts: RunOptions): SimulateOptions {
   const o: SimulateOptions = {};
-  const every = opts.sampleEvery ?? spec.sampleEvery;
-  if (every !== undefined) o.sampleEvery = every;
+  if (opts.sampleEvery !== undefined) o.sampleEvery = opts.sampleEvery;
   if (opts.strict !== undefined) o.strict = opts.strict;
   return o;
 }
@@ -144,45 +155,86 @@ function openOutDir(dir: string, specInput: unknown, resume: boolean | undefined
   return resume ? saved : new Map();
 }
 
-function finish(prep: Prepared, specInput: unknown, results: (RunResult | undefined)[], opts: RunOptions): ResultSet {
-  const runs = results.filter((r): r is RunResult => r !== undefined);
-  const missing = prep.plans.filter((_, i) => results[i] === undefined).map((p) => p.id);
-  const meta: Record<string, unknown> = {};
-  if (opts.shard) meta.shard = `${opts.shard.index}/${opts.shard.count}`;
-  if (missing.length > 0) meta.missing = missing;
-  const set = new ResultSet(runs, specInput, meta);
-  if (opts.outDir) set.save(opts.outDir);
-  return set;
+/**
+ * One sweep in progress, shared by run() and runSync(): the plans, the results so far (in plan
+ * order), progress reporting and saving. Runs found in outDir (resume) are recorded at once.
+ */
+class Sweep {
+  readonly prep: Prepared;
+  readonly results: (RunResult | undefined)[];
+  readonly todo: number[] = [];
+  readonly so: SimulateOptions;
+  private done = 0;
+  private readonly t0 = Date.now();
+
+  constructor(
+    readonly specInput: unknown,
+    readonly opts: RunOptions,
+  ) {
+    this.prep = prepare(specInput, opts);
+    const saved = opts.outDir ? openOutDir(opts.outDir, specInput, opts.resume) : new Map<string, RunResult>();
+    this.so = simOpts(opts);
+    this.results = new Array(this.prep.plans.length).fill(undefined);
+    this.prep.plans.forEach((p, i) => {
+      const old = saved.get(p.id);
+      if (old) this.record(i, old, true);
+      else this.todo.push(i);
+    });
+  }
+
+  record(i: number, r: RunResult, resumed: boolean): void {
+    this.results[i] = r;
+    this.done++;
+    this.opts.onProgress?.({ done: this.done, total: this.prep.plans.length, plan: this.prep.plans[i], result: r, resumed, elapsedMs: Date.now() - this.t0 });
+  }
+
+  /** Records (and saves) the result of run i, finished here or in a worker. */
+  finished(i: number, r: RunResult): void {
+    const stamped = stamp(this.prep.plans[i], r);
+    if (this.opts.outDir) saveRun(this.opts.outDir, stamped);
+    this.record(i, stamped, false);
+  }
+
+  /** Runs plan i in this thread; a failure ends the sweep with the runs so far. */
+  runHere(i: number, simulate: SimulateFn): void {
+    let r: RunResult;
+    try {
+      r = simulate(this.prep.plans[i], this.so);
+    } catch (e) {
+      throw this.failed(this.prep.plans[i].id, e);
+    }
+    this.finished(i, r);
+  }
+
+  failed(id: string, e: unknown): RunFailedError {
+    return new RunFailedError(id, (e as Error)?.message ?? String(e), this.finish());
+  }
+
+  cancelled(): RunCancelledError {
+    return new RunCancelledError(this.finish());
+  }
+
+  finish(): ResultSet {
+    const runs = this.results.filter((r): r is RunResult => r !== undefined);
+    const missing = this.prep.plans.filter((_, i) => this.results[i] === undefined).map((p) => p.id);
+    const meta: Record<string, unknown> = {};
+    if (this.opts.shard) meta.shard = `${this.opts.shard.index}/${this.opts.shard.count}`;
+    if (missing.length > 0) meta.missing = missing;
+    const set = new ResultSet(runs, this.specInput, meta);
+    if (this.opts.outDir) set.save(this.opts.outDir);
+    return set;
+  }
 }
 
 /** Runs a spec in this thread, synchronously (notebooks, small runs). `jobs` is ignored. */
 export function runSync(specInput: unknown, opts: RunOptions = {}): ResultSet {
-  const prep = prepare(specInput, opts);
-  const saved = opts.outDir ? openOutDir(opts.outDir, specInput, opts.resume) : new Map<string, RunResult>();
+  const sw = new Sweep(specInput, { ...opts, jobs: 1 });
   const simulate = loadSimulate(opts);
-  const so = simOpts(prep.spec, opts);
-  const results: (RunResult | undefined)[] = new Array(prep.plans.length).fill(undefined);
-  const t0 = Date.now();
-  let done = 0;
-  for (let i = 0; i < prep.plans.length; i++) {
-    const plan = prep.plans[i];
-    if (opts.signal?.aborted) throw new RunCancelledError(finish(prep, specInput, results, opts));
-    const old = saved.get(plan.id);
-    let r: RunResult;
-    if (old) r = old;
-    else {
-      try {
-        r = stamp(plan, simulate(plan, so));
-      } catch (e) {
-        throw new RunFailedError(plan.id, (e as Error)?.message ?? String(e), finish(prep, specInput, results, opts));
-      }
-      if (opts.outDir) saveRun(opts.outDir, r);
-    }
-    results[i] = r;
-    done++;
-    opts.onProgress?.({ done, total: prep.plans.length, plan, result: r, resumed: !!old, elapsedMs: Date.now() - t0 });
+  for (const i of sw.todo) {
+    if (opts.signal?.aborted) throw sw.cancelled();
+    sw.runHere(i, simulate);
   }
-  return finish(prep, specInput, results, opts);
+  return sw.finish();
 }
 
 interface PoolLike {
@@ -194,53 +246,27 @@ interface PoolLike {
 export async function run(specInput: unknown, opts: RunOptions = {}): Promise<ResultSet> {
   const jobs = opts.jobs ?? 1;
   if (!Number.isInteger(jobs) || jobs < 1) throw new RunnerError(`jobs must be a positive integer, got ${jobs}`);
-  const prep = prepare(specInput, opts);
-  const saved = opts.outDir ? openOutDir(opts.outDir, specInput, opts.resume) : new Map<string, RunResult>();
-  const so = simOpts(prep.spec, opts);
-  const results: (RunResult | undefined)[] = new Array(prep.plans.length).fill(undefined);
-  const t0 = Date.now();
-  let done = 0;
-  const record = (i: number, r: RunResult, resumed: boolean) => {
-    results[i] = r;
-    done++;
-    opts.onProgress?.({ done, total: prep.plans.length, plan: prep.plans[i], result: r, resumed, elapsedMs: Date.now() - t0 });
-  };
-  const todo: number[] = [];
-  prep.plans.forEach((p, i) => {
-    const old = saved.get(p.id);
-    if (old) record(i, old, true);
-    else todo.push(i);
-  });
+  if (jobs > 1 && opts.simulate && !opts.simulateModule)
+    throw new RunnerError('jobs > 1 runs in worker threads, which cannot receive a function; pass simulateModule (a module exporting simulateRun) instead of simulate');
+  const sw = new Sweep(specInput, opts);
+  const todo = sw.todo;
 
   if (jobs === 1 || todo.length <= 1) {
     const simulate = loadSimulate(opts);
     for (const i of todo) {
       // yield between runs so an abort (or a progress repaint) can get in
       await new Promise<void>((res) => setImmediate(res));
-      if (opts.signal?.aborted) throw new RunCancelledError(finish(prep, specInput, results, opts));
-      let r: RunResult;
-      try {
-        r = stamp(prep.plans[i], simulate(prep.plans[i], so));
-      } catch (e) {
-        throw new RunFailedError(prep.plans[i].id, (e as Error)?.message ?? String(e), finish(prep, specInput, results, opts));
-      }
-      if (opts.outDir) saveRun(opts.outDir, r);
-      record(i, r, false);
+      if (opts.signal?.aborted) throw sw.cancelled();
+      sw.runHere(i, simulate);
     }
-    return finish(prep, specInput, results, opts);
+    return sw.finish();
   }
 
   const { Piscina } = require('piscina') as { Piscina: new (o: object) => PoolLike };
-  const workerData: { simulateModule?: string } = {};
+  const workerData: WorkerData = {};
   if (opts.simulateModule) workerData.simulateModule = path.resolve(opts.simulateModule);
-  else if (opts.simulate) throw new RunnerError('jobs > 1 runs in worker threads, which cannot receive a function; pass simulateModule (a module exporting simulateRun) instead of simulate');
-  const pool = new Piscina({
-    filename: path.join(__dirname, 'worker.js'),
-    minThreads: Math.min(jobs, todo.length),
-    maxThreads: Math.min(jobs, todo.length),
-    idleTimeout: 1000,
-    workerData,
-  });
+  const threads = Math.min(jobs, todo.length);
+  const pool = new Piscina({ filename: path.join(__dirname, 'worker.js'), minThreads: threads, maxThreads: threads, idleTimeout: 1000, workerData });
   // The user's signal, or the first failure, stops handing out runs. Runs already in a worker
   // finish and are kept: piscina's own abort of a running task can race with the worker's reply
   // ("Unexpected message from Worker"), so no running task is ever aborted.
@@ -248,31 +274,30 @@ export async function run(specInput: unknown, opts: RunOptions = {}): Promise<Re
   const onAbort = () => ac.abort();
   opts.signal?.addEventListener('abort', onAbort);
   if (opts.signal?.aborted) ac.abort();
-  let failure: { id: string; reason: string } | undefined;
+  let failure: { id: string; reason: unknown } | undefined;
   let next = 0;
   const feed = async (): Promise<void> => {
     while (!ac.signal.aborted && next < todo.length) {
       const i = todo[next++];
-      const plan = prep.plans[i];
+      const plan = sw.prep.plans[i];
+      const task: WorkerTask = { plan, opts: sw.so };
       try {
-        const r = stamp(plan, (await pool.run({ plan, opts: so })) as RunResult);
-        if (opts.outDir) saveRun(opts.outDir, r);
-        record(i, r, false);
+        sw.finished(i, (await pool.run(task)) as RunResult);
       } catch (e) {
-        failure ??= { id: plan.id, reason: (e as Error)?.message ?? String(e) };
+        failure ??= { id: plan.id, reason: e };
         ac.abort();
       }
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(jobs, todo.length) }, feed));
+    await Promise.all(Array.from({ length: threads }, feed));
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     await pool.destroy();
   }
-  if (failure) throw new RunFailedError(failure.id, failure.reason, finish(prep, specInput, results, opts));
-  if (opts.signal?.aborted && results.some((r) => r === undefined)) throw new RunCancelledError(finish(prep, specInput, results, opts));
-  return finish(prep, specInput, results, opts);
+  if (failure) throw sw.failed(failure.id, failure.reason);
+  if (opts.signal?.aborted && sw.results.some((r) => r === undefined)) throw sw.cancelled();
+  return sw.finish();
 }
 
 /** JSON with sorted keys, for comparing specs regardless of key order. */

@@ -5,35 +5,29 @@
  * for bit (all randomness comes from streams seeded by (seed, repeat, step index)).
  */
 import { costTable, cycles as priceCycles, totalCycles, type CostTable } from '../cost/model';
-import { getProfile } from '../cost/registry';
-import { regimeTable, type Dependence } from '../cost/regime';
-import { virtualize } from '../cost/virtualize';
+import { regimeTable } from '../cost/regime';
 import type { CpuProfile } from '../cost/profile';
 import { HW_EVENTS, HW_VIOLATIONS, HwEv } from '../x86/events';
 import { KERNEL_EVENTS, KERNEL_VIOLATIONS, KERNEL_FAULT_KINDS, KEv } from '../kernel/events';
+import { KernelInvariantError } from '../kernel/invariants';
 import { Kernel } from '../kernel/kernel';
+import { MadviseError } from '../kernel/madvise';
 import { PteTracer } from '../kernel/trace';
 import type { Mm } from '../kernel/mm';
-import { getVariant } from '../kernel/variants';
-import type { KernelVariant } from '../kernel/variant';
+import { UffdError } from '../kernel/userfaultfd';
+import { variantFromValue } from '../kernel/variant-value';
 import { makeAccessStream } from '../workload/access-stream';
 import { streamSeed } from '../workload/prng';
-import { openTraceStream, traceFormat } from '../workload/trace';
+import { openTraceStream, traceFormat, TraceError } from '../workload/trace';
 import * as path from 'node:path';
 import { openPageTraceStep, TraceStepError } from './page-trace-step';
 import type { AccessStream } from '../workload/types';
-import type { ResolvedSpec } from './plan';
+import type { RunPlan } from './compile';
 import { sizeToPages } from './size';
-import type { Pages, Step, StepOf } from './spec';
+import type { Resolved, Pages, ResolvedStep, ResolvedStepOf } from './spec';
 import type { Counters, Cycles, InspectRow, RunResult, SeriesPoint, StepResult } from './types';
 
-/** One planned run: the identity fields of its RunResult, plus the resolved spec to run. */
-export type RunPlan = Pick<RunResult, 'id' | 'name' | 'variant' | 'cpu' | 'seed' | 'repeat' | 'params'> & {
-  /** the resolved spec: one kernel, one machine, no sweep, parameters substituted (DESIGN.md JSON shape) */
-  spec: unknown;
-  /** directory relative trace files resolve against (the spec file's directory) */
-  baseDir?: string;
-};
+export type { RunPlan } from './compile';
 
 export interface SimulateOptions {
   /** sample a SeriesPoint every N accesses inside touch steps (0 = never) */
@@ -42,18 +36,17 @@ export interface SimulateOptions {
   onProgress?: (done: number, total: number) => void;
   /** invariant breaches throw instead of being counted */
   strict?: boolean;
-  /** a variant object to use instead of looking `plan.variant` up (notebook-defined variants) */
-  variant?: KernelVariant;
-  /** a profile object to use instead of looking `plan.cpu` up */
-  profile?: CpuProfile;
-  /** regions mapped one VMA per page, as the native replayer maps them (`ptlab diff`) */
-  vmaPerPage?: ReadonlySet<string>;
 }
 
 /** A step the model cannot perform as written (bad region, page out of range, missing feature). */
 export class SimulationError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(
+    message: string,
+    /** the step that failed, when the error came from the model (the kernel's own error in `cause`) */
+    readonly step?: number,
+    options?: { cause: Error },
+  ) {
+    super(message, options);
     this.name = 'SimulationError';
   }
 }
@@ -88,17 +81,14 @@ class Run {
 
   constructor(
     readonly plan: RunPlan,
-    readonly spec: ResolvedSpec,
     readonly opts: SimulateOptions,
   ) {
-    let profile = opts.profile ?? getProfile(spec.machine.cpu);
-    if (spec.machine.virtualized) profile = virtualize(profile);
-    this.profile = profile;
-    this.table = this.stepTable = costTable(profile);
-    const variant = opts.variant ?? getVariant(spec.kernel);
+    this.profile = plan.profile;
+    this.table = this.stepTable = costTable(plan.profile);
+    const m = plan.machine;
     this.k = new Kernel({
-      variant, cpus: spec.machine.cpus, geometry: profile.tlb, strict: opts.strict, swap: spec.machine.swap,
-      thp: { enabled: spec.machine.thp ?? 'madvise', useZeroPage: spec.machine.thpZeroPage ?? true },
+      variant: variantFromValue(plan.kernel), cpus: m.cpus, geometry: plan.profile.tlb, strict: opts.strict, swap: m.swap,
+      thp: { enabled: m.thp ?? 'madvise', useZeroPage: m.thpZeroPage ?? true },
     });
   }
 
@@ -157,11 +147,13 @@ class Run {
     return { cycles: priceCycles(this.stepTable, dHw, dK), counters };
   }
 
-  proc(step: Step): Mm {
-    return this.k.process(step.process ?? 'main');
+  proc(step: ResolvedStep, where: string): Mm {
+    const name = step.process ?? 'main';
+    if (!this.k.procs.has(name)) throw new SimulationError(`${where}.process: no process "${name}" (known: ${[...this.k.procs.keys()].join(', ')}); create it with a fork step`);
+    return this.k.process(name);
   }
 
-  cpuOf(step: Step): number {
+  cpuOf(step: ResolvedStep): number {
     return this.procCpu.get(step.process ?? 'main') ?? 0;
   }
 
@@ -174,11 +166,10 @@ class Run {
   }
 
   /** Contiguous [first, count] runs of the selected pages. */
-  ranges(r: Region, pages: Pages | undefined, where: string): [number, number][] {
+  ranges(r: Region, pages: Resolved<Pages> | undefined, where: string): [number, number][] {
     if (pages === undefined) return [[0, r.pages]];
-    if (typeof pages === 'string') throw new SimulationError(`${where}.pages: unresolved variable ${pages}`);
     if (!Array.isArray(pages)) {
-      const p = pages as { from: number; count: number };
+      const p = pages;
       if (p.from + p.count > r.pages) throw new SimulationError(`${where}.pages: {from: ${p.from}, count: ${p.count}} goes past the region's ${r.pages} pages`);
       return [[p.from, p.count]];
     }
@@ -197,12 +188,12 @@ class Run {
    * Start the per-PTE trace this step asks for (its own `trace`, or the run's): watch the pages
    * (those of regions mapped by now) and install the hooks. Returns whether a trace is on.
    */
-  traceStart(s: Step, i: number): boolean {
-    const t = s.trace ?? this.spec.trace;
+  traceStart(s: ResolvedStep, i: number): boolean {
+    const t = s.trace ?? this.plan.trace;
     if (!t) return false;
-    const mm = this.proc(s);
     const where = s.trace ? `steps[${i}].trace` : 'trace';
-    const name = t.region ?? ('region' in s && typeof s.region === 'string' ? s.region : undefined) ?? this.spec.steps.find((x): x is StepOf<'mmap'> => x.op === 'mmap')?.region;
+    const mm = this.proc(s, `steps[${i}]`);
+    const name = t.region ?? ('region' in s && typeof s.region === 'string' ? s.region : undefined) ?? this.plan.steps.find((x): x is ResolvedStepOf<'mmap'> => x.op === 'mmap')?.region;
     // a region mapped later (or by this mmap) is watched from the next step on
     if (!name || mm.regionVmas(name).length === 0) return false;
     const r = this.region(mm, name, where);
@@ -266,18 +257,18 @@ class Run {
     };
   }
 
-  step(s: Step, i: number): Partial<StepResult> {
+  step(s: ResolvedStep, i: number): Partial<StepResult> {
     const k = this.k;
     const where = `steps[${i}]`;
-    const mm = this.proc(s);
+    const mm = this.proc(s, where);
     const cpu = this.cpuOf(s);
     const out: Partial<StepResult> = {};
     switch (s.op) {
       case 'mmap': {
-        const pages = sizeToPages(s.size as string | number);
+        const pages = sizeToPages(s.size);
         if (mm.regionVmas(s.region).length > 0) throw new SimulationError(`${where}.region: "${s.region}" is already mapped in process ${mm.name}`);
-        const vma = k.mmap(mm, { region: s.region, pages, kind: (s.kind as never) ?? 'anon-private', prot: (s.prot as never) ?? 'rw', fs: (s.fs as never) ?? 'mkwrite', vmaPerPage: this.opts.vmaPerPage?.has(s.region) });
-        if (s.thp) k.madvise(mm, cpu, vma.start, pages, s.thp as 'hugepage' | 'nohugepage');
+        const vma = k.mmap(mm, { region: s.region, pages, kind: s.kind ?? 'anon-private', prot: s.prot ?? 'rw', fs: s.fs ?? 'mkwrite', vmaPerPage: this.plan.vmaPerPage?.includes(s.region) });
+        if (s.thp) k.madvise(mm, cpu, vma.start, pages, s.thp);
         break;
       }
       case 'munmap':
@@ -302,17 +293,17 @@ class Run {
           }
         } else {
           r = this.region(mm, s.region ?? '', where);
-          footprint = s.op === 'touch' ? selectedPages(r, s.pages as Pages | undefined) : r.pages;
+          footprint = s.op === 'touch' ? selectedPages(r, s.pages) : r.pages;
           const seed = streamSeed(this.plan.seed, this.plan.repeat, i);
           stream = s.op === 'touch'
-            ? makeAccessStream(s as never, { pages: r.pages, seed, cpus: k.cpus })
-            : openTraceStream(s as never, { pages: r.pages, cpus: k.cpus, baseDir: this.plan.baseDir });
+            ? makeAccessStream(s, { pages: r.pages, seed, cpus: k.cpus })
+            : openTraceStream(s, { pages: r.pages, cpus: k.cpus, baseDir: this.plan.baseDir });
         }
         this.stepTable = regimeTable(this.profile, {
-          dependence: ((s as { dependence?: Dependence }).dependence) ?? 'independent',
+          dependence: s.dependence ?? 'independent',
           footprintPages: footprint,
         });
-        const every = this.opts.sampleEvery ?? this.spec.sampleEvery ?? 0;
+        const every = this.opts.sampleEvery ?? this.plan.sampleEvery ?? 0;
         const series: SeriesPoint[] | undefined = every > 0 ? [] : undefined;
         this.drive(mm, r, stream, series, every);
         if (series) out.series = series;
@@ -320,12 +311,12 @@ class Run {
       }
       case 'mprotect': {
         const r = this.region(mm, s.region, where);
-        for (const [from, n] of this.ranges(r, s.pages as Pages | undefined, where)) k.mprotect(mm, cpu, r.start + from, n, s.prot as never);
+        for (const [from, n] of this.ranges(r, s.pages, where)) k.mprotect(mm, cpu, r.start + from, n, s.prot);
         break;
       }
       case 'madvise': {
         const r = this.region(mm, s.region, where);
-        for (const [from, n] of this.ranges(r, s.pages as Pages | undefined, where)) k.madvise(mm, cpu, r.start + from, n, s.advice as never);
+        for (const [from, n] of this.ranges(r, s.pages, where)) k.madvise(mm, cpu, r.start + from, n, s.advice);
         break;
       }
       case 'fork': {
@@ -336,27 +327,27 @@ class Run {
       }
       case 'uffd-register': {
         const r = this.region(mm, s.region, where);
-        k.uffdRegister(mm, r.start, r.pages, s.modes, (s.features ?? []) as never, (s.handler ?? {}) as never);
+        k.uffdRegister(mm, r.start, r.pages, s.modes, s.features ?? [], s.handler ?? {});
         break;
       }
       case 'uffd-writeprotect': {
         const r = this.region(mm, s.region, where);
-        for (const [from, n] of this.ranges(r, s.pages as Pages | undefined, where)) {
-          k.uffdWriteprotect(mm, cpu, r.start + from, n, s.wp as boolean, (s.hints ?? []) as never);
+        for (const [from, n] of this.ranges(r, s.pages, where)) {
+          k.uffdWriteprotect(mm, cpu, r.start + from, n, s.wp, s.hints ?? []);
         }
         break;
       }
       case 'uffd-copy':
       case 'uffd-zeropage': {
         const r = this.region(mm, s.region, where);
-        for (const [from, n] of this.ranges(r, s.pages as Pages | undefined, where)) {
-          if (s.op === 'uffd-copy') k.uffdCopy(mm, r.start + from, n, (s.wp as boolean | undefined) ?? false);
+        for (const [from, n] of this.ranges(r, s.pages, where)) {
+          if (s.op === 'uffd-copy') k.uffdCopy(mm, r.start + from, n, s.wp ?? false);
           else k.uffdZeropage(mm, r.start + from, n);
         }
         break;
       }
       case 'reclaim':
-        k.reclaim((s.pages as number | 'all' | undefined) ?? 'all', cpu);
+        k.reclaim(s.pages ?? 'all', cpu);
         break;
       case 'writeback':
         if (s.region) this.region(mm, s.region, where);
@@ -364,14 +355,14 @@ class Run {
         break;
       case 'migrate': {
         const r = this.region(mm, s.region, where);
-        for (const [from, n] of this.ranges(r, s.pages as Pages | undefined, where)) k.migrate(mm, cpu, r.start + from, n);
+        for (const [from, n] of this.ranges(r, s.pages, where)) k.migrate(mm, cpu, r.start + from, n);
         break;
       }
       case 'clear-refs':
-        k.clearRefs(mm, cpu, s.mode as never);
+        k.clearRefs(mm, cpu, s.mode);
         break;
       case 'idle': {
-        const c = s.cpu as number;
+        const c = s.cpu;
         if (c >= k.cpus) throw new SimulationError(`${where}.cpu: CPU ${c} does not exist (machine.cpus is ${k.cpus})`);
         k.idle(c);
         break;
@@ -379,7 +370,7 @@ class Run {
       case 'inspect': {
         const r = this.region(mm, s.region, where);
         const rows: InspectRow[] = [];
-        for (const [from, n] of this.ranges(r, s.pages as Pages | undefined, where)) {
+        for (const [from, n] of this.ranges(r, s.pages, where)) {
           for (let p = from; p < from + n; p++) {
             const { pfn, ...state } = k.inspect(mm, r.start + p);
             void pfn; // physical frames are the model's business, not part of the result
@@ -392,9 +383,9 @@ class Run {
       case 'pagemap-scan': {
         const r = this.region(mm, s.region, where);
         const found: number[] = [];
-        for (const [from, n] of this.ranges(r, s.pages as Pages | undefined, where)) {
+        for (const [from, n] of this.ranges(r, s.pages, where)) {
           if (s.mode === 'written') {
-            for (const p of k.pagemapScan(mm, cpu, r.start + from, n, (s.clear as boolean | undefined) ?? false)) found.push(from + p);
+            for (const p of k.pagemapScan(mm, cpu, r.start + from, n, s.clear ?? false)) found.push(from + p);
           } else {
             for (let p = from; p < from + n; p++) if (k.inspect(mm, r.start + p).softDirty) found.push(p);
           }
@@ -408,8 +399,8 @@ class Run {
 }
 
 /** Distinct pages a selection names (the footprint of a touch step). */
-function selectedPages(r: Region, pages: Pages | undefined): number {
-  if (pages === undefined || typeof pages === 'string') return r.pages;
+function selectedPages(r: Region, pages: Resolved<Pages> | undefined): number {
+  if (pages === undefined) return r.pages;
   if (Array.isArray(pages)) return new Set(pages).size;
   return (pages as { count: number }).count;
 }
@@ -448,27 +439,26 @@ export function emptyCounters(): Counters {
   };
 }
 
+/** Errors the kernel model and the workload raise for a step the run asks for (typed where they are thrown). */
+function isStepError(e: unknown): e is Error {
+  return e instanceof KernelInvariantError || e instanceof UffdError || e instanceof MadviseError || e instanceof TraceError;
+}
+
 export function simulateRun(plan: RunPlan, opts: SimulateOptions = {}): RunResult {
-  const spec = plan.spec as ResolvedSpec;
-  const run = new Run(plan, spec, opts);
+  const run = new Run(plan, opts);
   const steps: StepResult[] = [];
   const total = { cycles: { total: 0, byEvent: {} } as Cycles, counters: emptyCounters() };
-  spec.steps.forEach((s, i) => {
+  plan.steps.forEach((s, i) => {
     run.mark();
     let extra: Partial<StepResult>;
     try {
       const tracing = run.traceStart(s, i);
       extra = run.step(s, i);
       if (tracing) extra.pteTrace = run.traceStop();
-      else if (s.trace ?? spec.trace) run.traceStop();
+      else if (s.trace ?? plan.trace) run.traceStop();
     } catch (e) {
-      if (e instanceof SimulationError) throw e;
-      const err = e as Error;
-      if (err.name === 'KernelInvariantError') throw new SimulationError(`steps[${i}] (${s.op}): ${err.message}`);
-      if (err.name === 'UffdError' || err.name === 'MadviseError' || err.name === 'TraceError' || /^(no process|unknown|munmap:)/.test(err.message)) {
-        throw new SimulationError(`steps[${i}] (${s.op}): ${err.message}`);
-      }
-      throw err;
+      if (isStepError(e)) throw new SimulationError(`steps[${i}] (${s.op}): ${e.message}`, i, { cause: e });
+      throw e;
     }
     const m = run.measure();
     const st: StepResult = { index: i, op: s.op, cycles: m.cycles, counters: m.counters, ...extra };

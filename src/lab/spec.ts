@@ -16,7 +16,7 @@ export type VarRef = `$${string}`;
 /** Message marking issues of the VarRef branch of a union, so error messages can skip that branch. */
 export const VARREF_MARK = 'ptlab:varref';
 // (z.templateLiteral would be the natural schema, but zod 4.6 infers its type as "" — so a regex
-// string, typed by hand.)
+// string, typed by hand: the one cast in the spec, justified by that regex.)
 export const VarRef = z
   .string({ error: VARREF_MARK })
   .regex(/^\$[A-Za-z_][A-Za-z0-9_]*$/, { error: VARREF_MARK, abort: true })
@@ -258,6 +258,12 @@ export const StepSchema = z.discriminatedUnion('op', [
 export type Step = z.infer<typeof StepSchema>;
 /** The step type of one op: `StepOf<'touch'>`. */
 export type StepOf<O extends Op> = Extract<Step, { op: O }>;
+
+/** `T` without its "$name" options: the shape a value has once every variable is substituted. */
+export type Resolved<T> = T extends VarRef ? never : T extends readonly (infer E)[] ? Resolved<E>[] : T extends object ? { [K in keyof T]: Resolved<T[K]> } : T;
+/** A step after substitution (what compile() puts in a RunPlan): the StepSchema type with no "$var" option. */
+export type ResolvedStep = Resolved<Step>;
+export type ResolvedStepOf<O extends Op> = Extract<ResolvedStep, { op: O }>;
 
 const VarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/);
 const Scalar = z.union([z.string(), z.number(), z.boolean()]);

@@ -15,17 +15,17 @@ export interface TidyOptions {
 export function flattenMetrics(cycles: Cycles, counters: Counters, opts: TidyOptions = {}): [string, number][] {
   const out: [string, number][] = [['cycles.total', cycles.total]];
   for (const [ev, v] of Object.entries(cycles.byEvent)) out.push([`cycles.${ev}`, v]);
-  flatten(counters as unknown as Record<string, unknown>, '', out, opts.events === true);
+  flatten(counters, '', out, opts.events === true);
   return out;
 }
 
-function flatten(o: Record<string, unknown>, prefix: string, out: [string, number][], events: boolean): void {
+function flatten(o: object, prefix: string, out: [string, number][], events: boolean): void {
   for (const [k, v] of Object.entries(o)) {
     if (!prefix && k === 'events' && !events) continue;
     const name = prefix + k;
     if (typeof v === 'number') out.push([name, v]);
     else if (typeof v === 'boolean') out.push([name, v ? 1 : 0]);
-    else if (v !== null && typeof v === 'object' && !Array.isArray(v)) flatten(v as Record<string, unknown>, name + '.', out, events);
+    else if (v !== null && typeof v === 'object' && !Array.isArray(v)) flatten(v, name + '.', out, events);
   }
 }
 

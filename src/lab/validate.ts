@@ -14,7 +14,7 @@ import { packedPages } from './page-trace-step';
 import { findVarRefs, substitute, sweepAxes, type Scalar } from './plan';
 import { defaultRegistries, type Registries } from './registries';
 import { formatSize, PAGE_SIZE, parseSizeOrError } from './size';
-import { ExperimentSpecSchema, RESERVED_SWEEP_KEYS, StepSchema, type ExperimentSpec, type Step, type StepOf } from './spec';
+import { ExperimentSpecSchema, RESERVED_SWEEP_KEYS, StepSchema, type ExperimentSpec, type Pages, type Step, type StepOf } from './spec';
 import { closest, describe, formatPath, SpecError, zodIssuesToSpecIssues, type SpecIssue } from './spec-issues';
 
 export interface ValidateOptions {
@@ -164,10 +164,10 @@ function checkFlow(steps: readonly Step[], cpus: number, opts: ValidateOptions, 
       }
       return r;
     };
-    const pagesOk = (r: RegionState, sel: unknown) => {
-      if (sel === undefined) return;
+    const pagesOk = (r: RegionState, sel: Pages | undefined) => {
+      if (sel === undefined || typeof sel === 'string') return; // a "$var" left: reported by checkSweep
       try {
-        new PageSet(sel as never, r.pages, 'pages');
+        new PageSet(sel, r.pages, 'pages');
       } catch (e) {
         add('pages', (e as Error).message.replace(/^pages(\[\d+\])?: /, ''));
       }

@@ -3,16 +3,16 @@
  * pool, CLI, sharding, resume and Slurm paths can be tested deterministically and quickly without
  * the real simulator: it drives the real access streams (src/workload) and counts first-touch
  * faults, writes and dirty pages with made-up prices. Select it with the runner option
- * `simulateModule: require.resolve('./toy-simulate')` or `PTLAB_SIMULATE_MODULE=.../toy-simulate.js`.
+ * `simulateModule: require.resolve('./helpers/toy-simulate')` or `PTLAB_SIMULATE_MODULE=dist/test/helpers/toy-simulate.js`.
  */
-import { makeAccessStream } from '../workload/access-stream';
-import { streamSeed } from '../workload/prng';
-import { openTraceStream, traceFormat } from '../workload/trace';
-import type { AccessStream } from '../workload/types';
-import type { ResolvedSpec } from './plan';
-import type { RunPlan, SimulateOptions } from './simulate';
-import { sizeToPages } from './size';
-import type { Counters, Cycles, RunResult, SeriesPoint, StepResult } from './types';
+import { makeAccessStream } from '../../src/workload/access-stream';
+import { streamSeed } from '../../src/workload/prng';
+import { openTraceStream, traceFormat } from '../../src/workload/trace';
+import type { AccessStream } from '../../src/workload/types';
+import type { RunPlan } from '../../src/lab/compile';
+import type { SimulateOptions } from '../../src/lab/simulate';
+import { sizeToPages } from '../../src/lab/size';
+import type { Counters, Cycles, RunResult, SeriesPoint, StepResult } from '../../src/lab/types';
 
 const PRICE = { access: 1, fault: 1200, write: 2 };
 
@@ -36,7 +36,6 @@ function emptyCounters(): Counters {
 }
 
 export function simulateRun(plan: RunPlan, opts: SimulateOptions = {}): RunResult {
-  const spec = plan.spec as ResolvedSpec;
   const regions = new Map<string, Uint8Array>(); // 0 none, 1 clean, 2 dirty
   const steps: StepResult[] = [];
   const total = emptyCounters();
@@ -44,8 +43,8 @@ export function simulateRun(plan: RunPlan, opts: SimulateOptions = {}): RunResul
   const page = new Float64Array(1024);
   const write = new Uint8Array(1024);
   const cpu = new Uint16Array(1024);
-  const sampleEvery = opts.sampleEvery ?? spec.sampleEvery ?? 0;
-  spec.steps.forEach((s, i) => {
+  const sampleEvery = opts.sampleEvery ?? plan.sampleEvery ?? 0;
+  plan.steps.forEach((s, i) => {
     const c = emptyCounters();
     let cycles = 0;
     let series: SeriesPoint[] | undefined;
@@ -53,9 +52,9 @@ export function simulateRun(plan: RunPlan, opts: SimulateOptions = {}): RunResul
     else if (s.op === 'munmap') regions.delete(s.region);
     else if (s.op === 'touch' || s.op === 'trace') {
       if (s.op === 'trace' && traceFormat(s) === 'ptt') throw new Error('toy-simulate: page traces (.ptt) run only in the model (simulateRun)');
-      const st = regions.get(s.region as string) as Uint8Array;
-      const opt = { pages: st.length, seed: streamSeed(plan.seed, plan.repeat, i), cpus: spec.machine.cpus };
-      const stream: AccessStream = s.op === 'touch' ? makeAccessStream(s as never, opt) : openTraceStream(s, opt);
+      const st = regions.get(s.region ?? '') as Uint8Array;
+      const opt = { pages: st.length, seed: streamSeed(plan.seed, plan.repeat, i), cpus: plan.machine.cpus };
+      const stream: AccessStream = s.op === 'touch' ? makeAccessStream(s, opt) : openTraceStream(s, opt);
       if (sampleEvery > 0) series = [];
       let n: number;
       while ((n = stream.fill(page, write, cpu)) > 0) {
