@@ -21,6 +21,7 @@ import { shrink_folio, TlbBatch } from './vmscan';
 import { userfaultfd_wp, type Vma } from './vma';
 import { walk_pte_range } from './pagewalk';
 import { hugepage_madvise, madvise_huge_pmds } from './huge_memory';
+import { madvisePte } from './hooks';
 
 export type Advice = 'dontneed' | 'free' | 'cold' | 'pageout' | 'hugepage' | 'nohugepage';
 
@@ -79,7 +80,13 @@ export function do_madvise(k: Kernel, mm: Mm, cpu: number, start: number, pages:
       if (pte_none(pte)) return;
       k.counters[KEv.madvisePte]++;
       if (advice === 'dontneed') {
-        zap_pte(k, tlb, vma, vpn, slot);
+        // a hook may keep (or rewrite) the PTE instead of zapping it
+        const n = madvisePte(k, vma, vpn, 'dontneed', pte, 0n);
+        if (n === 0n) zap_pte(k, tlb, vma, vpn, slot);
+        else if (n !== pte) {
+          k.setPte(mm, vma, vpn, slot, n);
+          tlb_flush_pte_change(k, tlb, vpn, pte, n);
+        }
         return;
       }
       if (!pte_present(pte)) {
@@ -103,8 +110,8 @@ export function do_madvise(k: Kernel, mm: Mm, cpu: number, start: number, pages:
           if (!k.freeSwapCache(pfn, false)) return; // another swap PTE still uses the slot
           f.flags[pfn] &= ~PG_dirty;
         }
-        if (pte_young(pte) || pte_dirty(pte)) {
-          const n = k.arch.pte_mkclean(pte_mkold(pte));
+        const n = madvisePte(k, vma, vpn, 'free', pte, pte_young(pte) || pte_dirty(pte) ? k.arch.pte_mkclean(pte_mkold(pte)) : pte);
+        if (n !== pte) {
           k.setPte(mm, vma, vpn, slot, n);
           tlb_flush_pte_change(k, tlb, vpn, pte, n);
         }

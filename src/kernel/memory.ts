@@ -30,6 +30,7 @@ import {
 import type { FileObj } from './filemap';
 import type { Kernel } from './kernel';
 import type { Mm } from './mm';
+import { faultPte } from './hooks';
 import { anon_vma_prepare, page_add_new_anon_rmap, page_cache_add, page_dup_rmap, page_remove_rmap } from './rmap';
 import { is_migration_entry, is_pte_marker, pte_marker_uffd_wp } from './swap';
 import { flush_tlb_fix_spurious_fault, flush_tlb_mm_range } from './tlbflush';
@@ -117,7 +118,7 @@ function do_anonymous_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number
   if (!write && !k.variant.mmForbidsZeropage) {
     let entry = pte_mkspecial(pfn_pte(ZERO_PFN, vma.pageProt));
     if (uffdWp) entry = k.arch.pte_mkuffd_wp(entry);
-    k.setPte(mm, vma, vpn, slot, entry);
+    k.setPte(mm, vma, vpn, slot, faultPte(k, vma, vpn, 'anon', write, 0n, entry));
     fault(k, 'anonZeroPage');
     return FAULT_RETRY; // no anon_vma_prepare(): a VMA with only zero-page PTEs is not copied by fork
   }
@@ -127,7 +128,7 @@ function do_anonymous_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number
   if (vma.flags & VM_WRITE) entry = k.arch.pte_mkwrite(k.arch.pte_mkdirty(entry));
   if (uffdWp) entry = k.arch.pte_mkuffd_wp(entry);
   page_add_new_anon_rmap(k, pfn, mm, vpn);
-  k.setPte(mm, vma, vpn, slot, entry);
+  k.setPte(mm, vma, vpn, slot, faultPte(k, vma, vpn, 'anon', write, 0n, entry));
   fault(k, 'anonAlloc');
   return FAULT_RETRY;
 }
@@ -270,7 +271,7 @@ function do_wp_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slot:
     }
     if (reuse) {
       // wp_page_reuse(): A, D and RW set by software; no flush (the entry was RO).
-      k.setPte(mm, vma, vpn, slot, maybe_mkwrite(k, k.arch.pte_mkdirty(pte_mkyoung(pte)), vma));
+      k.setPte(mm, vma, vpn, slot, faultPte(k, vma, vpn, 'wp-reuse', 1, pte, maybe_mkwrite(k, k.arch.pte_mkdirty(pte_mkyoung(pte)), vma)));
       fault(k, 'wpReuse');
       return FAULT_RETRY;
     }
@@ -284,7 +285,7 @@ function do_wp_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slot:
   k.mmu.mem.set(slot, 0n);
   flush_tlb_mm_range(k, mm, vpn, vpn + 1, cpu); // ptep_clear_flush()
   page_add_new_anon_rmap(k, npfn, mm, vpn);
-  k.setPte(mm, vma, vpn, slot, entry);
+  k.setPte(mm, vma, vpn, slot, faultPte(k, vma, vpn, 'wp-copy', 1, pte, entry));
   if (pfn !== ZERO_PFN) page_remove_rmap(k, pfn);
   fault(k, 'wpCopy');
   return FAULT_RETRY;
@@ -352,6 +353,7 @@ function do_swap_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slo
   }
   if (pte_swp_uffd_wp(pte)) entry = k.arch.pte_mkuffd_wp(entry); // read-only again
   f.mapcount[pfn]++;
+  entry = faultPte(k, vma, vpn, 'swap', write, pte, entry);
   k.setPte(mm, vma, vpn, slot, entry);
   fault(k, 'swapIn');
   // a write the swap-in did not resolve (a shared folio, uffd-wp): do_wp_page() within this #PF

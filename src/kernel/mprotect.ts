@@ -10,10 +10,11 @@ import {
   pte_clear_uffd_wp, pte_swp_mkuffd_wp, pte_swp_clear_uffd_wp,
 } from '../x86/pte';
 import { KEv } from './events';
-import { PG_anon, PG_anon_exclusive, PG_mkwrite_fs, ZERO_PFN } from './frames';
+import { PG_anon, PG_anon_exclusive, ZERO_PFN } from './frames';
 import type { Kernel } from './kernel';
 import type { Mm } from './mm';
 import { is_pte_marker, make_pte_marker, pte_marker_uffd_wp, PTE_MARKER_UFFD_WP } from './swap';
+import { hookPage, hookVma } from './hooks';
 import { MmuGather, tlb_finish_mmu, tlb_flush_pte_change } from './tlbflush';
 import { change_pmd_range, HPAGE_PMD_NR } from './huge_memory';
 import type { ChangePteContext } from './variant';
@@ -129,20 +130,7 @@ export function change_protection(k: Kernel, tlb: MmuGather, vma: Vma, start: nu
       if (pte_write(n)) n = arch.pte_mkdirty(n);
     }
     if (v.mkdirtyOnMkwrite && pte_write(n) && !pte_write(old)) n = arch.pte_mkdirty(n);
-    if (hook) {
-      const pfn = pte_pfn(n);
-      const fl = pfn === ZERO_PFN || pte_special(n) ? -1 : k.frames.flags[pfn];
-      n = hook({
-        vpn,
-        oldPte: old,
-        newPte: n,
-        vma: { kind: vma.kind, shared: vma.shared, writable: vma.writable, uffdWp: userfaultfd_wp(vma) },
-        page: fl < 0 ? null : { anon: (fl & PG_anon) !== 0, exclusive: (fl & PG_anon_exclusive) !== 0, fileMkwrite: (fl & PG_mkwrite_fs) !== 0 },
-        cause: cp.cause,
-        hints: cp.hints ?? [],
-        arch,
-      });
-    }
+    if (hook) n = hook({ vpn, oldPte: old, newPte: n, vma: hookVma(vma), page: hookPage(k, n), cause: cp.cause, hints: cp.hints ?? [], arch });
     if (n !== old) {
       // Counted apart from changePte: a PTE this call made writable while dirty, whichever rule
       // above (or the hook) made it so; a cost profile may price it above a plain PTE change.

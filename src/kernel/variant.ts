@@ -59,9 +59,85 @@ export interface ChangePteContext {
   readonly arch: PteArch;
 }
 
+/** The VMA and page a PTE hook is about (what the kernel's code at that point can see). */
+export interface HookVma {
+  readonly kind: string;
+  readonly shared: boolean;
+  readonly writable: boolean;
+  readonly uffdWp: boolean;
+}
+export interface HookPage {
+  readonly anon: boolean;
+  /** PageAnonExclusive */
+  readonly exclusive: boolean;
+  /** a page-cache page of a ->page_mkwrite filesystem */
+  readonly fileMkwrite: boolean;
+}
+
+/**
+ * What a hook sees for one PTE that MADV_FREE or MADV_DONTNEED is about to change
+ * (madvise_free_pte_range, zap_pte_range). `newPte` is what the rules write: for `free` the PTE
+ * made old and clean (pte_mkold, pte_mkclean), for `dontneed` none (0n, zapped).
+ */
+export interface MadvisePteContext {
+  readonly vpn: number;
+  readonly advice: 'free' | 'dontneed';
+  readonly oldPte: bigint;
+  readonly newPte: bigint;
+  readonly vma: HookVma;
+  readonly page: HookPage | null;
+  /** the PTE accessors of this kernel (pte_mkclean, pte_mkdirty, pte_mkwrite, pte_dirty, ...) */
+  readonly arch: PteArch;
+}
+
+/**
+ * What a hook sees for a PTE a fault installs: do_anonymous_page (`anon`), do_swap_page
+ * (`swap`), wp_page_reuse (`wp-reuse`) and wp_page_copy (`wp-copy`). `oldPte` is the entry
+ * before the fault (none, a swap entry, or the write-protected PTE).
+ */
+export interface FaultPteContext {
+  readonly vpn: number;
+  readonly path: 'anon' | 'swap' | 'wp-reuse' | 'wp-copy';
+  readonly write: boolean;
+  readonly oldPte: bigint;
+  readonly newPte: bigint;
+  readonly vma: HookVma;
+  readonly page: HookPage | null;
+  readonly arch: PteArch;
+}
+
+/**
+ * What a hook sees for one folio at the end of the inactive list (shrink_inactive_list): the
+ * rules reclaim it unless a PTE mapping it was young (`referenced`), which activates it.
+ */
+export interface ReclaimFolioContext {
+  /** young PTEs folio_referenced() found (and cleared) */
+  readonly referenced: number;
+  readonly anon: boolean;
+  /** PG_dirty, or D in a PTE mapping it */
+  readonly dirty: boolean;
+  /** MADV_FREE'd (lazyfree: anon, no longer swap-backed) */
+  readonly lazyfree: boolean;
+  readonly mapcount: number;
+  /** what the rules decided */
+  readonly decision: 'reclaim' | 'activate';
+}
+
+/**
+ * A variant's last say at points where kernels (and proposals) differ. Each hook gets the
+ * decision the variant's rules made and returns the one to apply; the arch PTE accessors are on
+ * the context. Hooks are functions: to run a variant with hooks in worker threads (`jobs > 1`)
+ * or from the CLI, put them in a module (see docs/variants.md).
+ */
 export interface VariantHooks {
-  /** Last say over each PTE change_pte_range commits; return the PTE to write. */
+  /** Last say over each PTE change_pte_range commits (mprotect, uffd-wp, clear_refs); return the PTE to write. */
   changePte?: (ctx: ChangePteContext) => bigint;
+  /** Each PTE MADV_FREE cleans or MADV_DONTNEED zaps; return the PTE to leave (`oldPte` keeps it as it was). */
+  madvisePte?: (ctx: MadvisePteContext) => bigint;
+  /** Each PTE an anon, swap-in or write-protect fault installs; return the PTE to install. */
+  faultPte?: (ctx: FaultPteContext) => bigint;
+  /** Each folio reclaim considers: reclaim it, activate it, or keep it on the inactive list. */
+  reclaimFolio?: (ctx: ReclaimFolioContext) => 'reclaim' | 'activate' | 'keep';
 }
 
 export interface KernelVariant {

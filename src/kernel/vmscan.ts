@@ -68,7 +68,10 @@ export function reclaim(k: Kernel, target: number | 'all', cpu: number): number 
       if (freed >= want) break;
       if (f.lruList[pfn] !== list) continue;
       k.counters[KEv.reclaimScan]++;
-      if (folio_referenced(k, pfn) > 0) {
+      const referenced = folio_referenced(k, pfn);
+      const decision = reclaimDecision(k, pfn, referenced);
+      if (decision === 'keep') continue;
+      if (decision === 'activate') {
         f.lruAdd(pfn, list === LRU_INACTIVE_FILE ? LRU_ACTIVE_FILE : LRU_ACTIVE_ANON);
         continue;
       }
@@ -77,6 +80,19 @@ export function reclaim(k: Kernel, target: number | 'all', cpu: number): number 
   }
   batch.flush();
   return freed;
+}
+
+/**
+ * shrink_inactive_list's decision for one folio: activate it if a PTE mapping it was young,
+ * else reclaim it; the variant's reclaimFolio hook has the last say.
+ */
+function reclaimDecision(k: Kernel, pfn: number, referenced: number): 'reclaim' | 'activate' | 'keep' {
+  const decision = referenced > 0 ? 'activate' : 'reclaim';
+  const hook = k.variant.hooks.reclaimFolio;
+  if (!hook) return decision;
+  const fl = k.frames.flags[pfn];
+  const anon = (fl & PG_anon) !== 0;
+  return hook({ referenced, anon, dirty: (fl & PG_dirty) !== 0 || anyDirtyPte(k, pfn), lazyfree: anon && (fl & PG_swapbacked) === 0, mapcount: k.frames.mapcount[pfn], decision });
 }
 
 /** shrink_folio_list() isolates at most SWAP_CLUSTER_MAX (32) folios at a time. */
