@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { firstTouch, heapGrowth, tlbResident, walkPerAccess } from './x86';
 import { thpFirstTouch, uffdMillionPages } from './kernel';
+import { traceCapture, traceReplay } from './trace';
 
 /**
  * Each micro-benchmark runs in a fresh Node process, so one benchmark's JIT feedback (e.g. an
@@ -30,6 +31,8 @@ const ONE: Record<string, () => unknown> = {
   heapGrowth: () => heapGrowth(),
   uffdMillionPages: () => uffdMillionPages(),
   thpFirstTouch: () => thpFirstTouch(),
+  traceReplay: () => traceReplay(),
+  traceCapture: () => traceCapture(),
 };
 
 async function main(): Promise<void> {
@@ -67,6 +70,17 @@ async function main(): Promise<void> {
     log(`1 Mi pages: populate, uffd wp/unwp, 10 M touches: ${out.uffd1MiPages10MTouchesSec} s (target < 10 s); ${(u.accessesPerSec / 1e6).toFixed(1)} M accesses/s through the kernel`);
     out.thpFirstTouchAccessesPerSec = Math.round(medianOf<number>('thpFirstTouch', 3, (x) => x));
     log(`1 GiB THP first touch (writes):    ${(out.thpFirstTouchAccessesPerSec / 1e6).toFixed(1)} M/s`);
+  }
+  if (want('trace')) {
+    const r = medianOf<ReturnType<typeof traceReplay>>('traceReplay', 3, (x) => x.perSec);
+    out.traceReplayAccessesPerSec = Math.round(r.perSec);
+    out.traceReplayAccessesPerCpuSec = Math.round(r.perCpuSec);
+    log(`page-trace replay (traces/gzip.ptt, ${(r.records / 1e6).toFixed(1)} M records through linux-6.18): ${(r.perSec / 1e6).toFixed(1)} M page accesses/s, ${(r.perCpuSec / 1e6).toFixed(1)} M per CPU-second (target >= 10 M/s)`);
+    const c = isolated<ReturnType<typeof traceCapture>>('traceCapture');
+    if (c) {
+      out.traceCaptureRawAccessesPerSec = Math.round(c.perSec);
+      log(`trace capture (gzip under valgrind lackey, ${(c.accesses / 1e6).toFixed(1)} M accesses): ${(c.perSec / 1e6).toFixed(2)} M raw accesses/s`);
+    } else log('trace capture: valgrind is not installed (apt-get install valgrind); no figure');
   }
   if (want('sweep')) {
     try {

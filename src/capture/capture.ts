@@ -132,6 +132,10 @@ export function capture(command: readonly string[], opts: CaptureOptions): Promi
       failure = e;
       child.kill('SIGKILL');
     };
+    // Ctrl-C or a kill: stop valgrind and leave no half-written trace behind
+    const onSignal = () => fail(new CaptureError('trace capture: interrupted; no trace written'));
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     const log = child.stdio[3] as NodeJS.ReadableStream;
     log.on('data', (chunk: Buffer) => {
       if (failure) return;
@@ -145,6 +149,8 @@ export function capture(command: readonly string[], opts: CaptureOptions): Promi
     child.on('close', (code, signal) => {
       clearInterval(timer);
       clearTimeout(early);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       const seconds = (Date.now() - t0) / 1000;
       const removeOut = () => {
         writer.abort();

@@ -10,7 +10,8 @@
  * snapshots (an mprotect split, an munmap and a new mmap at the same place) merge into one region.
  * Touched pages that no snapshot covered (a mapping that lived between two snapshots) are grouped
  * into `anon@0x…` regions, each spanning a run of touched pages with gaps of at most 16 pages.
- * The region holding thread t's first access is its stack (`stack`, `stack-1`, …) when anonymous.
+ * The region holding thread t's first access is its stack (`stack`, `stack-1`, …) when anonymous;
+ * an anonymous mapping right behind a file mapping is that binary's `.bss` (`gzip:bss`).
  */
 import * as path from 'node:path';
 import { PAGE_BYTES, type RegionKind, type TraceRegion } from '../workload/pagetrace-format';
@@ -110,6 +111,11 @@ export function buildRegions(maps: MapsEntry[], heap: { start: number; end: numb
     const r = regions.find((c) => c.start <= p && p < c.end);
     if (r && r.name === '' && r.kind === 'anon-private') r.name = t === 0 ? 'stack' : `stack-${t}`;
   });
+  // an anonymous mapping that starts where a file mapping ends is that binary's .bss
+  for (let i = 1; i < regions.length; i++) {
+    const r = regions[i], prev = regions[i - 1];
+    if (r.name === '' && r.kind === 'anon-private' && prev.path && prev.end === r.start) r.name = `${path.basename(prev.path)}:bss`;
+  }
   const used = new Map<string, number>();
   const out: TraceRegion[] = [];
   for (const r of regions) {

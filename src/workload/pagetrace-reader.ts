@@ -165,49 +165,56 @@ export class RecordReader {
     this.fd = openOrThrow(file.path, file.shown);
   }
 
-  read(vpn: Float64Array, write: Uint8Array, thread: Uint16Array, count?: Float64Array): number {
-    const cap = Math.min(vpn.length, write.length, thread.length, count ? count.length : Infinity);
-    let n = 0;
+  read(vpn: Float64Array, write: Uint8Array, thread: Uint16Array, count?: Float64Array, max = Infinity): number {
+    const cap = Math.min(vpn.length, write.length, thread.length, count ? count.length : Infinity, max);
+    const threads = this.file.trailer.threads;
+    let n = 0, counted = 0;
+    // the decoder state lives in locals while decoding; saved back before a block change and at the end
+    let b = this.raw, end = this.rawLen, p = this.pos, left = this.left, v = this.vpn, t = this.thread;
     while (n < cap) {
-      if (this.left === 0) {
-        if (this.pos !== this.rawLen) throw this.bad(this.blockOffset, `block ${this.blocks} has ${this.rawLen - this.pos} bytes after its last record: the block is corrupted`);
+      if (left === 0) {
+        if (p !== end) throw this.bad(this.blockOffset, `block ${this.blocks} has ${end - p} bytes after its last record: the block is corrupted`);
+        this.done += n - counted; // nextBlock checks the totals at the end
+        counted = n;
         if (!this.nextBlock()) break;
+        (b = this.raw), (end = this.rawLen), (p = 0), (left = this.left), (v = 0), (t = 0);
         continue;
       }
-      const b = this.raw, end = this.rawLen;
-      let p = this.pos;
-      // varint h
-      let h = 0, mul = 1, c: number;
-      do {
-        if (p >= end) throw this.bad(this.blockOffset, `block ${this.blocks}: a record runs past the end of the block (${this.left} of its records left): the block is corrupted`);
-        c = b[p++];
-        h += (c & 127) * mul;
-        mul *= 128;
-      } while (c >= 128 && mul < 2 ** 56);
-      if (c >= 128) throw this.bad(this.blockOffset, `block ${this.blocks}: a varint longer than 8 bytes: the block is corrupted`);
-      if (h % 2 === 1) {
+      if (p >= end) throw this.bad(this.blockOffset, `block ${this.blocks}: a record runs past the end of the block (${left} of its records left): the block is corrupted`);
+      let c = b[p++];
+      let h = c;
+      if (c >= 128) {
+        // a longer varint (floats past 31 bits: page deltas can be large)
+        h = c & 127;
+        let mul = 128;
+        do {
+          if (p >= end) throw this.bad(this.blockOffset, `block ${this.blocks}: a record runs past the end of the block (${left} of its records left): the block is corrupted`);
+          c = b[p++];
+          h += (c & 127) * mul;
+          mul *= 128;
+        } while (c >= 128 && mul < 2 ** 56);
+        if (c >= 128) throw this.bad(this.blockOffset, `block ${this.blocks}: a varint longer than 8 bytes: the block is corrupted`);
+      }
+      // low bits survive ToInt32 for any integer below 2^53, so `&` is safe on h here
+      if ((h & 1) === 1) {
         const op = (h - 1) / 2;
         if (op !== CTRL_THREAD) throw this.bad(this.blockOffset, `block ${this.blocks}: unknown control record ${op}: the block is corrupted or from a newer ptlab`);
-        let t = 0;
-        mul = 1;
+        let x = 0, mul = 1;
         do {
           if (p >= end) throw this.bad(this.blockOffset, `block ${this.blocks}: a thread record runs past the end of the block: the block is corrupted`);
           c = b[p++];
-          t += (c & 127) * mul;
+          x += (c & 127) * mul;
           mul *= 128;
         } while (c >= 128 && mul < 2 ** 21);
-        if (c >= 128 || t >= this.file.trailer.threads)
-          throw this.bad(this.blockOffset, `block ${this.blocks}: thread ${t} is not below the trailer's ${this.file.trailer.threads} threads: the block is corrupted`);
-        this.thread = t;
-        this.pos = p;
+        if (c >= 128 || x >= threads) throw this.bad(this.blockOffset, `block ${this.blocks}: thread ${x} is not below the trailer's ${threads} threads: the block is corrupted`);
+        t = x;
         continue;
       }
-      const q = Math.floor(h / 8);
-      this.vpn += q % 2 === 0 ? q / 2 : -(q + 1) / 2;
+      const q = h < 0x80000000 ? h >>> 3 : Math.floor(h / 8);
+      v += (q & 1) === 0 ? q / 2 : -(q + 1) / 2;
       let cnt = 1;
-      if (h & 4) {
-        let x = 0;
-        mul = 1;
+      if ((h & 4) !== 0) {
+        let x = 0, mul = 1;
         do {
           if (p >= end) throw this.bad(this.blockOffset, `block ${this.blocks}: a count runs past the end of the block: the block is corrupted`);
           c = b[p++];
@@ -216,17 +223,21 @@ export class RecordReader {
         } while (c >= 128 && mul < 2 ** 56);
         cnt = x + 2;
       }
-      this.pos = p;
-      vpn[n] = this.vpn;
+      vpn[n] = v;
       write[n] = (h >> 1) & 1;
-      thread[n] = this.thread;
+      thread[n] = t;
       if (count) count[n] = cnt;
       n++;
-      this.left--;
-      this.done++;
+      left--;
     }
+    this.pos = p;
+    this.left = left;
+    this.vpn = v;
+    this.thread = t;
+    this.done += n - counted;
     return n;
   }
+
 
   /**
    * Skips `n` records. Whole blocks are skipped by their headers (neither inflated nor
@@ -247,7 +258,7 @@ export class RecordReader {
         }
       }
       if (!sv) (sv = new Float64Array(4096)), (sw = new Uint8Array(4096)), (st = new Uint16Array(4096));
-      const got = this.read(sv.subarray(0, Math.min(n, 4096)), sw as Uint8Array, st as Uint16Array);
+      const got = this.read(sv, sw as Uint8Array, st as Uint16Array, undefined, n);
       if (got === 0) throw this.bad(this.end, `the trace ended while skipping to record ${this.done + n}`);
       n -= got;
     }

@@ -35,10 +35,13 @@ export class PageTraceStream implements AccessStream {
   private readonly wr = new Uint8Array(BATCH);
   private readonly th = new Uint16Array(BATCH);
   private done = 0;
-  // last region hit: most records fall in the region of the record before
-  private lastStart = 0;
-  private lastEnd = -1;
-  private lastDelta = 0;
+  // the two regions hit last: [start, end) in trace pages and the offset to model pages
+  private s0 = 0;
+  private e0 = -1;
+  private d0 = 0;
+  private s1 = 0;
+  private e1 = -1;
+  private d1 = 0;
 
   constructor(
     private readonly trace: PageTraceFile,
@@ -71,28 +74,35 @@ export class PageTraceStream implements AccessStream {
       return 0;
     }
     const vpn = this.vpn, wr = this.wr, th = this.th;
-    const n = r.read(vpn.subarray(0, want), wr, th);
+    const n = r.read(vpn, wr, th, undefined, want);
     if (n < want) throw new TraceError([`${this.trace.shown}: byte ${r.at}: the trace ended after ${this.done + n} of the ${this.total} records it was to replay: the file is corrupted`]);
-    const fixed = this.opts.cpu, cpus = this.opts.cpus;
+    const fixed = this.opts.cpu ?? -1, cpus = this.opts.cpus;
+    // two cached regions (programs alternate between two, e.g. a buffer and the stack); a miss
+    // replaces the older one
+    let s0 = this.s0, e0 = this.e0, d0 = this.d0, s1 = this.s1, e1 = this.e1, d1 = this.d1;
     for (let i = 0; i < n; i++) {
       const v = vpn[i];
-      if (v < this.lastStart || v >= this.lastEnd) this.enter(v, r);
-      page[i] = v + this.lastDelta;
+      if (v >= s0 && v < e0) page[i] = v + d0;
+      else if (v >= s1 && v < e1) {
+        page[i] = v + d1;
+        const ts = s0, te = e0, td = d0;
+        (s0 = s1), (e0 = e1), (d0 = d1), (s1 = ts), (e1 = te), (d1 = td);
+      } else {
+        const ri = this.trace.regionOf(v);
+        if (ri < 0)
+          throw new TraceError([`${this.trace.shown}: byte ${r.at}: an access to address 0x${(v * 4096).toString(16)} lies in no region of the trace's region table: the file is corrupted`]);
+        (s1 = s0), (e1 = e0), (d1 = d0);
+        s0 = this.trace.regionStart[ri];
+        e0 = s0 + this.trace.regionPages[ri];
+        d0 = this.base[ri] - s0;
+        page[i] = v + d0;
+      }
       write[i] = wr[i];
-      cpu[i] = fixed !== undefined ? fixed : th[i] % cpus;
+      cpu[i] = fixed >= 0 ? fixed : th[i] % cpus;
     }
+    (this.s0 = s0), (this.e0 = e0), (this.d0 = d0), (this.s1 = s1), (this.e1 = e1), (this.d1 = d1);
     this.done += n;
     return n;
-  }
-
-  private enter(v: number, r: RecordReader): void {
-    const t = this.trace;
-    const ri = t.regionOf(v);
-    if (ri < 0)
-      throw new TraceError([`${t.shown}: byte ${r.at}: an access to address 0x${(v * 4096).toString(16)} lies in no region of the trace's region table: the file is corrupted`]);
-    this.lastStart = t.regionStart[ri];
-    this.lastEnd = t.regionStart[ri] + t.regionPages[ri];
-    this.lastDelta = this.base[ri] - t.regionStart[ri];
   }
 
   close(): void {
