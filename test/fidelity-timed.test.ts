@@ -16,7 +16,7 @@ import { lab, ResultSet } from '../src/index';
 import { replayerSupport } from '../src/fidelity/native-build';
 import type { NativeHeader } from '../src/fidelity/native-types';
 import { hostFacts } from '../src/fidelity/replay';
-import { hostRefusals } from '../src/fidelity/timed';
+import { hostRefusals, nativeThp } from '../src/fidelity/timed';
 import { compareWithHost, formatComparison } from '../src/fidelity/compare';
 import type { Step } from '../src/lab/spec';
 
@@ -99,6 +99,26 @@ test('hostRefusals: every step a host cannot run is named with its reason', () =
   const f = hostRefusals(files, header({ kernel: '6.18.0', uffd: '0x1ffff' }));
   assert.deepEqual(f.map((x) => x.step), [2]);
   assert.match(f[0].reason, /tmpfs, which userfaultfd treats as shmem/);
+});
+
+test('nativeThp: each region gets THP natively exactly where the model gives it THP', () => {
+  const steps = [
+    { op: 'mmap', region: 'a', size: '4MiB' },
+    { op: 'mmap', region: 'b', size: '4MiB', thp: 'hugepage' },
+    { op: 'mmap', region: 'c', size: '4MiB', thp: 'nohugepage' },
+    { op: 'touch', region: 'a', access: 'write' },
+  ] as Step[];
+  const advice = (machineThp: 'never' | 'madvise' | 'always' | undefined, h: NativeHeader) =>
+    nativeThp(steps, machineThp ? { thp: machineThp } : {}, h).steps.slice(0, 3).map((s) => (s as { thp?: string }).thp ?? '-');
+  const always = header({ thp: 'always', thpZeroPage: true });
+  assert.deepEqual(advice(undefined, always), ['nohugepage', 'hugepage', 'nohugepage'], 'default madvise: THP only where advised');
+  assert.deepEqual(advice('always', always), ['hugepage', 'hugepage', 'nohugepage']);
+  assert.deepEqual(advice('never', always), ['nohugepage', 'nohugepage', 'nohugepage']);
+  // a kernel without THP: no advice at all (madvise would fail), and a region that wants THP is refused
+  assert.deepEqual(advice('madvise', header({ thp: null })), ['-', 'hugepage', '-']);
+  const r = nativeThp(steps, { thp: 'always' }, header({ thp: 'never' })).refused;
+  assert.deepEqual(r.map((x) => x.step), [0, 1]);
+  assert.match(r[0].reason, /transparent huge pages .* THP disabled \(never\)/);
 });
 
 test('a timed native run has the model run shape, source native, positive per-step cycles and the machine record', { skip: skipHost }, () => {

@@ -10,9 +10,7 @@
  *   STEP PROCESS mmap REGION NPAGES KIND PROT FS SPLIT [THP]  KIND: anon-private anon-shared
  *                                                          file-shared file-private
  *                                                          PROT: none r rw   FS: plain mkwrite -
- *                                                          SPLIT: 1 = one VMA per page (see below);
- *                                                          2 = 4 KiB PTEs (MADV_NOHUGEPAGE on the
- *                                                          whole region, one VMA); 0 = as mapped
+ *                                                          SPLIT: 1 = one VMA per page (see below)
  *                                                          THP: hugepage | nohugepage | - (madvise
  *                                                          MADV_(NO)HUGEPAGE right after mmap)
  *   STEP PROCESS munmap REGION
@@ -648,7 +646,7 @@ static char *tmp_dir_for(const char *fs) {
 /* An mmap step in three parts, so that its timing window holds only the mmap() call the model
  * prices: mmap_prepare (before the window) parses, creates and fills the backing file, and
  * reserves the aligned range with its guard pages; mmap_map (in the window) maps the region over
- * the reservation; mmap_finish (after the window) applies the split / 4 KiB advice. */
+ * the reservation; mmap_finish (after the window) applies the split and THP advice. */
 struct mmap_plan {
   struct region *r;
   int prot, flags;
@@ -723,9 +721,7 @@ static void mmap_map(const struct op *o, struct mmap_plan *m) {
 static void mmap_finish(const struct op *o, struct mmap_plan *m) {
   struct region *r = m->r;
   size_t len = r->npages * page_size;
-  if (r->split == 2 && madvise(r->addr, len, MADV_NOHUGEPAGE))
-    die(EXIT_SYS, o->step, "madvise(MADV_NOHUGEPAGE) of %s: %s", r->name, strerror(errno));
-  if (r->split == 1)
+  if (r->split)
     for (size_t i = 0; i < r->npages; i += 2)
       if (madvise(r->addr + i * page_size, page_size, MADV_NOHUGEPAGE))
         die(EXIT_SYS, o->step, "madvise(MADV_NOHUGEPAGE) to split %s: %s", r->name, strerror(errno));

@@ -48,15 +48,19 @@ export interface HostComparison {
 /** The profile to model this host with: `cpu` if given, the calibrated `host` profile, else the closest shipped one. */
 function hostProfile(cpu?: string): HostComparison['profile'] {
   if (cpu) return { name: cpu, virtualized: false, calibrated: cpu === HOST_PROFILE, why: 'chosen' };
-  if (listProfiles().includes(HOST_PROFILE)) return { name: HOST_PROFILE, virtualized: false, calibrated: true, why: 'calibrated on this host (ptlab calibrate)' };
+  let missing = 'no calibrated host profile (run ptlab calibrate)';
+  if (listProfiles().includes(HOST_PROFILE)) {
+    try {
+      getProfile(HOST_PROFILE);
+      return { name: HOST_PROFILE, virtualized: false, calibrated: true, why: 'calibrated on this host (ptlab calibrate)' };
+    } catch (e) {
+      // e.g. written by an older ptlab, before events it lacks existed
+      missing = `the host profile cannot be used (${(e as Error).message.split('\n')[0].replace(/:\s*$/, '')}; re-run ptlab calibrate)`;
+    }
+  }
   const info = readHostInfo();
   const base = closestBase(info);
-  return {
-    name: base.name,
-    virtualized: info.hypervisor,
-    calibrated: false,
-    why: `no calibrated host profile (run ptlab calibrate); closest shipped: ${base.why}${info.hypervisor ? ', virtualized' : ''}`,
-  };
+  return { name: base.name, virtualized: info.hypervisor, calibrated: false, why: `${missing}; closest shipped: ${base.why}${info.hypervisor ? ', virtualized' : ''}` };
 }
 
 /** Percent error of the model against the measurement. */
@@ -76,7 +80,9 @@ export function compareWithHost(specInput: unknown, opts: TimeOptions & { cpu?: 
   const native = timeNativePlan(loaded.plan, host, opts);
   const machine = native.machine!;
   const profile = hostProfile(opts.cpu);
-  const target = hostModelPlan(loaded.plan, host, { machine: { cpu: profile.name, ...(profile.virtualized ? { virtualized: true } : {}) } });
+  // the spec's THP setting, which the timed run applies to its regions (timed.ts, nativeThp)
+  const thp = { thp: loaded.plan.machine.thp ?? 'madvise', thpZeroPage: loaded.plan.machine.thpZeroPage ?? true } as const;
+  const target = hostModelPlan(loaded.plan, host, { machine: { cpu: profile.name, ...thp, ...(profile.virtualized ? { virtualized: true } : {}) } });
   const model: RunResult = simulateRun(target);
   const k = machine.tscGHz / getProfile(profile.name).clockGHz; // model cycles are at the profile's clock
   const steps = loaded.plan.steps;

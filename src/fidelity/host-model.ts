@@ -28,11 +28,13 @@ export function hostSwapIsZram(): boolean {
 export function hostModelPlan(plan: RunPlan, host: NativeHeader, o: { variant?: string; machine?: Partial<ResolvedMachine> } = {}): RunPlan {
   const release = getVariant(o.variant ?? variantForRelease(host.kernel));
   const variant = host.zeroPageOnRead ? release : deriveVariant(release, { name: `${release.name}+no-zero-page`, mmForbidsZeropage: true });
-  const machine = { ...plan.machine, ...(o.machine ?? {}) };
+  const machine = { ...plan.machine };
   if (machine.swap === undefined && hostSwapIsZram()) machine.swap = 'zram';
-  // THP settings are the machine's (sysfs), not the spec's
+  // THP settings are the machine's (sysfs), not the spec's, unless the caller says otherwise (a
+  // timed run applies the spec's THP setting to its regions with madvise: timed.ts)
   if (host.thp) machine.thp = host.thp;
   if (typeof host.thpZeroPage === 'boolean') machine.thpZeroPage = host.thpZeroPage;
+  Object.assign(machine, o.machine ?? {});
   const profile = machine.cpu === plan.machine.cpu && machine.virtualized === plan.machine.virtualized ? plan.profile : planProfile(machine);
   return { ...plan, id: `${plan.id}|host=${release.name}|${machine.cpu}`, variant: variant.name, kernel: variantValue(variant), cpu: machine.cpu, machine, profile };
 }

@@ -19,11 +19,9 @@ export interface ScriptOptions {
   /** one VMA per page so smaps shows young/dirty per page: 'auto' = anon-private regions up to maxSplitPages */
   split: 'auto' | 'always' | 'never';
   maxSplitPages: number;
-  /** unsplit regions get 4 KiB PTEs (MADV_NOHUGEPAGE on the whole region), as the 4 KiB model maps them */
-  fourKiB: boolean;
 }
 
-export const DEFAULT_SCRIPT_OPTIONS: ScriptOptions = { seed: 1, repeat: 0, cpus: 1, split: 'auto', maxSplitPages: 4096, fourKiB: false };
+export const DEFAULT_SCRIPT_OPTIONS: ScriptOptions = { seed: 1, repeat: 0, cpus: 1, split: 'auto', maxSplitPages: 4096 };
 
 export interface RegionInfo {
   pages: number;
@@ -152,7 +150,7 @@ export function toOpScript(spec: ScriptableSpec, o: Partial<ScriptOptions> = {})
         const split = thp !== 'hugepage' && (opts.split === 'always' || (opts.split === 'auto' && kind === 'anon-private' && pages <= opts.maxSplitPages));
         const fs = kind.startsWith('file') ? ((step.fs as string) ?? 'mkwrite') : '-';
         regions[step.region] = { pages, kind, split, fs, thp: thp === 'hugepage' };
-        lines.push(`${head} mmap ${step.region} ${pages} ${kind} ${(step.prot as string) ?? 'rw'} ${fs} ${split ? 1 : opts.fourKiB && thp !== 'hugepage' ? 2 : 0} ${thp}`);
+        lines.push(`${head} mmap ${step.region} ${pages} ${kind} ${(step.prot as string) ?? 'rw'} ${fs} ${split ? 1 : 0} ${thp}`);
         break;
       }
       case 'munmap':

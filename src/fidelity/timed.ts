@@ -12,8 +12,9 @@
  * wall clock also counts whatever other processes ran on the pinned CPU (measured here with a
  * load of 13 on 2 CPUs: 1.1-7x the CPU time per step). The wall-clock median is in `timing`.
  *
- * Regions are mapped with 4 KiB PTEs (MADV_NOHUGEPAGE, one VMA: no per-page split, whose
- * thousands of VMAs would change what mprotect and uffd cost), as the 4 KiB model maps them.
+ * Regions keep one VMA (no per-page split, whose thousands of VMAs would change what mprotect and
+ * uffd cost) and get THP exactly where the model gives them THP (nativeThp: MADV_HUGEPAGE or
+ * MADV_NOHUGEPAGE on each, whatever this host's transparent_hugepage/enabled says).
  *
  * What this host cannot run is refused per step, before anything runs: ops user space cannot
  * drive (reclaim, migrate, trace, idle), missing kernel features (userfaultfd, its features, no
@@ -24,6 +25,7 @@ import * as os from 'node:os';
 import { readHostInfo } from '../cost/calibrate';
 import { variantForRelease } from '../kernel/variants';
 import { ResultSet } from '../lab/resultset';
+import type { ResolvedMachine } from '../lab/compile';
 import { emptyCounters, type RunPlan } from '../lab/simulate';
 import type { Step } from '../lab/spec';
 import type { Counters, MachineRecord, RefusedStep, RunResult, StepResult, StepTiming } from '../lab/types';
@@ -54,6 +56,33 @@ type TimedStep = RawStep & { tsc: number; cpuNs: number };
 
 /** uffd feature bits (include/uapi/linux/userfaultfd.h) */
 const UFFD_FEATURE = { pagefaultFlagWp: 1 << 0, wpHugetlbfsShmem: 1 << 12, wpUnpopulated: 1 << 13, wpAsync: 1 << 15, minorShmem: 1 << 10 };
+
+/**
+ * The spec's THP setting applied to each region natively: the model maps a region with THP when
+ * it advises `hugepage` (unless machine.thp is `never`) or, without advice, when machine.thp is
+ * `always` (default `madvise`). The timed replay gives each mmap explicit advice to match
+ * (MADV_HUGEPAGE, else MADV_NOHUGEPAGE: 4 KiB PTEs), whatever this host's
+ * transparent_hugepage/enabled says. Returns the steps with that advice, the refusals (THP wanted
+ * on a host without it) and notes.
+ */
+export function nativeThp(steps: readonly Step[], machine: Pick<ResolvedMachine, 'thp' | 'thpZeroPage'>, host: NativeHeader): { steps: Step[]; refused: RefusedStep[]; notes: Map<number, string> } {
+  const mode = machine.thp ?? 'madvise';
+  const refused: RefusedStep[] = [];
+  const notes = new Map<number, string>();
+  const out = steps.map((st, i) => {
+    if (st.op !== 'mmap') return st;
+    const advice = st.thp as 'hugepage' | 'nohugepage' | undefined;
+    const huge = advice === 'hugepage' ? mode !== 'never' : advice === undefined && mode === 'always';
+    if (huge && (!host.thp || host.thp === 'never'))
+      refused.push({ step: i, op: st.op, reason: `region ${st.region} would be mapped with transparent huge pages (machine.thp ${mode}${advice ? `, advice ${advice}` : ''}), and this kernel has ${host.thp ? 'THP disabled (never)' : 'no THP'}` });
+    if (huge && (machine.thpZeroPage ?? true) !== (host.thpZeroPage ?? true))
+      notes.set(i, `the spec's thpZeroPage is ${machine.thpZeroPage ?? true}, this host's use_zero_page is ${host.thpZeroPage}: read faults on this region differ`);
+    // without THP in this kernel every region has 4 KiB PTEs, and madvise(MADV_NOHUGEPAGE) fails
+    const { thp: _advice, ...rest } = st;
+    return (huge ? { ...rest, thp: 'hugepage' } : host.thp ? { ...rest, thp: 'nohugepage' } : rest) as Step;
+  });
+  return { steps: out, refused, notes };
+}
 
 /**
  * Why this host cannot run each step, before running anything (the replayer refuses the same
@@ -211,8 +240,9 @@ export function timeNativePlan(plan: TimedPlan, host: NativeHeader, opts: TimeOp
   const reps = opts.reps ?? DEFAULT_TIME_REPS;
   if (!Number.isInteger(reps) || reps < 1) throw new ScriptError(`reps: ${reps} is not a positive integer`, -1);
   const others = opts.others ?? (readHostInfo().hypervisor ? 'busy' : 'as-is');
-  const spec = plan;
-  const refused = hostRefusals(spec.steps, host);
+  const thp = nativeThp(plan.steps, plan.machine, host);
+  const spec = { ...plan, steps: thp.steps };
+  const refused = [...hostRefusals(spec.steps, host), ...thp.refused];
   // The op script of the steps before the first refused one. A step the script cannot express
   // natively (script.ts says why), or that the replayer refuses when it gets there (e.g. EINVAL
   // from UFFDIO_REGISTER), is refused too, and the steps before it are timed again without it.
@@ -223,7 +253,7 @@ export function timeNativePlan(plan: TimedPlan, host: NativeHeader, opts: TimeOp
     const cut = firstRefused();
     let script: OpScript;
     try {
-      script = toOpScript({ name: spec.name, steps: spec.steps.slice(0, cut) }, { seed: spec.seed, repeat: plan.repeat, cpus: spec.machine.cpus, split: 'never', fourKiB: true });
+      script = toOpScript({ name: spec.name, steps: spec.steps.slice(0, cut) }, { seed: spec.seed, repeat: plan.repeat, cpus: spec.machine.cpus, split: 'never' });
     } catch (e) {
       if (!(e instanceof ScriptError) || e.step < 0 || e.step >= cut) throw e;
       refused.push({ step: e.step, op: spec.steps[e.step].op, reason: e.message.replace(/^steps\[\d+\]\s*(\([^)]*\))?:?\s*/, '') });
@@ -268,7 +298,8 @@ export function timeNativePlan(plan: TimedPlan, host: NativeHeader, opts: TimeOp
     const s: StepResult = { index: i, op: raw.op, cycles: { total: timing.median, byEvent: { native: timing.median } }, counters, timing };
     if (st.region) s.region = st.region;
     if (raw.process !== 'main') s.process = raw.process;
-    if (notes[i]?.length) s.notes = [...notes[i]];
+    const stepNotes = [...(notes[i] ?? []), ...(thp.notes.has(i) ? [thp.notes.get(i)!] : [])];
+    if (stepNotes.length) s.notes = stepNotes;
     steps.push(s);
   }
   const total = emptyCounters();
