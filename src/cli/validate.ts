@@ -8,10 +8,12 @@ import { compileSpec } from '../lab/compile';
 import { readSpecFile, SpecFileError } from '../lab/spec-file';
 import { formatIssues } from '../lab/spec-issues';
 import { validateSpec } from '../lab/validate';
+import { estimateRuns, tooLargeMessage } from '../lab/estimate';
 import { CliError } from './errors';
 
 const FLAGS: FlagSpec = {
-  json: { type: 'boolean', help: 'print {ok, runs, issues} as JSON' },
+  json: { type: 'boolean', help: 'print {ok, runs, issues, estimate} as JSON' },
+  'allow-large': { type: 'boolean', help: 'accept runs above the size limits (4 GiB of model state or 1e10 accesses per run)' },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
 
@@ -37,12 +39,19 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const plans = compileSpec(r.spec, { baseDir: spec.baseDir });
+  const estimate = estimateRuns(plans);
+  if (estimate.over.length > 0 && !p.values['allow-large']) {
+    const issues = [{ path: 'steps', message: tooLargeMessage(estimate) }];
+    if (p.values.json) process.stdout.write(JSON.stringify({ ok: false, issues, estimate }) + '\n');
+    else process.stderr.write(formatIssues(issues, name) + '\n');
+    return 1;
+  }
   if (p.values.json) {
-    process.stdout.write(JSON.stringify({ ok: true, runs: plans.map((x) => x.id), issues: [] }) + '\n');
+    process.stdout.write(JSON.stringify({ ok: true, runs: plans.map((x) => x.id), issues: [], estimate }) + '\n');
     return 0;
   }
   const kernels = [...new Set(plans.map((x) => x.variant))];
   const seeds = [...new Set(plans.map((x) => x.seed))];
-  process.stdout.write(`${name}: ok, ${plans.length} run(s): ${r.spec.steps.length} steps; kernels ${kernels.join(', ')}; seeds ${seeds.join(', ')}\n`);
+  process.stdout.write(`${name}: ok, ${plans.length} run(s): ${r.spec.steps.length} steps; kernels ${kernels.join(', ')}; seeds ${seeds.join(', ')}\n${estimate.summary}\n`);
   return 0;
 }

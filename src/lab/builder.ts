@@ -18,6 +18,7 @@ import { parseSizeOrError, PAGE_SIZE } from './size';
 import type { ExperimentSpec, Pages, PteTraceSpec, Step, StepOf, VarRef } from './spec';
 import { validateSpec, type ValidateOptions, type ValidateResult } from './validate';
 import { WorkloadBuilder } from './workload-builder';
+import { estimateRuns, type RunEstimate } from './estimate';
 
 type Scalar = string | number | boolean;
 type Num = number | VarRef;
@@ -292,6 +293,14 @@ export class Experiment {
   /** The runs this spec expands to (throws SpecError if invalid). */
   plan(opts: CompileOptions = {}): RunPlan[] {
     return compile(this.toSpec(), opts);
+  }
+
+  /**
+   * Estimated model state and simulated accesses, without running (`.summary` says it in one
+   * line; `.over` lists what exceeds RUN_LIMITS, which run() refuses unless `allowLarge`).
+   */
+  estimate(opts: CompileOptions = {}): RunEstimate {
+    return estimateRuns(this.plan(opts));
   }
 
   /** Runs all runs (worker threads with `jobs > 1`); resolves to the ResultSet. */

@@ -8,6 +8,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { KernelVariant } from '../kernel/variant';
+import { SpecError } from './spec-issues';
+import { estimateRuns, tooLargeMessage } from './estimate';
 import { compile, type RunPlan } from './compile';
 import { shardPlans, type Shard } from './plan';
 import type { Registries } from './registries';
@@ -49,6 +51,8 @@ export interface RunOptions {
   source?: string;
   /** variants the spec may name besides the built-ins (e.g. derived with deriveVariant) */
   variants?: readonly KernelVariant[];
+  /** run even above RUN_LIMITS (src/lab/estimate.ts: 4 GiB of model state or 1e10 accesses per run) */
+  allowLarge?: boolean;
 }
 
 /** What the worker pool is created with (worker.ts). */
@@ -110,9 +114,14 @@ export interface Prepared {
 }
 
 /** Validates and compiles (no running). Throws SpecError with every issue. */
-export function prepare(specInput: unknown, opts: Pick<RunOptions, 'shard' | 'baseDir' | 'registries' | 'source' | 'variants' | 'jobs'> = {}): Prepared {
+export function prepare(specInput: unknown, opts: Pick<RunOptions, 'shard' | 'baseDir' | 'registries' | 'source' | 'variants' | 'jobs' | 'allowLarge'> = {}): Prepared {
   const all = compile(specInput, { registries: opts.registries, baseDir: opts.baseDir, source: opts.source, variants: opts.variants, jobs: opts.jobs });
-  return { all, plans: opts.shard ? shardPlans(all, opts.shard) : all };
+  const plans = opts.shard ? shardPlans(all, opts.shard) : all;
+  if (!opts.allowLarge) {
+    const e = estimateRuns(plans);
+    if (e.over.length > 0) throw new SpecError([{ path: 'steps', message: tooLargeMessage(e) }], opts.source);
+  }
+  return { all, plans };
 }
 
 function simOpts(opts: RunOptions): SimulateOptions {

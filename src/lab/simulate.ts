@@ -13,6 +13,7 @@ import { KernelInvariantError } from '../kernel/invariants';
 import { Kernel } from '../kernel/kernel';
 import { MadviseError } from '../kernel/madvise';
 import { PteTracer } from '../kernel/trace';
+import { estimatePlan } from './estimate';
 import type { Mm } from '../kernel/mm';
 import { UffdError } from '../kernel/userfaultfd';
 import { variantFromValue } from '../kernel/variant-value';
@@ -32,7 +33,7 @@ export type { RunPlan } from './compile';
 export interface SimulateOptions {
   /** sample a SeriesPoint every N accesses inside touch steps (0 = never) */
   sampleEvery?: number;
-  /** called now and then with accesses done in this run */
+  /** called now and then (every 65,536 accesses) with the accesses done in this run and the run's estimated total (src/lab/estimate.ts) */
   onProgress?: (done: number, total: number) => void;
   /** invariant breaches throw instead of being counted */
   strict?: boolean;
@@ -75,6 +76,9 @@ class Run {
   /** the per-PTE event trace while one is on (null otherwise: accesses go straight to the kernel) */
   private tracer: PteTracer | null = null;
   accesses = 0;
+  /** accesses of the steps before this one, and the run's estimated total (progress) */
+  private accessesBefore = 0;
+  private readonly accessesTotal: number;
   private readonly page = new Float64Array(BATCH);
   private readonly write = new Uint8Array(BATCH);
   private readonly cpu = new Uint16Array(BATCH);
@@ -84,6 +88,7 @@ class Run {
     readonly opts: SimulateOptions,
   ) {
     this.profile = plan.profile;
+    this.accessesTotal = opts.onProgress ? estimatePlan(plan).accesses : 0;
     this.table = this.stepTable = costTable(plan.profile);
     const m = plan.machine;
     this.k = new Kernel({
@@ -98,6 +103,7 @@ class Run {
     this.hv0.set(this.k.mmu.violations);
     this.kv0.set(this.k.violations);
     this.k.writebackThisStep = 0;
+    this.accessesBefore += this.accesses;
     this.accesses = 0;
     this.stepTable = this.table;
   }
@@ -236,7 +242,7 @@ class Run {
         this.accesses = done;
         if (done >= nextProgress && this.opts.onProgress) {
           nextProgress = done + (1 << 16);
-          this.opts.onProgress(done, total);
+          this.opts.onProgress(this.accessesBefore + done, Math.max(this.accessesTotal, this.accessesBefore + total));
         }
       }
     } finally {
