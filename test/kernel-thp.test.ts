@@ -167,7 +167,7 @@ for (const v of VARIANTS) {
   test(`${v}: MADV_FREE of a whole THP leaves the PMD writable, old and clean; of part, splits the folio first`, () => {
     const { k, mm, s } = setup(v, 1024);
     touch(k, mm, s, 0, 1, 1);
-    touch(k, mm, s, 512, 1, 1);
+    touch(k, mm, s, 512, 512, 1);
     k.madvise(mm, 0, s, 512, 'free');
     const w = k.inspect(mm, s + 3);
     assert.deepEqual([w.huge, w.write, w.young, w.dirty, w.folioDirty], [true, true, false, false, false]);
@@ -176,6 +176,21 @@ for (const v of VARIANTS) {
     assert.deepEqual([p.huge, p.write, p.young, p.dirty], [false, true, false, false]);
     assert.deepEqual([q.huge, q.write, q.young], [false, true, true]);
     assert.equal(k.counters[KEv.splitHugePage], 1);
+  });
+}
+
+for (const v of VARIANTS) {
+  test(`${v}: splitting a THP ${atLeast(v, 6, 12) ? 'maps its zero-filled pages to the shared zero page (6.12+)' : 'keeps every page (the zero-page remap is 6.12+)'}`, () => {
+    const { k, mm, s } = setup(v, 512);
+    touch(k, mm, s, 0, 1, 1);
+    k.madvise(mm, 0, s + 100, 4, 'free'); // partial MADV_FREE: split_folio
+    const written = k.inspect(mm, s), zero = k.inspect(mm, s + 5);
+    assert.deepEqual([written.present, written.special, written.huge], [true, false, false]);
+    assert.deepEqual([zero.present, zero.special, zero.write], atLeast(v, 6, 12) ? [true, true, false] : [true, false, true]);
+    const frames = k.frames.used;
+    touch(k, mm, s, 5, 1, 1); // a write to a remapped page copies from the zero page
+    assert.equal(k.inspect(mm, s + 5).special, false);
+    assert.equal(k.frames.used - frames, atLeast(v, 6, 12) ? 1 : 0);
   });
 }
 

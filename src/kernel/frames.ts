@@ -30,6 +30,12 @@ export const PG_mkwrite_notified = 1 << 11;
 export const PG_used = 1 << 12;
 /** shmem page (swap-backed page cache) */
 export const PG_shmem = 1 << 13;
+/**
+ * model: the page may hold data other than zeros (written through a mapping, or filled from a copy,
+ * swap or file); a page allocated zeroed and never written lacks it. split_huge_page (6.12+) maps
+ * such pages to the shared zero page.
+ */
+export const PG_nonzero = 1 << 14;
 
 export const LRU_INACTIVE_ANON = 0;
 export const LRU_ACTIVE_ANON = 1;

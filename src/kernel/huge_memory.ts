@@ -55,13 +55,13 @@
  */
 import {
   _PAGE_ACCESSED, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_PSE, _PAGE_TABLE, pfn_pte, pte_dirty, pte_mkold, pte_mksoft_dirty,
-  pte_mkspecial, pte_mkyoung, pte_needs_flush, pte_pfn, pte_protnone, pte_soft_dirty, pte_uffd_wp, pte_write, pte_young,
+  pte_mkspecial, pte_mkyoung, pte_needs_flush, pte_pfn, pte_present, pte_protnone, pte_soft_dirty, pte_uffd_wp, pte_write, pte_young,
   pte_clear_uffd_wp,
 } from '../x86/pte';
 import { PTRS_PER_TABLE } from '../x86/pagetable';
 import { KEv } from './events';
 import {
-  HPAGE_NR, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, PG_anon, PG_anon_exclusive, PG_dirty, PG_swapbacked, PG_swapcache, PG_used, PG_zero,
+  HPAGE_NR, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, PG_anon, PG_anon_exclusive, PG_dirty, PG_nonzero, PG_swapbacked, PG_swapcache, PG_used, PG_zero,
   ZERO_PFN,
 } from './frames';
 import type { Kernel } from './kernel';
@@ -330,6 +330,30 @@ export function split_huge_page(k: Kernel, pfn: number, cpu?: number): void {
   if (fam) for (const mm of fam.mms) split_huge_pmd_address(k, mm, haddr, cpu);
   k.counters[KEv.splitHugePage]++;
   f.unlinkFolio(base);
+  // remap_page(RMP_USE_SHARED_ZEROPAGE) -> try_to_map_unused_to_zeropage() (6.12+): a page that
+  // holds only zeros is mapped to the shared zero page (special, read-only; soft-dirty and uffd-wp
+  // kept, as the stable fixes do) and freed
+  const remap = k.variant.splitRemapsZeroSubpages && !k.variant.mmForbidsZeropage;
+  const mem = k.mmu.mem;
+  for (let p = base; p < base + HPAGE_NR; p++) {
+    if (remap && fam && (f.flags[p] & (PG_anon | PG_nonzero)) === PG_anon && f.mapcount[p] > 0) {
+      const vpn = f.index[p];
+      for (const mm of fam.mms) {
+        const slot = mm.pt.pteSlot(vpn);
+        const vma = mm.findVma(vpn);
+        if (slot < 0 || !vma) continue;
+        const pte = mem.get(slot);
+        if (!pte_present(pte) || pte_pfn(pte) !== p) continue;
+        let e = pte_mkspecial(pfn_pte(ZERO_PFN, vma.pageProt));
+        if (pte_soft_dirty(pte)) e = pte_mksoft_dirty(e);
+        if (pte_uffd_wp(pte)) e = k.arch.pte_mkuffd_wp(e);
+        k.setPte(mm, vma, vpn, slot, e);
+        f.mapcount[p]--;
+      }
+    }
+    // pages no mapping holds any more are freed with the split (free_page_and_swap_cache)
+    if (f.mapcount[p] <= 0 && !(f.flags[p] & PG_swapcache) && f.flags[p] & PG_used) f.free(p);
+  }
 }
 
 /** huge_pmd_needs_flush() (x86): pte_flags_need_flush without ignoring A. */
@@ -445,7 +469,9 @@ export function madvise_huge_pmds(k: Kernel, tlb: MmuGather, vma: Vma, from: num
       }
       return;
     }
-    if (advice === 'cold' && whole && f.mapcount[base] === 1) {
+    // MADV_COLD / MADV_PAGEOUT: "do not interfere with other mappings of this folio"
+    if (f.mapcount[base] > 1) return;
+    if (advice === 'cold' && whole) {
       if (pte_young(pmd)) {
         set_pmd_at(k, mm, vma, haddr, slot, pte_mkold(pmd));
         tlb.addPmd(haddr);
@@ -531,15 +557,17 @@ export function dirty_huge_pages(k: Kernel, mm: Mm, start: number, end: number, 
  * or `end` inside a PMD leaf splits that PMD first (a PMD cannot straddle two VMAs).
  */
 export function split_huge_pmds_at(k: Kernel, mm: Mm, start: number, end: number): void {
-  for (const at of [start, end]) if (at % HPAGE_NR !== 0) split_huge_pmd_address(k, mm, at);
+  for (const at of start === end ? [start] : [start, end]) if (at % HPAGE_NR !== 0) split_huge_pmd_address(k, mm, at);
 }
 
 /** madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE) -> hugepage_madvise(): VMA flags (the range's VMAs split, then merged back). */
 export function hugepage_madvise(k: Kernel, mm: Mm, start: number, end: number, advice: 'hugepage' | 'nohugepage'): void {
-  split_huge_pmds_at(k, mm, start, end);
-  for (const vma of mm.vmasIn(start, end)) {
-    if (advice === 'hugepage') vma.flags = (vma.flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE;
-    else vma.flags = (vma.flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;
+  const target = (flags: number): number => (advice === 'hugepage' ? (flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE : (flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE);
+  // madvise_update_vma(): a VMA whose flags do not change is left alone (no split)
+  for (const at of [start, end]) {
+    const v = mm.findVma(at);
+    if (v && at > v.start && target(v.flags) !== v.flags) split_huge_pmds_at(k, mm, at, at);
   }
+  for (const vma of mm.vmasIn(start, end)) vma.flags = target(vma.flags);
   mm.mergeAdjacent();
 }

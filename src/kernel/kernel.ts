@@ -9,7 +9,7 @@ import type { MmuGeometry } from '../x86/geometry';
 import { X86_64_CLASSIC, X86_64_SAVED_DIRTY, type PteArch } from '../x86/pte';
 import { KERNEL_EVENTS, KERNEL_VIOLATIONS, KEv, type KernelViolation } from './events';
 import { FileObj, type FsKind } from './filemap';
-import { PageFrames, PG_dirty, PG_file, PG_mkwrite_fs, PG_mkwrite_notified, PG_swapcache } from './frames';
+import { PageFrames, PG_nonzero, PG_dirty, PG_file, PG_mkwrite_fs, PG_mkwrite_notified, PG_swapcache } from './frames';
 import { checkPte, KernelInvariantError } from './invariants';
 import { do_madvise, do_munmap, type Advice } from './madvise';
 import { FAULT_RETRY_IN_KERNEL, FAULT_SIGSEGV, handle_mm_fault } from './memory';
@@ -151,6 +151,7 @@ export class Kernel {
   /** A write reached `pfn`: the page_mkwrite invariant. */
   private afterWrite(pfn: number): void {
     const fl = this.frames.flags[pfn];
+    if ((fl & PG_nonzero) === 0) this.frames.flags[pfn] = fl | PG_nonzero;
     if ((fl & PG_mkwrite_fs) !== 0 && (fl & PG_mkwrite_notified) === 0) {
       this.violation('writeWithoutMkwrite', `a write reached page-cache page ${pfn} of a ->page_mkwrite filesystem that was never notified since its last clean`);
     }
@@ -285,7 +286,9 @@ export class Kernel {
   allocPage(zero: boolean): number {
     this.counters[KEv.pageAlloc]++;
     if (zero) this.counters[KEv.pageZero]++;
-    return this.frames.alloc();
+    const pfn = this.frames.alloc();
+    if (!zero) this.frames.flags[pfn] |= PG_nonzero; // filled from a copy, swap or file
+    return pfn;
   }
 
   /**

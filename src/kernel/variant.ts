@@ -189,6 +189,9 @@ export interface KernelVariant {
   /** do_huge_zero_wp_pmd() (6.13+): a write to the huge zero page maps a new THP instead of
    *  splitting the PMD into zero-page PTEs */
   readonly hugeZeroWpAllocatesThp: boolean;
+  /** split_huge_page() maps a THP's zero-filled pages to the shared zero page (6.12+, "mm: remap
+   *  unused subpages to shared zeropage when splitting isolated thp") */
+  readonly splitRemapsZeroSubpages: boolean;
   readonly hooks: VariantHooks;
 }
 

@@ -32,6 +32,7 @@ const linux519: KernelVariant = Object.freeze({
   splitHugePmdDirtyPtes: false,
   changeHugePmdTryWritable: false,
   hugeZeroWpAllocatesThp: false,
+  splitRemapsZeroSubpages: false,
   hooks: {},
 });
 
@@ -84,9 +85,11 @@ const linux618 = deriveVariant(linux63, {
     '2bad466cc9d9 mm/uffd: UFFD_FEATURE_WP_UNPOPULATED (v6.4)',
     'UFFD_FEATURE_WP_ASYNC + fs/proc/task_mmu PAGEMAP_SCAN (v6.7)',
     'do_huge_zero_wp_pmd: mm: allocate THP on hugezeropage wp-fault (Dev Jain, v6.13)',
+    'mm: remap unused subpages to shared zeropage when splitting isolated thp (Usama Arif, v6.12)',
   ],
   pteArch: 'saved-dirty',
   hugeZeroWpAllocatesThp: true,
+  splitRemapsZeroSubpages: true,
   uffdWpUnpopulated: true,
   uffdWpAsync: true,
   vmaCanUserfault: 'v6.7-wp-async-any-memory',
