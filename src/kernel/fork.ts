@@ -57,6 +57,9 @@ export function do_fork(k: Kernel, parent: Mm, child: Mm, cpu: number): void {
       hi = Math.max(hi, huge[1]);
     }
     walk_pte_range(parent, src.start, src.end, (vpn, sslot) => {
+      // copy_pte_range() allocates the child's PTE table before it looks at any entry: the child
+      // gets a table (so no THP fault) wherever the parent has one, even if nothing is copied
+      if (vpn === src.start || vpn % 512 === 0) child.pt.ensurePteSlot(vpn);
       let pte = mem.get(sslot);
       if (pte_none(pte)) return;
       k.counters[KEv.forkPte]++;

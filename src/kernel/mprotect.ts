@@ -152,7 +152,10 @@ export function do_mprotect(k: Kernel, mm: Mm, cpu: number, start: number, pages
   const tlb = new MmuGather(mm);
   let changed = 0;
   for (const vma of mm.vmasIn(start, start + pages)) {
-    vma.flags = (vma.flags & ~(VM_READ | VM_WRITE)) | protFlags(prot);
+    const newflags = (vma.flags & ~(VM_READ | VM_WRITE)) | protFlags(prot);
+    // mprotect_fixup(): flags unchanged -> nothing to do (no VMA split, no change_protection)
+    if (newflags === vma.flags) continue;
+    vma.flags = newflags;
     vma_set_page_prot(vma, k.variant);
     const cp: ChangeProtFlags = { cause: 'mprotect' };
     if (k.variant.canChangePteWritable === 'v5.19-dirty-acct') {
