@@ -257,3 +257,15 @@ test('a step the kernel itself refuses when it gets there (EINVAL) is refused, a
   );
   assert.match(r.refused![0].reason, /EINVAL/);
 });
+
+test('a kernel sweep collapses natively (one host kernel); seeds do not', { skip: skipHost }, () => {
+  const set = small().kernels('linux-5.19', 'linux-6.18').seed([1, 2]).native({ reps: 1 });
+  assert.deepEqual(
+    set.runs.map((r) => [r.seed, r.cpu, r.params.kernel]),
+    [
+      [1, 'host', undefined],
+      [2, 'host', undefined],
+    ],
+  );
+  assert.notEqual(set.runs[0].id, set.runs[1].id);
+});
