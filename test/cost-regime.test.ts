@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { HW_EVENTS } from '../src/x86/events';
 import { KERNEL_EVENTS } from '../src/kernel/events';
 import { SHIPPED_PROFILES, getProfile, virtualize, cycles, type CpuProfile } from '../src/cost';
-import { regimeTable, walkMemRefCycles, regimePrice, OVERLAPPABLE, SERIALIZING, type Dependence } from '../src/cost/regime';
+import { regimeTable, walkMemRefCycles, regimePrice, OVERLAPPABLE, SERIALIZING, DRAINING, type Dependence } from '../src/cost/regime';
 import { runSync } from '../src/lab/runner';
 
 const profiles: CpuProfile[] = SHIPPED_PROFILES.flatMap((d) => [getProfile(d.name), virtualize(getProfile(d.name))]);
@@ -70,13 +70,17 @@ test('a regime only reprices: the breakdown still sums to the total, and kernel 
   );
 });
 
-test('independent accesses pay overlappable work / MLP and serializing work + a drain; dependent ones pay latency', () => {
+test('independent accesses pay overlappable work / MLP and a load\'s serializing work + a drain; dependent ones pay latency', () => {
   for (const p of profiles) {
     for (const footprintPages of [16, 4096, 262144]) {
       const dep = { dependence: 'dependent' as const, footprintPages };
       const ind = { dependence: 'independent' as const, footprintPages };
       for (const ev of OVERLAPPABLE) assert.ok(Math.abs(regimePrice(p, ev, ind) * p.memory.mlp - regimePrice(p, ev, dep)) < 1e-9, `${p.name} ${ev}`);
-      for (const ev of SERIALIZING) assert.ok(regimePrice(p, ev, ind) > regimePrice(p, ev, dep), `${p.name} ${ev}`);
+      for (const ev of SERIALIZING) {
+        if (DRAINING.includes(ev)) assert.ok(regimePrice(p, ev, ind) > regimePrice(p, ev, dep), `${p.name} ${ev}: latency + drain`);
+        else assert.equal(regimePrice(p, ev, ind), regimePrice(p, ev, dep), `${p.name} ${ev}: a store's update has no drain`);
+        assert.ok(regimePrice(p, ev, dep) >= p.costs[ev].cycles, `${p.name} ${ev}: never below its latency`);
+      }
     }
   }
 });

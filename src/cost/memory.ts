@@ -79,3 +79,18 @@ export function meanLatency(m: MemoryHierarchy, bytes: number, share = 1): numbe
   const h3 = Math.max(h2, Math.min(1, (share * m.llcBytes) / bytes));
   return h1 * m.l1dCycles + (h2 - h1) * m.l2Cycles + (h3 - h2) * m.llcCycles + (1 - h3) * m.dramCycles;
 }
+
+/**
+ * Mean load latency of lines that are each reused at random intervals, `bytes` of them in all
+ * (a page table's lines under random page order: each leaf line serves 8 pages visited at random
+ * times). The distinct lines touched between two uses are exponentially distributed with mean
+ * bytes / share, so a level of capacity C holds the line with probability 1 - exp(-share C / bytes).
+ */
+export function reuseLatency(m: MemoryHierarchy, bytes: number, share = 1): number {
+  if (bytes <= 0) return m.l1dCycles;
+  const hit = (c: number) => 1 - Math.exp((-share * c) / bytes);
+  const h1 = hit(m.l1dBytes);
+  const h2 = Math.max(h1, hit(m.l2Bytes));
+  const h3 = Math.max(h2, hit(m.llcBytes));
+  return h1 * m.l1dCycles + (h2 - h1) * m.l2Cycles + (h3 - h2) * m.llcCycles + (1 - h3) * m.dramCycles;
+}

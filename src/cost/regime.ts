@@ -9,15 +9,19 @@
  *   Serializing work costs its latency plus the drain: the overlap it destroys. Serializing are
  *   the walker's A/D updates (AMD sets them only in a non-speculative re-walk at retirement; Intel
  *   counts them as microcode assists, OTHER_ASSISTS.ANY / ASSISTS.ANY, which drain the pipeline)
- *   and #PF delivery. The drain of one such event is the data access that would have overlapped
- *   and now waits in full: dataLatency x (1 - 1/MLP). The walk that found the bit clear ran
- *   speculatively and overlapped, so it keeps its throughput price.
+ *   and #PF delivery. The drain of a read's A update (or a #PF) is the data access that would
+ *   have overlapped and now waits in full: dataLatency x (1 - 1/MLP). The walk that found the bit
+ *   clear ran speculatively and overlapped, so it keeps its throughput price. A store's A/D update
+ *   has no drain (see DRAINING).
  *
- * Footprint: a touch of N pages spans N x 8 bytes of leaf PTEs. A walk reference costs the mean
- * latency of the level holding those lines, with the page tables getting half of each cache (the
- * other half holds the data they map; estimate). It never drops below the profile's walkMemRef,
- * which prices a reference to warm, cached tables. On AMD the A/D re-walk reads the leaf again,
- * so the A/D prices grow with the footprint by the same difference.
+ * Footprint: a touch of N pages spans N x 8 bytes of leaf PTEs. In random page order each leaf
+ * line is reused at random intervals while the data streams through the caches, so a level of
+ * capacity C holds it with probability 1 - exp(-C/2 / PT bytes) (half the cache: between two uses
+ * as many data lines pass as there are PTE bytes; estimate); in address order 7 of 8 walks find
+ * the line the previous walk used. A walk reference costs its warm price (walkMemRef: tables in
+ * L2) plus how much farther the line is. On AMD the A/D update re-walks (at retirement), and
+ * measured dependent chases on a Zen 3 guest show the A update growing with the footprint like a
+ * walk (docs/cost-model.md), so A/D prices add the same difference.
  *
  * All of this is a price table per (profile, regime): the per-access path only counts events.
  * The breakdown stays a dot product, so `total` is still the sum of `byEvent`.
@@ -25,7 +29,7 @@
 import { HW_EVENTS, type HwEvent } from '../x86/events';
 import { KERNEL_EVENTS } from '../kernel/events';
 import { effectiveCycles, type CostTable } from './model';
-import { meanLatency } from './memory';
+import { meanLatency, reuseLatency, type MemoryHierarchy } from './memory';
 import type { CpuProfile } from './profile';
 
 export const DEPENDENCES = ['independent', 'dependent'] as const;
@@ -35,12 +39,23 @@ export interface AccessRegime {
   dependence: Dependence;
   /** distinct 4 KiB pages the accesses spread over (sets the page-table and data footprints) */
   footprintPages: number;
+  /** pages visited in address order: 8 neighbours share a leaf line, so 7 of 8 walks find it in L1 */
+  sequential?: boolean;
 }
 
-/** Work a core overlaps across independent accesses. */
+/** Work a core overlaps across independent accesses (and the data access's cache misses, priced apart). */
 export const OVERLAPPABLE: readonly HwEvent[] = ['stlbHit', 'tlbMiss', 'walk', 'walkMemRef'];
-/** Work that serializes: the access waits for it at retirement, and nothing younger overlaps it. */
+/** Work that serializes: priced at full latency in both regimes (never divided by MLP). */
 export const SERIALIZING: readonly HwEvent[] = ['aBitSet', 'dBitSet', 'adBitSet', 'pageFault'];
+/**
+ * Serializing work that also drains a load: the A update of a read miss (and a #PF) happens at
+ * retirement, and only then does the load fetch its data, which a stream would have overlapped.
+ * A store's A/D update does not expose its data access: the store retires into the store buffer
+ * and its line is fetched after, so dBitSet/adBitSet pay their latency without a drain (on the
+ * Zen 3 guest an independent write stream's D/A+D deltas exceed the dependent ones by ~90-130
+ * cycles, a read stream's A delta by ~280-450: docs/cost-model.md).
+ */
+export const DRAINING: readonly HwEvent[] = ['aBitSet', 'pageFault'];
 /** A/D updates: on AMD a locked re-walk that reads the leaf PTE again. */
 const AD_UPDATES: readonly HwEvent[] = ['aBitSet', 'dBitSet', 'adBitSet'];
 
@@ -54,12 +69,24 @@ export function pageTableBytes(pages: number): number {
   return pages * PTE_BYTES + Math.ceil(pages / 512) * PTE_BYTES;
 }
 
-/** Price of one walk memory reference for a footprint: the warm price scaled by where the tables live. */
-export function walkMemRefCycles(profile: CpuProfile, footprintPages: number): number {
-  const m = profile.memory;
-  const warm = effectiveCycles(profile, 'walkMemRef');
-  const lat = meanLatency(m, pageTableBytes(footprintPages), PAGE_TABLE_CACHE_SHARE);
-  return warm * Math.max(1, lat / m.l2Cycles);
+/** Where a leaf line is when a walk reads it: mean latency over the hierarchy. */
+export function pageTableLatency(m: MemoryHierarchy, footprintPages: number, sequential = false): number {
+  const random = reuseLatency(m, pageTableBytes(footprintPages), PAGE_TABLE_CACHE_SHARE);
+  return sequential ? (7 / 8) * m.l1dCycles + random / 8 : random;
+}
+
+/**
+ * A walk reference's price for a footprint: its warm price (tables in L2, the v1 price, which
+ * includes the nested walk's extra references on a virtualized profile) plus how much farther the
+ * tables are: + max(0, pageTableLatency - L2 latency).
+ */
+export function walkRefAt(warm: number, m: MemoryHierarchy, footprintPages: number, sequential = false): number {
+  return warm + Math.max(0, pageTableLatency(m, footprintPages, sequential) - m.l2Cycles);
+}
+
+/** Price of one walk memory reference in a regime. */
+export function walkMemRefCycles(profile: CpuProfile, footprintPages: number, sequential = false): number {
+  return walkRefAt(effectiveCycles(profile, 'walkMemRef'), profile.memory, footprintPages, sequential);
 }
 
 /** Load-to-use latency of the data access for a footprint (the whole pages are the working set). */
@@ -74,11 +101,16 @@ export function drainCycles(profile: CpuProfile, footprintPages: number): number
 
 /** The price of one hardware event in a regime. */
 export function regimePrice(profile: CpuProfile, ev: HwEvent, r: AccessRegime): number {
-  let c = ev === 'walkMemRef' ? walkMemRefCycles(profile, r.footprintPages) : effectiveCycles(profile, ev);
-  if (profile.vendor === 'amd' && AD_UPDATES.includes(ev)) c += walkMemRefCycles(profile, r.footprintPages) - effectiveCycles(profile, 'walkMemRef');
+  if (ev === 'dataAccess') {
+    const miss = effectiveCycles(profile, ev) + Math.max(0, dataLatency(profile, r.footprintPages) - profile.memory.l1dCycles);
+    return r.dependence === 'independent' ? miss / profile.memory.mlp : miss;
+  }
+  const ref = walkMemRefCycles(profile, r.footprintPages, r.sequential);
+  let c = ev === 'walkMemRef' ? ref : effectiveCycles(profile, ev);
+  if (profile.vendor === 'amd' && AD_UPDATES.includes(ev)) c += ref - effectiveCycles(profile, 'walkMemRef');
   if (r.dependence === 'independent') {
     if (OVERLAPPABLE.includes(ev)) c /= profile.memory.mlp;
-    else if (SERIALIZING.includes(ev)) c += drainCycles(profile, r.footprintPages);
+    else if (DRAINING.includes(ev)) c += drainCycles(profile, r.footprintPages);
   }
   return c;
 }
@@ -89,7 +121,7 @@ const regimeTables = new WeakMap<CpuProfile, Map<string, CostTable>>();
 export function regimeTable(profile: CpuProfile, r: AccessRegime): CostTable {
   let byKey = regimeTables.get(profile);
   if (!byKey) regimeTables.set(profile, (byKey = new Map()));
-  const key = `${r.dependence}:${r.footprintPages}`;
+  const key = `${r.dependence}:${r.footprintPages}:${r.sequential ? 's' : 'r'}`;
   let t = byKey.get(key);
   if (!t) {
     t = {

@@ -50,6 +50,11 @@ export interface CostEntry {
   source: string;
   kind: SourceKind;
   note?: string;
+  /** hardware events: the regime the number was measured or published in (docs/cost-model.md) */
+  regime?: string;
+  /** measured entries: repetitions behind the median, and their IQR / median in percent */
+  samples?: number;
+  spreadPct?: number;
 }
 
 export const CostEntrySchema = z.object({
@@ -57,6 +62,9 @@ export const CostEntrySchema = z.object({
   source: SourceSchema,
   kind: KindSchema,
   note: z.string().optional(),
+  regime: z.string().optional(),
+  samples: z.number().int().positive().optional(),
+  spreadPct: z.number().finite().nonnegative().optional(),
 });
 
 /** Convert a latency in ns measured at `ghz` to cycles (ns x GHz), rounded to a whole cycle. */

@@ -6,6 +6,7 @@
  */
 import { Mmu } from '../x86/mmu';
 import type { MmuGeometry } from '../x86/geometry';
+import { HwEv } from '../x86/events';
 import { X86_64_CLASSIC, X86_64_SAVED_DIRTY, type PteArch } from '../x86/pte';
 import { KERNEL_EVENTS, KERNEL_VIOLATIONS, KEv, type KernelViolation } from './events';
 import { FileObj, type FsKind } from './filemap';
@@ -28,6 +29,9 @@ import { Vma, VM_MAYREAD, VM_MAYWRITE, VM_NOHUGEPAGE, VM_SHARED, VM_SOFTDIRTY, v
 import { writeback_files } from './writeback';
 import { walk_pte_range } from './pagewalk';
 import { DEFAULT_THP, dirty_huge_pages, type ThpSettings } from './huge_memory';
+
+/** hardware event slot of a completed data access */
+const EV_DATA = HwEv.dataAccess;
 
 export interface KernelOptions {
   variant?: KernelVariant | string;
@@ -138,6 +142,8 @@ export class Kernel {
     for (let tries = 0; tries < 16; tries++) {
       const code = mmu.access(cpu, vpn, write);
       if (code === 0) {
+        // translated: the load or store itself happens now, once (the cost layer prices its cache misses)
+        mmu.counters[EV_DATA]++;
         if (write) this.afterWrite(mmu.lastPfn);
         return true;
       }

@@ -308,6 +308,8 @@ class Run {
         this.stepTable = regimeTable(this.profile, {
           dependence: s.dependence ?? 'independent',
           footprintPages: footprint,
+          // address order (a range or the whole region, pattern sequential): neighbours share leaf lines
+          sequential: s.op === 'touch' && (s.pattern ?? 'sequential') === 'sequential' && !Array.isArray(s.pages),
         });
         const every = this.opts.sampleEvery ?? this.plan.sampleEvery ?? 0;
         const series: SeriesPoint[] | undefined = every > 0 ? [] : undefined;

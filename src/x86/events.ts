@@ -32,6 +32,11 @@ export const HW_EVENTS = [
   'flushAll',
   /** CR3 write on a context switch (with or without the no-flush bit). */
   'cr3Write',
+  /**
+   * The data access of a load or store that completed (once per access, after any faults). Free
+   * outside an access regime; in one, it costs the cache misses of the data (src/cost/regime.ts).
+   */
+  'dataAccess',
 ] as const;
 export type HwEvent = (typeof HW_EVENTS)[number];
 export const HwEv: { readonly [K in HwEvent]: number } = Object.freeze(

@@ -5,7 +5,7 @@
  * by the vendors, so they are estimates from third-party LMBench-style measurements (cited). DRAM
  * latency is a time, converted at the profile's clock.
  */
-import type { MemoryDefinition } from '../memory';
+import { hierarchyOf, type MemoryDefinition, type MemoryHierarchy } from '../memory';
 import { sourced } from '../sourced';
 import { CITE } from '../citations';
 import type { CoreFamily } from './family';
@@ -60,6 +60,11 @@ const FIGURES: Record<CoreFamily, Figures> = {
     mlpWhy: 'taken equal to Zen 3 (6 page walkers)',
   },
 };
+
+/** The plain numbers of a family's hierarchy with DRAM latency converted at `clockGHz`. */
+export function familyHierarchy(family: CoreFamily, clockGHz: number): MemoryHierarchy {
+  return hierarchyOf(memoryHierarchy(family, clockGHz));
+}
 
 export function memoryHierarchy(family: CoreFamily, clockGHz: number): MemoryDefinition {
   const f = FIGURES[family];
