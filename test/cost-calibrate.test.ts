@@ -6,7 +6,7 @@ import * as path from 'path';
 import { execFileSync } from 'child_process';
 import { buildProbe, probeSupport, runProbe, type ProbeOutput } from '../src/cost/probe-runner';
 import { deriveHostProfile, parseCpuinfo, closestBase } from '../src/cost/calibrate';
-import { checkScenarios, permutation, pageListFile, CHECK_PAGES } from '../src/cost/check-scenarios';
+import { checkScenarios, permutation, pageListFile, CHECK_PAGES, CHECK_CHASE_PAGES } from '../src/cost/check-scenarios';
 import { compareCheck, checkPassed, formatCheckTable, summarizeRuns } from '../src/cost/check';
 import { getProfile } from '../src/cost';
 
@@ -49,6 +49,15 @@ test('host profile from probe output: measured values replace the base, failures
       stat('walk_write', 60),
       stat('a_read', 460),
       stat('ad_write', 560),
+      // the regime measurements at the --fast footprints (8 and 32 MiB): the dependent chase at 8 MiB prices A/D
+      stat('a_dep_8m', 400, 'page'),
+      stat('ad_dep_8m', 500, 'page'),
+      stat('d_dep_8m', 200, 'page'),
+      stat('a_ind_8m', 700, 'page'),
+      stat('chase_8m', 400, 'page'),
+      stat('stream_8m', 50, 'page'),
+      stat('lat_l2', 14),
+      stat('lat_dram', 300),
       stat('syscall', 300, 'call'),
       { name: 'uffd_wp_roundtrip', what: 'x', error: 'userfaultfd(): Operation not permitted' },
     ],
@@ -58,11 +67,27 @@ test('host profile from probe output: measured values replace the base, failures
   const p = cal.profile;
   assert.equal(p.name, 'host');
   assert.equal(p.clockGHz, 2.5);
+  // an Intel base: no re-walk term, so the A/D prices are the dependent deltas at the first footprint
   assert.equal(p.costs.aBitSet.cycles, 400);
   assert.equal(p.costs.aBitSet.kind, 'measured');
+  assert.equal(p.costs.aBitSet.regime, 'dependent, 8 MiB');
+  assert.equal(p.costs.aBitSet.samples, 100);
   assert.match(p.costs.aBitSet.source, /^measured: ptlab calibrate 2026-01-01, Test CPU/);
   assert.equal(p.costs.dBitSet.cycles, 200);
   assert.equal(p.costs.adBitSet.cycles, 500);
+  // the memory hierarchy: measured latencies, MLP = dependent / independent pass
+  assert.equal(p.memory.l2Cycles, 14);
+  assert.equal(p.memory.dramCycles, 300);
+  assert.equal(p.memory.mlp, 8);
+  assert.equal(p.definition.measuredOn?.virtualization, 'bare-metal');
+  assert.equal(cal.virtualization.mode, 'bare-metal');
+  // regime rows: the fitted one is exact, the others are model predictions next to measurements
+  const fitted = cal.regimeRows.find((r) => r.fitted && r.event === 'aBitSet')!;
+  assert.equal(fitted.predicted, 400);
+  const ind = cal.regimeRows.find((r) => r.event === 'aBitSet' && r.dependence === 'independent' && r.footprintMiB === 8)!;
+  assert.equal(ind.measured, 700);
+  assert.ok(ind.predicted > 400, 'the independent regime adds the drain');
+  assert.ok(cal.regimeRows.find((r) => r.event === 'aBitSet' && r.footprintMiB === 32)!.problem, 'missing measurements are explained');
   const base = getProfile('skylake-sp');
   assert.equal(p.costs['fault.uffdWp'].cycles, base.costs['fault.uffdWp'].cycles);
   const row = cal.rows.find((r) => r.event === 'fault.uffdWp')!;
@@ -120,13 +145,17 @@ test('per-PTE prices: the RO direction prices changePte, RW minus RO prices mkwr
 
 test('check scenarios: spec shape and the page lists the probe reads', () => {
   const plan = checkScenarios('zen3', 'linux-6.18', 1);
-  assert.equal(plan.scenarios.length, 3);
+  assert.equal(plan.scenarios.length, 5);
   for (const sc of plan.scenarios) {
     assert.equal((sc.spec as any).kernel, 'linux-6.18');
     assert.equal((sc.spec as any).machine.cpu, 'zen3');
     assert.equal((sc.spec as any).steps[0].op, 'mmap');
   }
-  const [quarter, writes, reads] = plan.lists;
+  const [quarter, writes, reads, chase] = plan.lists;
+  assert.deepEqual([...chase].sort((a, b) => a - b), Array.from({ length: CHECK_CHASE_PAGES }, (_, i) => i));
+  const chaseSpec = plan.scenarios.find((s) => s.name === 'chase-128m-madv-free')!.spec as any;
+  assert.equal(chaseSpec.steps[3].dependence, 'dependent');
+  assert.equal(chaseSpec.steps[3].pages, chase, 'the model chases the same cycle as the probe');
   assert.equal(quarter.length, CHECK_PAGES / 4);
   assert.equal(new Set(quarter).size, quarter.length);
   assert.deepEqual([...writes, ...reads].sort((a, b) => a - b), Array.from({ length: CHECK_PAGES }, (_, i) => i));
@@ -148,7 +177,7 @@ test('check comparison: error and noise columns, failure above 25%, missing pred
   };
   // 7 steps: mmap, fill, then the scenario; after-fill sums steps from afterFillStep (2)
   const rows = compareCheck(plan.scenarios, native, () => ({ steps: [1, 99, 2, 2, 2, 2, 1] }));
-  assert.equal(rows.length, 6);
+  assert.equal(rows.length, 2 * plan.scenarios.length);
   assert.equal(rows[0].predicted, 109);
   assert.ok(Math.abs(rows[0].errorPct! - 9) < 1e-9);
   assert.equal(rows[0].noisePct, 20);
@@ -174,12 +203,15 @@ test('the probe compiles and runs its fast subset on this Linux x86-64 machine',
     assert.ok(out.tscGHz > 0.1 && out.tscGHz < 10, `tsc ${out.tscGHz}`);
     const names = out.results.map((r) => r.name);
     for (const n of ['syscall', 'hot_read', 'walk_read', 'a_read', 'ad_write', 'cached_write_dset', 'mprotect_call_a', 'mprotect_call_b', 'mprotect_big_rw', 'madv_free_big']) assert.ok(names.includes(n), n);
+    for (const n of ['a_dep_8m', 'a_ind_32m', 'chase_8m', 'stream_32m', 'a_iso', 'lat_2m', 'lat_dram', 'clear_refs_pte']) assert.ok(names.includes(n), n);
     for (const r of out.results) {
       if (r.error) continue; // e.g. userfaultfd not permitted: reported per value
-      assert.ok(r.median! > 0 && r.p25! <= r.median! && r.median! <= r.p75!, r.name);
+      // differences (the regime and isolated A/D deltas, clear_refs per PTE) can come out negative in noise
+      const delta = /^(a|ad|d)_(dep|ind|iso)|^clear_refs_pte$/.test(r.name);
+      assert.ok((delta || r.median! > 0) && r.p25! <= r.median! && r.median! <= r.p75!, r.name);
     }
     // the derivation accepts real output and still validates
-    const cal = deriveHostProfile(out, parseCpuinfo(fs.readFileSync('/proc/cpuinfo', 'utf8')), 'test');
+    const cal = deriveHostProfile(out, parseCpuinfo(fs.readFileSync('/proc/cpuinfo', 'utf8')), '2026-01-01');
     assert.equal(cal.profile.name, 'host');
   } finally {
     if (old === undefined) delete process.env.PTLAB_CACHE;

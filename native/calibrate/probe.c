@@ -69,6 +69,9 @@ static int g_first = 1;
 /* resident pages of the probe, printed with the next measurement when >= 0 (fork cost depends on it) */
 static long g_rss_pages = -1;
 static volatile uint64_t g_sink;
+/* the --spin-others processes (stopped while a measurement needs CPU 1 for itself) */
+static pid_t g_spinners[1024];
+static int g_nspin;
 
 static inline uint64_t tsc_begin(void) {
   uint32_t lo, hi;
@@ -339,6 +342,255 @@ static void measure_cached_write(const char *name, const char *what, int dset) {
   emit_samples(name, "access", g_buf, n, what);
 }
 
+/* ---------- regimes: A/D updates in a dependent chase and in an independent stream ---------- */
+
+/* A region whose pages form one random cycle: each page holds, at REG_OFF, the address of the
+ * next page's REG_OFF. A dependent pass follows the pointers (each load waits for the previous
+ * one: a pointer chase); an independent pass reads or writes every page in address order (a page-
+ * stride stream whose TLB misses can overlap). Both touch one line per page. */
+#define REG_OFF 2048
+struct chase {
+  char *p;
+  size_t pages;
+  char *start;
+};
+
+static uint64_t g_rng = 0x9e3779b97f4a7c15ULL;
+static uint64_t rng(void) {
+  g_rng ^= g_rng << 13;
+  g_rng ^= g_rng >> 7;
+  g_rng ^= g_rng << 17;
+  return g_rng;
+}
+
+/* Link `n` slots `stride` bytes apart, starting at `base`, into one random cycle: each slot holds
+ * the address of the next. Returns the first slot (NULL when out of memory). */
+static char *random_cycle(char *base, size_t n, size_t stride) {
+  uint32_t *perm = malloc(n * sizeof *perm);
+  if (!perm) return NULL;
+  for (size_t i = 0; i < n; i++) perm[i] = (uint32_t)i;
+  for (size_t i = n - 1; i > 0; i--) {
+    size_t j = rng() % (i + 1);
+    uint32_t t = perm[i];
+    perm[i] = perm[j];
+    perm[j] = t;
+  }
+  for (size_t i = 0; i < n; i++) *(char **)(base + (size_t)perm[i] * stride) = base + (size_t)perm[(i + 1) % n] * stride;
+  char *start = base + (size_t)perm[0] * stride;
+  free(perm);
+  return start;
+}
+
+static int chase_map(struct chase *c, size_t pages) {
+  c->pages = pages;
+  c->p = map_region(pages);
+  if (!c->p) return -1;
+  c->start = random_cycle(c->p + REG_OFF, pages, PAGE);
+  return c->start ? 0 : -1;
+}
+
+/* One timed pass, cycles per page (thread CPU time). Returns < 0 when a pointer was lost (the
+ * MADV_FREE pages were reclaimed). */
+static double chase_pass(struct chase *c, int dependent, int write) {
+  evict();
+  double t0 = cpu_cycles();
+  if (dependent) {
+    char *q = c->start;
+    for (size_t i = 0; i < c->pages && q; i++) {
+      char *next = *(char **)q;
+      if (write) q[64] = 1;
+      q = next;
+    }
+    if (!q) return -1;
+    g_sink += (uintptr_t)q;
+  } else if (write) {
+    for (size_t i = 0; i < c->pages; i++) c->p[i * PAGE + REG_OFF + 64] = 1;
+  } else {
+    uint64_t sum = 0;
+    for (size_t i = 0; i < c->pages; i++) sum += (unsigned char)c->p[i * PAGE + REG_OFF];
+    g_sink += sum;
+  }
+  return (cpu_cycles() - t0) / (double)c->pages;
+}
+
+enum upd { UPD_A, UPD_AD, UPD_D };
+
+/* Extra cycles per page of an A (read after MADV_FREE), A+D (write after MADV_FREE) or D (write
+ * to A=1,D=0: MADV_FREE, then a read pass) update, in both regimes, as per-repetition differences
+ * against the same pass over A=1,D=1 PTEs; plus the A-set pass costs themselves (dependent /
+ * independent = the memory-level parallelism). Footprint tag e.g. "64m". */
+static void measure_regimes(size_t pages, const char *tag) {
+  struct chase c;
+  char name[64], what[200];
+  if (chase_map(&c, pages)) {
+    snprintf(name, sizeof name, "chase_%s", tag);
+    emit_error(name, "regime measurements", "mmap failed: %s", strerror(errno));
+    return;
+  }
+  int reps = g_reps;
+  double base[2][2][64], upd[3][2][64];
+  int lost = 0;
+  for (int r = 0; r < reps && r < 64; r++)
+    for (int dep = 0; dep < 2; dep++) {
+      for (int wr = 0; wr < 2; wr++) base[dep][wr][r] = chase_pass(&c, dep, wr); /* the write leaves A=1,D=1 */
+      for (int u = 0; u < 3; u++) {
+        madvise(c.p, pages * PAGE, MADV_FREE); /* A=0, D=0 */
+        if (u == UPD_D) (void)chase_pass(&c, 0, 0); /* A=1, D=0 */
+        double v = chase_pass(&c, dep, u != UPD_A);
+        if (v < 0 || *(char **)(c.p + REG_OFF) == NULL) lost = 1;
+        upd[u][dep][r] = v - base[dep][u != UPD_A][r];
+        if (u != UPD_A) continue;
+        (void)chase_pass(&c, dep, 1); /* back to A=1,D=1 */
+      }
+    }
+  munmap(c.p, pages * PAGE);
+  const char *un[3] = {"a", "ad", "d"};
+  const char *uw[3] = {"read of A=0 PTEs (MADV_FREE) - read of A=1", "write to A=0,D=0 PTEs (MADV_FREE) - write to A=1,D=1", "write to A=1,D=0 PTEs (MADV_FREE + read pass) - write to A=1,D=1"};
+  for (int u = 0; u < 3; u++)
+    for (int dep = 1; dep >= 0; dep--) {
+      snprintf(name, sizeof name, "%s_%s_%s", un[u], dep ? "dep" : "ind", tag);
+      snprintf(what, sizeof what, "%s, per page, %s over %zu MiB (%s)", uw[u], dep ? "dependent random pointer chase" : "independent page-stride stream", pages * PAGE >> 20, dep ? "each load waits for the previous" : "TLB misses overlap");
+      if (lost) emit_error(name, what, "MADV_FREE pages were reclaimed during the pass (memory pressure); re-run on an idle host");
+      else emit_samples(name, "page", upd[u][dep], reps, what);
+    }
+  for (int dep = 1; dep >= 0; dep--) {
+    snprintf(name, sizeof name, "%s_%s", dep ? "chase" : "stream", tag);
+    snprintf(what, sizeof what, "TLB-missing read of A=1 pages, per page, %s over %zu MiB (data from DRAM after the eviction sweep)", dep ? "dependent random pointer chase" : "independent page-stride stream", pages * PAGE >> 20);
+    emit_samples(name, "page", base[dep][0], reps, what);
+  }
+}
+
+/* One access at a time between fences, to 512 pages whose tables stay warm: the latency of one A,
+ * A+D or D update with nothing to overlap, minus the median of the same access to A=1,D=1 PTEs.
+ * The TLB is emptied by reading 4096 other pages (twice the STLB reach of the shipped profiles). */
+static void measure_isolated(const char *name, const char *what, enum upd u) {
+  const size_t pages = 512, other = 4096;
+  char *p = map_region(pages), *o = map_region(other);
+  if (!p || !o) {
+    emit_error(name, what, "mmap failed: %s", strerror(errno));
+    return;
+  }
+  write_pages(o, other, 0);
+  int trials = g_fast ? 4 : 16;
+  double *base = malloc(trials * pages * sizeof *base);
+  size_t nb = 0, n = 0;
+  for (int t = 0; t < trials; t++)
+    for (int clear = 0; clear < 2; clear++) {
+      write_pages(p, pages, 0); /* A=1, D=1 */
+      if (clear) madvise(p, pages * PAGE, MADV_FREE); /* A=0, D=0 */
+      if (clear && u == UPD_D) g_sink += read_pages(p, pages, 0); /* A=1, D=0 */
+      g_sink += read_pages(o, other, 0);
+      for (size_t i = 0; i < pages; i++) {
+        char *a = p + i * PAGE + 128;
+        uint64_t t0 = tsc_begin();
+        if (u == UPD_A) g_sink += (unsigned char)*(volatile char *)a;
+        else *(volatile char *)a = 1;
+        uint64_t t1 = tsc_end();
+        if (clear) g_buf[n++] = (double)(t1 - t0);
+        else base[nb++] = (double)(t1 - t0);
+      }
+    }
+  munmap(p, pages * PAGE);
+  munmap(o, other * PAGE);
+  qsort(base, nb, sizeof *base, cmp_double);
+  double mb = quantile(base, nb, 0.5);
+  free(base);
+  for (size_t i = 0; i < n; i++) g_buf[i] -= mb;
+  emit_samples(name, "access", g_buf, n, what);
+}
+
+/* Load-to-use latency of a random line chase within `bytes` of a THP region: warm (the second of
+ * two passes) for cache sizes, or after the eviction sweep for DRAM. */
+static void measure_latency(const char *name, const char *what, size_t bytes, int cold) {
+  char *raw = NULL;
+  size_t rawlen = 0;
+  size_t pages = (bytes + PAGE - 1) / PAGE;
+  if (pages < 512) pages = 512;
+  char *p = map_huge(pages, &raw, &rawlen);
+  if (!p) {
+    emit_error(name, what, "mmap failed: %s", strerror(errno));
+    return;
+  }
+  size_t lines = bytes / 64, step = 1;
+  if (cold) {
+    lines = pages; /* one line per page, so every access is a new line */
+    step = PAGE / 64;
+  }
+  char *start = random_cycle(p, lines, step * 64);
+  int reps = g_fast ? 3 : g_reps;
+  double s[64];
+  for (int r = 0; r < reps && r < 64; r++) {
+    char *q = start;
+    if (cold) evict();
+    else
+      for (size_t i = 0; i < lines; i++) q = *(char **)q;
+    double t0 = cpu_cycles();
+    for (size_t i = 0; i < lines; i++) q = *(char **)q;
+    s[r] = (cpu_cycles() - t0) / (double)lines;
+    g_sink += (uintptr_t)q;
+  }
+  munmap(raw, rawlen);
+  emit_samples(name, "access", s, reps, what);
+}
+
+/* Hypervisor CPUID leaf 0x40000000: the vendor signature ("KVMKVMKVM", "Microsoft Hv", ...). */
+static void print_hypervisor(void) {
+  unsigned a, b, c, d;
+  char sig[13];
+  __asm__ __volatile__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x40000000), "c"(0));
+  memcpy(sig, &b, 4);
+  memcpy(sig + 4, &c, 4);
+  memcpy(sig + 8, &d, 4);
+  sig[12] = 0;
+  for (int i = 0; i < 12; i++)
+    if ((unsigned char)sig[i] < 0x20 || (unsigned char)sig[i] > 0x7e) sig[i] = sig[i] ? '?' : 0;
+  printf("\"hypervisorSignature\":");
+  json_str(sig);
+  printf(",");
+}
+
+/* Write "1" to /proc/self/clear_refs: clear_refs_pte_range test-and-clears A of every PTE of the
+ * process, then the whole mm is flushed. */
+static int clear_refs_write(void) {
+  int fd = open("/proc/self/clear_refs", O_WRONLY);
+  if (fd < 0) return -1;
+  int rc = write(fd, "1", 1) == 1 ? 0 : -1;
+  close(fd);
+  return rc;
+}
+
+/* clear_refs with N more young PTEs minus the same call without them, per page: the scanPte price
+ * (the eviction sweep before each call makes the probe's other PTEs young alike in both). */
+static void measure_clear_refs(void) {
+  const char *what = "write 1 to /proc/self/clear_refs with N more young PTEs minus without them, per PTE";
+  size_t extra = g_fast ? 4096 : 16384;
+  int m = g_fast ? 3 : 9;
+  double s[64];
+  for (int i = 0; i < m; i++) {
+    char *p = map_region(extra);
+    if (!p) {
+      emit_error("clear_refs_pte", what, "mmap failed: %s", strerror(errno));
+      return;
+    }
+    write_pages(p, extra, 0);
+    evict();
+    double t0 = cpu_cycles();
+    int rc = clear_refs_write();
+    double t1 = cpu_cycles();
+    munmap(p, extra * PAGE);
+    evict();
+    double t2 = cpu_cycles();
+    rc |= clear_refs_write();
+    double t3 = cpu_cycles();
+    if (rc) {
+      emit_error("clear_refs_pte", what, "/proc/self/clear_refs: %s", strerror(errno));
+      return;
+    }
+    s[i] = ((t1 - t0) - (t3 - t2)) / (double)extra;
+  }
+  emit_samples("clear_refs_pte", "page", s, m, what);
+}
+
 /* ---------- faults ---------- */
 
 static void measure_first_touch(const char *name, const char *what, int write) {
@@ -546,23 +798,37 @@ static void measure_mprotect(void) {
 
 static volatile int g_spin_stop;
 static char *g_spin_mem;
+static int g_idle_pipe[2];
 
-static void *spinner(void *arg) {
-  (void)arg;
+/* The second thread of the mm, on CPU 1: busy = spins reading the mm's memory (CPU 1 keeps the mm
+ * loaded and takes every shootdown IPI); idle = touches the memory once, then blocks on a pipe, so
+ * CPU 1 goes idle with the mm lazily loaded (lazy TLB: the flush may skip it). */
+static void *neighbour(void *arg) {
+  int idle = (int)(intptr_t)arg;
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET(1, &set);
   pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  if (idle) {
+    char c;
+    g_sink += (unsigned char)g_spin_mem[0];
+    (void)!read(g_idle_pipe[0], &c, 1);
+    return NULL;
+  }
   while (!g_spin_stop) g_sink += (unsigned char)g_spin_mem[0];
   return NULL;
 }
 
-/* Nadav's method: the same mprotect loop with a second thread of the mm running on another CPU,
- * so each flush becomes a shootdown IPI. */
-static void measure_mprotect_2t(void) {
-  const char *what = "mprotect() of 1 page with a 2nd thread spinning on CPU 1 (shootdown IPI)";
+/* Nadav's method: the same mprotect loop with a second thread of the mm on another CPU. With a
+ * busy neighbour each flush becomes a shootdown IPI; with an idle one (lazy TLB) it may not. The
+ * probe's own spinner processes (--spin-others) are stopped meanwhile, so CPU 1 runs only the
+ * neighbour (or nothing). */
+static void measure_mprotect_2t_one(int idle) {
+  const char *name = idle ? "mprotect_call_2t_idle" : "mprotect_call_2t";
+  const char *what = idle ? "mprotect() of 1 page with a 2nd thread of the mm asleep after running on CPU 1 (idle neighbour)"
+                          : "mprotect() of 1 page with a 2nd thread spinning on CPU 1 (busy neighbour: shootdown IPI)";
   if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
-    emit_error("mprotect_call_2t", what, "needs 2 online CPUs, this host has 1");
+    emit_error(name, what, "needs 2 online CPUs, this host has 1");
     return;
   }
   cpu_set_t set, old;
@@ -570,24 +836,41 @@ static void measure_mprotect_2t(void) {
   CPU_ZERO(&set);
   CPU_SET(0, &set);
   if (sched_setaffinity(0, sizeof set, &set)) {
-    emit_error("mprotect_call_2t", what, "sched_setaffinity failed: %s", strerror(errno));
+    emit_error(name, what, "sched_setaffinity failed: %s", strerror(errno));
     return;
   }
+  for (int i = 0; i < g_nspin; i++) kill(g_spinners[i], SIGSTOP);
   g_spin_mem = map_region(1);
   g_spin_mem[0] = 1;
   g_spin_stop = 0;
+  if (idle && pipe(g_idle_pipe)) {
+    emit_error(name, what, "pipe failed: %s", strerror(errno));
+    return;
+  }
   pthread_t th;
-  pthread_create(&th, NULL, spinner, NULL);
+  pthread_create(&th, NULL, neighbour, (void *)(intptr_t)idle);
   usleep(20000);
   int n = g_fast ? 200 : 2000;
   double s[MAX_SAMPLES];
   int rc = mprotect_samples(1, s, n);
   g_spin_stop = 1;
+  if (idle) {
+    (void)!write(g_idle_pipe[1], "x", 1);
+    close(g_idle_pipe[1]);
+  }
   pthread_join(th, NULL);
+  if (idle) close(g_idle_pipe[0]);
+  for (int i = 0; i < g_nspin; i++) kill(g_spinners[i], SIGCONT);
   sched_setaffinity(0, sizeof old, &old);
   munmap(g_spin_mem, PAGE);
-  if (rc) emit_error("mprotect_call_2t", what, "mprotect failed: %s", strerror(errno));
-  else emit_alternating("mprotect_call_2t", "call", s, n, "mprotect(PROT_READ) of 1 page with a 2nd thread on CPU 1", "mprotect(PROT_READ|PROT_WRITE) of 1 page with a 2nd thread on CPU 1");
+  if (rc) emit_error(name, what, "mprotect failed: %s", strerror(errno));
+  else if (idle) emit_alternating(name, "call", s, n, "mprotect(PROT_READ) of 1 page, idle neighbour on CPU 1", "mprotect(PROT_READ|PROT_WRITE) of 1 page, idle neighbour on CPU 1");
+  else emit_alternating(name, "call", s, n, "mprotect(PROT_READ) of 1 page with a 2nd thread on CPU 1", "mprotect(PROT_READ|PROT_WRITE) of 1 page with a 2nd thread on CPU 1");
+}
+
+static void measure_mprotect_2t(void) {
+  measure_mprotect_2t_one(0);
+  measure_mprotect_2t_one(1);
 }
 
 /* ---------- userfaultfd ---------- */
@@ -762,8 +1045,8 @@ static void measure_uffd_async(void) {
 
 static uint32_t *g_seed_pages;
 static size_t g_seed_n;
-static uint32_t *g_even, *g_odd;
-static size_t g_even_n, g_odd_n;
+static uint32_t *g_even, *g_odd, *g_chase;
+static size_t g_even_n, g_odd_n, g_chase_n;
 
 static int load_list(FILE *f, uint32_t **out, size_t *n) {
   size_t cnt;
@@ -851,17 +1134,74 @@ static double check_fork_writes(char *err, size_t errlen, double *mid) {
   return t1 - t0;
 }
 
+#define CHECK_STREAM_PAGES 262144UL /* 1 GiB */
+
+/* 1 GiB written, clear_refs (A cleared), then one read per page in address order: an independent
+ * stream whose every walk sets A */
+static double check_stream_clear_refs(char *err, size_t errlen, double *mid) {
+  double t0 = cpu_cycles();
+  char *p = map_region(CHECK_STREAM_PAGES);
+  if (!p) {
+    snprintf(err, errlen, "mmap of 1 GiB: %s", strerror(errno));
+    return -1;
+  }
+  write_pages(p, CHECK_STREAM_PAGES, 0);
+  *mid = cpu_cycles();
+  if (clear_refs_write()) {
+    snprintf(err, errlen, "/proc/self/clear_refs: %s", strerror(errno));
+    munmap(p, CHECK_STREAM_PAGES * PAGE);
+    return -1;
+  }
+  uint64_t s = 0;
+  for (size_t i = 0; i < CHECK_STREAM_PAGES; i++) s += (unsigned char)p[i * PAGE + 64];
+  double t1 = cpu_cycles();
+  *mid = t1 - *mid;
+  g_sink += s;
+  munmap(p, CHECK_STREAM_PAGES * PAGE);
+  return t1 - t0;
+}
+
+/* 128 MiB whose pages hold the next page of the listed random cycle (written in address order),
+ * MADV_FREE (A and D cleared), then a dependent pointer chase along the cycle */
+static double check_chase_madv_free(char *err, size_t errlen, double *mid) {
+  size_t pages = g_chase_n;
+  uint32_t *next = malloc(pages * sizeof *next);
+  for (size_t i = 0; i < pages; i++) next[g_chase[i]] = g_chase[(i + 1) % pages];
+  double t0 = cpu_cycles();
+  char *p = map_region(pages);
+  if (!p) {
+    snprintf(err, errlen, "mmap: %s", strerror(errno));
+    free(next);
+    return -1;
+  }
+  for (size_t i = 0; i < pages; i++) *(char **)(p + i * PAGE + 64) = p + (size_t)next[i] * PAGE + 64;
+  *mid = cpu_cycles();
+  madvise(p, pages * PAGE, MADV_FREE);
+  char *q = p + (size_t)g_chase[0] * PAGE + 64;
+  for (size_t i = 0; i < pages && q; i++) q = *(char **)q;
+  double t1 = cpu_cycles();
+  *mid = t1 - *mid;
+  free(next);
+  munmap(p, pages * PAGE);
+  if (!q) {
+    snprintf(err, errlen, "MADV_FREE pages were reclaimed during the chase (memory pressure); re-run on an idle host");
+    return -1;
+  }
+  g_sink += (uintptr_t)q;
+  return t1 - t0;
+}
+
 /* Two results per scenario: the total from mmap on, and the part after the first fill (the
  * scenario proper, without the first-touch faults that dominate the total). */
 static void run_check(int reps) {
   double s[MAX_SAMPLES], after[MAX_SAMPLES];
   char err[256];
-  const char *names[3] = {"seed-uffd-unprotect-write", "mprotect-ro-rw-mix", "fork-parent-writes"};
-  for (int k = 0; k < 3; k++) {
+  const char *names[5] = {"seed-uffd-unprotect-write", "mprotect-ro-rw-mix", "fork-parent-writes", "stream-1g-clear-refs", "chase-128m-madv-free"};
+  for (int k = 0; k < 5; k++) {
     int n = 0, failed = 0;
     for (int r = 0; r < reps && !failed; r++) {
       double mid = 0;
-      double v = k == 0 ? check_seed(err, sizeof err, &mid) : k == 1 ? check_mprotect_mix(&mid) : check_fork_writes(err, sizeof err, &mid);
+      double v = k == 0 ? check_seed(err, sizeof err, &mid) : k == 1 ? check_mprotect_mix(&mid) : k == 2 ? check_fork_writes(err, sizeof err, &mid) : k == 3 ? check_stream_clear_refs(err, sizeof err, &mid) : check_chase_madv_free(err, sizeof err, &mid);
       if (v < 0) failed = 1;
       else {
         after[n] = mid;
@@ -893,8 +1233,6 @@ static double tsc_ghz(void) {
   return (double)(t1 - t0) / ns;
 }
 
-static pid_t g_spinners[1024];
-static int g_nspin;
 
 static void spin_others(void) {
   /* within the CPUs this process may use (a cpuset may exclude CPU 0): the probe takes the
@@ -954,12 +1292,14 @@ int main(int argc, char **argv) {
   g_tsc_ghz = tsc_ghz();
   g_buf = malloc(BUF_SAMPLES * sizeof *g_buf);
   if (!g_buf) return 1;
-  printf("{\"probe\":1,\"fast\":%s,\"reps\":%d,\"tscGHz\":%.4f,\"results\":[", g_fast ? "true" : "false", g_reps, g_tsc_ghz);
+  printf("{\"probe\":2,");
+  print_hypervisor();
+  printf("\"fast\":%s,\"reps\":%d,\"tscGHz\":%.4f,\"results\":[", g_fast ? "true" : "false", g_reps, g_tsc_ghz);
 
   if (check) {
     FILE *f = check_file ? fopen(check_file, "r") : NULL;
-    if (!f || load_list(f, &g_seed_pages, &g_seed_n) || load_list(f, &g_even, &g_even_n) || load_list(f, &g_odd, &g_odd_n)) {
-      fprintf(stderr, "probe: --check needs --check-pages FILE with three lists (count then indices)\n");
+    if (!f || load_list(f, &g_seed_pages, &g_seed_n) || load_list(f, &g_even, &g_even_n) || load_list(f, &g_odd, &g_odd_n) || load_list(f, &g_chase, &g_chase_n)) {
+      fprintf(stderr, "probe: --check needs --check-pages FILE with four lists (count then indices)\n");
       return 2;
     }
     fclose(f);
@@ -996,6 +1336,20 @@ int main(int argc, char **argv) {
   measure_cold("a_read", "TLB-cold read after MADV_FREE (walk sets A)", cold, PREP_FREE, 0);
   measure_cold("ad_write", "TLB-cold write after MADV_FREE (walk sets A and D)", cold, PREP_FREE, 1);
   measure_cold("d_write_cold", "TLB-cold write to A=1,D=0 PTEs (walk sets D)", cold, PREP_FREE_THEN_READ, 1);
+  measure_isolated("a_iso", "read of one page at a time (fenced) after MADV_FREE, warm tables: the A update with nothing to overlap", UPD_A);
+  measure_isolated("ad_iso", "write of one page at a time (fenced) after MADV_FREE, warm tables: the A+D update", UPD_AD);
+  measure_isolated("d_iso", "write of one page at a time (fenced) to A=1,D=0 PTEs, warm tables: the D update", UPD_D);
+  measure_latency("lat_l2", "random line chase within 256 KiB, warm (L2)", 256UL << 10, 0);
+  /* past L2: the LLC latency (2 MiB) and how much of the LLC this core really gets (a guest
+   * shares it): the latency at 4-16 MiB gives the capacity that still hits */
+  measure_latency("lat_2m", "random line chase within 2 MiB, warm (LLC)", 2UL << 20, 0);
+  measure_latency("lat_4m", "random line chase within 4 MiB, warm", 4UL << 20, 0);
+  measure_latency("lat_8m", "random line chase within 8 MiB, warm", 8UL << 20, 0);
+  measure_latency("lat_16m", "random line chase within 16 MiB, warm", 16UL << 20, 0);
+  measure_latency("lat_dram", "random chase, one line per page of 256 MiB on THP, after the eviction sweep (DRAM)", g_fast ? 32UL << 20 : 256UL << 20, 1);
+  /* two footprints, neither one of the --check scenarios' (128 MiB, 1 GiB) */
+  measure_regimes(g_fast ? 2048 : 16384, g_fast ? "8m" : "64m");
+  measure_regimes(g_fast ? 8192 : 131072, g_fast ? "32m" : "512m");
   if (!g_fast) {
     measure_first_touch("anon_write_fault", "first write to fresh anon memory (do_anonymous_page: alloc, zero, map)", 1);
     measure_first_touch("zero_read_fault", "first read of fresh anon memory (maps the shared zero page)", 0);
@@ -1005,6 +1359,7 @@ int main(int argc, char **argv) {
     measure_first_touch("anon_write_fault", "first write to fresh anon memory (do_anonymous_page: alloc, zero, map)", 1);
   }
   measure_mprotect();
+  measure_clear_refs();
   measure_big("madv_free_big", "madvise(MADV_FREE) of %zu written pages, per page", NULL, NULL, "MADV_FREE of many pages", madv_free_op, NULL);
   if (!g_fast) measure_mprotect_2t();
   measure_uffd_ioctl();

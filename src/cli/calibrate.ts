@@ -9,7 +9,7 @@ import { compile } from '../lab/compile';
 import { simulateRun } from '../lab/simulate';
 import { CliError } from './errors';
 import { buildProbe, probeSupport, runProbe, type ProbeOutput } from '../cost/probe-runner';
-import { deriveHostProfile, readHostInfo, closestBase, type CalibrationRow } from '../cost/calibrate';
+import { deriveHostProfile, readHostInfo, closestBase, type CalibrationRow, type RegimeRow } from '../cost/calibrate';
 import { hostProfilePath, getProfile, listProfiles, registerProfile } from '../cost/registry';
 import { checkScenarios, pageListFile, type CheckScenario } from '../cost/check-scenarios';
 import { variantForRelease } from '../kernel/variants';
@@ -111,6 +111,23 @@ function formatRows(rows: CalibrationRow[]): string {
   return [line(head), ...body.map(line)].join('\n');
 }
 
+function formatRegimeRows(rows: RegimeRow[]): string {
+  const head = ['event', 'regime', 'footprint', 'measured', 'IQR %', 'model', 'error %', ''];
+  const body = rows.map((r) => [
+    r.event,
+    r.dependence,
+    `${r.footprintMiB} MiB`,
+    r.measured === undefined ? '-' : r.measured.toFixed(0),
+    r.spreadPct === undefined || !Number.isFinite(r.spreadPct) ? '-' : r.spreadPct.toFixed(0),
+    r.predicted.toFixed(0),
+    r.errorPct === undefined ? '-' : `${r.errorPct >= 0 ? '+' : ''}${r.errorPct.toFixed(0)}`,
+    r.fitted ? 'fitted' : r.problem ?? 'check',
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (c: string[]) => c.map((x, i) => (i < 2 || i === 7 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  ');
+  return [line(head), ...body.map(line)].join('\n');
+}
+
 /** --others: busy by default on a VM guest (see USAGE), as-is on bare metal */
 function spinOthers(a: Args, info: { hypervisor: boolean }): boolean {
   return (a.others ?? (info.hypervisor ? 'busy' : 'as-is')) === 'busy';
@@ -124,22 +141,26 @@ async function calibrate(a: Args): Promise<number> {
     return 1;
   }
   const date = new Date().toISOString().slice(0, 10);
-  const cal = deriveHostProfile(out, info, date);
+  const cal = deriveHostProfile(out, info, date, spinOthers(a, info));
   const file = a.out ?? hostProfilePath();
   if (!a.dryRun) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, JSON.stringify(cal.definition, null, 2) + '\n');
   }
   if (a.json) {
-    process.stdout.write(JSON.stringify({ file: a.dryRun ? null : file, base: cal.base, tscGHz: cal.tscGHz, rows: cal.rows, probe: out }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ file: a.dryRun ? null : file, base: cal.base, tscGHz: cal.tscGHz, virtualization: cal.virtualization, rows: cal.rows, regimeRows: cal.regimeRows, probe: out }, null, 2) + '\n');
     return 0;
   }
   const w = (s: string) => process.stdout.write(s + '\n');
   w(`host: ${info.cpuModel}${info.hypervisor ? ' (VM guest)' : ''}, kernel ${info.kernel}, TSC ${out.tscGHz.toFixed(3)} GHz`);
   w(`base profile: ${cal.base} (${cal.baseWhy})${out.fast ? '; --fast subset' : ''}`);
   w(`other CPUs: ${spinOthers(a, info) ? 'kept busy (--others busy)' : 'as they were (--others as-is)'}`);
+  w(`virtualization: ${cal.virtualization.mode} (${cal.virtualization.how})`);
   w('');
   w(formatRows(cal.rows));
+  w('');
+  w('A/D updates by regime (extra cycles per page vs the same pass over A=1,D=1; the model prices the host profile):');
+  w(formatRegimeRows(cal.regimeRows));
   w('');
   w('cycles are TSC ticks; each value is a median over repetitions (IQR = interquartile range / median).');
   w(a.dryRun ? 'dry run: nothing written' : `wrote ${file} (use it as CPU profile "host")`);
@@ -196,7 +217,7 @@ async function check(a: Args): Promise<number> {
       tscGHz = out.tscGHz;
       let cpu = savedCpu!;
       if (fresh) {
-        const cal = deriveHostProfile(out, info, new Date().toISOString().slice(0, 10));
+        const cal = deriveHostProfile(out, info, new Date().toISOString().slice(0, 10), spinOthers(a, info));
         cpu = registerProfile({ ...cal.definition, name: 'host-check' }).name;
         if (!a.dryRun && run === a.runs) {
           const file = a.out ?? hostProfilePath();

@@ -10,18 +10,25 @@ import * as fs from 'fs';
 import * as os from 'os';
 import type { CostEvent } from './cost-events';
 import type { CostEntry } from './sourced';
-import { parseProfile, type CpuProfile, type CpuProfileInput, type Vendor } from './profile';
+import { parseProfile, type CpuProfile, type CpuProfileInput, type MeasuredMachine, type Vendor } from './profile';
 import { getProfile } from './registry';
 import { virtualize } from './virtualize';
 import { medianOf, spreadPct, type ProbeOutput, type ProbeResult } from './probe-runner';
+import { regimePrice, walkRefAt, type Dependence } from './regime';
+import type { MemoryDefinition } from './memory';
+import type { HwEvent } from '../x86/events';
 
 export interface HostInfo {
   cpuModel: string;
+  vendorId?: string;
   vendor?: Vendor;
   family?: number;
   model?: number;
   hypervisor: boolean;
   kernel: string;
+  cpus?: number;
+  /** data/unified cache sizes in bytes by level, from /sys/devices/system/cpu/cpu0/cache */
+  caches?: { l1d?: number; l2?: number; l3?: number };
 }
 
 export function parseCpuinfo(text: string, kernel = os.release()): HostInfo {
@@ -34,6 +41,7 @@ export function parseCpuinfo(text: string, kernel = os.release()): HostInfo {
   };
   return {
     cpuModel: field('model name') ?? 'unknown CPU',
+    vendorId,
     vendor: vendorId === 'GenuineIntel' ? 'intel' : vendorId === 'AuthenticAMD' || vendorId === 'HygonGenuine' ? 'amd' : undefined,
     family: num('cpu family'),
     model: num('model'),
@@ -49,7 +57,61 @@ export function readHostInfo(): HostInfo {
   } catch {
     /* not Linux: empty info */
   }
-  return parseCpuinfo(text);
+  return { ...parseCpuinfo(text), cpus: os.cpus().length, caches: readCacheSizes() };
+}
+
+/** "32K", "512K", "32768K", "32M" -> bytes */
+function cacheBytes(v: string): number | undefined {
+  const m = /^(\d+)\s*([KMG]?)/i.exec(v.trim());
+  if (!m) return undefined;
+  return Number(m[1]) * ({ '': 1, K: 1024, M: 1 << 20, G: 1 << 30 } as Record<string, number>)[m[2].toUpperCase()];
+}
+
+function readCacheSizes(dir = '/sys/devices/system/cpu/cpu0/cache'): HostInfo['caches'] {
+  const out: NonNullable<HostInfo['caches']> = {};
+  let entries: string[] = [];
+  try {
+    entries = fs.readdirSync(dir).filter((e) => e.startsWith('index'));
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    try {
+      const read = (f: string) => fs.readFileSync(`${dir}/${e}/${f}`, 'utf8').trim();
+      const level = Number(read('level'));
+      const type = read('type');
+      const bytes = cacheBytes(read('size'));
+      if (bytes === undefined || type === 'Instruction') continue;
+      if (level === 1) out.l1d = bytes;
+      else if (level === 2) out.l2 = bytes;
+      else if (level === 3) out.l3 = bytes;
+    } catch {
+      /* a level without the files: skip */
+    }
+  }
+  return out;
+}
+
+/** Threshold between a hardware A-bit update and a hypervisor intervention, TSC cycles. */
+export const SHADOW_PAGING_A_CYCLES = 2000;
+
+/**
+ * Bare metal, nested paging or shadow paging, and how that was decided. CPUID.1:ECX[31] (the
+ * `hypervisor` flag) says whether this is a guest. A guest cannot read its hypervisor's MMU mode,
+ * so the mode is inferred from what it costs: under nested paging the hardware walker sets PTE.A
+ * in the guest's own tables (tens to hundreds of cycles); under shadow paging the hypervisor keeps
+ * the guest's tables write-protected or the shadow entries not-accessed, so the first access after
+ * the guest clears A is a VM exit (thousands of cycles; ~12k measured on a Zen 5 PVM guest).
+ */
+export function detectVirtualization(info: HostInfo, probe: ProbeOutput): { mode: MeasuredMachine['virtualization']; how: string } {
+  if (!info.hypervisor) return { mode: 'bare-metal', how: 'CPUID.1:ECX[31] (the hypervisor flag in /proc/cpuinfo) is clear' };
+  const sig = probe.hypervisorSignature ? `signature "${probe.hypervisorSignature}"` : 'no signature read';
+  const a = medianOf(probe, 'a_iso');
+  if ('error' in a) return { mode: 'nested-paging', how: `hypervisor flag set (${sig}); assumed nested paging: the isolated A-bit measurement is missing (${a.error})` };
+  const v = Math.round(a.value);
+  return v > SHADOW_PAGING_A_CYCLES
+    ? { mode: 'shadow-paging', how: `hypervisor flag set (${sig}); an isolated A-bit update costs ${v} TSC cycles (> ${SHADOW_PAGING_A_CYCLES}): a hypervisor intervention per update, i.e. shadow paging` }
+    : { mode: 'nested-paging', how: `hypervisor flag set (${sig}); an isolated A-bit update costs ${v} TSC cycles (<= ${SHADOW_PAGING_A_CYCLES}): the hardware walker sets it in the guest's own tables, i.e. nested paging (shadow paging would exit to the hypervisor)` };
 }
 
 /** Closest shipped profile by vendor and family/model (Intel model numbers from the SDM's CPUID tables). */
@@ -84,12 +146,29 @@ export interface CalibrationRow {
 
 type Got = { value: number; r: ProbeResult } | { error: string };
 
+/** A regime measurement against the model's price for it (only the dependent one at the first footprint is fitted). */
+export interface RegimeRow {
+  event: 'aBitSet' | 'adBitSet' | 'dBitSet';
+  dependence: Dependence;
+  footprintMiB: number;
+  measured?: number;
+  spreadPct?: number;
+  predicted: number;
+  errorPct?: number;
+  fitted: boolean;
+  problem?: string;
+}
+
 export interface HostCalibration {
   definition: CpuProfileInput;
   profile: CpuProfile;
   base: string;
   baseWhy: string;
   rows: CalibrationRow[];
+  /** the A/D regime measurements next to the model (not fitted, except the one marked) */
+  regimeRows: RegimeRow[];
+  /** bare metal / nested / shadow paging and how that was decided */
+  virtualization: { mode: MeasuredMachine['virtualization']; how: string };
   tscGHz: number;
 }
 
@@ -97,7 +176,7 @@ export interface HostCalibration {
  * Build the host profile from probe output. `date` is stamped in every source
  * ("measured: ptlab calibrate <date>, <cpu model>").
  */
-export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: string): HostCalibration {
+export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: string, spinning = info.hypervisor): HostCalibration {
   const pick = closestBase(info);
   let base = getProfile(pick.name);
   if (info.hypervisor) base = virtualize(base);
@@ -108,7 +187,7 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
   const costs: Partial<Record<CostEvent, CostEntry>> = {};
 
   /** a = main measurement, rest subtracted; `parts` names the subtracted terms for the note */
-  const derive = (event: CostEvent, main: Got, minus: (Got | number)[], how: string) => {
+  const derive = (event: CostEvent, main: Got, minus: (Got | number)[], how: string, regime?: string) => {
     const bad = [main, ...minus].find((g): g is { error: string } => typeof g === 'object' && 'error' in g);
     if (bad) {
       rows.push({ event, base: b(event), cycles: b(event), status: 'kept', how: `kept base: ${bad.error}` });
@@ -124,7 +203,15 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
     }
     const r = (main as { r: ProbeResult }).r;
     const cycles = Math.round(v);
-    costs[event] = { cycles, source, kind: 'measured', note: `${how}; median of n=${r.n} ${r.unit ?? ''} samples, IQR ${spread.toFixed(0)}% (TSC cycles)` };
+    costs[event] = {
+      cycles,
+      source,
+      kind: 'measured',
+      note: `${how}; median of n=${r.n} ${r.unit ?? ''} samples, IQR ${spread.toFixed(0)}% (TSC cycles)`,
+      ...(regime ? { regime } : {}),
+      ...(r.n ? { samples: r.n } : {}),
+      ...(Number.isFinite(spread) ? { spreadPct: Math.round(spread * 10) / 10 } : {}),
+    };
     rows.push({ event, base: b(event), cycles, status: 'measured', how, spreadPct: spread });
   };
 
@@ -162,9 +249,77 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
   const unprotectUpgrades = since(6, 3);
 
   derive('walk', walkRead, [m('huge_read'), b('tlbMiss'), 1.5 * b('walkMemRef')], 'TLB-cold read (A=1,D=1) - same reads on THP - tlbMiss - 1.5 x walkMemRef (base)');
-  derive('aBitSet', m('a_read'), [walkRead], 'TLB-cold read after MADV_FREE - TLB-cold read of A=1,D=1');
-  derive('adBitSet', m('ad_write'), [walkWrite], 'TLB-cold write after MADV_FREE - TLB-cold write to A=1,D=1');
-  derive('dBitSet', m('cached_write_dset'), [m('cached_write')], 'write through cached A=1,D=0 translations - write through cached D=1 ones (TLB-cold A=1,D=0 variant: d_write_cold)');
+  // Memory hierarchy: the sizes this (virtual) CPU reports, load-to-use latencies from line
+  // chases, and the overlap of independent TLB-missing reads (the regime rule's inputs).
+  const mem = JSON.parse(JSON.stringify(base.definition.memory)) as MemoryDefinition;
+  const sysSource = `${source}: /sys/devices/system/cpu/cpu0/cache`;
+  const setSize = (lvl: 'l1d' | 'l2' | 'llc', bytes: number | undefined) => {
+    if (bytes) mem[lvl].bytes = { value: bytes, source: sysSource, kind: 'measured', note: 'the size this CPU reports (a guest may share it with other guests)' };
+  };
+  setSize('l1d', info.caches?.l1d);
+  setSize('l2', info.caches?.l2);
+  setSize('llc', info.caches?.l3);
+  const lat = (key: 'l2' | 'llc' | 'dram', name: string) => {
+    const g = m(name);
+    if ('error' in g) return;
+    const entry = { value: Math.round(g.value * 10) / 10, source: `${source}: ${g.r.what}`, kind: 'measured' as const, note: `median of n=${g.r.n}, IQR ${spreadPct(g.r).toFixed(0)}%` };
+    if (key === 'dram') mem.dramCycles = entry;
+    else mem[key].cycles = entry;
+  };
+  lat('l2', 'lat_l2');
+  lat('llc', 'lat_2m');
+  lat('dram', 'lat_dram');
+  // noise can invert the levels (a loaded host): keep the base's value for a level out of order
+  const baseMem = base.definition.memory;
+  if (!(mem.l2.cycles.value <= mem.llc.cycles.value && mem.llc.cycles.value <= mem.dramCycles.value)) {
+    if (mem.l2.cycles.value > mem.llc.cycles.value) mem.l2.cycles = baseMem.l2.cycles;
+    if (mem.llc.cycles.value > mem.dramCycles.value || mem.llc.cycles.value < mem.l2.cycles.value) mem.llc.cycles = baseMem.llc.cycles;
+    if (mem.dramCycles.value < mem.llc.cycles.value) mem.dramCycles = baseMem.dramCycles;
+  }
+  if (mem.l1d.cycles.value > mem.l2.cycles.value) mem.l2.cycles = baseMem.l2.cycles;
+  // the LLC capacity this core gets: a uniform random chase over S bytes hits with C/S, so each
+  // S past the capacity gives C = S (dram - lat(S)) / (dram - llc); the median over the sizes
+  const llcLat = mem.llc.cycles.value, dramLat = mem.dramCycles.value;
+  const caps = [4, 8, 16]
+    .map((mib) => ({ mib, g: m(`lat_${mib}m`) }))
+    .filter((x): x is { mib: number; g: { value: number; r: ProbeResult } } => !('error' in x.g))
+    .map(({ mib, g }) => Math.min(mib, Math.max(0.25, (mib * (dramLat - g.value)) / (dramLat - llcLat))) * (1 << 20))
+    .sort((x, y) => x - y);
+  if (caps.length && dramLat > llcLat) {
+    const eff = caps[Math.floor(caps.length / 2)];
+    const reported = info.caches?.l3;
+    if (!reported || eff < reported)
+      mem.llc.bytes = {
+        value: Math.round(eff / 65536) * 65536 || 65536,
+        source: `${source}: random line chases over 4, 8 and 16 MiB (warm): C = S (dram - lat(S)) / (dram - llc), median`,
+        kind: 'measured',
+        note: `the LLC capacity this core effectively gets${reported ? ` (the CPU reports ${reported >> 20} MiB; a guest shares it with other guests)` : ''}`,
+      };
+  }
+  const tags = probe.fast ? ['8m', '32m'] : ['64m', '512m'];
+  const tagPages = (t: string) => Number(t.replace('m', '')) * 256;
+  const chase0 = m(`chase_${tags[0]}`), stream0 = m(`stream_${tags[0]}`);
+  if (!('error' in chase0) && !('error' in stream0) && chase0.value > stream0.value)
+    mem.mlp = {
+      value: Math.round((chase0.value / stream0.value) * 10) / 10,
+      source: `${source}: TLB-missing reads of A=1 pages over ${tags[0].replace('m', ' MiB')}, dependent chase / independent page-stride stream (${Math.round(chase0.value)} / ${Math.round(stream0.value)} cycles per page)`,
+      kind: 'measured',
+    };
+  const hier = { l1dBytes: mem.l1d.bytes.value, l1dCycles: mem.l1d.cycles.value, l2Bytes: mem.l2.bytes.value, l2Cycles: mem.l2.cycles.value, llcBytes: mem.llc.bytes.value, llcCycles: mem.llc.cycles.value, dramCycles: mem.dramCycles.value, mlp: mem.mlp.value };
+  // A/D updates: fitted on the dependent chase at the first footprint only, minus the footprint
+  // term the model adds there (AMD re-walk of the leaf); everything else in regimeRows is a check.
+  const warmRef = b('walkMemRef');
+  const rewalk = (pages: number) => (pick.name.startsWith('zen') ? walkRefAt(warmRef, hier, pages) - warmRef : 0); // the chase visits pages in random order
+  const fitPages = tagPages(tags[0]);
+  const upd: { ev: 'aBitSet' | 'adBitSet' | 'dBitSet'; key: string; what: string }[] = [
+    { ev: 'aBitSet', key: 'a', what: 'read after MADV_FREE (A=0) - read of A=1' },
+    { ev: 'adBitSet', key: 'ad', what: 'write after MADV_FREE (A=0,D=0) - write to A=1,D=1' },
+    { ev: 'dBitSet', key: 'd', what: 'write to A=1,D=0 (MADV_FREE + a read pass) - write to A=1,D=1' },
+  ];
+  for (const u of upd) {
+    const rw = rewalk(fitPages);
+    derive(u.ev, m(`${u.key}_dep_${tags[0]}`), [rw], `dependent random pointer chase over ${fitPages / 256} MiB, ${u.what}, per page${rw ? `, minus the model's re-walk term there (${rw.toFixed(1)})` : ''}`, `dependent, ${fitPages / 256} MiB`);
+  }
   derive('pageFault', syscall, [], 'getppid() round trip, a stand-in for the #PF entry/exit');
   derive('fault.anonAlloc', m('anon_write_fault'), [pf, b('pageAlloc'), b('pageZero')], 'first anon write - entry/exit - pageAlloc (base) - pageZero (base)');
   derive('fault.anonZeroPage', m('zero_read_fault'), [pf], 'first anon read (zero page) - entry/exit');
@@ -192,7 +347,10 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
   const ucp = costs.uffdChangePte?.cycles ?? b('uffdChangePte');
   derive('uffdIoctl', uffdIoctlWhole, [ucp, mkdUnwp / 2, b('tlbFlushRequest'), b('invlpg')], 'mean of UFFDIO_WRITEPROTECT protect and unprotect of 1 dirty page - uffdChangePte - mkwriteDirtyPte / 2 (the unprotect, 6.3+) - tlbFlushRequest (base) - invlpg (base)');
   derive('madvisePte', perPage('madv_free_big', b('syscallMadvise')), [], 'MADV_FREE of N written pages (clears A and D), per page, minus the call (syscallMadvise, base) / N; MADV_DONTNEED adds zapPte to it');
-  derive('ipi', both('mprotect_call_2t'), [oneCall, b('invlpg')], "mprotect() with a 2nd thread on another CPU - without - remote invlpg (Nadav's method)");
+  derive('ipi', both('mprotect_call_2t'), [oneCall, b('invlpg')], "mprotect() with a 2nd thread of the mm spinning on another CPU (a busy neighbour: every flush is a shootdown) - without - remote invlpg (Nadav's method)", 'remote CPU busy in the same mm');
+  derive('scanPte', m('clear_refs_pte'), [], 'clear_refs with N more young PTEs - without them, per PTE (clear_refs_pte_range: test-and-clear A)');
+  const idle = both('mprotect_call_2t_idle');
+  const idleNote = 'error' in idle || 'error' in oneCall ? undefined : `an idle neighbour (the 2nd thread asleep, its CPU in lazy TLB mode) adds ${Math.round(idle.value - oneCall.value)} cycles to the 1-page mprotect (a busy one: ${'error' in both('mprotect_call_2t') ? '?' : Math.round((both('mprotect_call_2t') as { value: number }).value - oneCall.value)})`;
   const forkPteGot: Got = (() => {
     const a = m('fork_call');
     const z = m('fork_call_16k');
@@ -216,12 +374,45 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
     note: 'the TSC rate; all measured cycles are TSC ticks (the core clock may differ under turbo or in a VM)',
   };
   for (const [ev, c] of Object.entries(costs)) def.costs[ev] = c as CostEntry;
+  def.memory = mem;
+  const virt = detectVirtualization(info, probe);
+  def.measuredOn = {
+    cpuModel: info.cpuModel,
+    ...(info.vendorId ? { vendorId: info.vendorId } : {}),
+    ...(info.family !== undefined ? { family: info.family } : {}),
+    ...(info.model !== undefined ? { model: info.model } : {}),
+    kernel: info.kernel,
+    virtualization: virt.mode,
+    virtualizationHow: virt.how,
+    date,
+    tscGHz: Math.round(probe.tscGHz * 1000) / 1000,
+    otherCpus: spinning ? 'busy' : 'as-is',
+    ...(info.cpus ? { cpus: info.cpus } : {}),
+  };
   def.notes = [
     ...(base.definition.notes ?? []),
     `host profile from ptlab calibrate ${date}: base "${pick.name}"${info.hypervisor ? ' (virtualized)' : ''} because ${pick.why}`,
     `measured: ${rows.filter((r) => r.status === 'measured').map((r) => r.event).join(', ') || 'nothing'}`,
     `kept from the base: TLB geometry, storage, ${Object.keys(base.costs).filter((e) => !measuredNames.has(e as CostEvent) || !costs[e as CostEvent]).length} costs`,
+    ...(idleNote ? [idleNote] : []),
   ];
   const profile = parseProfile(def, 'ptlab calibrate');
-  return { definition: def, profile, base: pick.name + (info.hypervisor ? ' (virtualized)' : ''), baseWhy: pick.why, rows, tscGHz: probe.tscGHz };
+  const regimeRows: RegimeRow[] = [];
+  for (const u of upd)
+    for (const t of tags)
+      for (const dependence of ['dependent', 'independent'] as Dependence[]) {
+        const pages = tagPages(t);
+        // the probe's independent pass goes in address order, its dependent chase in random order
+        const predicted = regimePrice(profile, u.ev as HwEvent, { dependence, footprintPages: pages, sequential: dependence === 'independent' });
+        const g = m(`${u.key}_${dependence === 'dependent' ? 'dep' : 'ind'}_${t}`);
+        const row: RegimeRow = { event: u.ev, dependence, footprintMiB: pages / 256, predicted, fitted: dependence === 'dependent' && t === tags[0] };
+        if ('error' in g) row.problem = g.error;
+        else {
+          row.measured = g.value;
+          row.spreadPct = spreadPct(g.r);
+          row.errorPct = ((predicted - g.value) / Math.abs(g.value)) * 100;
+        }
+        regimeRows.push(row);
+      }
+  return { definition: def, profile, base: pick.name + (info.hypervisor ? ' (virtualized)' : ''), baseWhy: pick.why, rows, regimeRows, virtualization: virt, tscGHz: probe.tscGHz };
 }

@@ -6,6 +6,9 @@
  */
 
 export const CHECK_PAGES = 4096;
+/** the regime scenarios: a 1 GiB independent stream, a 128 MiB dependent chase */
+export const CHECK_STREAM_PAGES = 262144;
+export const CHECK_CHASE_PAGES = 32768;
 
 /** Seeded permutation (mulberry32 + Fisher-Yates), so the spec and the probe use the same pages. */
 export function permutation(n: number, seed: number): number[] {
@@ -38,8 +41,8 @@ export interface CheckScenario {
 
 export interface CheckPlan {
   scenarios: CheckScenario[];
-  /** the lists the probe reads: seed-scenario writes, mix writes, mix reads */
-  lists: [number[], number[], number[]];
+  /** the lists the probe reads: seed-scenario writes, mix writes, mix reads, the chase order */
+  lists: [number[], number[], number[], number[]];
 }
 
 /** `cpu`: a profile name; `kernel`: the variant matching the host kernel. */
@@ -50,10 +53,11 @@ export function checkScenarios(cpu: string, kernel: string, seed = 1): CheckPlan
   const writes = strided.filter((_, i) => i % 2 === 0);
   const reads = strided.filter((_, i) => i % 2 === 1);
   const machine = { cpu, cpus: 1 };
+  const chase = permutation(CHECK_CHASE_PAGES, seed + 1);
   const mmap = { op: 'mmap', region: 'heap', size: '16MiB', kind: 'anon-private' };
   const fill = { op: 'touch', region: 'heap', access: 'write' };
   return {
-    lists: [quarter, writes, reads],
+    lists: [quarter, writes, reads, chase],
     scenarios: [
       {
         name: 'seed-uffd-unprotect-write',
@@ -104,6 +108,40 @@ export function checkScenarios(cpu: string, kernel: string, seed = 1): CheckPlan
           machine,
           kernel,
           steps: [mmap, fill, { op: 'fork', child: 'child' }, { op: 'touch', region: 'heap', access: 'write', process: 'main' }],
+        },
+      },
+      {
+        name: 'stream-1g-clear-refs',
+        title: 'regime independent: 1 GiB written, clear_refs (A cleared), one read per page in address order',
+        afterFillStep: 2,
+        spec: {
+          name: 'check: page-stride reads of 1 GiB after clear_refs',
+          seed,
+          machine,
+          kernel,
+          steps: [
+            { ...mmap, size: '1GiB' },
+            fill,
+            { op: 'clear-refs', mode: 'young' },
+            { op: 'touch', region: 'heap', access: 'read', dependence: 'independent' },
+          ],
+        },
+      },
+      {
+        name: 'chase-128m-madv-free',
+        title: 'regime dependent: 128 MiB written, MADV_FREE (A and D cleared), a pointer chase along a random cycle of all pages',
+        afterFillStep: 2,
+        spec: {
+          name: 'check: dependent chase over 128 MiB after MADV_FREE',
+          seed,
+          machine,
+          kernel,
+          steps: [
+            { ...mmap, size: '128MiB' },
+            fill,
+            { op: 'madvise', region: 'heap', advice: 'free' },
+            { op: 'touch', region: 'heap', access: 'read', pages: chase, dependence: 'dependent' },
+          ],
         },
       },
     ],

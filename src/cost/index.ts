@@ -16,7 +16,7 @@ export {
 } from './profile';
 export { writeCyclesPerPage, readCyclesPerPage } from './storage';
 export { virtualize, NESTED_WALK_FACTOR, VM_IPI_FACTOR } from './virtualize';
-export { getProfile, listProfiles, registerProfile, hostProfilePath, DEFAULT_PROFILE, SHIPPED_PROFILES } from './registry';
+export { getProfile, listProfiles, registerProfile, hostProfilePath, measuredProfiles, measuredProfileDir, DEFAULT_PROFILE, SHIPPED_PROFILES } from './registry';
 export { cycles, totalCycles, costTable, effectiveCycles, type Cycles, type CostTable } from './model';
 export { DEPENDENCES, regimeTable, regimePrice, walkMemRefCycles, dataLatency, drainCycles, pageTableBytes, OVERLAPPABLE, SERIALIZING, type Dependence, type AccessRegime } from './regime';
 export { meanLatency, type MemoryDefinition, type MemoryHierarchy } from './memory';

@@ -29,6 +29,8 @@ export interface ProbeResult {
 
 export interface ProbeOutput {
   probe: number;
+  /** CPUID leaf 0x40000000 vendor signature ("KVMKVMKVM", "Microsoft Hv", ...; empty on bare metal) */
+  hypervisorSignature?: string;
   fast: boolean;
   reps: number;
   tscGHz: number;

@@ -27,6 +27,43 @@ export interface TlbDefinition {
   la57?: boolean;
 }
 
+/** Where a measured profile was measured (src/cost/profiles/measured/*.json, the host profile). */
+export interface MeasuredMachine {
+  /** /proc/cpuinfo "model name" */
+  cpuModel: string;
+  vendorId?: string;
+  /** CPUID family and model, decimal as /proc/cpuinfo prints them */
+  family?: number;
+  model?: number;
+  kernel: string;
+  /** bare metal, or a guest with nested paging (EPT/NPT) or shadow paging (the hypervisor write-protects the guest's tables) */
+  virtualization: 'bare-metal' | 'nested-paging' | 'shadow-paging';
+  /** how the virtualization mode was detected */
+  virtualizationHow: string;
+  /** YYYY-MM-DD */
+  date: string;
+  tscGHz: number;
+  /** the other CPUs during the measurement */
+  otherCpus: 'busy' | 'as-is';
+  cpus?: number;
+}
+
+export const MeasuredMachineSchema = z
+  .object({
+    cpuModel: z.string().min(1),
+    vendorId: z.string().optional(),
+    family: z.number().int().nonnegative().optional(),
+    model: z.number().int().nonnegative().optional(),
+    kernel: z.string().min(1),
+    virtualization: z.enum(['bare-metal', 'nested-paging', 'shadow-paging'], { error: 'must be "bare-metal", "nested-paging" or "shadow-paging"' }),
+    virtualizationHow: z.string().min(1, { error: 'required: say how the virtualization mode was detected' }),
+    date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'must be a date YYYY-MM-DD' }),
+    tscGHz: z.number().positive(),
+    otherCpus: z.enum(['busy', 'as-is']),
+    cpus: z.number().int().positive().optional(),
+  })
+  .strict();
+
 /** The sourced form of a profile, as written in src/cost/profiles/*.ts or a host-profile JSON file. */
 export interface CpuProfileDefinition {
   name: string;
@@ -43,6 +80,8 @@ export interface CpuProfileDefinition {
   /** caches, DRAM latency and memory-level parallelism: the regime rule's inputs (regime.ts) */
   memory: MemoryDefinition;
   costs: Record<StatedCostEvent, CostEntry>;
+  /** measured profiles: the machine, kernel and virtualization mode they were measured on */
+  measuredOn?: MeasuredMachine;
   /** free-form remarks shown in docs */
   notes?: string[];
 }
@@ -135,6 +174,7 @@ export const CpuProfileDefinitionSchema = z.object({
   storage: StorageSchema,
   memory: MemorySchema,
   costs: CostsSchema,
+  measuredOn: MeasuredMachineSchema.optional(),
   notes: z.array(z.string()).optional(),
 }) as unknown as z.ZodType<CpuProfileDefinition, CpuProfileInput>;
 

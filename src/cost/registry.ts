@@ -17,8 +17,53 @@ import { zen4 } from './profiles/zen4';
 export const DEFAULT_PROFILE = 'skylake-sp';
 export const HOST_PROFILE = 'host';
 
-/** Definitions of the shipped profiles, by name. */
+/** Definitions of the shipped profiles, by name: published numbers for a reference part. */
 export const SHIPPED_PROFILES: readonly CpuProfileInput[] = [haswell, skylakeSp, icelakeSp, sapphireRapids, zen3, zen4];
+
+/**
+ * Where the measured profiles live: src/cost/profiles/measured/<name>.json, written by
+ * `ptlab calibrate --out` on the machines the project runs on and committed as data. Found from
+ * the compiled tree (dist/src/cost -> ../../../src/...) or the source tree.
+ */
+export function measuredProfileDir(): string {
+  const candidates = [path.resolve(__dirname, '../../../src/cost/profiles/measured'), path.resolve(__dirname, 'profiles/measured')];
+  return candidates.find((d) => fs.existsSync(d)) ?? candidates[0];
+}
+
+let measuredDefs: Map<string, { def: unknown; file: string }> | undefined;
+
+/** The measured profiles' definitions by name (each file's `name`; validated when first used). */
+function measured(): Map<string, { def: unknown; file: string }> {
+  if (measuredDefs) return measuredDefs;
+  measuredDefs = new Map();
+  const dir = measuredProfileDir();
+  let files: string[] = [];
+  try {
+    files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  } catch {
+    return measuredDefs;
+  }
+  for (const f of files) {
+    const file = path.join(dir, f);
+    let def: unknown;
+    try {
+      def = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new ProfileError(`measured profile ${file} is not valid JSON (${(e as Error).message})`);
+    }
+    const name = (def as { name?: unknown }).name;
+    if (typeof name !== 'string' || name !== f.replace(/\.json$/, ''))
+      throw new ProfileError(`measured profile ${file}: name must be "${f.replace(/\.json$/, '')}" (the file name), got ${JSON.stringify(name)}`);
+    if (SHIPPED_PROFILES.some((d) => d.name === name) || name === HOST_PROFILE) throw new ProfileError(`measured profile ${file}: name "${name}" is taken by a shipped profile`);
+    measuredDefs.set(name, { def, file });
+  }
+  return measuredDefs;
+}
+
+/** Names of the measured profiles (src/cost/profiles/measured). */
+export function measuredProfiles(): string[] {
+  return [...measured().keys()];
+}
 
 const built = new Map<string, CpuProfile>();
 const registered = new Map<string, CpuProfile>();
@@ -52,8 +97,10 @@ function shipped(name: string): CpuProfile | undefined {
   let p = built.get(name);
   if (!p) {
     const def = SHIPPED_PROFILES.find((d) => d.name === name);
-    if (!def) return undefined;
-    p = parseProfile(def, 'src/cost/profiles');
+    const m = def ? undefined : measured().get(name);
+    if (!def && !m) return undefined;
+    p = def ? parseProfile(def, 'src/cost/profiles') : parseProfile(m!.def, m!.file);
+    if (m && !p.definition.measuredOn) throw new ProfileError(`measured profile ${m.file}: measuredOn is required (the machine, kernel and virtualization mode it was measured on)`);
     built.set(name, p);
   }
   return p;
@@ -61,7 +108,7 @@ function shipped(name: string): CpuProfile | undefined {
 
 /** Names of all profiles available now (host only when its file exists). */
 export function listProfiles(): string[] {
-  const names = [...SHIPPED_PROFILES.map((d) => d.name), ...registered.keys()];
+  const names = [...SHIPPED_PROFILES.map((d) => d.name), ...measuredProfiles(), ...registered.keys()];
   if (!names.includes(HOST_PROFILE) && fs.existsSync(hostProfilePath())) names.push(HOST_PROFILE);
   return [...new Set(names)];
 }
