@@ -208,6 +208,9 @@ test('ptlab replay --native --time --json prints ResultsJson with native runs; a
   const json = JSON.parse(ok.stdout);
   assert.equal(json.runs[0].source, 'native');
   assert.ok(json.runs[0].machine.tscGHz > 0);
+  const cmp = spawnSync(process.execPath, [CLI, 'replay', file, '--native', '--time', '--reps', '1', '--compare', '--cpu', 'zen3'], { encoding: 'utf8' });
+  assert.equal(cmp.status, 0, cmp.stderr);
+  assert.match(cmp.stdout, /^measured on: .*\nmodel: linux-\d+\.\d+\S* on profile zen3/);
   fs.writeFileSync(file, JSON.stringify(small().reclaim('all').toSpec()));
   const refused = spawnSync(process.execPath, [CLI, 'replay', file, '--native', '--time', '--reps', '1'], { encoding: 'utf8' });
   assert.equal(refused.status, 3, refused.stderr);

@@ -39,6 +39,8 @@ export interface HostComparison {
   /** the model's kernel variant and CPU profile (and why that profile) */
   variant: string;
   profile: { name: string; virtualized: boolean; calibrated: boolean; why: string };
+  /** CPUs of the modelled machine (natively, every step runs on one pinned thread) */
+  modelCpus: number;
   rows: ComparisonRow[];
   refused: RefusedStep[];
   /** the model run and the native run, in one set */
@@ -108,6 +110,7 @@ export function compareWithHost(specInput: unknown, opts: TimeOptions & { cpu?: 
     machine,
     variant: target.variant,
     profile,
+    modelCpus: target.machine.cpus,
     rows,
     refused: native.refused ?? [],
     results: new ResultSet([model, native], specInput),
@@ -132,7 +135,7 @@ export function comparisonNotes(c: HostComparison): { machine: string; model: st
   }
   return {
     machine: `measured on: ${m.cpuModel}${m.family !== undefined ? ` (family ${m.family} model ${m.model})` : ''}, ${m.virtualization}, Linux ${m.kernel}, TSC ${m.tscGHz.toFixed(3)} GHz; ${reps ? `median CPU time of ${reps} fresh runs` : 'nothing ran'}, pinned, other CPUs ${m.othersBusy ? 'kept busy' : 'as they were'}`,
-    model: `model: ${c.variant} on profile ${c.profile.name} (${c.profile.why}); cycles converted to TSC ticks`,
+    model: `model: ${c.variant} on profile ${c.profile.name} (${c.profile.why})${c.modelCpus > 1 ? `, ${c.modelCpus} CPUs (natively every step runs on one pinned thread)` : ''}; cycles converted to TSC ticks`,
     notRun,
   };
 }

@@ -14,12 +14,16 @@ import { ReplayFailed, ReplayRefused, hostFacts, replayNative } from './replay';
 import { ScriptError, toOpScript } from './script';
 import { loadSpecFile, SpecInputError } from './spec-input';
 import { DEFAULT_TIME_REPS, timeNativePlans, type TimeOptions } from './timed';
+import { compareWithHost, formatComparison } from './compare';
+import { listProfiles } from '../cost/registry';
 import type { NativeReplay, NativeRow } from './native-types';
 
 const USAGE = `usage: ptlab replay SPEC.json --native [--json] [--script] [--no-split]
-       ptlab replay SPEC.json --native --time [--reps N] [--others busy|as-is] [--json]
+       ptlab replay SPEC.json --native --time [--reps N] [--others busy|as-is] [--json] [--compare [--cpu PROFILE]]
 --time runs the whole spec N times (default ${DEFAULT_TIME_REPS}) on this kernel, pinned to one CPU, and reports each
-step's median TSC cycles; --others busy (default on a VM guest) keeps the other CPUs busy, as ptlab calibrate.`;
+step's median TSC cycles; --others busy (default on a VM guest) keeps the other CPUs busy, as ptlab calibrate.
+--compare puts the model of this kernel next to each step (the spec's first run; profile: --cpu, else the
+calibrated "host" profile, else the closest shipped one).`;
 
 /** One line per step of each timed run, then what was refused and the machine. */
 export function formatTimed(set: ResultSet): string {
@@ -47,17 +51,19 @@ export function formatTimed(set: ResultSet): string {
   return out.join('\n');
 }
 
-function parseArgs(argv: string[]): { files: string[]; flags: Set<string>; reps?: number; others?: 'busy' | 'as-is' } {
+function parseArgs(argv: string[]): { files: string[]; flags: Set<string>; reps?: number; others?: 'busy' | 'as-is'; cpu?: string } {
   const files: string[] = [];
   const flags = new Set<string>();
   let reps: number | undefined;
   let others: 'busy' | 'as-is' | undefined;
+  let cpu: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--reps' || a === '--others') {
+    if (a === '--reps' || a === '--others' || a === '--cpu') {
       const v = argv[++i];
       if (v === undefined) throw new CliError(`${a} needs a value\n${USAGE}`);
-      if (a === '--reps') {
+      if (a === '--cpu') cpu = v;
+      else if (a === '--reps') {
         reps = Number(v);
         if (!Number.isInteger(reps) || reps < 1 || reps > 1000) throw new CliError(`--reps: "${v}" is not an integer from 1 to 1000`);
       } else {
@@ -65,11 +71,11 @@ function parseArgs(argv: string[]): { files: string[]; flags: Set<string>; reps?
         others = v;
       }
     } else if (a.startsWith('--')) {
-      if (!['--native', '--json', '--script', '--no-split', '--help', '--time'].includes(a)) throw new CliError(`unknown option ${a}\n${USAGE}`);
+      if (!['--native', '--json', '--script', '--no-split', '--help', '--time', '--compare'].includes(a)) throw new CliError(`unknown option ${a}\n${USAGE}`);
       flags.add(a);
     } else files.push(a);
   }
-  return { files, flags, reps, others };
+  return { files, flags, reps, others, cpu };
 }
 
 function bit(v: boolean | null): string {
@@ -99,7 +105,7 @@ export function formatReplay(name: string, rep: NativeReplay): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { files, flags, reps, others } = parseArgs(argv);
+  const { files, flags, reps, others, cpu } = parseArgs(argv);
   if (flags.has('--help')) {
     process.stdout.write(USAGE + '\n');
     return 0;
@@ -107,7 +113,9 @@ export async function main(argv: string[]): Promise<number> {
   if (files.length !== 1) throw new CliError(USAGE);
   if (!flags.has('--native'))
     throw new CliError(`replay runs a spec on this machine's kernel and needs --native (for the model use: ptlab run ${files[0]})`);
-  if (!flags.has('--time') && (reps !== undefined || others !== undefined)) throw new CliError('--reps and --others apply to --time only');
+  if (!flags.has('--time') && (reps !== undefined || others !== undefined || flags.has('--compare'))) throw new CliError('--reps, --others and --compare apply to --time only');
+  if (cpu !== undefined && !flags.has('--compare')) throw new CliError('--cpu applies to --compare only (the model\'s CPU profile)');
+  if (cpu !== undefined && !listProfiles().includes(cpu)) throw new CliError(`--cpu: no CPU profile "${cpu}"; known: ${listProfiles().join(', ')}`);
   if (flags.has('--time') && (flags.has('--script') || flags.has('--no-split'))) throw new CliError('--time maps regions with 4 KiB PTEs, unsplit; --script and --no-split apply to the untimed replay');
   try {
     const { plan, plans, spec: parsed } = loadSpecFile(files[0]);
@@ -115,6 +123,11 @@ export async function main(argv: string[]): Promise<number> {
       const opts: TimeOptions = {};
       if (reps !== undefined) opts.reps = reps;
       if (others !== undefined) opts.others = others;
+      if (flags.has('--compare')) {
+        const c = compareWithHost(parsed, cpu === undefined ? opts : { ...opts, cpu });
+        process.stdout.write((flags.has('--json') ? JSON.stringify({ ...c, results: c.results.toJSON() }, null, 1) : formatComparison(c)) + '\n');
+        return c.refused.length ? 3 : 0;
+      }
       const set = timeNativePlans(plans, hostFacts(), opts, parsed);
       process.stdout.write((flags.has('--json') ? JSON.stringify(set.toJSON(), null, 1) : formatTimed(set)) + '\n');
       return set.runs.some((r) => r.refused?.length) ? 3 : 0;

@@ -239,6 +239,7 @@ type TimedPlan = Pick<RunPlan, 'id' | 'name' | 'seed' | 'repeat' | 'params' | 's
 export function timeNativePlan(plan: TimedPlan, host: NativeHeader, opts: TimeOptions = {}): RunResult {
   const reps = opts.reps ?? DEFAULT_TIME_REPS;
   if (!Number.isInteger(reps) || reps < 1) throw new ScriptError(`reps: ${reps} is not a positive integer`, -1);
+  if (opts.others !== undefined && opts.others !== 'busy' && opts.others !== 'as-is') throw new ScriptError(`others: "${String(opts.others)}" must be "busy" or "as-is"`, -1);
   const others = opts.others ?? (readHostInfo().hypervisor ? 'busy' : 'as-is');
   const thp = nativeThp(plan.steps, plan.machine, host);
   const spec = { ...plan, steps: thp.steps };
