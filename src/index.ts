@@ -31,7 +31,7 @@ export { simulateRun, SimulationError, type SimulateOptions } from './lab/simula
 // the Linux mm model and its variants
 export { Kernel, type KernelOptions, type MmapOptions } from './kernel/kernel';
 export { deriveVariant, type KernelVariant, type VariantOverrides, type VariantHooks, type ChangePteContext, type MadvisePteContext, type FaultPteContext, type ReclaimFolioContext } from './kernel/variant';
-export { getVariant, listVariants, registerVariant, variantForRelease, DEFAULT_VARIANT } from './kernel/variants';
+export { getVariant, listVariants, variantForRelease, DEFAULT_VARIANT } from './kernel/variants';
 export { KernelInvariantError } from './kernel/invariants';
 export { KERNEL_EVENTS, KERNEL_FAULT_KINDS, KERNEL_WORK_EVENTS, KERNEL_VIOLATIONS } from './kernel/events';
 

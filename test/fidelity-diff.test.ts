@@ -206,3 +206,15 @@ test('the fuzz generator only builds specs the replayer accepts', { skip: native
     { numRuns: 15, seed: 7 },
   );
 });
+
+test('ptlab diff --variant NAME simulates a variant the spec gives as a value, and reports that name', { skip: nativeSkip }, () => {
+  const spec = {
+    name: 'diff a value',
+    machine: { cpu: 'skylake-sp' },
+    kernel: { name: 'six-eighteen-again', base: 'linux-6.18', overrides: { description: 'linux-6.18 under another name' } },
+    steps: [{ op: 'mmap', region: 'h', size: '16KiB' }, { op: 'touch', region: 'h', access: 'write' }, { op: 'inspect', region: 'h' }],
+  };
+  const r = diffSpec(loadSpecJson(spec, 'value'), { variant: 'six-eighteen-again' });
+  assert.match(r.variant, /^six-eighteen-again(\+no-zero-page)?$/);
+  assert.equal(r.modelDifferences, 0, formatDiff(r));
+});

@@ -5,8 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deriveVariant, type VariantHooks } from '../src/kernel/variant';
-import { getVariant, registerVariant } from '../src/kernel/variants';
+import { deriveVariant, type KernelVariant, type VariantHooks } from '../src/kernel/variant';
+import { getVariant } from '../src/kernel/variants';
 import { runSync } from '../src/lab/runner';
 import type { ExperimentSpec, Step } from '../src/lab/spec';
 import type { RunResult } from '../src/lab/types';
@@ -16,15 +16,14 @@ import { pte_dirty } from '../src/x86/pte';
 const RECLAIM: Step[] = [{ op: 'reclaim', pages: 'all' }, { op: 'reclaim', pages: 'all' }];
 
 let n = 0;
-function withHooks(hooks: VariantHooks): string {
-  const name = `hooked-${++n}`;
-  registerVariant(deriveVariant(getVariant('linux-6.18'), { name, hooks }));
-  return name;
+function withHooks(hooks: VariantHooks): KernelVariant {
+  return deriveVariant(getVariant('linux-6.18'), { name: `hooked-${++n}`, hooks });
 }
 
-function run(kernel: string, steps: Step[]): RunResult {
-  const spec = { name: 'hooks', machine: { cpu: 'skylake-sp', cpus: 2 }, kernel, steps } as ExperimentSpec;
-  return runSync(spec).runs[0];
+function run(kernel: string | KernelVariant, steps: Step[]): RunResult {
+  const name = typeof kernel === 'string' ? kernel : kernel.name;
+  const spec = { name: 'hooks', machine: { cpu: 'skylake-sp', cpus: 2 }, kernel: name, steps } as ExperimentSpec;
+  return runSync(spec, { variants: typeof kernel === 'string' ? [] : [kernel] }).runs[0];
 }
 
 const PAGES: Step[] = [

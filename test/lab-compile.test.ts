@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { compile } from '../src/lab/compile';
 import { run } from '../src/lab/runner';
@@ -62,5 +65,67 @@ test('a variant with hooks defined in this process is refused for worker threads
     () => compile(spec('hooked'), { variants: [d], jobs: 2 }),
     (e: unknown) => e instanceof SpecError && /kernel: variant "hooked" has changePte hook\(s\) defined in this process.*jobs: 1.*hooksModule/.test(e.message),
   );
-  void path;
+});
+
+// ---- variants as values: in the builder, in a JSON spec (ptlab run), with a hooks module ----
+
+const HOOK = `exports.changePte = (c) => (c.cause === 'uffd-unprotect' ? c.arch.pte_mkclean(c.newPte) : c.newPte);\n`;
+const uffdSpec = (kernel: unknown) => ({
+  name: 'values',
+  machine: { cpu: 'skylake-sp', cpus: 2 },
+  kernel,
+  steps: [
+    { op: 'mmap', region: 'heap', size: '64KiB' },
+    { op: 'touch', region: 'heap', access: 'write' },
+    { op: 'uffd-register', region: 'heap', modes: ['wp'] },
+    { op: 'uffd-writeprotect', region: 'heap', wp: true },
+    { op: 'uffd-writeprotect', region: 'heap', wp: false },
+    { op: 'inspect', region: 'heap', pages: [0] },
+  ],
+  seed: [1, 2],
+});
+
+test('deriveVariant values go into the builder: jobs 2 runs them; a function hook is refused for workers with the documented error', async () => {
+  const { lab } = require('../src/lab/index') as typeof import('../src/lab/index');
+  const plain = deriveVariant(getVariant('linux-6.18'), { name: 'no-zero-page', mmForbidsZeropage: true });
+  const e = lab.experiment('builder').machine('skylake-sp', { cpus: 2 }).kernels('linux-6.18', plain).mmap('h', '64KiB').touch('h', 'read').seed([1, 2]);
+  assert.deepEqual(e.toSpec().kernel, ['linux-6.18', { name: 'no-zero-page', base: 'linux-6.18', overrides: { basedOn: 'linux-6.18', description: plain.description, mmForbidsZeropage: true } }]);
+  const two = await e.run({ jobs: 2 });
+  assert.deepEqual(two.toJSON(), e.runSync().toJSON());
+  assert.deepEqual(two.runs.map((r) => Object.keys(r.steps[1].counters.faults.byKind)), [['anonZeroPage'], ['anonZeroPage'], ['anonAlloc'], ['anonAlloc']]);
+  const hooked = deriveVariant(getVariant('linux-6.18'), { name: 'hooked', hooks: { changePte: (c) => c.newPte } });
+  const h = lab.experiment('hooked').machine('skylake-sp', { cpus: 2 }).kernels(hooked).mmap('h', '64KiB').touch('h', 'read').seed([1, 2]);
+  assert.equal(h.runSync().length, 2, 'in this thread the hook runs');
+  await assert.rejects(h.run({ jobs: 2 }), /variant "hooked" has changePte hook\(s\) defined in this process, which worker threads cannot load; run with jobs: 1, or put the hooks in a module/);
+  // the JSON spec alone cannot carry the function: compiling it elsewhere says so
+  assert.throws(() => compile(h.toSpec()), /variant "hooked" has changePte hook\(s\) written as functions where the spec was built/);
+});
+
+test('ptlab run: a spec gives a variant as a value, with its hooks in a module next to it, and runs it with --jobs 2', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptlab-variant-'));
+  fs.writeFileSync(path.join(dir, 'hooks.js'), HOOK);
+  const spec = uffdSpec(['linux-6.18', { name: 'dirty-unprotect', base: 'linux-6.18', overrides: { hooksModule: './hooks.js' } }]);
+  fs.writeFileSync(path.join(dir, 'spec.json'), JSON.stringify(spec));
+  const MAIN = path.join(__dirname, '..', 'src', 'cli', 'main.js');
+  const r = spawnSync(process.execPath, [MAIN, 'run', path.join(dir, 'spec.json'), '--jobs', '2', '--json', '--quiet'], { encoding: 'utf8', cwd: os.tmpdir() });
+  assert.equal(r.status, 0, r.stderr);
+  const runs = (JSON.parse(r.stdout) as { runs: { variant: string; steps: { inspect?: { dirty: boolean; young: boolean }[] }[] }[] }).runs;
+  assert.deepEqual(runs.map((x) => x.variant), ['linux-6.18', 'linux-6.18', 'dirty-unprotect', 'dirty-unprotect']);
+  // 6.18's un-protect keeps the D bit the write set; the module's hook, loaded by the workers, cleans it
+  assert.deepEqual(runs.map((x) => x.steps[5].inspect![0].dirty), [true, true, false, false]);
+  const bad = uffdSpec({ name: 'typo', base: 'linux-6.18', overrides: { mkdirtyOnMkwrit: true, pteArch: 'fancy' } });
+  fs.writeFileSync(path.join(dir, 'bad.json'), JSON.stringify(bad));
+  const b = spawnSync(process.execPath, [MAIN, 'run', path.join(dir, 'bad.json'), '--quiet'], { encoding: 'utf8' });
+  assert.equal(b.status, 1);
+  assert.match(b.stderr, /kernel\.overrides\.mkdirtyOnMkwrit: is not a variant field; fields: .*mkdirtyOnMkwrite/);
+  assert.match(b.stderr, /kernel\.overrides\.pteArch: "fancy" is not one of "classic", "saved-dirty"/);
+});
+
+test('a kernel set beside sweep.kernel that the sweep leaves out is reported, not dropped', () => {
+  const { lab } = require('../src/lab/index') as typeof import('../src/lab/index');
+  const e = lab.experiment('k').machine('skylake-sp').kernel('linux-5.19').mmap('h', '64KiB').sweep({ kernel: ['linux-6.2', 'linux-6.18'] });
+  const r = e.validate();
+  assert.equal(r.ok, false);
+  assert.match(r.ok ? '' : r.issues.map((i) => `${i.path}: ${i.message}`).join('\n'), /^kernel: "linux-5.19" is not in sweep.kernel, so it would never run/m);
+  assert.equal(lab.experiment('k').machine('skylake-sp').kernel('linux-6.2').mmap('h', '64KiB').sweep({ kernel: ['linux-6.2', 'linux-6.18'] }).plan().length, 2);
 });

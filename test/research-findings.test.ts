@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { lab, type Experiment } from '../src/lab/index';
 import type { RunResult } from '../src/lab/types';
-import { deriveVariant } from '../src/kernel/variant';
-import { getVariant, registerVariant } from '../src/kernel/variants';
+import { deriveVariant, type KernelVariant } from '../src/kernel/variant';
+import { getVariant } from '../src/kernel/variants';
 
 const PAGES = 256;
 
@@ -138,8 +138,7 @@ test('04: uffd un-protect of clean page-cache pages: 5.19-6.6 refuse UFFDIO_REGI
     name: 'research-test-mkdirty-before-check',
     hooks: { changePte: (c) => (c.cause === 'uffd-unprotect' && c.vma.shared ? c.arch.pte_mkwrite(c.arch.pte_mkdirty(c.newPte)) : c.newPte) },
   });
-  registerVariant(whatIf);
-  const spec = (kernels: string[], features: ('wp-async')[]) =>
+  const spec = (kernels: (string | KernelVariant)[], features: ('wp-async')[]) =>
     lab.experiment('page cache after uffd un-protect').machine('skylake-sp', { cpus: 2 })
       .kernels(...kernels)
       .mmap('file', '256KiB', { kind: 'file-shared', fs: 'mkwrite' })
@@ -148,7 +147,7 @@ test('04: uffd un-protect of clean page-cache pages: 5.19-6.6 refuse UFFDIO_REGI
       .touch('file', 'write', { pages: { from: 0, count: 8 }, label: 'app writes' });
   for (const v of ['linux-5.19', 'linux-6.2', 'linux-6.3', 'linux-6.18'])
     assert.throws(() => spec([v], []).runSync(), /steps\[2\] \(uffd-register\).*EINVAL/, `${v}: a file mapping cannot be registered without WP_ASYNC`);
-  const e = spec(['linux-6.18', 'proposal-dirty-on-mkwrite', whatIf.name], ['wp-async']);
+  const e = spec(['linux-6.18', 'proposal-dirty-on-mkwrite', whatIf], ['wp-async']);
   const runs = e.runSync().runs;
   const viol = runOf(runs, whatIf.name).total.counters.violations;
   assert.equal(viol.mkwriteBypassed, 64, 'what-if: every page mapped writable behind ->page_mkwrite');

@@ -30,7 +30,7 @@
 // (a write reached such a page with no notification since its last clean).
 
 // %%
-import { lab, charts, Chart, Table, display, deriveVariant, getVariant, registerVariant } from 'ptlab'
+import { lab, charts, Chart, Table, display, deriveVariant, getVariant } from 'ptlab'
 
 // %% [markdown]
 // ## A what-if variant, defined in the notebook
@@ -47,7 +47,8 @@ const whatIf = deriveVariant(getVariant('linux-6.18'), {
     changePte: (c) => (c.cause === 'uffd-unprotect' && c.vma.shared ? c.arch.pte_mkwrite(c.arch.pte_mkdirty(c.newPte)) : c.newPte),
   },
 })
-registerVariant(whatIf)
+// the variant is a value: pass it to .kernels() next to the built-in names
+const KERNELS = ['linux-6.18', 'proposal-dirty-on-mkwrite', whatIf]
 const VARIANTS = ['linux-6.18', 'proposal-dirty-on-mkwrite', whatIf.name]
 // before 6.7 the registration itself fails (vma_can_userfault)
 for (const v of ['linux-5.19', 'linux-6.2', 'linux-6.3']) {
@@ -69,7 +70,7 @@ for (const v of ['linux-5.19', 'linux-6.2', 'linux-6.3']) {
 // %%
 const experiment = lab.experiment('page-cache pages after uffd un-protect')
   .machine('skylake-sp', { cpus: 2 })
-  .kernels(...VARIANTS)
+  .kernels(...KERNELS)
   .mmap('file', '1MiB', { kind: 'file-shared', fs: 'mkwrite' })
   .touch('file', 'read')
   .uffd.register('file', { wp: true, features: ['wp-async'] })
@@ -81,7 +82,7 @@ const experiment = lab.experiment('page-cache pages after uffd un-protect')
 console.log(JSON.stringify(experiment.toSpec()))
 const steps = experiment.toSpec().steps as { label?: string }[]
 const at = (label: string) => steps.findIndex((s) => s.label === label)
-// runSync: the what-if variant is registered in this kernel's process only (worker threads would not know it)
+// runSync (this thread): the what-if's hook is a function defined here, which worker threads cannot load
 const results = experiment.runSync()
 console.log(results.runs.map((r) => r.variant).join(', '))
 

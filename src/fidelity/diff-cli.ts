@@ -10,7 +10,7 @@ import { ReplayFailed, ReplayRefused } from './replay';
 import { ScriptError } from './script';
 import { loadSpecFile, SpecInputError } from './spec-input';
 
-const USAGE = 'usage: ptlab diff SPEC.json [--variant NAME] [--json] [--no-split]';
+const USAGE = 'usage: ptlab diff SPEC.json [--variant NAME] [--json] [--no-split]  (NAME: a built-in variant, or one the spec gives as a value)';
 
 export async function main(argv: string[]): Promise<number> {
   const files: string[] = [];

@@ -5,7 +5,7 @@
  * `ptlab diff` and the timed comparison (compare.ts) simulate through it.
  */
 import { deriveVariant } from '../kernel/variant';
-import { variantValue } from '../kernel/variant-value';
+import { variantFromValue, variantValue } from '../kernel/variant-value';
 import { getVariant, variantForRelease } from '../kernel/variants';
 import { planProfile, type ResolvedMachine, type RunPlan } from '../lab/compile';
 import type { NativeHeader } from './native-types';
@@ -26,7 +26,8 @@ export function hostSwapIsZram(): boolean {
  * variant it simulates (`linux-6.18+no-zero-page` on a host that maps no zero page).
  */
 export function hostModelPlan(plan: RunPlan, host: NativeHeader, o: { variant?: string; machine?: Partial<ResolvedMachine> } = {}): RunPlan {
-  const release = getVariant(o.variant ?? variantForRelease(host.kernel));
+  // a variant the spec itself gives as a value (or a built-in name)
+  const release = o.variant !== undefined && o.variant === plan.variant ? variantFromValue(plan.kernel) : getVariant(o.variant ?? variantForRelease(host.kernel));
   const variant = host.zeroPageOnRead ? release : deriveVariant(release, { name: `${release.name}+no-zero-page`, mmForbidsZeropage: true });
   const machine = { ...plan.machine };
   if (machine.swap === undefined && hostSwapIsZram()) machine.swap = 'zram';

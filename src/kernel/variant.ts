@@ -192,17 +192,35 @@ export interface KernelVariant {
   /** split_huge_page() maps a THP's zero-filled pages to the shared zero page (6.12+, "mm: remap
    *  unused subpages to shared zeropage when splitting isolated thp") */
   readonly splitRemapsZeroSubpages: boolean;
+  /** a module (absolute path or package name) exporting the hooks: how a variant with hooks
+   *  reaches worker threads, which cannot receive functions */
+  readonly hooksModule?: string;
   readonly hooks: VariantHooks;
 }
 
 export type VariantOverrides = Partial<Omit<KernelVariant, 'name' | 'hooks'>> & { name: string; hooks?: VariantHooks };
 
+/** The hooks a hooks module exports (`exports.changePte = (ctx) => ...`, or `exports.hooks = {...}`). */
+export function loadHooksModule(module: string): VariantHooks {
+  const m: VariantHooks & { hooks?: VariantHooks } = require(module);
+  const hooks: VariantHooks = { ...(m.hooks ?? {}) };
+  if (m.changePte) hooks.changePte = m.changePte;
+  if (m.madvisePte) hooks.madvisePte = m.madvisePte;
+  if (m.faultPte) hooks.faultPte = m.faultPte;
+  if (m.reclaimFolio) hooks.reclaimFolio = m.reclaimFolio;
+  return hooks;
+}
+
 /**
  * Derive a variant from another, changing some decisions (e.g. in a notebook cell):
  * `deriveVariant(getVariant('linux-6.18'), { name: 'what-if', hooks: { changePte: c => ... } })`.
+ * Hooks written as functions work in this thread; for worker threads (`run({ jobs: 2 })`) put
+ * them in a module and give its path: `{ name: 'what-if', hooksModule: '/abs/path/hooks.js' }`.
  */
 export function deriveVariant(base: KernelVariant, overrides: VariantOverrides): KernelVariant {
   if (!overrides.name || typeof overrides.name !== 'string') throw new TypeError('deriveVariant: overrides.name is required (a new variant name)');
+  if (overrides.hooksModule !== undefined && overrides.hooks !== undefined) throw new TypeError('deriveVariant: give hooks or hooksModule, not both');
+  if (overrides.hooksModule !== undefined) overrides = { ...overrides, hooks: loadHooksModule(overrides.hooksModule) };
   return Object.freeze({
     ...base,
     ...overrides,

@@ -1,5 +1,5 @@
 /**
- * The built-in kernel variants (DESIGN.md "Kernel variants") and the registry. Sources for each
+ * The built-in kernel variants (DESIGN.md "Kernel variants"), a constant table. Sources for each
  * rule are in ../shared/notes/kernel-facts.md sections 1.4 and 2, and named per field in variant.ts.
  */
 import { deriveVariant, type KernelVariant } from './variant';
@@ -131,23 +131,18 @@ export const BUILTIN_VARIANTS: ReadonlyMap<string, KernelVariant> = new Map(
   [linux519, linux60, linux62, linux63, linux618, rfcHints, proposalDirty, rfcRelaxed].map((v) => [v.name, v]),
 );
 
-const registry = new Map<string, KernelVariant>(BUILTIN_VARIANTS);
-
 export const DEFAULT_VARIANT = 'linux-6.18';
 
+/** Names of the built-in variants. */
 export function listVariants(): string[] {
-  return [...registry.keys()];
+  return [...BUILTIN_VARIANTS.keys()];
 }
 
+/** A built-in variant by name (derive your own with deriveVariant and pass the value to the run). */
 export function getVariant(name: string): KernelVariant {
-  const v = registry.get(name);
+  const v = BUILTIN_VARIANTS.get(name);
   if (!v) throw new Error(`unknown kernel variant "${name}"; known: ${listVariants().join(', ')}`);
   return v;
-}
-
-/** Register a user-defined variant (e.g. from deriveVariant) so specs can name it. */
-export function registerVariant(v: KernelVariant): void {
-  registry.set(v.name, v);
 }
 
 /** The variant modelling a running kernel release (`uname -r`): the newest built-in linux-X.Y not newer than it. */
@@ -157,7 +152,7 @@ export function variantForRelease(release: string): string {
   const want = Number(m[1]) * 1000 + Number(m[2]);
   let best = 'linux-5.19';
   let bestV = -1;
-  for (const v of registry.values()) {
+  for (const v of BUILTIN_VARIANTS.values()) {
     const vm = /^linux-(\d+)\.(\d+)$/.exec(v.name);
     if (!vm) continue;
     const n = Number(vm[1]) * 1000 + Number(vm[2]);

@@ -15,7 +15,10 @@ import { compile, type CompileOptions, type RunPlan } from './compile';
 import type { ResultSet } from './resultset';
 import { run, runSync, type RunOptions } from './runner';
 import { parseSizeOrError, PAGE_SIZE } from './size';
-import type { ExperimentSpec, Pages, PteTraceSpec, Step, StepOf, VarRef } from './spec';
+import type { KernelVariant } from '../kernel/variant';
+import { variantValue } from '../kernel/variant-value';
+import { BUILTIN_VARIANTS } from '../kernel/variants';
+import type { ExperimentSpec, KernelRef, Pages, PteTraceSpec, Step, StepOf, VarRef, VariantSpec } from './spec';
 import { validateSpec, type ValidateOptions, type ValidateResult } from './validate';
 import { WorkloadBuilder } from './workload-builder';
 import { estimateRuns, type RunEstimate } from './estimate';
@@ -30,7 +33,9 @@ interface Draft {
   description?: string;
   seed?: number | number[];
   machine?: { cpu: string; cpus?: number };
-  kernel?: string | string[];
+  kernel?: KernelRef | KernelRef[];
+  /** variants given as values (they may carry hook functions, which no JSON spec can) */
+  variants?: readonly KernelVariant[];
   steps: readonly Step[];
   sweep?: Record<string, Scalar[]>;
   vars?: Record<string, Scalar>;
@@ -92,14 +97,16 @@ export class Experiment {
     return this.with({ machine: o.cpus !== undefined ? { cpu, cpus: o.cpus } : { cpu } });
   }
 
-  /** One kernel variant. */
-  kernel(name: string): Experiment {
-    return this.with({ kernel: name });
+  /** One kernel variant: a built-in name, or a value from deriveVariant. */
+  kernel(variant: string | KernelVariant): Experiment {
+    return this.kernels(variant);
   }
 
-  /** Several kernel variants: one run per variant (one name = `kernel(name)`). */
-  kernels(...names: string[]): Experiment {
-    return this.with({ kernel: names.length === 1 ? names[0] : names.slice() });
+  /** Several kernel variants (names or deriveVariant values): one run per variant. */
+  kernels(...variants: (string | KernelVariant)[]): Experiment {
+    const given = variants.filter((v): v is KernelVariant => typeof v !== 'string' && BUILTIN_VARIANTS.get(v.name) !== v);
+    const refs = variants.map((v): KernelRef => (typeof v === 'string' ? v : BUILTIN_VARIANTS.get(v.name) === v ? v.name : variantSpec(v)));
+    return this.with({ kernel: refs.length === 1 ? refs[0] : refs, variants: given });
   }
 
   /** Adds sweep axes (cartesian product): kernel, seed, cpu, cpus or "$name" variables. */
@@ -271,7 +278,7 @@ export class Experiment {
     if (d.description !== undefined) out.description = d.description;
     if (d.seed !== undefined) out.seed = d.seed;
     if (d.machine !== undefined) out.machine = { ...d.machine };
-    if (d.kernel !== undefined) out.kernel = d.kernel;
+    if (d.kernel !== undefined) out.kernel = JSON.parse(JSON.stringify(d.kernel));
     out.steps = d.steps.map((s) => JSON.parse(JSON.stringify(s)));
     if (d.sweep !== undefined) out.sweep = JSON.parse(JSON.stringify(d.sweep));
     if (d.vars !== undefined) out.vars = { ...d.vars };
@@ -292,7 +299,7 @@ export class Experiment {
 
   /** The runs this spec expands to (throws SpecError if invalid). */
   plan(opts: CompileOptions = {}): RunPlan[] {
-    return compile(this.toSpec(), opts);
+    return compile(this.toSpec(), { variants: this.d.variants, ...opts });
   }
 
   /**
@@ -305,11 +312,20 @@ export class Experiment {
 
   /** Runs all runs (worker threads with `jobs > 1`); resolves to the ResultSet. */
   run(opts: RunOptions = {}): Promise<ResultSet> {
-    return run(this.toSpec(), opts);
+    return run(this.toSpec(), { variants: this.d.variants, ...opts });
   }
 
   /** Runs in this thread, synchronously: for small runs in notebooks. */
   runSync(opts: RunOptions = {}): ResultSet {
-    return runSync(this.toSpec(), opts);
+    return runSync(this.toSpec(), { variants: this.d.variants, ...opts });
   }
+}
+
+/** A derived variant as a spec entry; hooks that are functions are listed by name (they stay in this process). */
+function variantSpec(v: KernelVariant): VariantSpec {
+  const value = variantValue(v);
+  const out: VariantSpec = { name: value.name, base: value.base };
+  if (Object.keys(value.overrides).length > 0) out.overrides = JSON.parse(JSON.stringify(value.overrides));
+  if (value.hooks) out.hooks = Object.keys(value.hooks);
+  return out;
 }

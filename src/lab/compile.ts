@@ -13,11 +13,11 @@ import { getProfile } from '../cost/registry';
 import type { CpuProfile } from '../cost/profile';
 import { virtualize } from '../cost/virtualize';
 import type { KernelVariant } from '../kernel/variant';
-import { localHooks, variantValue, type VariantValue } from '../kernel/variant-value';
+import { isVariantFields, localHooks, variantValue, variantValueIssues, type VariantValue } from '../kernel/variant-value';
 import { getVariant } from '../kernel/variants';
 import { defaultRegistries } from './registries';
 import { combinations, findVarRefs, runId, substitute, sweepAxes, type Scalar } from './plan';
-import type { ExperimentSpec, PteTraceSpec, ResolvedStep, Step } from './spec';
+import { kernelName, type ExperimentSpec, type PteTraceSpec, type ResolvedStep, type Step, type VariantSpec } from './spec';
 import { SpecError } from './spec-issues';
 import type { RunResult } from './types';
 import { parseSpec, type ValidateOptions } from './validate';
@@ -70,16 +70,14 @@ export function compile(raw: unknown, opts: CompileOptions = {}): RunPlan[] {
 /** Compiles a spec that already passed validation. */
 export function compileSpec(spec: ExperimentSpec, opts: CompileOptions = {}): RunPlan[] {
   const variants = new Map<string, VariantValue>();
+  const refuse = (message: string) => new SpecError([{ path: 'kernel', message }], opts.source);
   const variantOf = (name: string): VariantValue => {
     let v = variants.get(name);
     if (!v) {
-      v = variantValue(opts.variants?.find((x) => x.name === name) ?? getVariant(name));
+      v = resolveVariant(spec, name, opts, refuse);
       const local = localHooks(v);
       if ((opts.jobs ?? 1) > 1 && local.length > 0)
-        throw new SpecError(
-          [{ path: 'kernel', message: `variant "${name}" has ${local.join(', ')} hook(s) defined in this process, which worker threads cannot load; run with jobs: 1, or put the hooks in a module and derive the variant with hooksModule` }],
-          opts.source,
-        );
+        throw refuse(`variant "${name}" has ${local.join(', ')} hook(s) defined in this process, which worker threads cannot load; run with jobs: 1, or put the hooks in a module and derive the variant with hooksModule`);
       variants.set(name, v);
     }
     return v;
@@ -118,6 +116,25 @@ export function compileSpec(spec: ExperimentSpec, opts: CompileOptions = {}): Ru
   });
 }
 
+/**
+ * The value of the variant `name`: one passed to the run (it may carry hook functions), one the
+ * spec gives as a value, or a built-in. The name -> value table is built here, per compile.
+ */
+function resolveVariant(spec: ExperimentSpec, name: string, opts: CompileOptions, refuse: (m: string) => SpecError): VariantValue {
+  const given = opts.variants?.find((x) => x.name === name);
+  if (given) return variantValue(given);
+  const inline = (Array.isArray(spec.kernel) ? spec.kernel : [spec.kernel]).find((k): k is VariantSpec => typeof k !== 'string' && k.name === name);
+  if (!inline) return variantValue(getVariant(name));
+  if (inline.hooks?.length)
+    throw refuse(`variant "${name}" has ${inline.hooks.join(', ')} hook(s) written as functions where the spec was built; run it there (pass the variant to the run), or put the hooks in a module and set overrides.hooksModule`);
+  const overrides: Record<string, unknown> = { ...inline.overrides };
+  const mod = overrides.hooksModule;
+  if (typeof mod === 'string' && /^\.\.?\//.test(mod)) overrides.hooksModule = path.resolve(opts.baseDir ?? process.cwd(), mod);
+  // validation reported any bad field; this only narrows the type
+  if (!isVariantFields(inline.base, overrides)) throw refuse(`variant "${name}": ${variantValueIssues({ base: inline.base, overrides }).map(([f, m]) => `${f} ${m}`).join('; ')}`);
+  return { name, base: inline.base, overrides };
+}
+
 interface Enumerated {
   identity: Pick<RunPlan, 'id' | 'name' | 'variant' | 'cpu' | 'seed' | 'repeat' | 'params'>;
   machine: ResolvedMachine;
@@ -130,7 +147,7 @@ function enumerate(spec: ExperimentSpec): Enumerated[] {
   const repeat = spec.repeat ?? 1;
   for (const combo of combinations(sweepAxes(spec))) {
     const values: Record<string, Scalar> = { ...(spec.vars ?? {}), ...combo };
-    const kernel = String(combo.kernel ?? (Array.isArray(spec.kernel) ? spec.kernel[0] : spec.kernel));
+    const kernel = String(combo.kernel ?? kernelName(Array.isArray(spec.kernel) ? spec.kernel[0] : spec.kernel));
     const seed = Number(combo.seed ?? (Array.isArray(spec.seed) ? spec.seed[0] : (spec.seed ?? 1)));
     const machine: ResolvedMachine = { cpu: String(combo.cpu ?? spec.machine.cpu), cpus: Number(combo.cpus ?? spec.machine.cpus ?? 1) };
     if (spec.machine.virtualized !== undefined) machine.virtualized = spec.machine.virtualized;

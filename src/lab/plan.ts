@@ -14,7 +14,7 @@
  * The order of the plan list is deterministic and is what `--shard i/N` slices (round-robin:
  * run k goes to shard (k mod N) + 1, which spreads slow and fast combinations evenly).
  */
-import type { ExperimentSpec } from './spec';
+import { kernelName, type ExperimentSpec } from './spec';
 
 export type Scalar = string | number | boolean;
 
@@ -34,7 +34,7 @@ export function varName(v: unknown): string | undefined {
 
 export function sweepAxes(spec: ExperimentSpec): Axis[] {
   const axes: Axis[] = [];
-  if (Array.isArray(spec.kernel)) axes.push({ key: 'kernel', values: spec.kernel.slice() });
+  if (Array.isArray(spec.kernel)) axes.push({ key: 'kernel', values: spec.kernel.map(kernelName) });
   if (Array.isArray(spec.seed)) axes.push({ key: 'seed', values: spec.seed.slice() });
   for (const [key, values] of Object.entries(spec.sweep ?? {})) {
     if (axes.some((a) => a.key === key)) continue; // kernel/seed given both ways: validation reports it

@@ -280,6 +280,32 @@ export const MachineSchema = z
   })
   .strict();
 
+/**
+ * A kernel variant given as a value: a built-in variant and the fields it changes, e.g.
+ * {"name": "what-if", "base": "linux-6.18", "overrides": {"mkdirtyOnMkwrite": true}}. Hooks come
+ * from a module (`overrides.hooksModule`, a path relative to the spec file); `hooks` lists hooks
+ * defined as functions where the spec was built (a notebook), which run only there.
+ */
+export const VariantSpecSchema = z
+  .object({
+    name: Name.describe('the variant name runs are labelled with'),
+    base: Name.describe('the built-in variant the fields are changed from, e.g. "linux-6.18"'),
+    overrides: z
+      .record(z.string(), z.union([z.string(), z.boolean(), z.number(), z.array(z.string())]))
+      .optional()
+      .describe('variant fields (src/kernel/variant.ts) and their values; hooksModule: a module exporting changePte'),
+    hooks: z.array(z.string()).optional().describe('hooks defined as functions where the spec was built; they run only in that process'),
+  })
+  .strict();
+export type VariantSpec = z.infer<typeof VariantSpecSchema>;
+const KernelRef = z.union([Name, VariantSpecSchema]);
+export type KernelRef = z.infer<typeof KernelRef>;
+
+/** The variant name of a kernel entry. */
+export function kernelName(k: KernelRef): string {
+  return typeof k === 'string' ? k : k.name;
+}
+
 export const ExperimentSpecSchema = z
   .object({
     $schema: z.string().optional().describe('path or URL of docs/spec.schema.json, for editors'),
@@ -287,7 +313,7 @@ export const ExperimentSpecSchema = z
     description: z.string().optional(),
     seed: z.union([Seed, z.array(Seed).min(1)]).optional().describe('run seed (default 1); a list runs one per seed'),
     machine: MachineSchema,
-    kernel: z.union([Name, z.array(Name).min(1)]).describe('a kernel variant name, or a list: one run per variant'),
+    kernel: z.union([KernelRef, z.array(KernelRef).min(1)]).describe('a kernel variant (a built-in name, or a variant value), or a list: one run per variant'),
     steps: z.array(StepSchema).min(1),
     sweep: z
       .record(VarName, z.array(Scalar).min(1))

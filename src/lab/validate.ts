@@ -14,7 +14,8 @@ import { packedPages } from './page-trace-step';
 import { findVarRefs, substitute, sweepAxes, type Scalar } from './plan';
 import { defaultRegistries, type Registries } from './registries';
 import { formatSize, PAGE_SIZE, parseSizeOrError } from './size';
-import { ExperimentSpecSchema, RESERVED_SWEEP_KEYS, StepSchema, type ExperimentSpec, type Pages, type Step, type StepOf } from './spec';
+import { variantValueIssues } from '../kernel/variant-value';
+import { ExperimentSpecSchema, kernelName, RESERVED_SWEEP_KEYS, StepSchema, type ExperimentSpec, type Pages, type Step, type StepOf } from './spec';
 import { closest, describe, formatPath, SpecError, zodIssuesToSpecIssues, type SpecIssue } from './spec-issues';
 
 export interface ValidateOptions {
@@ -76,6 +77,8 @@ function checkSweep(spec: ExperimentSpec, issues: SpecIssue[]): boolean {
     }
   }
   if (Array.isArray(spec.kernel) && sweep.kernel) add('sweep.kernel', 'kernel is already a list; give the kernels in one place (kernel or sweep.kernel)');
+  else if (sweep.kernel && !Array.isArray(spec.kernel) && !sweep.kernel.includes(kernelName(spec.kernel)))
+    add('kernel', `"${kernelName(spec.kernel)}" is not in sweep.kernel, so it would never run; add it to sweep.kernel or give the kernels in one place`);
   if (Array.isArray(spec.seed) && sweep.seed) add('sweep.seed', 'seed is already a list; give the seeds in one place (seed or sweep.seed)');
   for (const [key, values] of Object.entries(sweep)) {
     values.forEach((v, i) => {
@@ -104,9 +107,14 @@ function checkNames(spec: ExperimentSpec, reg: Registries, issues: SpecIssue[]):
     const guess = closest(value, known);
     issues.push({ path, message: `"${value}" is not a known ${what}${guess ? ` (did you mean "${guess}"?)` : ''}; known: ${known.join(', ')}` });
   };
-  if (Array.isArray(spec.kernel)) spec.kernel.forEach((k, i) => check(reg.kernels, k, `kernel[${i}]`, 'kernel variant'));
-  else check(reg.kernels, spec.kernel, 'kernel', 'kernel variant');
-  (spec.sweep?.kernel ?? []).forEach((k, i) => typeof k === 'string' && check(reg.kernels, k, `sweep.kernel[${i}]`, 'kernel variant'));
+  const entries = Array.isArray(spec.kernel) ? spec.kernel.map((k, i) => [k, `kernel[${i}]`] as const) : [[spec.kernel, 'kernel'] as const];
+  const inline = entries.flatMap(([k]) => (typeof k === 'string' ? [] : [k.name]));
+  const kernels = reg.kernels && (() => [...reg.kernels!(), ...inline]);
+  for (const [k, at] of entries) {
+    if (typeof k === 'string') check(kernels, k, at, 'kernel variant');
+    else for (const [field, message] of variantValueIssues(k)) issues.push({ path: `${at}.${field}`, message });
+  }
+  (spec.sweep?.kernel ?? []).forEach((k, i) => typeof k === 'string' && check(kernels, k, `sweep.kernel[${i}]`, 'kernel variant'));
   check(reg.cpus, spec.machine.cpu, 'machine.cpu', 'CPU profile');
   (spec.sweep?.cpu ?? []).forEach((c, i) => typeof c === 'string' && check(reg.cpus, c, `sweep.cpu[${i}]`, 'CPU profile'));
 }
