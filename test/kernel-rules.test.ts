@@ -205,3 +205,47 @@ test('do_swap_page after fork, once the other process is gone: a write swap-in f
     if (write) assert.equal(l.fault('wpCopy'), 0, 'no copy');
   }
 });
+
+// ---- shmem reclaim: clean folios are dropped, dirty ones go to swap (shrink_folio_list) ----
+
+for (const variant of ALL) {
+  test(`${variant}: reclaim drops clean shmem folios (read-faulted holes) without swap I/O and swaps out written ones`, () => {
+    const l = new Lab(variant);
+    l.map('shm', 4, 'anon-shared');
+    l.read('shm', 0);
+    l.read('shm', 1);
+    l.write('shm', 2);
+    l.k.reclaim('all');
+    l.resetCounters();
+    l.k.reclaim('all');
+    assert.equal(l.ev('swapOutPage'), 1, 'only the written page goes to swap');
+    assert.equal(l.ev('reclaimDrop'), 2, 'the two clean holes are dropped');
+    const file = l.mm.regionVmas('shm')[0].file!;
+    assert.deepEqual([...file.swapped.keys()], [2]);
+    l.resetCounters();
+    l.read('shm', 0);
+    assert.equal(l.ev('swapInPage'), 0, 'a dropped hole comes back as a new zeroed page');
+    l.read('shm', 2);
+    assert.equal(l.ev('swapInPage'), 1, 'the written page is read back from swap');
+    assert.equal(l.page('shm', 2).folioDirty, true, 'shmem_swapin_folio() dirties it: memory holds the only copy');
+    assert.deepEqual(consistency(l.k), []);
+  });
+}
+
+test('shmem reclaim: a write that only set the PTE\'s D bit (no fault: mprotect RO->RW made the PTE writable) still sends the page to swap, because try_to_unmap() moves D to the folio', () => {
+  const l = new Lab('linux-6.18');
+  l.map('shm', 2, 'anon-shared');
+  l.read('shm', 0);
+  l.read('shm', 1);
+  l.k.mprotect(l.mm, 0, l.start('shm'), 2, 'r');
+  l.k.mprotect(l.mm, 0, l.start('shm'), 2, 'rw'); // pte_modify(): writable, clean (no writenotify on shmem)
+  assert.deepEqual([l.page('shm', 0).write, l.page('shm', 0).dirty], [true, false]);
+  l.resetCounters();
+  l.write('shm', 0);
+  assert.equal(l.hw('pageFault'), 0, 'the CPU sets D itself');
+  assert.equal(l.page('shm', 0).folioDirty, false, 'the folio does not know yet');
+  l.resetCounters();
+  l.k.reclaim('all');
+  l.k.reclaim('all');
+  assert.deepEqual([l.ev('swapOutPage'), l.ev('reclaimDrop')], [1, 1]);
+});

@@ -164,6 +164,8 @@ export function diffRuns(name: string, model: RunResult, native: NativeReplay): 
       // a new handler thread, copy-on-write of its data after fork) are not the model's
       const mf = modelFaults(ms);
       add('faults.total', mf.total, ns.faults.total);
+      // a major fault read the page from a device: swap (do_swap_page, shmem_swapin_folio) or a file
+      add('faults.major', (ms.counters.events?.swapInPage ?? 0) + (ms.counters.events?.fileReadPage ?? 0), ns.faults.major);
       add('faults.sigsegv', mf.sigsegv, ns.faults.sigsegv + ns.faults.sigbus);
       add('faults.uffdMissing', mf.uffdMissing, ns.uffd.missing);
       add('faults.uffdWp', mf.uffdWp, ns.uffd.wp);

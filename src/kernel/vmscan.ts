@@ -6,9 +6,10 @@
  *  - shrink_inactive_list: from the oldest end, referenced folios are activated, the others are
  *    unmapped (try_to_unmap: a dirty PTE dirties the folio; anon PTEs become swap entries that
  *    keep the exclusive, soft-dirty and uffd-wp bits; file PTEs of uffd-wp VMAs keep a marker),
- *    the unmap is flushed, and then: clean page-cache and clean swap-cache folios are dropped,
- *    lazyfree (MADV_FREE) anon folios are discarded unless re-dirtied, dirty file folios are
- *    written back, dirty anon and shmem folios are written to swap.
+ *    the unmap is flushed, and then: clean page-cache folios (shmem included: a read-faulted hole)
+ *    and clean swap-cache folios are dropped, lazyfree (MADV_FREE) anon folios are discarded
+ *    unless re-dirtied, dirty file folios are written back, dirty anon and shmem folios are
+ *    written to swap (the same in 5.19-6.18).
  */
 import {
   pte_dirty, pte_mkold, pte_soft_dirty, pte_uffd_wp, pte_young, swp_entry_to_pte, pte_swp_mkexclusive, pte_swp_mksoft_dirty,
@@ -200,14 +201,17 @@ function shrink_one(k: Kernel, pfn: number, batch: TlbBatch): boolean {
     return true;
   }
   const file = k.files.get(f.owner[pfn])!;
-  if (f.flags[pfn] & PG_shmem) {
-    // shmem_writeout(): tmpfs has no backing store but swap (the model swaps every shmem folio)
+  if (f.flags[pfn] & PG_shmem && dirty) {
+    // pageout() -> shmem_writepage() (shmem_writeout() from 6.16): tmpfs has no backing store but
+    // swap. Only dirty folios get here; a clean one (a read-faulted hole, never written) is dropped
+    // by __remove_mapping() like any clean page-cache folio, and a later fault finds the hole again.
     const slot = k.swap.alloc();
     k.swap.dup(slot);
     file.swapped.set(f.index[pfn], slot);
     k.counters[KEv.swapOutPage]++;
     k.writebackThisStep++;
-  } else if (dirty) {
+  } else if (f.flags[pfn] & PG_shmem) k.counters[KEv.reclaimDrop]++;
+  else if (dirty) {
     k.counters[KEv.writebackPage]++;
     k.writebackThisStep++;
     file.blocks.add(f.index[pfn]);
