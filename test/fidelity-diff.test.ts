@@ -9,7 +9,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import type { InspectRow, RunResult, StepResult } from '../src/lab/types';
-import { diffRuns, diffSpec, formatDiff, variantForHost } from '../src/fidelity/diff';
+import { diffRuns, diffSpec, formatDiff, hostQuirks, variantForHost } from '../src/fidelity/diff';
 import { replayerSupport } from '../src/fidelity/native-build';
 import type { NativeHeader, NativeReplay, NativeRow, NativeStep } from '../src/fidelity/native-types';
 import { hostFacts, ReplayRefused } from '../src/fidelity/replay';
@@ -137,6 +137,10 @@ test('a registration the kernel refuses with EINVAL is compared: agreement is re
   assert.deepEqual(lenient.differences.filter((d) => d.cause === 'model').map((d) => [d.step, d.field, d.model, d.native]), [[3, 'errno', 'ok', 'EINVAL']]);
 });
 
+/** MADV_PAGEOUT only where the host can swap (it is refused otherwise, and the fuzz says so). */
+const hostSwaps = host?.swap === true;
+const advices = (kind: string): string[] => [...(kind === 'anon-private' ? ['dontneed', 'free', 'cold'] : ['dontneed', 'cold']), ...(hostSwaps ? ['pageout'] : [])];
+
 /** Random op sequences over one small region, with an inspect after every op. */
 const PAGES = 8;
 const pagesArb = fc.uniqueArray(fc.integer({ min: 0, max: PAGES - 1 }), { minLength: 1, maxLength: PAGES }).map((a) => a.sort((x, y) => x - y));
@@ -145,7 +149,7 @@ const opArb = (kind: string, uffd: boolean, forked: boolean): fc.Arbitrary<Recor
   const ops: fc.Arbitrary<Record<string, unknown>>[] = [
     fc.record({ op: fc.constant('touch'), region: fc.constant('h'), access: fc.constantFrom('read', 'write', 'rw'), pages: pagesArb, pattern: fc.constantFrom('sequential', 'random'), process: proc }),
     fc.record({ op: fc.constant('mprotect'), region: fc.constant('h'), prot: fc.constantFrom('none', 'r', 'rw'), pages: pagesArb, process: proc }),
-    fc.record({ op: fc.constant('madvise'), region: fc.constant('h'), advice: fc.constantFrom(...(kind === 'anon-private' ? ['dontneed', 'free', 'cold'] : ['dontneed', 'cold'])), pages: pagesArb, process: proc }),
+    fc.record({ op: fc.constant('madvise'), region: fc.constant('h'), advice: fc.constantFrom(...advices(kind)), pages: pagesArb, process: proc }),
   ];
   // no clear-refs young: it clears A without a TLB flush, so whether a later access sets A again
   // depends on TLB eviction on the host (scheduling), which no model can reproduce run for run
@@ -157,9 +161,9 @@ const specArb = fc
     kind: fc.constantFrom('anon-private', 'anon-private', 'anon-shared'),
     uffd: fc.constantFrom('none', 'wp', 'wp-async'),
     forkAt: fc.integer({ min: -1, max: 6 }),
-    // mostly start from written pages: on a host without read-fault zero pages a run is only
-    // compared exactly until the model's first zero-page mapping
-    prefill: fc.constantFrom(true, true, true, false),
+    // start from written pages, from read-only faults (zero pages on anon memory, clean holes on
+    // shmem: what fork, swap-in and reclaim treat differently), or from nothing
+    prefill: fc.constantFrom('write', 'write', 'read', 'none'),
     n: fc.integer({ min: 1, max: 8 }),
   })
   .chain(({ kind, uffd, forkAt, n, prefill }) =>
@@ -167,7 +171,7 @@ const specArb = fc
   )
   .map(([{ kind, uffd, forkAt, prefill }, before, after]) => {
     const steps: Record<string, unknown>[] = [{ op: 'mmap', region: 'h', size: `${PAGES * 4}KiB`, kind }];
-    if (prefill) steps.push({ op: 'touch', region: 'h', access: 'write' });
+    if (prefill !== 'none') steps.push({ op: 'touch', region: 'h', access: prefill });
     if (uffd !== 'none') steps.push({ op: 'uffd-register', region: 'h', modes: ['wp'], ...(uffd === 'wp-async' ? { features: ['wp-async'] } : {}) });
     const forks = forkAt >= 0 && forkAt <= before.length;
     before.forEach((s, i) => {
@@ -181,20 +185,31 @@ const specArb = fc
     return { name: 'fuzz', machine: { cpu: 'skylake-sp', cpus: 1 }, kernel: 'linux-6.18', steps };
   });
 
+/**
+ * Knobs: PTLAB_FUZZ_RUNS sequences per seed (default 200 with CI set, else 20), PTLAB_FUZZ_SEEDS a
+ * comma-separated seed list (default 20220718; PTLAB_FUZZ_SEED still names a single one). A
+ * nightly-size run: PTLAB_FUZZ_RUNS=200 PTLAB_FUZZ_SEEDS=20220718,1,2.
+ */
 const FUZZ_RUNS = Number(process.env.PTLAB_FUZZ_RUNS ?? (process.env.CI ? 200 : 20));
+const FUZZ_SEEDS = (process.env.PTLAB_FUZZ_SEEDS ?? process.env.PTLAB_FUZZ_SEED ?? '20220718').split(',').map((x) => Number(x.trim()));
 
-test(`differential fuzz: ${FUZZ_RUNS} generated op sequences show no model difference`, { skip: nativeSkip }, () => {
-  fc.assert(
-    fc.property(specArb, (spec) => {
-      // The host is not quiet (DAMON's kdamond clears A bits, compaction migrates pages): a
-      // difference must show on three replays in a row to count; a model bug always does.
-      let r = diffSpec(loadSpecJson(spec, 'fuzz'));
-      for (let again = 0; again < 2 && r.modelDifferences > 0; again++) r = diffSpec(loadSpecJson(spec, 'fuzz'));
-      assert.equal(r.modelDifferences, 0, `${formatDiff(r)}\nspec: ${JSON.stringify(spec)}`);
-    }),
-    { numRuns: FUZZ_RUNS, seed: Number(process.env.PTLAB_FUZZ_SEED ?? 20220718), includeErrorInReport: true },
-  );
-});
+for (const seed of FUZZ_SEEDS) {
+  test(`differential fuzz (seed ${seed}): ${FUZZ_RUNS} generated op sequences show no model difference`, { skip: nativeSkip }, (t) => {
+    // what this host changes about the comparison is said, never silently skipped
+    for (const q of hostQuirks(host!)) t.diagnostic(`host quirk: ${q}`);
+    if (!hostSwaps) t.diagnostic('host quirk: no swap device, so the fuzz generates no MADV_PAGEOUT (swap) sequences here');
+    fc.assert(
+      fc.property(specArb, (spec) => {
+        // The host is not quiet (DAMON's kdamond clears A bits, compaction migrates pages): a
+        // difference must show on three replays in a row to count; a model bug always does.
+        let r = diffSpec(loadSpecJson(spec, 'fuzz'));
+        for (let again = 0; again < 2 && r.modelDifferences > 0; again++) r = diffSpec(loadSpecJson(spec, 'fuzz'));
+        assert.equal(r.modelDifferences, 0, `${formatDiff(r)}\nspec: ${JSON.stringify(spec)}`);
+      }),
+      { numRuns: FUZZ_RUNS, seed, includeErrorInReport: true },
+    );
+  });
+}
 
 test('the fuzz generator only builds specs the replayer accepts', { skip: nativeSkip }, () => {
   const { replayNative } = require('../src/fidelity/replay') as typeof import('../src/fidelity/replay');

@@ -249,3 +249,68 @@ test('shmem reclaim: a write that only set the PTE\'s D bit (no fault: mprotect 
   l.k.reclaim('all');
   assert.deepEqual([l.ev('swapOutPage'), l.ev('reclaimDrop')], [1, 1]);
 });
+
+// ---- rules the differential fuzz found (each checked on this 6.18 host) ----
+
+test('mprotect_fixup(): a VMA whose flags do not change is left alone (no split, no PTE walk): a writenotify-protected shmem PTE stays read-only', () => {
+  const l = new Lab('linux-6.18');
+  l.map('shm', 2, 'anon-shared');
+  l.writeAll('shm', 2);
+  l.k.uffdRegister(l.mm, l.start('shm'), 2, ['wp']); // uffd-wp: writenotify (6.2+)
+  l.k.uffdWriteprotect(l.mm, 0, l.start('shm'), 2, true);
+  l.k.uffdWriteprotect(l.mm, 0, l.start('shm'), 2, false);
+  const before = l.page('shm', 1).write;
+  l.k.mprotect(l.mm, 0, l.start('shm') + 1, 1, 'rw'); // same flags: a no-op
+  assert.equal(l.mm.regionVmas('shm').length, 1, 'not split');
+  assert.equal(l.page('shm', 1).write, before);
+});
+
+test('fork without EVENT_FORK (6.2+): the child\'s shared VMA loses uffd-wp and with it writenotify, so its PTEs are writable again', () => {
+  const l = new Lab('linux-6.18');
+  l.map('shm', 2, 'anon-shared');
+  l.writeAll('shm', 2);
+  l.k.uffdRegister(l.mm, l.start('shm'), 2, ['wp']);
+  const child = l.k.fork(l.mm, 'child', 0);
+  l.read('shm', 0, 0, child); // fault-around maps both pages from vm_page_prot
+  l.resetCounters();
+  l.write('shm', 0, 0, child);
+  l.write('shm', 1, 0, child);
+  assert.equal(l.hw('pageFault'), 0, 'writable PTEs: no wp fault');
+});
+
+test('reclaim of a lazyfree (MADV_FREE) page written again: the dirty PTE dirties the folio, the PTE is put back (A kept) and the page is swap-backed again', () => {
+  const l = new Lab('linux-6.18');
+  l.map('m', 1);
+  l.write('m', 0);
+  l.k.madvise(l.mm, 0, l.start('m'), 1, 'free');
+  l.write('m', 0); // no fault: RW was kept, the CPU sets A and D
+  l.k.madvise(l.mm, 0, l.start('m'), 1, 'pageout');
+  const p = l.page('m', 0);
+  assert.deepEqual([p.present, p.young, p.dirty, p.folioDirty], [true, true, true, true]);
+});
+
+for (const variant of ALL) {
+  const clears = getVariant(variant).pageoutYoung === 'v5.19-clear-young';
+  test(`${variant}: MADV_PAGEOUT ${clears ? 'clears A like MADV_COLD (before 6.9)' : 'leaves A alone and reclaim ignores references (6.9+)'}`, () => {
+    const l = new Lab(variant);
+    l.map('m', 1);
+    l.write('m', 0);
+    l.k.madvise(l.mm, 0, l.start('m'), 1, 'free');
+    l.write('m', 0);
+    l.k.madvise(l.mm, 0, l.start('m'), 1, 'pageout'); // kept: re-dirtied lazyfree page
+    assert.equal(l.page('m', 0).young, !clears);
+  });
+}
+
+test('MADV_FREE flushes the PTEs it cleans, also a read-only one whose dirtiness is only the saved-dirty software bit (6.6+): the next read sets A again', () => {
+  const l = new Lab('linux-6.18', { cpus: 1 });
+  l.map('m', 1);
+  l.write('m', 0);
+  const child = l.k.fork(l.mm, 'child', 0); // the parent's PTE is write-protected: D moves to saved-dirty
+  void child;
+  l.read('m', 0);
+  l.k.madvise(l.mm, 0, l.start('m'), 1, 'free');
+  assert.equal(l.page('m', 0).young, false);
+  l.read('m', 0);
+  assert.equal(l.page('m', 0).young, true, 'the cached translation was flushed, so the walk sets A');
+});

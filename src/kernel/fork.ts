@@ -24,7 +24,7 @@ import type { Mm } from './mm';
 import { AnonVma, page_dup_rmap } from './rmap';
 import { is_pte_marker, is_swap_entry, pte_marker_uffd_wp } from './swap';
 import { flush_tlb_mm_range } from './tlbflush';
-import { VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, userfaultfd_wp, type Vma } from './vma';
+import { VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, userfaultfd_wp, vma_set_page_prot, type Vma } from './vma';
 import { walk_pte_range } from './pagewalk';
 import { copy_huge_pmds } from './huge_memory';
 
@@ -43,8 +43,12 @@ export function do_fork(k: Kernel, parent: Mm, child: Mm, cpu: number): void {
     const dst = src.clone(child);
     // Without UFFD_FEATURE_EVENT_FORK the child's VMA is not registered (dup_userfaultfd()).
     if (!src.uffd?.eventFork) {
+      const hadWp = userfaultfd_wp(dst);
       dst.flags &= ~(VM_UFFD_WP | VM_UFFD_MISSING | VM_UFFD_MINOR);
       dst.uffd = null;
+      // userfaultfd_set_vm_flags() (v6.2, with 51d3d5eb74ff): a shared VMA that loses uffd-wp
+      // loses its writenotify for it, so vm_page_prot is computed again
+      if (hadWp && dst.shared && k.variant.writenotifyForUffdWp) vma_set_page_prot(dst, k.variant);
     }
     dst.anonVma = src.anonVma ? new AnonVma(true) : null;
     child.insertVma(dst);

@@ -113,7 +113,9 @@ export function do_madvise(k: Kernel, mm: Mm, cpu: number, start: number, pages:
         const n = madvisePte(k, vma, vpn, 'free', pte, pte_young(pte) || pte_dirty(pte) ? k.arch.pte_mkclean(pte_mkold(pte)) : pte);
         if (n !== pte) {
           k.setPte(mm, vma, vpn, slot, n);
-          tlb_flush_pte_change(k, tlb, vpn, pte, n);
+          // tlb_remove_tlb_entries(): flushed whatever changed (also when only A or the
+          // saved-dirty software bit of a read-only PTE was cleared, which pte_needs_flush() would skip)
+          tlb.add(vpn, true);
         }
         // folio_mark_lazyfree(): not swap-backed any more, onto the inactive file list
         if (f.flags[pfn] & PG_swapbacked && !(f.flags[pfn] & PG_swapcache)) {
@@ -124,7 +126,7 @@ export function do_madvise(k: Kernel, mm: Mm, cpu: number, start: number, pages:
       }
       // MADV_COLD / MADV_PAGEOUT (madvise_cold_or_pageout_pte_range): skip shared folios
       if (f.mapcount[pfn] !== 1) return;
-      if (pte_young(pte)) {
+      if (pte_young(pte) && (advice === 'cold' || k.variant.pageoutYoung === 'v5.19-clear-young')) {
         const n = pte_mkold(pte);
         k.setPte(mm, vma, vpn, slot, n);
         tlb.add(vpn); // tlb_remove_tlb_entry(): the A clear is flushed here

@@ -151,11 +151,11 @@ export function do_mprotect(k: Kernel, mm: Mm, cpu: number, start: number, pages
   k.counters[KEv.syscallMprotect]++;
   const tlb = new MmuGather(mm);
   let changed = 0;
-  for (const vma of mm.vmasIn(start, start + pages)) {
-    const newflags = (vma.flags & ~(VM_READ | VM_WRITE)) | protFlags(prot);
-    // mprotect_fixup(): flags unchanged -> nothing to do (no VMA split, no change_protection)
-    if (newflags === vma.flags) continue;
-    vma.flags = newflags;
+  // mprotect_fixup() returns at once for a VMA whose flags do not change: no split, no PTE walk
+  // (so a writenotify- or uffd-protected PTE stays as it is)
+  const touched = mm.rangesIn(start, start + pages).filter(({ vma }) => ((vma.flags & ~(VM_READ | VM_WRITE)) | protFlags(prot)) !== vma.flags);
+  for (const vma of touched.flatMap((r) => mm.vmasIn(r.start, r.end))) {
+    vma.flags = (vma.flags & ~(VM_READ | VM_WRITE)) | protFlags(prot);
     vma_set_page_prot(vma, k.variant);
     const cp: ChangeProtFlags = { cause: 'mprotect' };
     if (k.variant.canChangePteWritable === 'v5.19-dirty-acct') {

@@ -45,6 +45,15 @@ export type DoSwapPageEra =
    *  writable on a read fault too (VM_WRITE, no uffd-wp, no soft-dirty tracking), dirty only on a write. */
   | 'v6.11-reuse-exclusive';
 
+/** Whether MADV_PAGEOUT clears the PTEs' Accessed bits (madvise_cold_or_pageout_pte_range()). */
+export type PageoutYoungEra =
+  /** <= v6.8: MADV_PAGEOUT clears A like MADV_COLD (and flushes), so reclaim sees no reference */
+  | 'v5.19-clear-young'
+  /** v6.9+ (Barry Song, "mm: madvise: pageout: ignore references rather than clearing young",
+   *  posted 2024-02-23 as 20240223041550.77157-1-21cnbao@gmail.com; release inferred from the
+   *  posting date): A is left alone and reclaim_pages() ignores references instead */
+  | 'v6.9-ignore-references';
+
 /** What a hook sees for one PTE in change_pte_range (mprotect, uffd writeprotect). */
 export interface ChangePteContext {
   readonly vpn: number;
@@ -175,6 +184,8 @@ export interface KernelVariant {
   readonly uffdWpAsync: boolean;
   /** do_swap_page(): does a read swap-in of an exclusive folio map it writable */
   readonly doSwapPage: DoSwapPageEra;
+  /** MADV_PAGEOUT and the Accessed bit (visible when reclaim keeps a re-dirtied lazyfree page) */
+  readonly pageoutYoung: PageoutYoungEra;
   /** which VMAs UFFDIO_REGISTER accepts (vma_can_userfault()) */
   readonly vmaCanUserfault: VmaCanUserfaultEra;
   /** mm_forbids_zeropage(): anon read faults allocate a page (mapped young+dirty+RW) instead of

@@ -28,6 +28,7 @@ const linux519: KernelVariant = Object.freeze({
   uffdWpAsync: false,
   vmaCanUserfault: 'v5.19-anon-shmem-hugetlb',
   doSwapPage: 'v5.19-write-fault-only',
+  pageoutYoung: 'v5.19-clear-young',
   mmForbidsZeropage: false,
   splitHugePmdDirtyPtes: false,
   changeHugePmdTryWritable: false,
@@ -94,6 +95,7 @@ const linux618 = deriveVariant(linux63, {
   uffdWpAsync: true,
   vmaCanUserfault: 'v6.7-wp-async-any-memory',
   doSwapPage: 'v6.11-reuse-exclusive',
+  pageoutYoung: 'v6.9-ignore-references',
   basedOn: 'linux-6.3',
 });
 

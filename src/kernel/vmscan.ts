@@ -148,9 +148,10 @@ function shrink_one(k: Kernel, pfn: number, batch: TlbBatch): boolean {
   const anon = (f.flags[pfn] & PG_anon) !== 0;
   const lazyfree = anon && (f.flags[pfn] & PG_swapbacked) === 0;
   if (lazyfree && (f.flags[pfn] & PG_dirty || anyDirtyPte(k, pfn))) {
-    // try_to_unmap_one(): a lazyfree folio written since MADV_FREE cannot be discarded; it is
-    // swap-backed again and kept (a later reclaim swaps it out).
-    f.flags[pfn] |= PG_swapbacked;
+    // try_to_unmap_one(): a lazyfree folio written since MADV_FREE cannot be discarded; the dirty
+    // PTE dirties the folio, the PTE is put back, and the folio is swap-backed again and kept (a
+    // later reclaim swaps it out).
+    f.flags[pfn] |= PG_swapbacked | PG_dirty;
     f.lruAdd(pfn, LRU_ACTIVE_ANON);
     return false;
   }
