@@ -298,12 +298,12 @@ export class Mmu {
       i = l1h.fillVictim(hset, htag, s.pfn[j], s.flags[j], s.slot[j]);
     }
     const f = l1h.flags[i];
-    if ((f & TLB_US) === 0) return this.fault(cpu, vpn, htag, X86_PF_PROT | X86_PF_USER | (write ? X86_PF_WRITE : 0));
+    if ((f & TLB_US) === 0) return this.hugeFault(cpu, hkey, htag, X86_PF_PROT | X86_PF_USER | (write ? X86_PF_WRITE : 0));
     if (f >>> TLB_PKEY_SHIFT !== 0 && this.pkeyDenies(cpu, f >>> TLB_PKEY_SHIFT, write)) {
-      return this.fault(cpu, vpn, htag, X86_PF_PROT | X86_PF_USER | X86_PF_PK | (write ? X86_PF_WRITE : 0));
+      return this.hugeFault(cpu, hkey, htag, X86_PF_PROT | X86_PF_USER | X86_PF_PK | (write ? X86_PF_WRITE : 0));
     }
     if (write) {
-      if ((f & TLB_RW) === 0) return this.fault(cpu, vpn, htag, X86_PF_PROT | X86_PF_WRITE | X86_PF_USER);
+      if ((f & TLB_RW) === 0) return this.hugeFault(cpu, hkey, htag, X86_PF_PROT | X86_PF_WRITE | X86_PF_USER);
       if ((f & TLB_D) === 0) {
         const r = this.walk(cpu, vpn, 1, false);
         return r < 0 ? -r : 0;
@@ -313,6 +313,14 @@ export class Mmu {
     this.lastPfn = l1h.pfn[i] + (vpn % 512);
     this.lastSlot = l1h.slot[i];
     return 0;
+  }
+
+  /** #PF through a 2 MiB entry: the faulting translation is dropped (SDM §4.10.4.1), as in fault(). */
+  private hugeFault(cpu: number, hkey: number, htag: number, code: number): number {
+    this.counters[EV_PF]++;
+    this.l1h.invalidate(cpu, hkey, htag);
+    this.stlb.invalidate(cpu, hkey, htag);
+    return code;
   }
 
   /**
