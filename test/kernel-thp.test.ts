@@ -217,3 +217,80 @@ test('x86: a 2 MiB PMD leaf fills one 2 MiB TLB entry; INVLPG of any address in 
 test('every variant is covered by the THP rules above', () => {
   for (const v of listVariants()) assert.ok(VARIANTS.includes(v), `add ${v} to VARIANTS`);
 });
+
+/**
+ * Property: random op sequences over two THP regions (one forked) on every variant keep every
+ * kernel invariant (strict mode throws on a breach) and the rules that hold in every version.
+ */
+import fc from 'fast-check';
+const R = 1024;
+const range = fc.oneof(
+  fc.constantFrom(0, 512).map((from) => ({ from, count: 512 })),
+  fc.constant({ from: 0, count: R }),
+  fc.record({ from: fc.nat(R - 1), count: fc.integer({ min: 1, max: 20 }) }).map(({ from, count }) => ({ from, count: Math.min(count, R - from) })),
+);
+const ThpOp = fc.oneof(
+  { weight: 5, arbitrary: fc.record({ op: fc.constant('touch' as const), range, write: fc.boolean(), child: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('mprotect' as const), range, prot: fc.constantFrom('none' as const, 'r' as const, 'rw' as const) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('madvise' as const), range, advice: fc.constantFrom('dontneed' as const, 'free' as const, 'cold' as const, 'pageout' as const, 'hugepage' as const, 'nohugepage' as const) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('fork' as const) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('uffd-wp' as const), range, wp: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('reclaim' as const) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('migrate' as const), range }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('clear-refs' as const), mode: fc.constantFrom('soft-dirty' as const, 'young' as const) }) },
+);
+for (const v of VARIANTS) {
+  test(`${v}: random THP op sequences keep every invariant and the version-independent rules`, () => {
+    fc.assert(
+      fc.property(fc.array(ThpOp, { minLength: 5, maxLength: 25 }), fc.boolean(), (ops, async) => {
+        const { k, mm, s } = setup(v, R);
+        k.uffdRegister(mm, s, R, ['wp'], async && atLeast(v, 6, 7) ? ['wp-async'] : []);
+        const prot = new Array<'none' | 'r' | 'rw'>(R).fill('rw');
+        let child: Mm | null = null;
+        for (const o of ops) {
+          if (o.op === 'touch') {
+            const m = o.child && child ? child : mm;
+            for (let p = o.range.from; p < o.range.from + o.range.count; p += 7) {
+              const ok = k.access(m, 0, s + p, o.write ? 1 : 0);
+              if (m === mm) assert.equal(ok, o.write ? prot[p] === 'rw' : prot[p] !== 'none');
+              if (ok && o.write) {
+                const st = k.inspect(m, s + p);
+                assert.ok(st.present && st.write && st.dirty && !st.special, 'after a write: present, writable, dirty, not the zero page');
+              }
+            }
+          } else if (o.op === 'mprotect') {
+            k.mprotect(mm, 0, s + o.range.from, o.range.count, o.prot);
+            prot.fill(o.prot, o.range.from, o.range.from + o.range.count);
+          } else if (o.op === 'madvise') k.madvise(mm, 0, s + o.range.from, o.range.count, o.advice);
+          else if (o.op === 'fork') {
+            if (!child) child = k.fork(mm, 'child', 0);
+          } else if (o.op === 'uffd-wp') k.uffdWriteprotect(mm, 0, s + o.range.from, o.range.count, o.wp);
+          else if (o.op === 'reclaim') k.reclaim('all');
+          else if (o.op === 'migrate') k.migrate(mm, 0, s + o.range.from, Math.min(o.range.count, 8));
+          else k.clearRefs(mm, 0, o.mode);
+          // rules of every version: a huge page is present; no writable page where the VMA forbids writes
+          for (let p = 0; p < R; p += 37) {
+            const st = k.inspect(mm, s + p);
+            if (st.huge) assert.ok(st.present);
+            if (prot[p] !== 'rw') assert.equal(st.write, false);
+          }
+        }
+        assert.equal(k.mmu.violations[0], 0, 'no write went through a stale writable TLB entry');
+      }),
+      { numRuns: 25, seed: 17 },
+    );
+  });
+}
+
+test('x86: a #PF through a cached read-only 2 MiB entry drops it, so a write after a wp-fault reuse goes through (no flush needed)', () => {
+  const { k, mm, s } = setup('linux-5.19', 512);
+  touch(k, mm, s, 0, 1, 1);
+  k.mprotect(mm, 0, s, 512, 'r');
+  k.mprotect(mm, 0, s, 512, 'rw'); // 5.19: the PMD stays read-only
+  touch(k, mm, s, 1, 1, 0); // caches the read-only 2 MiB entry
+  assert.ok(k.mmu.cached(0, s + 1) >= 0);
+  const pf = faults(k);
+  touch(k, mm, s, 2, 1, 1); // #PF (RO entry) -> do_huge_pmd_wp_page reuse -> retry walks the writable PMD
+  assert.equal(faults(k) - pf, 1);
+  assert.equal(k.counters[KEv['fault.hugeWpReuse']], 1);
+});

@@ -356,6 +356,26 @@ export function split_huge_page(k: Kernel, pfn: number, cpu?: number): void {
   }
 }
 
+/** Split every THP on the LRU lists (the model's reclaim works on order-0 folios). */
+export function split_lru_thps(k: Kernel, cpu?: number): void {
+  const f = k.frames;
+  const heads: number[] = [];
+  for (let list = 0; list < 4; list++) for (let pfn = f.lruOldest(list); pfn >= 0; pfn = f.lruNewer(pfn)) if (f.head[pfn] === pfn) heads.push(pfn);
+  for (const base of heads) split_huge_page(k, base, cpu);
+}
+
+/** Split the THP mapped at `vpn` of `mm` (by a PMD or by PTEs), if any. */
+export function split_huge_pmd_folio(k: Kernel, mm: Mm, vpn: number, cpu?: number): void {
+  const pmd = pmd_leaf_slot(k, mm, vpn);
+  let pfn = -1;
+  if (pmd >= 0) pfn = pte_pfn(k.mmu.mem.get(pmd)) + (vpn % HPAGE_NR);
+  else {
+    const slot = mm.pt.pteSlot(vpn);
+    if (slot >= 0 && pte_present(k.mmu.mem.get(slot))) pfn = pte_pfn(k.mmu.mem.get(slot));
+  }
+  if (pfn > 0 && k.frames.head[pfn] !== 0) split_huge_page(k, pfn, cpu);
+}
+
 /** huge_pmd_needs_flush() (x86): pte_flags_need_flush without ignoring A. */
 function huge_pmd_needs_flush(old: bigint, n: bigint): boolean {
   if (pte_needs_flush(old, n)) return true;

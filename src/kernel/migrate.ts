@@ -11,6 +11,7 @@ import { KEv } from './events';
 import { LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, PG_anon, PG_dirty, PG_file, PG_lru, PG_active, ZERO_PFN, PG_shmem } from './frames';
 import type { Kernel } from './kernel';
 import type { Mm } from './mm';
+import { split_huge_pmd_folio } from './huge_memory';
 import { rmap_walk } from './rmap';
 import { MmuGather, tlb_finish_mmu } from './tlbflush';
 import { VM_WRITE, type Vma } from './vma';
@@ -29,6 +30,8 @@ interface Mapping {
 
 /** migrate_pages() of the folio mapped at `vpn` in `mm`; returns whether a page moved. */
 export function migrate_page(k: Kernel, mm: Mm, vpn: number, cpu: number): boolean {
+  // the model migrates order-0 folios: a THP is split first (huge_memory.ts)
+  split_huge_pmd_folio(k, mm, vpn, cpu);
   const slot = mm.pt.pteSlot(vpn);
   if (slot < 0) return false;
   const pte = k.mmu.mem.get(slot);

@@ -18,7 +18,7 @@ import {
 import { KEv } from './events';
 import {
   LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, PG_anon, PG_anon_exclusive, PG_dirty,
-  PG_mkwrite_notified, PG_referenced, PG_shmem, PG_swapbacked, PG_swapcache,
+  PG_mkwrite_notified, PG_referenced, PG_shmem, PG_swapbacked, PG_swapcache, PG_used,
 } from './frames';
 import type { Kernel } from './kernel';
 import type { Mm } from './mm';
@@ -26,6 +26,7 @@ import { rmap_walk } from './rmap';
 import { make_pte_marker, PTE_MARKER_UFFD_WP } from './swap';
 import { MmuGather, tlb_finish_mmu } from './tlbflush';
 import { userfaultfd_wp } from './vma';
+import { split_huge_page, split_lru_thps } from './huge_memory';
 
 /** folio_referenced(): count and clear young PTEs (no flush on x86). */
 export function folio_referenced(k: Kernel, pfn: number): number {
@@ -48,6 +49,8 @@ export function folio_referenced(k: Kernel, pfn: number): number {
  */
 export function reclaim(k: Kernel, target: number | 'all', cpu: number): number {
   const f = k.frames;
+  // the model reclaims order-0 folios: THPs on the LRU are split first (huge_memory.ts)
+  split_lru_thps(k, cpu);
   // aging: everything active goes inactive, with its A bits cleared
   for (const [active, inactive] of [[LRU_ACTIVE_ANON, LRU_INACTIVE_ANON], [LRU_ACTIVE_FILE, LRU_INACTIVE_FILE]]) {
     for (let pfn = f.lruOldest(active); pfn >= 0; ) {
@@ -138,6 +141,10 @@ function anyDirtyPte(k: Kernel, pfn: number): boolean {
 
 /** shrink_folio_list() for one folio: unmap, write out if dirty, free. Returns true if freed. */
 export function shrink_folio(k: Kernel, pfn: number, cpu: number, batch: TlbBatch = new TlbBatch(k, cpu)): boolean {
+  if (k.frames.head[pfn] !== 0) {
+    split_huge_page(k, pfn, cpu);
+    if (!(k.frames.flags[pfn] & PG_used)) return false; // the split freed it (no mapping left)
+  }
   const r = shrink_one(k, pfn, batch);
   batch.folioDone();
   return r;
