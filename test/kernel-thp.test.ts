@@ -294,3 +294,34 @@ test('x86: a #PF through a cached read-only 2 MiB entry drops it, so a write aft
   assert.equal(faults(k) - pf, 1);
   assert.equal(k.counters[KEv['fault.hugeWpReuse']], 1);
 });
+
+for (const v of VARIANTS) {
+  test(`${v}: MADV_COLLAPSE ${atLeast(v, 6, 1) ? 'copies a PTE-mapped range into a THP, young and dirty whatever the PTEs had' : 'does not exist before 6.1 (EINVAL)'}`, () => {
+    const { k, mm, vma, s } = setup(v, 512, { advise: false });
+    touch(k, mm, s, 0, 4, 1);
+    touch(k, mm, s, 9, 1, 0);
+    k.madvise(mm, 0, s, 512, 'free'); // the written pages old and clean
+    if (!atLeast(v, 6, 1)) {
+      assert.throws(() => k.madvise(mm, 0, s, 512, 'collapse'), /6\.1/);
+      return;
+    }
+    k.madvise(mm, 0, s, 512, 'collapse');
+    for (const p of [0, 9, 300]) {
+      const st = k.inspect(mm, s + p);
+      assert.deepEqual([st.huge, st.present, st.write, st.young, st.dirty, st.exclusive, st.special], [true, true, true, true, true, true, false], `page ${p}`);
+    }
+    assert.equal(k.counters[KEv.collapseHugePage], 1);
+    // a partly covered 2 MiB range is not collapsed; NOHUGEPAGE refuses; uffd-wp PTEs fail the scan
+    const b = setup(v, 1024, { advise: false });
+    touch(b.k, b.mm, b.s, 0, 1, 1);
+    b.k.madvise(b.mm, 0, b.s, 600, 'collapse');
+    assert.equal(b.k.inspect(b.mm, b.s + 520).huge, false);
+    assert.equal(b.k.inspect(b.mm, b.s).huge, true);
+    b.k.uffdRegister(b.mm, b.s + 512, 512, ['wp']);
+    touch(b.k, b.mm, b.s, 512, 512, 1);
+    b.k.uffdWriteprotect(b.mm, 0, b.s + 512, 1, true);
+    assert.throws(() => b.k.madvise(b.mm, 0, b.s + 512, 512, 'collapse'), /UFFD_WP/);
+    k.madvise(mm, 0, vma.start, 512, 'nohugepage');
+    assert.throws(() => k.madvise(mm, 0, s, 512, 'collapse'), /NOHUGEPAGE/);
+  });
+}

@@ -17,7 +17,7 @@
  *   STEP PROCESS touch REGION TOKEN...                     TOKEN: rA wA uA or rA-B (u = read+write)
  *   STEP PROCESS mprotect REGION PROT PAGES                PAGES: all | 0-15,17
  *   STEP PROCESS madvise REGION ADVICE PAGES               ADVICE: dontneed free cold pageout
- *                                                          hugepage nohugepage
+ *                                                          hugepage nohugepage collapse
  *   STEP PROCESS fork CHILD
  *   STEP PROCESS exit                                      (a forked child exits)
  *   STEP PROCESS uffd-register REGION MODES FEATURES RESOLVE  MODES: missing,wp,minor
@@ -105,6 +105,9 @@
 #endif
 #ifndef MADV_NOHUGEPAGE
 #define MADV_NOHUGEPAGE 15
+#endif
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
 #endif
 
 /* PAGEMAP_SCAN (6.7+, include/uapi/linux/fs.h), declared here under our own names. */
@@ -1031,7 +1034,8 @@ static void execute(const struct op *o) {
               : strcmp(a, "pageout") == 0 ? MADV_PAGEOUT
               : strcmp(a, "hugepage") == 0 ? MADV_HUGEPAGE
               : strcmp(a, "nohugepage") == 0 ? MADV_NOHUGEPAGE
-                                          : (die(EXIT_SCRIPT, o->step, "bad advice \"%s\" (dontneed free cold pageout hugepage nohugepage)", a), 0);
+              : strcmp(a, "collapse") == 0 ? MADV_COLLAPSE
+                                          : (die(EXIT_SCRIPT, o->step, "bad advice \"%s\" (dontneed free cold pageout hugepage nohugepage collapse)", a), 0);
       /* without swap, reclaim cannot move anon or shmem pages anywhere: the page would stay
        * mapped and the observation would not be the kernel rule under test */
       if (x.arg == MADV_PAGEOUT && !swap_on && (r->kind == ANON_PRIVATE || r->kind == FILE_PRIVATE || r->tmpfs))

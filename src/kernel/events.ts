@@ -126,6 +126,10 @@ export const KERNEL_WORK_EVENTS = [
   'zapHugePmd',
   /** One PMD leaf copied at fork (copy_huge_pmd). */
   'copyHugePmd',
+  /** Copying 2 MiB of pages into a new THP (__collapse_huge_page_copy). */
+  'thpCopy',
+  /** One collapse of 512 PTEs into a PMD-mapped THP (collapse_huge_page, MADV_COLLAPSE), without its copy and flush. */
+  'collapseHugePage',
 ] as const;
 export type KernelWorkEvent = (typeof KERNEL_WORK_EVENTS)[number];
 

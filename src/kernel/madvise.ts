@@ -21,9 +21,10 @@ import { shrink_folio, TlbBatch } from './vmscan';
 import { userfaultfd_wp, type Vma } from './vma';
 import { walk_pte_range } from './pagewalk';
 import { hugepage_madvise, madvise_huge_pmds } from './huge_memory';
+import { madvise_collapse } from './khugepaged';
 import { madvisePte } from './hooks';
 
-export type Advice = 'dontneed' | 'free' | 'cold' | 'pageout' | 'hugepage' | 'nohugepage';
+export type Advice = 'dontneed' | 'free' | 'cold' | 'pageout' | 'hugepage' | 'nohugepage' | 'collapse';
 
 /** zap one PTE (zap_pte_range / zap_present_pte); file VMAs armed for uffd-wp keep a marker. */
 export function zap_pte(k: Kernel, tlb: MmuGather, vma: Vma, vpn: number, slot: number, keepUffdMarkers = true): void {
@@ -62,6 +63,10 @@ export function do_madvise(k: Kernel, mm: Mm, cpu: number, start: number, pages:
   k.counters[KEv.syscallMadvise]++;
   if (advice === 'hugepage' || advice === 'nohugepage') {
     hugepage_madvise(k, mm, start, start + pages, advice);
+    return;
+  }
+  if (advice === 'collapse') {
+    madvise_collapse(k, mm, cpu, start, start + pages);
     return;
   }
   if (advice === 'free') {

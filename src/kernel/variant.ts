@@ -203,6 +203,8 @@ export interface KernelVariant {
   /** split_huge_page() maps a THP's zero-filled pages to the shared zero page (6.12+, "mm: remap
    *  unused subpages to shared zeropage when splitting isolated thp") */
   readonly splitRemapsZeroSubpages: boolean;
+  /** madvise(MADV_COLLAPSE) exists (6.1+) */
+  readonly madvCollapse: boolean;
   /** a module (absolute path or package name) exporting the hooks: how a variant with hooks
    *  reaches worker threads, which cannot receive functions */
   readonly hooksModule?: string;

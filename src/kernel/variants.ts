@@ -34,6 +34,7 @@ const linux519: KernelVariant = Object.freeze({
   changeHugePmdTryWritable: false,
   hugeZeroWpAllocatesThp: false,
   splitRemapsZeroSubpages: false,
+  madvCollapse: false,
   hooks: {},
 });
 
@@ -63,6 +64,7 @@ const linux62 = deriveVariant(linux60, {
   writenotifyForUffdWp: true,
   splitHugePmdDirtyPtes: true,
   changeHugePmdTryWritable: true,
+  madvCollapse: true,
   basedOn: 'linux-6.0',
 });
 

@@ -126,6 +126,8 @@ export function kernelSoftwareCosts(family: CoreFamily): Record<KernelStated, Co
     changeHugePmd: generic(CHANGE_PTE * 2, 'change_huge_pmd: pmdp_invalidate_ad + pmd_modify + set, about two PTE changes'),
     zapHugePmd: generic(300, 'zap_huge_pmd: clear, rmap of the folio, deposited table freed'),
     copyHugePmd: generic(300, 'copy_huge_pmd: wrprotect both PMDs, folio dup rmap, deposit a table'),
+    thpCopy: generic(600 * 512, 'copying 2 MiB into a new THP: 512 x pageCopy 600'),
+    collapseHugePage: generic(20000, 'collapse_huge_page without the copy and flush: isolate 512 PTEs and their folios, set the PMD, release the old pages (order of 10 us)'),
   };
 }
 
