@@ -15,7 +15,10 @@
  * ```
  */
 import { Experiment } from './lab/builder';
-import { ResultSet } from './lab/resultset';
+import { inspect } from 'node:util';
+import { ResultSet, type RowQuery } from './lab/resultset';
+import { inspectResults, resultsFrame, resultsSummary, showResults, type ShowOptions } from './notebook/results-display';
+import type { Table } from './notebook/table';
 import { timeNative, type TimeOptions } from './fidelity/timed';
 import { chartFor, type ChartOptionsByName, type MetricByNameOptions } from './notebook/charts/index';
 import type { Chart } from './notebook/chart';
@@ -58,6 +61,12 @@ export { compareWithHost, formatComparison, comparisonChart, comparisonCaption, 
 
 declare module './lab/resultset' {
   interface ResultSet {
+    /** The summary table of the step the experiment is about (per access), then its cycle breakdown. `await results.show()` */
+    show(opts?: ShowOptions): Promise<void>;
+    /** The summary as a table (renders when it is a cell's value; `.show()`, `.toText()`, `.toMarkdown()`). */
+    summary(opts?: ShowOptions): Table;
+    /** Tidy rows (one per run x step x metric) as a table, filtered like rows(). */
+    frame(q?: RowQuery): Table;
     /** A chart of these results by name ('cycles', 'overhead', 'dirty', 'faults', 'sweep', 'pte-map', ...), with that chart's options. */
     chart<N extends keyof ChartOptionsByName>(name: N, opts?: ChartOptionsByName[N]): Chart;
     /** A chart of one tidy metric ('cycles.dBitSet', 'faults.byKind.wpReuse', ...). */
@@ -84,3 +93,20 @@ declare module './lab/builder' {
 (Experiment.prototype as unknown as { native: (opts?: TimeOptions) => ResultSet }).native = function (this: Experiment, opts?: TimeOptions): ResultSet {
   return timeNative(this.toSpec(), opts);
 };
+
+// display: methods of ResultSet defined by the notebook layer (above src/lab), attached here
+Object.assign(ResultSet.prototype, {
+  show(this: ResultSet, opts?: ShowOptions): Promise<void> {
+    return showResults(this, opts);
+  },
+  summary(this: ResultSet, opts?: ShowOptions): Table {
+    return resultsSummary(this, opts);
+  },
+  frame(this: ResultSet, q?: RowQuery): Table {
+    return resultsFrame(this, q);
+  },
+  [inspect.custom](this: ResultSet): string {
+    return inspectResults(this);
+  },
+});
+export type { ShowOptions } from './notebook/results-display';

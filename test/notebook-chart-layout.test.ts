@@ -115,7 +115,7 @@ test('dirty/writeback chart: one panel per metric, groups with identical numbers
 test('chart options: a typo is an error naming it, the close name and the chart\'s options', () => {
   const r = longResults();
   const loose = chartFor as unknown as (r: unknown, n: string, o: unknown) => unknown;
-  assert.throws(() => loose(r, 'cycles', { stpe: 1 }), /cycleBreakdown: unknown option "stpe" \(did you mean "step"\?\); options: step, top, title/);
+  assert.throws(() => loose(r, 'cycles', { stpe: 1 }), /cycleBreakdown: unknown option "stpe" \(did you mean "step"\?\); options: step, top, per, title/);
   assert.throws(() => loose(r, 'dirty', { metric: ['dirtyPages'] }), /dirtyPages: unknown option "metric" \(did you mean "metrics"\?\)/);
   assert.throws(() => loose(r, 'cycles.total', { colour: 'variant' }), /metric chart: unknown option "colour" \(did you mean "color"\?\)/);
   assert.throws(() => charts.overhead(r, { baseline: LONG[0], units: 'absolute' } as never), /overhead: unknown option "units" \(did you mean "unit"\?\)/);

@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { VERSION } from '../version';
 import { loadSavedRuns } from './run-store';
+import { checkPer, perDivisor, stepIndex, type Per } from './per';
 import { summarize, type Summary } from './stats';
 import { tidyRows, type TidyOptions } from './tidy';
 import type { ResultsJson, RunResult, RunSource, TidyRow } from './types';
@@ -36,7 +37,7 @@ export type GroupKey = 'run' | 'source' | 'name' | 'variant' | 'cpu' | 'seed' | 
 export interface RowQuery {
   metric?: string | readonly string[] | RegExp;
   /** step index, or 'total' (= -1) */
-  step?: number | 'total' | readonly number[];
+  step?: number | 'total' | string | readonly (number | string)[];
   op?: string | readonly string[];
   variant?: string | readonly string[];
   cpu?: string | readonly string[];
@@ -88,7 +89,8 @@ export class ResultSet {
   /** Rows matching a query (all given criteria must hold). */
   rows(q: RowQuery = {}): TidyRow[] {
     const m = q.metric;
-    const steps = q.step === undefined ? undefined : (Array.isArray(q.step) ? q.step : [q.step]).map((s) => (s === 'total' ? -1 : Number(s)));
+    // a step by index, 'total', or its label (the runs of one spec share their steps)
+    const steps = q.step === undefined ? undefined : (Array.isArray(q.step) ? q.step : [q.step]).map((s) => (typeof s === 'number' ? s : this.runs.length ? stepIndex(this.runs[0], s) : -1));
     return this.tidy().filter(
       (r) =>
         (m === undefined || (m instanceof RegExp ? m.test(r.metric) : typeof m === 'string' ? r.metric === m : m.includes(r.metric))) &&
@@ -135,8 +137,14 @@ export class ResultSet {
    * Mean, sd and 95% Student-t CI of each metric over seeds and repeats (src/lab/stats.ts). By
    * default groups by variant, cpu, every swept parameter except seed, step and metric.
    */
-  summarize(opts: { by?: readonly GroupKey[]; rows?: readonly TidyRow[] } & RowQuery = {}): SummaryRow[] {
-    const rows = opts.rows ?? this.rows(opts);
+  summarize(opts: { by?: readonly GroupKey[]; rows?: readonly TidyRow[]; per?: Per } & RowQuery = {}): SummaryRow[] {
+    const per = checkPer('summarize', opts.per) ?? 'run';
+    let rows = opts.rows ?? this.rows(opts);
+    if (per !== 'run') {
+      // each value divided by its step's pages, accesses or faults (NaN where the step has none)
+      const byId = new Map(this.runs.map((r) => [r.id, r]));
+      rows = rows.map((r) => ({ ...r, value: r.value / perDivisor(byId.get(r.run)!, r.step, per) }));
+    }
     const paramKeys = new Set<string>();
     for (const r of rows) for (const k of Object.keys(r.params)) if (k !== 'seed') paramKeys.add(k);
     const by: readonly GroupKey[] = opts.by ?? ['source', 'variant', 'cpu', ...[...paramKeys].filter((k) => k !== 'kernel' && k !== 'cpu').map((k) => `params.${k}` as GroupKey), 'step', 'op', 'metric'];

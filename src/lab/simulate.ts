@@ -171,6 +171,18 @@ class Run {
     return { start: vmas[0].start, pages: vmas[vmas.length - 1].end - vmas[0].start };
   }
 
+  /** How many pages a step's region and `pages` select (the `per: 'page'` divisor), if it names a region. */
+  selectedPages(s: ResolvedStep, i: number): number | undefined {
+    if (!('region' in s) || typeof s.region !== 'string') return undefined;
+    const mm = this.k.procs.get(s.process ?? 'main');
+    if (!mm || mm.regionVmas(s.region).length === 0) return undefined;
+    const r = this.region(mm, s.region, `steps[${i}]`);
+    const sel = 'pages' in s && typeof s.pages === 'object' ? (s.pages as Resolved<Pages>) : undefined;
+    let n = 0;
+    for (const [, c] of this.ranges(r, sel, `steps[${i}]`)) n += c;
+    return n;
+  }
+
   /** Contiguous [first, count] runs of the selected pages. */
   ranges(r: Region, pages: Resolved<Pages> | undefined, where: string): [number, number][] {
     if (pages === undefined) return [[0, r.pages]];
@@ -473,6 +485,8 @@ export function simulateRun(plan: RunPlan, opts: SimulateOptions = {}): RunResul
     if ('region' in s && s.region) st.region = s.region;
     if (s.process) st.process = s.process;
     if (s.label) st.label = s.label;
+    const pages = run.selectedPages(s, i);
+    if (pages !== undefined) st.pages = pages;
     steps.push(st);
     addCounters(total.counters, m.counters);
     addCycles(total.cycles, m.cycles);

@@ -45,8 +45,10 @@ export function tidyRows(runs: readonly RunResult[], opts: TidyOptions = {}): Ti
     const source = r.source ?? 'model';
     const keep = source === 'native' ? isNativeMetric : () => true;
     const base = { run: r.id, source, name: r.name, variant: r.variant, cpu: r.cpu, seed: r.seed, repeat: r.repeat, params: r.params };
-    for (const s of r.steps)
-      for (const [metric, value] of flattenMetrics(s.cycles, s.counters, opts)) if (keep(metric)) rows.push({ ...base, step: s.index, op: s.op, metric, value });
+    for (const s of r.steps) {
+      const label = s.label !== undefined ? { label: s.label } : {};
+      for (const [metric, value] of flattenMetrics(s.cycles, s.counters, opts)) if (keep(metric)) rows.push({ ...base, step: s.index, op: s.op, ...label, metric, value });
+    }
     for (const [metric, value] of flattenMetrics(r.total.cycles, r.total.counters, opts)) if (keep(metric)) rows.push({ ...base, step: -1, op: 'total', metric, value });
   }
   return rows;

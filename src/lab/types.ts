@@ -76,6 +76,8 @@ export interface StepResult {
   op: string;
   /** the step's `label` from the spec, when it has one */
   label?: string;
+  /** pages the step's region and `pages` selection cover (what `per: 'page'` divides by) */
+  pages?: number;
   region?: string;
   process?: string;
   cycles: Cycles;
@@ -182,6 +184,8 @@ export interface TidyRow {
   params: Record<string, string | number | boolean>;
   step: number;
   op: string;
+  /** the step's label from the spec, when it has one */
+  label?: string;
   metric: string;
   value: number;
 }

@@ -4,11 +4,14 @@
  * table for consoles and CI logs), and exportable as Markdown for writeups. Every cell is
  * HTML-escaped (variant and step names are user input).
  */
-import { displayBundle, JUPYTER_DISPLAY, type Displayable, type MimeBundle } from './display';
+import { inspect } from 'node:util';
+import { displayBundle, displayTarget, JUPYTER_DISPLAY, type Displayable, type MimeBundle } from './display';
 import { escapeHtml } from './html-escape';
 
 export type Cell = string | number | boolean | null | undefined;
 export type Row = Record<string, Cell>;
+/** Rows a table accepts: plain rows, or any objects (tidy rows: a nested `params` shows as k=v). */
+export type RowLike = Row | object;
 
 export interface Column {
   /** property of each row */
@@ -28,8 +31,13 @@ export interface TableOptions {
   caption?: string;
 }
 
-export function formatCell(v: Cell): string {
+export function formatCell(v: Cell | object): string {
   if (v === null || v === undefined) return '';
+  if (typeof v === 'object') {
+    return Object.entries(v)
+      .map(([k, x]) => `${k}=${typeof x === 'object' && x !== null ? JSON.stringify(x) : String(x)}`)
+      .join(', ');
+  }
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) return String(v);
     return v.toLocaleString('en-US', { maximumFractionDigits: Math.abs(v) >= 100 ? 0 : 3 });
@@ -43,9 +51,9 @@ export class Table implements Displayable {
   readonly title?: string;
   readonly caption?: string;
 
-  constructor(rows: readonly Row[], opts: TableOptions = {}) {
+  constructor(rows: readonly RowLike[], opts: TableOptions = {}) {
     if (!Array.isArray(rows)) throw new TypeError('Table(rows): rows must be an array of objects, e.g. [{variant: "linux-6.18", cycles: 123}]');
-    this.rows = rows.map((r) => ({ ...r }));
+    this.rows = rows.map((r) => ({ ...(r as Row) }));
     const keys = opts.columns ?? [...new Set(rows.flatMap((r) => Object.keys(r)))];
     this.columns = keys.map((c) => (typeof c === 'string' ? { key: c } : { ...c }));
     this.title = opts.title;
@@ -115,9 +123,30 @@ export class Table implements Displayable {
   show(): void {
     displayBundle(this.toMimeBundle());
   }
+
+  /**
+   * A table as a cell's last value: tslab prints values with util.inspect, so this is where it
+   * becomes a rendered table (HTML + text, as pandas shows a DataFrame) instead of a dump of the
+   * object; elsewhere (a console, a log) it is the aligned text table.
+   */
+  [inspect.custom](): string {
+    return inspectAsDisplay(this.toMimeBundle(), `Table: ${this.rows.length} row(s) x ${this.columns.length} column(s)`);
+  }
 }
 
-/** Shorthand: `table(rows, {columns})`. */
-export function table(rows: readonly Row[], opts: TableOptions = {}): Table {
+/** Shorthand: `table(rows, {columns})`; tidy rows (`results.rows()`) work as they are. */
+export function table(rows: readonly RowLike[], opts: TableOptions = {}): Table {
   return new Table(rows, opts);
+}
+
+/**
+ * What util.inspect shows for a displayable value: in a tslab notebook the bundle is displayed
+ * (rich) and one line stands for it in the text stream; elsewhere the bundle's text/plain.
+ */
+export function inspectAsDisplay(bundle: MimeBundle, oneLine: string): string {
+  if (displayTarget() === 'tslab') {
+    displayBundle(bundle);
+    return oneLine;
+  }
+  return String(bundle['text/plain'] ?? oneLine);
 }

@@ -23,7 +23,7 @@ import { runsOf, varyingParams, type ResultsInput } from '../notebook/charts/run
 import { sweep } from '../notebook/charts/sweep';
 import { escapeHtml, jsonForScript } from '../notebook/html-escape';
 import { pngSize, renderSvg, svgToPng } from '../notebook/render';
-import { summaryTable } from '../notebook/summary';
+import { headlineStep, summaryTable } from '../notebook/summary';
 import { Table } from '../notebook/table';
 import { VERSION } from '../version';
 import { profileSourceRows } from './profiles';
@@ -168,7 +168,13 @@ export async function renderReport(results: ResultsInput, opts: ReportOptions = 
   sections.push(`<h1>${escapeHtml(title)}</h1>`);
   sections.push(`<p class="meta">ptlab ${escapeHtml(resultsVersionText)} · ${runs.length} runs · ${variants.length} variant(s) · seeds ${escapeHtml(seeds.join(', '))}</p>`);
   if (opts.notes) sections.push(paragraphs(opts.notes));
-  sections.push('<h2>Summary</h2>', summaryTable(results, { baseline: opts.baseline }).toHTML());
+  // one headline: the step the experiment is about (npm start's table), per access, then the whole run
+  const headline = headlineStep(results);
+  if (headline === 'total') sections.push('<h2>Summary</h2>', summaryTable(results, { baseline: opts.baseline }).toHTML());
+  else {
+    sections.push('<h2>Summary</h2>', summaryTable(results, { baseline: opts.baseline, step: headline, per: 'access' }).toHTML());
+    sections.push('<h3>Whole run</h3>', summaryTable(results, { baseline: opts.baseline }).toHTML());
+  }
   sections.push('<h2>Charts</h2>', ...figures);
   if (std.skipped.length) sections.push(`<ul class="skipped">${std.skipped.map((s) => `<li>skipped ${escapeHtml(s)}</li>`).join('')}</ul>`);
   sections.push('<h2>Provenance</h2>', meta.toHTML());

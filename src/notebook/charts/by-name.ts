@@ -85,7 +85,7 @@ export function chartFor(results: ResultsInput | readonly TidyRow[], name: strin
   const m = opts as MetricByNameOptions;
   if ('metric' in m) throw new TypeError(`chart "${name}": the metric is the name itself; drop the "metric" option`);
   try {
-    return metricChart(results as readonly TidyRow[] | ResultsInput, { ...m, metric: name, step: m.step ?? -1 });
+    return metricChart(results as readonly TidyRow[] | ResultsInput, { ...m, metric: name });
   } catch (e) {
     if (e instanceof TypeError) throw e; // an unknown option: say that, not "not a chart"
     runsOf(input);

@@ -5,6 +5,7 @@
  * legend stays readable.
  */
 import { Chart } from '../chart';
+import { checkPer, perDivisor, perText, type Per } from '../../lab/per';
 import { bandWidth, categoryAxis, categoryWidth } from './layout';
 import { checkOptions, type OptionKeys } from './options';
 import { groupLabeller, groupRuns, mean, runsOf, shortNumber, stepOf, type ResultsInput, type StepSelector } from './runs';
@@ -14,10 +15,12 @@ export interface CycleBreakdownOptions {
   step?: StepSelector;
   /** events shown by name (default 8); the rest become "other" */
   top?: number;
+  /** cycles per run (default), per page the step selects, per access or per fault */
+  per?: Per;
   title?: string;
 }
 
-const KEYS: OptionKeys<CycleBreakdownOptions> = { step: true, top: true, title: true };
+const KEYS: OptionKeys<CycleBreakdownOptions> = { step: true, top: true, per: true, title: true };
 
 export const OTHER_EVENT = 'other';
 
@@ -34,6 +37,7 @@ export interface BreakdownRow {
 /** The numbers behind the chart (exported for tests and tables). */
 export function cycleBreakdownRows(input: ResultsInput, opts: CycleBreakdownOptions = {}): BreakdownRow[] {
   checkOptions('cycleBreakdown', opts, KEYS);
+  const per = checkPer('cycleBreakdown', opts.per) ?? 'run';
   const runs = runsOf(input);
   const top = opts.top ?? 8;
   if (!(Number.isInteger(top) && top >= 1)) throw new RangeError(`cycleBreakdown: top must be a whole number >= 1 (got ${top})`);
@@ -46,7 +50,7 @@ export function cycleBreakdownRows(input: ResultsInput, opts: CycleBreakdownOpti
     for (const r of rs) for (const e of Object.keys(stepOf(r, opts.step).cycles.byEvent)) events.add(e);
     const m = new Map<string, number>();
     for (const e of events) {
-      const v = mean(rs.map((r) => stepOf(r, opts.step).cycles.byEvent[e] ?? 0));
+      const v = mean(rs.map((r) => { const s = stepOf(r, opts.step); return (s.cycles.byEvent[e] ?? 0) / perDivisor(r, s.index, per); }));
       if (v === 0) continue;
       m.set(e, v);
       overall.set(e, (overall.get(e) ?? 0) + v);
@@ -81,7 +85,7 @@ export function cycleBreakdown(input: ResultsInput, opts: CycleBreakdownOptions 
     .map((g) => {
       const rs = rows.filter((r) => r.group === g).sort((a, b) => b.cycles - a.cycles);
       const total = rs.reduce((s, r) => s + r.cycles, 0);
-      return `${g}: ${shortNumber(total)} cycles (${rs.slice(0, 3).map((r) => `${r.event} ${(r.share * 100).toFixed(0)}%`).join(', ')})`;
+      return `${g}: ${shortNumber(total)} ${perText('cycles', opts.per)} (${rs.slice(0, 3).map((r) => `${r.event} ${(r.share * 100).toFixed(0)}%`).join(', ')})`;
     })
     .join('\n');
   return Chart.from(
@@ -91,7 +95,7 @@ export function cycleBreakdown(input: ResultsInput, opts: CycleBreakdownOptions 
       mark: { type: 'bar', tooltip: true },
       encoding: {
         x: { field: 'group', type: 'nominal', sort: groups, title: null, axis: categoryAxis(groups, bandWidth(groups.length, width)).axis },
-        y: { field: 'cycles', type: 'quantitative', stack: 'zero', title: 'cycles (mean over seeds)' },
+        y: { field: 'cycles', type: 'quantitative', stack: 'zero', title: `${perText('cycles', opts.per)} (mean over seeds)` },
         color: { field: 'event', type: 'nominal', sort: events, title: 'event' },
         order: { field: 'order', type: 'quantitative' },
         tooltip: [

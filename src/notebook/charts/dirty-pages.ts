@@ -8,6 +8,7 @@
  */
 import type { RunResult } from '../../lab/types';
 import { Chart } from '../chart';
+import { stepIndex } from '../../lab/per';
 import { bandWidth, categoryAxis, groupLegend, PAGE_WIDTH } from './layout';
 import { checkOptions, type OptionKeys } from './options';
 import { groupLabeller, runsOf, type ResultsInput } from './runs';
@@ -16,7 +17,7 @@ export type SeriesMetric = 'dirtyPages' | 'writebackPages' | 'faults' | 'tlbFlus
 
 export interface DirtyPagesOptions {
   /** only this step index (default: every step that has a series) */
-  step?: number;
+  step?: number | string;
   /** default ['dirtyPages', 'writebackPages'] */
   metrics?: SeriesMetric[];
   title?: string;
@@ -56,7 +57,7 @@ function stepRows(run: RunResult, group: string, metrics: SeriesMetric[]): TimeR
   for (const s of run.steps) {
     const c = s.counters;
     const values: Record<SeriesMetric, number> = { dirtyPages: c.dirtyPages, writebackPages: c.writebackPages, faults: c.faults.total, tlbFlushes: c.tlbFlushes, cycles: s.cycles.total };
-    for (const m of metrics) rows.push({ group, seed: run.seed, step: s.index, x: s.index, stepLabel: `${s.index}: ${s.op}`, metric: m, value: values[m] });
+    for (const m of metrics) rows.push({ group, seed: run.seed, step: s.index, x: s.index, stepLabel: `${s.index}: ${s.label ?? s.op}`, metric: m, value: values[m] });
   }
   return rows;
 }
@@ -83,7 +84,8 @@ export function dirtyPagesRows(input: ResultsInput, opts: DirtyPagesOptions = {}
     if (!SERIES_METRICS.includes(m)) throw new Error(`dirtyPages: unknown metric "${m}"; use ${SERIES_METRICS.join(', ')}`);
   }
   const label = groupLabeller(runs);
-  let rows = runs.flatMap((r) => seriesRows(r, label(r), metrics, opts.step));
+  const only = opts.step === undefined ? undefined : stepIndex(runs[0], opts.step);
+  let rows = runs.flatMap((r) => seriesRows(r, label(r), metrics, only));
   const perStep = rows.length === 0;
   if (perStep) rows = runs.flatMap((r) => stepRows(r, label(r), metrics));
   const cells = new Map<string, TimePoint & { sum: number }>();

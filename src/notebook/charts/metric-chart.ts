@@ -10,7 +10,8 @@ import { summarize } from '../../lab/stats';
 import { Chart } from '../chart';
 import { bandWidth, categoryAxis, categoryWidth, groupLegend, PAGE_WIDTH as PAGE_WIDTH_LINE } from './layout';
 import { checkOptions, type OptionKeys } from './options';
-import { runsOf, shortNumber, type ResultsInput } from './runs';
+import { checkPer, perDivisor, perText, type Per } from '../../lab/per';
+import { runsOf, shortNumber, type ResultsInput, type StepSelector } from './runs';
 
 export type TidyKey = 'variant' | 'cpu' | 'op' | 'step' | 'name' | `params.${string}`;
 
@@ -21,14 +22,28 @@ export interface MetricChartOptions {
   x?: TidyKey;
   /** colour (default: none) */
   color?: TidyKey;
-  /** step index; -1 = the run total (default) */
-  step?: number;
+  /** the step: index, label, {op}, or 'total' / -1 = the run total (default) */
+  step?: StepSelector;
+  /** the metric per run (default), per page the step selects, per access or per fault (needs results, not tidy rows) */
+  per?: Per;
   /** bars (default for a nominal x) or lines (default for a numeric x) */
   mark?: 'bar' | 'line';
   title?: string;
 }
 
-const KEYS: OptionKeys<MetricChartOptions> = { metric: true, x: true, color: true, step: true, mark: true, title: true };
+const KEYS: OptionKeys<MetricChartOptions> = { metric: true, x: true, color: true, step: true, per: true, mark: true, title: true };
+
+/** The step index a selector names among tidy rows (labels and ops come from the rows). */
+function tidyStep(rows: readonly TidyRow[], sel: StepSelector | undefined): number {
+  if (sel === undefined || sel === 'total') return -1;
+  if (typeof sel === 'number') return sel;
+  const hit = rows.find((r) => (typeof sel === 'string' ? r.label === sel : r.op === sel.op && r.step >= 0));
+  if (!hit) {
+    const steps = [...new Map(rows.filter((r) => r.step >= 0).map((r) => [r.step, `${r.step}: ${r.label ?? r.op}`])).values()];
+    throw new RangeError(`metric chart: no step ${typeof sel === 'string' ? `labelled "${sel}"` : `with op "${sel.op}"`}; steps: ${steps.join(', ')}`);
+  }
+  return hit.step;
+}
 
 function isTidy(x: unknown): x is readonly TidyRow[] {
   return Array.isArray(x) && x.length > 0 && typeof x[0] === 'object' && x[0] !== null && 'metric' in x[0] && 'value' in x[0];
@@ -54,9 +69,15 @@ export interface MetricCell {
 
 export function metricCells(input: readonly TidyRow[] | ResultsInput, opts: MetricChartOptions): MetricCell[] {
   checkOptions('metric chart', opts, KEYS);
-  const rows = isTidy(input) ? input : tidyRows(runsOf(input as ResultsInput));
-  const step = opts.step ?? -1;
-  const picked = rows.filter((r) => r.metric === opts.metric && r.step === step);
+  const per = checkPer('metric chart', opts.per) ?? 'run';
+  const runs = isTidy(input) ? undefined : runsOf(input as ResultsInput);
+  if (per !== 'run' && !runs) throw new TypeError(`metric chart: per "${per}" needs the results (a ResultSet), not tidy rows: their steps' pages, accesses and faults`);
+  const rows = runs ? tidyRows(runs) : (input as readonly TidyRow[]);
+  const step = tidyStep(rows, opts.step);
+  const byId = new Map((runs ?? []).map((r) => [r.id, r]));
+  const picked = rows
+    .filter((r) => r.metric === opts.metric && r.step === step)
+    .map((r) => (per === 'run' ? r : { ...r, value: r.value / perDivisor(byId.get(r.run)!, r.step, per) }));
   if (picked.length === 0) {
     const names = [...new Set(rows.filter((r) => r.step === step).map((r) => r.metric))];
     throw new Error(`metric chart: no rows for metric "${opts.metric}" at step ${step}; metrics there: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', ...' : ''}`);
@@ -87,7 +108,7 @@ export function metricChart(input: readonly TidyRow[] | ResultsInput, opts: Metr
   const colors = [...new Set(cells.map((c) => String(c.color)))];
   const color = opts.color ? { color: { field: 'color', type: 'nominal' as const, title: opts.color, legend: groupLegend(colors) } } : {};
   const offset = opts.color && mark === 'bar' ? { xOffset: { field: 'color', type: 'nominal' as const } } : {};
-  const yTitle = `${opts.metric} (mean over seeds)`;
+  const yTitle = `${perText(opts.metric, opts.per)} (mean over seeds)`;
   const main = Chart.from({
     data: { values: cells },
     mark: mark === 'line' ? { type: 'line', point: true, tooltip: true } : { type: 'bar', opacity: 0.8, tooltip: true },

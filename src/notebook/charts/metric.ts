@@ -3,6 +3,7 @@
  * counters (src/lab/types.ts). Examples: `cycles`, `cycles.dBitSet`, `faults`, `faults.wpReuse`,
  * `dirtyPages`, `writebackPages`, `tlbFlushes`, `ipis`, `tlb.misses`, `events.walk`, `violations`.
  */
+import { perDivisor, type Per } from '../../lab/per';
 import type { RunResult } from '../../lab/types';
 import { stepOf, type StepSelector, type StepView } from './runs';
 
@@ -43,13 +44,15 @@ export function metricOf(view: StepView, metric: string): number {
   throw new Error(`unknown metric "${metric}": use one of ${KNOWN.join(', ')}`);
 }
 
-/** Value of a metric for a run at a step; a function metric gets the whole run. */
-export function metricValue(run: RunResult, metric: MetricSpec, step: StepSelector = 'total'): number {
-  return typeof metric === 'function' ? metric(run) : metricOf(stepOf(run, step), metric);
+/** Value of a metric for a run at a step (per page, access or fault if asked); a function metric gets the whole run. */
+export function metricValue(run: RunResult, metric: MetricSpec, step: StepSelector = 'total', per: Per = 'run'): number {
+  if (typeof metric === 'function') return metric(run);
+  const view = stepOf(run, step);
+  return metricOf(view, metric) / perDivisor(run, view.index, per);
 }
 
-/** Axis title for a metric. */
-export function metricTitle(metric: MetricSpec): string {
-  if (typeof metric === 'function') return metric.name || 'value';
-  return metric;
+/** Axis title for a metric: "cycles per page". */
+export function metricTitle(metric: MetricSpec, per?: Per): string {
+  const name = typeof metric === 'function' ? metric.name || 'value' : metric;
+  return per && per !== 'run' ? `${name} per ${per}` : name;
 }

@@ -10,6 +10,7 @@
 import type { RunResult } from '../../lab/types';
 import { summarize } from '../../lab/stats';
 import { Chart } from '../chart';
+import { checkPer, type Per } from '../../lab/per';
 import { metricTitle, metricValue, type MetricSpec } from './metric';
 import { bandWidth, categoryAxis, categoryWidth, groupLegend } from './layout';
 import { checkOptions, type OptionKeys } from './options';
@@ -23,10 +24,12 @@ export interface OverheadOptions {
   step?: StepSelector;
   /** 'percent' (default): 100 * (v - base) / base per seed; 'absolute': v - base */
   unit?: 'percent' | 'absolute';
+  /** the metric per run (default), per page, per access or per fault (matters for unit 'absolute') */
+  per?: Per;
   title?: string;
 }
 
-const KEYS: OptionKeys<OverheadOptions> = { baseline: true, metric: true, step: true, unit: true, title: true };
+const KEYS: OptionKeys<OverheadOptions> = { baseline: true, metric: true, step: true, unit: true, per: true, title: true };
 
 export interface OverheadPoint {
   variant: string;
@@ -76,8 +79,9 @@ export function overheadData(input: ResultsInput, opts: OverheadOptions = {}): {
     if (!b) {
       throw new Error(`overhead: no "${baseline}" run with cpu ${r.cpu}, seed ${r.seed}, repeat ${r.repeat} to pair with ${r.variant}; run the baseline with the same seeds and parameters`);
     }
-    const v = metricValue(r, metric, opts.step);
-    const bv = metricValue(b, metric, opts.step);
+    const per = checkPer('overhead', opts.per) ?? 'run';
+    const v = metricValue(r, metric, opts.step, per);
+    const bv = metricValue(b, metric, opts.step, per);
     const value = percent ? (bv === 0 ? (v === 0 ? 0 : NaN) : (100 * (v - bv)) / bv) : v - bv;
     points.push({ variant: r.variant, context: hasContext ? context(r) : '', seed: r.seed, repeat: r.repeat, value });
   }
@@ -94,7 +98,7 @@ export function overhead(input: ResultsInput, opts: OverheadOptions = {}): Chart
   const { baseline, points, summaries } = overheadData(input, opts);
   if (summaries.length === 0) throw new Error(`overhead: the results hold only the baseline "${baseline}"; add another kernel variant to compare`);
   const percent = (opts.unit ?? 'percent') === 'percent';
-  const what = metricTitle(opts.metric ?? 'cycles');
+  const what = metricTitle(opts.metric ?? 'cycles', opts.per);
   // the baseline is named in the title: a long variant name would not fit along the y axis
   const yTitle = percent ? `${what} overhead (%)` : `${what} minus baseline`;
   const variants = [...new Set(summaries.map((s) => s.variant))];

@@ -7,6 +7,7 @@
  */
 import type { InspectRow, RunResult } from '../../lab/types';
 import { Chart } from '../chart';
+import { stepIndex } from '../../lab/per';
 import { checkOptions, type OptionKeys } from './options';
 import { groupLabeller, groupRuns, runsOf, type ResultsInput } from './runs';
 
@@ -34,7 +35,7 @@ export interface PteMapOptions {
   /** pages per row of the grid (default 32, or 64 for maps over 512 pages) */
   columns?: number;
   /** step index of the inspect step when given runs (default: the first step with inspect rows) */
-  step?: number;
+  step?: number | string;
   /** draw the A/D/u letters (default: when at most 1024 pages per map) */
   flags?: boolean;
   title?: string;
@@ -64,8 +65,8 @@ function isInspectRows(x: unknown): x is readonly InspectRow[] {
   return Array.isArray(x) && (x.length === 0 || (typeof x[0] === 'object' && x[0] !== null && 'page' in x[0] && 'present' in x[0]));
 }
 
-function inspectOf(run: RunResult, step?: number): InspectRow[] {
-  const s = step === undefined ? run.steps.find((st) => st.inspect && st.inspect.length > 0) : run.steps[step];
+function inspectOf(run: RunResult, step?: number | string): InspectRow[] {
+  const s = step === undefined ? run.steps.find((st) => st.inspect && st.inspect.length > 0) : run.steps[stepIndex(run, step)];
   if (!s || !s.inspect) {
     throw new Error(`pteMap: run ${run.id} has no inspect rows${step === undefined ? '' : ` at step ${step}`}; add {"op": "inspect", "region": ...} to the spec`);
   }
@@ -73,7 +74,7 @@ function inspectOf(run: RunResult, step?: number): InspectRow[] {
 }
 
 /** Named maps from any accepted input: inspect rows, {label: rows}, or results (first seed per group). */
-export function pteMaps(input: PteMapInput, step?: number): Map<string, readonly InspectRow[]> {
+export function pteMaps(input: PteMapInput, step?: number | string): Map<string, readonly InspectRow[]> {
   if (isInspectRows(input)) return new Map([['pages', input]]);
   const looksLikeRuns = Array.isArray(input) || (typeof input === 'object' && input !== null && Array.isArray((input as { runs?: unknown }).runs));
   if (looksLikeRuns) {

@@ -3,7 +3,10 @@
  * `RunResult[]`. Runs that differ only by seed or repeat are replicates of one *group*; a group is
  * labelled by whatever distinguishes it from the other groups (variant, CPU, swept parameters).
  */
+import { stepIndex, type StepSelector } from '../../lab/per';
 import type { Counters, Cycles, ResultsJson, RunResult } from '../../lab/types';
+
+export type { StepSelector } from '../../lab/per';
 
 export type ResultsInput = ResultsJson | { readonly runs: readonly RunResult[] } | readonly RunResult[];
 
@@ -21,23 +24,20 @@ export function runsOf(input: ResultsInput): RunResult[] {
   return runs as RunResult[];
 }
 
-/** Which step a chart reads: the run total (default), a step index, or the first step with this op. */
-export type StepSelector = 'total' | number | { op: string };
-
 export interface StepView {
   cycles: Cycles;
   counters: Counters;
   label: string;
+  /** the step's index (-1: the run total) */
+  index: number;
 }
 
+/** The step a chart reads: the run total (default), an index, a step label, or {op}. */
 export function stepOf(run: RunResult, sel: StepSelector = 'total'): StepView {
-  if (sel === 'total') return { ...run.total, label: 'total' };
-  const step = typeof sel === 'number' ? run.steps[sel] : run.steps.find((s) => s.op === sel.op);
-  if (!step) {
-    const what = typeof sel === 'number' ? `index ${sel}` : `op "${sel.op}"`;
-    throw new RangeError(`step ${what} does not exist in run ${run.id} (it has ${run.steps.length} steps: ${run.steps.map((s) => s.op).join(', ')}); use step: 'total', an index, or {op}`);
-  }
-  return { cycles: step.cycles, counters: step.counters, label: `${step.index}: ${step.op}` };
+  const i = stepIndex(run, sel);
+  if (i < 0) return { ...run.total, label: 'total', index: -1 };
+  const step = run.steps[i];
+  return { cycles: step.cycles, counters: step.counters, label: `${step.index}: ${step.label ?? step.op}`, index: i };
 }
 
 /** Parameters that only replicate a measurement, never tell groups apart. */

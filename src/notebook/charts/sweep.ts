@@ -5,6 +5,7 @@
 import type { RunResult } from '../../lab/types';
 import { summarize } from '../../lab/stats';
 import { Chart } from '../chart';
+import { checkPer, type Per } from '../../lab/per';
 import { metricTitle, metricValue, type MetricSpec } from './metric';
 import { bandWidth, categoryAxis, groupLegend, PAGE_WIDTH } from './layout';
 import { checkOptions, type OptionKeys } from './options';
@@ -17,10 +18,12 @@ export interface SweepOptions {
   step?: StepSelector;
   /** log scale on the x axis (numeric parameters only) */
   logX?: boolean;
+  /** the metric per run (default), per page, per access or per fault */
+  per?: Per;
   title?: string;
 }
 
-const KEYS: OptionKeys<SweepOptions> = { param: true, metric: true, step: true, logX: true, title: true };
+const KEYS: OptionKeys<SweepOptions> = { param: true, metric: true, step: true, logX: true, per: true, title: true };
 
 export interface SweepPoint {
   group: string;
@@ -58,7 +61,7 @@ export function sweepData(input: ResultsInput, opts: SweepOptions = {}): { param
     const x = paramOf(r, param)!;
     const key = JSON.stringify([label(r), x]);
     if (!cells.has(key)) cells.set(key, { group: label(r), x, values: [] });
-    cells.get(key)!.values.push(metricValue(r, metric, opts.step));
+    cells.get(key)!.values.push(metricValue(r, metric, opts.step, checkPer('sweep', opts.per) ?? 'run'));
   }
   const points = [...cells.values()].map((c) => {
     const s = summarize(c.values);
@@ -71,7 +74,7 @@ export function sweepData(input: ResultsInput, opts: SweepOptions = {}): { param
 export function sweep(input: ResultsInput, opts: SweepOptions = {}): Chart {
   const { param, numeric, points } = sweepData(input, opts);
   const groups = [...new Set(points.map((p) => p.group))];
-  const what = metricTitle(opts.metric ?? 'cycles');
+  const what = metricTitle(opts.metric ?? 'cycles', opts.per);
   const xOrder = [...new Set(points.map((p) => String(p.x)))];
   const x = numeric
     ? { field: 'x', type: 'quantitative' as const, title: param, scale: opts.logX ? { type: 'log' as const } : { zero: false } }
