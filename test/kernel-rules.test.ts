@@ -314,3 +314,47 @@ test('MADV_FREE flushes the PTEs it cleans, also a read-only one whose dirtiness
   l.read('m', 0);
   assert.equal(l.page('m', 0).young, true, 'the cached translation was flushed, so the walk sets A');
 });
+
+// ---- mfill_atomic_install_pte(): UFFDIO_COPY, ZEROPAGE, CONTINUE (9ae0f87d009c, v5.16: same on every variant) ----
+
+for (const variant of ALL) {
+  test(`${variant}: UFFDIO_CONTINUE maps the cached shmem page young and dirty (writable in a shared mapping), on a read and on a write fault`, () => {
+    for (const write of [false, true]) {
+      const l = new Lab(variant);
+      l.map('s', 2, 'anon-shared');
+      l.writeAll('s', 2);
+      l.k.madvise(l.mm, 0, l.start('s'), 2, 'dontneed'); // cached, not mapped
+      l.k.uffdRegister(l.mm, l.start('s'), 2, ['minor']);
+      l.resetCounters();
+      if (write) l.write('s', 0);
+      else l.read('s', 0);
+      assert.equal(l.fault('uffdMinor'), 1, `a ${write ? 'write' : 'read'} of a cached page is a minor userfault`);
+      assert.equal(l.hw('pageFault'), 1);
+      const p = l.page('s', 0);
+      assert.deepEqual([p.present, p.young, p.dirty, p.write], [true, true, true, true]);
+    }
+  });
+
+  test(`${variant}: UFFDIO_COPY into shmem: a hole faults to the handler; the new page is mapped dirty, its folio is clean; a cached page is -EEXIST`, () => {
+    const l = new Lab(variant);
+    l.map('s', 2, 'anon-shared');
+    l.k.uffdRegister(l.mm, l.start('s'), 2, ['missing']);
+    l.read('s', 0);
+    assert.equal(l.fault('uffdMissing'), 1, 'shmem_get_folio_gfp(): a hole in a MISSING VMA is a userfault');
+    const p = l.page('s', 0);
+    assert.deepEqual([p.present, p.young, p.dirty, p.folioDirty], [true, true, true, false]);
+    l.k.madvise(l.mm, 0, l.start('s'), 1, 'dontneed');
+    assert.equal(l.k.uffdCopy(l.mm, l.start('s'), 1), 0, 'the page is still in the page cache');
+  });
+
+  test(`${variant}: UFFDIO_ZEROPAGE on anon memory maps the zero page young, clean and read-only; UFFDIO_COPY maps young, dirty and writable`, () => {
+    const l = new Lab(variant);
+    l.map('m', 2);
+    l.k.uffdRegister(l.mm, l.start('m'), 2, ['missing']);
+    l.k.uffdZeropage(l.mm, l.start('m'), 1);
+    l.k.uffdCopy(l.mm, l.start('m') + 1, 1);
+    const z = l.page('m', 0), c = l.page('m', 1);
+    assert.deepEqual([z.special, z.young, z.dirty, z.write], [true, true, false, false]);
+    assert.deepEqual([c.special, c.young, c.dirty, c.write], [false, true, true, true]);
+  });
+}

@@ -171,21 +171,25 @@ function file_pte(k: Kernel, vma: Vma, pfn: number, write: boolean, uffdWp: bool
 function do_fault(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slot: number, write: number, uffdWp: boolean): number {
   const file = vma.file!;
   const index = vma.fileIndex(vpn);
+  // shmem_get_folio_gfp(): a cached page in a MINOR-registered VMA is a userfault, on a read or a
+  // write alike; the handler maps it with UFFDIO_CONTINUE
+  if (vma.flags & VM_UFFD_MINOR && file.cache.has(index)) {
+    fault(k, 'uffdMinor');
+    uffd_handle_minor(k, mm, vma, cpu, vpn);
+    return FAULT_RETRY_IN_KERNEL;
+  }
   if (!write) {
-    if (vma.flags & VM_UFFD_MINOR && file.cache.has(index)) {
-      fault(k, 'uffdMinor');
-      uffd_handle_minor(k, mm, vma, cpu, vpn);
-      return FAULT_RETRY_IN_KERNEL;
-    }
     // do_read_fault(): fault-around first (not for uffd wp/minor registered VMAs:
     // uffd_disable_fault_around()).
     if (!(vma.flags & VM_UFFD_MINOR) && !userfaultfd_wp(vma)) do_fault_around(k, mm, vma, vpn);
+    if (shmem_uffd_missing(k, mm, vma, cpu, vpn, file, index)) return FAULT_RETRY_IN_KERNEL;
     const { pfn, major } = filemap_get_page(k, file, index);
     k.setPte(mm, vma, vpn, slot, file_pte(k, vma, pfn, false, uffdWp));
     page_dup_rmap(k, pfn);
     fault(k, major && file.fs !== 'shmem' ? 'fileRead' : 'readFile');
     return FAULT_RETRY;
   }
+  if (shmem_uffd_missing(k, mm, vma, cpu, vpn, file, index)) return FAULT_RETRY_IN_KERNEL;
   if (!vma.shared) {
     // do_cow_fault(): copy the page-cache page into a new exclusive anon page.
     filemap_get_page(k, file, index); // the source must be in the page cache (read it if not)
@@ -208,6 +212,17 @@ function do_fault(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slot: n
   k.frames.flags[pfn] |= PG_dirty; // fault_dirty_shared_page()
   fault(k, mkwrite ? 'sharedMkwrite' : 'shared');
   return FAULT_RETRY;
+}
+
+/**
+ * shmem_get_folio_gfp(): a shmem hole (neither cached nor swapped) in a MISSING-registered VMA is
+ * a userfault (handle_userfault(VM_UFFD_MISSING)), whose handler fills it with UFFDIO_COPY.
+ */
+function shmem_uffd_missing(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, file: FileObj, index: number): boolean {
+  if (!(vma.flags & VM_UFFD_MISSING) || file.fs !== 'shmem' || file.cache.has(index) || file.swapped.has(index)) return false;
+  fault(k, 'uffdMissing');
+  uffd_handle_missing(k, mm, vma, cpu, vpn);
+  return true;
 }
 
 /** do_page_mkwrite(): the filesystem sees the write (and allocates blocks on a sparse file). */

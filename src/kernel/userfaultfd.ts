@@ -12,7 +12,7 @@
  */
 import { pfn_pte, pte_mkspecial, pte_none } from '../x86/pte';
 import { KEv } from './events';
-import { ZERO_PFN, PG_dirty } from './frames';
+import { ZERO_PFN } from './frames';
 import type { Kernel } from './kernel';
 import type { Mm } from './mm';
 import { filemap_get_page } from './memory';
@@ -125,9 +125,11 @@ export function uffd_writeprotect(k: Kernel, mm: Mm, cpu: number, start: number,
 }
 
 /**
- * mfill_atomic_install_pte() for one page: the new PTE is young (protection) and always dirty
- * (9ae0f87d009c), writable if the VMA is (and not a read-only page-cache page), optionally uffd-wp.
- * Returns false if the PTE was not none (-EEXIST).
+ * mfill_atomic_install_pte() for one page, UFFDIO_COPY and ZEROPAGE (and the CONTINUE below): the
+ * new PTE is young (x86's vm_page_prot has _PAGE_ACCESSED) and always dirty (9ae0f87d009c, v5.16,
+ * which also stopped shmem from dirtying the folio itself), writable if the VMA is unless it is a
+ * page-cache page in a private mapping, optionally uffd-wp. Returns false if the PTE was not none,
+ * or (shmem) the page is already in the page cache (-EEXIST).
  */
 export function mfill_atomic_install_pte(k: Kernel, mm: Mm, vma: Vma, vpn: number, wp: boolean, zeropage: boolean): boolean {
   const slot = mm.pt.ensurePteSlot(vpn);
@@ -145,10 +147,12 @@ export function mfill_atomic_install_pte(k: Kernel, mm: Mm, vma: Vma, vpn: numbe
     k.counters[zeropage ? KEv.pageZero : KEv.pageCopy]++;
     page_add_new_anon_rmap(k, pfn, mm, vpn);
   } else {
-    pfn = filemap_get_page(k, vma.file!, vma.fileIndex(vpn)).pfn;
+    // shmem_mfill_atomic_pte(): a new page into the page cache (-EEXIST if one is there)
+    const file = vma.file!, index = vma.fileIndex(vpn);
+    if (file.cache.has(index) || file.swapped.has(index)) return false;
+    pfn = filemap_get_page(k, file, index).pfn;
     k.counters[KEv.pageCopy]++;
     page_dup_rmap(k, pfn);
-    k.frames.flags[pfn] |= PG_dirty;
   }
   let entry = k.arch.pte_mkdirty(pfn_pte(pfn, vma.pageProt));
   if (vma.flags & VM_WRITE && (vma.anon || vma.shared)) entry = k.arch.pte_mkwrite(entry);
@@ -187,8 +191,10 @@ export function uffd_handle_minor(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn:
   if (!vma.shared) anon_vma_prepare(vma); // mfill_atomic()
   const slot = mm.pt.ensurePteSlot(vpn);
   const pfn = vma.file!.cache.get(vma.fileIndex(vpn))!;
-  let entry = pfn_pte(pfn, vma.pageProt);
-  if (vma.flags & VM_WRITE && vma.shared) entry = k.arch.pte_mkwrite(k.arch.pte_mkdirty(entry));
+  // mfill_atomic_pte_continue() -> mfill_atomic_install_pte(): young, always dirty (9ae0f87d009c),
+  // writable only in a shared writable mapping (the page is in the page cache)
+  let entry = k.arch.pte_mkdirty(pfn_pte(pfn, vma.pageProt));
+  if (vma.flags & VM_WRITE && vma.shared) entry = k.arch.pte_mkwrite(entry);
   page_dup_rmap(k, pfn);
   k.setPte(mm, vma, vpn, slot, entry);
 }
