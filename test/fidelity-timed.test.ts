@@ -272,3 +272,19 @@ test('a kernel sweep collapses natively (one host kernel); seeds do not', { skip
   );
   assert.notEqual(set.runs[0].id, set.runs[1].id);
 });
+
+test('a native run needs no CPU profile: machine.cpu "host" before any calibration is accepted', { skip: skipHost }, () => {
+  const saved = process.env.PTLAB_HOST_PROFILE;
+  process.env.PTLAB_HOST_PROFILE = path.join(os.tmpdir(), 'ptlab-no-such-host-profile.json');
+  try {
+    const spec = { ...small().toSpec(), machine: { cpu: 'host', cpus: 1 } };
+    const r = lab.fromSpec(spec).native({ reps: 1 }).runs[0];
+    assert.equal(r.source, 'native');
+    const c = compareWithHost(spec, { reps: 1 });
+    assert.equal(c.profile.calibrated, false);
+    assert.match(c.profile.why, /no calibrated host profile/);
+  } finally {
+    if (saved === undefined) delete process.env.PTLAB_HOST_PROFILE;
+    else process.env.PTLAB_HOST_PROFILE = saved;
+  }
+});

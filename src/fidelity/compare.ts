@@ -14,8 +14,7 @@ import type { MachineRecord, RefusedStep, RunResult } from '../lab/types';
 import { replayerSupport } from './native-build';
 import { hostFacts } from './replay';
 import { hostModelPlan } from './host-model';
-import { loadSpecJson } from './spec-input';
-import { timeNativePlan, type TimeOptions } from './timed';
+import { loadSpecForHost, timeNativePlan, type TimeOptions } from './timed';
 
 export interface ComparisonRow {
   step: number;
@@ -77,7 +76,7 @@ export function errorPct(model: number, native: number): number | undefined {
 export function compareWithHost(specInput: unknown, opts: TimeOptions & { cpu?: string } = {}): HostComparison {
   const why = replayerSupport();
   if (why) throw new Error(`cannot measure on this host: ${why}`);
-  const loaded = loadSpecJson(specInput);
+  const loaded = loadSpecForHost(specInput);
   const host = hostFacts();
   const native = timeNativePlan(loaded.plan, host, opts);
   const machine = native.machine!;

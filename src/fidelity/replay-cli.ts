@@ -13,7 +13,8 @@ import type { ResultSet } from '../lab/resultset';
 import { ReplayFailed, ReplayRefused, hostFacts, replayNative } from './replay';
 import { ScriptError, toOpScript } from './script';
 import { loadSpecFile, SpecInputError } from './spec-input';
-import { DEFAULT_TIME_REPS, timeNativePlans, type TimeOptions } from './timed';
+import { DEFAULT_TIME_REPS, loadSpecForHost, timeNativePlans, type TimeOptions } from './timed';
+import { readSpecFile, SpecFileError } from '../lab/spec-file';
 import { compareWithHost, formatComparison } from './compare';
 import { listProfiles } from '../cost/registry';
 import type { NativeReplay, NativeRow } from './native-types';
@@ -118,20 +119,22 @@ export async function main(argv: string[]): Promise<number> {
   if (cpu !== undefined && !listProfiles().includes(cpu)) throw new CliError(`--cpu: no CPU profile "${cpu}"; known: ${listProfiles().join(', ')}`);
   if (flags.has('--time') && (flags.has('--script') || flags.has('--no-split'))) throw new CliError('--time maps regions with 4 KiB PTEs, unsplit; --script and --no-split apply to the untimed replay');
   try {
-    const { plan, plans, spec: parsed } = loadSpecFile(files[0]);
     if (flags.has('--time')) {
       const opts: TimeOptions = {};
       if (reps !== undefined) opts.reps = reps;
       if (others !== undefined) opts.others = others;
+      // the spec as given: a native run needs no CPU profile (loadSpecForHost)
+      const raw = readSpecFile(files[0]).raw;
       if (flags.has('--compare')) {
-        const c = compareWithHost(parsed, cpu === undefined ? opts : { ...opts, cpu });
+        const c = compareWithHost(raw, cpu === undefined ? opts : { ...opts, cpu });
         process.stdout.write((flags.has('--json') ? JSON.stringify({ ...c, results: c.results.toJSON() }, null, 1) : formatComparison(c)) + '\n');
         return c.refused.length ? 3 : 0;
       }
-      const set = timeNativePlans(plans, hostFacts(), opts, parsed);
+      const set = timeNativePlans(loadSpecForHost(raw).plans, hostFacts(), opts, raw);
       process.stdout.write((flags.has('--json') ? JSON.stringify(set.toJSON(), null, 1) : formatTimed(set)) + '\n');
       return set.runs.some((r) => r.refused?.length) ? 3 : 0;
     }
+    const { plan } = loadSpecFile(files[0]);
     const split = flags.has('--no-split') ? 'never' : 'auto';
     if (flags.has('--script')) {
       process.stdout.write(toOpScript(plan, { seed: plan.seed, repeat: plan.repeat, cpus: plan.machine.cpus, split }).text);
@@ -142,7 +145,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof ReplayRefused) throw new CliError(`cannot replay here: ${e.message}`, 3);
-    if (e instanceof SpecInputError || e instanceof ScriptError) throw new CliError(e.message, 2);
+    if (e instanceof SpecInputError || e instanceof ScriptError || e instanceof SpecFileError) throw new CliError(e.message, 2);
     if (e instanceof ReplayFailed) throw new CliError(e.message, 4);
     throw e;
   }

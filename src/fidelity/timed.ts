@@ -33,7 +33,8 @@ import { replayerSupport } from './native-build';
 import type { NativeHeader, RawStep } from './native-types';
 import { hostFacts, ReplayFailed, runReplayer } from './replay';
 import { NOT_REPLAYABLE, ScriptError, toOpScript, type OpScript } from './script';
-import { loadSpecJson } from './spec-input';
+import { loadSpecJson, type LoadedSpec } from './spec-input';
+import { DEFAULT_PROFILE, listProfiles } from '../cost/registry';
 
 export interface TimeOptions {
   /** fresh replays of the whole script (default 5); a step's cycles are their median */
@@ -336,6 +337,24 @@ export function timeNativePlans(plans: readonly RunPlan[], host: NativeHeader, o
 }
 
 /**
+ * A spec read for this host: the CPU profile does not price a native run (and a comparison picks
+ * its own), so a machine.cpu that names no profile here (e.g. "host" before `ptlab calibrate`)
+ * and a swept `cpu` axis are set aside; everything else is validated and compiled as for `run()`.
+ */
+export function loadSpecForHost(specInput: unknown): LoadedSpec {
+  if (specInput === null || typeof specInput !== 'object' || Array.isArray(specInput)) return loadSpecJson(specInput);
+  const spec = { ...(specInput as Record<string, unknown>) };
+  const machine = spec.machine as Record<string, unknown> | undefined;
+  if (machine && typeof machine === 'object' && typeof machine.cpu === 'string' && !listProfiles().includes(machine.cpu)) spec.machine = { ...machine, cpu: DEFAULT_PROFILE };
+  const sweep = spec.sweep as Record<string, unknown> | undefined;
+  if (sweep && typeof sweep === 'object' && 'cpu' in sweep) {
+    const { cpu: _cpu, ...rest } = sweep;
+    spec.sweep = rest;
+  }
+  return loadSpecJson(spec);
+}
+
+/**
  * `experiment.native(opts)` and `ptlab replay --native --time` in one call: validates and plans
  * the spec like `run()`, then times every distinct host run. Throws an Error naming the reason
  * when this host cannot run natively at all (not Linux x86-64, no C compiler).
@@ -343,6 +362,6 @@ export function timeNativePlans(plans: readonly RunPlan[], host: NativeHeader, o
 export function timeNative(specInput: unknown, opts: TimeOptions = {}): ResultSet {
   const why = replayerSupport();
   if (why) throw new Error(`cannot time natively here: ${why}`);
-  const loaded = loadSpecJson(specInput);
+  const loaded = loadSpecForHost(specInput);
   return timeNativePlans(loaded.plans, hostFacts(), opts, specInput);
 }
