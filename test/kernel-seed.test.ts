@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab } from './helpers/kernel-harness';
-import { deriveVariant } from '../src/kernel/variant';
+import { deriveVariant, type KernelVariant } from '../src/kernel/variant';
 import { getVariant } from '../src/kernel/variants';
 import { KernelInvariantError } from '../src/kernel/invariants';
 
@@ -123,6 +123,26 @@ test('proposal-dirty-on-mkwrite: mprotect RO->RW of clean pages makes them dirty
   assert.equal(base.written, 0, '6.18: MADV_FREE pages are discarded without I/O');
   assert.equal(prop.dirty, N, 'every upgraded PTE is dirty');
   assert.equal(prop.written, N, 'and every one is written to swap');
+});
+
+test('proposal-dirty-on-mkwrite dirties only where the try-change-writable branch grants write: shmem mprotect RO->RW (a pte_modify grant from a writable vm_page_prot) stays clean; the every-write-grant what-if dirties it', () => {
+  const everyGrant = deriveVariant(getVariant('linux-6.18'), { name: 'what-if-dirty-on-every-write-grant', mkdirtyOnEveryWriteGrant: true });
+  const after = (variant: string | KernelVariant) => {
+    const l = new Lab(variant);
+    l.map('shm', 4, 'anon-shared');
+    for (let i = 0; i < 4; i++) l.read('shm', i); // shmem holes read-faulted: clean
+    l.k.mprotect(l.mm, 0, l.start('shm'), 4, 'r');
+    l.k.mprotect(l.mm, 0, l.start('shm'), 4, 'rw');
+    return l.page('shm', 0);
+  };
+  for (const v of ['linux-6.18', 'proposal-dirty-on-mkwrite']) {
+    const p = after(v);
+    assert.equal(p.write, true, `${v}: shmem without writenotify: pte_modify grants write`);
+    assert.equal(p.dirty, false, `${v}: and the PTE stays clean`);
+  }
+  const w = after(everyGrant);
+  assert.equal(w.write, true);
+  assert.equal(w.dirty, true, 'every-write-grant: dirty');
 });
 
 test('mapping a clean page-cache page writable without ->page_mkwrite is flagged (a variant that sets D before the writability check)', () => {

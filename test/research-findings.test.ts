@@ -120,6 +120,29 @@ test('03: under proposal-dirty-on-mkwrite, pages written back exceed pages actua
   }
 });
 
+function shmemGrant(op: 'mprotect' | 'uffd', written: number): Experiment {
+  const everyGrant = deriveVariant(getVariant('linux-6.18'), { name: 'research-test-every-write-grant', mkdirtyOnEveryWriteGrant: true });
+  let e = lab.experiment(`shmem ${op}`).machine('skylake-sp', { cpus: 2 })
+    .kernels('linux-6.18', 'proposal-dirty-on-mkwrite', everyGrant)
+    .mmap('shm', PAGES * 4096, { kind: 'anon-shared' }).touch('shm', 'read');
+  e = op === 'mprotect' ? e.mprotect('shm', 'r').mprotect('shm', 'rw') : e.uffd.register('shm', { wp: true }).uffd.writeprotect('shm').uffd.unprotect('shm');
+  return e.touch('shm', { access: 'write', count: written, label: 'app writes' })
+    .reclaim('all', { label: 'pressure 1' }).reclaim('all', { label: 'pressure 2' }).reclaim('all', { label: 'pressure 3' });
+}
+
+test("03: shmem: Peter's proposal (mkdirty in the try-change-writable branch) swaps out only the written pages, as 6.18; dirtying every write grant would swap out every un-protected page (reclaim drops clean shmem folios)", () => {
+  const written = PAGES / 32;
+  for (const op of ['mprotect', 'uffd'] as const) {
+    const e = shmemGrant(op, written);
+    const runs = e.runSync().runs;
+    const swapped = (v: string) => ['pressure 1', 'pressure 2', 'pressure 3'].reduce((s, l) => s + runOf(runs, v).steps[at(e, l)].counters.swapOutPages, 0);
+    assert.equal(swapped('linux-6.18'), written, `${op}: 6.18 swaps out the written pages and drops the clean ones`);
+    assert.equal(swapped('proposal-dirty-on-mkwrite'), written, `${op}: the proposal does not reach shmem`);
+    assert.equal(swapped('research-test-every-write-grant'), op === 'mprotect' ? PAGES : written,
+      op === 'mprotect' ? 'every-write-grant: mprotect grants write to clean shmem PTEs via pte_modify, and dirties them' : 'uffd un-protect keeps clean shared PTEs read-only');
+  }
+});
+
 test('03: on a clean page-cache file the proposal changes nothing (clean shared PTEs stay read-only and fault into ->page_mkwrite)', () => {
   const e = dirtyOnMkwrite('file-shared', 'mprotect', 8);
   const runs = e.runSync().runs;

@@ -123,13 +123,18 @@ export function change_protection(k: Kernel, tlb: MmuGather, vma: Vma, start: nu
       n = arch.pte_mkwrite(n);
     } else if (cp.tryChangeWritable && !pte_write(n) && can_change_pte_writable(k, vma, n)) {
       n = arch.pte_mkwrite(n);
+      // Peter Xu's proposal (YtcYVMoSRVxRH70Z@xz-m1.local): make RFC 01's pte_mkdirty in this branch
+      // unconditional, for mprotect and uffd alike; only where this branch grants write
+      if (v.mkdirtyOnMkwrite) n = arch.pte_mkdirty(n);
     }
     if (cp.willNeed) {
       // RFC 01 as settled in the thread: young always, dirty only once the write bit is decided.
       n = pte_mkyoung(n);
       if (pte_write(n)) n = arch.pte_mkdirty(n);
     }
-    if (v.mkdirtyOnMkwrite && pte_write(n) && !pte_write(old)) n = arch.pte_mkdirty(n);
+    // what-if, not a proposal from the thread: dirty on every write grant, also those pte_modify()
+    // makes from a writable vm_page_prot (shmem, or any shared VMA without writenotify)
+    if (v.mkdirtyOnEveryWriteGrant && pte_write(n) && !pte_write(old)) n = arch.pte_mkdirty(n);
     if (hook) n = hook({ vpn, oldPte: old, newPte: n, vma: hookVma(vma), page: hookPage(k, n), cause: cp.cause, hints: cp.hints ?? [], arch });
     if (n !== old) {
       // Counted apart from changePte: a PTE this call made writable while dirty, whichever rule

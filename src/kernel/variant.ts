@@ -168,9 +168,13 @@ export interface KernelVariant {
   readonly uffdAccessHints: boolean;
   /** RFC 02: WRITE_LIKELY adds MM_CP_TRY_CHANGE_WRITABLE to uffd unprotect (pre-6.3 kernels) */
   readonly uffdWriteLikelyTriesWritable: boolean;
-  /** Peter Xu's suggestion (YtcYVMoSRVxRH70Z@xz-m1.local): mkdirty whenever change_pte_range
-   *  grants the write bit, for mprotect and uffd alike */
+  /** Peter Xu's suggestion (YtcYVMoSRVxRH70Z@xz-m1.local, 19 Jul 2022): the pte_mkdirty RFC 01 adds
+   *  inside change_pte_range's MM_CP_TRY_CHANGE_WRITABLE branch made unconditional (no hint needed),
+   *  for mprotect and uffd alike; write grants from pte_modify() are untouched */
   readonly mkdirtyOnMkwrite: boolean;
+  /** what-if (no one proposed it): mkdirty on every write grant change_pte_range commits, including
+   *  pte_modify() grants from a writable vm_page_prot (shmem, shared VMAs without writenotify) */
+  readonly mkdirtyOnEveryWriteGrant: boolean;
   /** RFC 08-11: permission promotion (RO->RW, NX cleared) flushes only the local CPU; stale CPUs
    *  take a spurious #PF and flush_tlb_fix_spurious_fault() flushes them if their TLB generation is old */
   readonly relaxedPromotionFlush: boolean;

@@ -21,6 +21,7 @@ const linux519: KernelVariant = Object.freeze({
   uffdAccessHints: false,
   uffdWriteLikelyTriesWritable: false,
   mkdirtyOnMkwrite: false,
+  mkdirtyOnEveryWriteGrant: false,
   relaxedPromotionFlush: false,
   cleanWrprotectNoFlush: false,
   migrationKeepsYoungDirty: false,
@@ -114,7 +115,7 @@ const rfcHints = deriveVariant(linux618, {
 const proposalDirty = deriveVariant(linux618, {
   name: 'proposal-dirty-on-mkwrite',
   description:
-    "Peter Xu's suggestion in the thread (YtcYVMoSRVxRH70Z@xz-m1.local): change_pte_range marks the PTE dirty whenever it grants the write bit, for mprotect and uffd alike.",
+    "Peter Xu's suggestion in the thread (YtcYVMoSRVxRH70Z@xz-m1.local): the pte_mkdirty of RFC 01 inside change_pte_range's MM_CP_TRY_CHANGE_WRITABLE branch, unconditional (no hint needed), for mprotect and uffd alike; write grants from pte_modify() stay clean.",
   sources: ['YtcYVMoSRVxRH70Z@xz-m1.local (linux-mm, 19 Jul 2022)'],
   mkdirtyOnMkwrite: true,
   basedOn: 'linux-6.18',
