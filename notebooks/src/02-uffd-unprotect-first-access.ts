@@ -233,6 +233,47 @@ const adRows = CPUS.map((name) => {
 new Table(adRows, { title: 'A/D update prices per CPU profile (cycles)' }).show()
 
 // %% [markdown]
+// ## This machine: measured next to the model
+//
+// Each setup once more on this machine's own kernel, every page written (`wr` 1): `compareWithHost`
+// times the steps natively (median CPU time of 3 fresh replays, pinned to one CPU, the other CPUs
+// kept busy; docs/fidelity.md) and models them under the variant of this kernel on the calibrated
+// `host` profile (without one, the closest shipped profile; the line above the chart says which).
+// Cycles are TSC ticks per page. Steps this host cannot run (global reclaim; pageout without a swap
+// device; userfaultfd without permission) are named, not measured; upstream Linux has no access
+// hints, so the native un-protect ignores them.
+
+// %%
+import { compareWithHost, comparisonChart, formatComparison, type HostComparison } from 'ptlab'
+const hostRows: Record<string, string | number>[] = []
+let hostSeed: HostComparison | undefined
+for (const setup of Object.keys(SETUPS)) {
+  let c: HostComparison
+  try {
+    c = compareWithHost(experiment(setup).sweep({ wr: [1] }).toSpec(), { reps: 3 })
+  } catch (e) {
+    hostRows.push({ setup, note: `not measured on this machine: ${(e as Error).message}` })
+    continue
+  }
+  if (setup === 'madv-free') hostSeed = c
+  const at = (label: string) => c.rows.find((r) => r.label === label)
+  const perPage = (v: number | undefined) => (v === undefined ? '-' : Math.round(v / PAGES))
+  const un = at('unprotect'), fa = at('first access')
+  hostRows.push({
+    setup,
+    'un-protect, measured': perPage(un?.native), 'un-protect, model': perPage(un?.model),
+    'first write, measured': perPage(fa?.native), 'first write, model': perPage(fa?.model),
+    'model vs measured (first write)': fa?.errorPct === undefined ? '-' : `${fa.errorPct >= 0 ? '+' : ''}${fa.errorPct.toFixed(0)} %`,
+    'not run here': c.refused.length ? `from step ${c.refused[0].step} (${c.refused[0].op})` : '',
+  })
+}
+new Table(hostRows, { title: 'This machine: TSC cycles per page, measured and modelled' }).show()
+if (hostSeed) {
+  console.log(formatComparison(hostSeed))
+  await comparisonChart(hostSeed, 'madv-free setup on this machine: measured vs model').show()
+}
+
+// %% [markdown]
 // ## Findings
 //
 // Every number below is computed from the results and profiles above.
