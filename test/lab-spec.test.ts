@@ -92,3 +92,25 @@ test('sizes: binary units round-trip, everything else is refused with a suggesti
   assert.match(String(parseSizeOrError('2GB')), /"2GB" is not a size; use e\.g\. "2GiB"/);
   assert.match(String(parseSizeOrError('lots')), /"lots" is not a size; use e\.g\. "256MiB"/);
 });
+
+test('every problem in one pass: a shape error does not hide a flow error in the same or another step', () => {
+  const spec = {
+    name: 'x',
+    machine: { cpu: 'skylake-sp', cpus: 2 },
+    kernel: 'linux-6.18',
+    steps: [
+      { op: 'mmap', region: 'h', size: '64KiB' },
+      { op: 'touch', region: 'h', access: 'write', pages: [-1, 99] },
+      { op: 'mprotect', region: 'nope', prot: 'r' },
+      { op: 'touch', region: 'h', access: 'write', cpu: 7, count: 'lots' },
+    ],
+  };
+  const r = validateSpec(spec);
+  assert.equal(r.ok, false);
+  const paths = r.issues.map((i) => `${i.path}: ${i.message}`);
+  assert.ok(paths.some((p) => /^steps\[1\]\.pages\[0\]: -1 is too small/.test(p)), paths.join('\n'));
+  assert.ok(paths.some((p) => /^steps\[1\]\.pages: page 99 is outside the region/.test(p)), paths.join('\n'));
+  assert.ok(paths.some((p) => /^steps\[2\]\.region: "nope" is not mapped/.test(p)), paths.join('\n'));
+  assert.ok(paths.some((p) => /^steps\[3\]\.count:/.test(p)), paths.join('\n'));
+  assert.ok(paths.some((p) => /^steps\[3\]\.cpu: .*7/.test(p)), paths.join('\n'));
+});

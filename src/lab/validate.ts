@@ -34,7 +34,7 @@ export type ValidateResult = { ok: true; spec: ExperimentSpec; issues: [] } | { 
 /** Validates a spec (parsed JSON or a builder's output); collects every issue. */
 export function validateSpec(raw: unknown, opts: ValidateOptions = {}): ValidateResult {
   const parsed = ExperimentSpecSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) return { ok: false, issues: zodIssuesToSpecIssues(parsed.error.issues, raw) };
+  if (!parsed.success) return { ok: false, issues: dedupe([...zodIssuesToSpecIssues(parsed.error.issues, raw), ...flowDespiteShape(raw, opts)]) };
   const spec = parsed.data;
   const issues: SpecIssue[] = [];
   const varsOk = checkSweep(spec, issues);
@@ -43,6 +43,41 @@ export function validateSpec(raw: unknown, opts: ValidateOptions = {}): Validate
   if (varsOk) checkProbes(spec, opts, issues);
   const unique = dedupe(issues);
   return unique.length === 0 ? { ok: true, spec, issues: [] } : { ok: false, issues: unique };
+}
+
+/**
+ * All problems in one pass: when the spec's shape is wrong, the flow checks (regions, page
+ * ranges, CPUs) still run on the steps with the wrong parts taken out — a bad entry dropped
+ * from a list, a bad field removed — so a negative page does not hide an out-of-range one. They
+ * run only when every step can be repaired so (a step left out would make later ones look wrong).
+ */
+function flowDespiteShape(raw: unknown, opts: ValidateOptions): SpecIssue[] {
+  const steps = (raw as { steps?: unknown } | null)?.steps;
+  if (!Array.isArray(steps)) return [];
+  const repaired: Step[] = [];
+  for (const s of steps) {
+    let r = StepSchema.safeParse(s);
+    if (!r.success && s && typeof s === 'object') {
+      const copy = JSON.parse(JSON.stringify(s)) as Record<string, unknown>;
+      // deepest paths first, so removing an array entry does not shift the others
+      const paths = r.error.issues.map((i) => i.path).sort((a, b) => b.length - a.length || String(b[b.length - 1]).localeCompare(String(a[a.length - 1]), undefined, { numeric: true }));
+      for (const path of paths) {
+        if (path.length === 0 || path[0] === 'op') continue;
+        let parent: unknown = copy;
+        for (const k of path.slice(0, -1)) parent = parent && typeof parent === 'object' ? (parent as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined;
+        const last = path[path.length - 1];
+        if (Array.isArray(parent) && typeof last === 'number') parent.splice(last, 1);
+        else if (parent && typeof parent === 'object') delete (parent as Record<PropertyKey, unknown>)[last as PropertyKey];
+      }
+      r = StepSchema.safeParse(copy);
+    }
+    if (!r.success || findVarRefs(r.data).length > 0) return [];
+    repaired.push(r.data);
+  }
+  const cpus = Number((raw as { machine?: { cpus?: unknown } }).machine?.cpus);
+  const issues: SpecIssue[] = [];
+  checkFlow(repaired, Number.isInteger(cpus) && cpus >= 1 ? cpus : 1, opts, new Map(), issues);
+  return issues;
 }
 
 /** Validates and returns the spec, or throws SpecError with every issue. */
