@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
-import * as ptlab from '../src/index';
+import * as ptlab from '../src/internals';
 import { setDisplaySink, type DisplayMessage } from '../src/notebook/display';
 
 const { lab, table } = ptlab;

@@ -27,6 +27,7 @@ type ResolveFilename = (request: string, parent: unknown, isMain: boolean, optio
 /** Forward 'ptlab' and 'ptlab/<sub>' to the package; leave every other request alone. */
 export function mapPtlabRequest(request: string, pkg: PtlabPackage): string | null {
   if (request === NAME) return pkg.main;
+  if (request === `${NAME}/internals`) return path.join(path.dirname(pkg.main), 'internals.js');
   if (request.startsWith(NAME + '/')) return path.join(pkg.root, request.slice(NAME.length + 1));
   return null;
 }
@@ -68,6 +69,8 @@ export function virtualPackageJson(pkg: PtlabPackage): string {
     version: pkg.version,
     main: slash(path.relative(pkg.root, pkg.main)),
     types: slash(path.relative(pkg.root, pkg.types)),
+    // 'ptlab/internals' (package.json exports it; node10 type resolution reads typesVersions)
+    typesVersions: { '*': { internals: [slash(path.relative(pkg.root, path.join(path.dirname(pkg.types), 'internals.d.ts')))] } },
   });
 }
 

@@ -12,6 +12,7 @@
  *     .run()
  */
 import { compile, type CompileOptions, type RunPlan } from './compile';
+import type { TimeOptions } from '../fidelity/timed';
 import type { ResultSet } from './resultset';
 import { run, runSync, type RunOptions } from './runner';
 import { parseSizeOrError, PAGE_SIZE } from './size';
@@ -318,6 +319,18 @@ export class Experiment {
   /** Runs in this thread, synchronously: for small runs in notebooks. */
   runSync(opts: RunOptions = {}): ResultSet {
     return runSync(this.toSpec(), { variants: this.d.variants, ...opts });
+  }
+
+  /**
+   * Runs this experiment's ops on this host's kernel, timed (rdtsc, pinned, `reps` fresh
+   * replays, medians): RunResults with `source: 'native'`, variant `native-<release>`, cpu
+   * `host`, the machine record, and `refused` for the steps this host cannot run.
+   * `ResultSet.merge([model, native])` puts them next to the model's runs.
+   */
+  native(opts?: TimeOptions): ResultSet {
+    // the native runner (src/fidelity) sits above the lab layer and is loaded only when used
+    const { timeNative } = require('../fidelity/timed') as typeof import('../fidelity/timed');
+    return timeNative(this.toSpec(), opts);
   }
 }
 

@@ -11,12 +11,24 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { inspect } from 'node:util';
 import { VERSION } from '../version';
 import { loadSavedRuns } from './run-store';
 import { checkPer, perDivisor, stepIndex, type Per } from './per';
 import { summarize, type Summary } from './stats';
 import { tidyRows, type TidyOptions } from './tidy';
 import type { ResultsJson, RunResult, RunSource, TidyRow } from './types';
+// The chart layer (src/notebook) sits above this one and reads ResultSet; ResultSet.chart loads it
+// when a chart is asked for, so this module depends on it for types only.
+import type { Chart } from '../notebook/chart';
+import type { ChartOptionsByName, MetricByNameOptions } from '../notebook/charts/index';
+import type { ShowOptions } from '../notebook/results-display';
+import type { Table } from '../notebook/table';
+
+/** The display layer (src/notebook), loaded when results are shown. */
+function display(): typeof import('../notebook/results-display') {
+  return require('../notebook/results-display');
+}
 
 export interface ResultMeta {
   ptlab: string;
@@ -77,6 +89,34 @@ export class ResultSet {
 
   get length(): number {
     return this.runs.length;
+  }
+
+  /** A chart of these results by name ('cycles', 'overhead', 'dirty', 'faults', 'sweep', 'pte-map', ...), with that chart's options. */
+  chart<N extends keyof ChartOptionsByName>(name: N, opts?: ChartOptionsByName[N]): Chart;
+  /** A chart of one tidy metric ('cycles.dBitSet', 'faults.byKind.wpReuse', ...). */
+  chart(metric: string, opts?: MetricByNameOptions): Chart;
+  chart(name: string, opts?: MetricByNameOptions): Chart {
+    const { chartFor } = require('../notebook/charts/index') as typeof import('../notebook/charts/index');
+    return chartFor(this, name, opts);
+  }
+
+  /** The summary table of the step the experiment is about (per access), then its cycle breakdown. `await results.show()` */
+  show(opts?: ShowOptions): Promise<void> {
+    return display().showResults(this, opts);
+  }
+
+  /** The summary as a table (renders when it is a cell's value; `.show()`, `.toText()`, `.toMarkdown()`). */
+  summary(opts?: ShowOptions): Table {
+    return display().resultsSummary(this, opts);
+  }
+
+  /** Tidy rows (one per run x step x metric) as a table, filtered like rows(). */
+  frame(q?: RowQuery): Table {
+    return display().resultsFrame(this, q);
+  }
+
+  [inspect.custom](): string {
+    return display().inspectResults(this);
   }
 
   /** One row per run x step x metric; the total has step -1 and op "total". */

@@ -3,7 +3,9 @@
  * ("256MB") are refused on purpose: page tables count in powers of two and a silent 1000-vs-1024
  * mix-up would make a region a non-whole number of pages.
  */
-export const PAGE_SIZE = 4096;
+import { PAGE_SIZE } from '../x86/pte';
+
+export { PAGE_SIZE };
 
 const UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4 };
 const SIZE_RE = /^\s*(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|TiB)\s*$/;

@@ -17,9 +17,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { PAGE_SIZE } from '../x86/pte';
 import type { AccessStream } from './types';
 
-export const PAGE_SIZE = 4096;
 export const DEFAULT_TRACE_MAX_BYTES = 1024 * 1024 * 1024;
 export const DEFAULT_TRACE_MAX_LINES = 50_000_000;
 const BUF_SIZE = 64 * 1024;

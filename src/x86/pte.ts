@@ -69,6 +69,8 @@ export const _PAGE_DIRTY_BITS = _PAGE_DIRTY | _PAGE_SAVED_DIRTY;
 /** Physical address bits 12..51 (__PHYSICAL_MASK_SHIFT = 52) */
 export const PTE_PFN_MASK = ((1n << 52n) - 1n) & ~0xfffn;
 export const PAGE_SHIFT = 12;
+/** Bytes of a 4 KiB page, the unit of every page count in ptlab */
+export const PAGE_SIZE = 1 << PAGE_SHIFT;
 
 /**
  * _PAGE_CHG_MASK: the bits pte_modify() keeps from the old PTE. Because A, D (both dirty bits),
