@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { registerSaveHook, ResultSet } from '../src/lab/resultset';
+import { ResultSet, type Provenance } from '../src/lab/resultset';
+import { getProfile } from '../src/cost/registry';
 import { runSync } from '../src/lab/runner';
 import { simulateRun as toy } from './helpers/toy-simulate';
 import { summarize } from '../src/lab/stats';
@@ -52,18 +53,14 @@ test('CSV: header, quoting, one line per tidy row', () => {
   assert.match(q, /,"a, ""b""",/);
 });
 
-test('save/load round-trips results, spec and meta; save hooks run', () => {
+test('save/load round-trips results, spec, meta and provenance', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptlab-rs-'));
-  let hooked = '';
-  registerSaveHook((d) => {
-    hooked = d;
-    fs.writeFileSync(path.join(d, 'profiles.json'), '{}');
-  });
-  rs.save(dir);
-  assert.equal(hooked, dir);
+  const provenance: Provenance = { profiles: { 'skylake-sp': getProfile('skylake-sp').definition }, variants: { 'linux-6.18': { name: 'linux-6.18', base: 'linux-6.18', overrides: {} } } };
+  new ResultSet(rs.runs, rs.spec, rs.meta, provenance).save(dir);
   const back = ResultSet.load(dir);
   assert.deepEqual(back.toJSON(), rs.toJSON());
   assert.deepEqual(back.spec, spec);
+  assert.deepEqual(back.provenance, JSON.parse(JSON.stringify(provenance)));
   const meta = JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8'));
   assert.equal(meta.ptlab, VERSION);
   assert.deepEqual(meta.seeds, [1, 2, 3]);

@@ -66,6 +66,7 @@ export async function main(argv: string[]): Promise<number> {
     baseline: args.baseline,
     spec: loaded.spec,
     profiles: loaded.profiles,
+    variants: loaded.variants,
   });
   process.stdout.write(`wrote ${path}\n`);
   return 0;

@@ -53,6 +53,8 @@ export interface RunPlan extends Pick<RunResult, 'id' | 'name' | 'variant' | 'cp
 export interface CompileOptions extends ValidateOptions {
   /** variants the spec may name besides the built-ins (e.g. derived in a notebook) */
   variants?: readonly KernelVariant[];
+  /** CPU profiles to use instead of the registry's of the same name (a re-run's saved ones) */
+  profiles?: readonly CpuProfile[];
   /** worker threads the plans will run on: above 1, a variant with hooks defined in this process is refused */
   jobs?: number;
 }
@@ -63,7 +65,7 @@ function isResolved(s: Step): s is ResolvedStep {
 
 /** Validates `raw` (throws SpecError with every issue) and compiles it into its runs. */
 export function compile(raw: unknown, opts: CompileOptions = {}): RunPlan[] {
-  const registries = opts.registries === false ? false : (opts.registries ?? defaultRegistries(opts.variants));
+  const registries = opts.registries === false ? false : (opts.registries ?? defaultRegistries(opts.variants, opts.profiles));
   return compileSpec(parseSpec(raw, { ...opts, registries }), opts);
 }
 
@@ -86,7 +88,7 @@ export function compileSpec(spec: ExperimentSpec, opts: CompileOptions = {}): Ru
   const profileOf = (machine: ResolvedMachine): CpuProfile => {
     const key = `${machine.cpu}|${machine.virtualized === true}`;
     let p = profiles.get(key);
-    if (!p) profiles.set(key, (p = planProfile(machine)));
+    if (!p) profiles.set(key, (p = planProfile(machine, opts.profiles?.find((x) => x.name === machine.cpu))));
     return p;
   };
 
@@ -166,6 +168,7 @@ export function runIds(spec: ExperimentSpec): string[] {
 }
 
 /** The CPU profile a machine is priced with: its cpu's, virtualized when the machine is. */
-export function planProfile(machine: ResolvedMachine): CpuProfile {
-  return machine.virtualized ? virtualize(getProfile(machine.cpu)) : getProfile(machine.cpu);
+export function planProfile(machine: ResolvedMachine, given?: CpuProfile): CpuProfile {
+  const base = given ?? getProfile(machine.cpu);
+  return machine.virtualized && !base.virtualized ? virtualize(base) : base;
 }

@@ -27,7 +27,7 @@ export { compile, compileSpec, runIds, type RunPlan, type CompileOptions, type R
 export { substitute, parseShard, shardPlans, runId, type Shard, type Scalar } from './plan';
 export { parseSize, sizeToPages, formatSize, PAGE_SIZE } from './size';
 export { run, runSync, prepare, RunnerError, RunCancelledError, RunFailedError, type RunOptions, type RunProgress, type SimulateFn } from './runner';
-export { ResultSet, registerSaveHook, type ResultMeta, type GroupKey, type RowQuery, type SummaryRow } from './resultset';
+export { ResultSet, type Provenance, type SavedVariant, type ResultMeta, type GroupKey, type RowQuery, type SummaryRow } from './resultset';
 export { tidyRows, flattenMetrics } from './tidy';
 export { defaultRegistries, type Registries } from './registries';
 export { specJsonSchema } from './json-schema';

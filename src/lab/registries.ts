@@ -13,7 +13,7 @@ export interface Registries {
   cpus?: () => readonly string[];
 }
 
-/** The names this build knows, plus the names of `variants`. */
-export function defaultRegistries(variants: readonly { name: string }[] = []): Registries {
-  return { kernels: () => [...listVariants(), ...variants.map((v) => v.name)], cpus: listProfiles };
+/** The names this build knows, plus those of the `variants` and `profiles` a run is given. */
+export function defaultRegistries(variants: readonly { name: string }[] = [], profiles: readonly { name: string }[] = []): Registries {
+  return { kernels: () => [...listVariants(), ...variants.map((v) => v.name)], cpus: () => [...listProfiles(), ...profiles.map((p) => p.name)] };
 }

@@ -7,7 +7,8 @@
  *   DIR/results.json   ResultsJson: { ptlab: {version}, runs: [...] }
  *   DIR/meta.json      ptlab version, date, node version, seeds, run count (shard, if any)
  *   DIR/runs/*.json    one file per finished run (written while a sweep runs; see run-store.ts)
- *   DIR/profiles.json  written by a save hook (registerSaveHook), e.g. the CPU profiles used
+ *   DIR/profiles.json  the CPU profiles the runs were priced with (sourced definitions, by name)
+ *   DIR/variants.json  the kernel variants they simulated, as values (by name)
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -18,6 +19,9 @@ import { checkPer, perDivisor, stepIndex, type Per } from './per';
 import { summarize, type Summary } from './stats';
 import { tidyRows, type TidyOptions } from './tidy';
 import type { ResultsJson, RunResult, RunSource, TidyRow } from './types';
+import type { CpuProfileDefinition } from '../cost/profile';
+import type { VariantValue } from '../kernel/variant-value';
+import type { RunOptions } from './runner';
 // The chart layer (src/notebook) sits above this one and reads ResultSet; ResultSet.chart loads it
 // when a chart is asked for, so this module depends on it for types only.
 import type { Chart } from '../notebook/chart';
@@ -69,12 +73,15 @@ export interface SummaryRow extends Summary {
   group: Record<string, string | number | boolean>;
 }
 
-type SaveHook = (dir: string, set: ResultSet) => void;
-const saveHooks: SaveHook[] = [];
+/** A variant as saved: its value, with the names of hooks that were functions (not saved). */
+export type SavedVariant = Omit<VariantValue, 'hooks'> & { hooks?: string[] };
 
-/** Adds a writer called by every `save(dir)` (e.g. profiles.json with the CPU profiles used). */
-export function registerSaveHook(hook: SaveHook): void {
-  if (!saveHooks.includes(hook)) saveHooks.push(hook);
+/** What the runs were run with, beyond the spec: enough to run them again, bit for bit. */
+export interface Provenance {
+  /** the CPU profiles the runs were priced with, by name (sourced definitions) */
+  profiles: Record<string, CpuProfileDefinition>;
+  /** the kernel variants the runs simulated, by name */
+  variants: Record<string, SavedVariant>;
 }
 
 export class ResultSet {
@@ -85,6 +92,8 @@ export class ResultSet {
     /** the spec that produced the runs (as given) */
     readonly spec?: unknown,
     readonly meta?: Partial<ResultMeta>,
+    /** the profiles and variants the runs were run with (set by the runner, saved and loaded with the set) */
+    readonly provenance?: Provenance,
   ) {}
 
   get length(): number {
@@ -149,7 +158,7 @@ export class ResultSet {
 
   /** Runs for which `pred` holds (a new ResultSet). */
   filter(pred: (run: RunResult) => boolean): ResultSet {
-    return new ResultSet(this.runs.filter(pred), this.spec, this.meta);
+    return new ResultSet(this.runs.filter(pred), this.spec, this.meta, this.provenance);
   }
 
   /** Runs whose fields (and `params`) equal the given values. */
@@ -232,7 +241,16 @@ export class ResultSet {
     return lines.join('\n') + '\n';
   }
 
-  /** Writes spec.json, results.json and meta.json into `dir` (created if needed), then save hooks. */
+  /**
+   * Runs the spec again with the profiles and variants these runs were run with (not today's
+   * registries); deterministic, so the result equals this set bit for bit.
+   */
+  rerun(opts: RunOptions = {}): Promise<ResultSet> {
+    const { rerun } = require('./runner') as typeof import('./runner');
+    return rerun(this, opts);
+  }
+
+  /** Writes spec.json, results.json, meta.json and the provenance (profiles.json, variants.json) into `dir`. */
   save(dir: string, extraMeta: Partial<ResultMeta> = {}): void {
     fs.mkdirSync(dir, { recursive: true });
     if (this.spec !== undefined) writeJson(path.join(dir, 'spec.json'), this.spec);
@@ -247,7 +265,10 @@ export class ResultSet {
       ...extraMeta,
     };
     writeJson(path.join(dir, 'meta.json'), meta);
-    for (const h of saveHooks) h(dir, this);
+    if (this.provenance) {
+      writeJson(path.join(dir, 'profiles.json'), this.provenance.profiles);
+      writeJson(path.join(dir, 'variants.json'), this.provenance.variants);
+    }
   }
 
   /** Reads a results directory (results.json, or the runs/ of an interrupted sweep). */
@@ -255,14 +276,17 @@ export class ResultSet {
     const resultsFile = path.join(dir, 'results.json');
     const spec = readJsonIfExists(path.join(dir, 'spec.json'));
     const meta = readJsonIfExists(path.join(dir, 'meta.json')) as Partial<ResultMeta> | undefined;
+    const profiles = readJsonIfExists(path.join(dir, 'profiles.json')) as Provenance['profiles'] | undefined;
+    const variants = readJsonIfExists(path.join(dir, 'variants.json')) as Provenance['variants'] | undefined;
+    const provenance = profiles && variants ? { profiles, variants } : undefined;
     if (fs.existsSync(resultsFile)) {
       const json = JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as ResultsJson;
       if (!json || !Array.isArray(json.runs)) throw new Error(`${resultsFile}: not a ptlab results file (no "runs" list)`);
-      return new ResultSet(json.runs, spec, meta);
+      return new ResultSet(json.runs, spec, meta, provenance);
     }
     const saved = loadSavedRuns(dir);
     if (saved.size === 0) throw new Error(`${dir}: no results.json and no saved runs; is this a directory written by ptlab run --out?`);
-    return new ResultSet([...saved.values()], spec, meta);
+    return new ResultSet([...saved.values()], spec, meta, provenance);
   }
 
   static fromJSON(json: ResultsJson, spec?: unknown): ResultSet {
@@ -286,7 +310,11 @@ export class ResultSet {
       const pos = new Map(order.map((id, i) => [id, i]));
       runs = runs.slice().sort((a, b) => (pos.get(a.id) ?? Infinity) - (pos.get(b.id) ?? Infinity));
     }
-    return new ResultSet(runs, sets.find((s) => s.spec !== undefined)?.spec);
+    const withProvenance = sets.filter((s) => s.provenance);
+    const provenance = withProvenance.length
+      ? { profiles: Object.assign({}, ...withProvenance.map((s) => s.provenance!.profiles)), variants: Object.assign({}, ...withProvenance.map((s) => s.provenance!.variants)) }
+      : undefined;
+    return new ResultSet(runs, sets.find((s) => s.spec !== undefined)?.spec, undefined, provenance);
   }
 }
 

@@ -13,7 +13,9 @@ import { estimateRuns, tooLargeMessage } from './estimate';
 import { compile, type RunPlan } from './compile';
 import { shardPlans, type Shard } from './plan';
 import type { Registries } from './registries';
-import { ResultSet } from './resultset';
+import { ResultSet, type Provenance } from './resultset';
+import { parseProfile, type CpuProfile } from '../cost/profile';
+import { variantFromValue } from '../kernel/variant-value';
 import { loadSavedRuns, RUNS_DIR, saveRun } from './run-store';
 import type { SimulateOptions } from './simulate';
 import type { RunResult } from './types';
@@ -51,6 +53,8 @@ export interface RunOptions {
   source?: string;
   /** variants the spec may name besides the built-ins (e.g. derived with deriveVariant) */
   variants?: readonly KernelVariant[];
+  /** CPU profiles to price with instead of the registry's of the same name (a re-run's saved ones) */
+  profiles?: readonly CpuProfile[];
   /** run even above RUN_LIMITS (src/lab/estimate.ts: 4 GiB of model state or 1e10 accesses per run) */
   allowLarge?: boolean;
 }
@@ -114,8 +118,8 @@ export interface Prepared {
 }
 
 /** Validates and compiles (no running). Throws SpecError with every issue. */
-export function prepare(specInput: unknown, opts: Pick<RunOptions, 'shard' | 'baseDir' | 'registries' | 'source' | 'variants' | 'jobs' | 'allowLarge'> = {}): Prepared {
-  const all = compile(specInput, { registries: opts.registries, baseDir: opts.baseDir, source: opts.source, variants: opts.variants, jobs: opts.jobs });
+export function prepare(specInput: unknown, opts: Pick<RunOptions, 'shard' | 'baseDir' | 'registries' | 'source' | 'variants' | 'profiles' | 'jobs' | 'allowLarge'> = {}): Prepared {
+  const all = compile(specInput, { registries: opts.registries, baseDir: opts.baseDir, source: opts.source, variants: opts.variants, profiles: opts.profiles, jobs: opts.jobs });
   const plans = opts.shard ? shardPlans(all, opts.shard) : all;
   if (!opts.allowLarge) {
     const e = estimateRuns(plans);
@@ -229,10 +233,39 @@ class Sweep {
     const meta: Record<string, unknown> = {};
     if (this.opts.shard) meta.shard = `${this.opts.shard.index}/${this.opts.shard.count}`;
     if (missing.length > 0) meta.missing = missing;
-    const set = new ResultSet(runs, this.specInput, meta);
+    const set = new ResultSet(runs, this.specInput, meta, provenanceOf(this.prep.all));
     if (this.opts.outDir) set.save(this.opts.outDir);
     return set;
   }
+}
+
+/** The profiles and variants of the plans, as saved with their results. */
+function provenanceOf(plans: readonly RunPlan[]): Provenance {
+  const out: Provenance = { profiles: {}, variants: {} };
+  for (const p of plans) {
+    out.profiles[p.cpu] ??= p.profile.definition;
+    if (!out.variants[p.variant]) {
+      const { hooks, ...value } = p.kernel;
+      out.variants[p.variant] = hooks ? { ...value, hooks: Object.keys(hooks) } : value;
+    }
+  }
+  return out;
+}
+
+/**
+ * Runs a result set's spec again with the profiles and variants it was run with (its provenance),
+ * not whatever the registries hold today.
+ */
+export function rerun(set: ResultSet, opts: RunOptions = {}): Promise<ResultSet> {
+  if (set.spec === undefined) throw new RunnerError('these results hold no spec to run again');
+  const p = set.provenance;
+  if (!p) throw new RunnerError('these results hold no provenance (profiles.json, variants.json) to run them again with');
+  const variants = Object.values(p.variants).map((v) => {
+    if (v.hooks?.length) throw new RunnerError(`variant "${v.name}" ran with ${v.hooks.join(', ')} hook(s) defined as functions, which were not saved; run it again where they are defined`);
+    return variantFromValue({ name: v.name, base: v.base, overrides: v.overrides });
+  });
+  const profiles = Object.values(p.profiles).map((d) => parseProfile(d, 'saved profiles.json'));
+  return run(set.spec, { ...opts, variants, profiles });
 }
 
 /** Runs a spec in this thread, synchronously (notebooks, small runs). `jobs` is ignored. */

@@ -43,6 +43,8 @@ export interface ReportOptions {
   spec?: unknown;
   /** CPU profiles used (profiles.json): their sourced numbers are listed */
   profiles?: unknown;
+  /** kernel variants used (variants.json): each with its base and changed fields */
+  variants?: unknown;
   /** baseline variant for overhead (default: the first variant) */
   baseline?: string;
   /** the standard charts (default true) */
@@ -134,13 +136,13 @@ function resultsVersion(results: ResultsInput): string {
 }
 
 /**
- * Build the HTML text of the report. `results`: a ResultSet (its `spec` is used when opts.spec is
- * not given), a ResultsJson or a RunResult[].
+ * Build the HTML text of the report. `results`: a ResultSet (its `spec` and provenance are used
+ * when opts does not give them), a ResultsJson or a RunResult[].
  */
 export async function renderReport(results: ResultsInput, opts: ReportOptions = {}): Promise<string> {
   const runs = runsOf(results);
-  const ownSpec = Array.isArray(results) ? undefined : (results as { spec?: unknown }).spec;
-  opts = { ...opts, spec: opts.spec ?? ownSpec };
+  const own = Array.isArray(results) ? {} : (results as { spec?: unknown; provenance?: { profiles?: unknown; variants?: unknown } });
+  opts = { ...opts, spec: opts.spec ?? own.spec, profiles: opts.profiles ?? own.provenance?.profiles, variants: opts.variants ?? own.provenance?.variants };
   const title = opts.title ?? experimentName(runs, opts.spec);
   const std = opts.defaultCharts === false ? { charts: [], skipped: [] } : defaultReportCharts(results, opts);
   const all = [...std.charts, ...(opts.charts ?? [])];
@@ -181,6 +183,15 @@ export async function renderReport(results: ResultsInput, opts: ReportOptions = 
   if (opts.spec !== undefined) {
     sections.push('<h3>Experiment spec</h3>', `<pre>${escapeHtml(JSON.stringify(opts.spec, null, 2))}</pre>`);
     sections.push(`<script type="application/json" id="ptlab-spec">${jsonForScript(opts.spec)}</script>`);
+  }
+  if (opts.variants !== undefined && typeof opts.variants === 'object' && opts.variants !== null) {
+    const rows = Object.values(opts.variants).map((v: { name?: unknown; base?: unknown; overrides?: unknown; hooks?: unknown }) => ({
+      variant: String(v.name),
+      base: String(v.base),
+      changes: JSON.stringify(v.overrides ?? {}),
+      hooks: Array.isArray(v.hooks) ? `${v.hooks.join(', ')} (functions, not saved)` : '',
+    }));
+    sections.push('<h3>Kernel variants</h3>', new Table(rows).toHTML());
   }
   if (opts.profiles !== undefined) {
     const rows = profileSourceRows(opts.profiles);

@@ -73,6 +73,8 @@ export interface ResultsDir {
   results: ResultsJson;
   spec?: unknown;
   profiles?: unknown;
+  /** the kernel variants the runs simulated (variants.json), by name */
+  variants?: unknown;
 }
 
 export function loadResultsDir(dir: string): ResultsDir {
@@ -82,9 +84,11 @@ export function loadResultsDir(dir: string): ResultsDir {
   const results = parseResultsJson(readJson(resultsPath, 'results.json'));
   const specPath = join(dir, 'spec.json');
   const profilesPath = join(dir, 'profiles.json');
+  const variantsPath = join(dir, 'variants.json');
   return {
     results,
     spec: existsSync(specPath) ? readJson(specPath, 'spec.json') : undefined,
     profiles: existsSync(profilesPath) ? readJson(profilesPath, 'profiles.json') : undefined,
+    variants: existsSync(variantsPath) ? readJson(variantsPath, 'variants.json') : undefined,
   };
 }
