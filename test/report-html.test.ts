@@ -57,8 +57,10 @@ test('report: one <img> with PNG data per chart, plus its vega-lite JSON', async
   const figures = html.match(/<figure\b/g) ?? [];
   const imgs = [...html.matchAll(/<img [^>]*src="data:image\/png;base64,([A-Za-z0-9+/=]+)"/g)];
   const specs = scripts(html).filter((s) => /vega-lite-spec/.test(s.attrs));
-  // breakdown, overhead, dirty pages, faults, sweep over pages, PTE map, the extra one
-  assert.equal(figures.length, 7);
+  // breakdown of the headline step (the last touch, per access), breakdown of the whole run,
+  // overhead, dirty pages, faults, sweep over pages, PTE map, the extra one
+  assert.equal(figures.length, 8);
+  assert.match(html, /Cycles per access by event, headline step/);
   assert.equal(imgs.length, figures.length);
   assert.equal(specs.length, figures.length);
   for (const m of imgs) {

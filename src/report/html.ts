@@ -75,6 +75,9 @@ export function defaultReportCharts(results: ResultsInput, opts: ReportOptions =
     }
   };
   const variants = new Set(runs.map((r) => r.variant));
+  // the step the experiment is about first (the summary's headline), then the whole run
+  const headline = headlineStep(results);
+  if (headline !== 'total') attempt('Cycles per access by event, headline step', () => cycleBreakdown(results, { step: headline, per: 'access' }));
   attempt('Cycles by event', () => cycleBreakdown(results));
   if (variants.size > 1) attempt('Overhead vs baseline', () => overhead(results, { baseline: opts.baseline }));
   attempt('Dirty and writeback pages', () => dirtyPages(results));
