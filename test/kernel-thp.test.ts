@@ -325,3 +325,37 @@ for (const v of VARIANTS) {
     assert.throws(() => k.madvise(mm, 0, s, 512, 'collapse'), /NOHUGEPAGE/);
   });
 }
+
+test('mTHP (6.8+): a write fault maps a 64 KiB folio by 16 PTEs; reads, userfaultfd-armed VMAs, NOHUGEPAGE and non-none ranges fall back', () => {
+  const mk = (o: { uffd?: boolean; nohuge?: boolean } = {}) => {
+    const k = new Kernel({ variant: 'linux-6.18', cpus: 1, strict: true, thp: { enabled: 'madvise', mthp: { '64kB': 'always', '16kB': 'always' } } });
+    const mm = k.process('main');
+    const vma = k.mmap(mm, { region: 'h', pages: 64, kind: 'anon-private' });
+    if (o.uffd) k.uffdRegister(mm, vma.start, 64, ['wp']);
+    if (o.nohuge) k.madvise(mm, 0, vma.start, 64, 'nohugepage');
+    return { k, mm, s: vma.start };
+  };
+  const { k, mm, s } = mk();
+  assert.ok(k.access(mm, 0, s + 5, 1));
+  for (const p of [0, 5, 15]) {
+    const st = k.inspect(mm, s + p);
+    assert.deepEqual([st.present, st.thp, st.huge, st.young, st.dirty, st.write, st.exclusive], [true, true, false, true, true, true, true], `page ${p}`);
+  }
+  assert.equal(k.inspect(mm, s + 16).present, false);
+  const pf = faults(k);
+  for (let p = 0; p < 16; p++) k.access(mm, 0, s + p, 1);
+  assert.equal(faults(k) - pf, 0);
+  // a read maps the 4 KiB zero page; a write next to it then fits only a 16 KiB folio
+  k.access(mm, 0, s + 17, 0);
+  assert.equal(k.inspect(mm, s + 17).special, true);
+  k.access(mm, 0, s + 16, 1);
+  assert.equal(k.inspect(mm, s + 16).thp, false, '16-19 hold the zero page at 17: not all none, order 0');
+  k.access(mm, 0, s + 20, 1);
+  assert.deepEqual([k.inspect(mm, s + 23).present, k.inspect(mm, s + 24).present], [true, false], 'a 16 KiB folio at 20-23');
+  for (const o of [{ uffd: true }, { nohuge: true }]) {
+    const b = mk(o);
+    b.k.access(b.mm, 0, b.s, 1);
+    assert.deepEqual([b.k.inspect(b.mm, b.s).thp, b.k.inspect(b.mm, b.s + 1).present], [false, false], JSON.stringify(o));
+  }
+  assert.throws(() => new Kernel({ variant: 'linux-6.3', thp: { enabled: 'madvise', mthp: { '64kB': 'always' } } }), /6\.8/);
+});

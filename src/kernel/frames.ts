@@ -59,6 +59,8 @@ export class PageFrames {
   swapSlot: Int32Array;
   /** first frame of the large folio this frame belongs to, or 0 for an order-0 folio */
   head: Int32Array;
+  /** at a large folio's first frame: its number of frames */
+  nr: Int32Array;
   private lruPrev: Int32Array;
   private lruNext: Int32Array;
   /** which LRU list the frame is on (-1 none) */
@@ -69,7 +71,7 @@ export class PageFrames {
   private capacity: number;
   private next = 2; // 0 = none, 1 = zero page
   private freeList: number[] = [];
-  private hugeFree: number[] = [];
+  private folioFree = new Map<number, number[]>();
   used = 0;
 
   constructor(initial = 1024) {
@@ -80,6 +82,7 @@ export class PageFrames {
     this.index = new Float64Array(initial);
     this.swapSlot = new Int32Array(initial).fill(-1);
     this.head = new Int32Array(initial);
+    this.nr = new Int32Array(initial);
     this.lruPrev = new Int32Array(initial).fill(-1);
     this.lruNext = new Int32Array(initial).fill(-1);
     this.lruList = new Int8Array(initial).fill(-1);
@@ -104,18 +107,21 @@ export class PageFrames {
   }
 
   /**
-   * Allocate a PMD-sized folio: 512 frames starting at a multiple of 512 (a 2 MiB page must be
-   * 2 MiB aligned physically, SDM §4.5). Returns the first frame; the folio's frames are `head`-linked.
+   * Allocate a folio of 2^order frames starting at a multiple of its size (a 2 MiB page must be
+   * 2 MiB aligned physically, SDM §4.5; mTHP folios are naturally aligned too). Returns the first
+   * frame; the folio's frames are `head`-linked and `nr` holds its size at the head.
    */
-  allocHuge(): number {
-    let base = this.hugeFree.pop();
+  allocFolio(order: number): number {
+    const n = 1 << order;
+    const pool = this.folioFree.get(n);
+    let base = pool?.pop();
     if (base === undefined) {
-      base = Math.ceil(this.next / HPAGE_NR) * HPAGE_NR;
-      while (base + HPAGE_NR > this.capacity) this.grow();
+      base = Math.ceil(this.next / n) * n;
+      while (base + n > this.capacity) this.grow();
       for (let p = this.next; p < base; p++) this.freeList.push(p);
-      this.next = base + HPAGE_NR;
+      this.next = base + n;
     }
-    for (let p = base; p < base + HPAGE_NR; p++) {
+    for (let p = base; p < base + n; p++) {
       this.flags[p] = PG_used;
       this.mapcount[p] = 0;
       this.owner[p] = 0;
@@ -123,25 +129,40 @@ export class PageFrames {
       this.swapSlot[p] = -1;
       this.head[p] = base;
     }
-    this.used += HPAGE_NR;
+    this.nr[base] = n;
+    this.used += n;
     return base;
   }
 
-  /** Free a whole PMD-sized folio (its frames still linked to `base`). */
+  /** A PMD-sized folio (order 9). */
+  allocHuge(): number {
+    return this.allocFolio(9);
+  }
+
+  /** Number of frames of the large folio whose first frame is `base`. */
+  folioNr(base: number): number {
+    return this.nr[base];
+  }
+
+  /** Free a whole large folio (its frames still linked to `base`). */
   freeHuge(base: number): void {
-    for (let p = base; p < base + HPAGE_NR; p++) {
+    const n = this.nr[base];
+    for (let p = base; p < base + n; p++) {
       if (this.lruList[p] >= 0) this.lruDel(p);
       this.flags[p] = 0;
       this.mapcount[p] = 0;
       this.head[p] = 0;
     }
-    this.hugeFree.push(base);
-    this.used -= HPAGE_NR;
+    let pool = this.folioFree.get(n);
+    if (!pool) this.folioFree.set(n, (pool = []));
+    pool.push(base);
+    this.used -= n;
   }
 
   /** Split a large folio into order-0 folios (__split_huge_page): the frames keep their state. */
   unlinkFolio(base: number): void {
-    for (let p = base; p < base + HPAGE_NR; p++) this.head[p] = 0;
+    const n = this.nr[base];
+    for (let p = base; p < base + n; p++) this.head[p] = 0;
   }
 
   free(pfn: number): void {
@@ -210,6 +231,7 @@ export class PageFrames {
     this.index = g(this.index);
     this.swapSlot = g(this.swapSlot, -1);
     this.head = g(this.head);
+    this.nr = g(this.nr);
     this.lruPrev = g(this.lruPrev, -1);
     this.lruNext = g(this.lruNext, -1);
     this.lruList = g(this.lruList, -1);

@@ -71,6 +71,7 @@ import { anon_vma_prepare } from './rmap';
 import type { ChangeProtFlags } from './mprotect';
 import { flush_tlb_mm_range, type MmuGather } from './tlbflush';
 import { uffd_handle_wp } from './userfaultfd';
+import type { MthpMode, MthpSize } from './mthp';
 import { VM_HUGEPAGE, VM_NOHUGEPAGE, VM_UFFD_MISSING, VM_WRITE, userfaultfd_wp, vma_soft_dirty_enabled, type Vma } from './vma';
 
 export const HPAGE_PMD_NR = HPAGE_NR;
@@ -82,9 +83,11 @@ export const FAULT_FALLBACK = -1;
 export interface ThpSettings {
   enabled: 'never' | 'madvise' | 'always';
   useZeroPage: boolean;
+  /** hugepages-<size>kB/enabled of the mTHP sizes below 2 MiB (6.8+); missing = never */
+  mthp: Partial<Record<MthpSize, MthpMode>>;
 }
-/** A stock kernel's defaults (CONFIG_TRANSPARENT_HUGEPAGE_MADVISE, use_zero_page 1). */
-export const DEFAULT_THP: ThpSettings = Object.freeze({ enabled: 'madvise', useZeroPage: true });
+/** A stock kernel's defaults (CONFIG_TRANSPARENT_HUGEPAGE_MADVISE, use_zero_page 1, no mTHP size enabled). */
+export const DEFAULT_THP: ThpSettings = Object.freeze({ enabled: 'madvise', useZeroPage: true, mthp: {} });
 
 const PMD_LEAF_LO = 0x80; // PSE
 const PRESENT_LO = 0x101; // PRESENT | PROTNONE
@@ -329,13 +332,14 @@ export function split_huge_page(k: Kernel, pfn: number, cpu?: number): void {
   const haddr = f.index[base];
   if (fam) for (const mm of fam.mms) split_huge_pmd_address(k, mm, haddr, cpu);
   k.counters[KEv.splitHugePage]++;
+  const nr = f.folioNr(base);
   f.unlinkFolio(base);
   // remap_page(RMP_USE_SHARED_ZEROPAGE) -> try_to_map_unused_to_zeropage() (6.12+): a page that
   // holds only zeros is mapped to the shared zero page (special, read-only; soft-dirty and uffd-wp
   // kept, as the stable fixes do) and freed
   const remap = k.variant.splitRemapsZeroSubpages && !k.variant.mmForbidsZeropage;
   const mem = k.mmu.mem;
-  for (let p = base; p < base + HPAGE_NR; p++) {
+  for (let p = base; p < base + nr; p++) {
     if (remap && fam && (f.flags[p] & (PG_anon | PG_nonzero)) === PG_anon && f.mapcount[p] > 0) {
       const vpn = f.index[p];
       for (const mm of fam.mms) {
@@ -502,6 +506,23 @@ export function madvise_huge_pmds(k: Kernel, tlb: MmuGather, vma: Vma, from: num
     // partial MADV_COLD, and MADV_PAGEOUT: order-0 pages from here (model simplification)
     split_huge_page(k, base);
   });
+  if (advice === 'dontneed' || advice === 'unmap') return;
+  // PTE-mapped large folios (mTHP, or a THP whose PMD was split) the range covers in part:
+  // madvise_free_pte_range / madvise_cold_or_pageout_pte_range split them (6.10+; whole ones are
+  // batched, which is the per-PTE rule), unless another process maps them
+  const mem = k.mmu.mem;
+  for (let vpn = from; vpn < to; vpn++) {
+    const slot = mm.pt.pteSlot(vpn);
+    if (slot < 0) continue;
+    const pte = mem.get(slot);
+    if (!pte_present(pte)) continue;
+    const base = f.head[pte_pfn(pte)];
+    if (base === 0 || is_huge_zero_pfn(k, base)) continue;
+    const first = f.index[base], nr = f.folioNr(base);
+    if (first >= from && first + nr <= to) continue;
+    if (f.mapcount[base] > 1) continue;
+    split_huge_page(k, base);
+  }
 }
 
 /**

@@ -97,6 +97,10 @@ export class Kernel {
     this.strict = opts.strict ?? false;
     this.swapSynchronousIo = opts.swap === 'zram';
     this.thp = Object.freeze({ ...DEFAULT_THP, ...(opts.thp ?? {}) });
+    const mthpOn = Object.entries(this.thp.mthp).filter(([, m]) => m !== 'never');
+    if (mthpOn.length > 0 && !this.variant.anonMthp) {
+      throw new Error(`machine.mthp: multi-size THP (hugepages-${mthpOn[0][0]}) needs Linux 6.8+; variant ${this.variant.name} has no such sysfs setting`);
+    }
     this.createProcess('main');
   }
 

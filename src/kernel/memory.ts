@@ -35,6 +35,7 @@ import { anon_vma_prepare, page_add_new_anon_rmap, page_cache_add, page_dup_rmap
 import { is_migration_entry, is_pte_marker, pte_marker_uffd_wp } from './swap';
 import { flush_tlb_fix_spurious_fault, flush_tlb_mm_range } from './tlbflush';
 import { FAULT_FALLBACK, handle_pmd_fault } from './huge_memory';
+import { do_anonymous_mthp } from './mthp';
 import { uffd_handle_missing, uffd_handle_minor, uffd_handle_wp } from './userfaultfd';
 import { VM_READ, VM_UFFD_MINOR, VM_UFFD_MISSING, VM_WRITE, vma_soft_dirty_enabled, userfaultfd_wp, type Vma } from './vma';
 
@@ -123,6 +124,11 @@ function do_anonymous_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number
     return FAULT_RETRY; // no anon_vma_prepare(): a VMA with only zero-page PTEs is not copied by fork
   }
   anon_vma_prepare(vma);
+  // alloc_anon_folio() (6.8+): a large folio of an enabled mTHP order, mapped by PTEs (mthp.ts)
+  if (!uffdWp && do_anonymous_mthp(k, mm, vma, vpn, slot)) {
+    fault(k, 'anonAlloc');
+    return FAULT_RETRY;
+  }
   const pfn = k.allocPage(true);
   let entry = pfn_pte(pfn, vma.pageProt);
   if (vma.flags & VM_WRITE) entry = k.arch.pte_mkwrite(k.arch.pte_mkdirty(entry));

@@ -5,7 +5,7 @@
  */
 import { pte_pfn, pte_present } from '../x86/pte';
 import {
-  HPAGE_NR, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, PG_anon, PG_anon_exclusive, PG_file, PG_swapbacked, PG_swapcache, PG_shmem, ZERO_PFN,
+  LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, PG_anon, PG_anon_exclusive, PG_file, PG_swapbacked, PG_swapcache, PG_shmem, ZERO_PFN,
 } from './frames';
 import type { Kernel } from './kernel';
 import type { Mm } from './mm';
@@ -87,7 +87,7 @@ export function page_remove_rmap(k: Kernel, pfn: number): void {
   }
   // a page of a THP: the folio is freed when none of its pages is mapped any more (until then it
   // sits, partly mapped, on the deferred split queue)
-  for (let p = base; p < base + HPAGE_NR; p++) if (f.mapcount[p] > 0 || f.flags[p] & PG_swapcache) return;
+  for (let p = base, end = base + f.folioNr(base); p < end; p++) if (f.mapcount[p] > 0 || f.flags[p] & PG_swapcache) return;
   f.freeHuge(base);
 }
 

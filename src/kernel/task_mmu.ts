@@ -67,6 +67,8 @@ export interface PageState {
   mappedExclusively: boolean;
   /** a PMD leaf maps the page (a THP or the huge zero page): PAGEMAP_SCAN's PAGE_IS_HUGE */
   huge: boolean;
+  /** the page belongs to a large folio, PMD- or PTE-mapped (kpageflags THP) */
+  thp: boolean;
   pfn: number;
 }
 
@@ -78,7 +80,7 @@ export function page_state(k: Kernel, mm: Mm, vpn: number): PageState {
   const vmaSoftDirty = vma !== null && (vma.flags & VM_SOFTDIRTY) !== 0;
   const s: PageState = {
     present: false, write: false, young: false, dirty: false, uffdWp: false, softDirty: vmaSoftDirty, exclusive: false,
-    special: false, entry: 'none', folioDirty: false, mappedExclusively: false, huge: false, pfn: 0,
+    special: false, entry: 'none', folioDirty: false, mappedExclusively: false, huge: false, thp: false, pfn: 0,
   };
   // a PMD leaf (pteSlot -2): the page's state is the PMD's, its frame the THP's vpn-th page
   const pmdSlot = slot === -2 ? mm.pt.pmdSlot(vpn) : -1;
@@ -87,6 +89,7 @@ export function page_state(k: Kernel, mm: Mm, vpn: number): PageState {
   if (pte_present(pte)) {
     const pfn = pte_pfn(pte) + (pmdSlot >= 0 ? vpn % 512 : 0);
     s.huge = pmdSlot >= 0;
+    s.thp = k.frames.head[pfn] !== 0;
     const fl = k.frames.flags[pfn];
     s.entry = 'present';
     s.present = true;

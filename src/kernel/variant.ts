@@ -209,6 +209,8 @@ export interface KernelVariant {
   readonly splitRemapsZeroSubpages: boolean;
   /** madvise(MADV_COLLAPSE) exists (6.1+) */
   readonly madvCollapse: boolean;
+  /** multi-size anonymous THP: alloc_anon_folio() in do_anonymous_page (6.8+) */
+  readonly anonMthp: boolean;
   /** a module (absolute path or package name) exporting the hooks: how a variant with hooks
    *  reaches worker threads, which cannot receive functions */
   readonly hooksModule?: string;

@@ -36,6 +36,7 @@ const linux519: KernelVariant = Object.freeze({
   hugeZeroWpAllocatesThp: false,
   splitRemapsZeroSubpages: false,
   madvCollapse: false,
+  anonMthp: false,
   hooks: {},
 });
 
@@ -90,10 +91,12 @@ const linux618 = deriveVariant(linux63, {
     'UFFD_FEATURE_WP_ASYNC + fs/proc/task_mmu PAGEMAP_SCAN (v6.7)',
     'do_huge_zero_wp_pmd: mm: allocate THP on hugezeropage wp-fault (Dev Jain, v6.13)',
     'mm: remap unused subpages to shared zeropage when splitting isolated thp (Usama Arif, v6.12)',
+    'mm: thp: support allocation of anonymous multi-size THP (Ryan Roberts, v6.8)',
   ],
   pteArch: 'saved-dirty',
   hugeZeroWpAllocatesThp: true,
   splitRemapsZeroSubpages: true,
+  anonMthp: true,
   uffdWpUnpopulated: true,
   uffdWpAsync: true,
   vmaCanUserfault: 'v6.7-wp-async-any-memory',

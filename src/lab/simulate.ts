@@ -93,7 +93,7 @@ class Run {
     const m = plan.machine;
     this.k = new Kernel({
       variant: variantFromValue(plan.kernel), cpus: m.cpus, geometry: plan.profile.tlb, strict: opts.strict, swap: m.swap,
-      thp: { enabled: m.thp ?? 'madvise', useZeroPage: m.thpZeroPage ?? true },
+      thp: { enabled: m.thp ?? 'madvise', useZeroPage: m.thpZeroPage ?? true, mthp: m.mthp ?? {} },
     });
   }
 

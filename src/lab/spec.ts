@@ -51,6 +51,7 @@ export const ACCESS_KINDS = ['read', 'write', 'rw'] as const;
 export const PATTERNS = ['sequential', 'random', 'zipf', 'stride', 'hotcold'] as const;
 export const ADVICE = ['dontneed', 'free', 'cold', 'pageout', 'hugepage', 'nohugepage', 'collapse'] as const;
 export const THP_MODES = ['never', 'madvise', 'always'] as const;
+export const MTHP_SIZE_NAMES = ['16kB', '32kB', '64kB', '128kB', '256kB', '512kB', '1024kB'] as const;
 export const UFFD_MODES = ['missing', 'wp', 'minor'] as const;
 export const UFFD_FEATURES = ['wp-async', 'wp-unpopulated', 'event-fork'] as const;
 export const UFFD_HINTS = ['access-likely', 'write-likely'] as const;
@@ -277,6 +278,10 @@ export const MachineSchema = z
     swap: z.enum(['disk', 'zram']).optional().describe('swap device: disk (default) or zram, a SWP_SYNCHRONOUS_IO device whose swap-ins skip the swap cache'),
     thp: z.enum(THP_MODES).optional().describe('transparent huge pages, /sys/kernel/mm/transparent_hugepage/enabled: never, madvise (default, as a stock kernel) or always'),
     thpZeroPage: z.boolean().optional().describe('transparent_hugepage/use_zero_page: a read fault maps the huge zero page (default true)'),
+    mthp: z
+      .partialRecord(z.enum(MTHP_SIZE_NAMES), z.enum(['always', 'madvise', 'inherit', 'never']))
+      .optional()
+      .describe('multi-size THP (6.8+): transparent_hugepage/hugepages-<size>kB/enabled per size, e.g. {"64kB": "always"} (default: never for every size)'),
   })
   .strict();
 

@@ -30,6 +30,8 @@ export interface InspectRow {
   mappedExclusively?: boolean;
   /** a PMD leaf maps the page (THP or huge zero page; PAGEMAP_SCAN PAGE_IS_HUGE) */
   huge?: boolean;
+  /** the page belongs to a large folio, PMD- or PTE-mapped (THP, mTHP; kpageflags THP) */
+  thp?: boolean;
 }
 
 export interface Counters {
