@@ -1161,6 +1161,52 @@ static void dispatch(int idx) {
 
 /* ---------------------------------------------------------------- main */
 
+/* Multi-size THP settings a script asks for (@mthp SIZE MODE, e.g. "@mthp 64kB always"): written
+ * to /sys/kernel/mm/transparent_hugepage/hugepages-SIZE/enabled (root), restored at exit. */
+#define MAX_MTHP 8
+static char mthp_path[MAX_MTHP][160], mthp_saved[MAX_MTHP][16];
+static int nmthp;
+static pid_t mthp_owner; /* only the main process restores (a forked child shares the handler) */
+
+static void restore_mthp(void) {
+  if (getpid() != mthp_owner) return;
+  for (int i = 0; i < nmthp; i++) {
+    FILE *f = fopen(mthp_path[i], "w");
+    if (f) {
+      fputs(mthp_saved[i], f);
+      fclose(f);
+    }
+  }
+  nmthp = 0;
+}
+
+static void set_mthp(const char *size, const char *mode) {
+  if (nmthp == MAX_MTHP) die(EXIT_SCRIPT, -1, "too many @mthp lines");
+  if (strlen(size) > 16 || strchr(size, '/')) die(EXIT_SCRIPT, -1, "bad mTHP size \"%s\"", size);
+  char *path = mthp_path[nmthp];
+  snprintf(path, sizeof mthp_path[0], "/sys/kernel/mm/transparent_hugepage/hugepages-%s/enabled", size);
+  char buf[128] = "";
+  FILE *f = fopen(path, "r");
+  if (!f || !fgets(buf, sizeof buf, f)) die(EXIT_REFUSE, -1, "multi-size THP %s: cannot read %s (a kernel before 6.8, or no such size)", size, path);
+  fclose(f);
+  const char *modes[] = {"always", "inherit", "madvise", "never"};
+  const char *cur = NULL;
+  for (int m = 0; m < 4; m++) {
+    char br[24];
+    snprintf(br, sizeof br, "[%s]", modes[m]);
+    if (strstr(buf, br)) cur = modes[m];
+  }
+  if (!cur) die(EXIT_REFUSE, -1, "multi-size THP %s: cannot parse \"%s\"", size, buf);
+  f = fopen(path, "w");
+  if (!f || fputs(mode, f) < 0 || fclose(f) != 0)
+    die(EXIT_REFUSE, -1, "multi-size THP %s=%s needs root to write %s: %s", size, mode, path, strerror(errno));
+  snprintf(mthp_saved[nmthp], sizeof mthp_saved[0], "%s", cur);
+  if (nmthp++ == 0) {
+    mthp_owner = getpid();
+    atexit(restore_mthp);
+  }
+}
+
 static void read_script(void) {
   char *line = NULL;
   size_t len = 0, cap = 64;
@@ -1168,6 +1214,12 @@ static void read_script(void) {
   while (getline(&line, &len, stdin) > 0) {
     char *save, *tok = strtok_r(line, " \t\r\n", &save);
     if (!tok || tok[0] == '#') continue;
+    if (strcmp(tok, "@mthp") == 0) {
+      char *size = strtok_r(NULL, " \t\r\n", &save), *mode = strtok_r(NULL, " \t\r\n", &save);
+      if (!size || !mode) die(EXIT_SCRIPT, -1, "@mthp needs SIZE MODE");
+      set_mthp(size, mode);
+      continue;
+    }
     struct op o = {.step = atoi(tok)};
     char *proc = strtok_r(NULL, " \t\r\n", &save), *name = strtok_r(NULL, " \t\r\n", &save);
     if (!proc || !name) die(EXIT_SCRIPT, o.step, "script line needs STEP PROCESS OP");
@@ -1249,6 +1301,22 @@ static void header(void) {
     if (f && fscanf(f, "%d", &zp) != 1) zp = -1;
     if (f) fclose(f);
     printf(",\"thpZeroPage\":%s", zp < 0 ? "null" : zp ? "true" : "false");
+    /* multi-size THP (6.8+): the bracketed mode of each hugepages-<size>kB below 2 MiB */
+    static const char *sizes[] = {"16kB", "32kB", "64kB", "128kB", "256kB", "512kB", "1024kB"};
+    printf(",\"mthp\":{");
+    int nm = 0;
+    for (int i = 0; i < 7; i++) {
+      char path[128], line[128] = "";
+      snprintf(path, sizeof path, "/sys/kernel/mm/transparent_hugepage/hugepages-%s/enabled", sizes[i]);
+      FILE *m = fopen(path, "r");
+      if (!m) continue;
+      if (fgets(line, sizeof line, m)) {
+        const char *md = strstr(line, "[always]") ? "always" : strstr(line, "[inherit]") ? "inherit" : strstr(line, "[madvise]") ? "madvise" : "never";
+        printf("%s\"%s\":\"%s\"", nm++ ? "," : "", sizes[i], md);
+      }
+      fclose(m);
+    }
+    printf("}");
   }
   if (err) {
     printf(",\"uffd\":null,\"uffdError\":");

@@ -17,7 +17,7 @@ import type { LoadedSpec } from './spec-input';
 import { hostModelPlan } from './host-model';
 
 /** InspectRow fields compared bit by bit (write is never observable natively). */
-export const COMPARED_FIELDS = ['present', 'entry', 'young', 'dirty', 'uffdWp', 'softDirty', 'exclusive', 'special', 'folioDirty', 'huge'] as const;
+export const COMPARED_FIELDS = ['present', 'entry', 'young', 'dirty', 'uffdWp', 'softDirty', 'exclusive', 'special', 'folioDirty', 'huge', 'thp'] as const;
 
 /**
  * smaps totals of a region (pages), as fs/proc/task_mmu.c smaps_account() counts them from the

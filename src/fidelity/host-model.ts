@@ -35,6 +35,8 @@ export function hostModelPlan(plan: RunPlan, host: NativeHeader, o: { variant?: 
   // timed run applies the spec's THP setting to its regions with madvise: timed.ts)
   if (host.thp) machine.thp = host.thp;
   if (typeof host.thpZeroPage === 'boolean') machine.thpZeroPage = host.thpZeroPage;
+  // mTHP sizes: the host's, with the ones the spec sets (the replayer writes those to sysfs)
+  if (host.mthp && Object.keys(host.mthp).length > 0) machine.mthp = { ...(host.mthp as typeof machine.mthp), ...(plan.machine.mthp ?? {}) };
   Object.assign(machine, o.machine ?? {});
   const profile = machine.cpu === plan.machine.cpu && machine.virtualized === plan.machine.virtualized ? plan.profile : planProfile(machine);
   return { ...plan, id: `${plan.id}|host=${release.name}|${machine.cpu}`, variant: variant.name, kernel: variantValue(variant), cpu: machine.cpu, machine, profile };

@@ -25,6 +25,8 @@ export interface NativeHeader {
   thp?: 'always' | 'madvise' | 'never' | null;
   /** transparent_hugepage/use_zero_page */
   thpZeroPage?: boolean | null;
+  /** hugepages-<size>kB/enabled of the mTHP sizes (6.8+; empty before), as found at start-up */
+  mthp?: Record<string, 'always' | 'inherit' | 'madvise' | 'never'>;
   /** userfaultfd features (hex), or null when userfaultfd is unusable */
   uffd: string | null;
   uffdError?: string;
@@ -95,6 +97,8 @@ export interface NativeRow {
   folioDirty: boolean | null;
   /** a PMD leaf maps the page (PAGEMAP_SCAN PAGE_IS_HUGE); null before Linux 6.7 */
   huge?: boolean | null;
+  /** the page belongs to a large folio (kpageflags THP, root) */
+  thp?: boolean | null;
 }
 
 /** One replayed step. */

@@ -19,6 +19,7 @@ import { PAGE_IS_HUGE, PAGE_IS_PFNZERO, SWP_PTE_MARKER, type NativeHeader, type 
  * - softDirty: pagemap bit 55 when CONFIG_MEM_SOFT_DIRTY is built in (it also reflects the
  *   VMA's VM_SOFTDIRTY, set on new VMAs until clear_refs).
  * - write: not observable without writing (see the touch steps' fault counts).
+ * - thp: kpageflags THP (root): the page belongs to a large folio, PMD- or PTE-mapped (mTHP).
  * - huge: PAGEMAP_SCAN PAGE_IS_HUGE, set for pages a PMD leaf maps (pagemap_thp_category); not
  *   for pages of a large folio mapped by PTEs (kpageflags THP is set for those too).
  */
@@ -61,5 +62,6 @@ export function toNativeRow(r: RawInspect, host: NativeHeader): NativeRow {
     entry,
     folioDirty: r.folioDirty,
     huge: entry !== 'present' ? false : r.scan !== null ? (r.scan & PAGE_IS_HUGE) !== 0 : null,
+    thp: entry !== 'present' ? false : r.thp ?? null,
   };
 }

@@ -118,12 +118,15 @@ function touchTokens(step: Extract<Step, { op: 'touch' }>, pages: number, seed: 
 export interface ScriptableSpec {
   name: string;
   steps: readonly Step[];
+  /** mTHP sizes to set on the host for the replay (root) */
+  machine?: { mthp?: Partial<Record<string, string>> };
 }
 
 export function toOpScript(spec: ScriptableSpec, o: Partial<ScriptOptions> = {}): OpScript {
   const opts = { ...DEFAULT_SCRIPT_OPTIONS, ...o };
   const regions: Record<string, RegionInfo> = {};
   const lines: string[] = [`# ptlab replay of "${spec.name}"`];
+  for (const [size, mode] of Object.entries(spec.machine?.mthp ?? {})) lines.push(`@mthp ${size} ${mode}`);
   const notes: string[][] = spec.steps.map(() => []);
   const need = (i: number, name: string): RegionInfo => {
     const r = regions[name];
