@@ -190,6 +190,8 @@ test('check comparison: error and noise columns, failure above 25%, missing pred
   });
   assert.equal(checkPassed(broken), false);
   assert.match(formatCheckTable(broken), /prediction: simulateRun: not implemented yet/);
+  // the table says how to read its sign
+  assert.match(formatCheckTable(broken), /error % = \(predicted - measured\) \/ measured x 100: \+ means the model predicts more cycles than this host measured/);
 });
 
 test('the probe compiles and runs its fast subset on this Linux x86-64 machine', { skip: why ? `skipped: ${why}` : false, timeout: 120_000 }, async () => {

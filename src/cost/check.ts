@@ -106,5 +106,10 @@ export function formatCheckTable(rows: CheckRow[], tolerancePct = CHECK_TOLERANC
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   const out = [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)];
   for (const r of rows) if (r.problem) out.push(`  ${r.name}: ${r.problem}`);
+  out.push(CHECK_SIGN_CONVENTION);
   return out.join('\n');
 }
+
+/** How to read the error column (printed under every --check table). */
+export const CHECK_SIGN_CONVENTION =
+  'error % = (predicted - measured) / measured x 100: + means the model predicts more cycles than this host measured (it overestimates), - fewer (it underestimates); noise % is the measured spread (IQR / median).';
