@@ -358,3 +358,56 @@ for (const variant of ALL) {
     assert.deepEqual([c.special, c.young, c.dirty, c.write], [false, true, true, true]);
   });
 }
+
+// ---- remote TLB flushes (arch/x86/mm/tlb.c): flush_tlb_multi() and, from 6.15, INVLPGB ----
+
+/** A Lab whose mm runs on `cpus` CPUs, each having touched every page. */
+function onCpus(variant: string, cpus: number, invlpgb: boolean): Lab {
+  const l = new Lab(variant, { cpus, invlpgb });
+  l.map('m', 4);
+  l.writeAll('m', 4);
+  for (let c = 1; c < cpus; c++) for (let p = 0; p < 4; p++) l.read('m', p, c);
+  return l;
+}
+
+test('flush_tlb_multi(): one shootdown to 3 remote CPUs is one round trip (ipi) and two further sends; only the first target\'s INVLPGs count as serial work', () => {
+  const l = onCpus('linux-6.3', 4, false);
+  l.resetCounters();
+  l.k.mprotect(l.mm, 0, l.start('m'), 1, 'r');
+  assert.deepEqual([l.ev('ipi'), l.ev('ipiExtraTarget'), l.ev('parallelRemoteFlush')], [1, 2, 2]);
+  assert.equal(l.hw('invlpg'), 2, 'the local INVLPG and the first target\'s');
+  for (let c = 1; c < 4; c++) assert.equal(l.write('m', 0, c), false, `CPU ${c} lost its writable entry (SIGSEGV now)`);
+});
+
+test('lazy-TLB CPUs are skipped by a shootdown, unless page tables are freed (munmap): then they are flushed too', () => {
+  for (const unmap of [false, true]) {
+    const l = onCpus('linux-6.18', 3, false);
+    l.k.idle(2);
+    l.resetCounters();
+    if (unmap) l.k.munmap(l.mm, 'm', 0);
+    else l.k.mprotect(l.mm, 0, l.start('m'), 4, 'r');
+    assert.equal(l.ev('lazyTlbSkip'), unmap ? 0 : 1);
+    assert.equal(l.ev('ipi') + l.ev('ipiExtraTarget'), unmap ? 2 : 1);
+  }
+});
+
+for (const [variant, hw, broadcast] of [['linux-6.18', true, true], ['linux-6.18', false, false], ['linux-6.3', true, false]] as const) {
+  test(`${variant}${hw ? ' on an INVLPGB CPU' : ' without INVLPGB'}: an mm running on 4 CPUs ${broadcast ? 'gets a global ASID after its first shootdown; later flushes are INVLPGB + TLBSYNC broadcasts, no IPI' : 'keeps using IPIs'}`, () => {
+    const l = onCpus(variant, 4, hw);
+    l.k.mprotect(l.mm, 0, l.start('m'), 1, 'r'); // the first shootdown: IPIs
+    assert.equal(l.mm.globalAsid, broadcast);
+    for (let c = 1; c < 4; c++) l.read('m', 1, c);
+    l.resetCounters();
+    l.k.mprotect(l.mm, 0, l.start('m') + 1, 1, 'r');
+    assert.equal(l.ev('ipi') + l.ev('ipiExtraTarget'), broadcast ? 0 : 3);
+    assert.deepEqual([l.ev('invlpgb'), l.ev('tlbsync')], broadcast ? [1, 1] : [0, 0]);
+    for (let c = 1; c < 4; c++) assert.equal(l.write('m', 1, c), false, `CPU ${c}: no stale writable entry`);
+    assert.equal(l.k.mmu.violations[0], 0);
+  });
+}
+
+test('4 CPUs on a 6.15+ variant, fewer than 4 running the mm: no global ASID (mm_active_cpus_exceeds(mm, 3))', () => {
+  const l = onCpus('linux-6.18', 3, true);
+  l.k.mprotect(l.mm, 0, l.start('m'), 1, 'r');
+  assert.equal(l.mm.globalAsid, false);
+});

@@ -89,8 +89,22 @@ export const KERNEL_WORK_EVENTS = [
   'zapPte',
   /** One call to flush_tlb_mm_range / flush_tlb_page that reached hardware (local part). */
   'tlbFlushRequest',
-  /** One IPI sent to a remote CPU for a shootdown (send + remote handler, without the invalidations, which are hardware events). */
+  /**
+   * A shootdown's round trip to its first remote CPU (native_flush_tlb_multi(): send, remote entry,
+   * the remote CPU's own invalidations, ack), one per flush that IPIs anyone.
+   */
   'ipi',
+  /**
+   * Each further CPU of the same shootdown: flush_tlb_multi() sends every IPI first and then waits
+   * for all, so the initiator pays only the send; the remote handlers run in parallel.
+   */
+  'ipiExtraTarget',
+  /** INVLPG/INVPCID work done on the 2nd..Nth target CPU of a shootdown, in parallel with the first (not the initiator's). */
+  'parallelRemoteFlush',
+  /** One INVLPGB broadcast invalidation (AMD, 6.15+ global ASIDs): a page, or the whole ASID. */
+  'invlpgb',
+  /** One TLBSYNC: wait until the broadcast invalidations reached every CPU. */
+  'tlbsync',
   /** A remote CPU in lazy-TLB mode skipped by a shootdown (it flushes when it switches back). */
   'lazyTlbSkip',
   'pageAlloc',

@@ -41,6 +41,8 @@ export interface KernelOptions {
   strict?: boolean;
   /** swap device: 'disk' (default) or 'zram', a SWP_SYNCHRONOUS_IO device (see do_swap_page) */
   swap?: 'disk' | 'zram';
+  /** the CPUs have INVLPGB/TLBSYNC (AMD Zen 3 and later; not exposed to KVM guests) */
+  invlpgb?: boolean;
   /** transparent huge pages (sysfs enabled / use_zero_page); default a stock kernel's: madvise, zero page on */
   thp?: Partial<ThpSettings>;
 }
@@ -80,6 +82,8 @@ export class Kernel {
   strict: boolean;
   /** the swap device is SWP_SYNCHRONOUS_IO (zram): unshared swap-ins bypass the swap cache */
   readonly swapSynchronousIo: boolean;
+  /** X86_FEATURE_INVLPGB: broadcast TLB invalidation is available (used by 6.15+ variants) */
+  readonly invlpgb: boolean;
   /** pages written to storage or swap since the counter was last reset */
   writebackThisStep = 0;
   readonly thp: ThpSettings;
@@ -96,6 +100,7 @@ export class Kernel {
     this.cpuLazy = new Array(this.cpus).fill(false);
     this.strict = opts.strict ?? false;
     this.swapSynchronousIo = opts.swap === 'zram';
+    this.invlpgb = opts.invlpgb ?? false;
     this.thp = Object.freeze({ ...DEFAULT_THP, ...(opts.thp ?? {}) });
     const mthpOn = Object.entries(this.thp.mthp).filter(([, m]) => m !== 'never');
     if (mthpOn.length > 0 && !this.variant.anonMthp) {

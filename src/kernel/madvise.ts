@@ -157,13 +157,13 @@ export function do_munmap(k: Kernel, mm: Mm, cpu: number, vmas: Vma[]): void {
       zap_pte(k, tlb, vma, vpn, slot, false);
     });
   }
-  tlb_finish_mmu(k, tlb, cpu);
+  // free_pgtables() before tlb_finish_mmu(): with tables freed (tlb->freed_tables) the shootdown
+  // also reaches lazy-TLB CPUs, and every CPU's paging-structure caches go
   let freed = 0;
-  for (const vma of vmas) {
-    freed += mm.pt.freeEmptyPteTables(vma.start, vma.end);
-    mm.removeVma(vma);
-  }
-  // free_pgtables() under an mmu_gather with freed_tables: every CPU's paging-structure caches go
+  for (const vma of vmas) freed += mm.pt.freeEmptyPteTables(vma.start, vma.end);
+  tlb.freedTables = freed > 0;
+  tlb_finish_mmu(k, tlb, cpu);
+  for (const vma of vmas) mm.removeVma(vma);
   if (freed > 0) k.mmu.flushPagingStructureCaches();
 }
 

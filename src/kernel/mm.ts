@@ -23,6 +23,8 @@ export class Mm {
   vmas: Vma[] = [];
   /** mm->context.tlb_gen: bumped by every flush request */
   tlbGen = 0;
+  /** mm->context.global_asid (6.15+, INVLPGB): flushes are broadcasts, no IPIs */
+  globalAsid = false;
   /** per CPU: the generation its TLB is known to be flushed up to (cpu_tlbstate.ctxs[].tlb_gen) */
   readonly cpuGen: Float64Array;
   private nextVpn = MMAP_BASE_VPN;

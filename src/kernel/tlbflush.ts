@@ -9,6 +9,7 @@
  * RFC 2022 (relaxed-flush variant): a flush that only promotes permissions is done locally, and
  * a CPU taking a spurious #PF with a stale generation flushes itself then.
  */
+import { HwEv } from '../x86/events';
 import { KEv } from './events';
 import type { Kernel } from './kernel';
 import type { Mm } from './mm';
@@ -21,6 +22,8 @@ export class MmuGather {
   end = -Infinity;
   /** some change in the batch needs a strict (all-CPU) flush */
   strict = false;
+  /** tlb->freed_tables: page tables were freed, so lazy-TLB CPUs must be flushed too */
+  freedTables = false;
   /** tlb->cleared_ptes / cleared_pmds: which levels changed, for the flush stride */
   clearedPtes = false;
   clearedPmds = false;
@@ -76,33 +79,85 @@ export function tlb_flush_pte_change(k: Kernel, tlb: MmuGather, vpn: number, old
 /** tlb_finish_mmu(): issue the batched flush from `cpu`. */
 export function tlb_finish_mmu(k: Kernel, tlb: MmuGather, cpu: number): void {
   if (!tlb.needFlush) return;
-  flush_tlb_mm_range(k, tlb.mm, tlb.start, tlb.end, cpu, tlb.strict || !k.variant.relaxedPromotionFlush, tlb.stride);
+  flush_tlb_mm_range(k, tlb.mm, tlb.start, tlb.end, cpu, tlb.strict || !k.variant.relaxedPromotionFlush, tlb.stride, tlb.freedTables);
 }
 
 /**
  * flush_tlb_mm_range() issued by `cpu` for [start, end) of `mm`, one INVLPG per `stride` pages
  * (stride_shift: 512 for a range of PMD leaves); more than tlb_single_page_flush_ceiling
- * INVLPGs become a full flush.
+ * INVLPGs become a full flush. Remote CPUs are reached one of two ways:
+ *  - native_flush_tlb_multi() (every variant): an IPI to each CPU that runs the mm, lazy-TLB
+ *    CPUs skipped unless page tables were freed (then they are IPI'd too and leave the mm). The
+ *    IPIs are all sent first and then waited for together (smp_call_function_many_cond), so the
+ *    initiator pays one round trip (`ipi`) plus a send per further target (`ipiExtraTarget`);
+ *    the further targets' invalidations run in parallel (`parallelRemoteFlush`, not its work);
+ *  - broadcast_tlb_flush() (6.15+, CPUs with INVLPGB): an mm with a global ASID is flushed by
+ *    INVLPGB on every CPU at once and one TLBSYNC, no IPI. consider_global_asid() gives one to an
+ *    mm after a shootdown when it is loaded on 4 or more CPUs (4afeb0ed1753).
  */
-export function flush_tlb_mm_range(k: Kernel, mm: Mm, start: number, end: number, cpu: number, strict = true, stride = 1): void {
+export function flush_tlb_mm_range(k: Kernel, mm: Mm, start: number, end: number, cpu: number, strict = true, stride = 1, freedTables = false): void {
   k.counters[KEv.tlbFlushRequest]++;
   const gen = ++mm.tlbGen;
   const full = (end - start) / stride > TLB_SINGLE_PAGE_FLUSH_CEILING;
+  if (mm.globalAsid && strict) {
+    broadcast_tlb_flush(k, mm, start, end, full, stride, gen);
+    return;
+  }
   if (k.cpuMm[cpu] === mm) {
     flushLocal(k, mm, cpu, start, end, full, stride);
     mm.cpuGen[cpu] = gen;
   }
   if (!strict) return; // RFC relaxed flush: remote CPUs keep stale (less permissive) entries
+  let targets = 0;
   for (let c = 0; c < k.cpus; c++) {
     if (c === cpu || k.cpuMm[c] !== mm) continue;
-    if (k.cpuLazy[c]) {
-      k.counters[KEv.lazyTlbSkip]++;
+    if (k.cpuLazy[c] && !freedTables) {
+      k.counters[KEv.lazyTlbSkip]++; // tlb_is_not_lazy() / should_flush_tlb()
       continue;
     }
-    k.counters[KEv.ipi]++;
-    flushLocal(k, mm, c, start, end, full, stride);
+    if (targets++ === 0) {
+      k.counters[KEv.ipi]++;
+      flushLocal(k, mm, c, start, end, full, stride);
+    } else {
+      k.counters[KEv.ipiExtraTarget]++;
+      k.counters[KEv.parallelRemoteFlush] += inParallel(k, () => flushLocal(k, mm, c, start, end, full, stride));
+    }
     mm.cpuGen[c] = gen;
   }
+  if (targets > 0) consider_global_asid(k, mm);
+}
+
+/** consider_global_asid() (6.15+): an mm loaded on 4 or more CPUs gets a global ASID, if the CPU has INVLPGB. */
+function consider_global_asid(k: Kernel, mm: Mm): void {
+  if (k.variant.remoteFlush !== 'v6.15-invlpgb' || !k.invlpgb || mm.globalAsid) return;
+  let loaded = 0;
+  for (let c = 0; c < k.cpus; c++) if (k.cpuMm[c] === mm) loaded++; // mm_active_cpus_exceeds(mm, 3)
+  if (loaded > 3) mm.globalAsid = true;
+}
+
+/**
+ * broadcast_tlb_flush(): INVLPGB per page (or one for the whole ASID), then TLBSYNC; every CPU's
+ * entries of the ASID go, whatever it runs now, without an interrupt. The invalidations on other
+ * CPUs are the hardware's, not the initiator's instructions.
+ */
+function broadcast_tlb_flush(k: Kernel, mm: Mm, start: number, end: number, full: boolean, stride: number, gen: number): void {
+  k.counters[KEv.invlpgb] += full ? 1 : Math.ceil((end - start) / stride);
+  k.counters[KEv.tlbsync]++;
+  inParallel(k, () => {
+    for (let c = 0; c < k.cpus; c++) flushLocal(k, mm, c, start, end, full, stride);
+  });
+  for (let c = 0; c < k.cpus; c++) mm.cpuGen[c] = gen;
+}
+
+/** Runs invalidations that other CPUs (or the broadcast) perform, without counting them as this CPU's instructions; returns how many there were. */
+function inParallel(k: Kernel, fn: () => void): number {
+  const hw = k.mmu.counters;
+  const inv = hw[HwEv.invlpg], pcid = hw[HwEv.flushPcid];
+  fn();
+  const n = hw[HwEv.invlpg] - inv + (hw[HwEv.flushPcid] - pcid);
+  hw[HwEv.invlpg] = inv;
+  hw[HwEv.flushPcid] = pcid;
+  return n;
 }
 
 function flushLocal(k: Kernel, mm: Mm, cpu: number, start: number, end: number, full: boolean, stride: number): void {

@@ -54,6 +54,15 @@ export type PageoutYoungEra =
    *  posting date): A is left alone and reclaim_pages() ignores references instead */
   | 'v6.9-ignore-references';
 
+/** Remote TLB invalidation style of flush_tlb_mm_range() (arch/x86/mm/tlb.c). */
+export type RemoteFlushEra =
+  /** IPIs to every CPU running the mm (flush_tlb_multi), lazy-TLB CPUs skipped unless page tables were freed */
+  | 'v5.19-ipi'
+  /** v6.15+ (4afeb0ed1753 "x86/mm: Enable broadcast TLB invalidation for multi-threaded processes"):
+   *  on CPUs with INVLPGB (AMD Zen 3+), an mm seen running on 4 or more CPUs at once gets a global
+   *  ASID, and its flushes become INVLPGB + TLBSYNC broadcasts with no IPI */
+  | 'v6.15-invlpgb';
+
 /** What a hook sees for one PTE in change_pte_range (mprotect, uffd writeprotect). */
 export interface ChangePteContext {
   readonly vpn: number;
@@ -190,6 +199,8 @@ export interface KernelVariant {
   readonly doSwapPage: DoSwapPageEra;
   /** MADV_PAGEOUT and the Accessed bit (visible when reclaim keeps a re-dirtied lazyfree page) */
   readonly pageoutYoung: PageoutYoungEra;
+  /** remote TLB flushes: IPIs only, or INVLPGB broadcasts for mms on 4+ CPUs (needs the CPU feature) */
+  readonly remoteFlush: RemoteFlushEra;
   /** which VMAs UFFDIO_REGISTER accepts (vma_can_userfault()) */
   readonly vmaCanUserfault: VmaCanUserfaultEra;
   /** mm_forbids_zeropage(): anon read faults allocate a page (mapped young+dirty+RW) instead of

@@ -30,6 +30,7 @@ const linux519: KernelVariant = Object.freeze({
   vmaCanUserfault: 'v5.19-anon-shmem-hugetlb',
   doSwapPage: 'v5.19-write-fault-only',
   pageoutYoung: 'v5.19-clear-young',
+  remoteFlush: 'v5.19-ipi',
   mmForbidsZeropage: false,
   splitHugePmdDirtyPtes: false,
   changeHugePmdTryWritable: false,
@@ -102,6 +103,7 @@ const linux618 = deriveVariant(linux63, {
   vmaCanUserfault: 'v6.7-wp-async-any-memory',
   doSwapPage: 'v6.11-reuse-exclusive',
   pageoutYoung: 'v6.9-ignore-references',
+  remoteFlush: 'v6.15-invlpgb',
   basedOn: 'linux-6.3',
 });
 

@@ -93,6 +93,8 @@ class Run {
     const m = plan.machine;
     this.k = new Kernel({
       variant: variantFromValue(plan.kernel), cpus: m.cpus, geometry: plan.profile.tlb, strict: opts.strict, swap: m.swap,
+      // INVLPGB: AMD since Zen 3 (every AMD profile here); KVM does not expose it to guests
+      invlpgb: plan.profile.vendor === 'amd' && !plan.profile.virtualized,
       thp: { enabled: m.thp ?? 'madvise', useZeroPage: m.thpZeroPage ?? true, mthp: m.mthp ?? {} },
     });
   }
@@ -142,7 +144,7 @@ class Run {
       aBitSets: dHw[HwEv.aBitSet] + dHw[HwEv.adBitSet],
       dBitSets: dHw[HwEv.dBitSet] + dHw[HwEv.adBitSet],
       tlbFlushes: dK[KEv.tlbFlushRequest],
-      ipis: dK[KEv.ipi],
+      ipis: dK[KEv.ipi] + dK[KEv.ipiExtraTarget],
       dirtyPages: this.k.dirtyPages(),
       writebackPages: this.k.writebackThisStep,
       swapOutPages: dK[KEv.swapOutPage],

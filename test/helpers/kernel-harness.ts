@@ -12,8 +12,8 @@ import { is_pte_marker, is_swap_entry } from '../../src/kernel/swap';
 export class Lab {
   readonly k: Kernel;
   readonly mm: Mm;
-  constructor(variant: string | KernelVariant, opts: { cpus?: number; strict?: boolean } = {}) {
-    this.k = new Kernel({ variant, cpus: opts.cpus ?? 2, strict: opts.strict ?? true });
+  constructor(variant: string | KernelVariant, opts: { cpus?: number; strict?: boolean; invlpgb?: boolean } = {}) {
+    this.k = new Kernel({ variant, cpus: opts.cpus ?? 2, strict: opts.strict ?? true, invlpgb: opts.invlpgb });
     this.mm = this.k.process('main');
   }
   map(region: string, pages: number, kind: VmaKind = 'anon-private', extra: { prot?: 'none' | 'r' | 'rw'; fs?: 'mkwrite' | 'plain' } = {}): Vma {
