@@ -107,6 +107,11 @@ export function kernelSoftwareCosts(family: CoreFamily): Record<KernelStated, Co
     tlbFlushRequest: est(FLUSH_REQUEST, CITE.ingoFlush, '__flush_tlb_range 404 - __flush_tlb_one 260: the bookkeeping around the invalidation'),
     ipi: from('haswell', IPI, CITE.rfcCover, `mprotect 2 threads 4655 - 1 thread 2499 - remote invlpg ${INVLPG}: send, remote entry, ack wait`),
     lazyTlbSkip: generic(20, 'cpumask test of a lazy-TLB CPU in native_flush_tlb_multi'),
+    // the charging rule of flush_tlb_multi() (docs/cost-model.md, "Remote TLB flushes"): one round trip, then sends only
+    ipiExtraTarget: generic(200, 'one more target of the same shootdown: csd enqueue and an x2APIC ICR write in smp_call_function_many_cond(); its handler runs while the first target\'s does, so the wait is not paid again'),
+    parallelRemoteFlush: generic(0, 'INVLPGs on the 2nd..Nth target of a shootdown: that CPU\'s work, done in parallel with the first target\'s (which the round trip includes)'),
+    invlpgb: generic(INVLPG, `one INVLPGB broadcast (AMD APM vol. 3; no published latency): priced like a local INVLPG ${INVLPG} for issuing it`),
+    tlbsync: generic(IPI / 4, `TLBSYNC, waiting for the broadcast to reach every CPU (no published latency): a quarter of an IPI round trip ${IPI}, since no interrupt or handler is involved`),
     pageAlloc: generic(PAGE_ALLOC, 'page allocator per-cpu-list fast path + memcg charge'),
     pageZero: generic(PAGE_ZERO, 'clear_page of 4 KiB with rep stosb (~16-32 B/cycle) plus cache misses'),
     pageCopy: generic(600, 'copy_page of 4 KiB: about twice a clear_page'),
