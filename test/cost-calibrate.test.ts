@@ -159,7 +159,8 @@ test('check scenarios: spec shape and the page lists the probe reads', () => {
   assert.equal(quarter.length, CHECK_PAGES / 4);
   assert.equal(new Set(quarter).size, quarter.length);
   assert.deepEqual([...writes, ...reads].sort((a, b) => a - b), Array.from({ length: CHECK_PAGES }, (_, i) => i));
-  assert.deepEqual(permutation(16, 7), permutation(16, 7));
+  assert.notDeepEqual(permutation(16, 7), permutation(16, 8), 'the seed picks the permutation');
+  assert.deepEqual([...permutation(16, 7)].sort((a, b) => a - b), Array.from({ length: 16 }, (_, i) => i));
   assert.match(pageListFile([[1, 2], [3]]), /^2\n1 2\n1\n3\n$/);
 });
 

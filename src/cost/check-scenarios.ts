@@ -4,25 +4,19 @@
  * JSON shape; the probe performs exactly the same operations on the same pages (the page lists
  * are written to a file the probe reads), from the mmap to the last access.
  */
+import { Xoshiro128ss } from '../workload/prng';
 
 export const CHECK_PAGES = 4096;
 /** the regime scenarios: a 1 GiB independent stream, a 128 MiB dependent chase */
 export const CHECK_STREAM_PAGES = 262144;
 export const CHECK_CHASE_PAGES = 32768;
 
-/** Seeded permutation (mulberry32 + Fisher-Yates), so the spec and the probe use the same pages. */
+/** Seeded permutation (ptlab's PRNG + Fisher-Yates); the probe reads the same pages from the list file. */
 export function permutation(n: number, seed: number): number[] {
-  let a = seed >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Xoshiro128ss(seed);
   const p = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
+    const j = rng.nextInt(i + 1);
     const t = p[i];
     p[i] = p[j];
     p[j] = t;

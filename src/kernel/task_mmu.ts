@@ -51,24 +51,41 @@ export function clear_refs(k: Kernel, mm: Mm, cpu: number, mode: 'soft-dirty' | 
   if (mode === 'soft-dirty' && tlb.needFlush) flush_tlb_mm_range(k, mm, 0, Infinity, cpu); // flush_tlb_mm()
 }
 
-/** One page as the kernel reports it (DESIGN.md inspect row; pagemap semantics for soft-dirty). */
-export interface PageState {
+/** The kernel's meaning of a page's PTE bits (DESIGN.md inspect row). */
+export interface PageFlags {
+  /** false for none, swap and marker entries */
   present: boolean;
+  /** pte_write() */
   write: boolean;
+  /** pte_young(): PTE.A */
   young: boolean;
+  /** pte_dirty(): PTE.D, or saved-dirty on shadow-stack kernels */
   dirty: boolean;
+  /** the PTE's, swap entry's or marker's uffd-wp bit */
   uffdWp: boolean;
+  /** pagemap semantics */
   softDirty: boolean;
+  /** PageAnonExclusive (or the swap entry's exclusive bit) */
   exclusive: boolean;
+  /** the zero page or another special mapping */
   special: boolean;
+}
+
+/** What the kernel knows of a page beyond its PTE bits. */
+export interface PageDetail {
   entry: 'none' | 'present' | 'swap' | 'marker' | 'migration';
+  /** folio PG_dirty */
   folioDirty: boolean;
-  /** pagemap bit 56: the page is mapped exactly once */
+  /** pagemap bit 56: the page is mapped exactly once (page_mapcount == 1) */
   mappedExclusively: boolean;
   /** a PMD leaf maps the page (a THP or the huge zero page): PAGEMAP_SCAN's PAGE_IS_HUGE */
   huge: boolean;
-  /** the page belongs to a large folio, PMD- or PTE-mapped (kpageflags THP) */
+  /** the page belongs to a large folio, PMD- or PTE-mapped (THP, mTHP; kpageflags THP) */
   thp: boolean;
+}
+
+/** One page as the kernel reports it. */
+export interface PageState extends PageFlags, PageDetail {
   pfn: number;
 }
 

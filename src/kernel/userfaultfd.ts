@@ -26,9 +26,15 @@ import {
   VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, VM_WRITE, vm_get_page_prot, vma_set_page_prot, vma_wants_manual_pte_write_upgrade, type Vma,
 } from './vma';
 
-export type UffdMode = 'missing' | 'wp' | 'minor';
-export type UffdFeature = 'wp-async' | 'wp-unpopulated' | 'event-fork';
-export type UffdHint = 'access-likely' | 'write-likely';
+/** UFFDIO_REGISTER_MODE_* */
+export const UFFD_MODES = ['missing', 'wp', 'minor'] as const;
+export type UffdMode = (typeof UFFD_MODES)[number];
+/** UFFD_FEATURE_WP_ASYNC, _WP_UNPOPULATED, _EVENT_FORK */
+export const UFFD_FEATURES = ['wp-async', 'wp-unpopulated', 'event-fork'] as const;
+export type UffdFeature = (typeof UFFD_FEATURES)[number];
+/** the seed RFC's UFFDIO_WRITEPROTECT_MODE_ACCESS_LIKELY / _WRITE_LIKELY */
+export const UFFD_HINTS = ['access-likely', 'write-likely'] as const;
+export type UffdHint = (typeof UFFD_HINTS)[number];
 
 export class UffdError extends Error {
   constructor(

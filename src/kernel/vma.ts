@@ -5,6 +5,7 @@ import { PAGE_COPY, PAGE_NONE, PAGE_READONLY, PAGE_SHARED } from '../x86/pte';
 import type { FileObj } from './filemap';
 import type { Mm } from './mm';
 import type { AnonVma } from './rmap';
+import type { UffdHint } from './userfaultfd';
 import type { KernelVariant } from './variant';
 
 // include/linux/mm.h values (VM_UFFD_MINOR is bit 41 there; the model uses 0x800, a bit free in
@@ -37,7 +38,7 @@ export interface UffdContext {
   /** the modelled handler thread copies each faulting page before un-protecting it */
   handlerCopies: boolean;
   /** hints the handler's UFFDIO_WRITEPROTECT passes (the seed RFC's ACCESS/WRITE_LIKELY) */
-  handlerHints: ('access-likely' | 'write-likely')[];
+  handlerHints: UffdHint[];
 }
 
 export class Vma {

@@ -8,6 +8,7 @@
  * therefore accepts a "$name" string wherever a number, boolean, enum or page selection goes.
  */
 import { z } from 'zod';
+import { UFFD_FEATURES, UFFD_HINTS, UFFD_MODES } from '../kernel/userfaultfd';
 import { parseSizeOrError } from './size';
 import { DEPENDENCES } from '../cost/regime';
 
@@ -52,9 +53,7 @@ export const PATTERNS = ['sequential', 'random', 'zipf', 'stride', 'hotcold'] as
 export const ADVICE = ['dontneed', 'free', 'cold', 'pageout', 'hugepage', 'nohugepage', 'collapse'] as const;
 export const THP_MODES = ['never', 'madvise', 'always'] as const;
 export const MTHP_SIZE_NAMES = ['16kB', '32kB', '64kB', '128kB', '256kB', '512kB', '1024kB'] as const;
-export const UFFD_MODES = ['missing', 'wp', 'minor'] as const;
-export const UFFD_FEATURES = ['wp-async', 'wp-unpopulated', 'event-fork'] as const;
-export const UFFD_HINTS = ['access-likely', 'write-likely'] as const;
+export { UFFD_MODES, UFFD_FEATURES, UFFD_HINTS };
 export const CLEAR_REFS_MODES = ['soft-dirty', 'young'] as const;
 export const SCAN_MODES = ['written', 'soft-dirty'] as const;
 export const TRACE_FORMATS = ['csv', 'jsonl', 'ptt'] as const;

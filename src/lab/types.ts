@@ -2,37 +2,12 @@
  * The result contract (DESIGN.md, "Result"): what `ptlab run --json` prints, what ResultSet
  * stores and what charts and reports read. Extend freely; rename nothing.
  */
+import type { PageDetail, PageFlags } from '../kernel/task_mmu';
 import type { PteEvent } from '../kernel/trace';
 
-/** One row of `inspect`: the kernel's meaning of each bit (DESIGN.md). */
-export interface InspectRow {
-  page: number;
-  /** false for none, swap and marker entries */
-  present: boolean;
-  /** pte_write() */
-  write: boolean;
-  /** pte_young(): PTE.A */
-  young: boolean;
-  /** pte_dirty(): PTE.D, or saved-dirty on shadow-stack kernels */
-  dirty: boolean;
-  /** the PTE's, swap entry's or marker's uffd-wp bit */
-  uffdWp: boolean;
-  softDirty: boolean;
-  /** PageAnonExclusive (or the swap entry's exclusive bit) */
-  exclusive: boolean;
-  /** the zero page or another special mapping */
-  special: boolean;
-  /** extra detail: 'none' | 'present' | 'swap' | 'marker' | 'migration' */
-  entry?: string;
-  /** folio PG_dirty */
-  folioDirty?: boolean;
-  /** pagemap bit 56: the page is mapped exactly once (page_mapcount == 1) */
-  mappedExclusively?: boolean;
-  /** a PMD leaf maps the page (THP or huge zero page; PAGEMAP_SCAN PAGE_IS_HUGE) */
-  huge?: boolean;
-  /** the page belongs to a large folio, PMD- or PTE-mapped (THP, mTHP; kpageflags THP) */
-  thp?: boolean;
-}
+/** One row of `inspect`: the page's index in the region and the kernel's meaning of each bit
+ * (PageFlags); the detail fields are absent in rows of older results and of native replays. */
+export type InspectRow = { page: number } & PageFlags & Partial<PageDetail>;
 
 export interface Counters {
   faults: { total: number; byKind: Record<string, number> };

@@ -4,6 +4,7 @@
  * them into a spec. Every random choice is drawn from xoshiro128** with the given seed, so a
  * scenario is as reproducible as the run that uses it.
  */
+import type { UffdHint } from '../kernel/userfaultfd';
 import { deriveSeed, Xoshiro128ss } from './prng';
 
 /** A spec step (validated by src/lab when the spec is built or parsed). */
@@ -24,7 +25,7 @@ export interface LiveSnapshotOptions {
   /** CPU of the snapshot (copier) thread (default 1: give the machine >= 2 cpus) */
   copierCpu?: number;
   /** hints on the unprotect: the seed RFC's `write-likely` / `access-likely` */
-  hints?: Array<'access-likely' | 'write-likely'>;
+  hints?: UffdHint[];
   /** pattern of the application's writes (default `random`) */
   pattern?: 'random' | 'zipf' | 'sequential';
   /**

@@ -5,6 +5,7 @@
  * (PTE.D), u = the uffd-wp bit (of the PTE, swap entry or marker). A page that is RW but lacks A/D
  * is exactly the "made writable without a fault" case: its first write costs the CPU an A/D assist.
  */
+import type { PageFlags } from '../../kernel/task_mmu';
 import type { InspectRow, RunResult } from '../../lab/types';
 import { Chart } from '../chart';
 import { stepIndex } from '../../lab/per';
@@ -45,21 +46,8 @@ const KEYS: OptionKeys<PteMapOptions> = { columns: true, step: true, flags: true
 
 export type PteMapInput = readonly InspectRow[] | Readonly<Record<string, readonly InspectRow[]>> | ResultsInput;
 
-export interface PteCell {
-  map: string;
-  page: number;
-  col: number;
-  row: number;
-  state: PteState;
-  flags: string;
-  young: boolean;
-  dirty: boolean;
-  uffdWp: boolean;
-  softDirty: boolean;
-  exclusive: boolean;
-  special: boolean;
-  entry: string;
-}
+/** One cell of the map: where it is drawn, its state and flags, and the page's bits. */
+export type PteCell = { map: string; page: number; col: number; row: number; state: PteState; flags: string; entry: string } & Omit<PageFlags, 'present' | 'write'>;
 
 function isInspectRows(x: unknown): x is readonly InspectRow[] {
   return Array.isArray(x) && (x.length === 0 || (typeof x[0] === 'object' && x[0] !== null && 'page' in x[0] && 'present' in x[0]));
