@@ -26,6 +26,14 @@
 // | `reclaim-aged` | reclaim scanned it (`folio_referenced` clears A, no TLB flush on x86) | old, dirty |
 // | `swapin-read` | swapped out, then read back (`do_swap_page` maps an exclusive page RW but clean from 6.11, read-only before: c18160dba5ff) | young, clean |
 // | `madv-free` | `MADV_FREE` (`madvise_free_pte_range` clears A and D, keeps RW) | old, clean |
+//
+// **What the numbers are.** Cycles are **model** output on a CPU profile: the shipped profiles price
+// A/D updates from published numbers for that core family (Broadwell/Skylake: Peter Xu's migration
+// stream; Zen 3: Raghavendra K T's EPYC Milan stream), *except* the Intel D update, whose only source
+// is the RFC's own ">500 cycles" **claim**; every sentence that uses an Intel D price says so.
+// Accesses run in the `independent` regime (the default: a stream whose walks could overlap). A
+// calibrated profile (`host`, or one in src/cost/profiles/measured) is **measured** on its machine.
+// The last section times the seed setup natively on this machine (**measured**) next to the model.
 
 // %%
 import { lab, charts, Chart, Table, display, getProfile, listProfiles, type ResultSet } from 'ptlab'
@@ -46,7 +54,9 @@ import { lab, charts, Chart, Table, display, getProfile, listProfiles, type Resu
 const HEAP = '8MiB'
 const PAGES = 2048
 const VARIANTS = ['linux-5.19', 'linux-6.18', 'rfc-2022-uffd-hints']
-const CPUS = listProfiles().filter((p) => ['haswell', 'skylake-sp', 'icelake-sp', 'sapphire-rapids', 'zen3', 'zen4', 'host'].includes(p))
+const SHIPPED = ['haswell', 'skylake-sp', 'icelake-sp', 'sapphire-rapids', 'zen3', 'zen4']
+// shipped profiles, plus every measured one (calibrated host, src/cost/profiles/measured)
+const CPUS = [...SHIPPED.filter((p) => listProfiles().includes(p)), ...listProfiles().filter((p) => !SHIPPED.includes(p))]
 const WRITE_RATIOS = [0, 0.25, 0.5, 0.75, 1]
 
 type Builder = ReturnType<typeof lab.experiment>
@@ -123,6 +133,7 @@ for (const [setup, rs] of Object.entries(results)) {
     })
   }
 }
+const at = (setup: string, variant: string, cpu: string, wr: number) => rows.find((r) => r.setup === setup && r.variant === variant && r.cpu === cpu && r.wr === wr)!
 const sky = rows.filter((r) => r.cpu === 'skylake-sp')
 await Chart.from({
   data: { values: sky },
@@ -166,52 +177,89 @@ await Chart.from({
 }, 'cycles per written page by CPU profile and variant').title('First write after un-protect, every page written').show()
 
 // %% [markdown]
-// ## Break-even: the hint's saving against the writeback it causes
+// ## Break-even: CPU cycles saved against I/O added, apart
 //
-// The hint saves the first-access cost on pages that are then used, but dirties every page it
-// makes writable. Under memory pressure a clean page (a swap-cache copy, a `MADV_FREE` page) is
-// dropped for free, while a dirty one must be written to swap. The chart adds the three `reclaim('all')`
-// steps to the first-access pass; the break-even is the write fraction where `rfc-2022-uffd-hints`
-// stops costing more than `linux-6.18` (linear interpolation between the swept points).
+// The hint saves CPU cycles in the first-access pass (no A/D update, no fault) but dirties every
+// page it makes writable. A clean page (a swap-cache copy, a `MADV_FREE` page) that reclaim later
+// takes is dropped for free; a dirty one must be written to swap. So the two sides are in
+// different units: **CPU cycles saved** (model, per profile) and **pages of swap I/O added** (model,
+// profile-independent), and the second depends on how many of the pages reclaim later takes.
+//
+// **Fraction reclaimed.** Every page of this heap is accessed after un-protect, so all are young and
+// age alike: a first reclaim pass only clears A (second chance), and the next pass takes pages in
+// LRU order whatever their dirtiness. Below, `swapin-read` after one ageing pass reclaims a fraction
+// `f` of the heap (`reclaim(f × 2048)`; modelled); the extra swap-outs come out as f × (pages the
+// hint dirtied that nobody wrote).
 
 // %%
-await Chart.from({
-  data: { values: sky.filter((r) => r.variant !== 'linux-5.19' && (r.setup === 'swapin-read' || r.setup === 'madv-free')) },
-  facet: { field: 'setup', type: 'nominal', title: null },
-  spec: {
-    width: 260, height: 180,
-    mark: { type: 'line', point: true },
-    encoding: {
-      x: { field: 'wr', type: 'quantitative', title: 'fraction of pages written' },
-      y: { field: 'total', type: 'quantitative', title: 'cycles / page (access + reclaim)' },
-      color: { field: 'variant', type: 'nominal' },
-      tooltip: [{ field: 'variant' }, { field: 'wr' }, { field: 'total', format: '.0f' }, { field: 'swapOut' }],
-    },
-  },
-}, 'access + reclaim cycles per page vs write fraction (skylake-sp)').title('With memory pressure after the access pass (skylake-sp)').show()
-
-// %%
-/** The write fraction where f(wr) = rfc - 6.18 crosses zero; 0 if the hint never costs more, null if it always does. */
-function breakEven(setup: string, cpu: string): number | null {
-  const diff = WRITE_RATIOS.map((wr) => {
-    const pick = (v: string) => rows.find((r) => r.setup === setup && r.cpu === cpu && r.wr === wr && r.variant === v)!.total
-    return pick('rfc-2022-uffd-hints') - pick('linux-6.18')
-  })
-  if (diff[0] <= 0) return 0
-  for (let i = 1; i < diff.length; i++) {
-    if (diff[i] <= 0) return WRITE_RATIOS[i - 1] + (WRITE_RATIOS[i] - WRITE_RATIOS[i - 1]) * diff[i - 1] / (diff[i - 1] - diff[i])
-  }
-  return null
-}
-const beRows = CPUS.map((cpu) => {
-  const o: Record<string, string> = { cpu }
-  for (const setup of Object.keys(SETUPS)) {
-    const b = breakEven(setup, cpu)
-    o[setup] = b === null ? 'never' : b === 0 ? '0 (hint never costs)' : b.toFixed(2)
-  }
-  return o
+const FRACTIONS = [0.125, 0.25, 0.5, 1]
+const partial = await lab.experiment('hint: fraction of the heap reclaimed later')
+  .machine('skylake-sp', { cpus: 2 })
+  .kernels('linux-6.18', 'rfc-2022-uffd-hints')
+  .sweep({ wr: [0.25, 0.5, 0.75], k: FRACTIONS.map((f) => f * PAGES) })
+  .mmap('heap', HEAP, { kind: 'anon-private' })
+  .touch('heap', 'write').madvise('heap', 'pageout').touch('heap', 'read')
+  .uffd.register('heap', { wp: true }).uffd.writeprotect('heap')
+  .uffd.unprotect('heap', { hints: ['access-likely', 'write-likely'] })
+  .touch('heap', { access: 'rw', writeRatio: '$wr', count: PAGES })
+  .reclaim('all', { label: 'ageing pass' })
+  .reclaim('$k', { label: 'reclaim a fraction' })
+  .run()
+const lastStep = (r: (typeof partial.runs)[number]) => r.steps[r.steps.length - 1].counters.swapOutPages
+const fracRows = partial.runs.filter((r) => r.variant === 'linux-6.18').map((b) => {
+  const h = partial.runs.find((r) => r.variant === 'rfc-2022-uffd-hints' && r.params.wr === b.params.wr && r.params.k === b.params.k)!
+  return { wr: Number(b.params.wr), f: Number(b.params.k) / PAGES, 'swap-outs, linux-6.18': lastStep(b), 'swap-outs, hint': lastStep(h), 'extra per page': (lastStep(h) - lastStep(b)) / PAGES }
 })
-new Table(beRows, { title: 'Break-even write fraction: above it, hinting pays off even if every page is then reclaimed', caption: 'computed from the runs above' }).show()
+new Table(fracRows, { title: 'swapin-read: pages written to swap when a fraction f of the heap is reclaimed (model)' }).show()
+
+// %% [markdown]
+// **The two sides.** For each profile and write fraction: CPU cycles the hint saves per un-protected
+// page (first-access pass), and the break-even price of one swap-out: the hint pays off only if
+// writing a page to swap costs less than (cycles saved) / (extra swap-outs), for a fraction `f` of
+// the pages reclaimed later. Compare it with what a swap-out costs: on zram the CPU compresses the
+// page (~12,500 cycles per page, **measured** on this host: docs/fidelity.md); on an SSD it is
+// device time (the shipped NVMe estimate: `swapOutPage` of the profile, bandwidth-bound, overlapped
+// with other work) plus CPU work the model does not price.
+
+// %%
+const ZRAM_SWAP_OUT = 12500 // measured on this host (AMD Zen 3 KVM guest, 6.18, zram), docs/fidelity.md
+const extraAll = (setup: string, wr: number) => {
+  const pick = (v: string) => rows.find((r) => r.setup === setup && r.cpu === 'skylake-sp' && r.wr === wr && r.variant === v)!.swapOut
+  return (pick('rfc-2022-uffd-hints') - pick('linux-6.18')) / PAGES
+}
+const saved = (setup: string, cpu: string, wr: number) => at(setup, 'linux-6.18', cpu, wr).access - at(setup, 'rfc-2022-uffd-hints', cpu, wr).access
+const beTable: Record<string, string | number>[] = []
+for (const setup of ['swapin-read', 'madv-free']) {
+  for (const cpu of CPUS) {
+    for (const wr of [0.25, 0.5, 0.75]) {
+      const o: Record<string, string | number> = { setup, cpu, wr, 'CPU cycles saved / page': Math.round(saved(setup, cpu, wr)), 'extra swap-outs / page (all reclaimed)': extraAll(setup, wr).toFixed(2) }
+      for (const f of FRACTIONS) o[`break-even swap-out price, f=${f}`] = Math.round(saved(setup, cpu, wr) / (f * extraAll(setup, wr)))
+      beTable.push(o)
+    }
+  }
+}
+new Table(beTable, { title: 'The hint: CPU cycles saved against swap-outs added (model)', caption: `a swap-out above the break-even price makes the hint a loss; zram on this host: ~${ZRAM_SWAP_OUT} CPU cycles (measured); skylake-sp/haswell/icelake-sp/sapphire-rapids savings rest on the RFC's D-update claim` }).show()
+
+// %% [markdown]
+// **Ageing: a young page is kept longer.** The hint also sets A on pages nobody touches. Below, only
+// the first half of a `madv-free` heap is accessed after un-protect, then reclaim asks for half the
+// heap, three times (modelled second chance; MGLRU generations are not modelled).
+
+// %%
+const ageing = lab.experiment('hint: reclaim ageing of untouched pages')
+  .machine('skylake-sp', { cpus: 2 })
+  .kernels('linux-6.18', 'rfc-2022-uffd-hints')
+  .mmap('heap', HEAP, { kind: 'anon-private' }).touch('heap', 'write').madvise('heap', 'free')
+  .uffd.register('heap', { wp: true }).uffd.writeprotect('heap')
+  .uffd.unprotect('heap', { hints: ['access-likely', 'write-likely'] })
+  .touch('heap', { access: 'rw', writeRatio: 0.5, pages: { from: 0, count: PAGES / 2 } })
+  .reclaim(PAGES / 2, { label: 'pass 1' }).reclaim(PAGES / 2, { label: 'pass 2' }).reclaim(PAGES / 2, { label: 'pass 3' })
+const ageRuns = ageing.runSync().runs
+const ageRows = ageRuns.flatMap((r) => [1, 2, 3].map((n) => {
+  const s = r.steps[r.steps.length - 4 + n]
+  return { variant: r.variant, pass: n, 'dropped (free)': s.counters.events.reclaimDrop ?? 0, 'swapped out': s.counters.swapOutPages }
+}))
+new Table(ageRows, { title: 'madv-free, half the heap used after un-protect: what each reclaim pass frees (model)' }).show()
 
 // %% [markdown]
 // ## Is ">500 cycles" consistent with the profiles' sources?
@@ -239,7 +287,8 @@ new Table(adRows, { title: 'A/D update prices per CPU profile (cycles)' }).show(
 // times the steps natively (median CPU time of 3 fresh replays, pinned to one CPU, the other CPUs
 // kept busy; docs/fidelity.md) and models them under the variant of this kernel on the calibrated
 // `host` profile (without one, the closest shipped profile; the line above the chart says which).
-// Cycles are TSC ticks per page. Steps this host cannot run (global reclaim; pageout without a swap
+// Cycles are TSC ticks per page. `madv-free` is the seed scenario (MADV_FREE'd, protected,
+// un-protected, written). Steps this host cannot run (global reclaim; pageout without a swap
 // device; userfaultfd without permission) are named, not measured; upstream Linux has no access
 // hints, so the native un-protect ignores them.
 
@@ -247,18 +296,20 @@ new Table(adRows, { title: 'A/D update prices per CPU profile (cycles)' }).show(
 import { compareWithHost, comparisonChart, formatComparison, type HostComparison } from 'ptlab'
 const hostRows: Record<string, string | number>[] = []
 let hostSeed: HostComparison | undefined
+let hostWhy = ''
 for (const setup of Object.keys(SETUPS)) {
   let c: HostComparison
   try {
     c = compareWithHost(experiment(setup).sweep({ wr: [1] }).toSpec(), { reps: 3 })
   } catch (e) {
-    hostRows.push({ setup, note: `not measured on this machine: ${(e as Error).message}` })
+    hostWhy = (e as Error).message
+    hostRows.push({ setup, note: `not measured on this machine: ${hostWhy}` })
     continue
   }
   if (setup === 'madv-free') hostSeed = c
-  const at = (label: string) => c.rows.find((r) => r.label === label)
+  const row = (label: string) => c.rows.find((r) => r.label === label)
   const perPage = (v: number | undefined) => (v === undefined ? '-' : Math.round(v / PAGES))
-  const un = at('unprotect'), fa = at('first access')
+  const un = row('unprotect'), fa = row('first access')
   hostRows.push({
     setup,
     'un-protect, measured': perPage(un?.native), 'un-protect, model': perPage(un?.model),
@@ -268,40 +319,56 @@ for (const setup of Object.keys(SETUPS)) {
   })
 }
 new Table(hostRows, { title: 'This machine: TSC cycles per page, measured and modelled' }).show()
+const hostRow = (label: string) => hostSeed?.rows.find((r) => r.label === label)
 if (hostSeed) {
   console.log(formatComparison(hostSeed))
-  await comparisonChart(hostSeed, 'madv-free setup on this machine: measured vs model').show()
+  await comparisonChart(hostSeed, 'seed setup (madv-free) on this machine: measured vs model').show()
 }
 
 // %% [markdown]
 // ## Findings
 //
-// Every number below is computed from the results and profiles above.
+// Every number below is computed from the results and profiles above; each says whether it is
+// model output (and on which profile), a published or claimed price, or measured here.
 
 // %%
-const at = (setup: string, variant: string, cpu: string, wr: number) => rows.find((r) => r.setup === setup && r.variant === variant && r.cpu === cpu && r.wr === wr)!
 const fmt = (x: number) => x.toFixed(0)
 const lines: string[] = []
+const kindOf = (n: string) => getProfile(n).costs.dBitSet.kind
 for (const setup of Object.keys(SETUPS)) {
   const a = at(setup, 'linux-5.19', 'skylake-sp', 1), b = at(setup, 'linux-6.18', 'skylake-sp', 1), c = at(setup, 'rfc-2022-uffd-hints', 'skylake-sp', 1)
-  lines.push(`- **${setup}** (skylake-sp, every page written): linux-5.19 ${fmt(a.access)} cycles/page (${a.wpFaults} wp faults), ` +
-    `linux-6.18 ${fmt(b.access)} (${b.dSets} D-bit updates, ${b.aSets} A-bit updates), rfc-2022-uffd-hints ${fmt(c.access)} (${c.dSets} D-bit updates).`)
+  const z5 = at(setup, 'linux-5.19', 'zen3', 1), z6 = at(setup, 'linux-6.18', 'zen3', 1)
+  lines.push(`- **${setup}**, every page written (model, independent regime): skylake-sp linux-5.19 ${fmt(a.access)} cycles/page (${a.wpFaults} wp faults), ` +
+    `linux-6.18 ${fmt(b.access)} (${b.dSets} D and ${b.aSets} A updates${b.dSets ? '; the D price is the RFC\'s ">500 cycles" claim' : ''}), rfc-2022-uffd-hints ${fmt(c.access)}; ` +
+    `zen3 (published Milan A/D prices) linux-5.19 ${fmt(z5.access)}, linux-6.18 ${fmt(z6.access)}.`)
 }
 const claimCpus = CPUS.filter((n) => /3180-2-namit/.test(getProfile(n).costs.dBitSet.source))
-const measured = CPUS.filter((n) => !claimCpus.includes(n))
-lines.push(`- The D-bit price of ${claimCpus.join(', ')} *is* the RFC's ">500 cycles" claim (source: the RFC 01 commit message), so the model cannot confirm it there: ` +
-  `it only propagates it. The A-bit price on those profiles (${getProfile('skylake-sp').costs.aBitSet.cycles} cycles) comes from Peter Xu's migration measurement and supports the magnitude for A.`)
-for (const n of measured) {
+lines.push(`- ">500 cycles": the D-update price of ${claimCpus.join(', ')} *is* the RFC's claim (its source is the RFC 01 commit message), so on Intel the model only propagates it. ` +
+  `Their A price (${getProfile('skylake-sp').costs.aBitSet.cycles} cycles, ${getProfile('skylake-sp').costs.aBitSet.kind}) is derived from Peter Xu's published Broadwell migration stream.`)
+for (const n of CPUS.filter((x) => !claimCpus.includes(x))) {
   const p = getProfile(n)
-  lines.push(`- ${n} (${p.costs.dBitSet.kind}): a D update costs ${p.costs.dBitSet.cycles} cycles, ${p.costs.dBitSet.cycles > 500 ? 'above' : 'below'} 500; an A update ${p.costs.aBitSet.cycles}.`)
+  lines.push(`- ${n} (${kindOf(n)}): a D update costs ${p.costs.dBitSet.cycles} cycles, ${p.costs.dBitSet.cycles > 500 ? 'above' : 'below'} 500; an A update ${p.costs.aBitSet.cycles}, an A+D update ${p.costs.adBitSet.cycles}.`)
 }
-for (const n of CPUS) {
-  const worse = Object.keys(SETUPS).filter((s) => at(s, 'linux-6.18', n, 1).access >= at(s, 'linux-5.19', n, 1).access)
-  if (worse.length) lines.push(`- On ${n}, linux-6.18's fault-free un-protect is no cheaper than linux-5.19's write fault in: ${worse.map((s) => `${s} (${fmt(at(s, 'linux-6.18', n, 1).access)} vs ${fmt(at(s, 'linux-5.19', n, 1).access)} cycles/page)`).join(', ')}: the hardware A update costs as much as the fault.`)
-}
-if (!CPUS.includes('host')) lines.push('- No calibrated `host` profile on this machine (run `ptlab calibrate` and re-run this notebook to add it).')
-const sw = breakEven('swapin-read', 'skylake-sp'), mf = breakEven('madv-free', 'skylake-sp')
-lines.push(`- Break-even on skylake-sp when every page is later reclaimed: the hint pays off only if more than ${sw === null ? 'all' : (100 * sw).toFixed(0) + ' %'} (swapin-read) / ` +
-  `${mf === null ? 'all' : (100 * mf).toFixed(0) + ' %'} (madv-free) of the hinted pages are written; for pages already dirty (written, reclaim-aged) it never costs anything.`)
+const zf6 = at('madv-free', 'linux-6.18', 'zen3', 1).access, zf5 = at('madv-free', 'linux-5.19', 'zen3', 1).access
+lines.push(`- On zen3 after MADV_FREE (A and D clear), linux-6.18's fault-free un-protect costs ${fmt(zf6)} cycles per written page against ${fmt(zf5)} for linux-5.19's write fault (model): ` +
+  `${zf6 >= zf5 ? 'no cheaper' : `${(100 * (1 - zf6 / zf5)).toFixed(0)} % cheaper`}. (The first version of this page said "as much as the fault"; that rested on one borrowed A-update price.)`)
+if (hostSeed) {
+  const w = hostRow('first access'), u = hostRow('unprotect')
+  const p = hostSeed.profile
+  if (w) lines.push(`- **Measured on this machine** (${hostSeed.machine.cpuModel ?? 'host'}, ${hostSeed.variant} modelled on ${p.name}${p.calibrated ? ', calibrated here' : ', not calibrated here: ' + p.why}): the first write after un-protect of a MADV_FREE'd page costs ${fmt(w.native / PAGES)} TSC cycles per page, ` +
+    `the model says ${fmt(w.model / PAGES)} (${w.errorPct === undefined ? 'n/a' : (w.errorPct >= 0 ? '+' : '') + w.errorPct.toFixed(0) + ' %'}); un-protect ${u ? fmt(u.native / PAGES) : '-'} vs ${u ? fmt(u.model / PAGES) : '-'} per page.` +
+    `${w.errorPct !== undefined && Math.abs(w.errorPct) > 25 ? (p.calibrated ? ' Outside 25 %: the per-PTE prices of this host drift between calibration and run (docs/fidelity.md).' : ' Outside 25 %: the profile is a shipped bare-metal one, not this KVM guest; run `ptlab calibrate` for a measured profile.') : ' Within 25 %.'}`)
+} else lines.push(`- Not measured on this machine: ${hostWhy}`)
+const f = (setup: string, cpu: string, wr: number, frac: number) => Math.round(saved(setup, cpu, wr) / (frac * extraAll(setup, wr)))
+lines.push(`- **Break-even, CPU and I/O apart** (model, half the pages written): the hint saves ${fmt(saved('swapin-read', 'skylake-sp', 0.5))} CPU cycles per page on skylake-sp (D-update claim) and ${fmt(saved('swapin-read', 'zen3', 0.5))} on zen3 after a read swap-in, ` +
+  `${fmt(saved('madv-free', 'skylake-sp', 0.5))} / ${fmt(saved('madv-free', 'zen3', 0.5))} after MADV_FREE; it adds ${extraAll('swapin-read', 0.5).toFixed(2)} swap-outs per page if every page is reclaimed later. ` +
+  `It pays off only while a swap-out costs less than ${f('swapin-read', 'skylake-sp', 0.5, 1)} cycles (skylake-sp) / ${f('swapin-read', 'zen3', 0.5, 1)} (zen3) with everything reclaimed, ` +
+  `${f('swapin-read', 'skylake-sp', 0.5, 0.25)} / ${f('swapin-read', 'zen3', 0.5, 0.25)} with a quarter reclaimed. A zram swap-out costs ~${ZRAM_SWAP_OUT} CPU cycles (measured here); an SSD swap-out is device time (${fmt(getProfile('skylake-sp').costs.swapOutPage.cycles)} cycles on the NVMe estimate) plus unmodelled CPU work.`)
+const fr = fracRows.find((r) => r.wr === 0.5 && r.f === 0.25)!
+lines.push(`- The extra I/O scales with the fraction reclaimed (model, swapin-read, half written, a quarter reclaimed): ${fr['swap-outs, hint']} swap-outs under the hint against ${fr['swap-outs, linux-6.18']} on linux-6.18.`)
+const pass1 = (v: string) => ageRows.find((r) => r.variant === v && r.pass === 1)!
+lines.push(`- **Ageing** (model, madv-free, half the heap used): the first reclaim pass frees ${pass1('linux-6.18')['dropped (free)']} untouched pages for free on linux-6.18 and ${pass1('rfc-2022-uffd-hints')['dropped (free)'] + pass1('rfc-2022-uffd-hints')['swapped out']} under the hint, whose young bit gives them a second chance; ` +
+  `they go to swap later (${ageRows.filter((r) => r.variant === 'rfc-2022-uffd-hints').reduce((a, r) => a + r['swapped out'], 0)} swap-outs in three passes against ${ageRows.filter((r) => r.variant === 'linux-6.18').reduce((a, r) => a + r['swapped out'], 0)}). What keeping them costs (another page evicted instead) is not modelled.`)
+lines.push('- For pages already dirty before protection (`written`, `reclaim-aged`) the hint costs no I/O.')
 const text = lines.join('\n')
 const shown = await display({ 'text/markdown': text, 'text/plain': text })
