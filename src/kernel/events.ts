@@ -40,8 +40,6 @@ export const KERNEL_FAULT_KINDS = [
   'spurious',
   /** handle_pte_fault fix-up of A/D on a PTE that already permitted the access (ptep_set_access_flags). */
   'accessFlags',
-  /** do_numa_page: a PROT_NONE hinting fault. */
-  'numa',
   /** Access not allowed by the VMA (or no VMA): SIGSEGV delivered. */
   'sigsegv',
   /** do_huge_pmd_anonymous_page, write (or no huge zero page): a 2 MiB THP mapped by a PMD (allocation and zeroing are thpAlloc, thpZero). */

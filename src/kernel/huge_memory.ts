@@ -141,12 +141,9 @@ export function handle_pmd_fault(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: 
     return do_huge_pmd_anonymous_page(k, mm, vma, haddr, slot, write);
   }
   if ((pmd & _PAGE_PSE) === 0n || (pmd & (_PAGE_PRESENT | _PAGE_PROTNONE)) === 0n) return FAULT_FALLBACK;
-  if (pte_protnone(pmd)) {
-    // do_huge_pmd_numa_page(): restore the VMA's protection, young
-    set_pmd_at(k, mm, vma, haddr, slot, pte_mkyoung(k.arch.pte_modify(pmd, vma.pageProt)));
-    k.counters[KEv['fault.numa']]++;
-    return FAULT_RETRY;
-  }
+  // a PROT_NONE PMD in an accessible VMA would be a NUMA hinting entry (do_huge_pmd_numa_page()):
+  // no spec op makes one, see handle_mm_fault()
+  if (pte_protnone(pmd)) throw new Error(`model bug: a PROT_NONE PMD in accessible VMA ${vma.region} (no op creates NUMA hinting PMDs)`);
   if (write && !pte_write(pmd)) {
     const r = wp_huge_pmd(k, mm, vma, cpu, vpn, haddr, slot, pmd);
     if (r !== FAULT_FALLBACK) return r;

@@ -85,7 +85,10 @@ export function handle_mm_fault(k: Kernel, mm: Mm, cpu: number, vpn: number, wri
     if (is_migration_entry(pte)) throw new Error('model: migration entries are never left in place');
     return do_swap_page(k, mm, vma, cpu, vpn, slot, pte, write);
   }
-  if (pte_protnone(pte)) return do_numa_page(k, mm, vma, vpn, slot, pte);
+  // A PROT_NONE PTE in an accessible VMA is a NUMA hinting entry (change_prot_numa(), do_numa_page());
+  // no spec op makes one (mprotect(PROT_NONE) also clears the VMA's access, so access_error() fires
+  // first), so the model has no do_numa_page.
+  if (pte_protnone(pte)) throw new Error(`model bug: a PROT_NONE PTE in accessible VMA ${vma.region} (no op creates NUMA hinting PTEs)`);
 
   // handle_pte_fault() on a present PTE
   let entry = pte;
@@ -379,14 +382,6 @@ function do_swap_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slo
   fault(k, 'swapIn');
   // a write the swap-in did not resolve (a shared folio, uffd-wp): do_wp_page() within this #PF
   if (writeLeft && vma.flags & VM_WRITE) return do_wp_page(k, mm, vma, cpu, vpn, slot, entry);
-  return FAULT_RETRY;
-}
-
-/** do_numa_page(): restore the VMA protection on a PROT_NONE hinting PTE (young). */
-function do_numa_page(k: Kernel, mm: Mm, vma: Vma, vpn: number, slot: number, pte: bigint): number {
-  const entry = pte_mkyoung(k.arch.pte_modify(pte, vma.pageProt));
-  k.setPte(mm, vma, vpn, slot, entry);
-  fault(k, 'numa');
   return FAULT_RETRY;
 }
 

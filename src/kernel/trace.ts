@@ -79,7 +79,6 @@ const KERNEL_FN: Readonly<Record<string, string>> = {
   'fault.uffdWpAsync': 'do_wp_page (uffd-wp async)',
   'fault.spurious': 'handle_pte_fault › flush_tlb_fix_spurious_fault',
   'fault.accessFlags': 'handle_pte_fault › ptep_set_access_flags',
-  'fault.numa': 'do_numa_page',
   'fault.sigsegv': 'do_user_addr_fault (SIGSEGV)',
   pageAlloc: 'alloc_pages',
   pageZero: 'clear_page',

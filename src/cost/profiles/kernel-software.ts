@@ -87,7 +87,6 @@ export function kernelSoftwareCosts(family: CoreFamily): Record<KernelStated, Co
     'fault.uffdWpAsync': wp(100, 'clearing the uffd-wp bit in place (WP_ASYNC); the whole async fault including the reuse is this one kind'),
     'fault.spurious': generic(200, 'handle_pte_fault takes the PTE lock, finds the PTE already permits the access, returns'),
     'fault.accessFlags': generic(300, 'handle_pte_fault + ptep_set_access_flags writes A/D'),
-    'fault.numa': generic(1000, 'do_numa_page without migration (migratePage is separate)'),
     'fault.sigsegv': from('skylake', SIGSEGV, CITE.peterXuBlog, `(1.92 - 0.36) us x 1.9 GHz minus #PF ${PF_ENTRY_EXIT}: signal delivery + sigreturn`),
     syscallMmap: est(MPROTECT_CALL, CITE.rfcCover, 'taken equal to the mprotect() call overhead (entry, mmap lock, VMA work)'),
     syscallMunmap: est(MPROTECT_CALL, CITE.rfcCover, 'taken equal to the mprotect() call overhead; zapPte and flushes are separate'),
