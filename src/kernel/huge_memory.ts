@@ -54,6 +54,7 @@
  * extra rules act on PTEs only, as the RFC patches touched change_pte_range only.
  */
 import {
+  _PAGE_DIRTY, _PAGE_RW, _PAGE_SAVED_DIRTY, _PAGE_SOFT_DIRTY, PTE_PFN_MASK,
   _PAGE_ACCESSED, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_PSE, _PAGE_TABLE, pfn_pte, pte_dirty, pte_mkold, pte_mksoft_dirty,
   pte_mkspecial, pte_mkyoung, pte_needs_flush, pte_pfn, pte_present, pte_protnone, pte_soft_dirty, pte_uffd_wp, pte_write, pte_young,
   pte_clear_uffd_wp,
@@ -504,9 +505,11 @@ export function madvise_huge_pmds(k: Kernel, tlb: MmuGather, vma: Vma, from: num
     split_huge_page(k, base);
   });
   if (advice === 'dontneed' || advice === 'unmap') return;
-  // PTE-mapped large folios (mTHP, or a THP whose PMD was split) the range covers in part:
-  // madvise_free_pte_range / madvise_cold_or_pageout_pte_range split them (6.10+; whole ones are
-  // batched, which is the per-PTE rule), unless another process maps them
+  // PTE-mapped large folios (mTHP, or a THP whose PMD was split): madvise_free_pte_range and
+  // madvise_cold_or_pageout_pte_range split them, unless another process maps them. From 6.10
+  // ("avoid split during MADV_PAGEOUT and MADV_COLD", "optimize lazyfreeing with mTHP") a folio
+  // whose PTEs from its first page on form one folio_pte_batch (consecutive frames, the same bits
+  // but A, D, soft-dirty and W) inside the range is handled whole, PTE by PTE, without a split.
   const mem = k.mmu.mem;
   for (let vpn = from; vpn < to; vpn++) {
     const slot = mm.pt.pteSlot(vpn);
@@ -516,10 +519,31 @@ export function madvise_huge_pmds(k: Kernel, tlb: MmuGather, vma: Vma, from: num
     const base = f.head[pte_pfn(pte)];
     if (base === 0 || is_huge_zero_pfn(k, base)) continue;
     const first = f.index[base], nr = f.folioNr(base);
-    if (first >= from && first + nr <= to) continue;
     if (f.mapcount[base] > 1) continue;
+    if (k.variant.madviseBatchesLargeFolios && first >= from && first + nr <= to && folio_pte_batch_whole(k, mm, first, base, nr)) {
+      vpn = first + nr - 1;
+      continue;
+    }
     split_huge_page(k, base);
   }
+}
+
+/** Bits folio_pte_batch() ignores when comparing PTEs (A and W always; D and soft-dirty with FPB_IGNORE_*). */
+const BATCH_IGNORED = _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_SAVED_DIRTY | _PAGE_SOFT_DIRTY | _PAGE_RW | PTE_PFN_MASK;
+
+/** Do the PTEs at `first`.. map the folio `base` page by page as one batch? */
+function folio_pte_batch_whole(k: Kernel, mm: Mm, first: number, base: number, nr: number): boolean {
+  const mem = k.mmu.mem;
+  const slot0 = mm.pt.pteSlot(first);
+  if (slot0 < 0) return false;
+  const pte0 = mem.get(slot0);
+  for (let i = 0; i < nr; i++) {
+    const slot = mm.pt.pteSlot(first + i);
+    if (slot < 0) return false;
+    const pte = mem.get(slot);
+    if (!pte_present(pte) || pte_pfn(pte) !== base + i || ((pte ^ pte0) & ~BATCH_IGNORED) !== 0n) return false;
+  }
+  return true;
 }
 
 /**

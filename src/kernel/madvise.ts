@@ -22,6 +22,7 @@ import { userfaultfd_wp, type Vma } from './vma';
 import { walk_pte_range } from './pagewalk';
 import { hugepage_madvise, madvise_huge_pmds } from './huge_memory';
 import { madvise_collapse } from './khugepaged';
+import { try_to_free_pte_tables } from './pt_reclaim';
 import { madvisePte } from './hooks';
 
 export type Advice = 'dontneed' | 'free' | 'cold' | 'pageout' | 'hugepage' | 'nohugepage' | 'collapse';
@@ -139,6 +140,7 @@ export function do_madvise(k: Kernel, mm: Mm, cpu: number, start: number, pages:
       if (advice === 'cold') f.lruAdd(pfn, fl & (PG_anon | PG_shmem) ? LRU_INACTIVE_ANON : LRU_INACTIVE_FILE);
       else toReclaim.push(pfn);
     });
+    if (advice === 'dontneed') try_to_free_pte_tables(k, mm, from, to);
   }
   tlb_finish_mmu(k, tlb, cpu);
   // reclaim_pages(): shrink the isolated folios, ignoring references

@@ -222,6 +222,11 @@ export interface KernelVariant {
   readonly madvCollapse: boolean;
   /** multi-size anonymous THP: alloc_anon_folio() in do_anonymous_page (6.8+) */
   readonly anonMthp: boolean;
+  /** MADV_FREE/COLD/PAGEOUT handle a PTE-mapped large folio they cover whole without splitting
+   *  it when its PTEs form one folio_pte_batch (6.10+); before, every such folio is split */
+  readonly madviseBatchesLargeFolios: boolean;
+  /** MADV_DONTNEED frees a PTE table it leaves empty when it covers the table's whole range (6.14+, pt_reclaim) */
+  readonly reclaimEmptyPteTables: boolean;
   /** a module (absolute path or package name) exporting the hooks: how a variant with hooks
    *  reaches worker threads, which cannot receive functions */
   readonly hooksModule?: string;
