@@ -31,6 +31,9 @@ export type { WorkloadBuilder, AccessOptions } from './lab/workload-builder';
 export type { ExperimentSpec, Step, StepOf, ResolvedStep, Pages, Machine, VariantSpec, KernelRef, VarRef } from './lab/spec';
 export type { InspectRow, Counters, Cycles, SeriesPoint, StepResult, RunResult, ResultsJson, TidyRow, RunSource, StepTiming, MachineRecord, RefusedStep } from './lab/types';
 
+// real programs: page traces (docs/traces.md)
+export { PageTraceFile, pageTraceStats, type TraceStats, type RegionStats, type TraceRegion, type TraceTrailer } from './workload/index';
+
 // kernel variants
 export { deriveVariant, type KernelVariant, type VariantOverrides, type VariantHooks, type ChangePteContext, type MadvisePteContext, type FaultPteContext, type ReclaimFolioContext } from './kernel/variant';
 export { getVariant, listVariants, DEFAULT_VARIANT } from './kernel/variants';

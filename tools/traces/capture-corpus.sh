@@ -4,6 +4,7 @@
 # sqlite3, python3 and gcc from Debian. Inputs are generated here, deterministically, so a rerun on
 # the same Debian release gives the same access streams up to ASLR-free layout differences.
 # Usage: tools/traces/capture-corpus.sh [NAME...]   (default: all of gzip xz sqlite3 python3 cc1)
+#        tools/traces/capture-corpus.sh --readme      (only rewrite traces/README.md)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 OUT="$ROOT/traces"
@@ -25,7 +26,7 @@ open("words.txt", "w").write(" ".join(out)[: 48 * 1024])
 cat > write-heavy.sql <<'SQL'
 PRAGMA journal_mode = DELETE;
 CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT, v BLOB);
-WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000)
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 600)
   INSERT INTO t SELECT x, printf('%08d', (x * 7919) % 100003), zeroblob(200) FROM c;
 CREATE INDEX tk ON t (k);
 UPDATE t SET v = zeroblob(300), k = k || 'x' WHERE id % 3 = 0;
@@ -35,11 +36,11 @@ SELECT count(*), sum(length(v)) FROM t;
 SQL
 cat > dict.py <<'PY'
 d = {}
-for i in range(20000):
+for i in range(6000):
     d["k%d" % i] = [i]
-for i in range(0, 20000, 3):
+for i in range(0, 6000, 3):
     d["k%d" % i].append(i * 2)
-for i in range(0, 20000, 7):
+for i in range(0, 6000, 7):
     del d["k%d" % i]
 print(len(d), sum(len(v) for v in d.values()))
 PY
@@ -71,14 +72,51 @@ cap() { # name, then the command
   "${PTLAB[@]}" trace capture --out "$OUT/$name.ptt" -- "$@" >/dev/null
 }
 ALL=("$@"); [ "${#ALL[@]}" -eq 0 ] && ALL=(gzip xz sqlite3 python3 cc1)
+[ "${ALL[0]}" = --readme ] && ALL=()
 mkdir -p "$OUT"
-for n in "${ALL[@]}"; do
+for n in "${ALL[@]+"${ALL[@]}"}"; do
   case "$n" in
     gzip) cap gzip /usr/bin/gzip -6 -c words.txt ;;
-    xz) cap xz /usr/bin/xz -3 -c words.txt ;;
+    xz) head -c 16384 words.txt > words16k.txt; cap xz /usr/bin/xz -1 -c words16k.txt ;;
     sqlite3) cap sqlite3 /usr/bin/sqlite3 t.db < write-heavy.sql ;;
     python3) cap python3 /usr/bin/python3 -S dict.py ;;
-    cc1) cap cc1 "$(gcc -print-prog-name=cc1)" -quiet -O1 prog.c -o prog.s ;;
+    cc1) cap cc1 "$(gcc -print-prog-name=cc1)" -quiet -O0 prog.c -o prog.s ;;
     *) echo "unknown trace $n (gzip xz sqlite3 python3 cc1)" >&2; exit 2 ;;
   esac
 done
+
+# traces/README.md: one line per trace, from the traces themselves and dpkg
+/usr/bin/python3 - "$OUT" "$ROOT" <<'PY'
+import json, os, subprocess, sys
+out, root = sys.argv[1], sys.argv[2]
+def sh(*a):
+    return subprocess.run(a, capture_output=True, text=True).stdout.strip()
+def package(binary):
+    real = os.path.realpath(binary)
+    for p in (real, binary):
+        r = sh("dpkg-query", "-S", p)
+        if r:
+            name = r.split(":")[0]
+            return f"{name} {sh('dpkg-query', '-W', '-f=${Version}', name)}"
+    return "?"
+rows = []
+for f in sorted(os.listdir(out)):
+    if not f.endswith(".ptt"):
+        continue
+    st = json.loads(sh("node", os.path.join(root, "dist/src/cli/main.js"), "trace", "stats", "--json", os.path.join(out, f)))
+    cap = st.get("capture", {})
+    cmd = cap.get("command", [])
+    rows.append(f"| `{f}` | `{' '.join(cmd)}` | {package(cmd[0]) if cmd else '?'} | {cap.get('tool', '?').split(' ')[0]} | {cap.get('date', '?')[:10]} | "
+                f"{st['accesses']:,} | {st['records']:,} | {st['touched']:,} | {st['writtenFraction']:.3f} | {st['rewriteFraction']:.3f} | {os.path.getsize(os.path.join(out, f)):,} |")
+head = """# Page-trace corpus
+
+Real programs from Debian, captured with `ptlab trace capture` (valgrind's lackey; docs/traces.md)
+by `tools/traces/capture-corpus.sh`, which also writes this file. The script generates every input
+(48 KiB of pseudo-random words, an SQL script, a Python script, a C file) deterministically, so the
+command lines below are complete. Inspect one with `ptlab trace stats traces/NAME.ptt`.
+
+| trace | command | package | tracer | date | raw accesses | page records | pages touched | written / touched | re-written / written | bytes |
+|---|---|---|---|---|---|---|---|---|---|---|
+"""
+open(os.path.join(out, "README.md"), "w").write(head + "\n".join(rows) + "\n")
+PY
