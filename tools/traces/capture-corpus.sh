@@ -80,7 +80,7 @@ for n in "${ALL[@]+"${ALL[@]}"}"; do
     xz) head -c 16384 words.txt > words16k.txt; cap xz /usr/bin/xz -1 -c words16k.txt ;;
     sqlite3) cap sqlite3 /usr/bin/sqlite3 t.db < write-heavy.sql ;;
     python3) cap python3 /usr/bin/python3 -S dict.py ;;
-    cc1) cap cc1 "$(gcc -print-prog-name=cc1)" -quiet -O0 prog.c -o prog.s ;;
+    cc1) cap cc1 "$(gcc -print-prog-name=cc1)" -quiet -imultiarch x86_64-linux-gnu -O0 prog.c -o prog.s ;;
     *) echo "unknown trace $n (gzip xz sqlite3 python3 cc1)" >&2; exit 2 ;;
   esac
 done
@@ -93,7 +93,7 @@ def sh(*a):
     return subprocess.run(a, capture_output=True, text=True).stdout.strip()
 def package(binary):
     real = os.path.realpath(binary)
-    for p in (real, binary):
+    for p in (real, binary, "/bin/" + os.path.basename(binary)):
         r = sh("dpkg-query", "-S", p)
         if r:
             name = r.split(":")[0]
@@ -103,9 +103,13 @@ rows = []
 for f in sorted(os.listdir(out)):
     if not f.endswith(".ptt"):
         continue
-    st = json.loads(sh("node", os.path.join(root, "dist/src/cli/main.js"), "trace", "stats", "--json", os.path.join(out, f)))
+    r = subprocess.run(["node", os.path.join(root, "dist/src/cli/main.js"), "trace", "stats", "--json", os.path.join(out, f)], capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"README: skipping {f}: {r.stderr.strip()}", file=sys.stderr)
+        continue
+    st = json.loads(r.stdout)
     cap = st.get("capture", {})
-    cmd = cap.get("command", [])
+    cmd = cap.get("command", []) + (["<", "write-heavy.sql"] if f == "sqlite3.ptt" else [])  # stdin is not in the trace
     rows.append(f"| `{f}` | `{' '.join(cmd)}` | {package(cmd[0]) if cmd else '?'} | {cap.get('tool', '?').split(' ')[0]} | {cap.get('date', '?')[:10]} | "
                 f"{st['accesses']:,} | {st['records']:,} | {st['touched']:,} | {st['writtenFraction']:.3f} | {st['rewriteFraction']:.3f} | {os.path.getsize(os.path.join(out, f)):,} |")
 head = """# Page-trace corpus
