@@ -223,6 +223,39 @@ test('04: uffd un-protect of clean page-cache pages: 5.19-6.6 refuse UFFDIO_REGI
   }
 });
 
+test('04: mprotect RO->RW of a writenotify (->page_mkwrite) file mapping upgrades only already-dirty PTEs on every version: clean page-cache pages fault into ->page_mkwrite, no violation', () => {
+  const e = lab.experiment('mprotect writenotify').machine('skylake-sp', { cpus: 2 })
+    .kernels('linux-5.19', 'linux-6.0', 'linux-6.2', 'linux-6.3', 'linux-6.18', 'proposal-dirty-on-mkwrite')
+    .mmap('file', '256KiB', { kind: 'file-shared', fs: 'mkwrite' }).touch('file', 'read')
+    .touch('file', 'write', { pages: { from: 0, count: 8 } })
+    .mprotect('file', 'r').mprotect('file', 'rw')
+    .inspect('file', { from: 0, count: 32 }, { label: 'after grant' })
+    .touch('file', 'write', { pages: { from: 0, count: 32 }, label: 'app writes' });
+  for (const r of e.runSync().runs) {
+    const ins = r.steps[at(e, 'after grant')].inspect!;
+    assert.equal(ins.filter((p) => p.write).length, 8, `${r.variant}: the 8 dirty pages are writable`);
+    assert.ok(ins.every((p) => !p.write || p.dirty), `${r.variant}: no clean writable page`);
+    assert.equal(r.steps[at(e, 'app writes')].counters.faults.byKind.wpSharedMkwrite, 24, `${r.variant}: 24 clean pages go through ->page_mkwrite`);
+    assert.equal(r.total.counters.violations.writeWithoutMkwrite ?? 0, 0, r.variant);
+  }
+});
+
+test('04: the real 5.19-6.2 un-protect bug is shmem with soft-dirty tracking: un-protect maps the pages writable and the writes escape soft-dirty; 6.3+ keep them read-only', () => {
+  const e = lab.experiment('shmem soft-dirty').machine('skylake-sp', { cpus: 2 })
+    .kernels('linux-5.19', 'linux-6.2', 'linux-6.3', 'linux-6.18')
+    .mmap('shm', '64KiB', { kind: 'anon-shared' }).touch('shm', 'write')
+    .uffd.register('shm', { wp: true }).clearRefs('soft-dirty')
+    .uffd.writeprotect('shm').uffd.unprotect('shm')
+    .touch('shm', 'write', { label: 'app writes' })
+    .inspect('shm', { from: 0, count: 16 }, { label: 'after writes' });
+  for (const r of e.runSync().runs) {
+    const buggy = r.variant === 'linux-5.19' || r.variant === 'linux-6.2';
+    const missed = r.steps[at(e, 'after writes')].inspect!.filter((p) => !p.softDirty).length;
+    assert.equal(missed, buggy ? 16 : 0, `${r.variant}: writes missed by soft-dirty`);
+    assert.equal(r.steps[at(e, 'app writes')].counters.faults.total, buggy ? 0 : 16, r.variant);
+  }
+});
+
 // ---- notebook 05: relaxed TLB flushes ----
 
 test('05: relaxed flushes trade IPIs for at most one spurious fault per remote CPU and epoch, and never leave a stale writable entry', () => {
