@@ -4,6 +4,10 @@
  * `plain` (does writeback and dirty accounting but has no ->page_mkwrite), or `shmem` (tmpfs:
  * swap-backed, no writeback, no ->page_mkwrite).
  */
+import { KEv } from './events';
+import { PG_dirty, PG_mkwrite_fs, PG_shmem, PG_swapbacked } from './frames';
+import type { Kernel } from './kernel';
+import { page_cache_add } from './rmap';
 import type { Vma } from './vma';
 
 export type FsKind = 'mkwrite' | 'plain' | 'shmem';
@@ -23,4 +27,30 @@ export class FileObj {
     readonly fs: FsKind,
     readonly pages: number,
   ) {}
+}
+
+/** filemap_fault()/shmem_fault(): the page-cache page for `index`, reading or allocating it. */
+export function filemap_get_page(k: Kernel, file: FileObj, index: number): { pfn: number; major: boolean } {
+  const cached = file.cache.get(index);
+  if (cached !== undefined) return { pfn: cached, major: false };
+  const pfn = k.allocPage(false);
+  let major = false;
+  if (file.fs === 'shmem') {
+    const slot = file.swapped.get(index);
+    if (slot !== undefined) {
+      // shmem_swapin_folio(): read back from swap
+      file.swapped.delete(index);
+      k.swap.put(slot);
+      k.counters[KEv.swapInPage]++;
+      major = true;
+    } else k.counters[KEv.pageZero]++;
+    page_cache_add(k, pfn, file.id, index, PG_shmem | PG_swapbacked);
+    if (major) k.frames.flags[pfn] |= PG_dirty; // only copy now lives in memory
+  } else {
+    k.counters[KEv.fileReadPage]++;
+    major = true;
+    page_cache_add(k, pfn, file.id, index, file.fs === 'mkwrite' ? PG_mkwrite_fs : 0);
+  }
+  file.cache.set(index, pfn);
+  return { pfn, major };
 }

@@ -27,7 +27,7 @@ import {
   PG_anon, PG_anon_exclusive, PG_dirty, PG_mkwrite_fs, PG_mkwrite_notified, PG_shmem, PG_swapbacked, PG_swapcache, ZERO_PFN,
   LRU_INACTIVE_ANON,
 } from './frames';
-import type { FileObj } from './filemap';
+import { filemap_get_page, type FileObj } from './filemap';
 import type { Kernel } from './kernel';
 import type { Mm } from './mm';
 import { faultPte } from './hooks';
@@ -140,32 +140,6 @@ function do_anonymous_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number
   k.setPte(mm, vma, vpn, slot, faultPte(k, vma, vpn, 'anon', write, 0n, entry));
   fault(k, 'anonAlloc');
   return FAULT_RETRY;
-}
-
-/** filemap_fault()/shmem_fault(): the page-cache page for `index`, reading or allocating it. */
-export function filemap_get_page(k: Kernel, file: FileObj, index: number): { pfn: number; major: boolean } {
-  const cached = file.cache.get(index);
-  if (cached !== undefined) return { pfn: cached, major: false };
-  const pfn = k.allocPage(false);
-  let major = false;
-  if (file.fs === 'shmem') {
-    const slot = file.swapped.get(index);
-    if (slot !== undefined) {
-      // shmem_swapin_folio(): read back from swap
-      file.swapped.delete(index);
-      k.swap.put(slot);
-      k.counters[KEv.swapInPage]++;
-      major = true;
-    } else k.counters[KEv.pageZero]++;
-    page_cache_add(k, pfn, file.id, index, PG_shmem | PG_swapbacked);
-    if (major) k.frames.flags[pfn] |= PG_dirty; // only copy now lives in memory
-  } else {
-    k.counters[KEv.fileReadPage]++;
-    major = true;
-    page_cache_add(k, pfn, file.id, index, file.fs === 'mkwrite' ? PG_mkwrite_fs : 0);
-  }
-  file.cache.set(index, pfn);
-  return { pfn, major };
 }
 
 /** set_pte_range() for a page-cache page mapped by a fault (or fault-around when `prefault`). */

@@ -15,7 +15,7 @@ import { KEv } from './events';
 import { ZERO_PFN } from './frames';
 import type { Kernel } from './kernel';
 import type { Mm } from './mm';
-import { filemap_get_page } from './memory';
+import { filemap_get_page } from './filemap';
 import { is_pte_marker } from './swap';
 import { change_protection, type ChangeProtFlags } from './mprotect';
 import { anon_vma_prepare, page_add_new_anon_rmap, page_dup_rmap } from './rmap';
