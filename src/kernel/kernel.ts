@@ -7,7 +7,7 @@
 import { Mmu } from '../x86/mmu';
 import type { MmuGeometry } from '../x86/geometry';
 import { HwEv } from '../x86/events';
-import { X86_64_CLASSIC, X86_64_SAVED_DIRTY, type PteArch } from '../x86/pte';
+import { pte_lo_present, pte_lohi_dirty, pte_lohi_pfn, X86_64_CLASSIC, X86_64_SAVED_DIRTY, type PteArch } from '../x86/pte';
 import { KERNEL_EVENTS, KERNEL_VIOLATIONS, KEv, type KernelViolation } from './events';
 import { FileObj, type FsKind } from './filemap';
 import { PageFrames, PG_nonzero, PG_dirty, PG_file, PG_mkwrite_fs, PG_mkwrite_notified, PG_swapcache } from './frames';
@@ -23,7 +23,7 @@ import { clear_refs, page_state, pagemap_scan, type PageState } from './task_mmu
 import { switch_mm } from './tlbflush';
 import { uffd_fill, uffd_register, uffd_writeprotect, type UffdFeature, type UffdHandler, type UffdHint, type UffdMode } from './userfaultfd';
 import type { KernelVariant } from './variant';
-import { getVariant } from './variants';
+import { DEFAULT_VARIANT, getVariant } from './variants';
 import { reclaim } from './vmscan';
 import { Vma, VM_MAYREAD, VM_MAYWRITE, VM_NOHUGEPAGE, VM_SHARED, VM_SOFTDIRTY, vma_set_page_prot, type VmaKind } from './vma';
 import { writeback_files } from './writeback';
@@ -92,7 +92,7 @@ export class Kernel {
   private nextId = 1;
 
   constructor(opts: KernelOptions = {}) {
-    this.variant = typeof opts.variant === 'string' || opts.variant === undefined ? getVariant(opts.variant ?? 'linux-6.18') : opts.variant;
+    this.variant = typeof opts.variant === 'string' || opts.variant === undefined ? getVariant(opts.variant ?? DEFAULT_VARIANT) : opts.variant;
     this.arch = this.variant.pteArch === 'saved-dirty' ? X86_64_SAVED_DIRTY : X86_64_CLASSIC;
     this.cpus = opts.cpus ?? 2;
     this.mmu = new Mmu({ cpus: this.cpus, geometry: opts.geometry });
@@ -341,9 +341,8 @@ export class Kernel {
         walk_pte_range(mm, vma.start, vma.end, (vpn, slot) => {
           const lo = mem.lo(slot);
           const hi = mem.hi(slot);
-          // present (P or PROTNONE) with D, or SAVED_DIRTY (bit 58 = high bit 26)
-          if ((lo & 0x101) === 0 || ((lo & 0x40) === 0 && (hi & (1 << 26)) === 0)) return;
-          const pfn = (lo >>> 12) + (hi & 0xfffff) * 1048576;
+          if (!pte_lo_present(lo) || !pte_lohi_dirty(lo, hi)) return;
+          const pfn = pte_lohi_pfn(lo, hi);
           if (pfn < seen.length && !seen[pfn]) {
             seen[pfn] = 1;
             n++;

@@ -72,6 +72,15 @@ export const PAGE_SHIFT = 12;
 /** Bytes of a 4 KiB page, the unit of every page count in ptlab */
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
 
+// The same bits read from a PTE's two 32-bit halves (PageTableMemory.lo/hi), for scans over many
+// PTEs that should not build a bigint per entry.
+/** pte_present() on the low half: P, or PROTNONE (a PROT_NONE PTE is present to the kernel) */
+export const pte_lo_present = (lo: number): boolean => (lo & ((1 << _PAGE_BIT_PRESENT) | (1 << _PAGE_BIT_PROTNONE))) !== 0;
+/** D, or the saved-dirty bit of shadow-stack kernels (bit 58, in the high half) */
+export const pte_lohi_dirty = (lo: number, hi: number): boolean => (lo & (1 << _PAGE_BIT_DIRTY)) !== 0 || (hi & (1 << (_PAGE_BIT_SAVED_DIRTY - 32))) !== 0;
+/** pte_pfn() from the halves: physical address bits 12..51 */
+export const pte_lohi_pfn = (lo: number, hi: number): number => (lo >>> PAGE_SHIFT) + (hi & 0xfffff) * 1048576;
+
 /**
  * _PAGE_CHG_MASK: the bits pte_modify() keeps from the old PTE. Because A, D (both dirty bits),
  * soft-dirty and uffd-wp are in it, mprotect() never changes A or D (kernel-facts 2.1).
