@@ -359,3 +359,26 @@ test('mTHP (6.8+): a write fault maps a 64 KiB folio by 16 PTEs; reads, userfaul
   }
   assert.throws(() => new Kernel({ variant: 'linux-6.3', thp: { enabled: 'madvise', mthp: { '64kB': 'always' } } }), /6\.8/);
 });
+
+test('PTE map chart: PMD-mapped and PTE-mapped large folio pages are told apart by their outline', async () => {
+  const { pteMap, pteCells } = await import('../src/notebook/charts/pte-map');
+  const { k, mm, s } = setup('linux-6.18', 1024);
+  touch(k, mm, s, 0, 1, 1); // a PMD-mapped THP at 0-511
+  touch(k, mm, s, 512, 1, 1);
+  k.mprotect(mm, 0, s + 520, 1, 'r'); // split: 512-1023 PTE-mapped, still one large folio
+  const rows = Array.from({ length: 1024 }, (_, p) => {
+    const { pfn, ...st } = k.inspect(mm, s + p);
+    void pfn;
+    return { page: p, ...st };
+  });
+  const cells = pteCells(rows);
+  assert.equal(cells[3].mapping, 'PMD-mapped THP');
+  assert.equal(cells[600].mapping, 'PTE-mapped large folio');
+  const chart = pteMap(rows);
+  const spec = chart.toSpec() as unknown as { layer: Array<{ encoding: { stroke?: { scale: { domain: string[] } } } }> };
+  assert.ok(spec.layer.some((l) => l.encoding.stroke?.scale.domain.includes('PTE-mapped large folio')));
+  assert.match(chart.summary(), /PMD-mapped 512, PTE-mapped large folio 512/);
+  // a map without huge pages keeps its plain layers
+  const plain = pteMap(rows.map((r) => ({ ...r, huge: false, thp: false })));
+  assert.ok(!(plain.toSpec() as unknown as { layer: Array<{ encoding: { stroke?: unknown } }> }).layer.some((l) => l.encoding.stroke));
+});

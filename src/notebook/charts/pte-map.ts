@@ -4,6 +4,9 @@
  * lettered with the bits the seed thread argues about: A = `pte_young()` (PTE.A), D = `pte_dirty()`
  * (PTE.D), u = the uffd-wp bit (of the PTE, swap entry or marker). A page that is RW but lacks A/D
  * is exactly the "made writable without a fault" case: its first write costs the CPU an A/D assist.
+ * When the map holds huge pages, each cell's outline tells how the page is mapped: by a PMD leaf
+ * (a 2 MiB THP or the huge zero page: one A/D pair for all 512 pages), or by a PTE of a large
+ * folio (mTHP, or a THP whose PMD was split: A/D per page).
  */
 import type { PageFlags } from '../../kernel/task_mmu';
 import type { InspectRow, RunResult } from '../../lab/types';
@@ -13,6 +16,19 @@ import { checkOptions, type OptionKeys } from './options';
 import { groupLabeller, groupRuns, runsOf, type ResultsInput } from './runs';
 
 export type PteState = 'not present' | 'RO' | 'RW';
+export type PteMapping = '4 KiB page' | 'PMD-mapped THP' | 'PTE-mapped large folio';
+const MAPPINGS: readonly PteMapping[] = ['4 KiB page', 'PMD-mapped THP', 'PTE-mapped large folio'];
+/** outline colours: none for plain pages, black for PMD leaves, green for PTE-mapped large folios */
+export const PTE_MAPPING_COLORS: Readonly<Record<PteMapping, string>> = Object.freeze({
+  '4 KiB page': 'transparent',
+  'PMD-mapped THP': '#000000',
+  'PTE-mapped large folio': '#54a24b',
+});
+
+export function pteMapping(row: InspectRow): PteMapping {
+  if (row.huge) return 'PMD-mapped THP';
+  return row.present && row.thp ? 'PTE-mapped large folio' : '4 KiB page';
+}
 
 /** Fixed colours so every map in a notebook reads the same way (Tableau 10 blue/orange, grey). */
 export const PTE_STATE_COLORS: Readonly<Record<PteState, string>> = Object.freeze({
@@ -47,7 +63,7 @@ const KEYS: OptionKeys<PteMapOptions> = { columns: true, step: true, flags: true
 export type PteMapInput = readonly InspectRow[] | Readonly<Record<string, readonly InspectRow[]>> | ResultsInput;
 
 /** One cell of the map: where it is drawn, its state and flags, and the page's bits. */
-export type PteCell = { map: string; page: number; col: number; row: number; state: PteState; flags: string; entry: string } & Omit<PageFlags, 'present' | 'write'>;
+export type PteCell = { map: string; page: number; col: number; row: number; state: PteState; flags: string; entry: string; mapping: PteMapping } & Omit<PageFlags, 'present' | 'write'>;
 
 function isInspectRows(x: unknown): x is readonly InspectRow[] {
   return Array.isArray(x) && (x.length === 0 || (typeof x[0] === 'object' && x[0] !== null && 'page' in x[0] && 'present' in x[0]));
@@ -116,6 +132,7 @@ export function pteGrid(input: PteMapInput, opts: PteMapOptions = {}): { cells: 
         exclusive: r.exclusive,
         special: r.special,
         entry: r.entry ?? (r.present ? 'present' : 'none'),
+        mapping: pteMapping(r),
       });
     }
   }
@@ -141,10 +158,21 @@ export function pteMap(input: PteMapInput, opts: PteMapOptions = {}): Chart {
         x,
         y,
         color: { field: 'state', type: 'nominal', title: 'PTE', scale: { domain: [...STATES], range: STATES.map((s) => PTE_STATE_COLORS[s]) } },
-        tooltip: ['page', 'state', 'young', 'dirty', 'uffdWp', 'softDirty', 'exclusive', 'special', 'entry'].map((f) => ({ field: f })),
+        tooltip: ['page', 'state', 'young', 'dirty', 'uffdWp', 'softDirty', 'exclusive', 'special', 'entry', 'mapping'].map((f) => ({ field: f })),
       },
     },
   ];
+  if (cells.some((c) => c.mapping !== '4 KiB page')) {
+    // how each page is mapped, as the cell's outline (drawn only when the map has huge pages)
+    layers.push({
+      mark: { type: 'rect', filled: false, strokeWidth: showFlags ? 1.5 : 1 },
+      encoding: {
+        x,
+        y,
+        stroke: { field: 'mapping', type: 'nominal', title: 'mapping', scale: { domain: [...MAPPINGS], range: MAPPINGS.map((m) => PTE_MAPPING_COLORS[m]) } },
+      },
+    });
+  }
   if (showFlags) {
     layers.push({
       mark: { type: 'text', fontSize: 8, baseline: 'middle' },
@@ -166,7 +194,12 @@ export function pteMap(input: PteMapInput, opts: PteMapOptions = {}): Chart {
     const cs = cells.filter((c) => c.map === m && c.state !== 'not present');
     return `A ${cs.filter((c) => c.young).length}, D ${cs.filter((c) => c.dirty).length}, uffd-wp ${cells.filter((c) => c.map === m && c.uffdWp).length}`;
   };
-  const summary = maps.map((m) => `${m}: ${counts(m)}; ${bits(m)}`).join('\n');
+  const huge = (m: string) => {
+    const pmd = cells.filter((c) => c.map === m && c.mapping === 'PMD-mapped THP').length;
+    const pte = cells.filter((c) => c.map === m && c.mapping === 'PTE-mapped large folio').length;
+    return pmd || pte ? `; PMD-mapped ${pmd}, PTE-mapped large folio ${pte}` : '';
+  };
+  const summary = maps.map((m) => `${m}: ${counts(m)}; ${bits(m)}${huge(m)}`).join('\n');
   return Chart.from(spec, summary).title({
     text: opts.title ?? 'PTE map',
     subtitle: `${perRow} pages per row (row labels: first page); ${showFlags ? 'letters: A = young (PTE.A), D = dirty (PTE.D), u = uffd-wp' : 'hover a page for its bits'}`,
