@@ -21,7 +21,7 @@
 import * as path from 'path'
 import { lab, Chart, Table, display, PageTraceFile, pageTraceStats } from 'ptlab'
 
-const PROGRAMS = ['gzip', 'xz', 'sqlite3', 'python3']
+const PROGRAMS = ['gzip', 'xz', 'sqlite3', 'python3', 'cc1']
 const file = (p: string) => path.resolve('..', 'traces', `${p}.ptt`)
 const stats = PROGRAMS.map((p) => pageTraceStats(file(p), `${p}.ptt`))
 const cmd = (p: string) => ((stats[PROGRAMS.indexOf(p)].capture?.command as string[]) ?? []).map((a) => path.basename(a)).join(' ')
