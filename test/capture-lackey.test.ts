@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { capture, CaptureError, valgrindVersion } from '../src/capture/capture';
+import { capture, CaptureError, scriptBehind, valgrindVersion } from '../src/capture/capture';
 import { LackeyParser } from '../src/capture/lackey';
 import { PageTraceFile } from '../src/workload/pagetrace-reader';
 import { pageTraceStats } from '../src/workload/pagetrace-stats';
@@ -133,4 +133,12 @@ test('lackey parser: lines split anywhere across chunks parse the same', () => {
   const whole = run([]);
   assert.deepEqual(whole, ['0:1fff000778:8:w', '0:4222d30:8:r', 'brk 4035000', '1:421fe58:4:w', '1:421fffe:4:r']);
   for (let cut = 1; cut < log.length; cut += 3) assert.deepEqual(run([cut, Math.min(log.length, cut + 5)]), whole, `cut at ${cut}`);
+});
+
+test('capture: a command that is a #! script is named, so the capture can warn that its execs are not traced', () => {
+  const sh = path.join(dir, 'shim');
+  fs.writeFileSync(sh, '#!/bin/sh\nexec /usr/bin/true "$@"\n', { mode: 0o755 });
+  assert.equal(scriptBehind(sh), sh);
+  assert.equal(scriptBehind('/bin/sh'), null);
+  assert.equal(scriptBehind(path.join(dir, 'nothing-here')), null);
 });

@@ -10,6 +10,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { LackeyParser } from './lackey';
 import { buildRegions, MapsHistory, parseMaps } from './regions';
 import { PAGE_BYTES, type TraceTrailer } from '../workload/pagetrace-format';
@@ -27,6 +28,8 @@ export class CaptureError extends Error {
 
 export interface CaptureOptions {
   out: string;
+  /** called with a warning worth showing (CMD is a script) */
+  onWarning?: (message: string) => void;
   /** called about every half second and at the end */
   onProgress?: (p: CaptureProgress) => void;
   /** keep the trace when the program exits with a non-zero status (default: refuse) */
@@ -59,11 +62,37 @@ export function valgrindVersion(valgrind = 'valgrind'): string | null {
   return r.stdout.trim();
 }
 
+/**
+ * The script behind `cmd` (a `#!` file found on PATH), or null. valgrind then traces the
+ * interpreter running it (a pyenv shim's bash, say), and the program the script execs is not
+ * traced, so the capture warns.
+ */
+export function scriptBehind(cmd: string): string | null {
+  const dirs = cmd.includes('/') ? [''] : (process.env.PATH ?? '').split(':').filter(Boolean);
+  for (const d of dirs) {
+    const f = d ? path.join(d, cmd) : cmd;
+    try {
+      if (!fs.statSync(f).isFile()) continue;
+      const fd = fs.openSync(f, 'r');
+      const b = Buffer.alloc(2);
+      const n = fs.readSync(fd, b, 0, 2, 0);
+      fs.closeSync(fd);
+      return n === 2 && b.toString('latin1') === '#!' ? f : null;
+    } catch {
+      /* not here */
+    }
+  }
+  return null;
+}
+
 export function capture(command: readonly string[], opts: CaptureOptions): Promise<CaptureResult> {
   const vg = opts.valgrind ?? 'valgrind';
   if (command.length === 0) return Promise.reject(new CaptureError('trace capture: no command given; write `ptlab trace capture --out prog.ptt -- CMD ARGS...`'));
   const version = valgrindVersion(vg);
   if (version === null) return Promise.reject(new CaptureError(`trace capture: valgrind is not installed (it provides the lackey tracer); install it with: ${INSTALL_VALGRIND}`));
+  const script = scriptBehind(command[0]);
+  if (script)
+    opts.onWarning?.(`\`${command[0]}\` is a script (${script}): valgrind traces its interpreter, not the programs it execs; give the program itself (e.g. /usr/bin/python3) to trace that`);
   let writer: PageTraceWriter;
   try {
     writer = new PageTraceWriter(opts.out);

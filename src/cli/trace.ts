@@ -58,7 +58,7 @@ async function captureMain(argv: string[]): Promise<number> {
     }
   };
   try {
-    const r = await capture(command, { out, allowFailure: p.values['allow-failure'] === true, onProgress: show });
+    const r = await capture(command, { out, allowFailure: p.values['allow-failure'] === true, onProgress: show, onWarning: (m) => process.stderr.write(`trace capture: warning: ${m}\n`) });
     process.stderr.write(`trace: wrote ${out}: ${r.trailer.regions.length} regions, ${fmtCount(r.trailer.accesses)} accesses in ${fmtCount(r.trailer.records)} page records (${fmtCount(r.accessesPerSec)} accesses/s)\n`);
     return 0;
   } catch (e) {
