@@ -149,6 +149,7 @@ test('trace step: regions are named by the trace, can be renamed, and bad layout
   assert.match(issues(base().trace(f, { regions: { hep: 'x' } }).toSpec()).join('\n'), /steps\[0\]\.regions: the trace has no region "hep"/);
   assert.match(issues(base().mmap('m', '4KiB').trace(f, { region: 'm' }).toSpec()).join('\n'), /steps\[1\]\.region: "m" has 1 pages but the trace's 3 regions need 16; mmap it with size "64KiB"/);
   assert.match(issues({ ...base().mmap('m', '4KiB').toSpec(), steps: [{ op: 'mmap', region: 'm', size: '4KiB' }, { op: 'trace', file: 'x.csv' }] }).join('\n'), /steps\[1\]\.region: a CSV\/JSONL trace addresses one region: give "region"/);
+  assert.match(issues(base().trace(f, { records: { from: 1, count: 5 } }).toSpec()).join('\n'), /steps\[0\]\.records: \{from: 1, count: 5\} goes past the trace's 1 records/);
   const whole = fs.readFileSync(f);
   fs.writeFileSync(path.join(dir, 'cut.ptt'), whole.subarray(0, whole.length - 10));
   assert.match(issues(base().trace(path.join(dir, 'cut.ptt')).toSpec()).join('\n'), /steps\[0\]\.file: .*cut\.ptt: byte \d+: no footer/);

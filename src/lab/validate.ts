@@ -348,6 +348,9 @@ function checkPageTraceStep(
     return;
   }
   const regs = t.trailer.regions;
+  const rec = s.records as { from: number; count: number } | undefined;
+  if (rec && rec.from + rec.count > t.trailer.records)
+    add('records', `{from: ${rec.from}, count: ${rec.count}} goes past the trace's ${t.trailer.records} records`);
   if (packInto) {
     const needPages = packedPages(t);
     if (needPages > packInto.pages) add('region', `"${s.region}" has ${packInto.pages} pages but the trace's ${regs.length} regions need ${needPages}; mmap it with size "${formatSize(needPages * PAGE_SIZE)}"`);
