@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { consistency, Lab } from './helpers/kernel-harness';
 import { getVariant, listVariants } from '../src/kernel/variants';
+import { FIXED_RULES, RULES } from '../src/kernel/variant-rules';
 
 const ALL = listVariants();
 
@@ -410,4 +411,20 @@ test('4 CPUs on a 6.15+ variant, fewer than 4 running the mm: no global ASID (mm
   const l = onCpus('linux-6.18', 3, true);
   l.k.mprotect(l.mm, 0, l.start('m'), 1, 'r');
   assert.equal(l.mm.globalAsid, false);
+});
+
+// ---- every built-in variant says, per rule, what it does and since which release and commit ----
+
+test('each built-in variant\'s description lists every version-dependent rule with its kernel function and the release it changed in', () => {
+  for (const name of ALL) {
+    const v = getVariant(name);
+    for (const [field, rule] of Object.entries(RULES)) {
+      const value = String((v as unknown as Record<string, unknown>)[field]);
+      assert.ok(value in rule.values, `${name}.${field} = ${value} has an entry in RULES`);
+      const line = v.description.split('\n').find((l) => l.startsWith(`- ${field} = ${value}:`));
+      assert.ok(line, `${name}: description lists ${field}`);
+      assert.match(line!, /\d\.\d+|not in any release|host quirk|mainline|IPIs/, `${name}.${field}: a release (or why none)`);
+    }
+  }
+  assert.ok(FIXED_RULES.length >= 5);
 });

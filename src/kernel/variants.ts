@@ -3,6 +3,7 @@
  * rule are in ../shared/notes/kernel-facts.md sections 1.4 and 2, and named per field in variant.ts.
  */
 import { deriveVariant, type KernelVariant } from './variant';
+import { withRuleList } from './variant-rules';
 
 const linux519: KernelVariant = Object.freeze({
   name: 'linux-5.19',
@@ -13,6 +14,10 @@ const linux519: KernelVariant = Object.freeze({
     'mm/mprotect.c change_pte_range (v5.19, MM_CP_DIRTY_ACCT)',
     'mm/userfaultfd.c mwriteprotect_range (v5.19, newprot = vm_get_page_prot)',
     'c9fe66560bf2 mm/mprotect: do not flush when not required architecturally (v5.19)',
+    'c56d1b62cce8 mm/shmem: handle uffd-wp during fork() (v5.19): vma_needs_copy(), fork copies only VMAs with an anon_vma or uffd-wp',
+    'include/linux/userfaultfd_k.h vma_can_userfault() (v5.19): anon, shmem, hugetlb only',
+    'mm/swap: remember PG_anon_exclusive via a swp pte bit (v5.19): do_swap_page maps exclusive pages writable on write faults only',
+    '9ae0f87d009c mm/shmem: unconditionally set pte dirty in mfill_atomic_install_pte (v5.16)',
   ],
   pteArch: 'classic',
   canChangePteWritable: 'v5.19-dirty-acct',
@@ -97,6 +102,10 @@ const linux618 = deriveVariant(linux63, {
     'mm: thp: support allocation of anonymous multi-size THP (Ryan Roberts, v6.8)',
     'mm: madvise: avoid split during MADV_PAGEOUT and MADV_COLD (Ryan Roberts, v6.10); mm/madvise: optimize lazyfreeing with mTHP in madvise_free (Lance Yang, v6.10)',
     'mm: pgtable: reclaim empty PTE page in madvise(MADV_DONTNEED) (Qi Zheng, v6.14, CONFIG_PT_RECLAIM)',
+    'd61ea1cb0095 userfaultfd: UFFD_FEATURE_WP_ASYNC (v6.7): vma_can_userfault() accepts any memory in wp-only mode with WP_ASYNC',
+    'c18160dba5ff mm: swap: reuse exclusive folio directly instead of wp page faults (v6.11)',
+    '20240223041550.77157-1-21cnbao@gmail.com mm: madvise: pageout: ignore references rather than clearing young (v6.9, inferred from the posting date)',
+    '4afeb0ed1753 x86/mm: Enable broadcast TLB invalidation for multi-threaded processes (v6.15)',
   ],
   pteArch: 'saved-dirty',
   hugeZeroWpAllocatesThp: true,
@@ -144,7 +153,8 @@ const rfcRelaxed = deriveVariant(linux618, {
 
 /** The built-in variants by name: a constant table (user variants travel as values, see variant-value.ts). */
 export const BUILTIN_VARIANTS: ReadonlyMap<string, KernelVariant> = new Map(
-  [linux519, linux60, linux62, linux63, linux618, rfcHints, proposalDirty, rfcRelaxed].map((v) => [v.name, v]),
+  // each description ends with the per-rule list: value, kernel function, release and commit
+  [linux519, linux60, linux62, linux63, linux618, rfcHints, proposalDirty, rfcRelaxed].map((v) => [v.name, withRuleList(v)]),
 );
 
 export const DEFAULT_VARIANT = 'linux-6.18';
