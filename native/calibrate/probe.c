@@ -3,7 +3,10 @@
  * one JSON object on stdout. Built and run by src/cost/calibrate.ts; written for ptlab (MIT), no
  * kernel code copied.
  *
- *   probe [--fast] [--reps N] [--check] [--check-pages FILE] [--measure] [--spin-others]
+ *   probe [--fast] [--reps N] [--check] [--check-pages FILE] [--measure] [--spin-others] [--regimes MiB,MiB...]
+ *
+ * --regimes measures only the A, A+D and D updates of a dependent chase and an independent stream
+ * over each listed footprint (the model's regime rule is checked against it).
  *
  * --check runs the composite check scenarios only; with --measure it runs every measurement
  * first and the check scenarios right after, in one process, so that both see the host in the
@@ -342,6 +345,16 @@ static void measure_cached_write(const char *name, const char *what, int dset) {
   emit_samples(name, "access", g_buf, n, what);
 }
 
+/* Write "1" to /proc/self/clear_refs: clear_refs_pte_range test-and-clears A of every PTE of the
+ * process, then the whole mm is flushed. */
+static int clear_refs_write(void) {
+  int fd = open("/proc/self/clear_refs", O_WRONLY);
+  if (fd < 0) return -1;
+  int rc = write(fd, "1", 1) == 1 ? 0 : -1;
+  close(fd);
+  return rc;
+}
+
 /* ---------- regimes: A/D updates in a dependent chase and in an independent stream ---------- */
 
 /* A region whose pages form one random cycle: each page holds, at REG_OFF, the address of the
@@ -413,7 +426,7 @@ static double chase_pass(struct chase *c, int dependent, int write) {
   return (cpu_cycles() - t0) / (double)c->pages;
 }
 
-enum upd { UPD_A, UPD_AD, UPD_D };
+enum upd { UPD_A, UPD_AD, UPD_D, UPD_A_CR };
 
 /* Extra cycles per page of an A (read after MADV_FREE), A+D (write after MADV_FREE) or D (write
  * to A=1,D=0: MADV_FREE, then a read pass) update, in both regimes, as per-repetition differences
@@ -428,29 +441,34 @@ static void measure_regimes(size_t pages, const char *tag) {
     return;
   }
   int reps = g_reps;
-  double base[2][2][64], upd[3][2][64];
+  double base[2][2][64], upd[4][2][64];
   int lost = 0;
   for (int r = 0; r < reps && r < 64; r++)
     for (int dep = 0; dep < 2; dep++) {
       for (int wr = 0; wr < 2; wr++) base[dep][wr][r] = chase_pass(&c, dep, wr); /* the write leaves A=1,D=1 */
-      for (int u = 0; u < 3; u++) {
-        madvise(c.p, pages * PAGE, MADV_FREE); /* A=0, D=0 */
+      for (int u = 0; u < 4; u++) {
+        if (u == UPD_A_CR) {
+          if (clear_refs_write()) lost = 2; /* A=0, D kept */
+        } else madvise(c.p, pages * PAGE, MADV_FREE); /* A=0, D=0 */
         if (u == UPD_D) (void)chase_pass(&c, 0, 0); /* A=1, D=0 */
-        double v = chase_pass(&c, dep, u != UPD_A);
+        int wr = u == UPD_AD || u == UPD_D;
+        double v = chase_pass(&c, dep, wr);
         if (v < 0 || *(char **)(c.p + REG_OFF) == NULL) lost = 1;
-        upd[u][dep][r] = v - base[dep][u != UPD_A][r];
-        if (u != UPD_A) continue;
+        upd[u][dep][r] = v - base[dep][wr][r];
+        if (wr) continue;
         (void)chase_pass(&c, dep, 1); /* back to A=1,D=1 */
       }
     }
   munmap(c.p, pages * PAGE);
-  const char *un[3] = {"a", "ad", "d"};
-  const char *uw[3] = {"read of A=0 PTEs (MADV_FREE) - read of A=1", "write to A=0,D=0 PTEs (MADV_FREE) - write to A=1,D=1", "write to A=1,D=0 PTEs (MADV_FREE + read pass) - write to A=1,D=1"};
-  for (int u = 0; u < 3; u++)
+  const char *un[4] = {"a", "ad", "d", "acr"};
+  const char *uw[4] = {"read of A=0 PTEs (MADV_FREE) - read of A=1", "write to A=0,D=0 PTEs (MADV_FREE) - write to A=1,D=1", "write to A=1,D=0 PTEs (MADV_FREE + read pass) - write to A=1,D=1",
+                       "read of A=0 PTEs (clear_refs) - read of A=1"};
+  for (int u = 0; u < 4; u++)
     for (int dep = 1; dep >= 0; dep--) {
       snprintf(name, sizeof name, "%s_%s_%s", un[u], dep ? "dep" : "ind", tag);
       snprintf(what, sizeof what, "%s, per page, %s over %zu MiB (%s)", uw[u], dep ? "dependent random pointer chase" : "independent page-stride stream", pages * PAGE >> 20, dep ? "each load waits for the previous" : "TLB misses overlap");
-      if (lost) emit_error(name, what, "MADV_FREE pages were reclaimed during the pass (memory pressure); re-run on an idle host");
+      if (lost == 2 && u == UPD_A_CR) emit_error(name, what, "/proc/self/clear_refs: cannot write it");
+      else if (lost == 1) emit_error(name, what, "MADV_FREE pages were reclaimed during the pass (memory pressure); re-run on an idle host");
       else emit_samples(name, "page", upd[u][dep], reps, what);
     }
   for (int dep = 1; dep >= 0; dep--) {
@@ -547,16 +565,6 @@ static void print_hypervisor(void) {
   printf("\"hypervisorSignature\":");
   json_str(sig);
   printf(",");
-}
-
-/* Write "1" to /proc/self/clear_refs: clear_refs_pte_range test-and-clears A of every PTE of the
- * process, then the whole mm is flushed. */
-static int clear_refs_write(void) {
-  int fd = open("/proc/self/clear_refs", O_WRONLY);
-  if (fd < 0) return -1;
-  int rc = write(fd, "1", 1) == 1 ? 0 : -1;
-  close(fd);
-  return rc;
 }
 
 /* clear_refs with N more young PTEs minus the same call without them, per page: the scanPte price
@@ -660,16 +668,18 @@ static void measure_fork_call(const char *name, const char *what, size_t extra_p
   }
   int reps = g_reps * 3;
   for (int r = 0; r < reps; r++) {
-    uint64_t t0 = tsc_begin();
+    /* thread CPU time: the parent copies the page tables in its own context, and time while
+     * preempted by other processes of a loaded host does not count */
+    double t0 = cpu_cycles();
     pid_t pid = fork();
     if (pid == 0) _exit(0);
-    uint64_t t1 = tsc_end();
+    double t1 = cpu_cycles();
     if (pid < 0) {
       emit_error(name, what, "fork failed: %s", strerror(errno));
       return;
     }
     waitpid(pid, NULL, 0);
-    s[r] = (double)(t1 - t0);
+    s[r] = t1 - t0;
   }
   /* anonymous resident pages: the PTEs fork copies (file text without anon_vma is not copied) */
   FILE *f = fopen("/proc/self/status", "r");
@@ -1272,6 +1282,7 @@ static void stop_spinners(void) {
 
 int main(int argc, char **argv) {
   int check = 0, measure = 0, spin = 0;
+  const char *regimes = NULL;
   const char *check_file = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--fast")) g_fast = 1;
@@ -1280,6 +1291,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--spin-others")) spin = 1;
     else if (!strcmp(argv[i], "--reps") && i + 1 < argc) g_reps = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--check-pages") && i + 1 < argc) check_file = argv[++i];
+    else if (!strcmp(argv[i], "--regimes") && i + 1 < argc) regimes = argv[++i];
     else {
       fprintf(stderr, "probe: unknown argument %s\n", argv[i]);
       return 2;
@@ -1296,6 +1308,28 @@ int main(int argc, char **argv) {
   print_hypervisor();
   printf("\"fast\":%s,\"reps\":%d,\"tscGHz\":%.4f,\"results\":[", g_fast ? "true" : "false", g_reps, g_tsc_ghz);
 
+  if (regimes) {
+    /* only the regime measurements, at the listed footprints in MiB (e.g. 128,1024) */
+    g_evict_bytes = 64UL << 20;
+    g_evict = map_region(g_evict_bytes / PAGE);
+    if (!g_evict) return 1;
+    memset(g_evict, 1, g_evict_bytes);
+    for (const char *q = regimes; *q;) {
+      char *end;
+      unsigned long mib = strtoul(q, &end, 10);
+      if (end == q || mib < 1 || mib > 65536) {
+        fprintf(stderr, "probe: --regimes needs MiB sizes separated by commas, e.g. 128,1024\n");
+        return 2;
+      }
+      char tag[32];
+      snprintf(tag, sizeof tag, "%lum", mib);
+      measure_regimes(mib * 256, tag);
+      q = *end == ',' ? end + 1 : end;
+    }
+    stop_spinners();
+    printf("\n]}\n");
+    return 0;
+  }
   if (check) {
     FILE *f = check_file ? fopen(check_file, "r") : NULL;
     if (!f || load_list(f, &g_seed_pages, &g_seed_n) || load_list(f, &g_even, &g_even_n) || load_list(f, &g_odd, &g_odd_n) || load_list(f, &g_chase, &g_chase_n)) {

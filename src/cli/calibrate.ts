@@ -9,14 +9,15 @@ import { compile } from '../lab/compile';
 import { simulateRun } from '../lab/simulate';
 import { CliError } from './errors';
 import { buildProbe, probeSupport, runProbe, type ProbeOutput } from '../cost/probe-runner';
-import { deriveHostProfile, readHostInfo, closestBase, type CalibrationRow, type RegimeRow } from '../cost/calibrate';
-import { hostProfilePath, getProfile, listProfiles, registerProfile } from '../cost/registry';
+import { deriveHostProfile, readHostInfo, closestBase, regimeRowsFor, type CalibrationRow, type RegimeRow } from '../cost/calibrate';
+import { hostProfilePath, getProfile, listProfiles, registerProfile, measuredProfileDir, SHIPPED_PROFILES } from '../cost/registry';
 import { checkScenarios, pageListFile, type CheckScenario } from '../cost/check-scenarios';
 import { variantForRelease } from '../kernel/variants';
 import { compareCheck, checkPassed, formatCheckTable, summarizeRuns, CHECK_TOLERANCE_PCT, type CheckRow } from '../cost/check';
 
-const USAGE = `usage: ptlab calibrate [--fast] [--reps N] [--others busy|as-is] [--out FILE] [--dry-run] [--json]
-       ptlab calibrate --check [--runs N] [--reps N] [--others busy|as-is] [--saved | --cpu PROFILE] [--kernel VARIANT] [--out FILE] [--dry-run] [--json]
+const USAGE = `usage: ptlab calibrate [--fast] [--reps N] [--others busy|as-is] [--out FILE | --save NAME] [--dry-run] [--json]
+       ptlab calibrate --regimes MiB[,MiB...] [--reps N] [--cpu PROFILE] [--others busy|as-is] [--json]
+       ptlab calibrate --check [--runs N] [--reps N] [--others busy|as-is] [--saved | --cpu PROFILE] [--kernel VARIANT] [--out FILE | --save NAME] [--dry-run] [--json]
 
 Measures A/D-bit updates, page walks, faults, mprotect, userfaultfd and shootdowns on this Linux
 x86-64 host with a small C probe (compiled with cc into $PTLAB_CACHE or ~/.cache/ptlab) and writes
@@ -26,6 +27,10 @@ Each of its --runs (default 3) calibrates and runs the scenarios in one probe pr
 profile and the scenarios see the host in the same state; the verdict uses each row's median error
 over the runs, and the last run's profile is written. --saved checks the saved host profile (or
 --cpu PROFILE) without re-measuring it.
+--regimes 128,1024 measures only the A, A+D and D updates in a dependent chase and an independent
+stream over those footprints and prints them next to the model's price under --cpu (default host).
+--save NAME writes the profile as the measured profile NAME (src/cost/profiles/measured/NAME.json,
+to commit: a profile of a machine the project runs on, next to the published ones).
 --others busy (the default on a VM guest) pins the probe to one CPU and keeps its other CPUs busy
 while it measures: on VM guests a local TLB flush can cost several times more while the other
 vCPUs run, and this holds that state fixed. --others as-is (the default on bare metal) leaves them.`;
@@ -38,6 +43,10 @@ interface Args {
   fast: boolean;
   reps?: number;
   out?: string;
+  /** --regimes 128,1024: footprints in MiB */
+  regimes?: number[];
+  /** --save NAME: the measured-profile name */
+  save?: string;
   dryRun: boolean;
   json: boolean;
   cpu?: string;
@@ -73,12 +82,36 @@ function parseArgs(argv: string[]): Args {
       if (!Number.isInteger(n) || n < 1 || n > 64) throw new CliError('--reps must be an integer from 1 to 64');
       a.reps = n;
     } else if (k === '--out') a.out = val();
+    else if (k === '--regimes') {
+      const v = val().split(',').map(Number);
+      if (!v.length || v.some((n) => !Number.isInteger(n) || n < 1 || n > 65536)) throw new CliError('--regimes needs footprints in MiB separated by commas, e.g. 128,1024');
+      a.regimes = v;
+    } else if (k === '--save') {
+      const v = val();
+      if (!/^[a-z0-9][a-z0-9-]*$/.test(v) || SHIPPED_PROFILES.some((d) => d.name === v) || v === 'host')
+        throw new CliError(`--save needs a new profile name of lower-case letters, digits and dashes (not a shipped profile or "host"), not "${v}"`);
+      a.save = v;
+    }
     else if (k === '--cpu') a.cpu = val();
     else if (k === '--kernel') a.kernel = val();
     else if (k === '--help' || k === '-h') throw new CliError(USAGE, 0);
     else throw new CliError(`unknown option ${k}\n\n${USAGE}`);
   }
+  if (a.save && a.out) throw new CliError('give --out FILE or --save NAME, not both');
   return a;
+}
+
+/** Where the profile goes and under which name: --save NAME (a measured profile), --out FILE, or the host profile. */
+function destination(a: Args): { file: string; name: string } {
+  if (a.save) return { file: path.join(measuredProfileDir(), `${a.save}.json`), name: a.save };
+  return { file: a.out ?? hostProfilePath(), name: 'host' };
+}
+
+function writeProfile(a: Args, def: object): string {
+  const { file, name } = destination(a);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify({ ...def, name }, null, 2) + '\n');
+  return file;
 }
 
 async function probe(opts: Parameters<typeof runProbe>[1]): Promise<ProbeOutput | string> {
@@ -112,9 +145,10 @@ function formatRows(rows: CalibrationRow[]): string {
 }
 
 function formatRegimeRows(rows: RegimeRow[]): string {
-  const head = ['event', 'regime', 'footprint', 'measured', 'IQR %', 'model', 'error %', ''];
+  const head = ['event', 'how', 'regime', 'footprint', 'measured', 'IQR %', 'model', 'error %', ''];
   const body = rows.map((r) => [
     r.event,
+    r.how,
     r.dependence,
     `${r.footprintMiB} MiB`,
     r.measured === undefined ? '-' : r.measured.toFixed(0),
@@ -124,8 +158,34 @@ function formatRegimeRows(rows: RegimeRow[]): string {
     r.fitted ? 'fitted' : r.problem ?? 'check',
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (c: string[]) => c.map((x, i) => (i < 2 || i === 7 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  ');
+  const line = (c: string[]) => c.map((x, i) => (i < 3 || i === 8 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  ');
   return [line(head), ...body.map(line)].join('\n');
+}
+
+/** --regimes 128,1024: the A/D regime measurements at these footprints against a profile's model (nothing is fitted or written). */
+async function regimes(a: Args): Promise<number> {
+  const info = readHostInfo();
+  const cpu = a.cpu ?? (listProfiles().includes('host') ? 'host' : closestBase(info).name);
+  const profile = getProfile(cpu);
+  const out = await probe({ regimes: a.regimes, reps: a.reps ?? 7, spinOthers: spinOthers(a, info) });
+  if (typeof out === 'string') {
+    process.stderr.write(`ptlab calibrate --regimes: ${out}\n`);
+    return 1;
+  }
+  const rows = regimeRowsFor(profile, out, a.regimes!.map((m) => `${m}m`));
+  if (a.json) {
+    process.stdout.write(JSON.stringify({ cpu, tscGHz: out.tscGHz, rows, probe: out }, null, 2) + '\n');
+    return 0;
+  }
+  const w = (s: string) => process.stdout.write(s + '\n');
+  w(`A/D updates by regime on ${info.cpuModel}, kernel ${info.kernel}, TSC ${out.tscGHz.toFixed(3)} GHz, against the model with CPU profile "${cpu}"`);
+  w(`other CPUs: ${spinOthers(a, info) ? 'kept busy (--others busy)' : 'as they were (--others as-is)'}`);
+  w('');
+  w(formatRegimeRows(rows));
+  w('');
+  w('extra cycles per page against the same pass over A=1,D=1 PTEs: median over the repetitions (IQR = interquartile range / median);');
+  w('independent = a page-stride read/write stream in address order, dependent = a pointer chase in random page order; model = regimePrice() of the event.');
+  return 0;
 }
 
 /** --others: busy by default on a VM guest (see USAGE), as-is on bare metal */
@@ -142,11 +202,7 @@ async function calibrate(a: Args): Promise<number> {
   }
   const date = new Date().toISOString().slice(0, 10);
   const cal = deriveHostProfile(out, info, date, spinOthers(a, info));
-  const file = a.out ?? hostProfilePath();
-  if (!a.dryRun) {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, JSON.stringify(cal.definition, null, 2) + '\n');
-  }
+  const file = a.dryRun ? destination(a).file : writeProfile(a, cal.definition);
   if (a.json) {
     process.stdout.write(JSON.stringify({ file: a.dryRun ? null : file, base: cal.base, tscGHz: cal.tscGHz, virtualization: cal.virtualization, rows: cal.rows, regimeRows: cal.regimeRows, probe: out }, null, 2) + '\n');
     return 0;
@@ -163,7 +219,7 @@ async function calibrate(a: Args): Promise<number> {
   w(formatRegimeRows(cal.regimeRows));
   w('');
   w('cycles are TSC ticks; each value is a median over repetitions (IQR = interquartile range / median).');
-  w(a.dryRun ? 'dry run: nothing written' : `wrote ${file} (use it as CPU profile "host")`);
+  w(a.dryRun ? 'dry run: nothing written' : `wrote ${file} (use it as CPU profile "${destination(a).name}")`);
   return 0;
 }
 
@@ -206,6 +262,7 @@ async function check(a: Args): Promise<number> {
   const runs: CheckRow[][] = [];
   let tscGHz = 0;
   let wrote: string | undefined;
+  let lastRegimes: RegimeRow[] | undefined;
   try {
     for (let run = 1; run <= a.runs; run++) {
       if (a.runs > 1) process.stderr.write(`ptlab calibrate --check: run ${run} of ${a.runs}${fresh ? ' (calibrate + scenarios)' : ''}...\n`);
@@ -218,13 +275,9 @@ async function check(a: Args): Promise<number> {
       let cpu = savedCpu!;
       if (fresh) {
         const cal = deriveHostProfile(out, info, new Date().toISOString().slice(0, 10), spinOthers(a, info));
+        lastRegimes = cal.regimeRows;
         cpu = registerProfile({ ...cal.definition, name: 'host-check' }).name;
-        if (!a.dryRun && run === a.runs) {
-          const file = a.out ?? hostProfilePath();
-          fs.mkdirSync(path.dirname(file), { recursive: true });
-          fs.writeFileSync(file, JSON.stringify(cal.definition, null, 2) + '\n');
-          wrote = file;
-        }
+        if (!a.dryRun && run === a.runs) wrote = writeProfile(a, cal.definition);
       }
       const rows = compareCheck(plan.scenarios, out, predictor(cpu, kernel, tscGHz));
       runs.push(rows);
@@ -267,6 +320,11 @@ async function check(a: Args): Promise<number> {
   }
   w('');
   w('measured = median native total (thread CPU time in TSC cycles); noise = IQR / median of the repetitions within a run');
+  if (lastRegimes) {
+    w('');
+    w("the last run's A/D regime measurements next to its profile's model (fitted rows priced it; the others are checks):");
+    w(formatRegimeRows(lastRegimes));
+  }
   if (wrote) w(`wrote ${wrote} (the last run's calibration)`);
   w(passed ? `PASS: every error within ${CHECK_TOLERANCE_PCT}%${a.runs > 1 ? ' (median over runs)' : ''}` : `FAIL: an error exceeds ${CHECK_TOLERANCE_PCT}% or a column is missing`);
   return passed ? 0 : 1;
@@ -274,5 +332,5 @@ async function check(a: Args): Promise<number> {
 
 export async function main(argv: string[]): Promise<number> {
   const a = parseArgs(argv);
-  return a.check ? check(a) : calibrate(a);
+  return a.regimes ? regimes(a) : a.check ? check(a) : calibrate(a);
 }

@@ -15,7 +15,7 @@ import { getProfile } from './registry';
 import { virtualize } from './virtualize';
 import { medianOf, spreadPct, type ProbeOutput, type ProbeResult } from './probe-runner';
 import { regimePrice, walkRefAt, type Dependence } from './regime';
-import type { MemoryDefinition } from './memory';
+import { DEFAULT_PT_SHARE, hierarchyOf, type MemoryDefinition } from './memory';
 import type { HwEvent } from '../x86/events';
 
 export interface HostInfo {
@@ -146,9 +146,46 @@ export interface CalibrationRow {
 
 type Got = { value: number; r: ProbeResult } | { error: string };
 
+/** The probe's regime measurements (<key>_<dep|ind>_<tag>) and the model's event for each. */
+const REGIME_KEYS: { key: string; ev: 'aBitSet' | 'adBitSet' | 'dBitSet'; how: string }[] = [
+  { key: 'a', ev: 'aBitSet', how: 'read after MADV_FREE' },
+  { key: 'acr', ev: 'aBitSet', how: 'read after clear_refs' },
+  { key: 'ad', ev: 'adBitSet', how: 'write after MADV_FREE' },
+  { key: 'd', ev: 'dBitSet', how: 'write to A=1,D=0' },
+];
+
+/**
+ * The A/D regime measurements next to the model's extra cycles per page for them under `profile`
+ * (its independent pass reads in address order, its dependent chase in random order). `isFitted`
+ * marks the rows that priced the profile.
+ */
+export function regimeRowsFor(profile: CpuProfile, probe: ProbeOutput, tags: string[], isFitted: (key: string, dependence: Dependence, tag: string) => boolean = () => false): RegimeRow[] {
+  const rows: RegimeRow[] = [];
+  for (const u of REGIME_KEYS)
+    for (const t of tags)
+      for (const dependence of ['dependent', 'independent'] as Dependence[]) {
+        const name = `${u.key}_${dependence === 'dependent' ? 'dep' : 'ind'}_${t}`;
+        const g = medianOf(probe, name);
+        if ('error' in g && u.key === 'acr' && /no such measurement|not in the --fast/.test(g.error)) continue;
+        const pages = Number(t.replace('m', '')) * 256;
+        const predicted = regimePrice(profile, u.ev as HwEvent, { dependence, footprintPages: pages, sequential: dependence === 'independent' });
+        const row: RegimeRow = { event: u.ev, how: u.how, dependence, footprintMiB: pages / 256, predicted, fitted: isFitted(u.key, dependence, t) };
+        if ('error' in g) row.problem = g.error;
+        else {
+          row.measured = g.value;
+          row.spreadPct = spreadPct(g.r);
+          row.errorPct = ((predicted - g.value) / Math.abs(g.value)) * 100;
+        }
+        rows.push(row);
+      }
+  return rows;
+}
+
 /** A regime measurement against the model's price for it (only the dependent one at the first footprint is fitted). */
 export interface RegimeRow {
   event: 'aBitSet' | 'adBitSet' | 'dBitSet';
+  /** how the bit was cleared and the access */
+  how: string;
   dependence: Dependence;
   footprintMiB: number;
   measured?: number;
@@ -305,11 +342,37 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
       source: `${source}: TLB-missing reads of A=1 pages over ${tags[0].replace('m', ' MiB')}, dependent chase / independent page-stride stream (${Math.round(chase0.value)} / ${Math.round(stream0.value)} cycles per page)`,
       kind: 'measured',
     };
-  const hier = { l1dBytes: mem.l1d.bytes.value, l1dCycles: mem.l1d.cycles.value, l2Bytes: mem.l2.bytes.value, l2Cycles: mem.l2.cycles.value, llcBytes: mem.llc.bytes.value, llcCycles: mem.llc.cycles.value, dramCycles: mem.dramCycles.value, mlp: mem.mlp.value };
+  const amd = pick.name.startsWith('zen');
+  const warmRef = b('walkMemRef');
+  const hierWith = (ptShare: number) => ({ ...hierarchyOf(mem), ptShare });
+  /** the model's footprint term of an AMD A/D update (a re-walk of the leaf) in a random-order chase */
+  const rewalkAt = (pages: number, ptShare: number) => (amd ? walkRefAt(warmRef, hierWith(ptShare), pages) - warmRef : 0);
+  // How fast an A update grows with the footprint (AMD): the page tables' cache share that makes
+  // the model's re-walk term grow between the two calibration footprints as the dependent A delta
+  // did (bisection; the term falls as the share grows). The check sizes (128 MiB, 1 GiB) stay out.
+  const a0 = m(`a_dep_${tags[0]}`), a1 = m(`a_dep_${tags[1]}`);
+  if (amd && !('error' in a0) && !('error' in a1) && a1.value > a0.value) {
+    const growth = (sh: number) => rewalkAt(tagPages(tags[1]), sh) - rewalkAt(tagPages(tags[0]), sh);
+    const want = a1.value - a0.value;
+    let lo = 0.05, hi = 8;
+    if (growth(hi) <= want && want <= growth(lo)) {
+      for (let i = 0; i < 50; i++) {
+        const mid = Math.sqrt(lo * hi);
+        if (growth(mid) > want) lo = mid;
+        else hi = mid;
+      }
+      mem.ptShare = {
+        value: Math.round(Math.sqrt(lo * hi) * 100) / 100,
+        source: `${source}: the dependent A delta grew by ${Math.round(want)} cycles from ${tagPages(tags[0]) / 256} to ${tagPages(tags[1]) / 256} MiB (a_dep_${tags[0]} ${Math.round(a0.value)}, a_dep_${tags[1]} ${Math.round(a1.value)}); the share that gives the model's re-walk term the same growth`,
+        kind: 'measured',
+        note: 'fitted at the two calibration footprints only; 128 MiB and 1 GiB (the checks) are predictions',
+      };
+    }
+  }
+  const share = mem.ptShare?.value ?? DEFAULT_PT_SHARE;
+  const rewalk = (pages: number) => rewalkAt(pages, share);
   // A/D updates: fitted on the dependent chase at the first footprint only, minus the footprint
   // term the model adds there (AMD re-walk of the leaf); everything else in regimeRows is a check.
-  const warmRef = b('walkMemRef');
-  const rewalk = (pages: number) => (pick.name.startsWith('zen') ? walkRefAt(warmRef, hier, pages) - warmRef : 0); // the chase visits pages in random order
   const fitPages = tagPages(tags[0]);
   const upd: { ev: 'aBitSet' | 'adBitSet' | 'dBitSet'; key: string; what: string }[] = [
     { ev: 'aBitSet', key: 'a', what: 'read after MADV_FREE (A=0) - read of A=1' },
@@ -397,22 +460,7 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
     ...(idleNote ? [idleNote] : []),
   ];
   const profile = parseProfile(def, 'ptlab calibrate');
-  const regimeRows: RegimeRow[] = [];
-  for (const u of upd)
-    for (const t of tags)
-      for (const dependence of ['dependent', 'independent'] as Dependence[]) {
-        const pages = tagPages(t);
-        // the probe's independent pass goes in address order, its dependent chase in random order
-        const predicted = regimePrice(profile, u.ev as HwEvent, { dependence, footprintPages: pages, sequential: dependence === 'independent' });
-        const g = m(`${u.key}_${dependence === 'dependent' ? 'dep' : 'ind'}_${t}`);
-        const row: RegimeRow = { event: u.ev, dependence, footprintMiB: pages / 256, predicted, fitted: dependence === 'dependent' && t === tags[0] };
-        if ('error' in g) row.problem = g.error;
-        else {
-          row.measured = g.value;
-          row.spreadPct = spreadPct(g.r);
-          row.errorPct = ((predicted - g.value) / Math.abs(g.value)) * 100;
-        }
-        regimeRows.push(row);
-      }
+  const priced = (key: string) => costs[REGIME_KEYS.find((k) => k.key === key)!.ev]?.kind === 'measured';
+  const regimeRows = regimeRowsFor(profile, probe, tags, (key, dep, tag) => dep === 'dependent' && key !== 'acr' && priced(key) && (tag === tags[0] || (key === 'a' && tag === tags[1] && def.memory.ptShare !== undefined)));
   return { definition: def, profile, base: pick.name + (info.hypervisor ? ' (virtualized)' : ''), baseWhy: pick.why, rows, regimeRows, virtualization: virt, tscGHz: probe.tscGHz };
 }

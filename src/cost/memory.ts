@@ -22,6 +22,11 @@ export interface MemoryDefinition {
   dramCycles: Sourced;
   /** independent TLB-missing loads in flight: walks and data misses overlap about this much */
   mlp: Sourced;
+  /**
+   * how much of each cache page-table lines keep while the data they map streams through (1 = as
+   * if alone); sets how fast walk references grow with the footprint (regime.ts). Optional: 0.5.
+   */
+  ptShare?: Sourced;
 }
 
 /** The plain numbers the regime rule reads. */
@@ -34,6 +39,7 @@ export interface MemoryHierarchy {
   llcCycles: number;
   dramCycles: number;
   mlp: number;
+  ptShare: number;
 }
 
 const positive = SourcedSchema.refine((v) => v.value > 0, { error: 'value must be > 0', path: ['value'] });
@@ -46,6 +52,7 @@ export const MemorySchema = z
     llc: Level,
     dramCycles: positive,
     mlp: SourcedSchema.refine((v) => v.value >= 1, { error: 'must be >= 1 (1 = no overlap)', path: ['value'] }),
+    ptShare: SourcedSchema.refine((v) => v.value > 0 && v.value <= 8, { error: 'must be > 0 and <= 8', path: ['value'] }).optional(),
   })
   .superRefine((m, ctx) => {
     if (!(m.l1d.bytes.value < m.l2.bytes.value && m.l2.bytes.value < m.llc.bytes.value))
@@ -53,6 +60,13 @@ export const MemorySchema = z
     if (!(m.l1d.cycles.value <= m.l2.cycles.value && m.l2.cycles.value <= m.llc.cycles.value && m.llc.cycles.value <= m.dramCycles.value))
       ctx.addIssue({ code: 'custom', path: ['dramCycles', 'value'], message: 'latencies must not shrink: l1d <= l2 <= llc <= dram' });
   });
+
+/**
+ * Page-table lines' share of each cache when not measured: between two uses of a leaf line in a
+ * random-order pass as many data bytes pass through the caches as there are PTE bytes, so an LRU
+ * cache needs twice the tables' size to keep them (estimate).
+ */
+export const DEFAULT_PT_SHARE = 0.5;
 
 export function hierarchyOf(m: MemoryDefinition): MemoryHierarchy {
   return {
@@ -64,6 +78,7 @@ export function hierarchyOf(m: MemoryDefinition): MemoryHierarchy {
     llcCycles: m.llc.cycles.value,
     dramCycles: m.dramCycles.value,
     mlp: m.mlp.value,
+    ptShare: m.ptShare?.value ?? DEFAULT_PT_SHARE,
   };
 }
 

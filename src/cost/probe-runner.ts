@@ -90,6 +90,8 @@ export interface ProbeOptions {
   checkPagesFile?: string;
   /** with `check`: run every measurement first, then the scenarios, in the same probe process */
   measure?: boolean;
+  /** only the regime measurements, at these footprints in MiB */
+  regimes?: number[];
   /** pin the probe to its first allowed CPU and keep the other allowed CPUs busy with spinning processes (see probe.c) */
   spinOthers?: boolean;
   timeoutMs?: number;
@@ -102,6 +104,7 @@ export async function runProbe(bin: string, opts: ProbeOptions = {}): Promise<Pr
   if (opts.check) args.push('--check', '--check-pages', opts.checkPagesFile ?? '');
   if (opts.check && opts.measure) args.push('--measure');
   if (opts.spinOthers) args.push('--spin-others');
+  if (opts.regimes?.length) args.push('--regimes', opts.regimes.join(','));
   const r = await run(bin, args, opts.timeoutMs ?? 600_000);
   if (r.code !== 0) throw new Error(`probe ${args.join(' ')} failed (exit ${r.code}): ${r.stderr.trim() || r.error?.message}`);
   try {

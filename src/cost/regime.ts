@@ -11,14 +11,14 @@
  *   counts them as microcode assists, OTHER_ASSISTS.ANY / ASSISTS.ANY, which drain the pipeline)
  *   and #PF delivery. The drain of a read's A update (or a #PF) is the data access that would
  *   have overlapped and now waits in full: dataLatency x (1 - 1/MLP). The walk that found the bit
- *   clear ran speculatively and overlapped, so it keeps its throughput price. A store's A/D update
- *   has no drain (see DRAINING).
+ *   clear ran speculatively and overlapped, so it keeps its throughput price. A D-only update has
+ *   no drain (see DRAINING).
  *
  * Footprint: a touch of N pages spans N x 8 bytes of leaf PTEs. In random page order each leaf
  * line is reused at random intervals while the data streams through the caches, so a level of
- * capacity C holds it with probability 1 - exp(-C/2 / PT bytes) (half the cache: between two uses
- * as many data lines pass as there are PTE bytes; estimate); in address order 7 of 8 walks find
- * the line the previous walk used. A walk reference costs its warm price (walkMemRef: tables in
+ * capacity C holds it with probability 1 - exp(-s C / PT bytes), s = memory.ptShare (0.5 unless
+ * measured: between two uses as many data bytes pass as there are PTE bytes); in address order 7
+ * of 8 walks find the line the previous walk used. A walk reference costs its warm price (walkMemRef: tables in
  * L2) plus how much farther the line is. On AMD the A/D update re-walks (at retirement), and
  * measured dependent chases on a Zen 3 guest show the A update growing with the footprint like a
  * walk (docs/cost-model.md), so A/D prices add the same difference.
@@ -48,19 +48,16 @@ export const OVERLAPPABLE: readonly HwEvent[] = ['stlbHit', 'tlbMiss', 'walk', '
 /** Work that serializes: priced at full latency in both regimes (never divided by MLP). */
 export const SERIALIZING: readonly HwEvent[] = ['aBitSet', 'dBitSet', 'adBitSet', 'pageFault'];
 /**
- * Serializing work that also drains a load: the A update of a read miss (and a #PF) happens at
- * retirement, and only then does the load fetch its data, which a stream would have overlapped.
- * A store's A/D update does not expose its data access: the store retires into the store buffer
- * and its line is fetched after, so dBitSet/adBitSet pay their latency without a drain (on the
- * Zen 3 guest an independent write stream's D/A+D deltas exceed the dependent ones by ~90-130
- * cycles, a read stream's A delta by ~280-450: docs/cost-model.md).
+ * Serializing work that also drains: an update that sets A (on a read or a write miss) and a #PF
+ * happen at retirement, and only then is the data fetched, which a stream would have overlapped.
+ * A D-only update (a write to A=1,D=0) does not expose the data access: measured on the Zen 3
+ * guest, an independent write stream's D delta is ~140 cycles (about its latency) while its A+D
+ * delta is ~550-600, like a read stream's A delta (docs/cost-model.md).
  */
-export const DRAINING: readonly HwEvent[] = ['aBitSet', 'pageFault'];
+export const DRAINING: readonly HwEvent[] = ['aBitSet', 'adBitSet', 'pageFault'];
 /** A/D updates: on AMD a locked re-walk that reads the leaf PTE again. */
 const AD_UPDATES: readonly HwEvent[] = ['aBitSet', 'dBitSet', 'adBitSet'];
 
-/** Share of each cache the page tables get while the data they map competes for it (estimate). */
-export const PAGE_TABLE_CACHE_SHARE = 0.5;
 const PTE_BYTES = 8;
 const PAGE_BYTES = 4096;
 
@@ -71,7 +68,7 @@ export function pageTableBytes(pages: number): number {
 
 /** Where a leaf line is when a walk reads it: mean latency over the hierarchy. */
 export function pageTableLatency(m: MemoryHierarchy, footprintPages: number, sequential = false): number {
-  const random = reuseLatency(m, pageTableBytes(footprintPages), PAGE_TABLE_CACHE_SHARE);
+  const random = reuseLatency(m, pageTableBytes(footprintPages), m.ptShare);
   return sequential ? (7 / 8) * m.l1dCycles + random / 8 : random;
 }
 
