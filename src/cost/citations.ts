@@ -43,6 +43,8 @@ export const CITE = {
   amdSog19h: 'AMD "Software Optimization Guide for AMD Family 19h Processors" (pub. 56665), section "Translation-Lookaside Buffer" (L1 DTLB 64 entries fully associative; L2 DTLB 2048 entries, 4K/2M)',
   amdSogZen4: 'AMD "Software Optimization Guide for the AMD Zen4 Microarchitecture" (pub. 57647), TLB section (L1 DTLB 72 entries fully associative; L2 DTLB 3072 entries)',
   zen2Skewed: 'AMD Family 17h Software Optimization Guide / WikiChip Zen 2: the L2 DTLB is a unified, skewed 12-way set-associative cache',
+  measuredShootdown:
+    'measured: ptlab calibrate 2026-12-07 on AMD EPYC (Zen 3, family 25 model 1) KVM guest with nested paging, kernel 6.18.44, other vCPU running a thread of the mm: mprotect() of 1 page with - without that thread - one INVLPG (src/cost/profiles/measured/zen3-kvm-guest.json)',
   anandSkxLatency:
     'Johan De Gelas, AnandTech "Sizing Up Servers: Intel\'s Skylake-SP Xeon versus AMD\'s EPYC 7000" (2017), LMBench random load latency: Skylake-SP L2 ~14, L3 ~55 cycles, DRAM ~90 ns; Broadwell-EP L3 38-51 cycles, DRAM ~95 ns',
   anandZen3:

@@ -5,7 +5,8 @@
  */
 import { COST_EVENTS, type CostEvent } from './cost-events';
 import { effectiveCycles } from './model';
-import { getProfile, SHIPPED_PROFILES } from './registry';
+import { getProfile, measuredProfiles, SHIPPED_PROFILES } from './registry';
+import { regimePrice, walkMemRefCycles, dataLatency } from './regime';
 import type { CpuProfile } from './profile';
 import type { Sourced } from './sourced';
 
@@ -36,18 +37,18 @@ export function sourcesTable(profiles: CpuProfile[]): string {
     if (i < 0) i = legend.push(source) - 1;
     return `[${i + 1}]`;
   };
-  const out = ['| event | profiles | source | note |', '|---|---|---|---|'];
+  const out = ['| event | profiles | source | regime | note |', '|---|---|---|---|---|'];
   for (const ev of COST_EVENTS) {
-    const groups = new Map<string, { names: string[]; source: string; note: string }>();
+    const groups = new Map<string, { names: string[]; source: string; note: string; regime: string }>();
     for (const p of profiles) {
       const c = p.costs[ev];
       const note = (c.note ?? '').replace(/; carried over in cycles from (a \w+ measurement|Zen 3 \(EPYC Milan\))/, '');
-      const key = `${c.source}\u0000${note}`;
-      const g = groups.get(key) ?? { names: [], source: c.source, note };
+      const key = `${c.source}\u0000${note}\u0000${c.regime ?? ''}`;
+      const g = groups.get(key) ?? { names: [], source: c.source, note, regime: c.regime ?? '' };
       g.names.push(p.name);
       groups.set(key, g);
     }
-    for (const g of groups.values()) out.push(`| \`${ev}\` | ${g.names.length === profiles.length ? 'all' : g.names.join(', ')} | ${ref(g.source)} | ${esc(g.note)} |`);
+    for (const g of groups.values()) out.push(`| \`${ev}\` | ${g.names.length === profiles.length ? 'all' : g.names.join(', ')} | ${ref(g.source)} | ${esc(g.regime)} | ${esc(g.note)} |`);
   }
   out.push('', 'Sources:', '');
   legend.forEach((s, i) => out.push(`${i + 1}. ${s}`));
@@ -68,9 +69,51 @@ export function geometryTable(profiles: CpuProfile[]): string {
   return out.join('\n');
 }
 
-export function docTables(names: string[] = SHIPPED_PROFILES.map((d) => d.name)): string {
+const KIB = 1024;
+const fmtBytes = (b: number) => (b >= 1 << 20 ? `${+(b / (1 << 20)).toFixed(2)} MiB` : `${+(b / KIB).toFixed(0)} KiB`);
+
+export function memoryTable(profiles: CpuProfile[]): string {
+  const out = ['| profile | L1D | L2 | LLC | DRAM cycles | MLP | kinds (L1/L2 latency, LLC, DRAM, MLP) |', '|---|---|---|---|---:|---:|---|'];
+  for (const p of profiles) {
+    const d = p.definition.memory;
+    const m = p.memory;
+    out.push(
+      `| ${p.name} | ${fmtBytes(m.l1dBytes)}, ${m.l1dCycles} cyc | ${fmtBytes(m.l2Bytes)}, ${m.l2Cycles} cyc | ${fmtBytes(m.llcBytes)}, ${m.llcCycles} cyc | ${m.dramCycles} | ${m.mlp} | ${[d.l2.cycles, d.llc.cycles, d.dramCycles, d.mlp].map((x) => KIND[x.kind]).join(' ')} |`,
+    );
+  }
+  return out.join('\n');
+}
+
+/** The regime rule per profile: an A update's extra cycles per page, and a walk reference, at two footprints. */
+export function regimeTable(profiles: CpuProfile[]): string {
+  const sizes = [{ mib: 128, pages: 32768 }, { mib: 1024, pages: 262144 }];
+  const head = ['profile', ...sizes.flatMap((s) => [`A dep ${s.mib} MiB`, `A ind ${s.mib} MiB`]), ...sizes.map((s) => `walkMemRef ${s.mib} MiB (random)`), ...sizes.map((s) => `data miss ${s.mib} MiB`)];
+  const out = [`| ${head.join(' | ')} |`, `|---|${head.slice(1).map(() => '---:').join('|')}|`];
+  for (const p of profiles) {
+    const cells = [
+      ...sizes.flatMap((s) => [
+        regimePrice(p, 'aBitSet', { dependence: 'dependent', footprintPages: s.pages }),
+        regimePrice(p, 'aBitSet', { dependence: 'independent', footprintPages: s.pages, sequential: true }),
+      ]),
+      ...sizes.map((s) => walkMemRefCycles(p, s.pages)),
+      ...sizes.map((s) => dataLatency(p, s.pages)),
+    ];
+    out.push(`| ${p.name} | ${cells.map((c) => Math.round(c).toLocaleString('en-US')).join(' | ')} |`);
+  }
+  return out.join('\n');
+}
+
+export function docTables(names: string[] = [...SHIPPED_PROFILES.map((d) => d.name), ...measuredProfiles()]): string {
   const profiles = names.map((n) => getProfile(n));
   return [
+    '### The regime rule per profile (cycles; A ind = an address-order read stream, A dep = a random pointer chase)',
+    '',
+    regimeTable(profiles),
+    '',
+    '### Memory hierarchy (M measured, P published, E estimate)',
+    '',
+    memoryTable(profiles),
+    '',
     '### Cycles per event (M measured, P published for this core family, E estimate)',
     '',
     cyclesTable(profiles),

@@ -15,7 +15,7 @@ export {
   type Vendor,
 } from './profile';
 export { writeCyclesPerPage, readCyclesPerPage } from './storage';
-export { virtualize, NESTED_WALK_FACTOR, VM_IPI_FACTOR } from './virtualize';
+export { virtualize, NESTED_WALK_FACTOR } from './virtualize';
 export { getProfile, listProfiles, registerProfile, hostProfilePath, measuredProfiles, measuredProfileDir, DEFAULT_PROFILE, SHIPPED_PROFILES } from './registry';
 export { cycles, totalCycles, costTable, effectiveCycles, type Cycles, type CostTable } from './model';
 export { DEPENDENCES, regimeTable, regimePrice, walkMemRefCycles, dataLatency, drainCycles, pageTableBytes, OVERLAPPABLE, SERIALIZING, type Dependence, type AccessRegime } from './regime';

@@ -2,9 +2,9 @@
  * virtualize(profile): the same CPU running as a KVM guest with nested paging (EPT/NPT).
  * - walkMemRef x 4.4/1.5: a 2-D walk makes ~4.4 references where a native walk with page-walk
  *   caches makes ~1.5 ("Every Walk's a Hit", ASPLOS 2022); worst case 24 vs 4 (Bhargava, ASPLOS 2008).
- * - ipi x 5136/2156: a shootdown IPI exits to the hypervisor on the sender and the receiver.
- *   Nadav's guest mprotect costs 8630 - 3494 = 5136 cycles more with a 2nd thread, bare metal
- *   4655 - 2499 = 2156 (RFC cover).
+ * - ipi: unchanged. The shipped price is already a KVM-guest measurement (kernel-software.ts); the
+ *   v1 factor 5136/2156 came from the RFC cover letter's bare-metal numbers, which notebook 05
+ *   compares against, so it is gone.
  * - pageFault x 970/710: ring crossing in a VM ~600+370 vs ~440+270 cycles (lastweek.io).
  * - syscalls x 3494/2499: guest vs bare-metal mprotect call (Nadav v3 cover vs RFC cover).
  * A/D updates, TLB hits and kernel handler paths are left unchanged.
@@ -17,7 +17,6 @@ import type { CostEntry } from './sourced';
 
 export const NESTED_WALK_FACTOR = 4.4 / 1.5;
 export const NESTED_WALK_WORST_FACTOR = 24 / 4;
-export const VM_IPI_FACTOR = (8630 - 3494) / (4655 - 2499);
 export const VM_PF_FACTOR = (600 + 370) / (440 + 270);
 export const VM_SYSCALL_FACTOR = 3494 / 2499;
 
@@ -38,7 +37,6 @@ export function virtualize(profile: CpuProfile): CpuProfile {
     c[ev] = scaled(c[ev], f, why);
   };
   scale('walkMemRef', NESTED_WALK_FACTOR, CITE.nestedWalk);
-  scale('ipi', VM_IPI_FACTOR, `VM exits on IPI send and receive; ${CITE.nadavKvm} vs ${CITE.rfcCover}`);
   scale('pageFault', VM_PF_FACTOR, CITE.lastweek);
   for (const ev of KERNEL_ENTRY_EVENTS) if (ev !== 'pageFault') scale(ev, VM_SYSCALL_FACTOR, `guest vs bare-metal mprotect call; ${CITE.nadavKvm}`);
   def.virtualized = true;
