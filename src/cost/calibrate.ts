@@ -451,6 +451,7 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
     tscGHz: Math.round(probe.tscGHz * 1000) / 1000,
     otherCpus: spinning ? 'busy' : 'as-is',
     ...(info.cpus ? { cpus: info.cpus } : {}),
+    base: { profile: pick.name, virtualized: info.hypervisor },
   };
   def.notes = [
     ...(base.definition.notes ?? []),

@@ -46,6 +46,8 @@ export interface MeasuredMachine {
   /** the other CPUs during the measurement */
   otherCpus: 'busy' | 'as-is';
   cpus?: number;
+  /** the shipped profile the unmeasured entries came from (virtualize()d for a guest) */
+  base?: { profile: string; virtualized: boolean };
 }
 
 export const MeasuredMachineSchema = z
@@ -61,6 +63,7 @@ export const MeasuredMachineSchema = z
     tscGHz: z.number().positive(),
     otherCpus: z.enum(['busy', 'as-is']),
     cpus: z.number().int().positive().optional(),
+    base: z.object({ profile: z.string().min(1), virtualized: z.boolean() }).strict().optional(),
   })
   .strict();
 

@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseProfile, ProfileError, type CpuProfile, type CpuProfileInput } from './profile';
+import { virtualize } from './virtualize';
 import { haswell } from './profiles/haswell';
 import { skylakeSp } from './profiles/skylake-sp';
 import { icelakeSp } from './profiles/icelake-sp';
@@ -60,6 +61,34 @@ function measured(): Map<string, { def: unknown; file: string }> {
   return measuredDefs;
 }
 
+/**
+ * A measured profile is data from one day; the event vocabulary grows after it. Events it lacks
+ * come from its base (measuredOn.base, virtualize()d when it was a guest), and events that no
+ * longer exist are dropped, both listed in its notes.
+ */
+function withBaseEvents(def: unknown): unknown {
+  const d = def as { costs?: Record<string, unknown>; notes?: string[]; measuredOn?: { base?: { profile: string; virtualized: boolean } } };
+  const b = d.measuredOn?.base;
+  if (!b || !d.costs || !SHIPPED_PROFILES.some((x) => x.name === b.profile)) return def;
+  let base = shipped(b.profile)!;
+  if (b.virtualized) base = virtualize(base);
+  const stated = base.definition.costs as unknown as Record<string, unknown>;
+  const costs: Record<string, unknown> = {};
+  const added: string[] = [], dropped: string[] = [];
+  for (const ev of Object.keys(stated)) {
+    if (d.costs[ev] !== undefined) costs[ev] = d.costs[ev];
+    else {
+      costs[ev] = stated[ev];
+      added.push(ev);
+    }
+  }
+  for (const ev of Object.keys(d.costs)) if (stated[ev] === undefined) dropped.push(ev);
+  const notes = [...(d.notes ?? [])];
+  if (added.length) notes.push(`events added since it was measured, from its base ${b.profile}${b.virtualized ? ' (virtualized)' : ''}: ${added.join(', ')}`);
+  if (dropped.length) notes.push(`events since removed from the model, dropped: ${dropped.join(', ')}`);
+  return { ...d, costs, notes };
+}
+
 /** Names of the measured profiles (src/cost/profiles/measured). */
 export function measuredProfiles(): string[] {
   return [...measured().keys()];
@@ -99,7 +128,7 @@ function shipped(name: string): CpuProfile | undefined {
     const def = SHIPPED_PROFILES.find((d) => d.name === name);
     const m = def ? undefined : measured().get(name);
     if (!def && !m) return undefined;
-    p = def ? parseProfile(def, 'src/cost/profiles') : parseProfile(m!.def, m!.file);
+    p = def ? parseProfile(def, 'src/cost/profiles') : parseProfile(withBaseEvents(m!.def), m!.file);
     if (m && !p.definition.measuredOn) throw new ProfileError(`measured profile ${m.file}: measuredOn is required (the machine, kernel and virtualization mode it was measured on)`);
     built.set(name, p);
   }
