@@ -26,7 +26,7 @@ test('the required profiles ship and all validate', () => {
   for (const n of ['haswell', 'skylake-sp', 'icelake-sp', 'sapphire-rapids', 'zen3', 'zen4']) assert.ok(names.includes(n), n);
   for (const d of SHIPPED_PROFILES) assert.doesNotThrow(() => parseProfile(d), d.name);
   assert.equal(getProfile().name, DEFAULT_PROFILE);
-  assert.equal(DEFAULT_PROFILE, 'skylake-sp');
+  assert.ok(names.includes(DEFAULT_PROFILE), 'the default is a shipped profile');
 });
 
 test('every event of both vocabularies has a sourced cost in every profile', () => {

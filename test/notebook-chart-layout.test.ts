@@ -12,7 +12,7 @@ import type { ResultsJson } from '../src/lab/types';
 import { charts, chartFor } from '../src/notebook/charts/index';
 import { categoryAxis, PAGE_WIDTH, wrapLabel } from '../src/notebook/charts/layout';
 import { vegaLiteWarnings } from '../src/notebook/render';
-import { makeRun } from './notebook-fixtures.test';
+import { makeRun } from './helpers/notebook-fixtures';
 
 const LONG = [
   'linux-5.19 baseline (uffd unprotect faults)',

@@ -5,7 +5,7 @@ import { Chart, VEGA_LITE_MIME, VEGA_LITE_SCHEMA } from '../src/notebook/chart';
 import { setDisplaySink, type DisplayMessage } from '../src/notebook/display';
 import { pngSize, prefixSvgIds, vegaLiteWarnings } from '../src/notebook/render';
 import { charts } from '../src/notebook/charts/index';
-import { fixtureResults, sweepResults } from './notebook-fixtures.test';
+import { fixtureResults, sweepResults } from './helpers/notebook-fixtures';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 

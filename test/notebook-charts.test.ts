@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { summarize } from '../src/lab/stats';
 import type { InspectRow, RunResult } from '../src/lab/types';
 import { charts, cycleBreakdownRows, overheadData, PTE_STATE_COLORS, pteState, sweepData, dirtyPagesRows, metricOf, stepOf, OTHER_EVENT } from '../src/notebook/charts/index';
-import { counters, fixtureResults, makeRun, SEEDS, sweepResults } from './notebook-fixtures.test';
+import { counters, fixtureResults, makeRun, SEEDS, sweepResults } from './helpers/notebook-fixtures';
 
 test('overhead: error bars are the 95% CI of per-seed paired differences', async () => {
   const r = fixtureResults();

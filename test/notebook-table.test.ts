@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { Table } from '../src/notebook/table';
 import { escapeHtml, jsonForScript } from '../src/notebook/html-escape';
 import { summaryRows, summaryTable } from '../src/notebook/summary';
-import { fixtureResults } from './notebook-fixtures.test';
+import { fixtureResults } from './helpers/notebook-fixtures';
 
 test('table HTML escapes every cell, header and title', () => {
   const evil = '</script><script>alert(1)</script>';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli/report';
 import { CliError } from '../src/cli/errors';
-import { fixtureResults } from './notebook-fixtures.test';
+import { fixtureResults } from './helpers/notebook-fixtures';
 
 function silently<T>(fn: () => Promise<T>): Promise<T> {
   const orig = process.stdout.write.bind(process.stdout);

@@ -8,7 +8,7 @@ import { profileSourceRows } from '../src/report/profiles';
 import { Chart } from '../src/notebook/chart';
 import { pngSize } from '../src/notebook/render';
 import type { ResultsJson } from '../src/lab/types';
-import { fixtureResults, sweepResults } from './notebook-fixtures.test';
+import { fixtureResults, sweepResults } from './helpers/notebook-fixtures';
 
 const EVIL = '</script><script>alert(1)</script>';
 

@@ -3,11 +3,8 @@
  * thread's scenario (write, uffd-wp protect, unprotect, inspect, write again), with byEvent cycles,
  * fault kinds, flushes, a dirty-page series and inspect rows. Numbers are made up but shaped like
  * the real thing: the hints variant trades wp faults for dirty pages.
- * (Named *.test.ts to sit in the notebook test namespace; it registers no tests when imported.)
  */
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
-import type { Counters, InspectRow, ResultsJson, RunResult, StepResult } from '../src/lab/types';
+import type { Counters, InspectRow, ResultsJson, RunResult, StepResult } from '../../src/lab/types';
 
 export function counters(p: Partial<Omit<Counters, 'faults'>> & { faults?: Record<string, number> } = {}): Counters {
   const byKind = p.faults ?? {};
@@ -120,11 +117,3 @@ export function sweepResults(): ResultsJson {
   return { ptlab: { version: '0.1.0' }, runs: VARIANTS.flatMap((v) => [256, 1024, 4096].flatMap((pages) => [1, 2].map((s) => makeRun(v, s, { pages })))) };
 }
 
-if (require.main === module) {
-  test('fixture totals equal the sum of byEvent', () => {
-    for (const r of fixtureResults().runs) {
-      const sum = Object.values(r.total.cycles.byEvent).reduce((a, b) => a + b, 0);
-      assert.equal(r.total.cycles.total, sum);
-    }
-  });
-}
