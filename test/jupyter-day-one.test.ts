@@ -77,6 +77,8 @@ test('a day-one notebook outside the repository runs with documented names only'
   const cells = (JSON.parse(fs.readFileSync(executed, 'utf8')) as { cells: { outputs: Output[] }[] }).cells;
   const out = (i: number) => cells[i].outputs.map((o) => `${text(o.text)}${text(o.data?.['text/plain'])}${text(o.data?.['text/html'])}`).join('\n');
   const has = (i: number, mime: string) => cells[i].outputs.some((o) => o.data && mime in o.data);
+  // run() shows its progress in the notebook, ending in a summary line the saved notebook keeps
+  assert.match(out(2), /day one: first write after MADV_FREE: [\d,]+\/[\d,]+ accesses in [\d.]+ s; 4\/4 runs/);
   // a ResultSet as a value: what it holds, not an object dump
   assert.match(out(3), /ResultSet "day one: first write after MADV_FREE": 4 run\(s\)/);
   assert.ok(out(3).split('\n').length < 40, 'no inspect dump');

@@ -312,8 +312,22 @@ export class Experiment {
   }
 
   /** Runs all runs (worker threads with `jobs > 1`); resolves to the ResultSet. */
-  run(opts: RunOptions = {}): Promise<ResultSet> {
-    return run(this.toSpec(), { variants: this.d.variants, ...opts });
+  async run(opts: RunOptions = {}): Promise<ResultSet> {
+    // in a notebook without callbacks of its own: a progress display (src/notebook, loaded lazily)
+    let shown: import('../notebook/run-progress').RunProgressDisplay | null = null;
+    if (!opts.onProgress && !opts.onRunProgress) {
+      const { notebookRunProgress } = require('../notebook/run-progress') as typeof import('../notebook/run-progress');
+      const e = this.estimate({ variants: this.d.variants });
+      shown = notebookRunProgress(this.d.name, e.runs, e.totalAccesses);
+    }
+    let ok = false;
+    try {
+      const r = await run(this.toSpec(), { variants: this.d.variants, ...(shown?.callbacks ?? {}), ...opts });
+      ok = true;
+      return r;
+    } finally {
+      shown?.finish(ok);
+    }
   }
 
   /** Runs in this thread, synchronously: for small runs in notebooks. */

@@ -1,0 +1,33 @@
+/**
+ * Progress of `experiment.run()` in a notebook: one display updated in place with the simulated
+ * accesses done of the estimated total (finished runs, and inside the current run when it runs
+ * in this thread), ending in a summary line that the saved notebook keeps. Outside a notebook
+ * nothing is shown (the CLI prints its own progress on stderr).
+ */
+import type { RunOptions } from '../lab/runner';
+import { kernelAvailable } from './display';
+import { Progress } from './progress';
+
+export interface RunProgressDisplay {
+  callbacks: Pick<RunOptions, 'onProgress' | 'onRunProgress'>;
+  finish(ok: boolean): void;
+}
+
+/** Progress callbacks for a run of `runs` runs and about `accesses` simulated accesses, or null outside a notebook. */
+export function notebookRunProgress(name: string, runs: number, accesses: number): RunProgressDisplay | null {
+  if (!kernelAvailable()) return null;
+  const p = new Progress({ label: name, unit: 'accesses', total: Math.max(1, accesses), minIntervalMs: 500 });
+  let finishedAccesses = 0;
+  let finishedRuns = 0;
+  return {
+    callbacks: {
+      onRunProgress: (_plan, done) => void p.update(finishedAccesses + done),
+      onProgress: (pr) => {
+        finishedRuns = pr.done;
+        finishedAccesses += pr.result.total.counters.accesses;
+        p.update(finishedAccesses);
+      },
+    },
+    finish: (ok) => p.done(`${finishedRuns}/${runs} runs${ok ? '' : ' (stopped)'}`),
+  };
+}
