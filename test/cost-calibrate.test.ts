@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { execFileSync } from 'child_process';
-import { buildProbe, probeSupport, runProbe, type ProbeOutput } from '../src/cost/probe-runner';
+import { buildProbe, keepQuieter, noisyMeasurements, NOISY_SPREAD_PCT, probeSupport, runProbe, type ProbeOutput } from '../src/cost/probe-runner';
 import { deriveHostProfile, parseCpuinfo, closestBase } from '../src/cost/calibrate';
 import { checkScenarios, permutation, pageListFile, CHECK_PAGES, CHECK_CHASE_PAGES } from '../src/cost/check-scenarios';
 import { compareCheck, checkPassed, formatCheckTable, summarizeRuns } from '../src/cost/check';
@@ -236,4 +236,29 @@ test('repeated check runs: each row is judged by its median error, and the range
   assert.equal(checkPassed(s.map((r) => ({ name: r.name, title: r.name, errorPct: r.medianErrorPct }))), true);
   const t = summarizeRuns([run(40, 1), run(30, 1), run(-5, 1)]);
   assert.equal(checkPassed(t.map((r) => ({ name: r.name, title: r.name, errorPct: r.medianErrorPct }))), false);
+});
+
+test('noisy measurements: measured again, the quieter kept, still-noisy rows marked in the table and the saved profile; an unresolved walk says why', () => {
+  const stat = (name: string, median: number, spread: number, what = name) => ({ name, what, unit: 'page' as const, n: 10, min: median, p10: median, p25: median * (1 - spread / 200), median, p75: median * (1 + spread / 200), p90: median, mean: median });
+  const first: ProbeOutput = { probe: 1, fast: false, reps: 7, tscGHz: 2, results: [stat('madv_free_big', 900, 114, 'madvise(MADV_FREE) of 4096 written pages, per page'), stat('uffd_big_wp', 500, 10, 'UFFDIO_WRITEPROTECT protect of 4096 written pages, per page'), stat('walk_read', 50, 10), stat('huge_read', 60, 10)] };
+  assert.deepEqual(noisyMeasurements(first), ['madv_free_big']);
+  // measured again: quieter the second time -> that one is kept
+  const quieter = keepQuieter(first, { ...first, results: [stat('madv_free_big', 800, 20, 'madvise(MADV_FREE) of 4096 written pages, per page'), stat('uffd_big_wp', 999, 200)] });
+  assert.equal(quieter.results[0].median, 800);
+  assert.equal(quieter.results[1].median, 500, 'a quiet measurement is not replaced');
+  assert.deepEqual(noisyMeasurements(quieter), []);
+  // still noisy the second time: kept, and marked
+  const still = keepQuieter(first, { ...first, results: [stat('madv_free_big', 700, 300, 'madvise(MADV_FREE) of 4096 written pages, per page')] });
+  assert.equal(still.results[0].median, 900);
+  const cpuinfo = 'vendor_id : GenuineIntel\ncpu family : 6\nmodel : 85\nmodel name : Test CPU\nflags : fpu\n';
+  const cal = deriveHostProfile(still, parseCpuinfo(cpuinfo, '6.18.0'), '2026-01-01');
+  const row = cal.rows.find((r) => r.event === 'madvisePte')!;
+  assert.equal(row.noisy, true);
+  assert.match(cal.profile.costs.madvisePte.note ?? '', /^NOISY \(IQR 114% > 50% after measuring twice\)/);
+  assert.equal(cal.rows.find((r) => r.event === 'uffdChangePte')!.noisy, undefined);
+  // a cold read no dearer than the same reads on THP: the walk is not resolved, and the row says why
+  const walk = cal.rows.find((r) => r.event === 'walk')!;
+  assert.equal(walk.status, 'kept');
+  assert.match(walk.how, /not resolved .*: 50\.0 measured - [\d.]+ subtracted = -?[\d.]+ <= 0: the event costs no more than the other terms here, within the measurement's IQR of 10%; the base profile's value is kept/);
+  assert.ok(NOISY_SPREAD_PCT === 50);
 });

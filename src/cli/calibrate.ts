@@ -8,7 +8,7 @@ import * as path from 'path';
 import { compile } from '../lab/compile';
 import { simulateRun } from '../lab/simulate';
 import { CliError } from './errors';
-import { buildProbe, probeSupport, runProbe, type ProbeOutput } from '../cost/probe-runner';
+import { buildProbe, keepQuieter, noisyMeasurements, NOISY_SPREAD_PCT, probeSupport, runProbe, type ProbeOutput } from '../cost/probe-runner';
 import { deriveHostProfile, readHostInfo, closestBase, regimeRowsFor, type CalibrationRow, type RegimeRow } from '../cost/calibrate';
 import { hostProfilePath, getProfile, listProfiles, registerProfile, measuredProfileDir, SHIPPED_PROFILES } from '../cost/registry';
 import { checkScenarios, pageListFile, type CheckScenario } from '../cost/check-scenarios';
@@ -136,7 +136,7 @@ function formatRows(rows: CalibrationRow[]): string {
     r.event,
     String(r.base),
     r.status === 'measured' ? String(r.cycles) : '(kept)',
-    r.spreadPct === undefined || !Number.isFinite(r.spreadPct) ? '-' : r.spreadPct.toFixed(0),
+    r.spreadPct === undefined || !Number.isFinite(r.spreadPct) ? '-' : `${r.spreadPct.toFixed(0)}${r.noisy ? ' noisy' : ''}`,
     r.how,
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
@@ -195,10 +195,18 @@ function spinOthers(a: Args, info: { hypervisor: boolean }): boolean {
 
 async function calibrate(a: Args): Promise<number> {
   const info = readHostInfo();
-  const out = await probe({ fast: a.fast, reps: a.reps, spinOthers: spinOthers(a, info) });
+  let out = await probe({ fast: a.fast, reps: a.reps, spinOthers: spinOthers(a, info) });
   if (typeof out === 'string') {
     process.stderr.write(`ptlab calibrate: ${out}\n`);
     return 1;
+  }
+  // noisy measurements are measured again (one more probe run); the quieter of the two is kept,
+  // and a row still above the threshold is marked noisy in the table and the saved profile
+  const noisy = noisyMeasurements(out);
+  if (noisy.length > 0) {
+    if (!a.json) process.stderr.write(`ptlab calibrate: ${noisy.length} measurement(s) with IQR > ${NOISY_SPREAD_PCT}% (${noisy.join(', ')}): measuring again\n`);
+    const again = await probe({ fast: a.fast, reps: a.reps, spinOthers: spinOthers(a, info) });
+    if (typeof again !== 'string') out = keepQuieter(out, again);
   }
   const date = new Date().toISOString().slice(0, 10);
   const cal = deriveHostProfile(out, info, date, spinOthers(a, info));

@@ -13,7 +13,7 @@ import type { CostEntry } from './sourced';
 import { parseProfile, type CpuProfile, type CpuProfileInput, type MeasuredMachine, type Vendor } from './profile';
 import { getProfile } from './registry';
 import { virtualize } from './virtualize';
-import { medianOf, spreadPct, type ProbeOutput, type ProbeResult } from './probe-runner';
+import { medianOf, NOISY_SPREAD_PCT, spreadPct, type ProbeOutput, type ProbeResult } from './probe-runner';
 import { regimePrice, walkRefAt, type Dependence } from './regime';
 import { DEFAULT_PT_SHARE, hierarchyOf, type MemoryDefinition } from './memory';
 import type { HwEvent } from '../x86/events';
@@ -142,6 +142,8 @@ export interface CalibrationRow {
   how: string;
   /** IQR / median of the main measurement, percent */
   spreadPct?: number;
+  /** the spread stayed above NOISY_SPREAD_PCT after measuring again */
+  noisy?: boolean;
 }
 
 type Got = { value: number; r: ProbeResult } | { error: string };
@@ -235,21 +237,25 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
     const v = mainV - sub;
     const spread = spreadPct((main as { r: ProbeResult }).r);
     if (!(v > 0)) {
-      rows.push({ event, base: b(event), cycles: b(event), status: 'kept', how: `kept base: not resolved (${how} = ${v.toFixed(1)} <= 0)`, spreadPct: spread });
+      // why: the main measurement is no larger than what is subtracted from it, so this host does
+      // not show the event above the other terms (or the noise hides it)
+      const why = `${mainV.toFixed(1)} measured - ${sub.toFixed(1)} subtracted = ${v.toFixed(1)} <= 0: the event costs no more than the other terms here${Number.isFinite(spread) ? `, within the measurement's IQR of ${spread.toFixed(0)}%` : ''}; the base profile's value is kept`;
+      rows.push({ event, base: b(event), cycles: b(event), status: 'kept', how: `kept base: not resolved (${how}): ${why}`, spreadPct: spread });
       return;
     }
     const r = (main as { r: ProbeResult }).r;
     const cycles = Math.round(v);
+    const noisy = spread > NOISY_SPREAD_PCT;
     costs[event] = {
       cycles,
       source,
       kind: 'measured',
-      note: `${how}; median of n=${r.n} ${r.unit ?? ''} samples, IQR ${spread.toFixed(0)}% (TSC cycles)`,
+      note: `${noisy ? `NOISY (IQR ${spread.toFixed(0)}% > ${NOISY_SPREAD_PCT}%${r.remeasured ? ' after measuring twice' : ''}): ` : ''}${how}; median of n=${r.n} ${r.unit ?? ''} samples, IQR ${spread.toFixed(0)}% (TSC cycles)`,
       ...(regime ? { regime } : {}),
       ...(r.n ? { samples: r.n } : {}),
       ...(Number.isFinite(spread) ? { spreadPct: Math.round(spread * 10) / 10 } : {}),
     };
-    rows.push({ event, base: b(event), cycles, status: 'measured', how, spreadPct: spread });
+    rows.push({ event, base: b(event), cycles, status: 'measured', how, spreadPct: spread, ...(noisy ? { noisy } : {}) });
   };
 
   const walkRead = m('walk_read');

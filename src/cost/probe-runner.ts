@@ -23,6 +23,8 @@ export interface ProbeResult {
   mean?: number;
   /** anonymous resident pages of the probe when measured (fork measurements) */
   rssPages?: number;
+  /** measured twice because the first spread was above NOISY_SPREAD_PCT (calibrate) */
+  remeasured?: boolean;
   /** set when the measurement could not run on this host */
   error?: string;
 }
@@ -121,6 +123,28 @@ export function medianOf(out: ProbeOutput, name: string): { value: number; r: Pr
   if (r.error) return { error: r.error };
   if (r.median === undefined) return { error: 'no samples' };
   return { value: r.median, r };
+}
+
+/**
+ * Above this spread (IQR / median, percent) a measurement is noisy: `ptlab calibrate` measures
+ * it again, keeps the quieter of the two, and marks it "noisy" if it still is.
+ */
+export const NOISY_SPREAD_PCT = 50;
+
+/** Names of the measurements of `out` whose spread is above NOISY_SPREAD_PCT. */
+export function noisyMeasurements(out: ProbeOutput): string[] {
+  return out.results.filter((r) => !r.error && spreadPct(r) > NOISY_SPREAD_PCT).map((r) => r.name);
+}
+
+/** `first` with each noisy measurement replaced by the one from `again` when that one is quieter. */
+export function keepQuieter(first: ProbeOutput, again: ProbeOutput): ProbeOutput {
+  const noisy = new Set(noisyMeasurements(first));
+  const results = first.results.map((r) => {
+    if (!noisy.has(r.name)) return r;
+    const b = again.results.find((x) => x.name === r.name);
+    return b && !b.error && spreadPct(b) < spreadPct(r) ? { ...b, remeasured: true } : { ...r, remeasured: true };
+  });
+  return { ...first, results };
 }
 
 /** Interquartile range relative to the median, in percent: the noise figure reported everywhere. */
