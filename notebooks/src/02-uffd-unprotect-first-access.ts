@@ -55,8 +55,9 @@ const HEAP = '8MiB'
 const PAGES = 2048
 const VARIANTS = ['linux-5.19', 'linux-6.18', 'rfc-2022-uffd-hints']
 const SHIPPED = ['haswell', 'skylake-sp', 'icelake-sp', 'sapphire-rapids', 'zen3', 'zen4']
-// shipped profiles, plus every measured one (calibrated host, src/cost/profiles/measured)
-const CPUS = [...SHIPPED.filter((p) => listProfiles().includes(p)), ...listProfiles().filter((p) => !SHIPPED.includes(p))]
+// one Intel and one AMD profile (the other shipped ones carry the same A/D and fault prices: see the
+// price table below), plus every measured one (calibrated host, src/cost/profiles/measured)
+const CPUS = ['skylake-sp', 'zen3', ...listProfiles().filter((p) => !SHIPPED.includes(p))]
 const WRITE_RATIOS = [0, 0.25, 0.5, 0.75, 1]
 
 type Builder = ReturnType<typeof lab.experiment>
@@ -269,7 +270,7 @@ new Table(ageRows, { title: 'madv-free, half the heap used after un-protect: wha
 // `estimate` (carried over, or a claim).
 
 // %%
-const adRows = CPUS.map((name) => {
+const adRows = listProfiles().map((name) => {
   const p = getProfile(name)
   const short = (s: string) => s.replace(/^(.{0,90}).*$/, '$1…')
   return {
@@ -342,16 +343,20 @@ for (const setup of Object.keys(SETUPS)) {
     `linux-6.18 ${fmt(b.access)} (${b.dSets} D and ${b.aSets} A updates${b.dSets ? '; the D price is the RFC\'s ">500 cycles" claim' : ''}), rfc-2022-uffd-hints ${fmt(c.access)}; ` +
     `zen3 (published Milan A/D prices) linux-5.19 ${fmt(z5.access)}, linux-6.18 ${fmt(z6.access)}.`)
 }
-const claimCpus = CPUS.filter((n) => /3180-2-namit/.test(getProfile(n).costs.dBitSet.source))
+const claimCpus = listProfiles().filter((n) => /3180-2-namit/.test(getProfile(n).costs.dBitSet.source))
 lines.push(`- ">500 cycles": the D-update price of ${claimCpus.join(', ')} *is* the RFC's claim (its source is the RFC 01 commit message), so on Intel the model only propagates it. ` +
   `Their A price (${getProfile('skylake-sp').costs.aBitSet.cycles} cycles, ${getProfile('skylake-sp').costs.aBitSet.kind}) is derived from Peter Xu's published Broadwell migration stream.`)
-for (const n of CPUS.filter((x) => !claimCpus.includes(x))) {
+for (const n of listProfiles().filter((x) => !claimCpus.includes(x))) {
   const p = getProfile(n)
   lines.push(`- ${n} (${kindOf(n)}): a D update costs ${p.costs.dBitSet.cycles} cycles, ${p.costs.dBitSet.cycles > 500 ? 'above' : 'below'} 500; an A update ${p.costs.aBitSet.cycles}, an A+D update ${p.costs.adBitSet.cycles}.`)
 }
 const zf6 = at('madv-free', 'linux-6.18', 'zen3', 1).access, zf5 = at('madv-free', 'linux-5.19', 'zen3', 1).access
 lines.push(`- On zen3 after MADV_FREE (A and D clear), linux-6.18's fault-free un-protect costs ${fmt(zf6)} cycles per written page against ${fmt(zf5)} for linux-5.19's write fault (model): ` +
   `${zf6 >= zf5 ? 'no cheaper' : `${(100 * (1 - zf6 / zf5)).toFixed(0)} % cheaper`}. (The first version of this page said "as much as the fault"; that rested on one borrowed A-update price.)`)
+for (const n of CPUS.filter((x) => !SHIPPED.includes(x))) {
+  const m = (setup: string, v: string) => fmt(at(setup, v, n, 1).access)
+  lines.push(`- **${n}** (a profile measured by \`ptlab calibrate\`${getProfile(n).definition && (getProfile(n).definition as { measuredOn?: { cpuModel?: string } }).measuredOn?.cpuModel ? ` on ${(getProfile(n).definition as { measuredOn?: { cpuModel?: string } }).measuredOn!.cpuModel}` : ''}; model with its prices): after MADV_FREE linux-6.18 ${m('madv-free', 'linux-6.18')} vs linux-5.19 ${m('madv-free', 'linux-5.19')} cycles per written page; after a read swap-in ${m('swapin-read', 'linux-6.18')} vs ${m('swapin-read', 'linux-5.19')}.`)
+}
 if (hostSeed) {
   const w = hostRow('first access'), u = hostRow('unprotect')
   const p = hostSeed.profile

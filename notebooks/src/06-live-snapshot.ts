@@ -21,8 +21,9 @@
 // named `rfc-2022-uffd-hints (bulk hint)`, to show what the placement changes.
 //
 // **What the numbers are.** **Model** output on the `skylake-sp` profile (published prices; its D
-// update is the RFC's ">500 cycles" **claim**; its IPI round trip is derived from the cover letter,
-// an estimate for Skylake; shootdowns charged as `flush_tlb_multi()` runs them). Applications: a
+// update is the RFC's ">500 cycles" **claim**; its IPI round trip is one shootdown measured on the
+// Zen 3 KVM guest, carried over: an estimate for Skylake; shootdowns charged as `flush_tlb_multi()`
+// runs them). Applications: a
 // synthetic random writer, and real programs from the trace corpus (traces/README.md).
 
 // %%
@@ -31,11 +32,11 @@ import { lab, Chart, Table, display, getProfile } from 'ptlab'
 // %% [markdown]
 // ## Setup
 //
-// * A 256 MiB anonymous heap (65,536 pages), populated, swapped out and read back: resident,
+// * A 128 MiB anonymous heap (32,768 pages), populated, swapped out and read back: resident,
 //   exclusive and **clean**, so that a dirty page at the end means "written during the snapshot",
 //   or marked dirty by the kernel without a write.
-// * `liveSnapshot` (src/workload/scenarios.ts) in 16 rounds of 4096 pages: the application (CPU 0)
-//   writes 4096 random pages, the copier (CPU 1) reads a 16 MiB chunk and un-protects it.
+// * `liveSnapshot` (src/workload/scenarios.ts) in 16 rounds of 2048 pages: the application (CPU 0)
+//   writes 2048 random pages, the copier (CPU 1) reads an 8 MiB chunk and un-protects it.
 // * The uffd-wp handler copies a faulting page before un-protecting it with `write-likely`
 //   (`uffd-register` with `handler: { copy: true, hints: ['write-likely'] }`); that copy is priced as
 //   `pageCopy`. The copier's own copies are not a spec op, so their cost is added from the profile's
@@ -43,7 +44,7 @@ import { lab, Chart, Table, display, getProfile } from 'ptlab'
 
 // %%
 import * as path from 'path'
-const PAGES = 65536
+const PAGES = 32768
 const VARIANTS = ['linux-5.19', 'linux-6.18', 'rfc-2022-uffd-hints', 'proposal-dirty-on-mkwrite', 'rfc-2022-relaxed-flush']
 const BULK = 'rfc-2022-uffd-hints (bulk hint)'
 const SHOWN = [...VARIANTS, BULK]
@@ -83,10 +84,10 @@ async function snapshot(app: string, pages: number, o: Opts): Promise<Row[]> {
     }
   })
 }
-console.log(JSON.stringify(snapshotSteps({ pages: PAGES, chunk: 4096, appWrites: 4096 }, []).slice(0, 5)))
+console.log(JSON.stringify(snapshotSteps({ pages: PAGES, chunk: 2048, appWrites: 2048 }, []).slice(0, 5)))
 
 // %%
-const rows: Row[] = await snapshot('random writer', PAGES, { pages: PAGES, chunk: 4096, appWrites: 4096 })
+const rows: Row[] = await snapshot('random writer', PAGES, { pages: PAGES, chunk: 2048, appWrites: 2048 })
 console.log(`${rows.length} runs`)
 
 // %% [markdown]
@@ -103,7 +104,7 @@ await Chart.from({
     tooltip: [{ field: 'variant' }, { field: 'part' }, { field: 'cycles', format: '.3s' }],
   },
   width: 420,
-}, 'snapshot cycles by component per variant').title('Live snapshot of 256 MiB under random writes (model, skylake-sp)').show()
+}, 'snapshot cycles by component per variant').title('Live snapshot of 128 MiB under random writes (model, skylake-sp)').show()
 
 // %%
 const table = (rs: Row[]) => {
@@ -206,7 +207,7 @@ for (const v of SHOWN) {
   const r = get(W, v)
   lines.push(`- **${v}**, random writer (model, skylake-sp): ${(r.cycles / 1e6).toFixed(1)} M cycles, ${r.faults} faults, ${r.ipis} IPIs; ${r.dirty} pages dirty for ${w} written (precision ${(w / r.dirty).toFixed(3)}).`)
 }
-lines.push(`- linux-6.18 costs ${pct(get(W, 'linux-6.18').cycles, get(W, 'linux-5.19').cycles)} than linux-5.19: each handled fault's un-protect changes RW and shoots down the copier's CPU (${get(W, 'linux-6.18').ipis} vs ${get(W, 'linux-5.19').ipis} IPIs; the IPI price is the cover-letter-derived estimate, notebook 05), where 5.19 takes a write-protect fault instead.`)
+lines.push(`- linux-6.18 costs ${pct(get(W, 'linux-6.18').cycles, get(W, 'linux-5.19').cycles)} than linux-5.19: each handled fault's un-protect changes RW and shoots down the copier's CPU (${get(W, 'linux-6.18').ipis} vs ${get(W, 'linux-5.19').ipis} IPIs at ${getProfile('skylake-sp').costs.ipi.cycles} cycles each, a price notebook 05 shows is not pinned down), where 5.19 takes a write-protect fault instead.`)
 lines.push(`- **The hint where a tool would put it** (handler only): ${pct(get(W, 'rfc-2022-uffd-hints').cycles, get(W, 'linux-6.18').cycles)} than linux-6.18, and dirty tracking stays exact (${get(W, 'rfc-2022-uffd-hints').dirty} dirty for ${w} written): the handler's page is written right after its un-protect. ` +
   `The bulk hint of the first version costs ${pct(get(W, BULK).cycles, get(W, 'linux-6.18').cycles)} than 6.18 and leaves ${get(W, BULK).dirty - w} pages dirty that nobody wrote (precision ${(w / get(W, BULK).dirty).toFixed(3)}).`)
 lines.push(`- **Peter's proposal** dirties every page the copier un-protects (uffd un-protect of exclusive anon pages always takes the try-change-writable branch): ${get(W, 'proposal-dirty-on-mkwrite').dirty - w} falsely dirty pages, with no hint at all. The relaxed flush costs ${pct(get(W, 'rfc-2022-relaxed-flush').cycles, get(W, 'linux-6.18').cycles)} than 6.18 (${get(W, 'rfc-2022-relaxed-flush').ipis} IPIs).`)
