@@ -297,7 +297,7 @@ export const VariantSpecSchema = z
     overrides: z
       .record(z.string(), z.union([z.string(), z.boolean(), z.number(), z.array(z.string())]))
       .optional()
-      .describe('variant fields (src/kernel/variant.ts) and their values; hooksModule: a module exporting changePte'),
+      .describe('variant fields (src/kernel/variant.ts) and their values; hooksModule: a module exporting changePte, madvisePte, faultPte or reclaimFolio (docs/kernel-model.md)'),
     hooks: z.array(z.string()).optional().describe('hooks defined as functions where the spec was built; they run only in that process'),
   })
   .strict();
