@@ -66,6 +66,14 @@ export async function main(argv: string[]): Promise<number> {
   return mod.main(rest);
 }
 
+/** A spec file ptlab cannot read, a spec with problems, an output directory in use (loaded lazily: `ptlab --version` stays light). */
+function refusedInput(err: unknown): boolean {
+  const { SpecFileError } = require('../lab/spec-file') as typeof import('../lab/spec-file');
+  const { SpecError } = require('../lab/spec-issues') as typeof import('../lab/spec-issues');
+  const { RunnerError } = require('../lab/runner') as typeof import('../lab/runner');
+  return err instanceof SpecFileError || err instanceof SpecError || err instanceof RunnerError;
+}
+
 /**
  * The one place errors become what the person at the terminal sees (bin/ptlab.js and
  * `node dist/src/cli/main.js` both come here): a usage mistake or a refused input is one line
@@ -76,6 +84,9 @@ export async function cli(argv: string[]): Promise<number> {
   try {
     return await main(argv);
   } catch (err) {
+    // input the lab refuses (a spec file it cannot read, a spec with problems, an output dir in
+    // use): its message says what to fix; exit 1
+    if (!(err instanceof CliError || err instanceof UsageError) && refusedInput(err)) err = new CliError((err as Error).message, 1);
     if (err instanceof CliError || err instanceof UsageError) {
       // UsageError: a flag the shared parser (src/lab/cli-args.ts) rejected, naming the flag
       const code = err instanceof CliError ? err.exitCode : 2;

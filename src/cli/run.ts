@@ -9,9 +9,8 @@ import * as os from 'node:os';
 import { parseCli, positiveInt, usageOf, type FlagSpec, type Parsed } from '../lab/cli-args';
 import { parseShard } from '../lab/plan';
 import type { ResultSet } from '../lab/resultset';
-import { run, RunCancelledError, RunFailedError, RunnerError, type RunOptions } from '../lab/runner';
-import { readSpecFile, SpecFileError } from '../lab/spec-file';
-import { SpecError } from '../lab/spec-issues';
+import { run, RunCancelledError, RunFailedError, type RunOptions } from '../lab/runner';
+import { readSpecFile } from '../lab/spec-file';
 import { CliError } from './errors';
 
 const FLAGS: FlagSpec = {
@@ -48,7 +47,6 @@ export async function main(argv: string[]): Promise<number> {
   try {
     set = await run(opts.spec, { ...opts.run, signal: ac.signal });
   } catch (e) {
-    if (e instanceof SpecError || e instanceof RunnerError) throw new CliError(e.message, 1);
     if (e instanceof RunCancelledError) {
       process.stderr.write(`ptlab run: cancelled with ${e.partial.length} run(s) finished${opts.run.outDir ? `, saved in ${opts.run.outDir}; run again with --resume to finish` : ''}\n`);
       return 130;
@@ -95,13 +93,7 @@ export function parseRunArgs(argv: string[]): ParsedRun | 'help' {
   if (v.strict) run.strict = true;
   if (v['allow-large']) run.allowLarge = true;
   if (process.env.PTLAB_SIMULATE_MODULE) run.simulateModule = process.env.PTLAB_SIMULATE_MODULE;
-  let spec;
-  try {
-    spec = readSpecFile(p.positionals[0]);
-  } catch (e) {
-    if (e instanceof SpecFileError) throw new CliError(e.message, 1);
-    throw e;
-  }
+  const spec = readSpecFile(p.positionals[0]);
   run.baseDir = spec.baseDir;
   run.source = p.positionals[0];
   const quiet = !!v.quiet;

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parseCli, positiveInt, usageOf, type FlagSpec, type Parsed } from '../lab/cli-args';
 import { runIds } from '../lab/compile';
-import { readSpecFile, SpecFileError } from '../lab/spec-file';
+import { readSpecFile } from '../lab/spec-file';
 import { validateSpec } from '../lab/validate';
 import { formatIssues } from '../lab/spec-issues';
 import { CliError } from './errors';
@@ -44,13 +44,7 @@ export async function main(argv: string[]): Promise<number> {
   const cpusPerTask = typeof v['cpus-per-task'] === 'string' ? positiveInt('sweep', 'cpus-per-task', v['cpus-per-task'], '2') : 1;
   if (typeof v.time === 'string' && !/^(\d+-)?\d+(:\d{2}){0,2}$/.test(v.time)) throw new CliError(`sweep: --time "${v.time}" is not a Slurm time; use e.g. --time 01:30:00 or --time 2-00:00:00`);
   if (typeof v.mem === 'string' && !/^\d+[KMGT]?$/.test(v.mem)) throw new CliError(`sweep: --mem "${v.mem}" is not a Slurm memory size; use e.g. --mem 4G`);
-  let spec;
-  try {
-    spec = readSpecFile(p.positionals[0]);
-  } catch (e) {
-    if (e instanceof SpecFileError) throw new CliError(e.message, 1);
-    throw e;
-  }
+  const spec = readSpecFile(p.positionals[0]);
   const r = validateSpec(spec.raw, { baseDir: spec.baseDir, source: p.positionals[0] });
   if (!r.ok) throw new CliError(formatIssues(r.issues, p.positionals[0]), 1);
   const runs = runIds(r.spec).length;

@@ -5,7 +5,7 @@
  */
 import { parseCli, usageOf, type FlagSpec, type Parsed } from '../lab/cli-args';
 import { compileSpec } from '../lab/compile';
-import { readSpecFile, SpecFileError } from '../lab/spec-file';
+import { readSpecFile } from '../lab/spec-file';
 import { formatIssues } from '../lab/spec-issues';
 import { validateSpec } from '../lab/validate';
 import { estimateRuns, tooLargeMessage } from '../lab/estimate';
@@ -25,13 +25,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (p.positionals.length !== 1) throw new CliError(`validate: give exactly one spec file; usage: ptlab validate SPEC.json`);
   const name = p.positionals[0];
-  let spec;
-  try {
-    spec = readSpecFile(name);
-  } catch (e) {
-    if (e instanceof SpecFileError) throw new CliError(e.message, 1);
-    throw e;
-  }
+  const spec = readSpecFile(name);
   const r = validateSpec(spec.raw, { baseDir: spec.baseDir, source: name });
   if (!r.ok) {
     if (p.values.json) process.stdout.write(JSON.stringify({ ok: false, issues: r.issues }) + '\n');
