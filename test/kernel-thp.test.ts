@@ -382,3 +382,23 @@ test('PTE map chart: PMD-mapped and PTE-mapped large folio pages are told apart 
   const plain = pteMap(rows.map((r) => ({ ...r, huge: false, thp: false })));
   assert.ok(!(plain.toSpec() as unknown as { layer: Array<{ encoding: { stroke?: unknown } }> }).layer.some((l) => l.encoding.stroke));
 });
+
+test('linux-6.18: a write to a uffd-wp THP under WP_ASYNC splits the PMD and resolves on the PTE without a round trip; clear_refs young clears the PMD A bit without a flush', () => {
+  const { k, mm, s } = setup('linux-6.18', 512);
+  touch(k, mm, s, 0, 1, 1);
+  k.uffdRegister(mm, s, 512, ['wp'], ['wp-async']);
+  k.uffdWriteprotect(mm, 0, s, 512, true);
+  touch(k, mm, s, 3, 1, 1);
+  assert.equal(k.counters[KEv['fault.uffdWp']], 0);
+  assert.equal(k.counters[KEv['fault.uffdWpAsync']], 1);
+  const w = k.inspect(mm, s + 3), o = k.inspect(mm, s + 4);
+  assert.deepEqual([w.huge, w.uffdWp, w.write], [false, false, true]);
+  assert.deepEqual([o.huge, o.uffdWp, o.write], [false, true, false]);
+  const b = setup('linux-6.18', 512);
+  touch(b.k, b.mm, b.s, 0, 1, 1);
+  const flushes = b.k.counters[KEv.tlbFlushRequest];
+  b.k.clearRefs(b.mm, 0, 'young');
+  const st = b.k.inspect(b.mm, b.s + 9);
+  assert.deepEqual([st.huge, st.young, st.dirty], [true, false, true]);
+  assert.equal(b.k.counters[KEv.tlbFlushRequest], flushes);
+});
