@@ -149,16 +149,11 @@ export interface ResultsJson {
 }
 
 /** Tidy row: one per run x step x metric ("total" step has index -1). */
-export interface TidyRow {
+export interface TidyRow extends Pick<RunResult, 'name' | 'variant' | 'cpu' | 'seed' | 'repeat' | 'params'> {
+  /** the run's id */
   run: string;
   /** the run's source ('model' unless the run says otherwise) */
   source: RunSource;
-  name: string;
-  variant: string;
-  cpu: string;
-  seed: number;
-  repeat: number;
-  params: Record<string, string | number | boolean>;
   step: number;
   op: string;
   /** the step's label from the spec, when it has one */
