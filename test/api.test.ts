@@ -41,12 +41,15 @@ test('package.json exports ptlab and ptlab/internals only', () => {
   for (const n of Object.keys(require(ENTRY))) if (n !== 'lab') assert.ok(n in internals || n === 'VERSION', `${n} is in internals too`);
 });
 
-test('every docs/api.md example runs', async () => {
+test('every docs/api.md example, and the README example, runs', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptlab-api-'));
   const log = console.log;
   const errors: string[] = [];
+  const readme = /^```ts\n([\s\S]*?)^```/m.exec(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8'));
+  assert.ok(readme, 'README.md has a ts example');
+  const examples = [...sections(API_MD), ['README', { info: 'ts', code: readme[1] }] as const];
   try {
-    for (const [name, { info, code }] of sections(API_MD)) {
+    for (const [name, { info, code }] of examples) {
       if (info !== 'ts') continue; // "ts host": needs the native replayer
       const imports = code.split('\n').filter((l) => l.startsWith('import '));
       const body = code.split('\n').filter((l) => !l.startsWith('import '));
