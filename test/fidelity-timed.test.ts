@@ -18,6 +18,8 @@ import type { NativeHeader } from '../src/fidelity/native-types';
 import { hostFacts } from '../src/fidelity/replay';
 import { hostRefusals, nativeThp } from '../src/fidelity/timed';
 import { compareWithHost, formatComparison } from '../src/fidelity/compare';
+import { readHostInfo } from '../src/cost/calibrate';
+import { getProfile, measuredProfiles } from '../src/cost/registry';
 import type { Step } from '../src/lab/spec';
 
 const unsupported = replayerSupport();
@@ -283,6 +285,21 @@ test('a native run needs no CPU profile: machine.cpu "host" before any calibrati
     const c = compareWithHost(spec, { reps: 1 });
     assert.equal(c.profile.calibrated, false);
     assert.match(c.profile.why, /no calibrated host profile/);
+    // Without a host profile, a committed profile measured on this machine kind (same CPU vendor,
+    // family, model and guest-ness) is preferred over a shipped bare-metal one.
+    const info = readHostInfo();
+    const sameKind = measuredProfiles().filter((n) => {
+      const m = getProfile(n).definition.measuredOn!;
+      return m.vendorId === info.vendorId && m.family === info.family && m.model === info.model && (m.virtualization !== 'bare-metal') === info.hypervisor;
+    });
+    if (sameKind.length) {
+      assert.ok(sameKind.includes(c.profile.name), `${c.profile.name} is one of ${sameKind.join(', ')}`);
+      assert.equal(c.profile.measured, true);
+      assert.equal(c.profile.virtualized, false, 'a guest measurement is not virtualized again');
+    } else {
+      assert.ok(!measuredProfiles().includes(c.profile.name));
+      assert.notEqual(c.profile.measured, true);
+    }
   } finally {
     if (saved === undefined) delete process.env.PTLAB_HOST_PROFILE;
     else process.env.PTLAB_HOST_PROFILE = saved;

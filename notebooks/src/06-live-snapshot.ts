@@ -184,7 +184,7 @@ try {
   if (snapRows.length) {
     const err = (sum((r) => r.model) / sum((r) => r.native) - 1) * 100
     hostLine = `the snapshot (steps 4-${snapRows[snapRows.length - 1].step}): measured ${Math.round(sum((r) => r.native)).toLocaleString('en-US')}, model ${Math.round(sum((r) => r.model)).toLocaleString('en-US')} TSC cycles (${err >= 0 ? '+' : ''}${err.toFixed(1)} %) on profile ${c.profile.name}` +
-      (Math.abs(err) <= 25 ? ', within 25 %' : c.profile.calibrated ? ': outside 25 %; the per-PTE uffd prices drift between calibration and run on this host (docs/fidelity.md)' : ': outside 25 % because the profile is not calibrated here (a shipped bare-metal profile; this KVM guest\'s faults and uffd round trips cost more); with a profile calibrated in the same sitting docs/fidelity.md found -4 to -9 %')
+      (Math.abs(err) <= 25 ? ', within 25 %' : c.profile.calibrated || c.profile.measured ? `: outside 25 %; the per-PTE uffd prices drift between calibration and run on this host${c.profile.measured ? ' (a profile measured on this machine kind on another day)' : ''} (docs/fidelity.md)` : ': outside 25 % because the profile is not calibrated here (a shipped bare-metal profile; this KVM guest\'s faults and uffd round trips cost more); with a profile calibrated in the same sitting docs/fidelity.md found -4 to -9 %')
     console.log(hostLine)
   }
   await hostChart(c, 'live snapshot of 64 MiB on this machine: measured vs model').show()

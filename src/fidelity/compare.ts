@@ -1,12 +1,14 @@
 /**
  * One spec, measured and modelled on this host: the spec's first run timed natively (timed.ts)
  * and simulated under the variant modelling this kernel (host-model.ts) with the calibrated
- * `host` profile, or, without one, the closest shipped profile (virtualized on a VM guest).
+ * `host` profile, or, without one, a committed profile measured on this machine kind, or else the
+ * closest shipped profile (virtualized on a VM guest).
  * Rows are per step in TSC ticks (model cycles converted from the profile's clock), for the
  * steps the host ran; the rest are in `refused`.
  */
-import { closestBase, readHostInfo } from '../cost/calibrate';
-import { getProfile, HOST_PROFILE, listProfiles } from '../cost/registry';
+import { closestBase, readHostInfo, type HostInfo } from '../cost/calibrate';
+import type { MeasuredMachine } from '../cost/profile';
+import { getProfile, HOST_PROFILE, listProfiles, measuredProfiles } from '../cost/registry';
 import { ResultSet } from '../lab/resultset';
 import { Chart } from '../notebook/chart';
 import { simulateRun } from '../lab/simulate';
@@ -37,7 +39,7 @@ export interface HostComparison {
   machine: MachineRecord;
   /** the model's kernel variant and CPU profile (and why that profile) */
   variant: string;
-  profile: { name: string; virtualized: boolean; calibrated: boolean; why: string };
+  profile: { name: string; virtualized: boolean; calibrated: boolean; /** a committed profile measured on this machine kind (not calibrated in this sitting) */ measured?: boolean; why: string };
   /** CPUs of the modelled machine (natively, every step runs on one pinned thread) */
   modelCpus: number;
   rows: ComparisonRow[];
@@ -46,7 +48,7 @@ export interface HostComparison {
   results: ResultSet;
 }
 
-/** The profile to model this host with: `cpu` if given, the calibrated `host` profile, else the closest shipped one. */
+/** The profile to model this host with: `cpu` if given, the calibrated `host` profile, a committed profile measured on this machine kind, else the closest shipped one. */
 function hostProfile(cpu?: string): HostComparison['profile'] {
   if (cpu) return { name: cpu, virtualized: false, calibrated: cpu === HOST_PROFILE, why: 'chosen' };
   let missing = 'no calibrated host profile (run ptlab calibrate)';
@@ -60,8 +62,30 @@ function hostProfile(cpu?: string): HostComparison['profile'] {
     }
   }
   const info = readHostInfo();
+  const same = measuredProfileFor(info);
+  if (same) return { name: same.name, virtualized: false, calibrated: false, measured: true, why: `${missing}; ${same.why}` };
   const base = closestBase(info);
   return { name: base.name, virtualized: info.hypervisor, calibrated: false, why: `${missing}; closest shipped: ${base.why}${info.hypervisor ? ', virtualized' : ''}` };
+}
+
+/**
+ * A committed measured profile (src/cost/profiles/measured) taken on this kind of machine: same
+ * CPU vendor, family and model, and a guest when this is a guest (bare metal when it is not).
+ * Among several, the one measured on the same kernel major.minor, then the newest. It is a
+ * guest's own measurement, so it is used as it is (not virtualize()d again).
+ */
+function measuredProfileFor(info: HostInfo): { name: string; why: string } | undefined {
+  const release = (k: string) => /^\d+\.\d+/.exec(k)?.[0];
+  const candidates = measuredProfiles()
+    .map((name) => ({ name, m: getProfile(name).definition.measuredOn }))
+    .filter((c): c is { name: string; m: MeasuredMachine } =>
+      c.m !== undefined && c.m.vendorId === info.vendorId && c.m.family === info.family && c.m.model === info.model &&
+      (c.m.virtualization !== 'bare-metal') === info.hypervisor)
+    .sort((a, b) => Number(release(b.m.kernel) === release(info.kernel)) - Number(release(a.m.kernel) === release(info.kernel)) || b.m.date.localeCompare(a.m.date));
+  const best = candidates[0];
+  if (!best) return undefined;
+  const m = best.m;
+  return { name: best.name, why: `measured profile ${best.name}: this machine kind (${m.cpuModel}, family ${m.family} model ${m.model}, ${m.virtualization}), measured ${m.date} on Linux ${m.kernel}, not in this sitting` };
 }
 
 /** Percent error of the model against the measurement. */
