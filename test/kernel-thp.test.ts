@@ -402,3 +402,39 @@ test('linux-6.18: a write to a uffd-wp THP under WP_ASYNC splits the PMD and res
   assert.deepEqual([st.huge, st.young, st.dirty], [true, false, true]);
   assert.equal(b.k.counters[KEv.tlbFlushRequest], flushes);
 });
+
+test('linux-6.18: MADV_FREE leaves a PTE-mapped large folio it covers only in part alone when another process maps it (folio_maybe_mapped_shared, 6.15+), and splits it when none does', () => {
+  for (const forked of [true, false]) {
+    const k = new Kernel({ variant: 'linux-6.18', cpus: 1, strict: true, thp: { enabled: 'madvise', mthp: { '64kB': 'always' } } });
+    const mm = k.process('main');
+    const vma = k.mmap(mm, { region: 'h', pages: 64, kind: 'anon-private' });
+    const s = vma.start;
+    for (let p = 0; p < 64; p++) k.access(mm, 0, s + p, 1);
+    if (forked) k.fork(mm, 'child', 0);
+    // page 0 goes, so the first folio's PTEs start at page 1: MADV_FREE covers it only in part
+    k.madvise(mm, 0, s, 1, 'dontneed');
+    k.madvise(mm, 0, s, 64, 'free');
+    for (const p of [1, 8, 15]) {
+      const st = k.inspect(mm, s + p);
+      if (forked) assert.deepEqual([st.thp, st.young, st.dirty], [true, true, true], `shared: page ${p} neither split nor cleaned`);
+      else assert.deepEqual([st.thp, st.young, st.dirty], [false, false, false], `exclusive: page ${p} split, then cleaned`);
+    }
+  }
+});
+
+test('splitting a THP splits only the PMDs that map it: after fork, zap and a new THP in the parent, a partial MADV_COLD there leaves the child\'s THP PMD-mapped (__split_huge_pmd with a folio)', () => {
+  for (const variant of listVariants()) {
+    const k = new Kernel({ variant, cpus: 1, strict: true, thp: { enabled: 'madvise' } });
+    const mm = k.process('main');
+    const vma = k.mmap(mm, { region: 'h', pages: 512, kind: 'anon-private' });
+    k.madvise(mm, 0, vma.start, 512, 'hugepage');
+    k.access(mm, 0, vma.start, 1);
+    const child = k.fork(mm, 'child', 0);
+    k.madvise(mm, 0, vma.start, 512, 'dontneed');
+    k.access(mm, 0, vma.start, 1); // a new THP in the parent, at the child's THP's address
+    assert.equal(k.inspect(mm, vma.start).huge, true, `${variant}: the parent's new THP`);
+    k.madvise(mm, 0, vma.start, 1, 'cold');
+    assert.equal(k.inspect(mm, vma.start).huge, false, `${variant}: the parent's THP is split`);
+    assert.equal(k.inspect(child, vma.start).huge, true, `${variant}: the child's THP keeps its PMD`);
+  }
+});

@@ -311,9 +311,12 @@ export function __split_huge_pmd(k: Kernel, mm: Mm, vma: Vma, haddr: number, slo
 }
 
 /** Split the PMD mapping `vpn` in `mm`, if a PMD leaf maps it (split_huge_pmd_address). */
-export function split_huge_pmd_address(k: Kernel, mm: Mm, vpn: number, cpu?: number): void {
+export function split_huge_pmd_address(k: Kernel, mm: Mm, vpn: number, cpu?: number, folio?: number): void {
   const slot = pmd_leaf_slot(k, mm, vpn);
   if (slot < 0) return;
+  // __split_huge_pmd() with a folio splits only a PMD that maps that folio: after fork and a
+  // zap, another process of the family may map a different THP at the same address
+  if (folio !== undefined && pte_pfn(k.mmu.mem.get(slot)) !== folio) return;
   const vma = mm.findVma(vpn)!;
   __split_huge_pmd(k, mm, vma, vpn - (vpn % HPAGE_NR), slot, cpu);
 }
@@ -328,7 +331,7 @@ export function split_huge_page(k: Kernel, pfn: number, cpu?: number): void {
   if (base === 0 || is_huge_zero_pfn(k, base)) return;
   const fam = k.families.get(f.owner[base]);
   const haddr = f.index[base];
-  if (fam) for (const mm of fam.mms) split_huge_pmd_address(k, mm, haddr, cpu);
+  if (fam) for (const mm of fam.mms) split_huge_pmd_address(k, mm, haddr, cpu, base);
   k.counters[KEv.splitHugePage]++;
   const nr = f.folioNr(base);
   f.unlinkFolio(base);
@@ -456,7 +459,9 @@ export function zap_huge_pmd(k: Kernel, tlb: MmuGather, haddr: number, slot: num
  * and madvise_cold_or_pageout_pte_range over [from, to) of `vma`; they run before the PTE walk,
  * which then finds split PMDs as PTE tables.
  */
-export function madvise_huge_pmds(k: Kernel, tlb: MmuGather, vma: Vma, from: number, to: number, advice: 'dontneed' | 'free' | 'cold' | 'pageout' | 'unmap'): void {
+export function madvise_huge_pmds(k: Kernel, tlb: MmuGather, vma: Vma, from: number, to: number, advice: 'dontneed' | 'free' | 'cold' | 'pageout' | 'unmap'): Array<[number, number]> {
+  /** [lo, hi) page ranges of shared, partly covered large folios whose PTEs the caller must skip */
+  const skip: Array<[number, number]> = [];
   const mm = vma.mm;
   const f = k.frames;
   for_each_pmd_leaf(k, mm, from, to, (haddr, slot) => {
@@ -504,7 +509,7 @@ export function madvise_huge_pmds(k: Kernel, tlb: MmuGather, vma: Vma, from: num
     // partial MADV_COLD, and MADV_PAGEOUT: order-0 pages from here (model simplification)
     split_huge_page(k, base);
   });
-  if (advice === 'dontneed' || advice === 'unmap') return;
+  if (advice === 'dontneed' || advice === 'unmap') return skip;
   // PTE-mapped large folios (mTHP, or a THP whose PMD was split): madvise_free_pte_range and
   // madvise_cold_or_pageout_pte_range split them, unless another process maps them. From 6.10
   // ("avoid split during MADV_PAGEOUT and MADV_COLD", "optimize lazyfreeing with mTHP") a folio
@@ -519,13 +524,36 @@ export function madvise_huge_pmds(k: Kernel, tlb: MmuGather, vma: Vma, from: num
     const base = f.head[pte_pfn(pte)];
     if (base === 0 || is_huge_zero_pfn(k, base)) continue;
     const first = f.index[base], nr = f.folioNr(base);
-    if (f.mapcount[base] > 1) continue;
     if (k.variant.madviseBatchesLargeFolios && first >= from && first + nr <= to && folio_pte_batch_whole(k, mm, first, base, nr)) {
+      vpn = first + nr - 1;
+      continue;
+    }
+    if (folio_maybe_mapped_shared(k, mm, base)) {
+      // "continue" for each of its PTEs: neither split nor cleaned (6.18 madvise_free_pte_range)
+      skip.push([Math.max(first, from), Math.min(first + nr, to)]);
       vpn = first + nr - 1;
       continue;
     }
     split_huge_page(k, base);
   }
+  return skip;
+}
+
+/** Is the large folio `base` mapped by a process other than `mm` (k.variant.largeFolioSharedTest)? */
+function folio_maybe_mapped_shared(k: Kernel, mm: Mm, base: number): boolean {
+  const f = k.frames;
+  if (k.variant.largeFolioSharedTest === 'v5.19-first-page-mapcount') return f.mapcount[base] > 1;
+  // exact owner tracking: the folio's mappings outnumber those in this mm's PTEs
+  const first = f.index[base], nr = f.folioNr(base);
+  let total = 0, mine = 0;
+  for (let i = 0; i < nr; i++) {
+    total += f.mapcount[base + i];
+    const slot = mm.pt.pteSlot(first + i);
+    if (slot < 0) continue;
+    const pte = k.mmu.mem.get(slot);
+    if (pte_present(pte) && pte_pfn(pte) === base + i) mine++;
+  }
+  return total > mine;
 }
 
 /** Bits folio_pte_batch() ignores when comparing PTEs (A and W always; D and soft-dirty with FPB_IGNORE_*). */

@@ -80,11 +80,13 @@ export function do_madvise(k: Kernel, mm: Mm, cpu: number, start: number, pages:
   const f = k.frames;
   const toReclaim: number[] = [];
   for (const { vma, start: from, end: to } of mm.rangesIn(start, start + pages)) {
-    madvise_huge_pmds(k, tlb, vma, from, to, advice);
+    const shared = madvise_huge_pmds(k, tlb, vma, from, to, advice);
     walk_pte_range(mm, from, to, (vpn, slot) => {
       const pte = mem.get(slot);
       if (pte_none(pte)) return;
       k.counters[KEv.madvisePte]++;
+      // PTEs of a shared large folio the range covers only in part are left as they are
+      for (const [lo, hi] of shared) if (vpn >= lo && vpn < hi) return;
       if (advice === 'dontneed') {
         // a hook may keep (or rewrite) the PTE instead of zapping it
         const n = madvisePte(k, vma, vpn, 'dontneed', pte, 0n);

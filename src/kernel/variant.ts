@@ -63,6 +63,16 @@ export type RemoteFlushEra =
    *  ASID, and its flushes become INVLPGB + TLBSYNC broadcasts with no IPI */
   | 'v6.15-invlpgb';
 
+/** folio_likely_mapped_shared() / folio_maybe_mapped_shared() (include/linux/mm.h) as madvise uses it. */
+export type LargeFolioSharedTest =
+  /** <= v6.14: a guess from the folio's first page (its mapcount above 1 means shared); the model
+   *  uses this for 5.19-6.3, whose exact tests (page_mapcount, folio_mapcount, estimated sharers)
+   *  differ in details not modelled here */
+  | 'v5.19-first-page-mapcount'
+  /** v6.15+ (per-folio MM owner tracking, "mm/rmap: basic MM owner tracking for large folios"):
+   *  exact: shared when any page of the folio is mapped by another process */
+  | 'v6.15-mm-owners';
+
 /** What a hook sees for one PTE in change_pte_range (mprotect, uffd writeprotect). */
 export interface ChangePteContext {
   readonly vpn: number;
@@ -225,6 +235,9 @@ export interface KernelVariant {
   /** MADV_FREE/COLD/PAGEOUT handle a PTE-mapped large folio they cover whole without splitting
    *  it when its PTEs form one folio_pte_batch (6.10+); before, every such folio is split */
   readonly madviseBatchesLargeFolios: boolean;
+  /** How MADV_FREE/COLD/PAGEOUT decide that a PTE-mapped large folio they do not cover whole is
+   *  "mapped shared" (then its PTEs are skipped, neither split nor cleaned). */
+  readonly largeFolioSharedTest: LargeFolioSharedTest;
   /** MADV_DONTNEED frees a PTE table it leaves empty when it covers the table's whole range (6.14+, pt_reclaim) */
   readonly reclaimEmptyPteTables: boolean;
   /** a module (absolute path or package name) exporting the hooks: how a variant with hooks

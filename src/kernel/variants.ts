@@ -44,6 +44,7 @@ const linux519: KernelVariant = Object.freeze({
   madvCollapse: false,
   anonMthp: false,
   madviseBatchesLargeFolios: false,
+  largeFolioSharedTest: 'v5.19-first-page-mapcount',
   reclaimEmptyPteTables: false,
   hooks: {},
 });
@@ -112,6 +113,7 @@ const linux618 = deriveVariant(linux63, {
   splitRemapsZeroSubpages: true,
   anonMthp: true,
   madviseBatchesLargeFolios: true,
+  largeFolioSharedTest: 'v6.15-mm-owners',
   reclaimEmptyPteTables: true,
   uffdWpUnpopulated: true,
   uffdWpAsync: true,
