@@ -459,9 +459,9 @@ export function zap_huge_pmd(k: Kernel, tlb: MmuGather, haddr: number, slot: num
  * and madvise_cold_or_pageout_pte_range over [from, to) of `vma`; they run before the PTE walk,
  * which then finds split PMDs as PTE tables.
  */
-export function madvise_huge_pmds(k: Kernel, tlb: MmuGather, vma: Vma, from: number, to: number, advice: 'dontneed' | 'free' | 'cold' | 'pageout' | 'unmap'): Array<[number, number]> {
-  /** [lo, hi) page ranges of shared, partly covered large folios whose PTEs the caller must skip */
-  const skip: Array<[number, number]> = [];
+export function madvise_huge_pmds(k: Kernel, tlb: MmuGather, vma: Vma, from: number, to: number, advice: 'dontneed' | 'free' | 'cold' | 'pageout' | 'unmap'): number[] {
+  /** first frames of the shared, partly covered large folios whose PTEs the caller must skip */
+  const skip: number[] = [];
   const mm = vma.mm;
   const f = k.frames;
   for_each_pmd_leaf(k, mm, from, to, (haddr, slot) => {
@@ -530,7 +530,7 @@ export function madvise_huge_pmds(k: Kernel, tlb: MmuGather, vma: Vma, from: num
     }
     if (folio_maybe_mapped_shared(k, mm, base)) {
       // "continue" for each of its PTEs: neither split nor cleaned (6.18 madvise_free_pte_range)
-      skip.push([Math.max(first, from), Math.min(first + nr, to)]);
+      skip.push(base);
       vpn = first + nr - 1;
       continue;
     }

@@ -86,7 +86,7 @@ export function do_madvise(k: Kernel, mm: Mm, cpu: number, start: number, pages:
       if (pte_none(pte)) return;
       k.counters[KEv.madvisePte]++;
       // PTEs of a shared large folio the range covers only in part are left as they are
-      for (const [lo, hi] of shared) if (vpn >= lo && vpn < hi) return;
+      if (shared.length && pte_present(pte) && shared.includes(f.head[pte_pfn(pte)])) return;
       if (advice === 'dontneed') {
         // a hook may keep (or rewrite) the PTE instead of zapping it
         const n = madvisePte(k, vma, vpn, 'dontneed', pte, 0n);
