@@ -334,6 +334,21 @@ export function split_huge_page(k: Kernel, pfn: number, cpu?: number): void {
   if (fam) for (const mm of fam.mms) split_huge_pmd_address(k, mm, haddr, cpu, base);
   k.counters[KEv.splitHugePage]++;
   const nr = f.folioNr(base);
+  // split_folio() unmaps the folio first (unmap_folio -> try_to_migrate_one, 5.19-6.18): a dirty
+  // PTE dirties the (still large) folio, and __split_huge_page_tail() copies PG_dirty from the
+  // head to every tail, so all its pages come out dirty when any mapping of it was
+  if (fam && !(f.flags[base] & PG_dirty)) {
+    let dirty = false;
+    for (let p = base; p < base + nr && !dirty; p++) {
+      for (const mm of fam.mms) {
+        const slot = mm.pt.pteSlot(f.index[p]);
+        if (slot < 0) continue;
+        const pte = k.mmu.mem.get(slot);
+        if (pte_present(pte) && pte_pfn(pte) === p && pte_dirty(pte)) dirty = true;
+      }
+    }
+    if (dirty) for (let p = base; p < base + nr; p++) f.flags[p] |= PG_dirty;
+  }
   f.unlinkFolio(base);
   // remap_page(RMP_USE_SHARED_ZEROPAGE) -> try_to_map_unused_to_zeropage() (6.12+): a page that
   // holds only zeros is mapped to the shared zero page (special, read-only; soft-dirty and uffd-wp
