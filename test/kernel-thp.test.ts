@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kernel } from '../src/kernel/kernel';
+import { page_state } from '../src/kernel/task_mmu';
 import type { Mm } from '../src/kernel/mm';
 import type { Vma } from '../src/kernel/vma';
 import { KEv } from '../src/kernel/events';
@@ -436,5 +437,18 @@ test('splitting a THP splits only the PMDs that map it: after fork, zap and a ne
     k.madvise(mm, 0, vma.start, 1, 'cold');
     assert.equal(k.inspect(mm, vma.start).huge, false, `${variant}: the parent's THP is split`);
     assert.equal(k.inspect(child, vma.start).huge, true, `${variant}: the child's THP keeps its PMD`);
+  }
+});
+
+test('linux-6.18: a partial MADV_COLD splits a written 64 KiB folio, and every page comes out with a dirty folio (split_folio unmaps through try_to_migrate_one, which dirties the folio; tails copy PG_dirty)', () => {
+  const k = new Kernel({ variant: 'linux-6.18', cpus: 1, strict: true, thp: { enabled: 'madvise', mthp: { '64kB': 'always' } } });
+  const mm = k.process('main');
+  const vma = k.mmap(mm, { region: 'h', pages: 16, kind: 'anon-private' });
+  for (let p = 0; p < 16; p++) k.access(mm, 0, vma.start + p, 1);
+  assert.equal(page_state(k, mm, vma.start + 3).folioDirty, false, 'a freshly written anon folio is not PG_dirty');
+  k.madvise(mm, 0, vma.start, 1, 'cold');
+  for (const p of [0, 3, 15]) {
+    const st = page_state(k, mm, vma.start + p);
+    assert.deepEqual([st.thp, st.folioDirty], [false, true], `page ${p}`);
   }
 });
