@@ -313,7 +313,13 @@ class Run {
           }
         } else {
           r = this.region(mm, s.region ?? '', where);
-          footprint = s.op === 'touch' ? selectedPages(r, s.pages) : r.pages;
+          // The footprint is the region's pages even when the step selects some of them: the
+          // selected pages lie spread over the region, so their data lines and leaf PTE lines are
+          // where the region's last pass left them. Measured on the Zen 3 guest (docs/cost-model.md,
+          // "The seed's write pass"): 1024 random writes into a 16 MiB region after MADV_FREE pay
+          // an A+D drain at DRAM distance (~440 cycles over A=D=1), not at the 4 MiB of the pages
+          // they select (which would fit the effective LLC); with the lines cached, ~140.
+          footprint = r.pages;
           const seed = streamSeed(this.plan.seed, this.plan.repeat, i);
           stream = s.op === 'touch'
             ? makeAccessStream(s, { pages: r.pages, seed, cpus: k.cpus })
@@ -418,13 +424,6 @@ class Run {
     }
     return out;
   }
-}
-
-/** Distinct pages a selection names (the footprint of a touch step). */
-function selectedPages(r: Region, pages: Resolved<Pages> | undefined): number {
-  if (pages === undefined) return r.pages;
-  if (Array.isArray(pages)) return new Set(pages).size;
-  return (pages as { count: number }).count;
 }
 
 function addCounters(a: Counters, b: Counters): void {
