@@ -68,7 +68,7 @@ import {
 import type { Kernel } from './kernel';
 import type { Mm } from './mm';
 import { FAULT_RETRY, FAULT_RETRY_IN_KERNEL } from './memory';
-import { anon_vma_prepare } from './rmap';
+import { anon_vma_prepare, page_add_new_anon_rmap } from './rmap';
 import type { ChangeProtFlags } from './mprotect';
 import { flush_tlb_mm_range, type MmuGather } from './tlbflush';
 import { uffd_handle_wp } from './userfaultfd';
@@ -177,12 +177,7 @@ function alloc_anon_thp(k: Kernel, mm: Mm, haddr: number): number {
   k.counters[KEv.thpAlloc]++;
   k.counters[KEv.thpZero]++;
   for (let i = 0; i < HPAGE_NR; i++) {
-    const p = base + i;
-    f.flags[p] |= PG_anon | PG_swapbacked | PG_anon_exclusive;
-    f.owner[p] = mm.family.id;
-    f.index[p] = haddr + i;
-    f.mapcount[p] = 1;
-    f.lruAdd(p, LRU_INACTIVE_ANON);
+    page_add_new_anon_rmap(k, base + i, mm, haddr + i);
   }
   return base;
 }

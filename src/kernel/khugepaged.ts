@@ -21,12 +21,12 @@
 import { _PAGE_PSE, pfn_pte, pte_none, pte_pfn, pte_present, pte_special, pte_uffd_wp, pte_write } from '../x86/pte';
 import { PTRS_PER_TABLE } from '../x86/pagetable';
 import { KEv } from './events';
-import { HPAGE_NR, LRU_INACTIVE_ANON, PG_anon, PG_anon_exclusive, PG_nonzero, PG_swapbacked, ZERO_PFN } from './frames';
+import { HPAGE_NR, PG_anon, PG_nonzero, ZERO_PFN } from './frames';
 import { pmd_leaf_slot } from './huge_memory';
 import type { Kernel } from './kernel';
 import { MadviseError } from './madvise';
 import type { Mm } from './mm';
-import { anon_vma_prepare, page_remove_rmap } from './rmap';
+import { anon_vma_prepare, page_add_new_anon_rmap, page_remove_rmap } from './rmap';
 import { is_pte_marker, pte_marker_uffd_wp } from './swap';
 import { flush_tlb_mm_range } from './tlbflush';
 import { userfaultfd_wp, VM_NOHUGEPAGE, VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, VM_WRITE, type Vma } from './vma';
@@ -79,11 +79,8 @@ function collapse_huge_page(k: Kernel, mm: Mm, vma: Vma, haddr: number, cpu: num
         page_remove_rmap(k, old);
       } else mem.set(slot, 0n);
     }
-    f.flags[p] |= PG_anon | PG_swapbacked | PG_anon_exclusive | (nonzero ? PG_nonzero : 0);
-    f.owner[p] = mm.family.id;
-    f.index[p] = haddr + i;
-    f.mapcount[p] = 1;
-    f.lruAdd(p, LRU_INACTIVE_ANON);
+    page_add_new_anon_rmap(k, p, mm, haddr + i);
+    if (nonzero) f.flags[p] |= PG_nonzero;
   }
   // __collapse_huge_page_copy(): copies (none and zero-page PTEs become zeroed pages)
   k.counters[KEv.thpCopy]++;

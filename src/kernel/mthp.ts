@@ -20,9 +20,9 @@
  */
 import { pfn_pte, pte_none } from '../x86/pte';
 import { KEv } from './events';
-import { LRU_INACTIVE_ANON, PG_anon, PG_anon_exclusive, PG_swapbacked } from './frames';
 import type { Kernel } from './kernel';
 import type { Mm } from './mm';
+import { page_add_new_anon_rmap } from './rmap';
 import { VM_HUGEPAGE, VM_NOHUGEPAGE, VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, VM_WRITE, type Vma } from './vma';
 
 export type MthpMode = 'always' | 'madvise' | 'inherit' | 'never';
@@ -63,11 +63,7 @@ export function do_anonymous_mthp(k: Kernel, mm: Mm, vma: Vma, vpn: number, slot
     k.counters[KEv.pageZero] += n;
     for (let i = 0; i < n; i++) {
       const p = base + i;
-      f.flags[p] |= PG_anon | PG_swapbacked | PG_anon_exclusive;
-      f.owner[p] = mm.family.id;
-      f.index[p] = start + i;
-      f.mapcount[p] = 1;
-      f.lruAdd(p, LRU_INACTIVE_ANON);
+      page_add_new_anon_rmap(k, p, mm, start + i);
       let e = k.arch.pte_mkdirty(pfn_pte(p, vma.pageProt));
       if (vma.flags & VM_WRITE) e = k.arch.pte_mkwrite(e);
       k.setPte(mm, vma, start + i, first + i, e);
