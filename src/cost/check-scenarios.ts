@@ -50,94 +50,54 @@ export function checkScenarios(cpu: string, kernel: string, seed = 1): CheckPlan
   const chase = permutation(CHECK_CHASE_PAGES, seed + 1);
   const mmap = { op: 'mmap', region: 'heap', size: '16MiB', kind: 'anon-private' };
   const fill = { op: 'touch', region: 'heap', access: 'write' };
+  // every scenario maps the heap (16 MiB unless `size` says otherwise) and writes all of it; the
+  // probe's "<name>/after-fill" row starts at the step after that fill
+  const scenario = (name: string, title: string, specName: string, then: object[], size = mmap.size): CheckScenario => ({
+    name,
+    title,
+    afterFillStep: 2,
+    spec: { name: specName, seed, machine, kernel, steps: [{ ...mmap, size }, fill, ...then] },
+  });
   return {
     lists: [quarter, writes, reads, chase],
     scenarios: [
-      {
-        name: 'seed-uffd-unprotect-write',
-        title: 'seed: 4096 written pages, MADV_FREE, uffd protect + unprotect, write a random quarter',
-        afterFillStep: 2,
-        spec: {
-          name: 'check: seed scenario',
-          seed,
-          machine,
-          kernel,
-          steps: [
-            mmap,
-            fill,
-            { op: 'madvise', region: 'heap', advice: 'free' },
-            { op: 'uffd-register', region: 'heap', modes: ['wp'] },
-            { op: 'uffd-writeprotect', region: 'heap', wp: true },
-            { op: 'uffd-writeprotect', region: 'heap', wp: false },
-            { op: 'touch', region: 'heap', access: 'write', pages: quarter },
-          ],
-        },
-      },
-      {
-        name: 'mprotect-ro-rw-mix',
-        title: 'mprotect RO then RW over 4096 written pages, then a stride-7 write/read mix',
-        afterFillStep: 2,
-        spec: {
-          name: 'check: mprotect RO->RW then strided mix',
-          seed,
-          machine,
-          kernel,
-          steps: [
-            mmap,
-            fill,
-            { op: 'mprotect', region: 'heap', prot: 'r' },
-            { op: 'mprotect', region: 'heap', prot: 'rw' },
-            { op: 'touch', region: 'heap', access: 'write', pages: writes },
-            { op: 'touch', region: 'heap', access: 'read', pages: reads },
-          ],
-        },
-      },
-      {
-        name: 'fork-parent-writes',
-        title: 'fork with 4096 written pages; the child lives while the parent writes every page',
-        afterFillStep: 2,
-        spec: {
-          name: 'check: fork then parent writes',
-          seed,
-          machine,
-          kernel,
-          steps: [mmap, fill, { op: 'fork', child: 'child' }, { op: 'touch', region: 'heap', access: 'write', process: 'main' }],
-        },
-      },
-      {
-        name: 'stream-1g-clear-refs',
-        title: 'regime independent: 1 GiB written, clear_refs (A cleared), one read per page in address order',
-        afterFillStep: 2,
-        spec: {
-          name: 'check: page-stride reads of 1 GiB after clear_refs',
-          seed,
-          machine,
-          kernel,
-          steps: [
-            { ...mmap, size: '1GiB' },
-            fill,
-            { op: 'clear-refs', mode: 'young' },
-            { op: 'touch', region: 'heap', access: 'read', dependence: 'independent' },
-          ],
-        },
-      },
-      {
-        name: 'chase-128m-madv-free',
-        title: 'regime dependent: 128 MiB written, MADV_FREE (A and D cleared), a pointer chase along a random cycle of all pages',
-        afterFillStep: 2,
-        spec: {
-          name: 'check: dependent chase over 128 MiB after MADV_FREE',
-          seed,
-          machine,
-          kernel,
-          steps: [
-            { ...mmap, size: '128MiB' },
-            fill,
-            { op: 'madvise', region: 'heap', advice: 'free' },
-            { op: 'touch', region: 'heap', access: 'read', pages: chase, dependence: 'dependent' },
-          ],
-        },
-      },
+      scenario('seed-uffd-unprotect-write', 'seed: 4096 written pages, MADV_FREE, uffd protect + unprotect, write a random quarter', 'check: seed scenario', [
+        { op: 'madvise', region: 'heap', advice: 'free' },
+        { op: 'uffd-register', region: 'heap', modes: ['wp'] },
+        { op: 'uffd-writeprotect', region: 'heap', wp: true },
+        { op: 'uffd-writeprotect', region: 'heap', wp: false },
+        { op: 'touch', region: 'heap', access: 'write', pages: quarter },
+      ]),
+      scenario('mprotect-ro-rw-mix', 'mprotect RO then RW over 4096 written pages, then a stride-7 write/read mix', 'check: mprotect RO->RW then strided mix', [
+        { op: 'mprotect', region: 'heap', prot: 'r' },
+        { op: 'mprotect', region: 'heap', prot: 'rw' },
+        { op: 'touch', region: 'heap', access: 'write', pages: writes },
+        { op: 'touch', region: 'heap', access: 'read', pages: reads },
+      ]),
+      scenario('fork-parent-writes', 'fork with 4096 written pages; the child lives while the parent writes every page', 'check: fork then parent writes', [
+        { op: 'fork', child: 'child' },
+        { op: 'touch', region: 'heap', access: 'write', process: 'main' },
+      ]),
+      scenario(
+        'stream-1g-clear-refs',
+        'regime independent: 1 GiB written, clear_refs (A cleared), one read per page in address order',
+        'check: page-stride reads of 1 GiB after clear_refs',
+        [
+          { op: 'clear-refs', mode: 'young' },
+          { op: 'touch', region: 'heap', access: 'read', dependence: 'independent' },
+        ],
+        '1GiB',
+      ),
+      scenario(
+        'chase-128m-madv-free',
+        'regime dependent: 128 MiB written, MADV_FREE (A and D cleared), a pointer chase along a random cycle of all pages',
+        'check: dependent chase over 128 MiB after MADV_FREE',
+        [
+          { op: 'madvise', region: 'heap', advice: 'free' },
+          { op: 'touch', region: 'heap', access: 'read', pages: chase, dependence: 'dependent' },
+        ],
+        '128MiB',
+      ),
     ],
   };
 }

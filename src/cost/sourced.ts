@@ -29,27 +29,29 @@ function finiteNonNegative(what: string) {
     .nonnegative({ error: `must be >= 0 ${what}` });
 }
 
-/** A number with its source: TLB sizes, clock, device speeds. */
-export interface Sourced {
-  value: number;
+/** What every number in a profile carries besides itself: where it comes from, and what kind of source that is. */
+export interface Provenance {
   source: string;
   kind: SourceKind;
   note?: string;
 }
 
-export const SourcedSchema = z.object({
-  value: finiteNonNegative(''),
+const provenanceShape = {
   source: SourceSchema,
   kind: KindSchema,
   note: z.string().optional(),
-});
+};
+
+/** A number with its source: TLB sizes, clock, device speeds. */
+export interface Sourced extends Provenance {
+  value: number;
+}
+
+export const SourcedSchema = z.object({ value: finiteNonNegative(''), ...provenanceShape });
 
 /** The price of one event, in core cycles at the profile's clock. */
-export interface CostEntry {
+export interface CostEntry extends Provenance {
   cycles: number;
-  source: string;
-  kind: SourceKind;
-  note?: string;
   /** hardware events: the regime the number was measured or published in (docs/cost-model.md) */
   regime?: string;
   /** measured entries: repetitions behind the median, and their IQR / median in percent */
@@ -59,9 +61,7 @@ export interface CostEntry {
 
 export const CostEntrySchema = z.object({
   cycles: finiteNonNegative('cycles'),
-  source: SourceSchema,
-  kind: KindSchema,
-  note: z.string().optional(),
+  ...provenanceShape,
   regime: z.string().optional(),
   samples: z.number().int().positive().optional(),
   spreadPct: z.number().finite().nonnegative().optional(),

@@ -97,39 +97,33 @@ export function jsonErrorOffset(text: string): number {
     if (!m || m[0] === '-' || m[0] === '') fail();
     i += m![0].length;
   };
+  // an object's or array's members, from its opening bracket to `close`; `member` reads one
+  const members = (close: string, member: () => void): void => {
+    i++;
+    ws();
+    if (text[i] === close) return void i++;
+    for (;;) {
+      member();
+      ws();
+      if (text[i] === ',') i++;
+      else if (text[i] === close) return void i++;
+      else fail();
+    }
+  };
+  const pair = (): void => {
+    ws();
+    if (text[i] !== '"') fail();
+    str();
+    ws();
+    if (text[i] !== ':') fail();
+    i++;
+    value();
+  };
   const value = (): void => {
     ws();
     const c = text[i];
-    if (c === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') return void i++;
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail();
-        str();
-        ws();
-        if (text[i] !== ':') fail();
-        i++;
-        value();
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === '}') return void i++;
-        else fail();
-      }
-    }
-    if (c === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') return void i++;
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] === ']') return void i++;
-        else fail();
-      }
-    }
+    if (c === '{') return members('}', pair);
+    if (c === '[') return members(']', value);
     if (c === '"') return str();
     if (c === 't') return lit('true');
     if (c === 'f') return lit('false');

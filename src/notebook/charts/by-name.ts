@@ -58,6 +58,16 @@ const ALIASES: Record<keyof ChartOptionsByName, ChartName> = {
   'pte-map': 'pte',
 };
 
+/** Each chart name's chart; keyed by ChartName, so a new name without its chart is a type error. */
+const CHARTS: { readonly [K in ChartName]: (input: ResultsInput, opts: ChartOptionsByName[K]) => Chart } = {
+  cycles: cycleBreakdown,
+  overhead,
+  dirty: dirtyPages,
+  faults: faultsAndFlushes,
+  sweep,
+  pte: pteMap,
+};
+
 /**
  * A chart by name with that chart's options; any other name is read as a tidy metric. Options
  * are checked at run time too: an unknown one is an error that lists the chart's options.
@@ -67,20 +77,7 @@ export function chartFor(results: ResultsInput | readonly TidyRow[], metric: str
 export function chartFor(results: ResultsInput | readonly TidyRow[], name: string, opts: object = {}): Chart {
   const kind = Object.prototype.hasOwnProperty.call(ALIASES, name) ? ALIASES[name as keyof ChartOptionsByName] : undefined;
   const input = results as ResultsInput;
-  switch (kind) {
-    case 'cycles':
-      return cycleBreakdown(input, opts as CycleBreakdownOptions);
-    case 'overhead':
-      return overhead(input, opts as OverheadOptions);
-    case 'dirty':
-      return dirtyPages(input, opts as DirtyPagesOptions);
-    case 'faults':
-      return faultsAndFlushes(input, opts as FaultsFlushesOptions);
-    case 'sweep':
-      return sweep(input, opts as SweepOptions);
-    case 'pte':
-      return pteMap(input, opts as PteMapOptions);
-  }
+  if (kind !== undefined) return (CHARTS[kind] as (input: ResultsInput, opts: object) => Chart)(input, opts);
   // not a chart name: a tidy metric name (the error lists both kinds of names)
   const m = opts as MetricByNameOptions;
   if ('metric' in m) throw new TypeError(`chart "${name}": the metric is the name itself; drop the "metric" option`);
