@@ -5,7 +5,7 @@
  * import { lab } from 'ptlab';
  * const results = await lab.experiment('uffd unprotect, then write')
  *   .machine('skylake-sp', { cpus: 2 })
- *   .kernels('linux-5.19', 'linux-6.18', 'rfc-2022-uffd-hints')
+ *   .kernel('linux-5.19', 'linux-6.18', 'rfc-2022-uffd-hints')
  *   .mmap('heap', '16MiB').touch('heap', 'write')
  *   .uffd.register('heap', { wp: true }).uffd.writeprotect('heap')
  *   .uffd.unprotect('heap', { hints: ['write-likely'] })

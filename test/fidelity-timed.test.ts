@@ -264,7 +264,7 @@ test('a step the kernel itself refuses when it gets there (EINVAL) is refused, a
 });
 
 test('a kernel sweep collapses natively (one host kernel); seeds do not', { skip: skipHost }, () => {
-  const set = small().kernels('linux-5.19', 'linux-6.18').seed([1, 2]).native({ reps: 1 });
+  const set = small().kernel('linux-5.19', 'linux-6.18').seed([1, 2]).native({ reps: 1 });
   assert.deepEqual(
     set.runs.map((r) => [r.seed, r.cpu, r.params.kernel]),
     [

@@ -30,7 +30,7 @@ const CELLS = [
 const keepDirty = deriveVariant(getVariant('linux-6.18'), { name: 'free-keeps-dirty', hooksModule: require('path').resolve('free-keeps-dirty.js') })`,
   `const results = await lab.experiment('day one: first write after MADV_FREE')
   .machine('skylake-sp', { cpus: 2 })
-  .kernels('linux-6.18', keepDirty)
+  .kernel('linux-6.18', keepDirty)
   .seed([1, 2])
   .mmap('heap', '1MiB')
   .touch('heap', 'write', { label: 'populate' })

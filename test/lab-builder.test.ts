@@ -30,7 +30,7 @@ test('the issue example chains (uffd.* returns the builder) and validates', () =
   const e = lab
     .experiment('seed thread')
     .machine('skylake-sp', { cpus: 4 })
-    .kernels('linux-6.18', 'rfc-2022-uffd-hints')
+    .kernel('linux-6.18', 'rfc-2022-uffd-hints')
     .mmap('heap', '256MiB')
     .touch('heap', 'write')
     .uffd.register('heap', { wp: true })
@@ -41,6 +41,7 @@ test('the issue example chains (uffd.* returns the builder) and validates', () =
   assert.ok(e instanceof Experiment);
   const spec = e.toSpec();
   assert.deepEqual(spec.kernel, ['linux-6.18', 'rfc-2022-uffd-hints']);
+  assert.equal('kernels' in e, false, 'one way to give the kernels: .kernel(...) takes one or several');
   assert.deepEqual(spec.steps.at(-1), { op: 'touch', region: 'heap', access: 'rw', pattern: 'zipf', count: 1e6, writeRatio: 0.3, threads: 4 });
   assert.deepEqual(e.validate({ registries: false }).issues, []);
   assert.equal(e.plan({ registries: false }).length, 10);

@@ -88,13 +88,13 @@ const uffdSpec = (kernel: unknown) => ({
 test('deriveVariant values go into the builder: jobs 2 runs them; a function hook is refused for workers with the documented error', async () => {
   const { lab } = require('../src/lab/index') as typeof import('../src/lab/index');
   const plain = deriveVariant(getVariant('linux-6.18'), { name: 'no-zero-page', mmForbidsZeropage: true });
-  const e = lab.experiment('builder').machine('skylake-sp', { cpus: 2 }).kernels('linux-6.18', plain).mmap('h', '64KiB').touch('h', 'read').seed([1, 2]);
+  const e = lab.experiment('builder').machine('skylake-sp', { cpus: 2 }).kernel('linux-6.18', plain).mmap('h', '64KiB').touch('h', 'read').seed([1, 2]);
   assert.deepEqual(e.toSpec().kernel, ['linux-6.18', { name: 'no-zero-page', base: 'linux-6.18', overrides: { basedOn: 'linux-6.18', description: plain.description, mmForbidsZeropage: true } }]);
   const two = await e.run({ jobs: 2 });
   assert.deepEqual(two.toJSON(), e.runSync().toJSON());
   assert.deepEqual(two.runs.map((r) => Object.keys(r.steps[1].counters.faults.byKind)), [['anonZeroPage'], ['anonZeroPage'], ['anonAlloc'], ['anonAlloc']]);
   const hooked = deriveVariant(getVariant('linux-6.18'), { name: 'hooked', hooks: { changePte: (c) => c.newPte } });
-  const h = lab.experiment('hooked').machine('skylake-sp', { cpus: 2 }).kernels(hooked).mmap('h', '64KiB').touch('h', 'read').seed([1, 2]);
+  const h = lab.experiment('hooked').machine('skylake-sp', { cpus: 2 }).kernel(hooked).mmap('h', '64KiB').touch('h', 'read').seed([1, 2]);
   assert.equal(h.runSync().length, 2, 'in this thread the hook runs');
   await assert.rejects(h.run({ jobs: 2 }), /variant "hooked" has changePte hook\(s\) defined in this process, which worker threads cannot load; run with jobs: 1, or put the hooks in a module/);
   // the JSON spec alone cannot carry the function: compiling it elsewhere says so

@@ -88,7 +88,7 @@ test('trace step: packed into one region under a uffd-wp live snapshot, the uffd
   const pages = 16; // 8 + 4 + 4, packed in address order
   const chunk = 4;
   const steps = liveSnapshot('mem', { pages, chunk, trace: { file: f, records }, appCpu: 0, copierCpu: 1 });
-  const spec = lab.experiment('snap').machine('skylake-sp', { cpus: 2 }).kernels('linux-6.18', 'linux-5.19')
+  const spec = lab.experiment('snap').machine('skylake-sp', { cpus: 2 }).kernel('linux-6.18', 'linux-5.19')
     .mmap('mem', `${pages * 4}KiB`).touch('mem', 'write').steps(steps as never);
   assert.equal(validateSpec(spec.toSpec(), { registries: false }).ok, true);
   // reference: replay the folded records in rounds; a write to a packed page whose chunk is not yet

@@ -24,7 +24,7 @@ test('a saved ResultSet holds its profiles and variants; reloaded, it re-runs bi
   registerProfile(slower(1500));
   const what = deriveVariant(getVariant('linux-6.2'), { name: 'prov-what-if', mkdirtyOnMkwrite: true });
   const dir = tmp();
-  const first = await lab.experiment('provenance').machine('prov-test-cpu', { cpus: 2 }).kernels('linux-6.18', what).seed([1, 2])
+  const first = await lab.experiment('provenance').machine('prov-test-cpu', { cpus: 2 }).kernel('linux-6.18', what).seed([1, 2])
     .mmap('h', '256KiB').touch('h', 'write').mprotect('h', 'r').mprotect('h', 'rw').touch('h', 'rw', { pattern: 'zipf', count: 5000 })
     .run({ outDir: dir, jobs: 2 });
   const saved = JSON.parse(fs.readFileSync(path.join(dir, 'profiles.json'), 'utf8'));

@@ -16,7 +16,7 @@ function results() {
   return lab
     .experiment('first write after unprotect')
     .machine('skylake-sp')
-    .kernels('linux-5.19', 'linux-6.18')
+    .kernel('linux-5.19', 'linux-6.18')
     .seed([1, 2])
     .mmap('heap', '64KiB')
     .touch('heap', 'write', { label: 'populate' })

@@ -33,7 +33,7 @@ const runOf = (runs: readonly RunResult[], variant: string) => {
 type Setup = 'written' | 'swapin-read' | 'madv-free';
 function firstAccess(setup: Setup, writeRatio: number, seed = 1): Experiment {
   let e = lab.experiment(`first access: ${setup}`).seed(seed).machine('skylake-sp', { cpus: 2 })
-    .kernels('linux-5.19', 'linux-6.18', 'rfc-2022-uffd-hints')
+    .kernel('linux-5.19', 'linux-6.18', 'rfc-2022-uffd-hints')
     .mmap('heap', PAGES * 4096).touch('heap', 'write');
   if (setup === 'swapin-read') e = e.madvise('heap', 'pageout').touch('heap', 'read');
   if (setup === 'madv-free') e = e.madvise('heap', 'free');
@@ -99,7 +99,7 @@ test('02: with nothing written, the hint makes reclaim swap out pages that linux
 
 test('02: the hint\'s extra swap-outs scale with the fraction reclaimed later: after an ageing pass, reclaiming k pages of a read-swapped-in heap swaps out k under the hint and about the written share of k on linux-6.18', () => {
   for (const k of [PAGES / 4, PAGES / 2]) {
-    const e = lab.experiment('fraction reclaimed').machine('skylake-sp', { cpus: 2 }).kernels('linux-6.18', 'rfc-2022-uffd-hints')
+    const e = lab.experiment('fraction reclaimed').machine('skylake-sp', { cpus: 2 }).kernel('linux-6.18', 'rfc-2022-uffd-hints')
       .mmap('heap', PAGES * 4096).touch('heap', 'write').madvise('heap', 'pageout').touch('heap', 'read')
       .uffd.register('heap', { wp: true }).uffd.writeprotect('heap').uffd.unprotect('heap', { hints: ['access-likely', 'write-likely'] })
       .touch('heap', { access: 'rw', writeRatio: 0.5, count: PAGES }).reclaim('all', { label: 'age' }).reclaim(k, { label: 'take k' });
@@ -112,7 +112,7 @@ test('02: the hint\'s extra swap-outs scale with the fraction reclaimed later: a
 });
 
 test('02: reclaim ageing: pages the hint marked young but nobody used survive the first reclaim pass, which frees them for nothing on linux-6.18 (MADV_FREE heap, half used)', () => {
-  const e = lab.experiment('ageing').machine('skylake-sp', { cpus: 2 }).kernels('linux-6.18', 'rfc-2022-uffd-hints')
+  const e = lab.experiment('ageing').machine('skylake-sp', { cpus: 2 }).kernel('linux-6.18', 'rfc-2022-uffd-hints')
     .mmap('heap', PAGES * 4096).touch('heap', 'write').madvise('heap', 'free')
     .uffd.register('heap', { wp: true }).uffd.writeprotect('heap').uffd.unprotect('heap', { hints: ['access-likely', 'write-likely'] })
     .touch('heap', { access: 'rw', writeRatio: 0.5, pages: { from: 0, count: PAGES / 2 } })
@@ -126,7 +126,7 @@ test('02: reclaim ageing: pages the hint marked young but nobody used survive th
 });
 
 test('02: on zen3 (A/D prices derived from published Milan streams), linux-6.18\'s fault-free un-protect of a MADV_FREE\'d page is cheaper per written page than linux-5.19\'s write fault, though it pays an A+D update', () => {
-  const e = lab.experiment('zen3').machine('zen3', { cpus: 2 }).kernels('linux-5.19', 'linux-6.18')
+  const e = lab.experiment('zen3').machine('zen3', { cpus: 2 }).kernel('linux-5.19', 'linux-6.18')
     .mmap('heap', PAGES * 4096).touch('heap', 'write').madvise('heap', 'free')
     .uffd.register('heap', { wp: true }).uffd.writeprotect('heap').uffd.unprotect('heap')
     .touch('heap', { access: 'write', count: PAGES, label: 'first access' });
@@ -141,7 +141,7 @@ test('02: on zen3 (A/D prices derived from published Milan streams), linux-6.18\
 
 function dirtyOnMkwrite(kind: 'anon-private' | 'file-shared', op: 'mprotect' | 'uffd', written: number): Experiment {
   let e = lab.experiment(`dirty on mkwrite: ${kind} ${op}`).machine('skylake-sp', { cpus: 2 })
-    .kernels('linux-6.18', 'proposal-dirty-on-mkwrite')
+    .kernel('linux-6.18', 'proposal-dirty-on-mkwrite')
     .mmap('heap', PAGES * 4096, kind === 'file-shared' ? { kind, fs: 'mkwrite' } : { kind });
   e = kind === 'anon-private' ? e.touch('heap', 'write').madvise('heap', 'pageout').touch('heap', 'read') : e.touch('heap', 'read');
   e = op === 'mprotect' ? e.mprotect('heap', 'r').mprotect('heap', 'rw') : e.uffd.register('heap', { wp: true }).uffd.writeprotect('heap').uffd.unprotect('heap');
@@ -165,7 +165,7 @@ test('03: under proposal-dirty-on-mkwrite, pages written back exceed pages actua
 function shmemGrant(op: 'mprotect' | 'uffd', written: number): Experiment {
   const everyGrant = deriveVariant(getVariant('linux-6.18'), { name: 'research-test-every-write-grant', mkdirtyOnEveryWriteGrant: true });
   let e = lab.experiment(`shmem ${op}`).machine('skylake-sp', { cpus: 2 })
-    .kernels('linux-6.18', 'proposal-dirty-on-mkwrite', everyGrant)
+    .kernel('linux-6.18', 'proposal-dirty-on-mkwrite', everyGrant)
     .mmap('shm', PAGES * 4096, { kind: 'anon-shared' }).touch('shm', 'read');
   e = op === 'mprotect' ? e.mprotect('shm', 'r').mprotect('shm', 'rw') : e.uffd.register('shm', { wp: true }).uffd.writeprotect('shm').uffd.unprotect('shm');
   return e.touch('shm', { access: 'write', count: written, label: 'app writes' })
@@ -205,7 +205,7 @@ test('04: uffd un-protect of clean page-cache pages: 5.19-6.6 refuse UFFDIO_REGI
   });
   const spec = (kernels: (string | KernelVariant)[], features: ('wp-async')[]) =>
     lab.experiment('page cache after uffd un-protect').machine('skylake-sp', { cpus: 2 })
-      .kernels(...kernels)
+      .kernel(...kernels)
       .mmap('file', '256KiB', { kind: 'file-shared', fs: 'mkwrite' })
       .touch('file', 'read')
       .uffd.register('file', { wp: true, features }).uffd.writeprotect('file').uffd.unprotect('file')
@@ -227,7 +227,7 @@ test('04: uffd un-protect of clean page-cache pages: 5.19-6.6 refuse UFFDIO_REGI
 
 test('04: mprotect RO->RW of a writenotify (->page_mkwrite) file mapping upgrades only already-dirty PTEs on every version: clean page-cache pages fault into ->page_mkwrite, no violation', () => {
   const e = lab.experiment('mprotect writenotify').machine('skylake-sp', { cpus: 2 })
-    .kernels('linux-5.19', 'linux-6.0', 'linux-6.2', 'linux-6.3', 'linux-6.18', 'proposal-dirty-on-mkwrite')
+    .kernel('linux-5.19', 'linux-6.0', 'linux-6.2', 'linux-6.3', 'linux-6.18', 'proposal-dirty-on-mkwrite')
     .mmap('file', '256KiB', { kind: 'file-shared', fs: 'mkwrite' }).touch('file', 'read')
     .touch('file', 'write', { pages: { from: 0, count: 8 } })
     .mprotect('file', 'r').mprotect('file', 'rw')
@@ -244,7 +244,7 @@ test('04: mprotect RO->RW of a writenotify (->page_mkwrite) file mapping upgrade
 
 test('04: the real 5.19-6.2 un-protect bug is shmem with soft-dirty tracking: un-protect maps the pages writable and the writes escape soft-dirty; 6.3+ keep them read-only', () => {
   const e = lab.experiment('shmem soft-dirty').machine('skylake-sp', { cpus: 2 })
-    .kernels('linux-5.19', 'linux-6.2', 'linux-6.3', 'linux-6.18')
+    .kernel('linux-5.19', 'linux-6.2', 'linux-6.3', 'linux-6.18')
     .mmap('shm', '64KiB', { kind: 'anon-shared' }).touch('shm', 'write')
     .uffd.register('shm', { wp: true }).clearRefs('soft-dirty')
     .uffd.writeprotect('shm').uffd.unprotect('shm')
@@ -262,7 +262,7 @@ test('04: the real 5.19-6.2 un-protect bug is shmem with soft-dirty tracking: un
 
 test('05: relaxed flushes trade IPIs for at most one spurious fault per remote CPU and epoch, and never leave a stale writable entry', () => {
   for (const T of [2, 8]) {
-    let e = lab.experiment(`relaxed ${T}`).machine('skylake-sp', { cpus: T }).kernels('linux-6.18', 'rfc-2022-relaxed-flush')
+    let e = lab.experiment(`relaxed ${T}`).machine('skylake-sp', { cpus: T }).kernel('linux-6.18', 'rfc-2022-relaxed-flush')
       .mmap('heap', '64KiB').touch('heap', 'write');
     const EPOCHS = 3;
     for (let i = 0; i < EPOCHS; i++) {
@@ -282,7 +282,7 @@ test('05: relaxed flushes trade IPIs for at most one spurious fault per remote C
 
 test('05: the cover-letter loop: with one thread nothing changes; with two, the relaxed flush saves exactly one IPI round trip per mprotect(RW), whatever the IPI price (so matching the cover letter\'s -44 % with an IPI price fitted to it proves nothing)', () => {
   const cyclesOf = (cpus: number, profile: string) => {
-    let e = lab.experiment('cover loop').machine(profile, { cpus }).kernels('linux-6.18', 'rfc-2022-relaxed-flush')
+    let e = lab.experiment('cover loop').machine(profile, { cpus }).kernel('linux-6.18', 'rfc-2022-relaxed-flush')
       .mmap('page', '4KiB').touch('page', 'write');
     for (let i = 0; i < 4; i++) {
       e = e.mprotect('page', 'r');
@@ -310,7 +310,7 @@ test('06: live snapshot: with the hint where a tool would put it (the handler\'s
   const make = (kernels: string[], bulk: ('write-likely')[]) => {
     const snapshot = lab.workload().liveSnapshot('heap', { pages: PAGES, chunk: 64, appWrites: 64, hints: bulk }).steps
       .map((s) => (s.op === 'uffd-register' ? { ...s, handler: { copy: true, hints: ['write-likely' as const] } } : { ...s }));
-    return lab.experiment('live snapshot').machine('skylake-sp', { cpus: 2 }).kernels(...kernels)
+    return lab.experiment('live snapshot').machine('skylake-sp', { cpus: 2 }).kernel(...kernels)
       .mmap('heap', PAGES * 4096).touch('heap', 'write').madvise('heap', 'pageout').touch('heap', 'read')
       .steps(snapshot);
   };

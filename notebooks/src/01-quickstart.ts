@@ -35,7 +35,7 @@ import { lab, charts, summaryTable, Table } from 'ptlab'
 // %%
 const experiment = lab.experiment('quickstart: write after uffd un-protect')
   .machine('skylake-sp', { cpus: 2 })
-  .kernels('linux-5.19', 'linux-6.18')
+  .kernel('linux-5.19', 'linux-6.18')
   .mmap('heap', '16MiB', { kind: 'anon-private' })
   .touch('heap', 'write')
   .uffd.register('heap', { wp: true })

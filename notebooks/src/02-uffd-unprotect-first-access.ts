@@ -73,7 +73,7 @@ const SETUPS: Record<string, (e: Builder) => Builder> = {
 function experiment(setup: string): Builder {
   let e = lab.experiment(`first access after uffd un-protect: ${setup}`)
     .machine('skylake-sp', { cpus: 2 })
-    .kernels(...VARIANTS)
+    .kernel(...VARIANTS)
     .sweep({ cpu: CPUS, wr: WRITE_RATIOS })
     .mmap('heap', HEAP, { kind: 'anon-private' })
     .touch('heap', 'write')
@@ -196,7 +196,7 @@ await Chart.from({
 const FRACTIONS = [0.125, 0.25, 0.5, 1]
 const partial = await lab.experiment('hint: fraction of the heap reclaimed later')
   .machine('skylake-sp', { cpus: 2 })
-  .kernels('linux-6.18', 'rfc-2022-uffd-hints')
+  .kernel('linux-6.18', 'rfc-2022-uffd-hints')
   .sweep({ wr: [0.25, 0.5, 0.75], k: FRACTIONS.map((f) => f * PAGES) })
   .mmap('heap', HEAP, { kind: 'anon-private' })
   .touch('heap', 'write').madvise('heap', 'pageout').touch('heap', 'read')
@@ -249,7 +249,7 @@ new Table(beTable, { title: 'The hint: CPU cycles saved against swap-outs added 
 // %%
 const ageing = lab.experiment('hint: reclaim ageing of untouched pages')
   .machine('skylake-sp', { cpus: 2 })
-  .kernels('linux-6.18', 'rfc-2022-uffd-hints')
+  .kernel('linux-6.18', 'rfc-2022-uffd-hints')
   .mmap('heap', HEAP, { kind: 'anon-private' }).touch('heap', 'write').madvise('heap', 'free')
   .uffd.register('heap', { wp: true }).uffd.writeprotect('heap')
   .uffd.unprotect('heap', { hints: ['access-likely', 'write-likely'] })

@@ -66,7 +66,7 @@ type Builder = ReturnType<typeof lab.experiment>
 function experiment(kind: (typeof KINDS)[number], op: (typeof OPS)[number]): Builder {
   let e = lab.experiment(`dirty on mkwrite: ${kind}, ${op}`)
     .machine('skylake-sp', { cpus: 2 })
-    .kernels('linux-6.18', 'proposal-dirty-on-mkwrite', everyGrant)
+    .kernel('linux-6.18', 'proposal-dirty-on-mkwrite', everyGrant)
     .sweep({ n: WRITTEN, cpu: CPUS })
     .mmap('heap', '8MiB', kind === 'file-shared' ? { kind, fs: 'mkwrite' } : { kind })
   // bring every page in, clean

@@ -46,7 +46,7 @@ for (const v of ['linux-5.19', 'linux-6.2', 'linux-6.3', 'linux-6.18']) {
     if (features.length && v !== 'linux-6.18') continue // WP_ASYNC exists from 6.7
     let answer = 'registered'
     try {
-      lab.experiment('register a file').machine('skylake-sp').kernels(v).mmap('file', '1MiB', { kind: 'file-shared', fs: 'mkwrite' })
+      lab.experiment('register a file').machine('skylake-sp').kernel(v).mmap('file', '1MiB', { kind: 'file-shared', fs: 'mkwrite' })
         .uffd.register('file', { wp: true, features }).runSync()
     } catch (e) {
       answer = (e as Error).message.replace(/\s+/g, ' ').replace(/^.*?(fails with)/, 'refused: $1').slice(0, 140)
@@ -67,7 +67,7 @@ new Table(REGISTER, { title: 'UFFDIO_REGISTER(wp) of a shared ext4-like file map
 const MPROTECT_KERNELS = ['linux-5.19', 'linux-6.0', 'linux-6.2', 'linux-6.3', 'linux-6.18', 'proposal-dirty-on-mkwrite']
 const mp = lab.experiment('mprotect on a writenotify file mapping')
   .machine('skylake-sp', { cpus: 2 })
-  .kernels(...MPROTECT_KERNELS)
+  .kernel(...MPROTECT_KERNELS)
   .mmap('file', '1MiB', { kind: 'file-shared', fs: 'mkwrite' })
   .touch('file', 'read')
   .touch('file', 'write', { pages: { from: 0, count: 16 } })
@@ -110,7 +110,7 @@ const KERNELS = ['linux-6.18', 'proposal-dirty-on-mkwrite', whatIf]
 const VARIANTS = ['linux-6.18', 'proposal-dirty-on-mkwrite', whatIf.name]
 const experiment = lab.experiment('page-cache pages after uffd un-protect (WP_ASYNC)')
   .machine('skylake-sp', { cpus: 2 })
-  .kernels(...KERNELS)
+  .kernel(...KERNELS)
   .mmap('file', '1MiB', { kind: 'file-shared', fs: 'mkwrite' })
   .touch('file', 'read')
   .uffd.register('file', { wp: true, features: ['wp-async'] })
@@ -175,7 +175,7 @@ await Chart.from({
 const SD_KERNELS = ['linux-5.19', 'linux-6.2', 'linux-6.3', 'linux-6.18']
 const sd = lab.experiment('shmem + soft-dirty + uffd-wp un-protect')
   .machine('skylake-sp', { cpus: 2 })
-  .kernels(...SD_KERNELS)
+  .kernel(...SD_KERNELS)
   .mmap('shm', '256KiB', { kind: 'anon-shared' })
   .touch('shm', 'write')
   .uffd.register('shm', { wp: true })

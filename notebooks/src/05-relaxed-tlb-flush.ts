@@ -53,7 +53,7 @@ const IPI_PRICES: { profile: string; ipi: number; from: string }[] = [
 function coverLoop(cpus: number, profile = 'haswell') {
   let e = lab.experiment(`cover letter loop, ${cpus} thread(s)`)
     .machine(profile, { cpus })
-    .kernels('linux-6.18', 'rfc-2022-relaxed-flush')
+    .kernel('linux-6.18', 'rfc-2022-relaxed-flush')
     .mmap('page', '4KiB').touch('page', 'write')
   if (cpus > 1) e = e.touch('page', 'read', { cpu: 1 })
   for (let i = 0; i < ITER; i++) {
@@ -108,7 +108,7 @@ const rows: { variant: string; threads: number; locality: string; ipis: number; 
 for (const T of THREADS) {
   let e = lab.experiment(`relaxed flush, ${T} threads`)
     .machine('skylake-sp', { cpus: T })
-    .kernels('linux-6.18', 'rfc-2022-relaxed-flush')
+    .kernel('linux-6.18', 'rfc-2022-relaxed-flush')
     .sweep({ locality: ['sequential', 'random'] })
     .mmap('heap', '256KiB').touch('heap', 'write')
   for (let i = 0; i < 4; i++) {
@@ -173,7 +173,7 @@ await Chart.from({
 // threads on the `zen3` profile:
 
 // %%
-let z = lab.experiment('relaxed flush on zen3, 16 threads').machine('zen3', { cpus: 16 }).kernels('linux-6.18', 'rfc-2022-relaxed-flush')
+let z = lab.experiment('relaxed flush on zen3, 16 threads').machine('zen3', { cpus: 16 }).kernel('linux-6.18', 'rfc-2022-relaxed-flush')
   .mmap('heap', '256KiB').touch('heap', 'write')
 for (let i = 0; i < 4; i++) {
   z = z.mprotect('heap', 'r').touch('heap', { access: 'read', threads: 16, count: 64 })

@@ -59,7 +59,7 @@ interface Row { app: string; variant: string; pages: number; cycles: number; par
 async function snapshot(app: string, pages: number, o: Opts): Promise<Row[]> {
   const make = (kernels: string[], bulk: ('write-likely')[]) => lab.experiment(`live snapshot: ${app}`)
     .machine('skylake-sp', { cpus: 2 })
-    .kernels(...kernels)
+    .kernel(...kernels)
     .mmap('heap', pages * 4096, { kind: 'anon-private' })
     .touch('heap', 'write').madvise('heap', 'pageout').touch('heap', 'read')
     .steps(snapshotSteps(o, bulk))

@@ -124,7 +124,7 @@ for (const p of PROGRAMS) {
     .map((s) => (s.op === 'uffd-register' ? { ...s, handler: { copy: true, hints: ['write-likely' as const] } } : { ...s }))
   const results = await lab.experiment(`live snapshot of ${p}`)
     .machine('skylake-sp', { cpus: 2 })
-    .kernels(...VARIANTS)
+    .kernel(...VARIANTS)
     .mmap('mem', pages * 4096)
     .touch('mem', 'write')
     .madvise('mem', 'pageout')

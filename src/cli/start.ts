@@ -33,7 +33,7 @@ export function flagshipExperiment(cpu = DEFAULT_PROFILE, seeds: number[] = [1, 
     .experiment('First write after uffd unprotect (the July 2022 thread)')
     .describe('Exclusive anon pages, clean and old (MADV_FREE), uffd-wp protected then unprotected with WRITE_LIKELY; a random quarter is then written; two reclaim passes show what gets written back.')
     .machine(cpu, { cpus: 2 })
-    .kernels(...FLAGSHIP_VARIANTS)
+    .kernel(...FLAGSHIP_VARIANTS)
     .seed(seeds)
     .mmap('heap', `${PAGES * 4}KiB`)
     .touch('heap', 'write', { label: 'populate' })

@@ -98,13 +98,11 @@ export class Experiment {
     return this.with({ machine: o.cpus !== undefined ? { cpu, cpus: o.cpus } : { cpu } });
   }
 
-  /** One kernel variant: a built-in name, or a value from deriveVariant. */
-  kernel(variant: string | KernelVariant): Experiment {
-    return this.kernels(variant);
-  }
-
-  /** Several kernel variants (names or deriveVariant values): one run per variant. */
-  kernels(...variants: (string | KernelVariant)[]): Experiment {
+  /**
+   * The kernel variants (built-in names or deriveVariant values): one run per variant, as the
+   * spec's `kernel` field, which takes one or a list.
+   */
+  kernel(...variants: (string | KernelVariant)[]): Experiment {
     const given = variants.filter((v): v is KernelVariant => typeof v !== 'string' && BUILTIN_VARIANTS.get(v.name) !== v);
     const refs = variants.map((v): KernelRef => (typeof v === 'string' ? v : BUILTIN_VARIANTS.get(v.name) === v ? v.name : variantSpec(v)));
     return this.with({ kernel: refs.length === 1 ? refs[0] : refs, variants: given });
