@@ -146,11 +146,11 @@ export const KERNEL_WORK_EVENTS = [
 export type KernelWorkEvent = (typeof KERNEL_WORK_EVENTS)[number];
 
 /** All kernel events: fault kinds prefixed `fault.`, then work events. */
+export type KernelEvent = `fault.${KernelFaultKind}` | KernelWorkEvent;
 export const KERNEL_EVENTS = [
   ...KERNEL_FAULT_KINDS.map((k) => `fault.${k}` as const),
   ...KERNEL_WORK_EVENTS,
 ] as const;
-export type KernelEvent = `fault.${KernelFaultKind}` | KernelWorkEvent;
 export const KEv: { readonly [K in KernelEvent]: number } = Object.freeze(
   Object.fromEntries(KERNEL_EVENTS.map((n, i) => [n, i])) as { [K in KernelEvent]: number },
 );

@@ -34,14 +34,13 @@ const enum Pat {
 }
 
 /** Purposes mixed into thread seeds: page choice and write choice draw from separate streams. */
-const PURPOSE_PAGE = 0;
-const PURPOSE_WRITE = 1;
+const enum Purpose {
+  Page = 0,
+  Write = 1,
+}
 
-export const DEFAULT_WRITE_RATIO = 0.5;
-export const DEFAULT_THETA = 0.99;
-export const DEFAULT_STRIDE = 8;
-export const DEFAULT_HOT_FRACTION = 0.2;
-export const DEFAULT_HOT_PROBABILITY = 0.8;
+/** A touch step's options when it leaves them out (the spec schema's descriptions say the same). */
+const DEFAULTS = { writeRatio: 0.5, theta: 0.99, stride: 8, hotFraction: 0.2, hotProbability: 0.8 } as const;
 
 export function makeAccessStream(step: TouchStepLike, opts: StreamOptions): AccessStream {
   return new SyntheticStream(step, opts);
@@ -84,7 +83,7 @@ class SyntheticStream implements AccessStream {
     if (access === 'read') this.writeP = 0;
     else if (access === 'write') this.writeP = 1;
     else if (access === 'rw') {
-      const r = step.writeRatio ?? DEFAULT_WRITE_RATIO;
+      const r = step.writeRatio ?? DEFAULTS.writeRatio;
       if (!(r >= 0 && r <= 1)) throw new Error(`${where}: writeRatio must be between 0 and 1, got ${r}`);
       this.writeP = r;
     } else throw new Error(`${where}: access "${String(access)}" is not one of read, write, rw`);
@@ -113,17 +112,17 @@ class SyntheticStream implements AccessStream {
     this.rng = [];
     this.wrng = [];
     for (let t = 0; t < threads; t++) {
-      this.rng.push(new Xoshiro128ss(deriveSeed(opts.seed, t, PURPOSE_PAGE)));
-      this.wrng.push(new Xoshiro128ss(deriveSeed(opts.seed, t, PURPOSE_WRITE)));
+      this.rng.push(new Xoshiro128ss(deriveSeed(opts.seed, t, Purpose.Page)));
+      this.wrng.push(new Xoshiro128ss(deriveSeed(opts.seed, t, Purpose.Write)));
     }
 
-    const theta = step.theta ?? DEFAULT_THETA;
+    const theta = step.theta ?? DEFAULTS.theta;
     this.zipf = this.pat === Pat.Zipf && this.sel.size > 0 ? new ZipfSampler(this.sel.size, theta) : null;
-    this.stride = step.stride ?? DEFAULT_STRIDE;
+    this.stride = step.stride ?? DEFAULTS.stride;
     if (this.pat === Pat.Stride && (!Number.isInteger(this.stride) || this.stride < 1))
       throw new Error(`${where}: stride must be a positive integer number of pages, got ${this.stride}`);
-    const hf = step.hotFraction ?? DEFAULT_HOT_FRACTION;
-    const hp = step.hotProbability ?? DEFAULT_HOT_PROBABILITY;
+    const hf = step.hotFraction ?? DEFAULTS.hotFraction;
+    const hp = step.hotProbability ?? DEFAULTS.hotProbability;
     if (this.pat === Pat.HotCold) {
       if (!(hf > 0 && hf <= 1)) throw new Error(`${where}: hotFraction must be in (0, 1], got ${hf}`);
       if (!(hp >= 0 && hp <= 1)) throw new Error(`${where}: hotProbability must be in [0, 1], got ${hp}`);

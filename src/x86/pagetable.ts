@@ -45,12 +45,8 @@ export class PageTableMemory {
 
   /** Allocate a zeroed table page; returns its id (>= 1). */
   alloc(): number {
-    let id: number;
-    if (this.freeList.length > 0) id = this.freeList.pop()!;
-    else {
-      if (this.next >= this.capacity) this.grow();
-      id = this.next++;
-    }
+    // a freed table page first (ids are >= 1, so ?? sees only an empty list)
+    const id = this.freeList.pop() ?? this.fresh();
     this.allocated++;
     this.live++;
     return id;
@@ -67,6 +63,12 @@ export class PageTableMemory {
   /** Bytes of page-table state held by live tables. */
   bytes(): number {
     return this.live * PTRS_PER_TABLE * 8;
+  }
+
+  /** A table id never used before, growing the pool if it is full. */
+  private fresh(): number {
+    if (this.next >= this.capacity) this.grow();
+    return this.next++;
   }
 
   private grow(): void {
