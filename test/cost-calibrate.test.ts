@@ -3,23 +3,14 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { execFileSync } from 'child_process';
-import { buildProbe, keepQuieter, noisyMeasurements, NOISY_SPREAD_PCT, probeSupport, runProbe, type ProbeOutput } from '../src/cost/probe-runner';
+import { buildProbe, keepQuieter, noisyMeasurements, NOISY_SPREAD_PCT, runProbe, type ProbeOutput } from '../src/cost/probe-runner';
+import { probeSkipReason } from './helpers/probe-host';
 import { deriveHostProfile, parseCpuinfo, closestBase } from '../src/cost/calibrate';
 import { checkScenarios, permutation, pageListFile, CHECK_PAGES, CHECK_CHASE_PAGES } from '../src/cost/check-scenarios';
 import { compareCheck, checkPassed, formatCheckTable, summarizeRuns } from '../src/cost/check';
 import { getProfile } from '../src/cost';
 
-function hasCc(): boolean {
-  try {
-    execFileSync(process.env.CC || 'cc', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const why = probeSupport() ?? (hasCc() ? undefined : 'no C compiler (cc) on PATH');
+const why = probeSkipReason;
 
 test('cpuinfo parsing and the closest base profile', () => {
   const amd = parseCpuinfo('vendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\nmodel name\t: AMD EPYC 7763\nflags\t\t: fpu hypervisor sse\n', '6.18.0');

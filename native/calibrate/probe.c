@@ -18,7 +18,8 @@
  *
  * Every measurement is repeated; each sample is cycles per unit (page, call or fault) in TSC
  * cycles. A measurement that cannot run prints {"name":..,"error":".."} instead of samples.
- * Regions use MADV_NOHUGEPAGE so they are mapped with 4 KiB PTEs.
+ * Regions use MADV_NOHUGEPAGE so they are mapped with 4 KiB PTEs, except for the THP
+ * measurements of thp.c (included below), which check that they got the huge pages they measure.
  *
  * PTE states are prepared with kernel rules (see /work/shared/notes/kernel-facts.md):
  * - first write to fresh anon memory: do_anonymous_page maps it young+dirty+RW (A=1,D=1);
@@ -1230,6 +1231,8 @@ static void run_check(int reps) {
   }
 }
 
+#include "thp.c"
+
 /* ---------- main ---------- */
 
 static double tsc_ghz(void) {
@@ -1400,6 +1403,7 @@ int main(int argc, char **argv) {
   measure_uffd_big();
   measure_uffd_roundtrip();
   if (!g_fast) measure_uffd_async();
+  measure_thp();
   if (check) {
     /* the check scenarios fork: without the eviction buffer, like the --check-only process */
     munmap(g_evict, g_evict_bytes);

@@ -15,6 +15,7 @@ import { getProfile } from './registry';
 import { virtualize } from './virtualize';
 import { medianOf, NOISY_SPREAD_PCT, spreadPct, type ProbeOutput, type ProbeResult } from './probe-runner';
 import { regimePrice, walkRefAt, type Dependence } from './regime';
+import { deriveThpCosts } from './calibrate-thp';
 import { DEFAULT_PT_SHARE, hierarchyOf, type MemoryDefinition } from './memory';
 import type { HwEvent } from '../x86/events';
 
@@ -431,6 +432,9 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
   const forkCall = m('fork_call');
   const rss = 'error' in forkCall ? 0 : forkCall.r.rssPages ?? 0;
   derive('fork', forkCall, [typeof costs.forkPte?.cycles === 'number' ? costs.forkPte.cycles * rss : b('forkPte') * rss], `fork() of the probe process, parent side - forkPte x its ${rss} anonymous resident pages`);
+
+  // transparent huge pages: fault, zero-page, split and collapse paths (calibrate-thp.ts)
+  deriveThpCosts({ m, b, costs, derive, kernel: info.kernel, keep: (event, why) => rows.push({ event, base: b(event), cycles: b(event), status: 'kept', how: `kept base: ${why}` }) });
 
   const measuredNames = new Set(rows.map((r) => r.event));
   const def = JSON.parse(JSON.stringify(base.definition)) as CpuProfileInput & { costs: Record<string, CostEntry> };

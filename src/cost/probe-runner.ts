@@ -71,11 +71,15 @@ export async function buildProbe(cc = process.env.CC || 'cc'): Promise<string> {
   const why = probeSupport();
   if (why) throw new Error(why);
   const src = probeSourcePath();
-  const hash = crypto.createHash('sha1').update(fs.readFileSync(src)).digest('hex').slice(0, 12);
-  const dir = cacheDir();
-  const bin = path.join(dir, `ptlab-probe-${hash}`);
+  // probe.c #includes the other sources of its directory (thp.c): all of them name the build
+  const h = crypto.createHash('sha1');
+  const dir = path.dirname(src);
+  for (const f of fs.readdirSync(dir).filter((x) => /\.[ch]$/.test(x)).sort()) h.update(f).update(fs.readFileSync(path.join(dir, f)));
+  const hash = h.digest('hex').slice(0, 12);
+  const cache = cacheDir();
+  const bin = path.join(cache, `ptlab-probe-${hash}`);
   if (fs.existsSync(bin)) return bin;
-  fs.mkdirSync(dir, { recursive: true });
+  fs.mkdirSync(cache, { recursive: true });
   const tmp = `${bin}.${process.pid}.tmp`;
   const r = await run(cc, ['-O2', '-pthread', '-o', tmp, src], 120_000);
   if (r.error && r.error.code === 'ENOENT') throw new Error(`no C compiler: "${cc}" not found (install gcc or set CC)`);

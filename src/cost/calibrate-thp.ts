@@ -1,0 +1,173 @@
+/**
+ * Prices of the transparent-huge-page paths from the probe's THP measurements (native/calibrate/
+ * thp.c): each measurement is one kernel path, and its price is the measurement minus the other
+ * events the kernel model counts on that path (THP_PATHS says which; test/cost-calibrate-thp.test.ts
+ * runs the same operations on the kernel model and checks the list against its counters).
+ *
+ * As for the 4 KiB fault prices, the walk and A/D updates of the faulting access stay in the
+ * measurement, and the #PF entry/exit is the host's measured `pageFault` (a getppid() round trip).
+ */
+import type { CostEvent } from './cost-events';
+import type { CostEntry } from './sourced';
+import type { ProbeResult } from './probe-runner';
+
+/** A probe median with its result, or why it is missing (as medianOf returns it). */
+export type Got = { value: number; r: ProbeResult } | { error: string };
+
+export interface ThpPath {
+  /** the probe measurement of the path */
+  probe: string;
+  /** a measurement of the same operation without the THP, subtracted first */
+  baseline?: string;
+  /** the event it prices */
+  target: CostEvent;
+  /** the other events of the path with their counts, priced at this calibration's value where it measured them, else the base profile's */
+  terms: Partial<Record<CostEvent, number>>;
+  /** what the measurement is, for the row and the price's note */
+  what: string;
+  /** the first kernel release that takes this path (earlier ones keep the base price) */
+  since?: { release: [number, number]; why: string };
+  /** for the user-space stand-ins of kernel copies: the conditions they were measured in */
+  regime?: string;
+}
+
+/**
+ * In the order they are derived: the zeroing and copying first, since the faults and the collapse
+ * subtract them.
+ */
+export const THP_PATHS: readonly ThpPath[] = [
+  {
+    probe: 'thp_clear_user',
+    target: 'thpZero',
+    terms: {},
+    what: 'user-space rep stosb of 2 MiB, 4 KiB at a time (as clear_page_erms per subpage), after the kernel zeroed the whole region',
+    regime: 'user space, the folio just zeroed by the fault path (a stand-in for folio_zero_user)',
+  },
+  {
+    probe: 'thp_copy_user',
+    target: 'thpCopy',
+    terms: {},
+    what: 'user-space rep movsb of 2 MiB, 4 KiB at a time (as copy_page), from a collapsed THP into another THP',
+    regime: 'user space, source just collapsed (a stand-in for __collapse_huge_page_copy)',
+  },
+  {
+    probe: 'thp_fault',
+    target: 'fault.hugeAnonAlloc',
+    terms: { pageFault: 1, thpAlloc: 1, thpZero: 1 },
+    what: 'first write to a 2 MiB-aligned MADV_HUGEPAGE range (AnonHugePages checked)',
+  },
+  {
+    probe: 'thp_zero_read_fault',
+    target: 'fault.hugeZeroPage',
+    terms: { pageFault: 1 },
+    what: 'first read of a MADV_HUGEPAGE range with use_zero_page=1 (the rest of the range then took no fault)',
+  },
+  {
+    probe: 'thp_zero_wp_fault',
+    target: 'fault.hugeZeroWpAlloc',
+    terms: { pageFault: 1, thpAlloc: 1, thpZero: 1, tlbFlushRequest: 1, invlpg: 1 },
+    what: 'first write to a huge-zero-page PMD, which maps a new THP (AnonHugePages checked)',
+    since: { release: [6, 13], why: 'before 6.13 do_huge_pmd_wp_page splits the huge zero PMD instead (do_huge_zero_wp_pmd came in 6.13)' },
+  },
+  {
+    probe: 'thp_split_mprotect',
+    baseline: 'thp_split_base',
+    target: 'splitHugePmd',
+    terms: { tlbFlushRequest: 1, invlpg: 1 },
+    what: 'mprotect(PROT_READ) of one page inside a THP - the same call inside a 4 KiB-mapped range (both split the VMA; AnonHugePages 0 after)',
+  },
+  {
+    probe: 'thp_collapse',
+    target: 'collapseHugePage',
+    terms: { syscallMadvise: 1, thpAlloc: 1, thpCopy: 1, tlbFlushRequest: 1, flushPcid: 1 },
+    what: 'MADV_COLLAPSE of one 2 MiB range of 512 present 4 KiB PTEs (AnonHugePages checked), thread CPU time (lru_add_drain_all waits on other CPUs are not counted)',
+    since: { release: [6, 1], why: 'MADV_COLLAPSE came in 6.1' },
+  },
+];
+
+/**
+ * Write to a THP that a live forked child shares: do_huge_pmd_wp_page splits the PMD and falls
+ * back to the PTE path, which copies one 4 KiB page. Not a price: a second estimate of
+ * splitHugePmd, shown next to the one THP_PATHS derives.
+ */
+export const THP_COW_PATH: ThpPath = {
+  probe: 'thp_cow_fault',
+  target: 'splitHugePmd',
+  terms: { pageFault: 1, 'fault.wpCopy': 1, pageAlloc: 1, pageCopy: 1, tlbFlushRequest: 2, invlpg: 2 },
+  what: 'write to a THP shared with a live forked child (AnonHugePages 0 after: split and fall back)',
+};
+
+export interface ThpDeriveContext {
+  /** the probe median of a measurement */
+  m: (name: string) => Got;
+  /** the base profile's price */
+  b: (ev: CostEvent) => number;
+  /** the prices measured so far in this calibration (THP prices are added to it by `derive`) */
+  costs: Partial<Record<CostEvent, CostEntry>>;
+  /** derive(event, main, subtracted, how, regime): calibrate.ts's derivation (a measured price or a kept row) */
+  derive: (event: CostEvent, main: Got, minus: (Got | number)[], how: string, regime?: string) => void;
+  /** keep the base price of `event` and say why */
+  keep: (event: CostEvent, why: string) => void;
+  /** the host's kernel release */
+  kernel: string;
+}
+
+const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
+
+/** The terms of a path in words, with the prices used: "pageFault 490 + thpAlloc 1600 (base)". */
+function termsText(ctx: ThpDeriveContext, terms: ThpPath['terms']): string {
+  return Object.entries(terms)
+    .map(([ev, n]) => {
+      const e = ev as CostEvent;
+      const measured = ctx.costs[e]?.kind === 'measured';
+      return `${n! > 1 ? `${n} x ` : ''}${e} ${fmt(price(ctx, e))}${measured ? '' : ' (base)'}`;
+    })
+    .join(' - ');
+}
+
+function price(ctx: ThpDeriveContext, ev: CostEvent): number {
+  return ctx.costs[ev]?.cycles ?? ctx.b(ev);
+}
+
+function termsSum(ctx: ThpDeriveContext, terms: ThpPath['terms']): number {
+  return Object.entries(terms).reduce((s, [ev, n]) => s + n! * price(ctx, ev as CostEvent), 0);
+}
+
+/** The path's measurement, less its baseline measurement when it has one. */
+function mainOf(ctx: ThpDeriveContext, p: ThpPath): Got {
+  const g = ctx.m(p.probe);
+  if (!p.baseline || 'error' in g) return g;
+  const z = ctx.m(p.baseline);
+  return 'error' in z ? z : { value: g.value - z.value, r: g.r };
+}
+
+function since(kernel: string, [major, minor]: [number, number]): boolean {
+  const r = /^(\d+)\.(\d+)/.exec(kernel);
+  return r !== null && (Number(r[1]) > major || (Number(r[1]) === major && Number(r[2]) >= minor));
+}
+
+/** The value of the cross-check path under this calibration's prices, or why there is none. */
+export function thpCowSplit(ctx: Pick<ThpDeriveContext, 'm' | 'b' | 'costs'>): { value: number; text: string } | { error: string } {
+  const g = ctx.m(THP_COW_PATH.probe);
+  if ('error' in g) return g;
+  const c = ctx as ThpDeriveContext;
+  const value = g.value - termsSum(c, THP_COW_PATH.terms);
+  return { value, text: `${fmt(g.value)} - ${termsText(c, THP_COW_PATH.terms)} = ${Math.round(value)}` };
+}
+
+/** Derive every THP price of THP_PATHS into ctx.costs (through ctx.derive, which also adds the table rows). */
+export function deriveThpCosts(ctx: ThpDeriveContext): void {
+  for (const p of THP_PATHS) {
+    if (p.since && !since(ctx.kernel, p.since.release)) {
+      ctx.keep(p.target, `kernel ${ctx.kernel}: ${p.since.why}`);
+      continue;
+    }
+    const main = mainOf(ctx, p);
+    let how = `${p.what}${Object.keys(p.terms).length ? ` - ${termsText(ctx, p.terms)}` : ''}`;
+    if (p.target === THP_COW_PATH.target) {
+      const cow = thpCowSplit(ctx);
+      how += 'error' in cow ? `; fork CoW cross-check not measured (${cow.error})` : `; cross-check, ${THP_COW_PATH.what}: ${cow.text}`;
+    }
+    ctx.derive(p.target, main, [termsSum(ctx, p.terms)], how, p.regime);
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * THP prices from the probe's THP measurements (src/cost/calibrate-thp.ts): the derivation from a
+ * fixture measurement, and each path's list of subtracted events against what the kernel model
+ * counts for the same operations.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import { buildProbe, runProbe } from '../src/cost/probe-runner';
+import { probeSkipReason, withTempProbeCache } from './helpers/probe-host';
+import type { ProbeOutput, ProbeResult } from '../src/cost/probe-runner';
+import { deriveHostProfile, parseCpuinfo } from '../src/cost/calibrate';
+import { THP_COW_PATH, THP_PATHS, type ThpPath } from '../src/cost/calibrate-thp';
+import { getProfile } from '../src/cost';
+import { virtualize } from '../src/cost/virtualize';
+import type { CostEvent } from '../src/cost/cost-events';
+import { Kernel } from '../src/kernel/kernel';
+import { KERNEL_EVENTS, KEv } from '../src/kernel/events';
+import { HwEv } from '../src/x86/events';
+
+const stat = (name: string, median: number, unit: ProbeResult['unit'] = 'fault'): ProbeResult => ({
+  name, what: name, unit, n: 14, min: median * 0.8, p10: median * 0.85, p25: median * 0.95, median, p75: median * 1.05, p90: median * 1.1, mean: median,
+});
+
+/** the numbers of a run on the development host (Zen 3 KVM guest, 6.18), rounded */
+const FIXTURE: ProbeResult[] = [
+  stat('syscall', 490, 'call'),
+  stat('wp_copy_fault', 8000),
+  stat('thp_fault', 395000),
+  stat('thp_clear_user', 335000, 'page'),
+  stat('thp_zero_read_fault', 5000),
+  stat('thp_zero_wp_fault', 392000),
+  stat('thp_cow_fault', 32600),
+  stat('thp_split_mprotect', 49300, 'call'),
+  stat('thp_split_base', 16200, 'call'),
+  stat('thp_collapse', 1400000, 'call'),
+  stat('thp_copy_user', 552000, 'page'),
+];
+
+const probe = (results: ProbeResult[]): ProbeOutput => ({ probe: 2, fast: false, reps: 7, tscGHz: 2.445, results });
+const zen3Guest = (kernel: string) => parseCpuinfo('vendor_id : AuthenticAMD\ncpu family : 25\nmodel : 1\nmodel name : Test EPYC\nflags : fpu hypervisor\n', kernel);
+
+test('THP prices from a fixture measurement: each is its measurement minus the other events of its path, measured and attributed', () => {
+  const cal = deriveHostProfile(probe(FIXTURE), zen3Guest('6.18.44'), '2026-12-07');
+  const base = virtualize(getProfile('zen3')).costs;
+  const c = cal.profile.costs;
+  const pf = c.pageFault.cycles;
+  assert.equal(pf, 490);
+  // the user-space stand-ins are the zeroing and the copy
+  assert.equal(c.thpZero.cycles, 335000);
+  assert.equal(c.thpCopy.cycles, 552000);
+  assert.equal(c.thpZero.regime, THP_PATHS.find((p) => p.target === 'thpZero')!.regime);
+  // the fault subtracts the entry/exit, the allocation (base) and the measured zeroing
+  assert.equal(c['fault.hugeAnonAlloc'].cycles, 395000 - 490 - base.thpAlloc.cycles - 335000);
+  assert.equal(c['fault.hugeZeroPage'].cycles, 5000 - 490);
+  assert.equal(c['fault.hugeZeroWpAlloc'].cycles, 392000 - 490 - base.thpAlloc.cycles - 335000 - base.tlbFlushRequest.cycles - base.invlpg.cycles);
+  // the split: the mprotect inside a THP minus the same call inside 4 KiB pages, minus the 2 MiB flush
+  assert.equal(c.splitHugePmd.cycles, 49300 - 16200 - base.tlbFlushRequest.cycles - base.invlpg.cycles);
+  assert.equal(c.collapseHugePage.cycles, 1400000 - base.syscallMadvise.cycles - base.thpAlloc.cycles - 552000 - base.tlbFlushRequest.cycles - base.flushPcid.cycles);
+  for (const ev of ['thpZero', 'thpCopy', 'fault.hugeAnonAlloc', 'fault.hugeZeroPage', 'fault.hugeZeroWpAlloc', 'splitHugePmd', 'collapseHugePage'] as const) {
+    assert.equal(c[ev].kind, 'measured', ev);
+    assert.match(c[ev].source, /^measured: ptlab calibrate 2026-12-07, Test EPYC \(VM guest\), kernel 6\.18\.44/, ev);
+    assert.equal(c[ev].samples, 14, ev);
+    assert.equal(c[ev].spreadPct, 10, ev);
+    // what --save writes
+    assert.equal(cal.definition.costs[ev].cycles, c[ev].cycles, ev);
+    const row = cal.rows.find((r) => r.event === ev)!;
+    assert.equal(row.status, 'measured', ev);
+  }
+  // the fork CoW path is a cross-check in the split's note, not a second price
+  const cow = 32600 - 490 - c['fault.wpCopy'].cycles - base.pageAlloc.cycles - base.pageCopy.cycles - 2 * (base.tlbFlushRequest.cycles + base.invlpg.cycles);
+  assert.match(c.splitHugePmd.note!, new RegExp(`cross-check.*= ${Math.round(cow)}`));
+  // a THP price the host did not measure is the base's, estimate as before
+  assert.equal(c.splitHugePage.cycles, base.splitHugePage.cycles);
+  assert.equal(c.splitHugePage.kind, 'estimate');
+});
+
+test('THP paths a kernel does not take or a host could not measure keep the base price and say why', () => {
+  const results = FIXTURE.filter((r) => r.name !== 'thp_split_mprotect').concat([
+    { name: 'thp_split_mprotect', what: 'x', error: 'the writes mapped 0 kB of AnonHugePages, not 16384: THP allocation fell back to 4 KiB pages' },
+  ]);
+  const cal = deriveHostProfile(probe(results), zen3Guest('6.0.1'), '2026-12-07');
+  const base = virtualize(getProfile('zen3')).costs;
+  const row = (ev: CostEvent) => cal.rows.find((r) => r.event === ev)!;
+  assert.equal(row('splitHugePmd').status, 'kept');
+  assert.match(row('splitHugePmd').how, /fell back to 4 KiB pages/);
+  assert.equal(cal.profile.costs.splitHugePmd.cycles, base.splitHugePmd.cycles);
+  // 6.0: no do_huge_zero_wp_pmd (6.13) and no MADV_COLLAPSE (6.1)
+  assert.equal(row('fault.hugeZeroWpAlloc').status, 'kept');
+  assert.match(row('fault.hugeZeroWpAlloc').how, /before 6\.13/);
+  assert.equal(row('collapseHugePage').status, 'kept');
+  assert.match(row('collapseHugePage').how, /6\.1/);
+  assert.equal(cal.profile.costs.collapseHugePage.kind, 'estimate');
+  // the rest is measured on 6.0 as on 6.18
+  assert.equal(row('fault.hugeAnonAlloc').status, 'measured');
+  // a whole-THP run that was not resolved (measurement below its terms) keeps the base too
+  const low = deriveHostProfile(probe(FIXTURE.map((r) => (r.name === 'thp_zero_read_fault' ? stat('thp_zero_read_fault', 300) : r))), zen3Guest('6.18.44'), '2026-12-07');
+  const z = low.rows.find((r) => r.event === 'fault.hugeZeroPage')!;
+  assert.equal(z.status, 'kept');
+  assert.match(z.how, /not resolved/);
+});
+
+/** Counter deltas of `op` on the kernel model: every kernel event, and the hardware events a path's terms may name. */
+function counted(k: Kernel, op: () => void): Map<string, number> {
+  const hw = ['pageFault', 'invlpg', 'flushPcid', 'flushAll'] as const;
+  const k0 = Array.from(k.counters), h0 = hw.map((e) => k.mmu.counters[HwEv[e]]);
+  op();
+  const out = new Map<string, number>();
+  KERNEL_EVENTS.forEach((e, i) => {
+    const d = k.counters[KEv[e]] - k0[i];
+    if (d) out.set(e, d);
+  });
+  hw.forEach((e, i) => {
+    const d = k.mmu.counters[HwEv[e]] - h0[i];
+    if (d) out.set(e, d);
+  });
+  return out;
+}
+
+function minus(a: Map<string, number>, b: Map<string, number>): Map<string, number> {
+  const out = new Map(a);
+  for (const [e, n] of b) {
+    const d = (out.get(e) ?? 0) - n;
+    if (d) out.set(e, d);
+    else out.delete(e);
+  }
+  return out;
+}
+
+function newKernel(): Kernel {
+  return new Kernel({ variant: 'linux-6.18', cpus: 2, strict: true, thp: { enabled: 'madvise', useZeroPage: true } });
+}
+
+/** a 2 MiB-aligned range like the probe's, with `advice` */
+function range(k: Kernel, advice: 'hugepage' | 'nohugepage') {
+  const mm = k.process('main');
+  const vma = k.mmap(mm, { region: 'h', pages: 512, kind: 'anon-private' });
+  k.madvise(mm, 0, vma.start, 512, advice);
+  return { mm, s: vma.start };
+}
+
+/** The probe's operations for each path on the kernel model (linux-6.18), as counter deltas. */
+const MODEL_OPS: Record<string, () => Map<string, number>> = {
+  thp_fault: () => {
+    const k = newKernel();
+    const { mm, s } = range(k, 'hugepage');
+    return counted(k, () => k.access(mm, 0, s, 1));
+  },
+  thp_zero_read_fault: () => {
+    const k = newKernel();
+    const { mm, s } = range(k, 'hugepage');
+    return counted(k, () => k.access(mm, 0, s, 0));
+  },
+  thp_zero_wp_fault: () => {
+    const k = newKernel();
+    const { mm, s } = range(k, 'hugepage');
+    k.access(mm, 0, s, 0);
+    return counted(k, () => k.access(mm, 0, s, 1));
+  },
+  thp_split_mprotect: () => {
+    const thp = newKernel();
+    const h = range(thp, 'hugepage');
+    thp.access(h.mm, 0, h.s, 1);
+    const withThp = counted(thp, () => thp.mprotect(h.mm, 0, h.s + 256, 1, 'r'));
+    const k = newKernel();
+    const b = range(k, 'nohugepage');
+    for (let i = 0; i < 512; i++) k.access(b.mm, 0, b.s + i, 1);
+    return minus(withThp, counted(k, () => k.mprotect(b.mm, 0, b.s + 256, 1, 'r')));
+  },
+  thp_collapse: () => {
+    const k = newKernel();
+    const { mm, s } = range(k, 'nohugepage');
+    for (let i = 0; i < 512; i++) k.access(mm, 0, s + i, 1);
+    k.madvise(mm, 0, s, 512, 'hugepage');
+    return counted(k, () => k.madvise(mm, 0, s, 512, 'collapse'));
+  },
+  thp_cow_fault: () => {
+    const k = newKernel();
+    const { mm, s } = range(k, 'hugepage');
+    k.access(mm, 0, s, 1);
+    k.fork(mm, 'child', 0);
+    return counted(k, () => k.access(mm, 0, s + 7, 1));
+  },
+};
+
+/**
+ * Where the kernel model counts a path differently from the kernel (the terms follow the kernel):
+ * these run as todo, so the difference shows in every test run without failing it.
+ */
+const MODEL_DIFFERENCES: Record<string, string> = {
+  thp_split_mprotect:
+    'model difference: a partial-PMD mprotect(PROT_READ) in the model splits the PMD with the new protection already (huge_memory.ts __split_huge_pmd after do_mprotect set the VMA flags), so the changed PTE needs no flush; 6.18 splits at the VMA boundary move with the old protection (mprotect_fixup -> vma_adjust_trans_huge) and change_pte_range then write-protects the PTE and flushes it: the model counts one 4 KiB flush (tlbFlushRequest + invlpg) fewer',
+};
+
+for (const p of [...THP_PATHS, THP_COW_PATH] as ThpPath[]) {
+  if (Object.keys(p.terms).length === 0) continue; // user-space stand-ins: no kernel path
+  test(`THP path ${p.probe}: the events subtracted from it are the ones the kernel model counts there (linux-6.18), plus one ${p.target}`, { todo: MODEL_DIFFERENCES[p.probe] ?? false }, () => {
+    const want = new Map<string, number>(Object.entries(p.terms) as [string, number][]);
+    want.set(p.target, (want.get(p.target) ?? 0) + 1);
+    const got = MODEL_OPS[p.probe]();
+    assert.deepEqual(Object.fromEntries([...got].sort()), Object.fromEntries([...want].sort()));
+  });
+}
+
+const THP_MEASUREMENTS = ['thp_fault', 'thp_clear_user', 'thp_zero_read_fault', 'thp_zero_wp_fault', 'thp_cow_fault', 'thp_split_mprotect', 'thp_split_base', 'thp_collapse', 'thp_copy_user'];
+
+test('the probe measures the THP paths on this host, or says for each why not', { skip: probeSkipReason ? `skipped: ${probeSkipReason}` : false, timeout: 120_000 }, () =>
+  withTempProbeCache(async () => {
+    const out = await runProbe(await buildProbe(), { fast: true, reps: 1 });
+    let enabled = 'missing';
+    try {
+      enabled = /\[(\w+)\]/.exec(fs.readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1] ?? '?';
+    } catch {
+      /* no THP in this kernel */
+    }
+    for (const name of THP_MEASUREMENTS) {
+      const r = out.results.find((x) => x.name === name);
+      assert.ok(r, `${name} missing from the probe output`);
+      if (enabled === 'never' || enabled === 'missing') assert.match(r.error ?? '', /transparent_hugepage/, name);
+      if (r.error) {
+        assert.ok(r.error.length > 10, `${name}: an error says why`);
+        continue;
+      }
+      assert.ok(r.median! > 0 && r.p25! <= r.median! && r.median! <= r.p75!, name);
+      assert.ok(r.n! >= 2, name);
+    }
+    if (enabled === 'madvise' || enabled === 'always') {
+      // a THP fault zeroes 2 MiB: far more than a 4 KiB fault, whatever the host
+      const thp = out.results.find((x) => x.name === 'thp_fault')!;
+      const small = out.results.find((x) => x.name === 'anon_write_fault')!;
+      if (!thp.error && !small.error) assert.ok(thp.median! > 20 * small.median!, `THP fault ${thp.median} vs 4 KiB fault ${small.median}`);
+    }
+  }),
+);
