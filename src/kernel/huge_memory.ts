@@ -550,7 +550,7 @@ export function madvise_huge_pmds(k: Kernel, tlb: MmuGather, vma: Vma, from: num
 }
 
 /** Is the large folio `base` mapped by a process other than `mm` (k.variant.largeFolioSharedTest)? */
-function folio_maybe_mapped_shared(k: Kernel, mm: Mm, base: number): boolean {
+export function folio_maybe_mapped_shared(k: Kernel, mm: Mm, base: number): boolean {
   const f = k.frames;
   if (k.variant.largeFolioSharedTest === 'v5.19-first-page-mapcount') return f.mapcount[base] > 1;
   // exact owner tracking: the folio's mappings outnumber those in this mm's PTEs

@@ -29,6 +29,7 @@ import { Vma, VM_MAYREAD, VM_MAYWRITE, VM_NOHUGEPAGE, VM_SHARED, VM_SOFTDIRTY, v
 import { writeback_files } from './writeback';
 import { walk_pte_range } from './pagewalk';
 import { DEFAULT_THP, dirty_huge_pages, type ThpSettings } from './huge_memory';
+import { DEFAULT_KHUGEPAGED, khugepaged_scan, type CollapseAttempt, type KhugepagedSettings } from './khugepaged';
 
 /** hardware event slot of a completed data access */
 const EV_DATA = HwEv.dataAccess;
@@ -45,6 +46,8 @@ export interface KernelOptions {
   invlpgb?: boolean;
   /** transparent huge pages (sysfs enabled / use_zero_page); default a stock kernel's: madvise, zero page on */
   thp?: Partial<ThpSettings>;
+  /** transparent_hugepage/khugepaged/max_ptes_{none,swap,shared}; default khugepaged_init()'s 511, 64, 256 */
+  khugepaged?: Partial<KhugepagedSettings>;
 }
 
 export interface MmapOptions {
@@ -87,6 +90,8 @@ export class Kernel {
   /** pages written to storage or swap since the counter was last reset */
   writebackThisStep = 0;
   readonly thp: ThpSettings;
+  /** khugepaged's sysfs limits; writable between operations, as the selftests write them */
+  readonly khugepaged: KhugepagedSettings;
   /** first frame of the huge zero folio, 0 until first used */
   hugeZeroPfn = 0;
   private nextId = 1;
@@ -102,6 +107,7 @@ export class Kernel {
     this.swapSynchronousIo = opts.swap === 'zram';
     this.invlpgb = opts.invlpgb ?? false;
     this.thp = Object.freeze({ ...DEFAULT_THP, ...(opts.thp ?? {}) });
+    this.khugepaged = { ...DEFAULT_KHUGEPAGED, ...(opts.khugepaged ?? {}) };
     const mthpOn = Object.entries(this.thp.mthp).filter(([, m]) => m !== 'never');
     if (mthpOn.length > 0 && !this.variant.anonMthp) {
       throw new Error(`machine.mthp: multi-size THP (hugepages-${mthpOn[0][0]}) needs Linux 6.8+; variant ${this.variant.name} has no such sysfs setting`);
@@ -266,6 +272,11 @@ export class Kernel {
   writeback(cpu = 0, mm?: Mm, region?: string): number {
     const files = mm && region ? mm.regionVmas(region).map((v) => v.file).filter((f): f is FileObj => f !== null) : [...this.files.values()];
     return writeback_files(this, new Set(files), cpu);
+  }
+
+  /** One full khugepaged scan on `cpu` (khugepaged.ts): what happened to each 2 MiB range it looked at. */
+  khugepagedScan(cpu = 0): CollapseAttempt[] {
+    return khugepaged_scan(this, cpu);
   }
 
   migrate(mm: Mm, cpu: number, start: number, pages: number): number {

@@ -294,7 +294,7 @@ function do_wp_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slot:
  * `doSwapPage` rule: up to 6.10 only on a write fault (a read swap-in maps read-only and the next
  * write takes a wp fault that reuses the page); from 6.11 (c18160dba5ff) also on a read, clean.
  */
-function do_swap_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slot: number, pte: bigint, write: number): number {
+export function do_swap_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slot: number, pte: bigint, write: number): number {
   const f = k.frames;
   const s = pte_swp_offset(pte);
   let pfn = k.swap.cache.get(s);

@@ -94,10 +94,10 @@ export const RULES: Readonly<Record<RuleField, Rule>> = {
     values: { false: 'a covered PTE-mapped large folio is split (<= 6.9)', true: 'handled whole when its PTEs batch (6.10, "mm: madvise: avoid split during MADV_PAGEOUT and MADV_COLD")' },
   },
   largeFolioSharedTest: {
-    where: 'madvise_free_pte_range(), madvise_cold_or_pageout_pte_range(): folio_likely_mapped_shared() / folio_maybe_mapped_shared()',
+    where: 'madvise_free_pte_range(), madvise_cold_or_pageout_pte_range(): folio_likely_mapped_shared() / folio_maybe_mapped_shared(); hpage_collapse_scan_pmd() and __collapse_huge_page_isolate() (max_ptes_shared)',
     values: {
-      'v5.19-first-page-mapcount': "a partly covered large folio counts as shared when its first page is mapped more than once (<= 6.14's guess; 5.19-6.3's exact tests are not modelled apart)",
-      'v6.15-mm-owners': 'shared when any of its pages is mapped by another process (6.15, "mm/rmap: basic MM owner tracking for large folios (!hugetlb)")',
+      'v5.19-first-page-mapcount': "madvise: a partly covered large folio counts as shared when its first page is mapped more than once (<= 6.14's guess; 5.19-6.3's exact tests are not modelled apart); collapse: a page counts as shared when it is mapped more than once (page_mapcount(), <= 6.9)",
+      'v6.15-mm-owners': 'shared when any of its pages is mapped by another process (6.15, "mm/rmap: basic MM owner tracking for large folios (!hugetlb)"), for madvise and collapse alike',
     },
   },
   reclaimEmptyPteTables: {

@@ -236,7 +236,8 @@ export interface KernelVariant {
    *  it when its PTEs form one folio_pte_batch (6.10+); before, every such folio is split */
   readonly madviseBatchesLargeFolios: boolean;
   /** How MADV_FREE/COLD/PAGEOUT decide that a PTE-mapped large folio they do not cover whole is
-   *  "mapped shared" (then its PTEs are skipped, neither split nor cleaned). */
+   *  "mapped shared" (then its PTEs are skipped, neither split nor cleaned), and how a collapse
+   *  counts shared pages against max_ptes_shared (khugepaged.ts). */
   readonly largeFolioSharedTest: LargeFolioSharedTest;
   /** MADV_DONTNEED frees a PTE table it leaves empty when it covers the table's whole range (6.14+, pt_reclaim) */
   readonly reclaimEmptyPteTables: boolean;

@@ -5,7 +5,7 @@ import type { Vma, VmaKind } from '../../src/kernel/vma';
 import type { KernelVariant } from '../../src/kernel/variant';
 import { KEv, type KernelFaultKind } from '../../src/kernel/events';
 import { HwEv, type HwEvent } from '../../src/x86/events';
-import { PG_anon, PG_swapcache, PG_used, PG_file, ZERO_PFN } from '../../src/kernel/frames';
+import { PG_anon, PG_swapcache, PG_used, PG_file, PG_zero, ZERO_PFN } from '../../src/kernel/frames';
 import { pte_none, pte_present, pte_pfn, pte_special, pte_swp_offset } from '../../src/x86/pte';
 import { is_pte_marker, is_swap_entry } from '../../src/kernel/swap';
 
@@ -51,7 +51,7 @@ export class Lab {
 }
 
 /**
- * Global consistency of the model: every PTE maps a used frame; mapcounts equal the number of
+ * Global consistency of the model: every PTE and PMD leaf maps a used frame; mapcounts equal the number of
  * PTEs mapping each frame; anon frames are mapped or in the swap cache; swap-slot references
  * equal the swap PTEs plus shmem swap entries. Returns a list of problems (empty = consistent).
  */
@@ -64,9 +64,19 @@ export function consistency(k: Kernel): string[] {
   for (const mm of k.procs.values()) {
     for (const vma of mm.vmas) {
       for (let vpn = vma.start; vpn < vma.end; vpn++) {
-        const slot = mm.pt.pteSlot(vpn);
-        if (slot < 0) continue;
+        const pteSlot = mm.pt.pteSlot(vpn);
+        if (pteSlot === -1) continue;
+        // a PMD leaf (-2) maps the page: each of its pages counts one mapping (the huge zero page none)
+        const slot = pteSlot === -2 ? mm.pt.pmdSlot(vpn) : pteSlot;
         const pte = mem.get(slot);
+        if (pteSlot === -2) {
+          if (!pte_present(pte)) continue;
+          const pfn = pte_pfn(pte) + (vpn % 512);
+          if (f.flags[pfn] & PG_zero) continue;
+          if (!(f.flags[pfn] & PG_used)) problems.push(`${mm.name} vpn ${vpn} maps free frame ${pfn} by a PMD`);
+          count.set(pfn, (count.get(pfn) ?? 0) + 1);
+          continue;
+        }
         if (pte_none(pte)) continue;
         if (pte_present(pte)) {
           const pfn = pte_pfn(pte);
