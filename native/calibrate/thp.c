@@ -1,6 +1,6 @@
 /*
  * Transparent huge pages: the PMD-level fault, split and collapse paths, measured on this host.
- * Included by probe.c (its helpers: cpu_cycles, emit_samples, emit_error, g_reps, g_fast); written
+ * Included by probe.c (its helpers: cpu_cycles, emit_samples, emit_error, g_reps); written
  * for ptlab (MIT), no kernel code copied. Kernel paths as read in mm/huge_memory.c and
  * mm/khugepaged.c of 6.18 (and modelled in src/kernel/huge_memory.ts, khugepaged.ts):
  *
@@ -24,6 +24,8 @@
  *                       the PTE table freed, the range flushed, the PMD mapped
  *  thp_copy_user        2 MiB copied from user space with rep movsb, 4 KiB at a time
  *
+ * The sizes are the same with --fast (a few milliseconds in all): with a smaller region the 2 MiB
+ * clears would hit in the LLC, and the fast subset would measure another regime.
  * Every measurement checks that the kernel really took the path: AnonHugePages of the range in
  * /proc/self/smaps, and minor-fault counts (getrusage) for the huge zero page, which smaps does
  * not count as anonymous. When the path was not taken it prints an error, never samples.
@@ -145,8 +147,8 @@ static const char *const THP_NAMES[] = {"thp_fault",     "thp_clear_user",     "
 /* thp_fault and thp_clear_user */
 static void measure_thp_fault(void) {
   const char *what = "first write to a 2 MiB-aligned MADV_HUGEPAGE range (do_huge_pmd_anonymous_page: order-9 allocation, 2 MiB zeroed, PMD mapped), per fault";
-  const char *what_clear = "user-space rep stosb over 2 MiB of a THP (512 x 4 KiB, as clear_page_erms), after the kernel zeroed every range of the region, per 2 MiB";
-  size_t n = g_fast ? 4 : 16;
+  const char *what_clear = "user-space rep stosb over 2 MiB of a THP (512 x 4 KiB, as clear_page_erms), after the kernel zeroed all 32 MiB of the region, per 2 MiB";
+  size_t n = 16; /* 32 MiB: more than this core's share of the LLC */
   int reps = thp_reps();
   double s[MAX_SAMPLES], c[MAX_SAMPLES];
   for (int r = 0; r < reps; r++) {
@@ -185,7 +187,7 @@ static void measure_thp_zero(void) {
     emit_error("thp_zero_wp_fault", what_wp, "%s", why);
     return;
   }
-  size_t n = g_fast ? 4 : 16;
+  size_t n = 16; /* 32 MiB: more than this core's share of the LLC */
   int reps = thp_reps();
   double s[MAX_SAMPLES], w[MAX_SAMPLES];
   const char *wp_error = NULL;
@@ -229,7 +231,7 @@ static void measure_thp_zero(void) {
 /* thp_cow_fault: a write to a THP that a live forked child shares */
 static void measure_thp_cow(void) {
   const char *what = "write to a THP shared with a live forked child (do_huge_pmd_wp_page: PMD split, fall back to wp_page_copy of 4 KiB), per fault";
-  size_t n = g_fast ? 4 : 8;
+  size_t n = 8;
   int reps = thp_reps();
   double s[MAX_SAMPLES];
   for (int r = 0; r < reps; r++) {
@@ -282,7 +284,7 @@ static void measure_thp_cow(void) {
 static void measure_thp_split(void) {
   const char *what = "mprotect(PROT_READ) of one 4 KiB page inside a THP (VMA split, __split_huge_pmd, 1 PTE changed), per call";
   const char *what_base = "mprotect(PROT_READ) of one 4 KiB page inside a 4 KiB-mapped 2 MiB range (VMA split, 1 PTE changed), per call";
-  size_t n = g_fast ? 4 : 8;
+  size_t n = 8;
   int reps = thp_reps();
   double s[MAX_SAMPLES], b[MAX_SAMPLES];
   for (int r = 0; r < reps; r++) {
@@ -338,7 +340,7 @@ static void measure_thp_split(void) {
 static void measure_thp_collapse(void) {
   const char *what = "madvise(MADV_COLLAPSE) of one 2 MiB range of 512 present 4 KiB PTEs (collapse_huge_page: new THP, 2 MiB copied, PTE table freed, range flushed), per call";
   const char *what_copy = "user-space rep movsb of 2 MiB (512 x 4 KiB, as copy_page) from a collapsed THP into another THP, per 2 MiB";
-  size_t n = g_fast ? 2 : 4;
+  size_t n = 4;
   int reps = thp_reps();
   double s[MAX_SAMPLES], c[MAX_SAMPLES];
   for (int r = 0; r < reps; r++) {

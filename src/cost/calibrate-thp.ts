@@ -40,8 +40,8 @@ export const THP_PATHS: readonly ThpPath[] = [
     probe: 'thp_clear_user',
     target: 'thpZero',
     terms: {},
-    what: 'user-space rep stosb of 2 MiB, 4 KiB at a time (as clear_page_erms per subpage), after the kernel zeroed the whole region',
-    regime: 'user space, the folio just zeroed by the fault path (a stand-in for folio_zero_user)',
+    what: 'user-space rep stosb of 2 MiB, 4 KiB at a time (as clear_page_erms per subpage), over each THP of a 32 MiB region after the kernel zeroed all of it',
+    regime: 'user space, 2 MiB last written 30 MiB earlier (mostly out of the LLC share; a stand-in for folio_zero_user of a recycled folio)',
   },
   {
     probe: 'thp_copy_user',
