@@ -54,22 +54,29 @@ const USAGE_ERRORS: [string[], RegExp][] = [
   [['sweep'], /sweep: give exactly one spec file/],
   [['sweep', spec, '--slurm', '0'], /sweep: --slurm "0" is not a positive integer/],
   [['report'], /report: RESULTS_DIR is required/],
-  [['report', '--bogus'], /report: unknown option --bogus/],
-  [['calibrate', '--bogus'], /unknown option --bogus; usage: ptlab calibrate/],
-  [['calibrate', '--reps', '0'], /--reps must be an integer from 1 to 64/],
+  [['report', '--bogus'], /report: unknown option "--bogus"; valid options: --out VALUE/],
+  [['calibrate', '--bogus'], /calibrate: unknown option "--bogus"; valid options: --check, /],
+  [['calibrate', '--reps', '0'], /calibrate: --reps "0" is not an integer from 1 to 64; use e\.g\. --reps 7/],
   [['kernel'], /missing kernel command; usage: ptlab kernel install/],
   [['kernel', 'frob'], /unknown kernel command "frob"/],
   [['replay'], /usage: ptlab replay SPEC\.json --native/],
   [['replay', spec], /replay runs a spec on this machine's kernel and needs --native/],
   [['diff'], /usage: ptlab diff SPEC\.json/],
-  [['diff', '--bogus'], /unknown option --bogus; usage: ptlab diff/],
+  [['diff', '--bogus'], /diff: unknown option "--bogus"; valid options: --variant VALUE/],
   [['trace'], /trace: say capture or stats/],
   [['trace', 'frob'], /trace: unknown subcommand "frob"/],
   [['trace', 'stats'], /trace stats: give exactly one trace file/],
   [['list'], /list: say what to list; usage: ptlab list kernels\|cpus\|ops/],
   [['list', 'kernel'], /list: cannot list "kernel" \(did you mean "kernels"\?\)/],
-  [['start', '--bogus'], /start: Unknown option '--bogus'; usage: ptlab start/],
+  [['start', '--bogus'], /start: unknown option "--bogus"; valid options: --out VALUE/],
   [['start', '--jobs', '0'], /start: --jobs "0" is not a positive integer/],
+  [['start', '--jbos', '2'], /start: unknown option "--jbos"; valid options: --out VALUE, .*, --help; did you mean "--jobs"\?$/],
+  [['report', 'a', 'b'], /report: one RESULTS_DIR only \(got "a" and "b"\)/],
+  [['kernel', 'install', '--frob'], /kernel install: unknown option "--frob"; valid options: --user, --system, --prefix VALUE, --node VALUE/],
+  [['diff', spec, '--variant'], /diff: --variant needs a value/],
+  [['replay', spec, '--native', '--time', '--reps', 'x'], /replay: --reps "x" is not an integer from 1 to 1000; use e\.g\. --reps /],
+  [['replay', spec, '--native', '--others', 'idle'], /replay: --others must be "busy" or "as-is", not "idle"/],
+  [['run', spec, '--json=yes'], /run: --json takes no value/],
 ];
 
 /** Run `jobs` at a time (2 cores are shared with other work). */
@@ -128,6 +135,21 @@ test('--version, help run, list kernels|cpus|ops', { timeout: 300_000 }, async (
   assert.deepEqual(names(ops), [...OPS]);
   for (const l of ops.stdout.trimEnd().split('\n')) assert.match(l, /^\S+\s+\S/, 'each op line names its fields');
   assert.match(kernels.stdout, /^linux-6\.18\s+Linux 6\.18/m);
+});
+
+test('ptlab help <cmd> prints every command\'s usage and options, written from its flag table', { timeout: 300_000 }, async () => {
+  const all = await node(['--help']);
+  const cmds = [...all.stdout.matchAll(/^  (\w+) /gm)].map((m) => m[1]).filter((c) => c !== 'help');
+  assert.ok(cmds.length >= 12, all.stdout);
+  const helps = await pooled(cmds, 3, (c) => node(['help', c]));
+  cmds.forEach((c, i) => {
+    const h = helps[i];
+    assert.equal(h.code, 0, `help ${c}: ${h.stderr}`);
+    assert.equal(h.stderr, '');
+    assert.match(h.stdout, new RegExp(`^usage: ptlab ${c} `), `help ${c}`);
+    assert.match(h.stdout, /^options:\n/m, `help ${c}: an options section`);
+    assert.match(h.stdout, /^  -h, --help {2,}show this help$/m, `help ${c}: the flags come from the table`);
+  });
 });
 
 test('bad JSON names line and column, also where V8 gives no position', async () => {

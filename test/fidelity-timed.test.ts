@@ -219,7 +219,7 @@ test('ptlab replay --native --time --json prints ResultsJson with native runs; a
   assert.match(refused.stdout, /REFUSED step 6 \(reclaim\): cannot be run natively/);
   const bad = spawnSync(process.execPath, [CLI, 'replay', file, '--native', '--time', '--reps', 'x'], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /--reps: "x" is not an integer/);
+  assert.match(bad.stderr, /--reps "x" is not an integer/);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -134,7 +134,7 @@ test('sweep writes an sbatch array, a merge job and a submit script chaining aft
 
 test('calibrate: bad --runs and --others values are clear errors naming the flag, before anything is measured', () => {
   for (const [args, msg] of [
-    [['--check', '--runs', '0'], /--runs must be an integer from 1 to 20/],
+    [['--check', '--runs', '0'], /--runs "0" is not an integer from 1 to 20/],
     [['--check', '--others', 'idle'], /--others must be "busy" or "as-is", not "idle"/],
     [['--check', '--runs'], /--runs needs a value/],
   ] as [string[], RegExp][]) {

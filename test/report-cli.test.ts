@@ -49,7 +49,7 @@ test('ptlab report: missing or malformed input is a CliError naming the file, fi
     await assert.rejects(main([dir]), (e: unknown) => e instanceof CliError && /runs\.0\.total\.cycles\.total: /.test(e.message) && !/\n\s+at /.test(e.message));
     writeFileSync(join(dir, 'results.json'), JSON.stringify(fixtureResults()));
     await assert.rejects(main([dir, '--baseline', 'linux-9']), (e: unknown) => e instanceof CliError && /--baseline "linux-9" is not a variant/.test(e.message));
-    await assert.rejects(main([dir, '--frobnicate']), (e: unknown) => e instanceof CliError && /unknown option --frobnicate/.test(e.message));
+    await assert.rejects(main([dir, '--frobnicate']), (e: unknown) => e instanceof CliError && /unknown option "--frobnicate"/.test(e.message));
     await assert.rejects(main([dir, '--out']), (e: unknown) => e instanceof CliError && /--out needs a value/.test(e.message));
   } finally {
     rmSync(dir, { recursive: true, force: true });

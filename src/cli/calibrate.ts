@@ -7,6 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { compile } from '../lab/compile';
 import { simulateRun } from '../lab/simulate';
+import { command, parseCommand, type Values } from './args';
 import { CliError } from './errors';
 import { buildProbe, keepQuieter, noisyMeasurements, NOISY_SPREAD_PCT, probeSupport, runProbe, type ProbeOutput } from '../cost/probe-runner';
 import { deriveHostProfile, readHostInfo, closestBase, regimeRowsFor, type CalibrationRow, type RegimeRow } from '../cost/calibrate';
@@ -15,11 +16,23 @@ import { checkScenarios, pageListFile, type CheckScenario } from '../cost/check-
 import { variantForRelease } from '../kernel/variants';
 import { compareCheck, checkPassed, formatCheckTable, summarizeRuns, CHECK_TOLERANCE_PCT, type CheckRow } from '../cost/check';
 
-const USAGE = `usage: ptlab calibrate [--fast] [--reps N] [--others busy|as-is] [--out FILE | --save NAME] [--dry-run] [--json]
+const CALIBRATE = command('calibrate', `[--fast] [--reps N] [--others busy|as-is] [--out FILE | --save NAME] [--dry-run] [--json]
        ptlab calibrate --regimes MiB[,MiB...] [--reps N] [--cpu PROFILE] [--others busy|as-is] [--json]
-       ptlab calibrate --check [--runs N] [--reps N] [--others busy|as-is] [--saved | --cpu PROFILE] [--kernel VARIANT] [--out FILE | --save NAME] [--dry-run] [--json]
-
-Measures A/D-bit updates, page walks, faults, mprotect, userfaultfd and shootdowns on this Linux
+       ptlab calibrate --check [--runs N] [--reps N] [--others busy|as-is] [--saved | --cpu PROFILE] [--kernel VARIANT] [--out FILE | --save NAME] [--dry-run] [--json]`, {
+  check: { type: 'boolean', help: 'run the composite scenarios natively and compare them with the model' },
+  runs: { type: 'int', min: 1, max: 20, example: 3, default: 3, help: 'with --check: calibrate-and-check rounds' },
+  saved: { type: 'boolean', help: 'with --check: use the saved host profile, do not measure it again' },
+  regimes: { type: 'string', help: 'footprints in MiB for the A/D update regimes, e.g. 128,1024' },
+  fast: { type: 'boolean', help: 'a subset of the measurements with fewer trials (quick, rougher)' },
+  reps: { type: 'int', min: 1, max: 64, example: 7, help: 'repetitions of each measurement' },
+  others: { type: 'choice', values: ['busy', 'as-is'], help: "the other CPUs while measuring (default: busy on a VM guest, else as-is)" },
+  out: { type: 'string', help: 'write the profile to this file' },
+  save: { type: 'string', help: 'write the profile as the measured profile NAME' },
+  'dry-run': { type: 'boolean', help: 'measure but write nothing' },
+  json: { type: 'boolean', help: 'print the result as JSON' },
+  cpu: { type: 'string', help: 'the CPU profile to compare with (--regimes, --check)' },
+  kernel: { type: 'string', help: 'with --check: the kernel variant of the model (default: the one of this kernel)' },
+}, `Measures A/D-bit updates, page walks, faults, mprotect, userfaultfd and shootdowns on this Linux
 x86-64 host with a small C probe (compiled with cc into $PTLAB_CACHE or ~/.cache/ptlab) and writes
 a "host" CPU profile to $PTLAB_HOST_PROFILE or ~/.config/ptlab/host-profile.json.
 --check compares native totals of composite scenarios with the model (exit 1 if any error > ${CHECK_TOLERANCE_PCT}%).
@@ -33,72 +46,25 @@ stream over those footprints and prints them next to the model's price under --c
 to commit: a profile of a machine the project runs on, next to the published ones).
 --others busy (the default on a VM guest) pins the probe to one CPU and keeps its other CPUs busy
 while it measures: on VM guests a local TLB flush can cost several times more while the other
-vCPUs run, and this holds that state fixed. --others as-is (the default on bare metal) leaves them.`;
+vCPUs run, and this holds that state fixed. --others as-is (the default on bare metal) leaves them.`);
 
-interface Args {
-  check: boolean;
-  saved: boolean;
-  runs: number;
-  others?: 'busy' | 'as-is';
-  fast: boolean;
-  reps?: number;
-  out?: string;
+type Args = Omit<Values<typeof CALIBRATE.flags>, 'regimes' | 'dry-run'> & {
   /** --regimes 128,1024: footprints in MiB */
   regimes?: number[];
-  /** --save NAME: the measured-profile name */
-  save?: string;
   dryRun: boolean;
-  json: boolean;
-  cpu?: string;
-  kernel?: string;
-}
+};
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { check: false, saved: false, runs: 3, fast: false, dryRun: false, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
-    const val = () => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) throw new CliError(`${k} needs a value\n\n${USAGE}`);
-      return v;
-    };
-    if (k === '--check') a.check = true;
-    else if (k === '--saved') a.saved = true;
-    else if (k === '--others') {
-      const v = val();
-      if (v !== 'busy' && v !== 'as-is') throw new CliError(`--others must be "busy" or "as-is", not "${v}"`);
-      a.others = v;
-    }
-    else if (k === '--runs') {
-      const n = Number(val());
-      if (!Number.isInteger(n) || n < 1 || n > 20) throw new CliError('--runs must be an integer from 1 to 20');
-      a.runs = n;
-    }
-    else if (k === '--fast') a.fast = true;
-    else if (k === '--dry-run') a.dryRun = true;
-    else if (k === '--json') a.json = true;
-    else if (k === '--reps') {
-      const n = Number(val());
-      if (!Number.isInteger(n) || n < 1 || n > 64) throw new CliError('--reps must be an integer from 1 to 64');
-      a.reps = n;
-    } else if (k === '--out') a.out = val();
-    else if (k === '--regimes') {
-      const v = val().split(',').map(Number);
-      if (!v.length || v.some((n) => !Number.isInteger(n) || n < 1 || n > 65536)) throw new CliError('--regimes needs footprints in MiB separated by commas, e.g. 128,1024');
-      a.regimes = v;
-    } else if (k === '--save') {
-      const v = val();
-      if (!/^[a-z0-9][a-z0-9-]*$/.test(v) || SHIPPED_PROFILES.some((d) => d.name === v) || v === 'host')
-        throw new CliError(`--save needs a new profile name of lower-case letters, digits and dashes (not a shipped profile or "host"), not "${v}"`);
-      a.save = v;
-    }
-    else if (k === '--cpu') a.cpu = val();
-    else if (k === '--kernel') a.kernel = val();
-    else if (k === '--help' || k === '-h') throw new CliError(USAGE, 0);
-    else throw new CliError(`unknown option ${k}\n\n${USAGE}`);
+  const { values: v } = parseCommand(CALIBRATE, argv);
+  let regimes: number[] | undefined;
+  if (v.regimes !== undefined) {
+    regimes = v.regimes.split(',').map(Number);
+    if (regimes.some((n) => !Number.isInteger(n) || n < 1 || n > 65536)) throw new CliError(`calibrate: --regimes "${v.regimes}" needs footprints in MiB separated by commas, e.g. 128,1024`);
   }
-  if (a.save && a.out) throw new CliError('give --out FILE or --save NAME, not both');
-  return a;
+  if (v.save !== undefined && (!/^[a-z0-9][a-z0-9-]*$/.test(v.save) || SHIPPED_PROFILES.some((d) => d.name === v.save) || v.save === 'host'))
+    throw new CliError(`calibrate: --save needs a new profile name of lower-case letters, digits and dashes (not a shipped profile or "host"), not "${v.save}"`);
+  if (v.save !== undefined && v.out !== undefined) throw new CliError('calibrate: give --out FILE or --save NAME, not both');
+  return { ...v, regimes, dryRun: v['dry-run'] };
 }
 
 /** Where the profile goes and under which name: --save NAME (a measured profile), --out FILE, or the host profile. */

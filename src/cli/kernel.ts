@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { command, helpText, parseCommand, type Flags, type Values } from './args';
 import { CliError } from './errors';
 import { locatePtlab, type PtlabPackage } from '../jupyter/ptlab-package';
 import {
@@ -18,49 +19,31 @@ import {
   type Scope,
 } from '../jupyter/kernelspec';
 
-const USAGE = `usage:
-  ptlab kernel install [--user | --system | --prefix DIR] [--node PATH]
-  ptlab kernel list [--json]
-  ptlab kernel remove [--user | --system | --prefix DIR]
+/** Where the kernelspec goes; without one of these: the system directory as root, else the user's. */
+const SCOPE_FLAGS = {
+  user: { type: 'boolean', help: "the user's Jupyter data directory" },
+  system: { type: 'boolean', help: 'the system Jupyter data directory' },
+  prefix: { type: 'string', help: `DIR/share/jupyter/kernels/${KERNEL_NAME}; use it with JUPYTER_PATH=DIR/share/jupyter` },
+} as const satisfies Flags;
+const INSTALL = command(
+  'kernel install',
+  '[--user | --system | --prefix DIR] [--node PATH]',
+  { ...SCOPE_FLAGS, node: { type: 'string', help: 'the node binary the kernel runs with (default: this one)' } },
+  'Without a location flag: the system directory when run as root, else the user directory.',
+);
+const LIST = command('kernel list', '[--json]', { json: { type: 'boolean', help: 'print the listing as JSON' } });
+const REMOVE = command('kernel remove', '[--user | --system | --prefix DIR]', SCOPE_FLAGS);
+const USAGE = `usage:\n${[INSTALL, LIST, REMOVE].map((c) => `  ptlab ${c.name} ${c.synopsis}`).join('\n')}`;
 
-Without a location flag: the system directory when run as root, else the user directory.
---prefix DIR writes DIR/share/jupyter/kernels/${KERNEL_NAME}; use it with JUPYTER_PATH=DIR/share/jupyter.`;
-
-interface Parsed {
-  scope: Scope;
-  node?: string;
-  json: boolean;
-}
-
-function parse(argv: string[], allowed: ReadonlySet<string>): Parsed {
-  let scope: Scope | undefined;
-  const out: Parsed = { scope: defaultScope(), json: false };
-  const setScope = (s: Scope) => {
-    if (scope) throw new CliError(`choose one of --user, --system, --prefix DIR\n\n${USAGE}`);
-    scope = s;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    let a = argv[i];
-    let value: string | undefined;
-    const eq = a.indexOf('=');
-    if (a.startsWith('--') && eq > 0) {
-      value = a.slice(eq + 1);
-      a = a.slice(0, eq);
-    }
-    if (!allowed.has(a)) throw new CliError(`unknown option "${argv[i]}"\n\n${USAGE}`);
-    const need = (): string => {
-      const v = value ?? argv[++i];
-      if (!v) throw new CliError(`${a} needs a value\n\n${USAGE}`);
-      return v;
-    };
-    if (a === '--user') setScope({ kind: 'user' });
-    else if (a === '--system') setScope({ kind: 'system' });
-    else if (a === '--prefix') setScope({ kind: 'prefix', prefix: need() });
-    else if (a === '--node') out.node = path.resolve(need());
-    else if (a === '--json') out.json = true;
-  }
-  if (scope) out.scope = scope;
-  return out;
+/** The location flags as one Scope, or the error when more than one is given. */
+function scopeOf(v: Values<typeof SCOPE_FLAGS>): Scope {
+  const given: Scope[] = [
+    ...(v.user ? [{ kind: 'user' } as const] : []),
+    ...(v.system ? [{ kind: 'system' } as const] : []),
+    ...(v.prefix !== undefined ? [{ kind: 'prefix', prefix: v.prefix } as const] : []),
+  ];
+  if (given.length > 1) throw new CliError(`choose one of --user, --system, --prefix DIR\n\n${USAGE}`);
+  return given[0] ?? defaultScope();
 }
 
 function describeScope(scope: Scope): string {
@@ -68,7 +51,8 @@ function describeScope(scope: Scope): string {
 }
 
 function install(pkg: PtlabPackage, argv: string[]): number {
-  const args = parse(argv, new Set(['--user', '--system', '--prefix', '--node']));
+  const { values } = parseCommand(INSTALL, argv);
+  const args = { scope: scopeOf(values), node: values.node === undefined ? undefined : path.resolve(values.node) };
   if (args.node && !fs.existsSync(args.node)) throw new CliError(`--node: ${args.node} does not exist`);
   let result;
   try {
@@ -98,9 +82,9 @@ function ptlabNote(k: ListedKernel, pkg: PtlabPackage): string {
 }
 
 function list(pkg: PtlabPackage, argv: string[]): number {
-  const args = parse(argv, new Set(['--json']));
+  const { values } = parseCommand(LIST, argv);
   const listing = listKernelspecs();
-  if (args.json) {
+  if (values.json) {
     process.stdout.write(JSON.stringify(listing, null, 2) + '\n');
     return 0;
   }
@@ -119,7 +103,7 @@ function list(pkg: PtlabPackage, argv: string[]): number {
 }
 
 function remove(argv: string[]): number {
-  const args = parse(argv, new Set(['--user', '--system', '--prefix']));
+  const args = { scope: scopeOf(parseCommand(REMOVE, argv).values) };
   let removed: string | null;
   try {
     removed = removeKernelspec(args.scope);
@@ -135,10 +119,7 @@ function remove(argv: string[]): number {
 
 export async function main(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === '--help' || sub === '-h' || sub === 'help') {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
+  if (sub === '--help' || sub === '-h' || sub === 'help') throw new CliError(helpText(INSTALL, LIST, REMOVE), 0);
   const pkg = locatePtlab(__dirname);
   switch (sub) {
     case 'install':

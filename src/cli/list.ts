@@ -6,10 +6,12 @@ import { getProfile, listProfiles } from '../cost/registry';
 import { getVariant, listVariants } from '../kernel/variants';
 import { OPS, STEP_SCHEMAS } from '../lab/spec';
 import { didYouMean } from '../lab/spec-issues';
+import { command, parseCommand, usageLine } from './args';
 import { CliError } from './errors';
 
 const WHAT = ['kernels', 'cpus', 'ops'] as const;
-const USAGE = 'usage: ptlab list kernels|cpus|ops';
+const LIST = command('list', 'kernels|cpus|ops', {}, '  kernels  kernel variants (spec "kernel")\n  cpus     CPU cost profiles (spec "machine.cpu")\n  ops      step ops and their fields (spec "steps")');
+const USAGE = usageLine(LIST);
 
 function lines(what: (typeof WHAT)[number]): string[] {
   switch (what) {
@@ -32,11 +34,8 @@ function lines(what: (typeof WHAT)[number]): string[] {
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`${USAGE}\n\n  kernels  kernel variants (spec "kernel")\n  cpus     CPU cost profiles (spec "machine.cpu")\n  ops      step ops and their fields (spec "steps")\n`);
-    return 0;
-  }
+export async function main(args: string[]): Promise<number> {
+  const argv = parseCommand(LIST, args).positionals;
   if (argv.length !== 1) throw new CliError(`list: ${argv.length === 0 ? 'say what to list' : `one thing at a time (got ${argv.join(' ')})`}; ${USAGE}`);
   const what = argv[0];
   if (!(WHAT as readonly string[]).includes(what)) throw new CliError(`list: cannot list "${what}"${didYouMean(what, WHAT)}; ${USAGE}`);

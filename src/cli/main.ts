@@ -1,37 +1,33 @@
 #!/usr/bin/env node
 /**
- * `ptlab` command line. Each command lives in its own module under src/cli (or src/fidelity)
- * and exports `main(argv): Promise<number>` (the exit code). Commands are loaded lazily so that
+ * `ptlab` command line. Each command lives in its own module src/cli/<command>.ts, declares its
+ * flags in one table for the shared parser (./args.ts, which also writes its --help) and exports
+ * `main(argv): Promise<number>` (the exit code). Commands are loaded lazily so that
  * `ptlab validate` does not pay for vega or the simulator.
  */
 import { CliError } from './errors';
-import { UsageError } from '../lab/cli-args';
 import { didYouMean } from '../lab/spec-issues';
 import { VERSION } from '../version';
 
-interface CommandInfo {
-  module: string;
-  summary: string;
-}
-
-const COMMANDS: Record<string, CommandInfo> = {
-  start: { module: './start', summary: 'run the flagship experiment of the seed thread and write out/report.html' },
-  run: { module: './run', summary: 'run an experiment spec: ptlab run SPEC.json [--json] [--out DIR] [--jobs N] [--shard i/N]' },
-  validate: { module: './validate', summary: 'check a spec: ptlab validate SPEC.json' },
-  merge: { module: './merge', summary: 'combine saved shard results: ptlab merge DIR... --out DIR' },
-  sweep: { module: './sweep', summary: 'write a Slurm job array for a sweep: ptlab sweep SPEC.json --slurm N' },
-  report: { module: './report', summary: 'write a standalone HTML writeup: ptlab report RESULTS_DIR --out report.html' },
-  calibrate: { module: './calibrate', summary: 'measure this host and write a "host" CPU profile (--check: fidelity report)' },
-  kernel: { module: './kernel', summary: 'manage the "ptlab (TypeScript)" Jupyter kernel: install | list | remove' },
-  replay: { module: '../fidelity/replay-cli', summary: 'run a spec natively on this Linux kernel: ptlab replay SPEC.json --native' },
-  trace: { module: './trace', summary: 'capture a real program\'s page trace (valgrind) or summarise one: ptlab trace capture|stats' },
-  diff: { module: '../fidelity/diff-cli', summary: 'compare the model with this kernel: ptlab diff SPEC.json' },
-  list: { module: './list', summary: 'list what a spec can name, one per line: ptlab list kernels|cpus|ops' },
+/** Each command's one-line summary; its module is ./<command>. */
+const COMMANDS: Record<string, string> = {
+  start: 'run the flagship experiment of the seed thread and write out/report.html',
+  run: 'run an experiment spec: ptlab run SPEC.json [--json] [--out DIR] [--jobs N] [--shard i/N]',
+  validate: 'check a spec: ptlab validate SPEC.json',
+  merge: 'combine saved shard results: ptlab merge DIR... --out DIR',
+  sweep: 'write a Slurm job array for a sweep: ptlab sweep SPEC.json --slurm N',
+  report: 'write a standalone HTML writeup: ptlab report RESULTS_DIR --out report.html',
+  calibrate: 'measure this host and write a "host" CPU profile (--check: fidelity report)',
+  kernel: 'manage the "ptlab (TypeScript)" Jupyter kernel: install | list | remove',
+  replay: 'run a spec natively on this Linux kernel: ptlab replay SPEC.json --native',
+  trace: "capture a real program's page trace (valgrind) or summarise one: ptlab trace capture|stats",
+  diff: 'compare the model with this kernel: ptlab diff SPEC.json',
+  list: 'list what a spec can name, one per line: ptlab list kernels|cpus|ops',
 };
 
 function usage(): string {
   const lines = ['usage: ptlab <command> [options]', '', 'commands:'];
-  for (const [name, info] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${info.summary}`);
+  for (const [name, summary] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${summary}`);
   lines.push(`  ${'help'.padEnd(10)} help for one command: ptlab help run`, `  ${'--version'.padEnd(10)} print the ptlab version`);
   return lines.join('\n');
 }
@@ -51,13 +47,12 @@ export async function main(argv: string[]): Promise<number> {
   if (!cmd) throw new CliError(`give a command; ${COMMAND_LIST} (ptlab help for more)`);
   // `ptlab help run` = `ptlab run --help`
   if (cmd === 'help') return main([rest[0], '--help']);
-  const info = COMMANDS[cmd];
-  if (!info) throw new CliError(`unknown command "${cmd}"${didYouMean(cmd, Object.keys(COMMANDS))}; ${COMMAND_LIST}`);
+  if (!Object.hasOwn(COMMANDS, cmd)) throw new CliError(`unknown command "${cmd}"${didYouMean(cmd, Object.keys(COMMANDS))}; ${COMMAND_LIST}`);
   let mod: { main(argv: string[]): Promise<number> };
   try {
-    mod = require(info.module);
+    mod = require(`./${cmd}`);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String((e as Error).message).includes(info.module.replace(/^\.\.?\//, ''))) {
+    if ((e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String((e as Error).message).includes(`'./${cmd}'`)) {
       process.stderr.write(`ptlab: command "${cmd}" is not available in this build\n`);
       return 2;
     }
@@ -86,10 +81,9 @@ export async function cli(argv: string[]): Promise<number> {
   } catch (err) {
     // input the lab refuses (a spec file it cannot read, a spec with problems, an output dir in
     // use): its message says what to fix; exit 1
-    if (!(err instanceof CliError || err instanceof UsageError) && refusedInput(err)) err = new CliError((err as Error).message, 1);
-    if (err instanceof CliError || err instanceof UsageError) {
-      // UsageError: a flag the shared parser (src/lab/cli-args.ts) rejected, naming the flag
-      const code = err instanceof CliError ? err.exitCode : 2;
+    if (!(err instanceof CliError) && refusedInput(err)) err = new CliError((err as Error).message, 1);
+    if (err instanceof CliError) {
+      const code = err.exitCode;
       // help asked for (exit 0) may span lines; an error is one line
       if (code === 0) process.stdout.write(`${err.message}\n`);
       else process.stderr.write(`ptlab: ${err.message.replace(/:\s*\n\s*/g, ': ').replace(/\s*\n\s*/g, '; ')}\n`);

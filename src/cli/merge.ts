@@ -5,30 +5,24 @@
  * interrupted runs (runs/ without results.json) are accepted.
  */
 import * as fs from 'node:fs';
-import { parseCli, usageOf, type FlagSpec, type Parsed } from '../lab/cli-args';
+import { command, parseCommand } from './args';
 import { runIds } from '../lab/compile';
 import { ResultSet } from '../lab/resultset';
 import { stableJson } from '../lab/runner';
 import { validateSpec } from '../lab/validate';
 import { CliError } from './errors';
 
-const FLAGS: FlagSpec = {
+const MERGE = command('merge', 'DIR... --out DIR', {
   out: { type: 'string', short: 'o', help: 'directory to write the merged spec.json, results.json, meta.json' },
   json: { type: 'boolean', help: 'also print the merged ResultsJson on stdout' },
   'allow-missing': { type: 'boolean', help: 'succeed even when planned runs are missing' },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
-};
-const SYNOPSIS = 'DIR... --out DIR';
+});
 
 export async function main(argv: string[]): Promise<number> {
-  const p: Parsed = parseCli('merge', argv, FLAGS);
+  const p = parseCommand(MERGE, argv);
   const v = p.values;
-  if (v.help) {
-    process.stdout.write(usageOf('merge', SYNOPSIS, FLAGS) + '\n');
-    return 0;
-  }
-  if (typeof v.out !== 'string') throw new CliError(`merge: --out DIR is required (where the merged results go); usage: ptlab merge ${SYNOPSIS}`);
-  if (p.positionals.length === 0) throw new CliError(`merge: give at least one results directory; usage: ptlab merge ${SYNOPSIS}`);
+  if (v.out === undefined) throw new CliError(`merge: --out DIR is required (where the merged results go); usage: ptlab merge ${MERGE.synopsis}`);
+  if (p.positionals.length === 0) throw new CliError(`merge: give at least one results directory; usage: ptlab merge ${MERGE.synopsis}`);
   const sets: ResultSet[] = [];
   for (const dir of p.positionals) {
     if (!fs.existsSync(dir)) throw new CliError(`merge: ${dir}: no such directory`, 1);

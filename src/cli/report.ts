@@ -4,54 +4,26 @@
  * profiles.json). Default output: RESULTS_DIR/report.html.
  */
 import { join } from 'node:path';
+import { command, parseCommand, usageLine } from './args';
 import { CliError } from './errors';
 
-const USAGE = 'usage: ptlab report RESULTS_DIR [--out report.html] [--title TEXT] [--baseline VARIANT]';
-
-interface Args {
-  dir: string;
-  out?: string;
-  title?: string;
-  baseline?: string;
-}
-
-function parseArgs(argv: string[]): Args | 'help' {
-  const a: Partial<Args> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--help' || arg === '-h') return 'help';
-    const eq = arg.indexOf('=');
-    const [flag, inline] = arg.startsWith('--') && eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
-    if (flag === '--out' || flag === '-o' || flag === '--title' || flag === '--baseline') {
-      const v = inline ?? argv[++i];
-      if (v === undefined || (inline === undefined && v.startsWith('--'))) throw new CliError(`report: ${flag} needs a value\n${USAGE}`);
-      if (flag === '--title') a.title = v;
-      else if (flag === '--baseline') a.baseline = v;
-      else a.out = v;
-    } else if (arg.startsWith('-')) {
-      throw new CliError(`report: unknown option ${arg}\n${USAGE}`);
-    } else if (a.dir === undefined) {
-      a.dir = arg;
-    } else {
-      throw new CliError(`report: one RESULTS_DIR only (got "${a.dir}" and "${arg}")\n${USAGE}`);
-    }
-  }
-  if (!a.dir) throw new CliError(`report: RESULTS_DIR is required\n${USAGE}`);
-  return a as Args;
-}
+const REPORT = command('report', 'RESULTS_DIR [--out report.html] [--title TEXT] [--baseline VARIANT]', {
+  out: { type: 'string', short: 'o', help: 'the HTML file to write (default RESULTS_DIR/report.html)' },
+  title: { type: 'string', help: 'the report title (default: the spec name)' },
+  baseline: { type: 'string', help: 'the variant the others are compared with' },
+});
 
 export async function main(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
-  if (args === 'help') {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
+  const { values: args, positionals } = parseCommand(REPORT, argv);
+  if (positionals.length === 0) throw new CliError(`report: RESULTS_DIR is required; ${usageLine(REPORT)}`);
+  if (positionals.length > 1) throw new CliError(`report: one RESULTS_DIR only (got ${positionals.map((d) => `"${d}"`).join(' and ')}); ${usageLine(REPORT)}`);
+  const dir = positionals[0];
   // loaded here so `ptlab report --help` stays fast
   const { loadResultsDir, ReportInputError } = await import('../report/load');
   const { writeReport } = await import('../report/html');
   let loaded;
   try {
-    loaded = loadResultsDir(args.dir);
+    loaded = loadResultsDir(dir);
   } catch (e) {
     if (e instanceof ReportInputError) throw new CliError(`report: ${e.message}`);
     throw e;
@@ -61,7 +33,7 @@ export async function main(argv: string[]): Promise<number> {
     throw new CliError(`report: --baseline "${args.baseline}" is not a variant of these results (${[...variants].join(', ')})`);
   }
   const path = await writeReport(loaded.results, {
-    out: args.out ?? join(args.dir, 'report.html'),
+    out: args.out ?? join(dir, 'report.html'),
     title: args.title,
     baseline: args.baseline,
     spec: loaded.spec,

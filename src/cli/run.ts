@@ -6,34 +6,28 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { parseCli, positiveInt, usageOf, type FlagSpec, type Parsed } from '../lab/cli-args';
+import { command, intFlag, parseCommand } from './args';
 import { parseShard } from '../lab/plan';
 import type { ResultSet } from '../lab/resultset';
 import { run, RunCancelledError, RunFailedError, type RunOptions } from '../lab/runner';
 import { readSpecFile } from '../lab/spec-file';
 import { CliError } from './errors';
 
-const FLAGS: FlagSpec = {
+const RUN = command('run', 'SPEC.json [--json] [--csv FILE] [--out DIR] [--jobs N] [--shard i/N] [--resume]', {
   json: { type: 'boolean', help: 'print the results as JSON (ResultsJson) on stdout' },
   csv: { type: 'string', help: 'also write the tidy rows (run x step x metric) as CSV to this file' },
   out: { type: 'string', help: 'save spec.json, results.json, meta.json and runs/ in this directory' },
   jobs: { type: 'string', short: 'j', help: 'parallel runs on worker threads (default 1; "auto" = all cores)' },
   shard: { type: 'string', help: 'run only slice i of N of the sweep, e.g. 2/4' },
   resume: { type: 'boolean', help: 'with --out: keep runs already saved there and run the rest' },
-  'sample-every': { type: 'string', help: 'time series: sample counters every N accesses' },
+  'sample-every': { type: 'int', min: 1, example: 10000, help: 'time series: sample counters every N accesses' },
   strict: { type: 'boolean', help: 'stop at the first invariant violation' },
   quiet: { type: 'boolean', short: 'q', help: 'no progress on stderr' },
   'allow-large': { type: 'boolean', help: 'run even above the size limits (4 GiB of model state or 1e10 accesses per run)' },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
-};
-const SYNOPSIS = 'SPEC.json [--json] [--csv FILE] [--out DIR] [--jobs N] [--shard i/N] [--resume]';
+});
 
 export async function main(argv: string[]): Promise<number> {
   const opts = parseRunArgs(argv);
-  if (opts === 'help') {
-    process.stdout.write(usageOf('run', SYNOPSIS, FLAGS) + '\n');
-    return 0;
-  }
   const ac = new AbortController();
   const onSigint = () => {
     if (!opts.quiet) process.stderr.write('\nptlab run: stopping; finished runs are kept\n');
@@ -71,21 +65,20 @@ interface ParsedRun {
   run: RunOptions;
 }
 
-export function parseRunArgs(argv: string[]): ParsedRun | 'help' {
-  const p: Parsed = parseCli('run', argv, FLAGS);
+export function parseRunArgs(argv: string[]): ParsedRun {
+  const p = parseCommand(RUN, argv);
   const v = p.values;
-  if (v.help) return 'help';
   if (p.positionals.length !== 1)
-    throw new CliError(`run: ${p.positionals.length === 0 ? 'give the spec file' : `one spec file at a time (got ${p.positionals.length})`}; usage: ptlab run ${SYNOPSIS}`);
+    throw new CliError(`run: ${p.positionals.length === 0 ? 'give the spec file' : `one spec file at a time (got ${p.positionals.length})`}; usage: ptlab run ${RUN.synopsis}`);
   const run: RunOptions = {};
-  if (typeof v.jobs === 'string') run.jobs = v.jobs === 'auto' ? os.availableParallelism() : positiveInt('run', 'jobs', v.jobs, '2');
-  if (typeof v['sample-every'] === 'string') run.sampleEvery = positiveInt('run', 'sample-every', v['sample-every'], '10000');
-  if (typeof v.shard === 'string') {
+  if (v.jobs !== undefined) run.jobs = v.jobs === 'auto' ? os.availableParallelism() : intFlag('run', 'jobs', v.jobs, { min: 1, example: 2 });
+  if (v['sample-every'] !== undefined) run.sampleEvery = v['sample-every'];
+  if (v.shard !== undefined) {
     const s = parseShard(v.shard);
     if (typeof s === 'string') throw new CliError(`run: --shard ${s}`);
     run.shard = s;
   }
-  if (typeof v.out === 'string') run.outDir = v.out;
+  if (v.out !== undefined) run.outDir = v.out;
   if (v.resume) {
     if (!run.outDir) throw new CliError('run: --resume needs --out DIR (the directory holding the saved runs)');
     run.resume = true;
@@ -96,7 +89,7 @@ export function parseRunArgs(argv: string[]): ParsedRun | 'help' {
   const spec = readSpecFile(p.positionals[0]);
   run.baseDir = spec.baseDir;
   run.source = p.positionals[0];
-  const quiet = !!v.quiet;
+  const quiet = v.quiet;
   if (!quiet) {
     run.onProgress = (pr) => {
       inRun.clear();
@@ -104,7 +97,7 @@ export function parseRunArgs(argv: string[]): ParsedRun | 'help' {
     };
     run.onRunProgress = (plan, done, total) => inRun.update(plan.id, done, total);
   }
-  return { spec: spec.raw, json: !!v.json, quiet, run, ...(typeof v.csv === 'string' ? { csv: v.csv } : {}) };
+  return { spec: spec.raw, json: v.json, quiet, run, ...(v.csv !== undefined ? { csv: v.csv } : {}) };
 }
 
 /**

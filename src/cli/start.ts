@@ -12,7 +12,6 @@
  * output says why not. `--no-host` skips it.
  */
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { DEFAULT_PROFILE, getProfile } from '../cost/registry';
 import { lab } from '../lab/index';
 import type { ResultSet } from '../lab/resultset';
@@ -20,6 +19,7 @@ import { summarize } from '../lab/stats';
 import { Table } from '../notebook/table';
 import { writeReport } from '../report/index';
 import { charts } from '../notebook/charts/index';
+import { command, parseCommand } from './args';
 import { CliError } from './errors';
 import { comparisonCaption, comparisonChart, compareWithHost, formatComparison, type HostComparison } from '../fidelity/compare';
 
@@ -88,26 +88,21 @@ export function flagshipSummary(results: ResultSet): FlagshipRow[] {
   });
 }
 
+const START = command('start', '[--out DIR] [--cpu PROFILE] [--jobs N] [--no-host]', {
+  out: { type: 'string', default: 'out', help: 'directory for report.html and the saved results' },
+  cpu: { type: 'string', default: DEFAULT_PROFILE, help: 'CPU profile of the model (ptlab list cpus)' },
+  jobs: { type: 'int', min: 1, example: 2, default: 2, help: 'parallel runs on worker threads' },
+  'no-host': { type: 'boolean', help: 'do not measure the experiment on this kernel' },
+}, 'Runs the flagship experiment of the seed thread, prints its table and writes DIR/report.html.');
+
 export async function main(argv: string[]): Promise<number> {
-  let values: { out?: string; cpu?: string; jobs?: string; 'no-host'?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({ args: argv, options: { out: { type: 'string' }, cpu: { type: 'string' }, jobs: { type: 'string' }, 'no-host': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
-  } catch (e) {
-    throw new CliError(`start: ${(e as Error).message.replace(/\.\s.*$/s, '')}; usage: ptlab start [--out DIR] [--cpu PROFILE] [--jobs N] [--no-host]`);
-  }
-  if (values.help) {
-    process.stdout.write('usage: ptlab start [--out DIR] [--cpu PROFILE] [--jobs N] [--no-host]\n\nRuns the flagship experiment of the seed thread, prints its table and writes DIR/report.html (default out/).\n');
-    return 0;
-  }
-  const outDir = values.out ?? 'out';
-  const cpu = values.cpu ?? DEFAULT_PROFILE;
+  const { values } = parseCommand(START, argv);
+  const { out: outDir, cpu, jobs } = values;
   try {
     getProfile(cpu);
   } catch (e) {
     throw new CliError(`start: --cpu: ${(e as Error).message}`);
   }
-  const jobs = values.jobs ? Number(values.jobs) : 2;
-  if (!Number.isInteger(jobs) || jobs < 1) throw new CliError(`start: --jobs "${values.jobs}" is not a positive integer; use e.g. --jobs 2`);
   const exp = flagshipExperiment(cpu);
   process.stderr.write(`ptlab: ${exp.toSpec().name} — ${FLAGSHIP_VARIANTS.length} variants x 3 seeds on ${cpu}\n`);
   const results = await exp.run({

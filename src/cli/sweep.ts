@@ -10,38 +10,32 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { parseCli, positiveInt, usageOf, type FlagSpec, type Parsed } from '../lab/cli-args';
+import { command, parseCommand } from './args';
 import { runIds } from '../lab/compile';
 import { readSpecFile } from '../lab/spec-file';
 import { validateSpec } from '../lab/validate';
 import { formatIssues } from '../lab/spec-issues';
 import { CliError } from './errors';
 
-const FLAGS: FlagSpec = {
-  slurm: { type: 'string', help: 'number of shards = array tasks (required)' },
+const SWEEP = command('sweep', 'SPEC.json --slurm N [--out DIR] [--partition P] [--time T] [--submit]', {
+  slurm: { type: 'int', min: 1, example: 4, help: 'number of shards = array tasks (required)' },
   out: { type: 'string', short: 'o', help: 'output directory (default ./ptlab-sweep-<name>)' },
   partition: { type: 'string', help: 'Slurm partition (sbatch --partition)' },
   account: { type: 'string', help: 'Slurm account (sbatch --account)' },
   time: { type: 'string', help: 'time limit per shard, e.g. 01:00:00' },
-  'cpus-per-task': { type: 'string', help: 'CPUs per shard; also ptlab run --jobs (default 1)' },
+  'cpus-per-task': { type: 'int', min: 1, example: 2, default: 1, help: 'CPUs per shard; also ptlab run --jobs' },
   mem: { type: 'string', help: 'memory per shard, e.g. 4G' },
   ptlab: { type: 'string', help: 'command that runs ptlab on the nodes (default: this node binary and CLI)' },
   submit: { type: 'boolean', help: 'submit at once (runs submit.sh)' },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
-};
-const SYNOPSIS = 'SPEC.json --slurm N [--out DIR] [--partition P] [--time T] [--submit]';
+});
 
 export async function main(argv: string[]): Promise<number> {
-  const p: Parsed = parseCli('sweep', argv, FLAGS);
+  const p = parseCommand(SWEEP, argv);
   const v = p.values;
-  if (v.help) {
-    process.stdout.write(usageOf('sweep', SYNOPSIS, FLAGS) + '\n');
-    return 0;
-  }
-  if (p.positionals.length !== 1) throw new CliError(`sweep: give exactly one spec file; usage: ptlab sweep ${SYNOPSIS}`);
-  if (typeof v.slurm !== 'string') throw new CliError('sweep: --slurm N is required (the number of shards, one Slurm array task each), e.g. --slurm 4');
-  const shards = positiveInt('sweep', 'slurm', v.slurm, '4');
-  const cpusPerTask = typeof v['cpus-per-task'] === 'string' ? positiveInt('sweep', 'cpus-per-task', v['cpus-per-task'], '2') : 1;
+  if (p.positionals.length !== 1) throw new CliError(`sweep: give exactly one spec file; usage: ptlab sweep ${SWEEP.synopsis}`);
+  const shards = v.slurm;
+  if (shards === undefined) throw new CliError('sweep: --slurm N is required (the number of shards, one Slurm array task each), e.g. --slurm 4');
+  const cpusPerTask = v['cpus-per-task'];
   if (typeof v.time === 'string' && !/^(\d+-)?\d+(:\d{2}){0,2}$/.test(v.time)) throw new CliError(`sweep: --time "${v.time}" is not a Slurm time; use e.g. --time 01:30:00 or --time 2-00:00:00`);
   if (typeof v.mem === 'string' && !/^\d+[KMGT]?$/.test(v.mem)) throw new CliError(`sweep: --mem "${v.mem}" is not a Slurm memory size; use e.g. --mem 4G`);
   const spec = readSpecFile(p.positionals[0]);
@@ -49,9 +43,9 @@ export async function main(argv: string[]): Promise<number> {
   if (!r.ok) throw new CliError(formatIssues(r.issues, p.positionals[0]), 1);
   const runs = runIds(r.spec).length;
   const slug = r.spec.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'sweep';
-  const out = path.resolve(typeof v.out === 'string' ? v.out : `ptlab-sweep-${slug}`);
-  const ptlab = typeof v.ptlab === 'string' ? v.ptlab : `${shq(process.execPath)} ${shq(path.join(__dirname, 'main.js'))}`;
-  const files = slurmScripts({ specFile: spec.file, out, shards, cpusPerTask, ptlab, jobName: `ptlab-${slug}`, partition: v.partition as string | undefined, account: v.account as string | undefined, time: v.time as string | undefined, mem: v.mem as string | undefined });
+  const out = path.resolve(v.out ?? `ptlab-sweep-${slug}`);
+  const ptlab = v.ptlab ?? `${shq(process.execPath)} ${shq(path.join(__dirname, 'main.js'))}`;
+  const files = slurmScripts({ specFile: spec.file, out, shards, cpusPerTask, ptlab, jobName: `ptlab-${slug}`, partition: v.partition, account: v.account, time: v.time, mem: v.mem });
   const dir = path.join(out, 'slurm');
   fs.mkdirSync(dir, { recursive: true });
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text, { mode: name.endsWith('.sh') ? 0o755 : 0o644 });

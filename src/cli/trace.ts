@@ -4,32 +4,27 @@
  * accesses, pages touched and written, and the re-write fraction per region.
  */
 import * as path from 'node:path';
-import { parseCli, usageOf, type FlagSpec } from '../lab/cli-args';
+import { command, helpText, parseCommand, usageLine } from './args';
 import { capture, CaptureError, type CaptureProgress } from '../capture/capture';
 import { pageTraceStats } from '../workload/pagetrace-stats';
 import { TraceError } from '../workload/trace';
 import { CliError } from './errors';
 
-const CAPTURE_FLAGS: FlagSpec = {
+const CAPTURE = command('trace capture', '[--out FILE] -- CMD ARGS...', {
   out: { type: 'string', short: 'o', help: 'trace file to write (default: CMD.ptt in the current directory)' },
   'allow-failure': { type: 'boolean', help: 'keep the trace when CMD exits with a non-zero status' },
   quiet: { type: 'boolean', short: 'q', help: 'no progress line' },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
-};
-const STATS_FLAGS: FlagSpec = {
+});
+const STATS = command('trace stats', 'FILE [--json]', {
   json: { type: 'boolean', help: 'print the statistics as JSON (keys: regions[].name, kind, pages, touched, written, ...)' },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
-};
-const USAGE = 'usage: ptlab trace capture [--out FILE] -- CMD ARGS...\n       ptlab trace stats FILE [--json]';
+});
+const USAGE = `${usageLine(CAPTURE)}\n       ${usageLine(STATS).replace(/^usage: /, '')}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'capture') return captureMain(rest);
   if (sub === 'stats') return statsMain(rest);
-  if (sub === '--help' || sub === '-h') {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
+  if (sub === '--help' || sub === '-h') throw new CliError(helpText(CAPTURE, STATS), 0);
   if (!sub) throw new CliError(`trace: say capture or stats; ${USAGE}`);
   throw new CliError(`trace: unknown subcommand "${sub}"; ${USAGE}`);
 }
@@ -38,14 +33,10 @@ async function captureMain(argv: string[]): Promise<number> {
   const dd = argv.indexOf('--');
   const own = dd < 0 ? argv : argv.slice(0, dd);
   const command = dd < 0 ? [] : argv.slice(dd + 1);
-  const p = parseCli('trace capture', own, CAPTURE_FLAGS);
-  if (p.values.help) {
-    process.stdout.write(usageOf('trace capture', '[--out FILE] -- CMD ARGS...', CAPTURE_FLAGS) + '\n');
-    return 0;
-  }
+  const p = parseCommand(CAPTURE, own);
   if (p.positionals.length > 0 || command.length === 0)
     throw new CliError(`trace capture: put the program after "--": ptlab trace capture --out prog.ptt -- ${[...p.positionals, ...command].join(' ') || 'CMD ARGS...'}`);
-  const out = (p.values.out as string | undefined) ?? `${path.basename(command[0])}.ptt`;
+  const out = p.values.out ?? `${path.basename(command[0])}.ptt`;
   const tty = process.stderr.isTTY === true;
   let lastLine = 0;
   const show = (x: CaptureProgress) => {
@@ -58,7 +49,7 @@ async function captureMain(argv: string[]): Promise<number> {
     }
   };
   try {
-    const r = await capture(command, { out, allowFailure: p.values['allow-failure'] === true, onProgress: show, onWarning: (m) => process.stderr.write(`trace capture: warning: ${m}\n`) });
+    const r = await capture(command, { out, allowFailure: p.values['allow-failure'], onProgress: show, onWarning: (m) => process.stderr.write(`trace capture: warning: ${m}\n`) });
     process.stderr.write(`trace: wrote ${out}: ${r.trailer.regions.length} regions, ${fmtCount(r.trailer.accesses)} accesses in ${fmtCount(r.trailer.records)} page records (${fmtCount(r.accessesPerSec)} accesses/s)\n`);
     return 0;
   } catch (e) {
@@ -69,12 +60,8 @@ async function captureMain(argv: string[]): Promise<number> {
 }
 
 async function statsMain(argv: string[]): Promise<number> {
-  const p = parseCli('trace stats', argv, STATS_FLAGS);
-  if (p.values.help) {
-    process.stdout.write(usageOf('trace stats', 'FILE [--json]', STATS_FLAGS) + '\n');
-    return 0;
-  }
-  if (p.positionals.length !== 1) throw new CliError('trace stats: give exactly one trace file; usage: ptlab trace stats FILE [--json]');
+  const p = parseCommand(STATS, argv);
+  if (p.positionals.length !== 1) throw new CliError(`trace stats: give exactly one trace file; ${usageLine(STATS)}`);
   const file = p.positionals[0];
   let st;
   try {

@@ -3,7 +3,7 @@
  * flow, kernel and CPU names, trace files — and prints every problem with its fix (exit 1), or a
  * one-line summary of the runs it would make (exit 0).
  */
-import { parseCli, usageOf, type FlagSpec, type Parsed } from '../lab/cli-args';
+import { command, parseCommand } from './args';
 import { compileSpec } from '../lab/compile';
 import { readSpecFile } from '../lab/spec-file';
 import { formatIssues } from '../lab/spec-issues';
@@ -11,18 +11,13 @@ import { validateSpec } from '../lab/validate';
 import { estimateRuns, tooLargeMessage } from '../lab/estimate';
 import { CliError } from './errors';
 
-const FLAGS: FlagSpec = {
+const VALIDATE = command('validate', 'SPEC.json [--json] [--allow-large]', {
   json: { type: 'boolean', help: 'print {ok, runs, issues, estimate} as JSON' },
   'allow-large': { type: 'boolean', help: 'accept runs above the size limits (4 GiB of model state or 1e10 accesses per run)' },
-  help: { type: 'boolean', short: 'h', help: 'show this help' },
-};
+});
 
 export async function main(argv: string[]): Promise<number> {
-  const p: Parsed = parseCli('validate', argv, FLAGS);
-  if (p.values.help) {
-    process.stdout.write(usageOf('validate', 'SPEC.json', FLAGS) + '\n');
-    return 0;
-  }
+  const p = parseCommand(VALIDATE, argv);
   if (p.positionals.length !== 1) throw new CliError(`validate: give exactly one spec file; usage: ptlab validate SPEC.json`);
   const name = p.positionals[0];
   const spec = readSpecFile(name);

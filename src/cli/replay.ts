@@ -8,23 +8,33 @@
  * ResultsJson of `ptlab run --json` with `source: "native"` runs (ResultSet.merge puts them next
  * to the model's).
  */
-import { CliError } from '../cli/errors';
 import type { ResultSet } from '../lab/resultset';
-import { ReplayFailed, ReplayRefused, hostFacts, replayNative } from './replay';
-import { ScriptError, toOpScript } from './script';
-import { loadSpecFile, SpecInputError } from './spec-input';
-import { DEFAULT_TIME_REPS, loadSpecForHost, timeNativePlans, type TimeOptions } from './timed';
+import { ReplayFailed, ReplayRefused, hostFacts, replayNative } from '../fidelity/replay';
+import { ScriptError, toOpScript } from '../fidelity/script';
+import { loadSpecFile, SpecInputError } from '../fidelity/spec-input';
+import { DEFAULT_TIME_REPS, loadSpecForHost, timeNativePlans, type TimeOptions } from '../fidelity/timed';
 import { readSpecFile, SpecFileError } from '../lab/spec-file';
-import { compareWithHost, formatComparison } from './compare';
+import { compareWithHost, formatComparison } from '../fidelity/compare';
 import { listProfiles } from '../cost/registry';
-import type { NativeReplay, NativeRow } from './native-types';
+import type { NativeReplay, NativeRow } from '../fidelity/native-types';
+import { command, parseCommand, usageLine } from './args';
+import { CliError } from './errors';
 
-const USAGE = `usage: ptlab replay SPEC.json --native [--json] [--script] [--no-split]
-       ptlab replay SPEC.json --native --time [--reps N] [--others busy|as-is] [--json] [--compare [--cpu PROFILE]]
---time runs the whole spec N times (default ${DEFAULT_TIME_REPS}) on this kernel, pinned to one CPU, and reports each
+const REPLAY = command('replay', `SPEC.json --native [--json] [--script] [--no-split]
+       ptlab replay SPEC.json --native --time [--reps N] [--others busy|as-is] [--json] [--compare [--cpu PROFILE]]`, {
+  native: { type: 'boolean', help: 'run on this Linux kernel (required)' },
+  json: { type: 'boolean', help: 'print JSON (with --time: the ResultsJson of ptlab run --json, native runs)' },
+  script: { type: 'boolean', help: "print the replayer's op script instead of running it" },
+  'no-split': { type: 'boolean', help: 'keep each region one VMA (no per-page split; young/dirty then unknown; docs/fidelity.md)' },
+  time: { type: 'boolean', help: 'time every step on this kernel' },
+  reps: { type: 'int', min: 1, max: 1000, example: DEFAULT_TIME_REPS, help: `with --time: repetitions of the whole spec (default ${DEFAULT_TIME_REPS})` },
+  others: { type: 'choice', values: ['busy', 'as-is'], help: 'with --time: the other CPUs while timing (default: busy on a VM guest, else as-is)' },
+  compare: { type: 'boolean', help: 'with --time: the model of this kernel next to each step' },
+  cpu: { type: 'string', help: "with --compare: the model's CPU profile" },
+}, `--time runs the whole spec N times (default ${DEFAULT_TIME_REPS}) on this kernel, pinned to one CPU, and reports each
 step's median TSC cycles; --others busy (default on a VM guest) keeps the other CPUs busy, as ptlab calibrate.
 --compare puts the model of this kernel next to each step (the spec's first run; profile: --cpu, else the
-calibrated "host" profile, else the closest shipped one).`;
+calibrated "host" profile, else the closest shipped one).`);
 
 /** One line per step of each timed run, then what was refused and the machine. */
 export function formatTimed(set: ResultSet): string {
@@ -50,33 +60,6 @@ export function formatTimed(set: ResultSet): string {
   }
   out.push('  cycles = CPU time of the replayer\'s threads from just before each op to just after it, in TSC ticks, median over the repetitions; wall clock = rdtsc over the same window (adds preemption and blocked time)');
   return out.join('\n');
-}
-
-function parseArgs(argv: string[]): { files: string[]; flags: Set<string>; reps?: number; others?: 'busy' | 'as-is'; cpu?: string } {
-  const files: string[] = [];
-  const flags = new Set<string>();
-  let reps: number | undefined;
-  let others: 'busy' | 'as-is' | undefined;
-  let cpu: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--reps' || a === '--others' || a === '--cpu') {
-      const v = argv[++i];
-      if (v === undefined) throw new CliError(`${a} needs a value\n${USAGE}`);
-      if (a === '--cpu') cpu = v;
-      else if (a === '--reps') {
-        reps = Number(v);
-        if (!Number.isInteger(reps) || reps < 1 || reps > 1000) throw new CliError(`--reps: "${v}" is not an integer from 1 to 1000`);
-      } else {
-        if (v !== 'busy' && v !== 'as-is') throw new CliError(`--others must be "busy" or "as-is", not "${v}"`);
-        others = v;
-      }
-    } else if (a.startsWith('--')) {
-      if (!['--native', '--json', '--script', '--no-split', '--help', '--time', '--compare'].includes(a)) throw new CliError(`unknown option ${a}\n${USAGE}`);
-      flags.add(a);
-    } else files.push(a);
-  }
-  return { files, flags, reps, others, cpu };
 }
 
 function bit(v: boolean | null): string {
@@ -106,42 +89,39 @@ export function formatReplay(name: string, rep: NativeReplay): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { files, flags, reps, others, cpu } = parseArgs(argv);
-  if (flags.has('--help')) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
-  if (files.length !== 1) throw new CliError(USAGE);
-  if (!flags.has('--native'))
+  const { values: v, positionals: files } = parseCommand(REPLAY, argv);
+  const { reps, others, cpu } = v;
+  if (files.length !== 1) throw new CliError(`replay: give exactly one spec file; ${usageLine(REPLAY)}`);
+  if (!v.native)
     throw new CliError(`replay runs a spec on this machine's kernel and needs --native (for the model use: ptlab run ${files[0]})`);
-  if (!flags.has('--time') && (reps !== undefined || others !== undefined || flags.has('--compare'))) throw new CliError('--reps, --others and --compare apply to --time only');
-  if (cpu !== undefined && !flags.has('--compare')) throw new CliError('--cpu applies to --compare only (the model\'s CPU profile)');
-  if (cpu !== undefined && !listProfiles().includes(cpu)) throw new CliError(`--cpu: no CPU profile "${cpu}"; known: ${listProfiles().join(', ')}`);
-  if (flags.has('--time') && (flags.has('--script') || flags.has('--no-split'))) throw new CliError('--time maps regions with 4 KiB PTEs, unsplit; --script and --no-split apply to the untimed replay');
+  if (!v.time && (reps !== undefined || others !== undefined || v.compare)) throw new CliError('replay: --reps, --others and --compare apply to --time only');
+  if (cpu !== undefined && !v.compare) throw new CliError('replay: --cpu applies to --compare only (the model\'s CPU profile)');
+  if (cpu !== undefined && !listProfiles().includes(cpu)) throw new CliError(`replay: --cpu: no CPU profile "${cpu}"; known: ${listProfiles().join(', ')}`);
+  if (v.time && (v.script || v['no-split'])) throw new CliError('replay: --time maps regions with 4 KiB PTEs, unsplit; --script and --no-split apply to the untimed replay');
   try {
-    if (flags.has('--time')) {
+    if (v.time) {
       const opts: TimeOptions = {};
       if (reps !== undefined) opts.reps = reps;
       if (others !== undefined) opts.others = others;
       // the spec as given: a native run needs no CPU profile (loadSpecForHost)
       const raw = readSpecFile(files[0]).raw;
-      if (flags.has('--compare')) {
+      if (v.compare) {
         const c = compareWithHost(raw, cpu === undefined ? opts : { ...opts, cpu });
-        process.stdout.write((flags.has('--json') ? JSON.stringify({ ...c, results: c.results.toJSON() }, null, 1) : formatComparison(c)) + '\n');
+        process.stdout.write((v.json ? JSON.stringify({ ...c, results: c.results.toJSON() }, null, 1) : formatComparison(c)) + '\n');
         return c.refused.length ? 3 : 0;
       }
       const set = timeNativePlans(loadSpecForHost(raw).plans, hostFacts(), opts, raw);
-      process.stdout.write((flags.has('--json') ? JSON.stringify(set.toJSON(), null, 1) : formatTimed(set)) + '\n');
+      process.stdout.write((v.json ? JSON.stringify(set.toJSON(), null, 1) : formatTimed(set)) + '\n');
       return set.runs.some((r) => r.refused?.length) ? 3 : 0;
     }
     const { plan } = loadSpecFile(files[0]);
-    const split = flags.has('--no-split') ? 'never' : 'auto';
-    if (flags.has('--script')) {
+    const split = v['no-split'] ? 'never' : 'auto';
+    if (v.script) {
       process.stdout.write(toOpScript(plan, { seed: plan.seed, repeat: plan.repeat, cpus: plan.machine.cpus, split }).text);
       return 0;
     }
     const rep = replayNative(plan, { split, repeat: plan.repeat });
-    process.stdout.write((flags.has('--json') ? JSON.stringify({ name: plan.name, ...rep }, null, 1) : formatReplay(plan.name, rep)) + '\n');
+    process.stdout.write((v.json ? JSON.stringify({ name: plan.name, ...rep }, null, 1) : formatReplay(plan.name, rep)) + '\n');
     return 0;
   } catch (e) {
     if (e instanceof ReplayRefused) throw new CliError(`cannot replay here: ${e.message}`, 3);
