@@ -253,3 +253,16 @@ test('noisy measurements: measured again, the quieter kept, still-noisy rows mar
   assert.match(walk.how, /not resolved .*: 50\.0 measured - [\d.]+ subtracted = -?[\d.]+ <= 0: the event costs no more than the other terms here, within the measurement's IQR of 10%; the base profile's value is kept/);
   assert.ok(NOISY_SPREAD_PCT === 50);
 });
+
+test('an effective LLC capacity at or below L2 (chases as slow as DRAM on a loaded host) keeps the reported size instead of failing validation', () => {
+  const stat = (name: string, median: number) => ({ name, what: name, unit: 'access' as const, n: 7, min: median, p10: median, p25: median, median, p75: median, p90: median, mean: median });
+  const out: ProbeOutput = { probe: 2, fast: true, reps: 3, tscGHz: 2.5, results: [stat('syscall', 300), stat('lat_l2', 14), stat('lat_2m', 40), stat('lat_4m', 299), stat('lat_8m', 300), stat('lat_16m', 300), stat('lat_dram', 300)] };
+  const info = { ...parseCpuinfo('vendor_id : AuthenticAMD\ncpu family : 25\nmodel : 1\nmodel name : Test EPYC\nflags : fpu\n', '6.18.0'), caches: { l1d: 32 << 10, l2: 512 << 10, l3: 32 << 20 } };
+  const cal = deriveHostProfile(out, info, '2026-01-01');
+  const llc = cal.definition.memory.llc.bytes;
+  assert.equal(llc.value, 32 << 20);
+  assert.match(llc.source, /\/sys\/devices\/system\/cpu\/cpu0\/cache/);
+  // the same chases on a quiet host give a capacity above L2, which is measured
+  const quiet = deriveHostProfile({ ...out, results: [...out.results.filter((r) => !/^lat_(4|8|16)m$/.test(r.name)), stat('lat_4m', 100), stat('lat_8m', 200), stat('lat_16m', 250)] }, info, '2026-01-01');
+  assert.match(quiet.definition.memory.llc.bytes.source, /random line chases/);
+});

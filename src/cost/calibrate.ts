@@ -332,9 +332,12 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
   if (caps.length && dramLat > llcLat) {
     const eff = caps[Math.floor(caps.length / 2)];
     const reported = info.caches?.l3;
-    if (!reported || eff < reported)
+    const bytes = Math.round(eff / 65536) * 65536 || 65536;
+    // on a loaded host the 4-16 MiB chases can cost as much as DRAM, which puts the estimate at
+    // or below L2: the schema refuses that (sizes must grow), so the reported or base size stays
+    if ((!reported || eff < reported) && bytes > mem.l2.bytes.value)
       mem.llc.bytes = {
-        value: Math.round(eff / 65536) * 65536 || 65536,
+        value: bytes,
         source: `${source}: random line chases over 4, 8 and 16 MiB (warm): C = S (dram - lat(S)) / (dram - llc), median`,
         kind: 'measured',
         note: `the LLC capacity this core effectively gets${reported ? ` (the CPU reports ${reported >> 20} MiB; a guest shares it with other guests)` : ''}`,
