@@ -123,6 +123,8 @@ export function parseCommand<T extends Flags>(cmd: Command<T>, argv: string[]): 
   for (const [name, f] of Object.entries(flags)) options[name] = { type: f.type === 'boolean' ? 'boolean' : 'string', ...(f.short ? { short: f.short } : {}) };
   let raw: { values: Record<string, string | boolean | undefined>; positionals: string[] };
   try {
+    // node types `values` from the literal options object; ours is built from the table, so its
+    // keys are only known as strings (each value is a string or a boolean by its option type)
     raw = parseArgs({ args: argv, options, allowPositionals: true, strict: true }) as typeof raw;
   } catch (e) {
     throw new CliError(parseError(cmd.name, flags, e as NodeJS.ErrnoException));
@@ -137,6 +139,9 @@ export function parseCommand<T extends Flags>(cmd: Command<T>, argv: string[]): 
     else if (f.type === 'choice') values[name] = choiceFlag(cmd.name, name, v, f.values);
     else values[name] = v;
   }
+  // each key was set above from its table entry by the same rule Values<T> states (boolean:
+  // always; int: a number; choice: one of its values; else the string or the default), which
+  // TypeScript cannot follow through Object.entries
   return { values: values as Values<T>, positionals: raw.positionals };
 }
 

@@ -37,8 +37,8 @@ function lines(what: (typeof WHAT)[number]): string[] {
 export async function main(args: string[]): Promise<number> {
   const argv = parseCommand(LIST, args).positionals;
   if (argv.length !== 1) throw new CliError(`list: ${argv.length === 0 ? 'say what to list' : `one thing at a time (got ${argv.join(' ')})`}; ${USAGE}`);
-  const what = argv[0];
-  if (!(WHAT as readonly string[]).includes(what)) throw new CliError(`list: cannot list "${what}"${didYouMean(what, WHAT)}; ${USAGE}`);
-  process.stdout.write(lines(what as (typeof WHAT)[number]).join('\n') + '\n');
+  const what = WHAT.find((w) => w === argv[0]);
+  if (!what) throw new CliError(`list: cannot list "${argv[0]}"${didYouMean(argv[0], WHAT)}; ${USAGE}`);
+  process.stdout.write(lines(what).join('\n') + '\n');
   return 0;
 }
