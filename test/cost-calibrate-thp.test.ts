@@ -35,6 +35,11 @@ const FIXTURE: ProbeResult[] = [
   stat('thp_split_base', 16200, 'call'),
   stat('thp_collapse', 1400000, 'call'),
   stat('thp_copy_user', 552000, 'page'),
+  stat('thp_wp_reuse_fault', 2800),
+  stat('thp_mprotect_whole', 18700, 'call'),
+  stat('thp_zap', 230000, 'call'),
+  stat('thp_fork', 448000, 'call'),
+  stat('thp_fork_base', 201000, 'call'),
 ];
 
 const probe = (results: ProbeResult[]): ProbeOutput => ({ probe: 2, fast: false, reps: 7, tscGHz: 2.445, results });
@@ -57,7 +62,12 @@ test('THP prices from a fixture measurement: each is its measurement minus the o
   // the split: the mprotect inside a THP minus the same call inside 4 KiB pages, minus the 2 MiB flush
   assert.equal(c.splitHugePmd.cycles, 49300 - 16200 - base.tlbFlushRequest.cycles - base.invlpg.cycles);
   assert.equal(c.collapseHugePage.cycles, 1400000 - base.syscallMadvise.cycles - base.thpAlloc.cycles - 552000 - base.tlbFlushRequest.cycles - base.flushPcid.cycles);
-  for (const ev of ['thpZero', 'thpCopy', 'fault.hugeAnonAlloc', 'fault.hugeZeroPage', 'fault.hugeZeroWpAlloc', 'splitHugePmd', 'collapseHugePage'] as const) {
+  // calls over several PMDs are priced per PMD
+  assert.equal(c['fault.hugeWpReuse'].cycles, 2800 - 490);
+  assert.equal(c.changeHugePmd.cycles, Math.round((18700 - c.syscallMprotect.cycles - base.tlbFlushRequest.cycles - 16 * base.invlpg.cycles) / 16));
+  assert.equal(c.zapHugePmd.cycles, Math.round((230000 - base.syscallMadvise.cycles - base.tlbFlushRequest.cycles - 16 * base.invlpg.cycles) / 16));
+  assert.equal(c.copyHugePmd.cycles, Math.round((448000 - 201000) / 64));
+  for (const ev of ['thpZero', 'thpCopy', 'fault.hugeAnonAlloc', 'fault.hugeZeroPage', 'fault.hugeZeroWpAlloc', 'splitHugePmd', 'collapseHugePage', 'fault.hugeWpReuse', 'changeHugePmd', 'zapHugePmd', 'copyHugePmd'] as const) {
     assert.equal(c[ev].kind, 'measured', ev);
     assert.match(c[ev].source, /^measured: ptlab calibrate 2026-12-07, Test EPYC \(VM guest\), kernel 6\.18\.44/, ev);
     assert.equal(c[ev].samples, 14, ev);
@@ -139,6 +149,16 @@ function range(k: Kernel, advice: 'hugepage' | 'nohugepage') {
   return { mm, s: vma.start };
 }
 
+/** `n` written THPs of one MADV_HUGEPAGE region */
+function thps(n: number) {
+  const k = newKernel();
+  const mm = k.process('main');
+  const vma = k.mmap(mm, { region: 'h', pages: n * 512, kind: 'anon-private' });
+  k.madvise(mm, 0, vma.start, n * 512, 'hugepage');
+  for (let i = 0; i < n; i++) k.access(mm, 0, vma.start + i * 512, 1);
+  return { k, mm, s: vma.start };
+}
+
 /** The probe's operations for each path on the kernel model (linux-6.18), as counter deltas. */
 const MODEL_OPS: Record<string, () => Map<string, number>> = {
   thp_fault: () => {
@@ -174,6 +194,37 @@ const MODEL_OPS: Record<string, () => Map<string, number>> = {
     k.madvise(mm, 0, s, 512, 'hugepage');
     return counted(k, () => k.madvise(mm, 0, s, 512, 'collapse'));
   },
+  thp_wp_reuse_fault: () => {
+    const k = newKernel();
+    const { mm, s } = range(k, 'hugepage');
+    k.access(mm, 0, s, 1);
+    const child = k.fork(mm, 'child', 0);
+    k.munmap(child, 'h', 0); // the child's exit
+    k.runOn(mm, 0);
+    return counted(k, () => k.access(mm, 0, s + 7, 1));
+  },
+  thp_mprotect_whole: () => {
+    const { k, mm, s } = thps(16);
+    return counted(k, () => k.mprotect(mm, 0, s, 16 * 512, 'r'));
+  },
+  thp_zap: () => {
+    const { k, mm, s } = thps(16);
+    return counted(k, () => k.madvise(mm, 0, s, 16 * 512, 'dontneed'));
+  },
+  thp_fork: () => {
+    // the probe has written 4 KiB pages of its own either way, so both forks write-protect and flush
+    const small = (k: Kernel, mm: ReturnType<Kernel['process']>) => {
+      const vma = k.mmap(mm, { region: 'small', pages: 64, kind: 'anon-private' });
+      k.madvise(mm, 0, vma.start, 64, 'nohugepage');
+      for (let i = 0; i < 64; i++) k.access(mm, 0, vma.start + i, 1);
+    };
+    const withThp = thps(64);
+    small(withThp.k, withThp.mm);
+    const forked = counted(withThp.k, () => withThp.k.fork(withThp.mm, 'child', 0));
+    const k = newKernel();
+    small(k, k.process('main'));
+    return minus(forked, counted(k, () => k.fork(k.process('main'), 'child', 0)));
+  },
   thp_cow_fault: () => {
     const k = newKernel();
     const { mm, s } = range(k, 'hugepage');
@@ -193,16 +244,16 @@ const MODEL_DIFFERENCES: Record<string, string> = {
 };
 
 for (const p of [...THP_PATHS, THP_COW_PATH] as ThpPath[]) {
-  if (Object.keys(p.terms).length === 0) continue; // user-space stand-ins: no kernel path
+  if (!MODEL_OPS[p.probe]) continue; // user-space stand-ins: no kernel path
   test(`THP path ${p.probe}: the events subtracted from it are the ones the kernel model counts there (linux-6.18), plus one ${p.target}`, { todo: MODEL_DIFFERENCES[p.probe] ?? false }, () => {
     const want = new Map<string, number>(Object.entries(p.terms) as [string, number][]);
-    want.set(p.target, (want.get(p.target) ?? 0) + 1);
+    want.set(p.target, (want.get(p.target) ?? 0) + (p.per ?? 1));
     const got = MODEL_OPS[p.probe]();
     assert.deepEqual(Object.fromEntries([...got].sort()), Object.fromEntries([...want].sort()));
   });
 }
 
-const THP_MEASUREMENTS = ['thp_fault', 'thp_clear_user', 'thp_zero_read_fault', 'thp_zero_wp_fault', 'thp_cow_fault', 'thp_split_mprotect', 'thp_split_base', 'thp_collapse', 'thp_copy_user'];
+const THP_MEASUREMENTS = ['thp_fault', 'thp_clear_user', 'thp_zero_read_fault', 'thp_zero_wp_fault', 'thp_cow_fault', 'thp_split_mprotect', 'thp_split_base', 'thp_collapse', 'thp_copy_user', 'thp_wp_reuse_fault', 'thp_mprotect_whole', 'thp_zap', 'thp_fork', 'thp_fork_base'];
 
 test('the probe measures the THP paths on this host, or says for each why not', { skip: probeSkipReason ? `skipped: ${probeSkipReason}` : false, timeout: 120_000 }, () =>
   withTempProbeCache(async () => {

@@ -23,6 +23,11 @@
  *  thp_collapse         MADV_COLLAPSE (6.1+) of 512 present 4 KiB PTEs: a new THP, 2 MiB copied,
  *                       the PTE table freed, the range flushed, the PMD mapped
  *  thp_copy_user        2 MiB copied from user space with rep movsb, 4 KiB at a time
+ *  thp_wp_reuse_fault   write to a THP after fork and the child's exit: do_huge_pmd_wp_page finds
+ *                       the folio's only reference and reuses it (the PMD made writable in place)
+ *  thp_mprotect_whole   mprotect(PROT_READ) of 16 whole THPs in one call: change_huge_pmd on each
+ *  thp_zap              MADV_DONTNEED of 16 whole THPs in one call: zap_huge_pmd on each
+ *  thp_fork, thp_fork_base   fork() with 64 THPs mapped, and without them: copy_huge_pmd on each
  *
  * The sizes are the same with --fast (a few milliseconds in all): with a smaller region the 2 MiB
  * clears would hit in the LLC, and the fast subset would measure another regime.
@@ -141,8 +146,28 @@ static int thp_reps(void) {
 }
 
 /* names of the measurements below, for the "not measured" errors */
-static const char *const THP_NAMES[] = {"thp_fault",     "thp_clear_user",     "thp_zero_read_fault", "thp_zero_wp_fault", "thp_cow_fault",
-                                        "thp_split_mprotect", "thp_split_base", "thp_collapse",        "thp_copy_user"};
+static const char *const THP_NAMES[] = {"thp_fault",       "thp_clear_user",     "thp_zero_read_fault", "thp_zero_wp_fault", "thp_cow_fault",
+                                        "thp_split_mprotect", "thp_split_base", "thp_collapse",        "thp_copy_user",     "thp_wp_reuse_fault",
+                                        "thp_mprotect_whole", "thp_zap",        "thp_fork",            "thp_fork_base"};
+
+/* n THPs of a fresh MADV_HUGEPAGE region, written; -1 with errno when the mapping fails, -2 when
+ * the writes did not get THPs (AnonHugePages in *kb) */
+static int thp_region(struct hregion *h, size_t n, long *kb) {
+  if (hmap(h, n, MADV_HUGEPAGE)) return -1;
+  for (size_t i = 0; i < n; i++) h->p[i * HPAGE + 64] = 1;
+  *kb = anon_huge_kb_in(h->p, n * HPAGE);
+  if (*kb != (long)(n * 2048)) {
+    hunmap(h);
+    return -2;
+  }
+  return 0;
+}
+
+/* the error of a failed thp_region() */
+static void thp_region_error(const char *name, const char *what, int rc, long kb, size_t n) {
+  if (rc == -1) emit_error(name, what, "mmap/madvise(MADV_HUGEPAGE) failed: %s", strerror(errno));
+  else emit_error(name, what, "the writes mapped %ld kB of AnonHugePages, not %zu: THP allocation fell back to 4 KiB pages; no price recorded", kb, n * 2048);
+}
 
 /* thp_fault and thp_clear_user */
 static void measure_thp_fault(void) {
@@ -396,6 +421,124 @@ static void measure_thp_collapse(void) {
   emit_samples("thp_copy_user", "page", c, reps, what_copy);
 }
 
+/* thp_wp_reuse_fault: the child is gone, so the PMD's folio has one reference again */
+static void measure_thp_wp_reuse(void) {
+  const char *what = "write to a THP after fork and the child's exit (do_huge_pmd_wp_page reuses the folio: PMD made writable in place), per fault";
+  size_t n = 8;
+  int reps = thp_reps();
+  double s[MAX_SAMPLES];
+  for (int r = 0; r < reps; r++) {
+    struct hregion h;
+    long kb;
+    int rc = thp_region(&h, n, &kb);
+    if (rc) {
+      thp_region_error("thp_wp_reuse_fault", what, rc, kb, n);
+      return;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+      hunmap(&h);
+      emit_error("thp_wp_reuse_fault", what, "fork failed: %s", strerror(errno));
+      return;
+    }
+    if (pid == 0) _exit(0);
+    waitpid(pid, NULL, 0);
+    long f0 = minor_faults();
+    double t0 = cpu_cycles();
+    for (size_t i = 0; i < n; i++) h.p[i * HPAGE + 7 * PAGE + 64] = 2;
+    s[r] = (cpu_cycles() - t0) / (double)n;
+    long faults = minor_faults() - f0;
+    kb = anon_huge_kb_in(h.p, n * HPAGE);
+    hunmap(&h);
+    if (kb != (long)(n * 2048) || faults < (long)n) {
+      emit_error("thp_wp_reuse_fault", what, "after the writes %ld kB of AnonHugePages are mapped (want %zu) after %ld faults (want >= %zu): not the reuse path; no price recorded", kb, n * 2048, faults, n);
+      return;
+    }
+  }
+  emit_samples("thp_wp_reuse_fault", "fault", s, reps, what);
+}
+
+/* thp_mprotect_whole and thp_zap: one call over 16 whole THPs */
+static void measure_thp_whole(void) {
+  const char *what = "mprotect(PROT_READ) of 16 whole THPs in one call (change_huge_pmd on each, no split), per call";
+  const char *what_zap = "madvise(MADV_DONTNEED) of 16 whole THPs in one call (zap_huge_pmd on each, the folios freed), per call";
+  size_t n = 16;
+  int reps = thp_reps();
+  double s[MAX_SAMPLES], z[MAX_SAMPLES];
+  for (int r = 0; r < reps; r++) {
+    struct hregion h;
+    long kb;
+    int rc = thp_region(&h, n, &kb);
+    if (rc) {
+      thp_region_error("thp_mprotect_whole", what, rc, kb, n);
+      emit_error("thp_zap", what_zap, "not measured: no THPs");
+      return;
+    }
+    double t0 = cpu_cycles();
+    rc = mprotect(h.p, n * HPAGE, PROT_READ);
+    s[r] = cpu_cycles() - t0;
+    long kb_ro = anon_huge_kb_in(h.p, n * HPAGE);
+    rc |= mprotect(h.p, n * HPAGE, PROT_READ | PROT_WRITE);
+    t0 = cpu_cycles();
+    rc |= madvise(h.p, n * HPAGE, MADV_DONTNEED);
+    z[r] = cpu_cycles() - t0;
+    kb = anon_huge_kb_in(h.p, n * HPAGE);
+    hunmap(&h);
+    if (rc) {
+      emit_error("thp_mprotect_whole", what, "mprotect/madvise failed: %s", strerror(errno));
+      emit_error("thp_zap", what_zap, "mprotect/madvise failed");
+      return;
+    }
+    if (kb_ro != (long)(n * 2048) || kb != 0) {
+      emit_error("thp_mprotect_whole", what, "%ld kB of AnonHugePages after the mprotect (want %zu: no split) and %ld after MADV_DONTNEED (want 0); no price recorded", kb_ro, n * 2048, kb);
+      emit_error("thp_zap", what_zap, "not measured: the THPs did not stay whole");
+      return;
+    }
+  }
+  emit_samples("thp_mprotect_whole", "call", s, reps, what);
+  emit_samples("thp_zap", "call", z, reps, what_zap);
+}
+
+/* thp_fork and thp_fork_base: the parent's side of fork(), with 16 THPs mapped and without */
+static void measure_thp_fork(void) {
+  const char *what = "fork() with 64 THPs mapped (copy_huge_pmd on each), parent side, per call";
+  const char *what_base = "fork() of the same process without them, parent side, per call";
+  /* 64: the difference must stand out of the noise of the rest of the fork (the probe's other
+   * PTEs), which is as large as 16 PMDs cost */
+  size_t n = 64;
+  int reps = thp_reps();
+  double s[MAX_SAMPLES], b[MAX_SAMPLES];
+  for (int r = 0; r < reps; r++) {
+    struct hregion h;
+    long kb;
+    int rc = thp_region(&h, n, &kb);
+    if (rc) {
+      thp_region_error("thp_fork", what, rc, kb, n);
+      emit_error("thp_fork_base", what_base, "not measured: no THPs");
+      return;
+    }
+    for (int k = 0; k < 2; k++) {
+      double t0 = cpu_cycles();
+      pid_t pid = fork();
+      if (pid == 0) _exit(0);
+      double t1 = cpu_cycles();
+      if (pid < 0) {
+        if (k == 0) hunmap(&h);
+        emit_error("thp_fork", what, "fork failed: %s", strerror(errno));
+        emit_error("thp_fork_base", what_base, "fork failed");
+        return;
+      }
+      waitpid(pid, NULL, 0);
+      if (k == 0) {
+        s[r] = t1 - t0;
+        hunmap(&h);
+      } else b[r] = t1 - t0;
+    }
+  }
+  emit_samples("thp_fork", "call", s, reps, what);
+  emit_samples("thp_fork_base", "call", b, reps, what_base);
+}
+
 static void measure_thp(void) {
   thp_read_settings();
   if (g_thp_why) {
@@ -407,4 +550,7 @@ static void measure_thp(void) {
   measure_thp_cow();
   measure_thp_split();
   measure_thp_collapse();
+  measure_thp_wp_reuse();
+  measure_thp_whole();
+  measure_thp_fork();
 }

@@ -23,6 +23,8 @@ export interface ThpPath {
   target: CostEvent;
   /** the other events of the path with their counts, priced at this calibration's value where it measured them, else the base profile's */
   terms: Partial<Record<CostEvent, number>>;
+  /** how many `target` events one measured operation makes (a call over several PMDs); the price is per event */
+  per?: number;
   /** what the measurement is, for the row and the price's note */
   what: string;
   /** the first kernel release that takes this path (earlier ones keep the base price) */
@@ -82,6 +84,34 @@ export const THP_PATHS: readonly ThpPath[] = [
     terms: { syscallMadvise: 1, thpAlloc: 1, thpCopy: 1, tlbFlushRequest: 1, flushPcid: 1 },
     what: 'MADV_COLLAPSE of one 2 MiB range of 512 present 4 KiB PTEs (AnonHugePages checked), thread CPU time (lru_add_drain_all waits on other CPUs are not counted)',
     since: { release: [6, 1], why: 'MADV_COLLAPSE came in 6.1' },
+  },
+  {
+    probe: 'thp_wp_reuse_fault',
+    target: 'fault.hugeWpReuse',
+    terms: { pageFault: 1 },
+    what: 'write to a THP after fork and the child\'s exit: the folio is reused (AnonHugePages unchanged after)',
+  },
+  {
+    probe: 'thp_mprotect_whole',
+    target: 'changeHugePmd',
+    per: 16,
+    terms: { syscallMprotect: 1, tlbFlushRequest: 1, invlpg: 16 },
+    what: 'mprotect(PROT_READ) of 16 whole THPs in one call (AnonHugePages unchanged after)',
+  },
+  {
+    probe: 'thp_zap',
+    target: 'zapHugePmd',
+    per: 16,
+    terms: { syscallMadvise: 1, tlbFlushRequest: 1, invlpg: 16 },
+    what: 'MADV_DONTNEED of 16 whole THPs in one call, which frees the folios (AnonHugePages 0 after)',
+  },
+  {
+    probe: 'thp_fork',
+    baseline: 'thp_fork_base',
+    target: 'copyHugePmd',
+    per: 64,
+    terms: {},
+    what: 'fork() with 64 THPs mapped - the same fork without them, parent side',
   },
 ];
 
@@ -163,11 +193,14 @@ export function deriveThpCosts(ctx: ThpDeriveContext): void {
       continue;
     }
     const main = mainOf(ctx, p);
-    let how = `${p.what}${Object.keys(p.terms).length ? ` - ${termsText(ctx, p.terms)}` : ''}`;
+    const terms = Object.keys(p.terms).length ? ` - ${termsText(ctx, p.terms)}` : '';
+    let how = p.per ? `(${p.what}${terms}) / ${p.per}` : `${p.what}${terms}`;
     if (p.target === THP_COW_PATH.target) {
       const cow = thpCowSplit(ctx);
       how += 'error' in cow ? `; fork CoW cross-check not measured (${cow.error})` : `; cross-check, ${THP_COW_PATH.what}: ${cow.text}`;
     }
-    ctx.derive(p.target, main, [termsSum(ctx, p.terms)], how, p.regime);
+    const sum = termsSum(ctx, p.terms);
+    if (p.per && !('error' in main)) ctx.derive(p.target, { value: (main.value - sum) / p.per, r: main.r }, [], how, p.regime);
+    else ctx.derive(p.target, main, [sum], how, p.regime);
   }
 }
