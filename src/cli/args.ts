@@ -125,7 +125,7 @@ export function parseCommand<T extends Flags>(cmd: Command<T>, argv: string[]): 
   try {
     // node types `values` from the literal options object; ours is built from the table, so its
     // keys are only known as strings (each value is a string or a boolean by its option type)
-    raw = parseArgs({ args: argv, options, allowPositionals: true, strict: true }) as typeof raw;
+    raw = parseArgs({ args: negativeValues(argv, flags), options, allowPositionals: true, strict: true }) as typeof raw;
   } catch (e) {
     throw new CliError(parseError(cmd.name, flags, e as NodeJS.ErrnoException));
   }
@@ -143,6 +143,23 @@ export function parseCommand<T extends Flags>(cmd: Command<T>, argv: string[]): 
   // always; int: a number; choice: one of its values; else the string or the default), which
   // TypeScript cannot follow through Object.entries
   return { values: values as Values<T>, positionals: raw.positionals };
+}
+
+/**
+ * `--jobs -1` as `--jobs=-1`: node:util takes a value that starts with a dash for a forgotten
+ * value ("needs a value"), but a negative number is a value, and intFlag says what is wrong with it.
+ */
+function negativeValues(argv: string[], flags: Flags): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') return [...out, ...argv.slice(i)];
+    const name = a.startsWith('--') ? a.slice(2) : Object.entries(flags).find(([, f]) => f.short !== undefined && a === `-${f.short}`)?.[0];
+    const f = name !== undefined && Object.hasOwn(flags, name) ? flags[name] : undefined;
+    if (f && f.type !== 'boolean' && /^-\d/.test(argv[i + 1] ?? '')) out.push(`--${name}=${argv[++i]}`);
+    else out.push(a);
+  }
+  return out;
 }
 
 /** node:util's parse error as one line naming the flag and the fix. */
