@@ -10,7 +10,8 @@ import { simulateRun } from '../lab/simulate';
 import { command, parseCommand, type Values } from './args';
 import { CliError } from './errors';
 import { buildProbe, keepQuieter, noisyMeasurements, NOISY_SPREAD_PCT, probeSupport, runProbe, type ProbeOutput } from '../cost/probe-runner';
-import { deriveHostProfile, readHostInfo, closestBase, regimeRowsFor, type CalibrationRow, type RegimeRow } from '../cost/calibrate';
+import { calibrateHost } from './host-calibration';
+import { readHostInfo, closestBase, regimeRowsFor, type CalibrationRow, type RegimeRow } from '../cost/calibrate';
 import { hostProfilePath, getProfile, listProfiles, registerProfile, measuredProfileDir, SHIPPED_PROFILES } from '../cost/registry';
 import { checkScenarios, pageListFile, type CheckScenario } from '../cost/check-scenarios';
 import { variantForRelease } from '../kernel/variants';
@@ -175,7 +176,7 @@ async function calibrate(a: Args): Promise<number> {
     if (typeof again !== 'string') out = keepQuieter(out, again);
   }
   const date = new Date().toISOString().slice(0, 10);
-  const cal = deriveHostProfile(out, info, date, spinOthers(a, info));
+  const cal = calibrateHost(out, info, date, spinOthers(a, info), a.kernel ?? variantForRelease(info.kernel));
   const file = a.dryRun ? destination(a).file : writeProfile(a, cal.definition);
   if (a.json) {
     process.stdout.write(JSON.stringify({ file: a.dryRun ? null : file, base: cal.base, tscGHz: cal.tscGHz, virtualization: cal.virtualization, rows: cal.rows, regimeRows: cal.regimeRows, probe: out }, null, 2) + '\n');
@@ -248,7 +249,7 @@ async function check(a: Args): Promise<number> {
       tscGHz = out.tscGHz;
       let cpu = savedCpu!;
       if (fresh) {
-        const cal = deriveHostProfile(out, info, new Date().toISOString().slice(0, 10), spinOthers(a, info));
+        const cal = calibrateHost(out, info, new Date().toISOString().slice(0, 10), spinOthers(a, info), kernel);
         lastRegimes = cal.regimeRows;
         cpu = registerProfile({ ...cal.definition, name: 'host-check' }).name;
         if (!a.dryRun && run === a.runs) wrote = writeProfile(a, cal.definition);
