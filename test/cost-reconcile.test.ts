@@ -87,3 +87,27 @@ test('calibrateHost (what `ptlab calibrate` writes) is the reconciled profile', 
   const bench = faultBenches(false)[0];
   assert.ok(Math.abs(lastStep(cal.profile, bench.steps) / bench.pages - 5272) < 1);
 });
+
+test('the probe runner pools one-sample rounds by name (--check --measure interleaves them with the scenarios)', async () => {
+  const { poolRounds } = await import('../src/cost/probe-runner');
+  const one = (name: string, v: number) => ({ name, what: name, unit: 'page' as const, n: 1, min: v, p10: v, p25: v, median: v, p75: v, p90: v, mean: v });
+  const out: ProbeOutput = {
+    probe: 1,
+    fast: false,
+    reps: 5,
+    tscGHz: 2.4,
+    results: [stat('syscall', 490, 'call'), ...[300, 170, 180, 350, 175].map((v) => one('mprotect_big_ro', v)), { name: 'mprotect_big_ro', what: 'x', error: 'mmap failed' }, { name: 'gone', what: 'y', error: 'no uffd' }, { name: 'gone', what: 'y', error: 'no uffd' }],
+  };
+  const pooled = poolRounds(out);
+  assert.equal(pooled.results.length, 3);
+  const ro = pooled.results.find((r) => r.name === 'mprotect_big_ro')!;
+  assert.equal(ro.n, 5);
+  assert.equal(ro.median, 180);
+  assert.equal(ro.min, 170);
+  assert.equal(ro.p25, 175);
+  assert.equal(ro.p75, 300);
+  assert.equal(pooled.results.find((r) => r.name === 'gone')!.error, 'no uffd');
+  // a probe output without repeated names is returned as it is
+  const single: ProbeOutput = { ...out, results: [stat('syscall', 490, 'call')] };
+  assert.equal(poolRounds(single), single);
+});

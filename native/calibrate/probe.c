@@ -742,9 +742,13 @@ typedef const char *(*big_op)(char *p, size_t pages, double *per_page, void *ctx
 /* Many pages per call on a freshly written region each time (the first change after population is
  * the common case, and costs more than repeating it on the same PTEs in some VMs), per page in
  * thread CPU time. `whats` are formats with one %zu (the page count); a second name is optional. */
+/* --check --measure takes the per-page measurements one sample at a time, interleaved with the
+ * scenarios (run_check_interleaved); 0 = the default sample count */
+static int g_big_m;
+
 static void measure_big(const char *name0, const char *what0, const char *name1, const char *what1, const char *label, big_op op, void *ctx) {
   size_t big = g_fast ? 1024 : 4096;
-  int m = g_fast ? 3 : 10;
+  int m = g_big_m ? g_big_m : g_fast ? 3 : 10;
   double s0[MAX_SAMPLES], s1[MAX_SAMPLES];
   for (int i = 0; i < m; i++) {
     char *p = map_region(big);
@@ -785,6 +789,10 @@ static const char *madv_free_op(char *p, size_t pages, double *per_page, void *c
 
 /* each direction on its own: on 6.18 the RW call also runs can_change_pte_writable() per PTE and
  * makes the dirty PTEs writable, so the two directions can cost differently */
+static void measure_madv_free_big(void) {
+  measure_big("madv_free_big", "madvise(MADV_FREE) of %zu written pages, per page", NULL, NULL, "MADV_FREE of many pages", madv_free_op, NULL);
+}
+
 static const char *mprotect_op(char *p, size_t pages, double *per_page, void *ctx) {
   (void)ctx;
   double t0 = cpu_cycles();
@@ -797,11 +805,14 @@ static const char *mprotect_op(char *p, size_t pages, double *per_page, void *ct
   return rc ? "mprotect" : NULL;
 }
 
-static void measure_mprotect(void) {
+static void measure_mprotect_call(void) {
   int n = g_fast ? 200 : 2000;
   double s[MAX_SAMPLES];
   if (mprotect_samples(1, s, n)) emit_error("mprotect_call", "mprotect() of 1 page, RO<->RW", "mprotect failed: %s", strerror(errno));
   else emit_alternating("mprotect_call", "call", s, n, "mprotect(PROT_READ) of 1 writable page (1 PTE, 1 flush)", "mprotect(PROT_READ|PROT_WRITE) of 1 read-only page (6.18 upgrades it: 1 PTE, 1 flush)");
+}
+
+static void measure_mprotect_big(void) {
   measure_big("mprotect_big_ro", "mprotect(PROT_READ) of %zu writable pages, per page", "mprotect_big_rw",
               "mprotect(PROT_READ|PROT_WRITE) of %zu read-only pages (6.18 upgrades them), per page", "mprotect() of many pages",
               mprotect_op, NULL);
@@ -1233,6 +1244,24 @@ static void run_check(int reps) {
 
 #include "thp.c"
 
+/* --check --measure: the per-page prices of the scenarios' kernel steps (MADV_FREE, mprotect,
+ * UFFDIO_WRITEPROTECT of many pages) are measured one sample at a time, each round right before one
+ * repetition of every scenario, so the calibration and the scenarios see the host in the same
+ * states. On the Zen 3 KVM guest the first per-PTE pass after a fill flips between ~170 and
+ * ~350 cycles a page from one minute to the next (docs/cost-model.md); measured minutes apart, the
+ * profile and the scenarios could each catch a different state. The runner pools the rounds'
+ * samples by name (probe-runner.ts poolRounds). */
+static void run_check_interleaved(int reps) {
+  g_big_m = 1;
+  for (int r = 0; r < reps; r++) {
+    measure_madv_free_big();
+    measure_mprotect_big();
+    measure_uffd_big();
+    run_check(1);
+  }
+  g_big_m = 0;
+}
+
 /* ---------- main ---------- */
 
 static double tsc_ghz(void) {
@@ -1395,12 +1424,13 @@ int main(int argc, char **argv) {
   } else {
     measure_first_touch("anon_write_fault", "first write to fresh anon memory (do_anonymous_page: alloc, zero, map)", 1);
   }
-  measure_mprotect();
+  measure_mprotect_call();
+  if (!check) measure_mprotect_big();
   measure_clear_refs();
-  measure_big("madv_free_big", "madvise(MADV_FREE) of %zu written pages, per page", NULL, NULL, "MADV_FREE of many pages", madv_free_op, NULL);
+  if (!check) measure_madv_free_big();
   if (!g_fast) measure_mprotect_2t();
   measure_uffd_ioctl();
-  measure_uffd_big();
+  if (!check) measure_uffd_big();
   measure_uffd_roundtrip();
   if (!g_fast) measure_uffd_async();
   measure_thp();
@@ -1408,7 +1438,7 @@ int main(int argc, char **argv) {
     /* the check scenarios fork: without the eviction buffer, like the --check-only process */
     munmap(g_evict, g_evict_bytes);
     g_evict = NULL;
-    run_check(g_reps);
+    run_check_interleaved(g_reps);
   }
   stop_spinners();
   printf("\n]}\n");

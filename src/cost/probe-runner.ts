@@ -113,11 +113,55 @@ export async function runProbe(bin: string, opts: ProbeOptions = {}): Promise<Pr
   if (opts.regimes?.length) args.push('--regimes', opts.regimes.join(','));
   const r = await run(bin, args, opts.timeoutMs ?? 600_000);
   if (r.code !== 0) throw new Error(`probe ${args.join(' ')} failed (exit ${r.code}): ${r.stderr.trim() || r.error?.message}`);
+  let out: ProbeOutput;
   try {
-    return JSON.parse(r.stdout) as ProbeOutput;
+    out = JSON.parse(r.stdout) as ProbeOutput;
   } catch (e) {
     throw new Error(`probe printed invalid JSON (${(e as Error).message}); first bytes: ${r.stdout.slice(0, 200)}`);
   }
+  return poolRounds(out);
+}
+
+function quantileOf(sorted: number[], q: number): number {
+  const i = q * (sorted.length - 1);
+  const lo = Math.floor(i);
+  return lo + 1 < sorted.length ? sorted[lo] + (i - lo) * (sorted[lo + 1] - sorted[lo]) : sorted[lo];
+}
+
+/**
+ * One result per name. `--check --measure` prints the per-page measurements and the scenarios once
+ * per round (probe.c run_check_interleaved), one sample each: a name printed several times becomes
+ * one result over the rounds' medians (for one-sample rounds, the samples themselves). A round
+ * that failed is dropped when others succeeded; if all failed, the first error stays.
+ */
+export function poolRounds(out: ProbeOutput): ProbeOutput {
+  const byName = new Map<string, ProbeResult[]>();
+  for (const r of out.results) byName.set(r.name, [...(byName.get(r.name) ?? []), r]);
+  if ([...byName.values()].every((rs) => rs.length === 1)) return out;
+  const results: ProbeResult[] = [];
+  for (const [name, rs] of byName) {
+    const ok = rs.filter((r) => !r.error && r.median !== undefined);
+    if (rs.length === 1 || ok.length === 0) {
+      results.push(rs[0]);
+      continue;
+    }
+    const v = ok.map((r) => r.median!).sort((a, b) => a - b);
+    const q = (p: number) => Math.round(quantileOf(v, p) * 10) / 10;
+    results.push({
+      name,
+      what: ok[0].what,
+      ...(ok[0].unit ? { unit: ok[0].unit } : {}),
+      n: ok.reduce((s, r) => s + (r.n ?? 1), 0),
+      min: Math.min(...ok.map((r) => r.min ?? r.median!)),
+      p10: q(0.1),
+      p25: q(0.25),
+      median: q(0.5),
+      p75: q(0.75),
+      p90: q(0.9),
+      mean: Math.round((v.reduce((s, x) => s + x, 0) / v.length) * 10) / 10,
+    });
+  }
+  return { ...out, results };
 }
 
 /** Median of a named measurement, or the reason it is missing. */
