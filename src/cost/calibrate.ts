@@ -14,7 +14,7 @@ import { parseProfile, type CpuProfile, type CpuProfileInput, type MeasuredMachi
 import { getProfile } from './registry';
 import { virtualize } from './virtualize';
 import { medianOf, NOISY_SPREAD_PCT, spreadPct, type ProbeOutput, type ProbeResult } from './probe-runner';
-import { regimePrice, walkRefAt, type Dependence } from './regime';
+import { drainCycles, regimePrice, walkRefAt, type Dependence } from './regime';
 import { deriveThpCosts } from './calibrate-thp';
 import { DEFAULT_PT_SHARE, hierarchyOf, type MemoryDefinition } from './memory';
 import type { HwEvent } from '../x86/events';
@@ -390,6 +390,12 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
     { ev: 'dBitSet', key: 'd', what: 'write to A=1,D=0 (MADV_FREE + a read pass) - write to A=1,D=1' },
   ];
   for (const u of upd) {
+    if (u.ev === 'dBitSet' && amd) {
+      // on AMD a chase hides the D-only update (regime.ts): it is visible in the independent stream
+      const rw = walkRefAt(warmRef, hierWith(share), fitPages, true) - warmRef;
+      derive(u.ev, m(`${u.key}_ind_${tags[0]}`), [rw], `independent page-stride stream over ${fitPages / 256} MiB, ${u.what}, per page, minus the model's re-walk term there (${rw.toFixed(1)}); a dependent chase hides it on AMD`, `independent, ${fitPages / 256} MiB`);
+      continue;
+    }
     const rw = rewalk(fitPages);
     derive(u.ev, m(`${u.key}_dep_${tags[0]}`), [rw], `dependent random pointer chase over ${fitPages / 256} MiB, ${u.what}, per page${rw ? `, minus the model's re-walk term there (${rw.toFixed(1)})` : ''}`, `dependent, ${fitPages / 256} MiB`);
   }
@@ -473,8 +479,34 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
     `kept from the base: TLB geometry, storage, ${Object.keys(base.costs).filter((e) => !measuredNames.has(e as CostEvent) || !costs[e as CostEvent]).length} costs`,
     ...(idleNote ? [idleNote] : []),
   ];
-  const profile = parseProfile(def, 'ptlab calibrate');
+  let profile = parseProfile(def, 'ptlab calibrate');
+  // A store's drain (regime.ts): fitted on the independent write stream at the first footprint
+  // only (its A+D delta is the dependent price + the re-walk + storeDrain x the load's drain); the
+  // second footprint stays a check.
+  const adInd = m(`ad_ind_${tags[0]}`);
+  if (costs.adBitSet?.kind === 'measured' && !('error' in adInd)) {
+    const r = { dependence: 'independent' as const, footprintPages: fitPages, sequential: true };
+    const drain = drainCycles(profile, fitPages);
+    const rest = regimePrice(profile, 'adBitSet', r) - profile.memory.storeDrain * drain;
+    const share = (adInd.value - rest) / drain;
+    if (drain > 0 && share > 0) {
+      def.memory.storeDrain = {
+        value: Math.round(Math.min(1, share) * 100) / 100,
+        source: `${source}: independent page-stride writes after MADV_FREE over ${fitPages / 256} MiB (ad_ind_${tags[0]} ${Math.round(adInd.value)} per page) minus the model's A+D price without a drain there (${Math.round(rest)}), over the model's load drain (${Math.round(drain)})`,
+        kind: 'measured',
+        note: `fitted at ${fitPages / 256} MiB only; ${tagPages(tags[1]) / 256} MiB and the --check scenarios are predictions`,
+      };
+      profile = parseProfile(def, 'ptlab calibrate');
+    }
+  }
   const priced = (key: string) => costs[REGIME_KEYS.find((k) => k.key === key)!.ev]?.kind === 'measured';
-  const regimeRows = regimeRowsFor(profile, probe, tags, (key, dep, tag) => dep === 'dependent' && key !== 'acr' && priced(key) && (tag === tags[0] || (key === 'a' && tag === tags[1] && def.memory.ptShare !== undefined)));
+  /** the regime rows that priced the profile; every other row is a check */
+  const fitted = (key: string, dep: Dependence, tag: string): boolean => {
+    if (key === 'acr' || !priced(key)) return false;
+    if (key === 'd' && amd) return dep === 'independent' && tag === tags[0];
+    if (dep === 'dependent') return tag === tags[0] || (key === 'a' && tag === tags[1] && def.memory.ptShare !== undefined);
+    return key === 'ad' && tag === tags[0] && def.memory.storeDrain !== undefined;
+  };
+  const regimeRows = regimeRowsFor(profile, probe, tags, fitted);
   return { definition: def, profile, base: pick.name + (info.hypervisor ? ' (virtualized)' : ''), baseWhy: pick.why, rows, regimeRows, virtualization: virt, tscGHz: probe.tscGHz };
 }

@@ -27,6 +27,12 @@ export interface MemoryDefinition {
    * if alone); sets how fast walk references grow with the footprint (regime.ts). Optional: 0.5.
    */
   ptShare?: Sourced;
+  /**
+   * the share of a load's drain that an A+D update on a store costs in an independent stream
+   * (regime.ts): a store retires into the store buffer before its line arrives, so the update
+   * exposes less of the data access than a load's A update does. Optional: 1 (as a load).
+   */
+  storeDrain?: Sourced;
 }
 
 /** The plain numbers the regime rule reads. */
@@ -40,6 +46,7 @@ export interface MemoryHierarchy {
   dramCycles: number;
   mlp: number;
   ptShare: number;
+  storeDrain: number;
 }
 
 const positive = SourcedSchema.refine((v) => v.value > 0, { error: 'value must be > 0', path: ['value'] });
@@ -53,6 +60,7 @@ export const MemorySchema = z
     dramCycles: positive,
     mlp: SourcedSchema.refine((v) => v.value >= 1, { error: 'must be >= 1 (1 = no overlap)', path: ['value'] }),
     ptShare: SourcedSchema.refine((v) => v.value > 0 && v.value <= 8, { error: 'must be > 0 and <= 8', path: ['value'] }).optional(),
+    storeDrain: SourcedSchema.refine((v) => v.value >= 0 && v.value <= 1, { error: 'must be between 0 and 1 (1 = a store drains like a load)', path: ['value'] }).optional(),
   })
   .superRefine((m, ctx) => {
     if (!(m.l1d.bytes.value < m.l2.bytes.value && m.l2.bytes.value < m.llc.bytes.value))
@@ -68,6 +76,9 @@ export const MemorySchema = z
  */
 export const DEFAULT_PT_SHARE = 0.5;
 
+/** A store's A+D update drains like a load's A update unless measured (the v2 rule; estimate). */
+export const DEFAULT_STORE_DRAIN = 1;
+
 export function hierarchyOf(m: MemoryDefinition): MemoryHierarchy {
   return {
     l1dBytes: m.l1d.bytes.value,
@@ -79,6 +90,7 @@ export function hierarchyOf(m: MemoryDefinition): MemoryHierarchy {
     dramCycles: m.dramCycles.value,
     mlp: m.mlp.value,
     ptShare: m.ptShare?.value ?? DEFAULT_PT_SHARE,
+    storeDrain: m.storeDrain?.value ?? DEFAULT_STORE_DRAIN,
   };
 }
 
