@@ -27,6 +27,10 @@ import type { Vma } from '../src/kernel/vma';
 import { PG_nonzero } from '../src/kernel/frames';
 import { MadviseError } from '../src/kernel/madvise';
 import { consistency } from './helpers/kernel-harness';
+import { compileSpec } from '../src/lab/compile';
+import { simulateRun } from '../src/lab/simulate';
+import { parseSpec } from '../src/lab/validate';
+import { SpecError } from '../src/lab/spec-issues';
 
 const HPAGE = 512;
 /** every built-in Linux variant: khugepaged exists in all of them */
@@ -423,4 +427,27 @@ test('khugepaged counts shared pages by page_mapcount() up to 6.9 and by folio_m
     // 212 pages mapped twice (<= 256) vs a folio another process maps: its 511 pages here all count
     assert.deepEqual(r.map((a) => a.result), [result], v);
   }
+});
+
+test('spec: a khugepaged step runs one full scan with machine.khugepaged limits; a bad limit names the field', () => {
+  const spec = (maxPtesNone: unknown) => ({
+    name: 'k',
+    machine: { cpu: 'zen3', khugepaged: { maxPtesNone } },
+    kernel: 'linux-6.18',
+    steps: [
+      { op: 'mmap', region: 'h', size: '2MiB', thp: 'nohugepage' },
+      { op: 'touch', region: 'h', access: 'write', pages: { from: 0, count: 255 } },
+      { op: 'madvise', region: 'h', advice: 'hugepage' },
+      { op: 'khugepaged' },
+      { op: 'inspect', region: 'h', pages: [0] },
+      { op: 'touch', region: 'h', access: 'write', pages: [255] },
+      { op: 'khugepaged' },
+      { op: 'inspect', region: 'h', pages: [0] },
+    ],
+  });
+  const r = simulateRun(compileSpec(parseSpec(spec(256)))[0]);
+  assert.equal(r.steps[4].inspect?.[0].huge, false, '257 none PTEs > max_ptes_none 256');
+  assert.equal(r.steps[7].inspect?.[0].huge, true, '256 none PTEs');
+  assert.equal(r.steps[6].counters.events.collapseHugePage, 1);
+  assert.throws(() => parseSpec(spec(600)), (e: unknown) => e instanceof SpecError && /machine\.khugepaged\.maxPtesNone/.test(e.message));
 });

@@ -27,6 +27,9 @@
  *   STEP PROCESS uffd-copy REGION 0|1 PAGES
  *   STEP PROCESS uffd-zeropage REGION PAGES
  *   STEP PROCESS clear-refs soft-dirty|young
+ *   STEP PROCESS khugepaged                                wait for two full khugepaged scans
+ *                                                          (khugepaged/full_scans + 2), with
+ *                                                          scan_sleep_millisecs 10 meanwhile (root)
  *   STEP PROCESS pagemap-scan REGION MODE 0|1 PAGES        MODE: written | soft-dirty; 1: and
  *                                                          write-protect the matches again
  *   STEP PROCESS writeback REGION|-                        msync(MS_SYNC) a file region (- = all)
@@ -48,6 +51,10 @@
  * and prints the TSC rate in the header; --others busy also keeps every other allowed CPU busy
  * with a spinner process, as `ptlab calibrate` does on a VM guest. src/fidelity/timed.ts runs the
  * script several times and takes medians.
+ *
+ * Host settings (root; each restored at exit): "@mthp SIZE MODE" writes
+ * transparent_hugepage/hugepages-SIZE/enabled, "@khugepaged KNOB VALUE" writes
+ * transparent_hugepage/khugepaged/KNOB (max_ptes_none, max_ptes_swap, max_ptes_shared).
  *
  * Exit codes: 0 ok; 2 bad script; 3 refused: this kernel/host cannot do what the script asks
  * (the reason is printed as {"refuse": ...}); 4 a system call failed unexpectedly.
@@ -885,6 +892,8 @@ static void op_uffd_register(const struct op *o, struct uffd_ctx *u) {
   }
 }
 
+static void op_khugepaged(const struct op *o);
+
 static void op_clear_refs(const struct op *o) {
   need_args(o, 1);
   const char *v = strcmp(o->argv[0], "soft-dirty") == 0 ? "4" : strcmp(o->argv[0], "young") == 0 ? "1" : NULL;
@@ -1050,6 +1059,7 @@ static void execute(const struct op *o) {
     }
   } else if (strcmp(name, "uffd-register") == 0) op_uffd_register(o, reg_uffd);
   else if (strcmp(name, "clear-refs") == 0) op_clear_refs(o);
+  else if (strcmp(name, "khugepaged") == 0) op_khugepaged(o);
   else if (strcmp(name, "writeback") == 0) {
     need_args(o, 1);
     for (int i = 0; i < nregions; i++) {
@@ -1161,30 +1171,57 @@ static void dispatch(int idx) {
 
 /* ---------------------------------------------------------------- main */
 
-/* Multi-size THP settings a script asks for (@mthp SIZE MODE, e.g. "@mthp 64kB always"): written
- * to /sys/kernel/mm/transparent_hugepage/hugepages-SIZE/enabled (root), restored at exit. */
-#define MAX_MTHP 8
-static char mthp_path[MAX_MTHP][160], mthp_saved[MAX_MTHP][16];
-static int nmthp;
-static pid_t mthp_owner; /* only the main process restores (a forked child shares the handler) */
+/* Host settings a script asks for (@mthp, @khugepaged, and khugepaged's scan interval during a
+ * khugepaged step): written to sysfs (root), the old value saved and restored at exit. */
+#define MAX_SAVED 16
+#define THP_SYSFS "/sys/kernel/mm/transparent_hugepage/"
+static char saved_path[MAX_SAVED][160], saved_value[MAX_SAVED][32];
+static int nsaved;
+static pid_t saved_owner; /* only the main process restores (a forked child shares the handler) */
 
-static void restore_mthp(void) {
-  if (getpid() != mthp_owner) return;
-  for (int i = 0; i < nmthp; i++) {
-    FILE *f = fopen(mthp_path[i], "w");
-    if (f) {
-      fputs(mthp_saved[i], f);
-      fclose(f);
-    }
-  }
-  nmthp = 0;
+static int write_sysfs(const char *path, const char *value) {
+  FILE *f = fopen(path, "w");
+  if (!f) return -1;
+  int bad = fputs(value, f) < 0;
+  return fclose(f) != 0 || bad ? -1 : 0;
 }
 
+static void restore_sysfs(void) {
+  if (getpid() != saved_owner) return;
+  for (int i = nsaved - 1; i >= 0; i--) write_sysfs(saved_path[i], saved_value[i]);
+  nsaved = 0;
+}
+
+/* Write VALUE to PATH (whose current value is OLD), remembering OLD for the exit; -1 if the write failed. */
+static int set_sysfs(const char *path, const char *old, const char *value) {
+  if (nsaved == MAX_SAVED) die(EXIT_SCRIPT, -1, "too many host settings");
+  snprintf(saved_path[nsaved], sizeof saved_path[0], "%s", path);
+  snprintf(saved_value[nsaved], sizeof saved_value[0], "%s", old);
+  if (nsaved++ == 0) {
+    saved_owner = getpid();
+    atexit(restore_sysfs);
+  }
+  if (write_sysfs(path, value) == 0) return 0;
+  nsaved--;
+  return -1;
+}
+
+/* transparent_hugepage/khugepaged/KNOB as a number, or -1 */
+static long read_khugepaged(const char *knob) {
+  char path[160], buf[32] = "";
+  snprintf(path, sizeof path, THP_SYSFS "khugepaged/%s", knob);
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  long v = fgets(buf, sizeof buf, f) ? strtol(buf, NULL, 10) : -1;
+  fclose(f);
+  return v;
+}
+
+/* @mthp SIZE MODE, e.g. "@mthp 64kB always": hugepages-SIZE/enabled */
 static void set_mthp(const char *size, const char *mode) {
-  if (nmthp == MAX_MTHP) die(EXIT_SCRIPT, -1, "too many @mthp lines");
   if (strlen(size) > 16 || strchr(size, '/')) die(EXIT_SCRIPT, -1, "bad mTHP size \"%s\"", size);
-  char *path = mthp_path[nmthp];
-  snprintf(path, sizeof mthp_path[0], "/sys/kernel/mm/transparent_hugepage/hugepages-%s/enabled", size);
+  char path[160];
+  snprintf(path, sizeof path, THP_SYSFS "hugepages-%s/enabled", size);
   char buf[128] = "";
   FILE *f = fopen(path, "r");
   if (!f || !fgets(buf, sizeof buf, f)) die(EXIT_REFUSE, -1, "multi-size THP %s: cannot read %s (a kernel before 6.8, or no such size)", size, path);
@@ -1197,14 +1234,43 @@ static void set_mthp(const char *size, const char *mode) {
     if (strstr(buf, br)) cur = modes[m];
   }
   if (!cur) die(EXIT_REFUSE, -1, "multi-size THP %s: cannot parse \"%s\"", size, buf);
-  f = fopen(path, "w");
-  if (!f || fputs(mode, f) < 0 || fclose(f) != 0)
-    die(EXIT_REFUSE, -1, "multi-size THP %s=%s needs root to write %s: %s", size, mode, path, strerror(errno));
-  snprintf(mthp_saved[nmthp], sizeof mthp_saved[0], "%s", cur);
-  if (nmthp++ == 0) {
-    mthp_owner = getpid();
-    atexit(restore_mthp);
+  if (set_sysfs(path, cur, mode)) die(EXIT_REFUSE, -1, "multi-size THP %s=%s needs root to write %s: %s", size, mode, path, strerror(errno));
+}
+
+/* @khugepaged KNOB VALUE, e.g. "@khugepaged max_ptes_none 511" */
+static void set_khugepaged(const char *knob, const char *value) {
+  if (strcmp(knob, "max_ptes_none") && strcmp(knob, "max_ptes_swap") && strcmp(knob, "max_ptes_shared"))
+    die(EXIT_SCRIPT, -1, "@khugepaged: unknown knob \"%s\" (max_ptes_none max_ptes_swap max_ptes_shared)", knob);
+  long cur = read_khugepaged(knob);
+  if (cur < 0) die(EXIT_REFUSE, -1, "khugepaged/%s cannot be read: a kernel without transparent huge pages", knob);
+  if (cur == strtol(value, NULL, 10)) return;
+  char path[160], old[32];
+  snprintf(path, sizeof path, THP_SYSFS "khugepaged/%s", knob);
+  snprintf(old, sizeof old, "%ld", cur);
+  if (set_sysfs(path, old, value)) die(EXIT_REFUSE, -1, "khugepaged/%s=%s (the host has %ld) needs root to write %s: %s", knob, value, cur, path, strerror(errno));
+}
+
+/* One full khugepaged scan as the khugepaged.c selftest waits for it: khugepaged/full_scans
+ * advances by two (the scan in progress may already have passed the range). The 10 s default
+ * interval between passes is cut to 10 ms for the wait when this is root (restored after). */
+static void op_khugepaged(const struct op *o) {
+  char buf[128] = "";
+  FILE *f = fopen(THP_SYSFS "enabled", "r");
+  if (!f || !fgets(buf, sizeof buf, f)) die(EXIT_REFUSE, o->step, "cannot read " THP_SYSFS "enabled: a kernel without transparent huge pages");
+  fclose(f);
+  if (strstr(buf, "[never]")) return; /* khugepaged does not run (the model does nothing either) */
+  long start = read_khugepaged("full_scans"), sleep_ms = read_khugepaged("scan_sleep_millisecs");
+  if (start < 0 || sleep_ms < 0) die(EXIT_REFUSE, o->step, "cannot read khugepaged/full_scans");
+  char path[160] = THP_SYSFS "khugepaged/scan_sleep_millisecs", old[32];
+  snprintf(old, sizeof old, "%ld", sleep_ms);
+  int fast = set_sysfs(path, old, "10") == 0;
+  int waited_ms = 0, limit_ms = fast ? 60000 : 3 * 2 * (int)sleep_ms + 60000;
+  while (read_khugepaged("full_scans") < start + 2 && waited_ms < limit_ms) {
+    usleep(10000);
+    waited_ms += 10;
   }
+  if (fast) write_sysfs(path, old);
+  if (waited_ms >= limit_ms) die(EXIT_REFUSE, o->step, "khugepaged did not complete two full scans in %d s", limit_ms / 1000);
 }
 
 static void read_script(void) {
@@ -1214,10 +1280,11 @@ static void read_script(void) {
   while (getline(&line, &len, stdin) > 0) {
     char *save, *tok = strtok_r(line, " \t\r\n", &save);
     if (!tok || tok[0] == '#') continue;
-    if (strcmp(tok, "@mthp") == 0) {
-      char *size = strtok_r(NULL, " \t\r\n", &save), *mode = strtok_r(NULL, " \t\r\n", &save);
-      if (!size || !mode) die(EXIT_SCRIPT, -1, "@mthp needs SIZE MODE");
-      set_mthp(size, mode);
+    if (strcmp(tok, "@mthp") == 0 || strcmp(tok, "@khugepaged") == 0) {
+      char *a = strtok_r(NULL, " \t\r\n", &save), *b = strtok_r(NULL, " \t\r\n", &save);
+      if (!a || !b) die(EXIT_SCRIPT, -1, "%s needs two arguments", tok);
+      if (tok[1] == 'm') set_mthp(a, b);
+      else set_khugepaged(a, b);
       continue;
     }
     struct op o = {.step = atoi(tok)};

@@ -4,6 +4,7 @@
  * workload layer's own seeded generator, so the native run touches exactly the pages, in the
  * order and with the read/write mix, that the simulator touches.
  */
+import { DEFAULT_KHUGEPAGED } from '../kernel/khugepaged';
 import type { Step } from '../lab/spec';
 import { parseSizeOrError, PAGE_SIZE } from '../lab/size';
 import { makeAccessStream, streamSeed, PageSet } from '../workload';
@@ -118,8 +119,8 @@ function touchTokens(step: Extract<Step, { op: 'touch' }>, pages: number, seed: 
 export interface ScriptableSpec {
   name: string;
   steps: readonly Step[];
-  /** mTHP sizes to set on the host for the replay (root) */
-  machine?: { mthp?: Partial<Record<string, string>> };
+  /** mTHP sizes and khugepaged limits to set on the host for the replay (root) */
+  machine?: { mthp?: Partial<Record<string, string>>; khugepaged?: { maxPtesNone?: number; maxPtesSwap?: number; maxPtesShared?: number } };
 }
 
 export function toOpScript(spec: ScriptableSpec, o: Partial<ScriptOptions> = {}): OpScript {
@@ -127,6 +128,11 @@ export function toOpScript(spec: ScriptableSpec, o: Partial<ScriptOptions> = {})
   const regions: Record<string, RegionInfo> = {};
   const lines: string[] = [`# ptlab replay of "${spec.name}"`];
   for (const [size, mode] of Object.entries(spec.machine?.mthp ?? {})) lines.push(`@mthp ${size} ${mode}`);
+  if (spec.steps.some((s) => s.op === 'khugepaged')) {
+    // the host's khugepaged runs with the model's limits (khugepaged_init() defaults unless the spec sets them)
+    const kh = { ...DEFAULT_KHUGEPAGED, ...(spec.machine?.khugepaged ?? {}) };
+    lines.push(`@khugepaged max_ptes_none ${kh.maxPtesNone}`, `@khugepaged max_ptes_swap ${kh.maxPtesSwap}`, `@khugepaged max_ptes_shared ${kh.maxPtesShared}`);
+  }
   const notes: string[][] = spec.steps.map(() => []);
   const need = (i: number, name: string): RegionInfo => {
     const r = regions[name];
@@ -209,6 +215,9 @@ export function toOpScript(spec: ScriptableSpec, o: Partial<ScriptOptions> = {})
       }
       case 'clear-refs':
         lines.push(`${head} clear-refs ${step.mode as string}`);
+        break;
+      case 'khugepaged':
+        lines.push(`${head} khugepaged`);
         break;
       case 'writeback':
         if (step.region) need(i, step.region);

@@ -105,6 +105,8 @@ export function hostRefusals(steps: readonly Step[], host: NativeHeader): Refuse
         return;
       case 'idle':
         return refuse('a CPU going idle (lazy TLB) cannot be arranged from user space');
+      case 'khugepaged':
+        return refuse("khugepaged collapses in its own kernel thread, on its own schedule: its work is not inside the step's window");
       case 'fork':
         if (proc !== 'main') refuse('only the main process can fork in a native run');
         return;

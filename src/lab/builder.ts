@@ -214,6 +214,11 @@ export class Experiment {
     return this.add({ op: 'clear-refs', mode, ...o });
   }
 
+  /** One full khugepaged scan: ranges it may collapse (machine.khugepaged limits) become THPs. */
+  khugepaged(o: Common = {}): Experiment {
+    return this.add({ op: 'khugepaged', ...o });
+  }
+
   /** The thread on `cpu` goes to sleep (lazy TLB: shootdowns skip the CPU until it runs again). */
   idle(cpu: number, o: Common = {}): Experiment {
     return this.add({ op: 'idle', cpu, ...o });

@@ -32,6 +32,8 @@ export interface ResolvedMachine {
   thpZeroPage?: boolean;
   /** hugepages-<size>kB/enabled of the mTHP sizes (6.8+) */
   mthp?: Partial<Record<'16kB' | '32kB' | '64kB' | '128kB' | '256kB' | '512kB' | '1024kB', 'always' | 'madvise' | 'inherit' | 'never'>>;
+  /** transparent_hugepage/khugepaged/max_ptes_* */
+  khugepaged?: { maxPtesNone?: number; maxPtesSwap?: number; maxPtesShared?: number };
 }
 
 /** One run, ready for the simulator: the identity fields of its RunResult and everything it needs. */
@@ -159,6 +161,7 @@ function enumerate(spec: ExperimentSpec): Enumerated[] {
     if (spec.machine.thp !== undefined) machine.thp = spec.machine.thp;
     if (spec.machine.thpZeroPage !== undefined) machine.thpZeroPage = spec.machine.thpZeroPage;
     if (spec.machine.mthp !== undefined) machine.mthp = spec.machine.mthp;
+    if (spec.machine.khugepaged !== undefined) machine.khugepaged = spec.machine.khugepaged;
     for (let r = 0; r < repeat; r++)
       out.push({ identity: { id: runId(kernel, machine.cpu, seed, r, combo), name: spec.name, variant: kernel, cpu: machine.cpu, seed, repeat: r, params: { ...combo } }, machine, values });
   }

@@ -96,6 +96,7 @@ class Run {
       // INVLPGB: AMD since Zen 3 (every AMD profile here); KVM does not expose it to guests
       invlpgb: plan.profile.vendor === 'amd' && !plan.profile.virtualized,
       thp: { enabled: m.thp ?? 'madvise', useZeroPage: m.thpZeroPage ?? true, mthp: m.mthp ?? {} },
+      khugepaged: m.khugepaged,
     });
   }
 
@@ -388,6 +389,9 @@ class Run {
       }
       case 'clear-refs':
         k.clearRefs(mm, cpu, s.mode);
+        break;
+      case 'khugepaged':
+        k.khugepagedScan(cpu);
         break;
       case 'idle': {
         const c = s.cpu;

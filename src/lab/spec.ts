@@ -170,6 +170,12 @@ export const ReclaimStep = z
 export const WritebackStep = z.object({ op: z.literal('writeback'), region: region.optional().describe('default: all regions'), ...common }).strict();
 export const MigrateStep = z.object({ op: z.literal('migrate'), region, pages: Pages.optional(), ...common }).strict();
 export const ClearRefsStep = z.object({ op: z.literal('clear-refs'), mode: v(z.enum(CLEAR_REFS_MODES)), ...common }).strict();
+export const KhugepagedStep = z
+  .object({ op: z.literal('khugepaged'), ...common })
+  .strict()
+  .describe(
+    "one full khugepaged scan (mm/khugepaged.c khugepaged_scan_mm_slot, khugepaged/full_scans + 1) of every process: each 2 MiB range of a VMA it may collapse (anon, machine.thp always, or madvise with MADV_HUGEPAGE) that passes hpage_collapse_scan_pmd's limits (machine.khugepaged) becomes a THP; the step's process and CPU are where the daemon's flushes are issued from",
+  );
 export const IdleStep = z
   .object({
     op: z.literal('idle'),
@@ -226,6 +232,7 @@ export const STEP_SCHEMAS = {
   writeback: WritebackStep,
   migrate: MigrateStep,
   'clear-refs': ClearRefsStep,
+  khugepaged: KhugepagedStep,
   idle: IdleStep,
   inspect: InspectStep,
   trace: TraceStep,
@@ -250,6 +257,7 @@ export const StepSchema = z.discriminatedUnion('op', [
   WritebackStep,
   MigrateStep,
   ClearRefsStep,
+  KhugepagedStep,
   IdleStep,
   InspectStep,
   TraceStep,
@@ -281,6 +289,15 @@ export const MachineSchema = z
       .partialRecord(z.enum(MTHP_SIZE_NAMES), z.enum(['always', 'madvise', 'inherit', 'never']))
       .optional()
       .describe('multi-size THP (6.8+): transparent_hugepage/hugepages-<size>kB/enabled per size, e.g. {"64kB": "always"} (default: never for every size)'),
+    khugepaged: z
+      .object({
+        maxPtesNone: z.number().int().min(0).max(511).optional().describe('khugepaged/max_ptes_none: none or zero-page PTEs a range may have (default 511)'),
+        maxPtesSwap: z.number().int().min(0).max(511).optional().describe('khugepaged/max_ptes_swap: swap PTEs a range may have, swapped in by the collapse (default 64)'),
+        maxPtesShared: z.number().int().min(0).max(511).optional().describe('khugepaged/max_ptes_shared: pages mapped by another process a range may have (default 256)'),
+      })
+      .strict()
+      .optional()
+      .describe('transparent_hugepage/khugepaged limits of the khugepaged step (MADV_COLLAPSE ignores them)'),
   })
   .strict();
 

@@ -246,6 +246,7 @@ function checkFlow(steps: readonly Step[], cpus: number, opts: ValidateOptions, 
       }
       case 'reclaim':
       case 'clear-refs':
+      case 'khugepaged':
       case 'idle': // (the CPU number is checked against machine.cpus when the run starts)
         return;
       case 'writeback':
