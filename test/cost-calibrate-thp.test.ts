@@ -238,10 +238,7 @@ const MODEL_OPS: Record<string, () => Map<string, number>> = {
  * Where the kernel model counts a path differently from the kernel (the terms follow the kernel):
  * these run as todo, so the difference shows in every test run without failing it.
  */
-const MODEL_DIFFERENCES: Record<string, string> = {
-  thp_split_mprotect:
-    'model difference: a partial-PMD mprotect(PROT_READ) in the model splits the PMD with the new protection already (huge_memory.ts __split_huge_pmd after do_mprotect set the VMA flags), so the changed PTE needs no flush; 6.18 splits at the VMA boundary move with the old protection (mprotect_fixup -> vma_adjust_trans_huge) and change_pte_range then write-protects the PTE and flushes it: the model counts one 4 KiB flush (tlbFlushRequest + invlpg) fewer',
-};
+const MODEL_DIFFERENCES: Record<string, string> = {};
 
 for (const p of [...THP_PATHS, THP_COW_PATH] as ThpPath[]) {
   if (!MODEL_OPS[p.probe]) continue; // user-space stand-ins: no kernel path

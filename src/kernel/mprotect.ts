@@ -16,7 +16,7 @@ import type { Mm } from './mm';
 import { is_pte_marker, make_pte_marker, pte_marker_uffd_wp, PTE_MARKER_UFFD_WP } from './swap';
 import { hookPage, hookVma } from './hooks';
 import { MmuGather, tlb_finish_mmu, tlb_flush_pte_change } from './tlbflush';
-import { change_pmd_range, HPAGE_PMD_NR } from './huge_memory';
+import { change_pmd_range, HPAGE_PMD_NR, split_huge_pmds_at } from './huge_memory';
 import type { ChangePteContext } from './variant';
 import {
   VM_READ, VM_SOFTDIRTY, VM_WRITE, vma_set_page_prot, vma_soft_dirty_enabled, vma_wants_manual_pte_write_upgrade, vma_wants_writenotify,
@@ -159,6 +159,11 @@ export function do_mprotect(k: Kernel, mm: Mm, cpu: number, start: number, pages
   // mprotect_fixup() returns at once for a VMA whose flags do not change: no split, no PTE walk
   // (so a writenotify- or uffd-protected PTE stays as it is)
   const touched = mm.rangesIn(start, start + pages).filter(({ vma }) => ((vma.flags & ~(VM_READ | VM_WRITE)) | protFlags(prot)) !== vma.flags);
+  // mprotect_fixup() -> vma_modify_flags() splits the VMA first, and vma_adjust_trans_huge()
+  // splits a PMD leaf that the new boundary would cut, while the VMA still has its old
+  // protection: the PTEs come out as writable as the PMD was, and change_pte_range() then
+  // write-protects the ones in the range and flushes them (all versions modelled, 5.19-6.18).
+  for (const r of touched) split_huge_pmds_at(k, mm, r.start, r.end);
   for (const vma of touched.flatMap((r) => mm.vmasIn(r.start, r.end))) {
     vma.flags = (vma.flags & ~(VM_READ | VM_WRITE)) | protFlags(prot);
     vma_set_page_prot(vma, k.variant);
