@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { command, parseCommand, helpText } from '../src/cli/args';
+import { command, parseCommand, helpText, subcommand } from '../src/cli/args';
 import { CliError } from '../src/cli/errors';
 
 const CMD = command('demo', 'FILE [--out DIR]', {
@@ -67,4 +67,23 @@ test('--help and -h throw the help text with exit code 0; the text lists every f
   assert.match(h, /^ {2}--reps VALUE +repetitions \[1-64\]$/m);
   assert.match(h, /^ {2}--others VALUE +the other CPUs \[busy\|as-is\]$/m);
   assert.match(h, /^ {2}-h, --help +show this help$/m);
+});
+
+test('subcommand: runs the one named with the rest of argv; help lists all; none or an unknown one is a usage error', () => {
+  const A = command('tool add', 'NAME', {});
+  const B = command('tool remove', 'NAME [--force]', { force: { type: 'boolean', help: 'even if in use' } });
+  const subs = [
+    [A, (rest: string[]) => `add ${rest.join(' ')}`],
+    [B, (rest: string[]) => `remove ${parseCommand(B, rest).values.force}`],
+  ] as const;
+  assert.equal(subcommand('tool', ['add', 'x', 'y'], subs), 'add x y');
+  assert.equal(subcommand('tool', ['remove', '--force'], subs), 'remove true');
+  for (const h of ['--help', '-h', 'help'])
+    assert.throws(() => subcommand('tool', [h], subs), (e: unknown) => e instanceof CliError && e.exitCode === 0 && e.message === helpText(A, B));
+  const usage = 'usage: ptlab tool add NAME; ptlab tool remove NAME [--force]';
+  assert.throws(() => subcommand('tool', [], subs), (e: unknown) => e instanceof CliError && e.exitCode === 2 && e.message === `tool: say add or remove; ${usage}`);
+  assert.throws(
+    () => subcommand('tool', ['remov'], subs),
+    (e: unknown) => e instanceof CliError && e.exitCode === 2 && e.message === `tool: unknown subcommand "remov" (did you mean "remove"?); say add or remove; ${usage}`,
+  );
 });

@@ -162,6 +162,23 @@ function negativeValues(argv: string[], flags: Flags): string[] {
   return out;
 }
 
+/**
+ * A command made of subcommands (`ptlab kernel install|list|remove`): runs the one argv[0] names
+ * with the rest of argv; `--help`, `-h` or `help` prints all their help; none or an unknown one
+ * is a one-line usage error listing them.
+ */
+export function subcommand<R>(cmd: string, argv: string[], subs: readonly (readonly [Command<Flags>, (argv: string[]) => R])[]): R {
+  const [word, ...rest] = argv;
+  const names = subs.map(([c]) => c.name.slice(cmd.length + 1));
+  const i = word === undefined ? -1 : names.indexOf(word);
+  if (i >= 0) return subs[i][1](rest);
+  if (word === '--help' || word === '-h' || word === 'help') throw new CliError(helpText(...subs.map(([c]) => c)), 0);
+  const say = `say ${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+  const usage = `usage: ${subs.map(([c]) => `ptlab ${c.name} ${c.synopsis}`).join('; ')}`;
+  if (word === undefined) throw new CliError(`${cmd}: ${say}; ${usage}`);
+  throw new CliError(`${cmd}: unknown subcommand "${word}"${didYouMean(word, names)}; ${say}; ${usage}`);
+}
+
 /** node:util's parse error as one line naming the flag and the fix. */
 function parseError(cmd: string, flags: Flags, err: NodeJS.ErrnoException): string {
   if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {

@@ -4,7 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { command, helpText, parseCommand, type Flags, type Values } from './args';
+import { command, parseCommand, subcommand, type Flags, type Values } from './args';
 import { CliError } from './errors';
 import { locatePtlab, type PtlabPackage } from '../jupyter/ptlab-package';
 import {
@@ -33,16 +33,15 @@ const INSTALL = command(
 );
 const LIST = command('kernel list', '[--json]', { json: { type: 'boolean', help: 'print the listing as JSON' } });
 const REMOVE = command('kernel remove', '[--user | --system | --prefix DIR]', SCOPE_FLAGS);
-const USAGE = `usage:\n${[INSTALL, LIST, REMOVE].map((c) => `  ptlab ${c.name} ${c.synopsis}`).join('\n')}`;
 
 /** The location flags as one Scope, or the error when more than one is given. */
-function scopeOf(v: Values<typeof SCOPE_FLAGS>): Scope {
+function scopeOf(cmd: string, v: Values<typeof SCOPE_FLAGS>): Scope {
   const given: Scope[] = [
     ...(v.user ? [{ kind: 'user' } as const] : []),
     ...(v.system ? [{ kind: 'system' } as const] : []),
     ...(v.prefix !== undefined ? [{ kind: 'prefix', prefix: v.prefix } as const] : []),
   ];
-  if (given.length > 1) throw new CliError(`choose one of --user, --system, --prefix DIR\n\n${USAGE}`);
+  if (given.length > 1) throw new CliError(`${cmd}: choose one of --user, --system, --prefix DIR`);
   return given[0] ?? defaultScope();
 }
 
@@ -52,7 +51,7 @@ function describeScope(scope: Scope): string {
 
 function install(pkg: PtlabPackage, argv: string[]): number {
   const { values } = parseCommand(INSTALL, argv);
-  const args = { scope: scopeOf(values), node: values.node === undefined ? undefined : path.resolve(values.node) };
+  const args = { scope: scopeOf(INSTALL.name, values), node: values.node === undefined ? undefined : path.resolve(values.node) };
   if (args.node && !fs.existsSync(args.node)) throw new CliError(`--node: ${args.node} does not exist`);
   let result;
   try {
@@ -103,7 +102,7 @@ function list(pkg: PtlabPackage, argv: string[]): number {
 }
 
 function remove(argv: string[]): number {
-  const args = { scope: scopeOf(parseCommand(REMOVE, argv).values) };
+  const args = { scope: scopeOf(REMOVE.name, parseCommand(REMOVE, argv).values) };
   let removed: string | null;
   try {
     removed = removeKernelspec(args.scope);
@@ -118,17 +117,9 @@ function remove(argv: string[]): number {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === '--help' || sub === '-h' || sub === 'help') throw new CliError(helpText(INSTALL, LIST, REMOVE), 0);
-  const pkg = locatePtlab(__dirname);
-  switch (sub) {
-    case 'install':
-      return install(pkg, rest);
-    case 'list':
-      return list(pkg, rest);
-    case 'remove':
-      return remove(rest);
-    default:
-      throw new CliError(`${sub ? `unknown kernel command "${sub}"` : 'missing kernel command'}\n\n${USAGE}`);
-  }
+  return subcommand('kernel', argv, [
+    [INSTALL, (rest) => install(locatePtlab(__dirname), rest)],
+    [LIST, (rest) => list(locatePtlab(__dirname), rest)],
+    [REMOVE, remove],
+  ]);
 }

@@ -4,7 +4,7 @@
  * accesses, pages touched and written, and the re-write fraction per region.
  */
 import * as path from 'node:path';
-import { command, helpText, parseCommand, usageLine } from './args';
+import { command, parseCommand, subcommand, usageLine } from './args';
 import { capture, CaptureError, type CaptureProgress } from '../capture/capture';
 import { pageTraceStats } from '../workload/pagetrace-stats';
 import { TraceError } from '../workload/trace';
@@ -18,15 +18,12 @@ const CAPTURE = command('trace capture', '[--out FILE] -- CMD ARGS...', {
 const STATS = command('trace stats', 'FILE [--json]', {
   json: { type: 'boolean', help: 'print the statistics as JSON (keys: regions[].name, kind, pages, touched, written, ...)' },
 });
-const USAGE = `${usageLine(CAPTURE)}\n       ${usageLine(STATS).replace(/^usage: /, '')}`;
 
 export async function main(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === 'capture') return captureMain(rest);
-  if (sub === 'stats') return statsMain(rest);
-  if (sub === '--help' || sub === '-h') throw new CliError(helpText(CAPTURE, STATS), 0);
-  if (!sub) throw new CliError(`trace: say capture or stats; ${USAGE}`);
-  throw new CliError(`trace: unknown subcommand "${sub}"; ${USAGE}`);
+  return subcommand('trace', argv, [
+    [CAPTURE, captureMain],
+    [STATS, statsMain],
+  ]);
 }
 
 async function captureMain(argv: string[]): Promise<number> {
