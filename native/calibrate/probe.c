@@ -1383,6 +1383,7 @@ int main(int argc, char **argv) {
     measure_fork_call("fork_call", "fork() of the probe, parent side", 0);
     measure_fork_call("fork_call_16k", "fork() with 16384 more written pages, parent side", 16384);
   }
+  measure_thp_fork(); /* thp.c: also before the eviction buffer, for the same reason */
   g_evict_bytes = (g_fast ? 16UL : 64UL) << 20;
   g_evict = map_region(g_evict_bytes / PAGE);
   if (!g_evict) {

@@ -33,7 +33,8 @@ const CALIBRATE = command('calibrate', `[--fast] [--reps N] [--others busy|as-is
   json: { type: 'boolean', help: 'print the result as JSON' },
   cpu: { type: 'string', help: 'the CPU profile to compare with (--regimes, --check)' },
   kernel: { type: 'string', help: 'with --check: the kernel variant of the model (default: the one of this kernel)' },
-}, `Measures A/D-bit updates, page walks, faults, mprotect, userfaultfd and shootdowns on this Linux
+}, `Measures A/D-bit updates, page walks, faults, mprotect, userfaultfd, shootdowns and, when
+transparent_hugepage/enabled allows it, the THP fault, split, collapse and PMD paths on this Linux
 x86-64 host with a small C probe (compiled with cc into $PTLAB_CACHE or ~/.cache/ptlab) and writes
 a "host" CPU profile to $PTLAB_HOST_PROFILE or ~/.config/ptlab/host-profile.json.
 --check compares native totals of composite scenarios with the model (exit 1 if any error > ${CHECK_TOLERANCE_PCT}%).
