@@ -234,15 +234,9 @@ const MODEL_OPS: Record<string, () => Map<string, number>> = {
   },
 };
 
-/**
- * Where the kernel model counts a path differently from the kernel (the terms follow the kernel):
- * these run as todo, so the difference shows in every test run without failing it.
- */
-const MODEL_DIFFERENCES: Record<string, string> = {};
-
 for (const p of [...THP_PATHS, THP_COW_PATH] as ThpPath[]) {
   if (!MODEL_OPS[p.probe]) continue; // user-space stand-ins: no kernel path
-  test(`THP path ${p.probe}: the events subtracted from it are the ones the kernel model counts there (linux-6.18), plus one ${p.target}`, { todo: MODEL_DIFFERENCES[p.probe] ?? false }, () => {
+  test(`THP path ${p.probe}: the events subtracted from it are the ones the kernel model counts there (linux-6.18), plus one ${p.target}`, () => {
     const want = new Map<string, number>(Object.entries(p.terms) as [string, number][]);
     want.set(p.target, (want.get(p.target) ?? 0) + (p.per ?? 1));
     const got = MODEL_OPS[p.probe]();
