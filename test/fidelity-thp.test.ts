@@ -36,10 +36,8 @@ const opArb = (pages: number, uffd: boolean, forked: boolean): fc.Arbitrary<Reco
   const proc = forked ? fc.constantFrom('main', 'child') : fc.constant('main');
   const pagesArb = rangeArb(pages);
   const ops: fc.Arbitrary<Record<string, unknown>>[] = [
-    // no 'rw' (read-modify-write) touches: after fork, rw writes over a shared THP take fewer
-    // wp faults in the replay than write-only ones (274 vs 512 for 512 pages) while a plain C
-    // program takes 512 for both: unresolved (docs/fidelity.md, "Open")
-    fc.record({ op: fc.constant('touch'), region: fc.constant('h'), access: fc.constantFrom('read', 'write'), pages: pagesArb, process: proc }),
+    // 'rw' is a random mix of reads and writes (writeRatio 0.5 by default), not read-modify-write
+    fc.record({ op: fc.constant('touch'), region: fc.constant('h'), access: fc.constantFrom('read', 'write', 'rw'), pages: pagesArb, process: proc }),
     fc.record({ op: fc.constant('mprotect'), region: fc.constant('h'), prot: fc.constantFrom('none', 'r', 'rw'), pages: pagesArb, process: proc }),
     fc.record({ op: fc.constant('madvise'), region: fc.constant('h'), advice: fc.constantFrom('dontneed', 'free', 'cold', 'hugepage', 'nohugepage'), pages: pagesArb, process: proc }),
   ];

@@ -43,7 +43,9 @@
  *    huge_pmd_needs_flush, which unlike pte_needs_flush also flushes when A is cleared.
  *  - zap_pmd_range (MADV_DONTNEED, munmap): a whole PMD is zapped (zap_huge_pmd); a partial range
  *    splits it first and zaps PTEs; the folio stays until every page is unmapped (deferred split).
- *  - madvise_free_huge_pmd: whole PMD of a folio not mapped shared: the folio is cleaned, the PMD
+ *  - madvise_free_huge_pmd: whole PMD of a folio no other mapping uses (a PTE of another process
+ *    mapping any of its pages counts: total_mapcount/folio_mapcount != 1 up to 6.3,
+ *    folio_maybe_mapped_shared in 6.18): the folio is cleaned, the PMD
  *    made old and clean (flushed), stays writable, the folio lazyfree; a partial range splits the
  *    folio (split_folio) and MADV_FREE goes on per PTE; the huge zero page is skipped.
  *
@@ -68,7 +70,7 @@ import {
 import type { Kernel } from './kernel';
 import type { Mm } from './mm';
 import { FAULT_RETRY, FAULT_RETRY_IN_KERNEL } from './memory';
-import { anon_vma_prepare, page_add_new_anon_rmap } from './rmap';
+import { anon_vma_prepare, folio_mapped_by_others, page_add_new_anon_rmap } from './rmap';
 import type { ChangeProtFlags } from './mprotect';
 import { flush_tlb_mm_range, type MmuGather } from './tlbflush';
 import { uffd_handle_wp } from './userfaultfd';
@@ -486,8 +488,10 @@ export function madvise_huge_pmds(k: Kernel, tlb: MmuGather, vma: Vma, from: num
     // MADV_FREE, MADV_COLD and MADV_PAGEOUT leave the huge zero page's PMD alone, whole or not
     if (is_huge_zero_pfn(k, base)) return;
     if (advice === 'free') {
-      // folio_likely_mapped_shared(): skip a folio other processes map
-      if (f.mapcount[base] > 1) return;
+      // madvise_free_huge_pmd(): skip a folio mapped anywhere else, by a PTE of any of its pages
+      // too (5.19-6.2 total_mapcount() != 1, 6.3 folio_mapcount() != 1, 6.18
+      // folio_maybe_mapped_shared(); the same test while the PMD is this mm's only mapping of it)
+      if (folio_mapped_by_others(k, mm, base)) return;
       if (!whole) {
         split_huge_page(k, base);
         return;
@@ -506,8 +510,11 @@ export function madvise_huge_pmds(k: Kernel, tlb: MmuGather, vma: Vma, from: num
       }
       return;
     }
-    // MADV_COLD / MADV_PAGEOUT: "do not interfere with other mappings of this folio"
-    if (f.mapcount[base] > 1) return;
+    // MADV_COLD / MADV_PAGEOUT: "do not interfere with other mappings of this folio": 5.19-6.2
+    // test the head page's mapcount (page_mapcount(), PMD mappings included), 6.18 whether any
+    // other process maps the folio (folio_maybe_mapped_shared(); 6.3's folio_mapcount() != 1 is
+    // modelled as 6.2's, see largeFolioSharedTest)
+    if (folio_maybe_mapped_shared(k, mm, base)) return;
     if (advice === 'cold' && whole) {
       if (pte_young(pmd)) {
         set_pmd_at(k, mm, vma, haddr, slot, pte_mkold(pmd));
@@ -553,21 +560,36 @@ export function madvise_huge_pmds(k: Kernel, tlb: MmuGather, vma: Vma, from: num
 export function folio_maybe_mapped_shared(k: Kernel, mm: Mm, base: number): boolean {
   const f = k.frames;
   if (k.variant.largeFolioSharedTest === 'v5.19-first-page-mapcount') return f.mapcount[base] > 1;
-  // exact owner tracking: the folio's mappings outnumber those in this mm's PTEs
-  const first = f.index[base], nr = f.folioNr(base);
-  let total = 0, mine = 0;
-  for (let i = 0; i < nr; i++) {
-    total += f.mapcount[base + i];
-    const slot = mm.pt.pteSlot(first + i);
-    if (slot < 0) continue;
-    const pte = k.mmu.mem.get(slot);
-    if (pte_present(pte) && pte_pfn(pte) === base + i) mine++;
-  }
-  return total > mine;
+  return folio_mapped_by_others(k, mm, base);
 }
 
 /** Bits folio_pte_batch() ignores when comparing PTEs (A and W always; D and soft-dirty with FPB_IGNORE_*). */
 const BATCH_IGNORED = _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_SAVED_DIRTY | _PAGE_SOFT_DIRTY | _PAGE_RW | PTE_PFN_MASK;
+
+/**
+ * folio_pte_batch_flags() (mm/internal.h) as change_pte_range() calls it (6.17+,
+ * FPB_RESPECT_SOFT_DIRTY | FPB_RESPECT_WRITE): how many PTEs from `vpn` (whose present PTE is
+ * `pte`, mapping a page of a large folio) map the folio's next pages in order with the same bits
+ * but A and D, up to `maxNr` and the folio's end.
+ */
+export function folio_pte_batch_respect(k: Kernel, mm: Mm, vpn: number, pte: bigint, maxNr: number): number {
+  const f = k.frames;
+  const pfn = pte_pfn(pte);
+  const base = f.head[pfn];
+  if (base === 0) return 1;
+  const max = Math.min(maxNr, base + f.folioNr(base) - pfn);
+  const ignored = _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_SAVED_DIRTY | PTE_PFN_MASK;
+  const mem = k.mmu.mem;
+  let nr = 1;
+  while (nr < max) {
+    const slot = mm.pt.pteSlot(vpn + nr);
+    if (slot < 0) break;
+    const next = mem.get(slot);
+    if (!pte_present(next) || pte_pfn(next) !== pfn + nr || ((next ^ pte) & ~ignored) !== 0n) break;
+    nr++;
+  }
+  return nr;
+}
 
 /** Do the PTEs at `first`.. map the folio `base` page by page as one batch? */
 function folio_pte_batch_whole(k: Kernel, mm: Mm, first: number, base: number, nr: number): boolean {

@@ -8,8 +8,10 @@
  *    fault-around mapping up to 16 cached neighbours (young on x86);
  *  - do_wp_page: uffd-wp PTEs go to userfaultfd (or, with WP_ASYNC, just lose the bit); shared
  *    mappings call ->page_mkwrite and reuse; private anon pages that are exclusive are reused in
- *    place by wp_page_reuse (A+D+RW set by software, no flush); others are copied by wp_page_copy
- *    (the old PTE is cleared and flushed);
+ *    place by wp_page_reuse (A+D+RW set by software, no flush), and so are pages
+ *    wp_can_reuse_anon_folio finds unshared (a small folio: this PTE its only reference; a page of
+ *    a large folio: variant field wpReuseLargeFolio); others are copied by wp_page_copy (the old
+ *    PTE is cleared and flushed);
  *  - do_swap_page: an exclusive swapped page comes back writable (VM_WRITE), dirty only on a write
  *    fault: a read swap-in leaves RW=1, D=0;
  *  - handle_pte_fault on a PTE that already allows the access: a write sets D (and A) through
@@ -31,7 +33,9 @@ import { filemap_get_page, type FileObj } from './filemap';
 import type { Kernel } from './kernel';
 import type { Mm } from './mm';
 import { faultPte } from './hooks';
-import { anon_vma_prepare, page_add_new_anon_rmap, page_cache_add, page_dup_rmap, page_remove_rmap } from './rmap';
+import {
+  anon_vma_prepare, folio_mapped_by_others, folio_total_mapcount, page_add_new_anon_rmap, page_cache_add, page_dup_rmap, page_remove_rmap,
+} from './rmap';
 import { is_migration_entry, is_pte_marker, pte_marker_uffd_wp } from './swap';
 import { flush_tlb_fix_spurious_fault, flush_tlb_mm_range } from './tlbflush';
 import { FAULT_FALLBACK, handle_pmd_fault } from './huge_memory';
@@ -261,10 +265,8 @@ function do_wp_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slot:
   const anon = !pte_special(pte) && pfn !== ZERO_PFN && (f.flags[pfn] & PG_anon) !== 0;
   if (anon) {
     let reuse = (f.flags[pfn] & PG_anon_exclusive) !== 0;
-    // wp_can_reuse_anon_folio(): the only mapping, and its swap cache (if any) can be freed
-    // (no other swap PTE uses the slot): folio_ref_count() == 1, the page is ours.
-    if (!reuse && f.mapcount[pfn] === 1 && k.freeSwapCache(pfn)) {
-      f.flags[pfn] |= PG_anon_exclusive;
+    if (!reuse && wp_can_reuse_anon_folio(k, mm, pfn)) {
+      f.flags[pfn] |= PG_anon_exclusive; // page_move_anon_rmap / SetPageAnonExclusive
       reuse = true;
     }
     if (reuse) {
@@ -287,6 +289,33 @@ function do_wp_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: number, slot:
   if (pfn !== ZERO_PFN) page_remove_rmap(k, pfn);
   fault(k, 'wpCopy');
   return FAULT_RETRY;
+}
+
+/**
+ * wp_can_reuse_anon_folio() for an anon page that is not PageAnonExclusive. A small folio (every
+ * version): reused when this PTE is its only reference once its swap cache (if no other swap PTE
+ * uses the slot) is freed. A page of a large folio: variant field `wpReuseLargeFolio`.
+ */
+function wp_can_reuse_anon_folio(k: Kernel, mm: Mm, pfn: number): boolean {
+  const f = k.frames;
+  const base = f.head[pfn];
+  if (base === 0) return f.mapcount[pfn] === 1 && k.freeSwapCache(pfn);
+  const total = folio_total_mapcount(k, base);
+  if (k.variant.wpReuseLargeFolio === 'v5.19-folio-refcount') {
+    // 5.19-6.3 do_wp_page: page_count() of a tail page is the folio's, one reference per mapping
+    return total === 1 && folio_free_swap(k, base);
+  }
+  // 6.15+ __wp_can_reuse_large_anon_folio(): a folio mapped once is given back (copied), one
+  // another process maps is shared, and its mappings must be all its references
+  if (total <= 1 || folio_mapped_by_others(k, mm, base)) return false;
+  return folio_free_swap(k, base);
+}
+
+/** folio_free_swap() on a large folio: false if a swap PTE still holds one of its slots. */
+function folio_free_swap(k: Kernel, base: number): boolean {
+  const f = k.frames;
+  for (let p = base, end = base + f.folioNr(base); p < end; p++) if (!k.freeSwapCache(p)) return false;
+  return true;
 }
 
 /**

@@ -3,10 +3,12 @@
  * userfaultfd write-protect and clear_refs. The rule for "when does mprotect make a PTE
  * writable" lives here: change_pte_range() rebuilds each PTE with pte_modify() (A, D,
  * soft-dirty and uffd-wp survive), then, with MM_CP_TRY_CHANGE_WRITABLE, may set RW itself if
- * can_change_pte_writable() allows it; flushes follow pte_needs_flush().
+ * can_change_pte_writable() allows it; flushes follow pte_needs_flush(). From 6.17 the PTEs of a
+ * large folio go in batches whose gathered A and D every PTE of the batch gets
+ * (changePteBatchesLargeFolios).
  */
 import {
-  pte_dirty, pte_mkyoung, pte_none, pte_pfn, pte_present, pte_protnone, pte_soft_dirty, pte_special, pte_uffd_wp, pte_write,
+  _PAGE_ACCESSED, _PAGE_DIRTY_BITS, pte_dirty, pte_mkyoung, pte_none, pte_young, pte_pfn, pte_present, pte_protnone, pte_soft_dirty, pte_special, pte_uffd_wp, pte_write,
   pte_clear_uffd_wp, pte_swp_mkuffd_wp, pte_swp_clear_uffd_wp,
 } from '../x86/pte';
 import { KEv } from './events';
@@ -16,12 +18,15 @@ import type { Mm } from './mm';
 import { is_pte_marker, make_pte_marker, pte_marker_uffd_wp, PTE_MARKER_UFFD_WP } from './swap';
 import { hookPage, hookVma } from './hooks';
 import { MmuGather, tlb_finish_mmu, tlb_flush_pte_change } from './tlbflush';
-import { change_pmd_range, HPAGE_PMD_NR, split_huge_pmds_at } from './huge_memory';
+import { change_pmd_range, folio_pte_batch_respect, HPAGE_PMD_NR, split_huge_pmds_at } from './huge_memory';
 import type { ChangePteContext } from './variant';
 import {
   VM_READ, VM_SOFTDIRTY, VM_WRITE, vma_set_page_prot, vma_soft_dirty_enabled, vma_wants_manual_pte_write_upgrade, vma_wants_writenotify,
   userfaultfd_wp, type Vma,
 } from './vma';
+
+/** A and D (both x86 dirty bits), which folio_pte_batch ignores and change_pte_range gathers */
+const AD_BITS = _PAGE_ACCESSED | _PAGE_DIRTY_BITS;
 
 /** cp_flags of change_protection() */
 export interface ChangeProtFlags {
@@ -75,6 +80,8 @@ export function change_protection(k: Kernel, tlb: MmuGather, vma: Vma, start: nu
   // PTE markers keep uffd-wp on none PTEs: always for shmem/file, for anon with WP_UNPOPULATED.
   const markers = cp.uffdWp === true && (!vma.anon || (vma.uffd?.wpUnpopulated === true && v.uffdWpUnpopulated));
   let changed = 0;
+  // the rest of the current large-folio PTE batch, and the A/D gathered over it
+  let batchLeft = 0, batchAD = 0n, batchYoung = false, batchDirty = false;
   const perPte = cp.cause === 'uffd-wp' || cp.cause === 'uffd-unprotect' ? KEv.uffdChangePte : KEv.changePte;
   for (let vpn = start; vpn < end; vpn++) {
     if (vpn === start || vpn % HPAGE_PMD_NR === 0) {
@@ -114,7 +121,31 @@ export function change_protection(k: Kernel, tlb: MmuGather, vma: Vma, start: nu
       }
       continue;
     }
-    let n = arch.pte_modify(old, newprot);
+    // 6.17+ (variant field changePteBatchesLargeFolios): the PTEs mapping consecutive pages of a
+    // large folio with the same bits but A and D are one batch. modify_prot_start_ptes() takes
+    // the first PTE and adds A (pte_mkyoung) and D (pte_mkdirty, which sets soft-dirty too) if any
+    // later PTE of the batch has them; every PTE of the batch is rebuilt from that one, so one
+    // young or dirty PTE makes the whole batch young or dirty, and the flush follows it.
+    let gathered = old;
+    if (v.changePteBatchesLargeFolios) {
+      if (batchLeft === 0) {
+        const nr = pte_special(old) ? 1 : folio_pte_batch_respect(k, mm, vpn, old, Math.min(end, vpn - (vpn % 512) + 512) - vpn);
+        batchLeft = nr;
+        batchAD = old & AD_BITS;
+        batchYoung = false;
+        batchDirty = false;
+        for (let i = 1; i < nr; i++) {
+          const e = mem.get(mm.pt.pteSlot(vpn + i));
+          batchYoung ||= pte_young(e);
+          batchDirty ||= pte_dirty(e);
+        }
+      }
+      batchLeft--;
+      gathered = (old & ~AD_BITS) | batchAD;
+      if (batchYoung) gathered = pte_mkyoung(gathered);
+      if (batchDirty) gathered = arch.pte_mkdirty(gathered);
+    }
+    let n = arch.pte_modify(gathered, newprot);
     if (cp.uffdWp) n = arch.pte_mkuffd_wp(n);
     else if (cp.uffdWpResolve) n = pte_clear_uffd_wp(n);
     if (cp.dirtyAcct && pte_dirty(n) && (pte_soft_dirty(n) || (vma.flags & VM_SOFTDIRTY) === 0)) {
@@ -141,7 +172,7 @@ export function change_protection(k: Kernel, tlb: MmuGather, vma: Vma, start: nu
       // above (or the hook) made it so; a cost profile may price it above a plain PTE change.
       if (pte_write(n) && !pte_write(old) && pte_dirty(n)) k.counters[KEv.mkwriteDirtyPte]++;
       k.setPte(mm, vma, vpn, slot, n);
-      tlb_flush_pte_change(k, tlb, vpn, old, n);
+      tlb_flush_pte_change(k, tlb, vpn, gathered, n);
       changed++;
     }
   }

@@ -91,6 +91,39 @@ export function page_remove_rmap(k: Kernel, pfn: number): void {
   f.freeHuge(base);
 }
 
+/**
+ * Does a process other than `mm` map any page of the large anon folio `base` (by PTE or PMD)?
+ * What the per-folio MM owner tracking of 6.15+ answers (folio_maybe_mapped_shared(), the
+ * FOLIO_MM_IDS_SHARED bit): exact while at most two processes map the folio; the kernel tracks two
+ * owners and may keep the bit set with three or more, which the model does not reproduce.
+ */
+export function folio_mapped_by_others(k: Kernel, mm: Mm, base: number): boolean {
+  const f = k.frames;
+  const first = f.index[base], nr = f.folioNr(base);
+  let total = 0, mine = 0;
+  for (let i = 0; i < nr; i++) {
+    total += f.mapcount[base + i];
+    const slot = mm.pt.pteSlot(first + i);
+    if (slot === -2) {
+      // a PMD leaf of `mm` (present or PROT_NONE) maps the folio: only a PMD-sized one, whole
+      if (pte_pfn(k.mmu.mem.get(mm.pt.pmdSlot(first + i, false))) === base) mine++;
+      continue;
+    }
+    if (slot < 0) continue;
+    const pte = k.mmu.mem.get(slot);
+    if (pte_present(pte) && pte_pfn(pte) === base + i) mine++;
+  }
+  return total > mine;
+}
+
+/** Mappings of every page of the large folio `base` (a PMD counts once per page). */
+export function folio_total_mapcount(k: Kernel, base: number): number {
+  const f = k.frames;
+  let n = 0;
+  for (let p = base, end = base + f.folioNr(base); p < end; p++) n += f.mapcount[p];
+  return n;
+}
+
 /** A new page-cache page for `index` of a file. */
 export function page_cache_add(k: Kernel, pfn: number, fileId: number, index: number, flags: number): void {
   const f = k.frames;

@@ -100,6 +100,20 @@ export const RULES: Readonly<Record<RuleField, Rule>> = {
       'v6.15-mm-owners': 'shared when any of its pages is mapped by another process (6.15, "mm/rmap: basic MM owner tracking for large folios (!hugetlb)"), for madvise and collapse alike',
     },
   },
+  changePteBatchesLargeFolios: {
+    where: 'change_pte_range() (mm/mprotect.c): modify_prot_start_ptes() / modify_prot_commit_ptes() over a folio_pte_batch',
+    values: {
+      false: 'one PTE at a time, each keeps its own A and D (5.19-6.3 read; until 6.16)',
+      true: 'PTEs of a large folio batched, the batch\'s gathered A and D written to all of them (6.17, "mm: Optimize mprotect() by PTE batching", release inferred; read in 6.18)',
+    },
+  },
+  wpReuseLargeFolio: {
+    where: 'do_wp_page() / wp_can_reuse_anon_folio() (mm/memory.c) for a non-exclusive page of a large anon folio',
+    values: {
+      'v5.19-folio-refcount': 'reused only when this PTE is the folio\'s only reference (5.19-6.3, read in each)',
+      'v6.15-mm-owners': 'reused when the folio is mapped more than once, by this process only, with no extra reference; a folio mapped once is copied (6.15, __wp_can_reuse_large_anon_folio() with "mm/rmap: basic MM owner tracking for large folios (!hugetlb)")',
+    },
+  },
   reclaimEmptyPteTables: {
     where: 'zap_pte_range() with CONFIG_PT_RECLAIM',
     values: { false: 'MADV_DONTNEED keeps empty PTE tables (<= 6.13)', true: 'frees a PTE table it empties whole (6.14, "mm: pgtable: reclaim empty PTE page in madvise(MADV_DONTNEED)")' },

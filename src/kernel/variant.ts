@@ -73,6 +73,23 @@ export type LargeFolioSharedTest =
    *  exact: shared when any page of the folio is mapped by another process */
   | 'v6.15-mm-owners';
 
+/**
+ * do_wp_page() / wp_can_reuse_anon_folio() (mm/memory.c) for a page of a large anon folio (a THP
+ * after its PMD was split, an mTHP) that is not PageAnonExclusive, e.g. after fork.
+ */
+export type WpReuseLargeFolioEra =
+  /** v5.19-v6.3 (read in each): the test is the folio's reference count, as for a small folio:
+   *  reused only when this PTE is the folio's only reference once its swap cache is freed (no
+   *  other page of the folio mapped by anyone, no PMD); otherwise copied. A release between 6.3
+   *  and 6.15 refused to reuse any page of a large folio (not modelled by any variant). */
+  | 'v5.19-folio-refcount'
+  /** v6.15+ (__wp_can_reuse_large_anon_folio(), with the per-folio MM owner tracking of "mm/rmap:
+   *  basic MM owner tracking for large folios (!hugetlb)"; read in 6.18): reused when the folio is
+   *  mapped more than once in all, only by this process, and has no reference beyond its mappings
+   *  (swap cache freed first); the page then becomes PageAnonExclusive. A folio mapped by this one
+   *  PTE alone is copied, so that it can be freed. */
+  | 'v6.15-mm-owners';
+
 /** What a hook sees for one PTE in change_pte_range (mprotect, uffd writeprotect). */
 export interface ChangePteContext {
   readonly vpn: number;
@@ -239,6 +256,11 @@ export interface KernelVariant {
    *  "mapped shared" (then its PTEs are skipped, neither split nor cleaned), and how a collapse
    *  counts shared pages against max_ptes_shared (khugepaged.ts). */
   readonly largeFolioSharedTest: LargeFolioSharedTest;
+  /** change_pte_range() handles the PTEs of a large folio in batches (folio_pte_batch) whose A and
+   *  D are gathered and written to every PTE of the batch (6.17+) */
+  readonly changePteBatchesLargeFolios: boolean;
+  /** do_wp_page(): when a write reuses a shared-looking page of a large anon folio instead of copying it */
+  readonly wpReuseLargeFolio: WpReuseLargeFolioEra;
   /** MADV_DONTNEED frees a PTE table it leaves empty when it covers the table's whole range (6.14+, pt_reclaim) */
   readonly reclaimEmptyPteTables: boolean;
   /** a module (absolute path or package name) exporting the hooks: how a variant with hooks
