@@ -40,6 +40,8 @@ const FIXTURE: ProbeResult[] = [
   stat('thp_zap', 230000, 'call'),
   stat('thp_fork', 448000, 'call'),
   stat('thp_fork_base', 201000, 'call'),
+  stat('thp_free_partial', 1168000, 'call'),
+  stat('thp_free_base', 7800, 'call'),
 ];
 
 const probe = (results: ProbeResult[]): ProbeOutput => ({ probe: 2, fast: false, reps: 7, tscGHz: 2.445, results });
@@ -67,7 +69,9 @@ test('THP prices from a fixture measurement: each is its measurement minus the o
   assert.equal(c.changeHugePmd.cycles, Math.round((18700 - c.syscallMprotect.cycles - base.tlbFlushRequest.cycles - 16 * base.invlpg.cycles) / 16));
   assert.equal(c.zapHugePmd.cycles, Math.round((230000 - base.syscallMadvise.cycles - base.tlbFlushRequest.cycles - 16 * base.invlpg.cycles) / 16));
   assert.equal(c.copyHugePmd.cycles, Math.round((448000 - 201000) / 64));
-  for (const ev of ['thpZero', 'thpCopy', 'fault.hugeAnonAlloc', 'fault.hugeZeroPage', 'fault.hugeZeroWpAlloc', 'splitHugePmd', 'collapseHugePage', 'fault.hugeWpReuse', 'changeHugePmd', 'zapHugePmd', 'copyHugePmd'] as const) {
+  // the folio split: the partial MADV_FREE difference minus the PMD split (this calibration's) and its flush
+  assert.equal(c.splitHugePage.cycles, 1168000 - 7800 - c.splitHugePmd.cycles - base.tlbFlushRequest.cycles - base.invlpg.cycles);
+  for (const ev of ['thpZero', 'thpCopy', 'fault.hugeAnonAlloc', 'fault.hugeZeroPage', 'fault.hugeZeroWpAlloc', 'splitHugePmd', 'collapseHugePage', 'fault.hugeWpReuse', 'changeHugePmd', 'zapHugePmd', 'copyHugePmd', 'splitHugePage'] as const) {
     assert.equal(c[ev].kind, 'measured', ev);
     assert.match(c[ev].source, /^measured: ptlab calibrate 2026-12-07, Test EPYC \(VM guest\), kernel 6\.18\.44/, ev);
     assert.equal(c[ev].samples, 14, ev);
@@ -81,8 +85,8 @@ test('THP prices from a fixture measurement: each is its measurement minus the o
   const cow = 32600 - 490 - c['fault.wpCopy'].cycles - base.pageAlloc.cycles - base.pageCopy.cycles - 2 * (base.tlbFlushRequest.cycles + base.invlpg.cycles);
   assert.match(c.splitHugePmd.note!, new RegExp(`cross-check.*= ${Math.round(cow)}`));
   // a THP price the host did not measure is the base's, estimate as before
-  assert.equal(c.splitHugePage.cycles, base.splitHugePage.cycles);
-  assert.equal(c.splitHugePage.kind, 'estimate');
+  assert.equal(c.thpAlloc.cycles, base.thpAlloc.cycles);
+  assert.equal(c.thpAlloc.kind, 'estimate');
 });
 
 test('THP paths a kernel does not take or a host could not measure keep the base price and say why', () => {
@@ -187,6 +191,17 @@ const MODEL_OPS: Record<string, () => Map<string, number>> = {
     for (let i = 0; i < 512; i++) k.access(b.mm, 0, b.s + i, 1);
     return minus(withThp, counted(k, () => k.mprotect(b.mm, 0, b.s + 256, 1, 'r')));
   },
+  thp_free_partial: () => {
+    const thp = newKernel();
+    const h = range(thp, 'hugepage');
+    // every page written, as the probe does: a split maps zero-filled subpages to the zero page (6.12+)
+    for (let i = 0; i < 512; i++) thp.access(h.mm, 0, h.s + i, 1);
+    const withThp = counted(thp, () => thp.madvise(h.mm, 0, h.s + 256, 1, 'free'));
+    const k = newKernel();
+    const b = range(k, 'nohugepage');
+    for (let i = 0; i < 512; i++) k.access(b.mm, 0, b.s + i, 1);
+    return minus(withThp, counted(k, () => k.madvise(b.mm, 0, b.s + 256, 1, 'free')));
+  },
   thp_collapse: () => {
     const k = newKernel();
     const { mm, s } = range(k, 'nohugepage');
@@ -244,7 +259,7 @@ for (const p of [...THP_PATHS, THP_COW_PATH] as ThpPath[]) {
   });
 }
 
-const THP_MEASUREMENTS = ['thp_fault', 'thp_clear_user', 'thp_zero_read_fault', 'thp_zero_wp_fault', 'thp_cow_fault', 'thp_split_mprotect', 'thp_split_base', 'thp_collapse', 'thp_copy_user', 'thp_wp_reuse_fault', 'thp_mprotect_whole', 'thp_zap', 'thp_fork', 'thp_fork_base'];
+const THP_MEASUREMENTS = ['thp_fault', 'thp_clear_user', 'thp_zero_read_fault', 'thp_zero_wp_fault', 'thp_cow_fault', 'thp_split_mprotect', 'thp_split_base', 'thp_collapse', 'thp_copy_user', 'thp_wp_reuse_fault', 'thp_mprotect_whole', 'thp_zap', 'thp_fork', 'thp_fork_base', 'thp_free_partial', 'thp_free_base'];
 
 test('the probe measures the THP paths on this host, or says for each why not', { skip: probeSkipReason ? `skipped: ${probeSkipReason}` : false, timeout: 120_000 }, () =>
   withTempProbeCache(async () => {

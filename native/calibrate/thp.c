@@ -23,6 +23,11 @@
  *  thp_collapse         MADV_COLLAPSE (6.1+) of 512 present 4 KiB PTEs: a new THP, 2 MiB copied,
  *                       the PTE table freed, the range flushed, the PMD mapped
  *  thp_copy_user        2 MiB copied from user space with rep movsb, 4 KiB at a time
+ *  thp_free_partial     MADV_FREE of one 4 KiB page inside a THP: madvise_free_huge_pmd splits the
+ *                       folio (split_folio: the PMD split, then 512 order-0 folios), then the PTE
+ *                       is freed; thp_free_base is the same call inside 4 KiB pages (thp_split_page
+ *                       in /proc/vmstat must grow by one per call). Every page is written first:
+ *                       from 6.12 a split maps zero-filled subpages to the shared zero page.
  *  thp_wp_reuse_fault   write to a THP after fork and the child's exit: do_huge_pmd_wp_page finds
  *                       the folio's only reference and reuses it (the PMD made writable in place)
  *  thp_mprotect_whole   mprotect(PROT_READ) of 16 whole THPs in one call: change_huge_pmd on each
@@ -150,7 +155,22 @@ static int thp_reps(void) {
 /* names of the measurements below, for the "not measured" errors */
 static const char *const THP_NAMES[] = {"thp_fault",       "thp_clear_user",     "thp_zero_read_fault", "thp_zero_wp_fault", "thp_cow_fault",
                                         "thp_split_mprotect", "thp_split_base", "thp_collapse",        "thp_copy_user",     "thp_wp_reuse_fault",
-                                        "thp_mprotect_whole", "thp_zap"};
+                                        "thp_mprotect_whole", "thp_zap",        "thp_free_partial",    "thp_free_base"};
+
+/* a counter of /proc/vmstat (thp_split_page, ...), or -1 */
+static long vmstat(const char *name) {
+  FILE *f = fopen("/proc/vmstat", "r");
+  char key[64];
+  long v, out = -1;
+  if (!f) return -1;
+  while (fscanf(f, "%63s %ld", key, &v) == 2)
+    if (!strcmp(key, name)) {
+      out = v;
+      break;
+    }
+  fclose(f);
+  return out;
+}
 
 /* n THPs of a fresh MADV_HUGEPAGE region, written; -1 with errno when the mapping fails, -2 when
  * the writes did not get THPs (AnonHugePages in *kb) */
@@ -423,6 +443,63 @@ static void measure_thp_collapse(void) {
   emit_samples("thp_copy_user", "page", c, reps, what_copy);
 }
 
+/* thp_free_partial and thp_free_base: MADV_FREE of one page inside each 2 MiB range */
+static void measure_thp_free_partial(void) {
+  const char *what = "madvise(MADV_FREE) of one 4 KiB page inside a THP (split_folio: PMD split and 512 order-0 folios, then 1 PTE), per call";
+  const char *what_base = "madvise(MADV_FREE) of one 4 KiB page inside a 4 KiB-mapped 2 MiB range, per call";
+  size_t n = 8;
+  int reps = thp_reps();
+  double s[MAX_SAMPLES], b[MAX_SAMPLES];
+  for (int r = 0; r < reps; r++) {
+    struct hregion h, base;
+    long kb;
+    int rc = thp_region(&h, n, &kb);
+    if (rc) {
+      thp_region_error("thp_free_partial", what, rc, kb, n);
+      emit_error("thp_free_base", what_base, "not measured: no THPs");
+      return;
+    }
+    /* every page non-zero: from 6.12 a split maps zero-filled subpages to the shared zero page
+     * (checking each for zeros), which would make this a different path */
+    write_pages(h.p, n * HPAGE_PAGES, 64);
+    if (hmap(&base, n, MADV_NOHUGEPAGE)) {
+      hunmap(&h);
+      emit_error("thp_free_partial", what, "mmap failed: %s", strerror(errno));
+      emit_error("thp_free_base", what_base, "mmap failed");
+      return;
+    }
+    write_pages(base.p, n * HPAGE_PAGES, 64);
+    long split0 = vmstat("thp_split_page");
+    double t_thp = 0, t_base = 0;
+    for (size_t i = 0; i < n; i++) {
+      double t0 = cpu_cycles();
+      rc |= madvise(h.p + i * HPAGE + 256 * PAGE, PAGE, MADV_FREE);
+      double t1 = cpu_cycles();
+      rc |= madvise(base.p + i * HPAGE + 256 * PAGE, PAGE, MADV_FREE);
+      t_thp += t1 - t0;
+      t_base += cpu_cycles() - t1;
+    }
+    long splits = vmstat("thp_split_page") - split0;
+    kb = anon_huge_kb_in(h.p, n * HPAGE);
+    hunmap(&h);
+    hunmap(&base);
+    if (rc) {
+      emit_error("thp_free_partial", what, "madvise(MADV_FREE) failed: %s", strerror(errno));
+      emit_error("thp_free_base", what_base, "madvise failed");
+      return;
+    }
+    if (kb != 0 || (split0 >= 0 && splits < (long)n)) {
+      emit_error("thp_free_partial", what, "after the calls %ld kB of AnonHugePages are mapped (want 0) and thp_split_page grew by %ld (want >= %zu): the folios were not split; no price recorded", kb, splits, n);
+      emit_error("thp_free_base", what_base, "not measured: no split to compare with");
+      return;
+    }
+    s[r] = t_thp / (double)n;
+    b[r] = t_base / (double)n;
+  }
+  emit_samples("thp_free_partial", "call", s, reps, what);
+  emit_samples("thp_free_base", "call", b, reps, what_base);
+}
+
 /* thp_wp_reuse_fault: the child is gone, so the PMD's folio has one reference again */
 static void measure_thp_wp_reuse(void) {
   const char *what = "write to a THP after fork and the child's exit (do_huge_pmd_wp_page reuses the folio: PMD made writable in place), per fault";
@@ -562,4 +639,5 @@ static void measure_thp(void) {
   measure_thp_collapse();
   measure_thp_wp_reuse();
   measure_thp_whole();
+  measure_thp_free_partial();
 }

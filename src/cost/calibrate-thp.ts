@@ -79,6 +79,13 @@ export const THP_PATHS: readonly ThpPath[] = [
     what: 'mprotect(PROT_READ) of one page inside a THP - the same call inside a 4 KiB-mapped range (both split the VMA; AnonHugePages 0 after)',
   },
   {
+    probe: 'thp_free_partial',
+    baseline: 'thp_free_base',
+    target: 'splitHugePage',
+    terms: { splitHugePmd: 1, tlbFlushRequest: 1, invlpg: 1 },
+    what: 'MADV_FREE of one page inside a THP - the same call inside a 4 KiB-mapped range (split_folio; AnonHugePages 0 and thp_split_page grown after)',
+  },
+  {
     probe: 'thp_collapse',
     target: 'collapseHugePage',
     terms: { syscallMadvise: 1, thpAlloc: 1, thpCopy: 1, tlbFlushRequest: 1, flushPcid: 1 },
