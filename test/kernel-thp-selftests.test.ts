@@ -25,6 +25,7 @@ import { Kernel } from '../src/kernel/kernel';
 import type { Mm } from '../src/kernel/mm';
 import type { Vma } from '../src/kernel/vma';
 import { PG_nonzero } from '../src/kernel/frames';
+import { KEv } from '../src/kernel/events';
 import { MadviseError } from '../src/kernel/madvise';
 import { consistency } from './helpers/kernel-harness';
 import { compileSpec } from '../src/lab/compile';
@@ -343,13 +344,14 @@ for (const v of MADV_COLLAPSE) {
     assert.deepEqual(consistency(k), []);
   });
 
-  test(`${v}: MADV_COLLAPSE goes on past a read-only range (SCAN_PAGE_RO) but stops at a range with no PTE table (SCAN_PMD_NONE), leaving later ranges alone`, () => {
-    // [written][read only: zero-page PTEs][written]: the middle fails, the others collapse
+  test(`${v}: MADV_COLLAPSE goes on past a range with a uffd-wp PTE (SCAN_PTE_UFFD_WP) but stops at one with no PTE table (SCAN_PMD_NONE), and visits no VMA after a failed one`, () => {
+    // one VMA, registered for uffd-wp and written whole (so no none PTE meets userfaultfd_armed()):
+    // [collapses][a uffd-wp PTE][collapses]
     const a = machine(v, 3);
-    a.write(0, 1);
-    a.read(HPAGE, HPAGE + 4);
-    a.write(2 * HPAGE, 2 * HPAGE + 1);
-    assert.throws(() => a.k.madvise(a.mm, 0, a.p, 3 * HPAGE, 'collapse'), /SCAN_PAGE_RO/);
+    a.k.uffdRegister(a.mm, a.p, 3 * HPAGE, ['wp']);
+    a.write(0, 3 * HPAGE);
+    a.k.uffdWriteprotect(a.mm, 0, a.p + HPAGE + 5, 1, true);
+    assert.throws(() => a.k.madvise(a.mm, 0, a.p, 3 * HPAGE, 'collapse'), /SCAN_PTE_UFFD_WP/);
     assert.deepEqual([0, 1, 2].map((i) => a.k.inspect(a.mm, a.p + i * HPAGE).huge), [true, false, true]);
     // [written][never touched: no PTE table][written]: the call returns at the middle range
     const b = machine(v, 3);
@@ -357,6 +359,32 @@ for (const v of MADV_COLLAPSE) {
     b.write(2 * HPAGE, 2 * HPAGE + 1);
     assert.throws(() => b.k.madvise(b.mm, 0, b.p, 3 * HPAGE, 'collapse'), /SCAN_PMD_NONE/);
     assert.deepEqual([0, 1, 2].map((i) => b.k.inspect(b.mm, b.p + i * HPAGE).huge), [true, false, false]);
+    // two VMAs (the first registered for uffd-wp, with a protected PTE): the second is not visited
+    const c = machine(v, 3);
+    c.write(0, 3 * HPAGE);
+    c.k.uffdRegister(c.mm, c.p, HPAGE, ['wp']);
+    c.k.uffdWriteprotect(c.mm, 0, c.p + 5, 1, true);
+    assert.equal(c.mm.vmas.length, 2);
+    assert.throws(() => c.k.madvise(c.mm, 0, c.p, 3 * HPAGE, 'collapse'), /SCAN_PTE_UFFD_WP/);
+    assert.deepEqual([0, 1, 2].map((i) => c.k.inspect(c.mm, c.p + i * HPAGE).huge), [false, false, false]);
+  });
+
+  test(`${v}: MADV_COLLAPSE of a range whose every PTE is read-only ${v === 'linux-6.18' ? 'collapses it (read-only collapse, seen on the 6.18.44 host)' : 'fails with SCAN_PAGE_RO'}`, () => {
+    const m = machine(v, 1);
+    m.write(0, 8);
+    m.read(100, 104); // zero-page PTEs
+    m.k.mprotect(m.mm, 0, m.p, HPAGE, 'r');
+    assert.equal(m.k.inspect(m.mm, m.p).write, false);
+    if (m.k.variant.collapseNeedsWritablePte) {
+      assert.throws(() => m.k.madvise(m.mm, 0, m.p, HPAGE, 'collapse'), /SCAN_PAGE_RO/);
+      assert.equal(m.k.inspect(m.mm, m.p).huge, false);
+      return;
+    }
+    m.k.madvise(m.mm, 0, m.p, HPAGE, 'collapse');
+    const s = m.k.inspect(m.mm, m.p + 3);
+    assert.deepEqual([s.huge, s.write, s.dirty, s.exclusive], [true, false, true, true], 'a read-only PMD: maybe_pmd_mkwrite() needs VM_WRITE');
+    assert.equal(m.k.frames.flags[s.pfn] & PG_nonzero, PG_nonzero, 'the data was copied');
+    assert.deepEqual(consistency(m.k), []);
   });
 }
 
@@ -421,6 +449,7 @@ test('khugepaged counts shared pages by page_mapcount() up to 6.9 and by folio_m
     k.madvise(child, 0, p, 1, 'nohugepage'); // the child's PMD is split...
     k.madvise(child, 0, p, HPAGE, 'hugepage'); // ...and its VMA eligible again
     k.access(child, 0, p + 1, 1); // a CoW copy: a writable, young PTE (the rest are read-only and old)
+    k.madvise(parent, 0, p, HPAGE, 'nohugepage'); // (khugepaged leaves the parent's range alone)
     k.madvise(parent, 0, p, 300, 'dontneed'); // the parent keeps 212 pages of the folio mapped
     assert.equal(k.inspect(child, p).thp, true);
     const r = k.khugepagedScan().filter((a) => a.process === 'child');
@@ -451,3 +480,207 @@ test('spec: a khugepaged step runs one full scan with machine.khugepaged limits;
   assert.equal(r.steps[6].counters.events.collapseHugePage, 1);
   assert.throws(() => parseSpec(spec(600)), (e: unknown) => e instanceof SpecError && /machine\.khugepaged\.maxPtesNone/.test(e.message));
 });
+
+// ---- userfaultfd write-protect on THPs: the selftests' pagemap checks (PM_UFFD_WP, PM_MMAP_EXCLUSIVE) ----
+
+/** pagemap_test_fork(): fork, read the child's PM_UFFD_WP of the first page, and let the child exit. */
+function pagemapTestFork(k: Kernel, mm: Mm, p: number): boolean {
+  const child = k.fork(mm, `child${k.procs.size}`, 0);
+  const wp = k.inspect(child, p).uffdWp;
+  k.munmap(child, 'area', 0); // the child exits: exit_mmap() unmaps everything
+  return wp;
+}
+
+/**
+ * userfaultfd.c userfaultfd_pagemap_test(page_size * 512) (5.13-6.3, "pagemap on memory with THP"),
+ * and uffd-unit-tests.c's wp-fork / wp-fork-with-event (6.4+) run on the same THP-backed area:
+ * PM_UFFD_WP after protecting a THP, dropped in a child without UFFD_FEATURE_EVENT_FORK and kept
+ * with it, kept across MADV_PAGEOUT of the whole THP, cleared by unprotect, and gone after the page
+ * is faulted back in.
+ */
+for (const v of LINUX) {
+  for (const withEvent of [false, true]) {
+    test(`userfaultfd.c pagemap on memory with THP / uffd-unit-tests.c wp-fork${withEvent ? '-with-event' : ''} on a THP (${v})`, () => {
+      const k = new Kernel({ variant: v, cpus: 2, strict: true });
+      const mm = k.process('main');
+      const p = k.mmap(mm, { region: 'area', pages: HPAGE, kind: 'anon-private' }).start;
+      k.madvise(mm, 0, p, HPAGE, 'hugepage'); // "This is a thp test"
+      k.uffdRegister(mm, p, HPAGE, ['wp'], withEvent ? ['event-fork'] : []);
+      assert.ok(k.access(mm, 0, p, 1)); // touch the page: a THP
+      assert.equal(k.inspect(mm, p).huge, true);
+      k.uffdWriteprotect(mm, 0, p, HPAGE, true);
+      let s = k.inspect(mm, p);
+      assert.deepEqual([s.uffdWp, s.huge], [true, true], 'pagemap_check_wp(value, true) on the PMD');
+      assert.equal(pagemapTestFork(k, mm, p), withEvent, withEvent ? 'the child keeps uffd-wp (EVENT_FORK)' : 'the child drops uffd-wp');
+      assert.equal(k.inspect(mm, p).mappedExclusively, true, 'PM_MMAP_EXCLUSIVE again once the child exited (PAGEOUT needs it)');
+      k.madvise(mm, 0, p, HPAGE, 'pageout');
+      s = k.inspect(mm, p);
+      assert.deepEqual([s.entry, s.uffdWp], ['swap', true], 'uffd-wp should persist even swapped out');
+      assert.equal(pagemapTestFork(k, mm, p), withEvent, 'a swap entry in the child: the same rule');
+      k.uffdWriteprotect(mm, 0, p, 1, false); // unprotect one page: a swap PTE change
+      assert.equal(k.inspect(mm, p).uffdWp, false);
+      assert.equal(k.inspect(mm, p + 1).uffdWp, true, 'the rest of the range stays protected');
+      assert.ok(k.access(mm, 0, p, 1)); // fault the page in from swap
+      s = k.inspect(mm, p);
+      assert.deepEqual([s.present, s.uffdWp, s.write], [true, false, true]);
+      assert.deepEqual(consistency(k), []);
+    });
+  }
+}
+
+test('uffd-unit-tests.c wp-unpopulated on a THP-eligible range (6.4+): markers live in a PTE table, so the next write is a uffd-wp fault on a 4 KiB page, not a THP', () => {
+  for (const v of LINUX) {
+    const k = new Kernel({ variant: v, cpus: 2, strict: true });
+    const mm = k.process('main');
+    const p = k.mmap(mm, { region: 'area', pages: HPAGE, kind: 'anon-private' }).start;
+    k.madvise(mm, 0, p, HPAGE, 'hugepage');
+    if (!k.variant.uffdWpUnpopulated) {
+      assert.throws(() => k.uffdRegister(mm, p, HPAGE, ['wp'], ['wp-unpopulated']), /WP_UNPOPULATED needs Linux 6\.4/, v);
+      continue;
+    }
+    k.uffdRegister(mm, p, HPAGE, ['wp'], ['wp-unpopulated']);
+    // test applying a PTE marker to unpopulated anon memory, and unprotecting it
+    k.uffdWriteprotect(mm, 0, p, 1, true);
+    assert.deepEqual([k.inspect(mm, p).entry, k.inspect(mm, p).uffdWp], ['marker', true], v);
+    k.uffdWriteprotect(mm, 0, p, 1, false);
+    assert.equal(k.inspect(mm, p).uffdWp, false);
+    // zap on an anon marker drops it
+    k.uffdWriteprotect(mm, 0, p, 1, true);
+    k.madvise(mm, 0, p, 1, 'dontneed');
+    assert.equal(k.inspect(mm, p).uffdWp, false);
+    // fault in after the marker was removed: not protected
+    assert.ok(k.access(mm, 0, p, 1));
+    assert.equal(k.inspect(mm, p).uffdWp, false);
+    k.madvise(mm, 0, p, 1, 'dontneed');
+    // protect the whole 2 MiB range while it is unpopulated: 512 markers in a PTE table...
+    k.uffdWriteprotect(mm, 0, p, HPAGE, true);
+    assert.equal(k.inspect(mm, p + 7).entry, 'marker');
+    // ...so a write there takes the PTE path: a uffd-wp fault, resolved on a 4 KiB page
+    const wpFaults = k.counters[KEv['fault.uffdWp']];
+    assert.ok(k.access(mm, 0, p + 7, 1));
+    const s = k.inspect(mm, p + 7);
+    assert.deepEqual([s.huge, s.present, s.uffdWp], [false, true, false], `${v}: the handler unprotected one 4 KiB page`);
+    assert.equal(k.counters[KEv['fault.uffdWp']] - wpFaults, 1, 'one uffd-wp fault');
+    assert.equal(k.inspect(mm, p + 8).entry, 'marker', 'its neighbours keep their markers');
+    assert.deepEqual(consistency(k), []);
+  }
+});
+
+// ---- cow.c (6.2+ selftest; the CoW rules it checks hold in every modelled release) ----
+
+type ThpRun = 'pmd' | 'pmd-swapout' | 'pte' | 'pte-swapout' | 'single-pte' | 'single-pte-swapout';
+
+/**
+ * do_run_with_thp(): a PMD-mapped THP in a MADV_HUGEPAGE area, filled; then PTE-mapped by a
+ * temporary mprotect(PROT_READ) of its second page, or cut to its first page by MADV_DONTNEED
+ * of the rest; the swapout runs page the range out (range_is_swapped). Returns the size tested.
+ */
+function runWithThp(k: Kernel, mm: Mm, p: number, run: ThpRun): number {
+  k.madvise(mm, 0, p, HPAGE, 'hugepage');
+  for (let i = 0; i < HPAGE; i++) assert.ok(k.access(mm, 0, p + i, 1));
+  assert.equal(k.inspect(mm, p + HPAGE - 1).huge, true, 'a THP was populated');
+  let size = HPAGE;
+  if (run.startsWith('pte') || run.startsWith('single-pte')) {
+    k.mprotect(mm, 0, p + 1, 1, 'r');
+    k.mprotect(mm, 0, p + 1, 1, 'rw');
+    assert.equal(k.inspect(mm, p).huge, false);
+    assert.equal(k.inspect(mm, p).thp, true, 'a PTE-mapped THP');
+  }
+  if (run.startsWith('single-pte')) {
+    k.madvise(mm, 0, p + 1, HPAGE - 1, 'dontneed');
+    size = 1;
+  }
+  if (run.endsWith('swapout')) {
+    k.madvise(mm, 0, p, size, 'pageout');
+    for (let i = 0; i < size; i++) assert.equal(k.inspect(mm, p + i).entry, 'swap', 'range_is_swapped');
+  }
+  return size;
+}
+
+/** The frame a process reads at `vpn` (reading it, as memcpy does: a swap-in where need be). */
+function readFrame(k: Kernel, mm: Mm, vpn: number): number {
+  assert.ok(k.access(mm, 1, vpn, 0));
+  const s = k.inspect(mm, vpn);
+  assert.ok(s.present);
+  return s.pfn;
+}
+
+/** do_test_cow_in_parent() with child_memcmp_fn: the child must not see the parent's writes. */
+function cowInParent(k: Kernel, mm: Mm, p: number, size: number, mprotect: boolean): void {
+  const child = k.fork(mm, `child${k.procs.size}`, 0);
+  const old = Array.from({ length: size }, (_, i) => readFrame(k, child, p + i)); // backup the original content
+  if (mprotect) {
+    k.mprotect(mm, 0, p, size, 'r');
+    k.mprotect(mm, 0, p, size, 'rw');
+  }
+  for (let i = 0; i < size; i++) assert.ok(k.access(mm, 0, p + i, 1)); // memset(mem, 0xff, size)
+  for (let i = 0; i < size; i++) {
+    const seen = readFrame(k, child, p + i);
+    assert.equal(seen, old[i], `page ${i}: the child still reads the old values`);
+    assert.notEqual(k.inspect(mm, p + i).pfn, seen, `page ${i}: No leak from parent into child`);
+  }
+  assert.deepEqual(consistency(k), []);
+}
+
+for (const v of LINUX) {
+  for (const run of ['pmd', 'pmd-swapout', 'pte', 'pte-swapout', 'single-pte', 'single-pte-swapout'] as const) {
+    for (const mprotect of [false, true]) {
+      test(`cow.c Basic COW after fork()${mprotect ? ' with mprotect() optimization' : ''} ... with ${run} THP (${v})`, () => {
+        const k = new Kernel({ variant: v, cpus: 2, strict: true });
+        const mm = k.process('main');
+        const p = k.mmap(mm, { region: 'mem', pages: HPAGE, kind: 'anon-private' }).start;
+        cowInParent(k, mm, p, runWithThp(k, mm, p, run), mprotect);
+      });
+    }
+  }
+  test(`cow.c "Other mapping not modified" ... with huge zeropage (${v}): a write to one mapping of the huge zero page leaves the other reading zeros`, () => {
+    const k = new Kernel({ variant: v, cpus: 2, strict: true, thp: { enabled: 'madvise', useZeroPage: true } });
+    const mm = k.process('main');
+    const mem = k.mmap(mm, { region: 'mem', pages: HPAGE, kind: 'anon-private' }).start;
+    const smem = k.mmap(mm, { region: 'smem', pages: HPAGE, kind: 'anon-private', prot: 'r' }).start;
+    k.madvise(mm, 0, mem, HPAGE, 'hugepage');
+    k.madvise(mm, 0, smem, HPAGE, 'hugepage');
+    k.access(mm, 0, mem, 0);
+    k.access(mm, 0, smem, 0);
+    const zero = k.inspect(mm, smem + 1);
+    assert.deepEqual([k.inspect(mm, mem + 1).huge, zero.huge, zero.special], [true, true, true], 'both map the huge zero page');
+    for (let i = 0; i < HPAGE; i++) assert.ok(k.access(mm, 0, mem + i, 1));
+    const s = k.inspect(mm, smem + 1);
+    assert.deepEqual([s.special, s.pfn], [true, zero.pfn], 'smem still maps the huge zero page');
+    assert.equal(k.frames.flags[k.inspect(mm, mem + 1).pfn] & PG_nonzero, PG_nonzero);
+  });
+}
+
+for (const v of MADV_COLLAPSE) {
+  for (const when of ['before fork()', 'after fork() (fully shared)'] as const) {
+    test(`cow.c Basic COW after fork() when collapsing ${when} (${v})`, () => {
+      const k = new Kernel({ variant: v, cpus: 2, strict: true });
+      const mm = k.process('main');
+      const p = k.mmap(mm, { region: 'mem', pages: HPAGE, kind: 'anon-private' }).start;
+      runWithThp(k, mm, p, 'pmd');
+      // trigger PTE-mapping the THP by temporarily mapping a single subpage R/O
+      k.mprotect(mm, 0, p + 1, 1, 'r');
+      k.mprotect(mm, 0, p + 1, 1, 'rw');
+      if (when === 'before fork()') k.madvise(mm, 0, p, HPAGE, 'collapse');
+      const child = k.fork(mm, 'child', 0);
+      const old = Array.from({ length: HPAGE }, (_, i) => readFrame(k, child, p + i));
+      if (when !== 'before fork()') {
+        // collapse before anyone modified the COW-shared page: fork write-protected every PTE, so
+        // a kernel that needs a writable PTE fails the call and the selftest skips the case
+        if (k.variant.collapseNeedsWritablePte) {
+          assert.throws(() => k.madvise(mm, 0, p, HPAGE, 'collapse'), /SCAN_PAGE_RO/, 'ksft_test_result_skip("MADV_COLLAPSE failed")');
+          return;
+        }
+        k.madvise(mm, 0, p, HPAGE, 'collapse');
+      }
+      assert.equal(k.inspect(mm, p).huge, true);
+      for (let i = 0; i < HPAGE; i++) assert.ok(k.access(mm, 0, p + i, 1));
+      for (let i = 0; i < HPAGE; i++) {
+        const seen = readFrame(k, child, p + i);
+        assert.equal(seen, old[i], `page ${i}: No leak from parent into child`);
+        assert.notEqual(k.inspect(mm, p + i).pfn, seen);
+      }
+      assert.deepEqual(consistency(k), []);
+    });
+  }
+}

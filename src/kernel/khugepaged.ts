@@ -19,8 +19,10 @@
  *    folio_likely_mapped_shared() in 6.10-6.14 and folio_maybe_mapped_shared() from 6.15 (variant
  *    field largeFolioSharedTest);
  *    khugepaged only: a PTE is `referenced` when it is young or its folio has PG_referenced.
- *    At the end: no writable PTE fails (SCAN_PAGE_RO); khugepaged also fails with no referenced
- *    PTE, or with swap PTEs and fewer than 256 referenced (SCAN_LACK_REFERENCED_PAGE).
+ *    At the end: no writable PTE fails (SCAN_PAGE_RO) up to the kernel the 6.18 variant models,
+ *    which collapses read-only ranges too (variant field collapseNeedsWritablePte); khugepaged
+ *    also fails with no referenced PTE, or with swap PTEs and fewer than 256 referenced
+ *    (SCAN_LACK_REFERENCED_PAGE).
  *  - collapse_huge_page: swap PTEs are swapped in first (__collapse_huge_page_swapin: a read
  *    do_swap_page each), then the PMD is cleared and the range flushed (pmdp_collapse_flush, a
  *    flush_tlb_range at 4 KiB stride, so a full flush) and __collapse_huge_page_isolate checks
@@ -36,7 +38,7 @@
  *    SCAN_PTE_NON_PRESENT, SCAN_PTE_UFFD_WP, SCAN_PAGE_RO, SCAN_LACK_REFERENCED_PAGE and the page
  *    lock/count/LRU results, and stops for any other (e.g. SCAN_PMD_NONE, a range with no PTE
  *    table: find_pmd_or_thp_or_none reports it apart since 34488399fa08, 6.1); it fails unless
- *    every range ended PMD-mapped.
+ *    every range ended PMD-mapped, and madvise_walk_vmas() visits no VMA after one that failed.
  *  - khugepaged_scan_mm_slot: each VMA for which thp_vma_allowable_order with TVA_ENFORCE_SYSFS
  *    holds (anonymous with an anon_vma, no VM_NOHUGEPAGE, `enabled` always, or madvise and
  *    VM_HUGEPAGE; the daemon does not run at all with `never`), its 2 MiB ranges in address order.
@@ -159,7 +161,7 @@ function hpage_collapse_scan_pmd(k: Kernel, mm: Mm, vma: Vma, haddr: number, cc:
     if (collapse_page_shared(k, mm, pfn) && ++shared > lim.maxPtesShared && cc.isKhugepaged) return out('SCAN_EXCEED_SHARED_PTE');
     if (cc.isKhugepaged && referenced(k, pte, pfn)) refs++;
   }
-  if (!writable) return out('SCAN_PAGE_RO');
+  if (!writable && k.variant.collapseNeedsWritablePte) return out('SCAN_PAGE_RO');
   if (cc.isKhugepaged && (refs === 0 || (unmapped > 0 && refs < HPAGE_NR / 2))) return out('SCAN_LACK_REFERENCED_PAGE');
   return out('SCAN_SUCCEED');
 }
@@ -183,7 +185,7 @@ function collapse_huge_page_isolate(k: Kernel, mm: Mm, vma: Vma, table: number, 
     if (cc.isKhugepaged && referenced(k, pte, pfn)) refs++;
     if (pte_write(pte)) writable = true;
   }
-  if (!writable) return 'SCAN_PAGE_RO';
+  if (!writable && k.variant.collapseNeedsWritablePte) return 'SCAN_PAGE_RO';
   if (cc.isKhugepaged && refs === 0) return 'SCAN_LACK_REFERENCED_PAGE';
   return 'SCAN_SUCCEED';
 }
@@ -285,6 +287,8 @@ export function madvise_collapse(k: Kernel, mm: Mm, cpu: number, start: number, 
       lastFail = result;
       if (!MADV_COLLAPSE_CONTINUES.has(result)) break vmas; // the call returns at once
     }
+    // madvise_walk_vmas() stops at the first VMA whose madvise_collapse() returned an error
+    if (lastFail) break;
   }
   if (lastFail) {
     const why = attempts.filter((a) => a.result !== 'SCAN_SUCCEED' && a.result !== 'SCAN_PMD_MAPPED').map((a) => `page ${a.vpn - start}: ${a.result}`);

@@ -114,6 +114,14 @@ export const RULES: Readonly<Record<RuleField, Rule>> = {
       'v6.15-mm-owners': 'reused when the folio is mapped more than once, by this process only, with no extra reference; a folio mapped once is copied (6.15, __wp_can_reuse_large_anon_folio() with "mm/rmap: basic MM owner tracking for large folios (!hugetlb)")',
     },
   },
+  collapseNeedsWritablePte: {
+    where: 'hpage_collapse_scan_pmd(), __collapse_huge_page_isolate() (mm/khugepaged.c)',
+    values: {
+      true: 'a range with no writable PTE is refused, SCAN_PAGE_RO (5.19 up to at least 6.14, read in the source)',
+      false:
+        'read-only ranges collapse too (Dev Jain, "mm: enable khugepaged anonymous collapse on non-writable regions" and "mm: drop all references of writable and SCAN_PAGE_RO", posted 2025-09-03; the 6.18.44 host collapses a range whose every PTE is read-only, so the 6.18 variant has it; the release it entered mainline is not confirmed from a tag)',
+    },
+  },
   reclaimEmptyPteTables: {
     where: 'zap_pte_range() with CONFIG_PT_RECLAIM',
     values: { false: 'MADV_DONTNEED keeps empty PTE tables (<= 6.13)', true: 'frees a PTE table it empties whole (6.14, "mm: pgtable: reclaim empty PTE page in madvise(MADV_DONTNEED)")' },

@@ -261,6 +261,10 @@ export interface KernelVariant {
   readonly changePteBatchesLargeFolios: boolean;
   /** do_wp_page(): when a write reuses a shared-looking page of a large anon folio instead of copying it */
   readonly wpReuseLargeFolio: WpReuseLargeFolioEra;
+  /** hpage_collapse_scan_pmd() / __collapse_huge_page_isolate() refuse a range with no writable
+   *  PTE (SCAN_PAGE_RO): up to the 6.18 variant's kernel, which collapses read-only ranges too
+   *  (Dev Jain, "mm: enable khugepaged anonymous collapse on non-writable regions") */
+  readonly collapseNeedsWritablePte: boolean;
   /** MADV_DONTNEED frees a PTE table it leaves empty when it covers the table's whole range (6.14+, pt_reclaim) */
   readonly reclaimEmptyPteTables: boolean;
   /** a module (absolute path or package name) exporting the hooks: how a variant with hooks

@@ -47,6 +47,7 @@ const linux519: KernelVariant = Object.freeze({
   largeFolioSharedTest: 'v5.19-first-page-mapcount',
   wpReuseLargeFolio: 'v5.19-folio-refcount',
   changePteBatchesLargeFolios: false,
+  collapseNeedsWritablePte: true,
   reclaimEmptyPteTables: false,
   hooks: {},
 });
@@ -105,6 +106,7 @@ const linux618 = deriveVariant(linux63, {
     'mm: thp: support allocation of anonymous multi-size THP (Ryan Roberts, v6.8)',
     'mm: madvise: avoid split during MADV_PAGEOUT and MADV_COLD (Ryan Roberts, v6.10); mm/madvise: optimize lazyfreeing with mTHP in madvise_free (Lance Yang, v6.10)',
     'mm: pgtable: reclaim empty PTE page in madvise(MADV_DONTNEED) (Qi Zheng, v6.14, CONFIG_PT_RECLAIM)',
+    '20250903054635.19949-*-dev.jain@arm.com mm: enable khugepaged anonymous collapse on non-writable regions; mm: drop all references of writable and SCAN_PAGE_RO (posted 2025-09-03; seen on this 6.18.44 host, mainline release not read from a tag)',
     'd61ea1cb0095 userfaultfd: UFFD_FEATURE_WP_ASYNC (v6.7): vma_can_userfault() accepts any memory in wp-only mode with WP_ASYNC',
     'c18160dba5ff mm: swap: reuse exclusive folio directly instead of wp page faults (v6.11)',
     '20240223041550.77157-1-21cnbao@gmail.com mm: madvise: pageout: ignore references rather than clearing young (v6.9, inferred from the posting date)',
@@ -120,6 +122,7 @@ const linux618 = deriveVariant(linux63, {
   largeFolioSharedTest: 'v6.15-mm-owners',
   wpReuseLargeFolio: 'v6.15-mm-owners',
   changePteBatchesLargeFolios: true,
+  collapseNeedsWritablePte: false,
   reclaimEmptyPteTables: true,
   uffdWpUnpopulated: true,
   uffdWpAsync: true,

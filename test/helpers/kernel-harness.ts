@@ -91,12 +91,19 @@ export function consistency(k: Kernel): string[] {
     }
   }
   for (const file of k.files.values()) for (const s of file.swapped.values()) swapRefs.set(s, (swapRefs.get(s) ?? 0) + 1);
+  const partlyMappedFolio = (pfn: number): boolean => {
+    const base = f.head[pfn];
+    if (base === 0) return false;
+    for (let p = base; p < base + f.folioNr(base); p++) if ((count.get(p) ?? 0) > 0 || f.flags[p] & PG_swapcache) return true;
+    return false;
+  };
   for (let pfn = 2; pfn < f.limit; pfn++) {
     const fl = f.flags[pfn];
     if (!(fl & PG_used)) continue;
     const n = count.get(pfn) ?? 0;
     if (f.mapcount[pfn] !== n) problems.push(`frame ${pfn}: mapcount ${f.mapcount[pfn]} but ${n} PTEs map it`);
-    if (fl & PG_anon && n === 0 && !(fl & PG_swapcache)) problems.push(`anon frame ${pfn} is neither mapped nor in the swap cache (leak)`);
+    // (a page of a large folio whose other pages are still mapped waits for the deferred split)
+    if (fl & PG_anon && n === 0 && !(fl & PG_swapcache) && !partlyMappedFolio(pfn)) problems.push(`anon frame ${pfn} is neither mapped nor in the swap cache (leak)`);
     if (!(fl & (PG_anon | PG_file))) problems.push(`frame ${pfn} is used but neither anon nor page cache`);
   }
   for (const [s, n] of swapRefs) if ((k.swap.refs.get(s) ?? -1) !== n) problems.push(`swap slot ${s}: ${k.swap.refs.get(s)} refs recorded, ${n} entries point to it`);
