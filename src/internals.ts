@@ -35,7 +35,7 @@ export { writeReport, renderReport, loadResultsDir, type ReportOptions, type Wri
 // fidelity against the running kernel
 export { replayNative, replayScript, hostFacts, ReplayRefused, ReplayFailed, type ReplayOptions } from './fidelity/replay';
 export { diffSpec, diffRuns, formatDiff, variantForHost, ModelFailed, type DiffReport, type Difference, type DiffOptions } from './fidelity/diff';
-export { loadSpecFile, loadSpecJson, SpecInputError } from './fidelity/spec-input';
+export { loadSpecFile, loadSpecJson, type LoadedSpec } from './fidelity/spec-input';
 export { hostModelPlan } from './fidelity/host-model';
 export { timeNative, timeNativePlans, hostRefusals, DEFAULT_TIME_REPS, type TimeOptions } from './fidelity/timed';
 export { compareWithHost, formatComparison, comparisonChart, comparisonCaption, type HostComparison, type ComparisonRow } from './fidelity/compare';

@@ -11,7 +11,8 @@ import fc from 'fast-check';
 import { replayerSupport } from '../src/fidelity/native-build';
 import { hostFacts, replayNative, ReplayRefused } from '../src/fidelity/replay';
 import { ScriptError, toOpScript } from '../src/fidelity/script';
-import { loadSpecFile, loadSpecJson, SpecInputError } from '../src/fidelity/spec-input';
+import { loadSpecFile, loadSpecJson } from '../src/fidelity/spec-input';
+import { SpecError } from '../src/lab/spec-issues';
 import type { NativeHeader, NativeReplay } from '../src/fidelity/native-types';
 
 const SCENARIOS = join(__dirname, '../../fidelity/scenarios');
@@ -162,7 +163,7 @@ test('what cannot be replayed is refused with the field and the reason', () => {
   );
   assert.throws(
     () => loadSpecJson({ ...base, steps: [{ op: 'madvise', region: 'h', advice: 'bogus' }] }),
-    (e: unknown) => e instanceof SpecInputError && /steps\[0\]\.advice/.test(e.message),
+    (e: unknown) => e instanceof SpecError && /steps\[0\]\.advice/.test(e.message),
   );
 });
 

@@ -7,7 +7,9 @@
 import { diffSpec, formatDiff, ModelFailed } from '../fidelity/diff';
 import { ReplayFailed, ReplayRefused } from '../fidelity/replay';
 import { ScriptError } from '../fidelity/script';
-import { loadSpecFile, SpecInputError } from '../fidelity/spec-input';
+import { loadSpecFile } from '../fidelity/spec-input';
+import { SpecFileError } from '../lab/spec-file';
+import { SpecError } from '../lab/spec-issues';
 import { command, parseCommand, usageLine } from './args';
 import { CliError } from './errors';
 
@@ -33,7 +35,8 @@ export async function main(argv: string[]): Promise<number> {
     return r.modelDifferences ? 1 : 0;
   } catch (e) {
     if (e instanceof ReplayRefused) throw new CliError(`cannot replay here: ${e.message}`, 3);
-    if (e instanceof SpecInputError || e instanceof ScriptError) throw new CliError(e.message, 2);
+    // a spec this command cannot use: exit 2 (1 says the model differs)
+    if (e instanceof SpecFileError || e instanceof SpecError || e instanceof ScriptError) throw new CliError(e.message, 2);
     if (e instanceof ReplayFailed) throw new CliError(e.message, 4);
     if (e instanceof ModelFailed) throw new CliError(e.message, 5);
     throw e;

@@ -11,10 +11,11 @@
 import type { ResultSet } from '../lab/resultset';
 import { ReplayFailed, ReplayRefused, hostFacts, replayNative } from '../fidelity/replay';
 import { ScriptError, toOpScript } from '../fidelity/script';
-import { loadSpecFile, SpecInputError } from '../fidelity/spec-input';
+import { loadSpecFile } from '../fidelity/spec-input';
 import { DEFAULT_TIME_REPS, loadSpecForHost, timeNativePlans, type TimeOptions } from '../fidelity/timed';
 import { readSpecFile, SpecFileError } from '../lab/spec-file';
-import { compareWithHost, formatComparison } from '../fidelity/compare';
+import { SpecError } from '../lab/spec-issues';
+import { compareLoaded, formatComparison } from '../fidelity/compare';
 import { listProfiles } from '../cost/registry';
 import type { NativeReplay, NativeRow } from '../fidelity/native-types';
 import { command, parseCommand, usageLine } from './args';
@@ -104,13 +105,14 @@ export async function main(argv: string[]): Promise<number> {
       if (reps !== undefined) opts.reps = reps;
       if (others !== undefined) opts.others = others;
       // the spec as given: a native run needs no CPU profile (loadSpecForHost)
-      const raw = readSpecFile(files[0]).raw;
+      const f = readSpecFile(files[0]);
+      const loaded = loadSpecForHost(f.raw, files[0], f.baseDir);
       if (v.compare) {
-        const c = compareWithHost(raw, cpu === undefined ? opts : { ...opts, cpu });
+        const c = compareLoaded(loaded, f.raw, cpu === undefined ? opts : { ...opts, cpu });
         process.stdout.write((v.json ? JSON.stringify({ ...c, results: c.results.toJSON() }, null, 1) : formatComparison(c)) + '\n');
         return c.refused.length ? 3 : 0;
       }
-      const set = timeNativePlans(loadSpecForHost(raw).plans, hostFacts(), opts, raw);
+      const set = timeNativePlans(loaded.plans, hostFacts(), opts, f.raw);
       process.stdout.write((v.json ? JSON.stringify(set.toJSON(), null, 1) : formatTimed(set)) + '\n');
       return set.runs.some((r) => r.refused?.length) ? 3 : 0;
     }
@@ -125,7 +127,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof ReplayRefused) throw new CliError(`cannot replay here: ${e.message}`, 3);
-    if (e instanceof SpecInputError || e instanceof ScriptError || e instanceof SpecFileError) throw new CliError(e.message, 2);
+    // a spec this command cannot use: exit 2, as a usage mistake (1 is not free in diff, which shares these codes)
+    if (e instanceof SpecFileError || e instanceof SpecError || e instanceof ScriptError) throw new CliError(e.message, 2);
     if (e instanceof ReplayFailed) throw new CliError(e.message, 4);
     throw e;
   }

@@ -16,6 +16,7 @@ import type { MachineRecord, RefusedStep, RunResult } from '../lab/types';
 import { replayerSupport } from './native-build';
 import { hostFacts } from './replay';
 import { hostModelPlan } from './host-model';
+import type { LoadedSpec } from './spec-input';
 import { loadSpecForHost, timeNativePlan, type TimeOptions } from './timed';
 
 export interface ComparisonRow {
@@ -98,9 +99,16 @@ export function errorPct(model: number, native: number): number | undefined {
  * reason when this host cannot run natively at all.
  */
 export function compareWithHost(specInput: unknown, opts: TimeOptions & { cpu?: string } = {}): HostComparison {
+  return compareLoaded(loadSpecForHost(specInput), specInput, opts);
+}
+
+/**
+ * compareWithHost of a spec already loaded for this host (`ptlab replay --compare` loads it from
+ * its file, so that its problems name the file); `specInput` is kept with the results.
+ */
+export function compareLoaded(loaded: LoadedSpec, specInput: unknown, opts: TimeOptions & { cpu?: string } = {}): HostComparison {
   const why = replayerSupport();
   if (why) throw new Error(`cannot measure on this host: ${why}`);
-  const loaded = loadSpecForHost(specInput);
   const host = hostFacts();
   const native = timeNativePlan(loaded.plan, host, opts);
   const machine = native.machine!;

@@ -343,8 +343,8 @@ export function timeNativePlans(plans: readonly RunPlan[], host: NativeHeader, o
  * its own), so a machine.cpu that names no profile here (e.g. "host" before `ptlab calibrate`)
  * and a swept `cpu` axis are set aside; everything else is validated and compiled as for `run()`.
  */
-export function loadSpecForHost(specInput: unknown): LoadedSpec {
-  if (specInput === null || typeof specInput !== 'object' || Array.isArray(specInput)) return loadSpecJson(specInput);
+export function loadSpecForHost(specInput: unknown, source?: string, baseDir?: string): LoadedSpec {
+  if (specInput === null || typeof specInput !== 'object' || Array.isArray(specInput)) return loadSpecJson(specInput, source, baseDir);
   const spec = { ...(specInput as Record<string, unknown>) };
   const machine = spec.machine as Record<string, unknown> | undefined;
   if (machine && typeof machine === 'object' && typeof machine.cpu === 'string' && !listProfiles().includes(machine.cpu)) spec.machine = { ...machine, cpu: DEFAULT_PROFILE };
@@ -353,7 +353,7 @@ export function loadSpecForHost(specInput: unknown): LoadedSpec {
     const { cpu: _cpu, ...rest } = sweep;
     spec.sweep = rest;
   }
-  return loadSpecJson(spec);
+  return loadSpecJson(spec, source, baseDir);
 }
 
 /**
