@@ -10,7 +10,12 @@ import { buildProbe, runProbe } from '../src/cost/probe-runner';
 import { probeSkipReason, withTempProbeCache } from './helpers/probe-host';
 import type { ProbeOutput, ProbeResult } from '../src/cost/probe-runner';
 import { deriveHostProfile, parseCpuinfo } from '../src/cost/calibrate';
-import { THP_COW_PATH, THP_PATHS, type ThpPath } from '../src/cost/calibrate-thp';
+import { THP_COW_PATH, THP_PATHS, thpFaultBenches, type ThpPath } from '../src/cost/calibrate-thp';
+import { calibrateHost } from '../src/cli/host-calibration';
+import { compile } from '../src/lab/compile';
+import { simulateRun } from '../src/lab/simulate';
+import { registerProfile } from '../src/cost/registry';
+import type { CpuProfile } from '../src/cost/profile';
 import { getProfile } from '../src/cost';
 import { virtualize } from '../src/cost/virtualize';
 import type { CostEvent } from '../src/cost/cost-events';
@@ -112,6 +117,30 @@ test('THP paths a kernel does not take or a host could not measure keep the base
   const z = low.rows.find((r) => r.event === 'fault.hugeZeroPage')!;
   assert.equal(z.status, 'kept');
   assert.match(z.how, /not resolved/);
+});
+
+function lastStepPerFault(profile: CpuProfile, steps: Record<string, unknown>[], faults: number): number {
+  const cpu = registerProfile({ ...profile.definition, name: 'test-thp-reconcile' }).name;
+  const [plan] = compile({ name: 't', seed: 1, machine: { cpu, cpus: 1 }, kernel: 'linux-6.18', steps }, { source: 'test' });
+  const run = simulateRun(plan);
+  return run.steps[run.steps.length - 1].cycles.total / faults;
+}
+
+test('THP fault prices are reconciled with the model run of their own probe pass: the model then predicts each measurement', () => {
+  const out = probe(FIXTURE);
+  const derived = deriveHostProfile(out, zen3Guest('6.18.44'), '2026-12-07');
+  const cal = calibrateHost(out, zen3Guest('6.18.44'), '2026-12-07', true, 'linux-6.18');
+  for (const bench of thpFaultBenches()) {
+    const measured = FIXTURE.find((r) => r.name === bench.probe)!.median!;
+    const before = lastStepPerFault(derived.profile, bench.steps, bench.pages);
+    const after = lastStepPerFault(cal.profile, bench.steps, bench.pages);
+    // the listed terms leave the walks and the #PF drain in the price, which the model adds again
+    assert.ok(before > measured + 50, `${bench.event}: before ${before.toFixed(0)} vs measured ${measured}`);
+    assert.ok(Math.abs(after - measured) < 1, `${bench.event}: model ${after.toFixed(1)} vs measured ${measured}`);
+    const entry = cal.definition.costs[bench.event];
+    assert.equal(entry.kind, 'measured');
+    assert.ok(entry.cycles < derived.definition.costs[bench.event].cycles, bench.event);
+  }
 });
 
 /** Counter deltas of `op` on the kernel model: every kernel event, and the hardware events a path's terms may name. */

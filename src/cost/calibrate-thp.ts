@@ -4,12 +4,14 @@
  * events the kernel model counts on that path (THP_PATHS says which; test/cost-calibrate-thp.test.ts
  * runs the same operations on the kernel model and checks the list against its counters).
  *
- * As for the 4 KiB fault prices, the walk and A/D updates of the faulting access stay in the
- * measurement, and the #PF entry/exit is the host's measured `pageFault` (a getppid() round trip).
+ * The #PF entry/exit is the host's measured `pageFault` (a getppid() round trip). The fault
+ * prices are then reconciled like the 4 KiB ones (src/cost/reconcile.ts, thpFaultBenches below),
+ * so the model's walks and #PF drain are not charged on top of a measurement that holds them.
  */
 import type { CostEvent } from './cost-events';
 import type { CostEntry } from './sourced';
 import type { ProbeResult } from './probe-runner';
+import type { FaultBench } from './reconcile';
 
 /** A probe median with its result, or why it is missing (as medianOf returns it). */
 export type Got = { value: number; r: ProbeResult } | { error: string };
@@ -210,4 +212,30 @@ export function deriveThpCosts(ctx: ThpDeriveContext): void {
     if (p.per && !('error' in main)) ctx.derive(p.target, { value: (main.value - sum) / p.per, r: main.r }, [], how, p.regime);
     else ctx.derive(p.target, main, [sum], how, p.regime);
   }
+}
+
+/**
+ * The probe's THP fault passes (native/calibrate/thp.c) as spec steps, for reconcileFaultPrices:
+ * one fault per 2 MiB range, so `pages` counts the faults of the timed pass. Their walks and #PF
+ * drain are ~0.1% of a 2 MiB fault but ~7% of the huge-zero-page read and ~10% of the reuse.
+ */
+export function thpFaultBenches(): FaultBench[] {
+  const region = (faults: number) => [
+    { op: 'mmap', region: 'thp', size: `${faults * 2}MiB`, kind: 'anon-private' },
+    { op: 'madvise', region: 'thp', advice: 'hugepage' },
+  ];
+  const pass = (faults: number, access: 'read' | 'write') => ({ op: 'touch', region: 'thp', access, pattern: 'stride', stride: 512, count: faults });
+  return [
+    { event: 'fault.hugeAnonAlloc', probe: 'thp_fault', steps: [...region(16), pass(16, 'write')], pages: 16, what: 'a first write per 2 MiB of a MADV_HUGEPAGE region' },
+    { event: 'fault.hugeZeroPage', probe: 'thp_zero_read_fault', steps: [...region(16), pass(16, 'read')], pages: 16, what: 'a first read per 2 MiB of a MADV_HUGEPAGE region' },
+    { event: 'fault.hugeZeroWpAlloc', probe: 'thp_zero_wp_fault', steps: [...region(16), pass(16, 'read'), pass(16, 'write')], pages: 16, what: 'a write per 2 MiB after the huge zero page was mapped' },
+    {
+      event: 'fault.hugeWpReuse',
+      probe: 'thp_wp_reuse_fault',
+      // the probe's child exits before the writes; a child that unmaps the region leaves the same folios
+      steps: [...region(8), pass(8, 'write'), { op: 'fork', child: 'child' }, { op: 'munmap', region: 'thp', process: 'child' }, { ...pass(8, 'write'), process: 'main' }],
+      pages: 8,
+      what: 'a write per 2 MiB after fork once the child is gone',
+    },
+  ];
 }

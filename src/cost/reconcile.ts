@@ -15,20 +15,22 @@
  * same pages, the same order, the same regime), predicts exactly what the probe measured. The
  * price enters its microbenchmark once per page, so one correction is exact. These are the
  * calibration's inputs, never the --check scenarios (check-scenarios.ts), which stay predictions.
+ * The THP fault passes (calibrate-thp.ts thpFaultBenches) are reconciled the same way.
  * The cost layer does not run the simulator: the caller passes the prediction in.
  */
-import type { CostEvent } from './cost-events';
+import type { CostEvent, StatedCostEvent } from './cost-events';
 import type { CostEntry } from './sourced';
 import { parseProfile, type CpuProfile } from './profile';
 import { medianOf, type ProbeOutput } from './probe-runner';
 import type { CalibrationRow, HostCalibration } from './calibrate';
+import { thpFaultBenches } from './calibrate-thp';
 
 /** A spec step in the DESIGN.md JSON shape (validated by whoever runs it). */
 export type BenchStep = Record<string, unknown>;
 
 /** One fault measurement of the probe and the same work as spec steps. */
 export interface FaultBench {
-  event: 'fault.anonAlloc' | 'fault.anonZeroPage' | 'fault.wpReuse' | 'fault.wpCopy';
+  event: StatedCostEvent;
   /** the probe's measurement: cycles per page of the timed pass */
   probe: string;
   /** the steps; the last one is the pass the probe times */
@@ -64,7 +66,7 @@ export type BenchPredictor = (profile: CpuProfile, steps: BenchStep[]) => number
 
 /** What reconciling changed, per fault price. */
 export interface Reconciled {
-  event: CostEvent;
+  event: StatedCostEvent;
   /** the price deriveHostProfile() gave */
   before: number;
   after: number;
@@ -82,7 +84,7 @@ export function reconcileFaultPrices(cal: HostCalibration, probe: ProbeOutput, p
   const def = JSON.parse(JSON.stringify(cal.definition)) as HostCalibration['definition'] & { costs: Record<string, CostEntry> };
   const rows: CalibrationRow[] = cal.rows.map((r) => ({ ...r }));
   const changes: Reconciled[] = [];
-  for (const bench of faultBenches(probe.fast)) {
+  for (const bench of [...faultBenches(probe.fast), ...thpFaultBenches()]) {
     const entry = def.costs[bench.event];
     const row = rows.find((r) => r.event === bench.event);
     const got = medianOf(probe, bench.probe);
