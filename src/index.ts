@@ -19,8 +19,11 @@
 
 export { VERSION } from './version';
 
-// experiments: the builder, the compile stage, results
-export { lab } from './lab/index';
+// experiments: the builder (with the native runner of src/fidelity, which the lab layer below it
+// cannot import, for `.native()`), the compile stage, results
+import { makeLab } from './lab/index';
+import { timeNative } from './fidelity/timed';
+export const lab = makeLab(timeNative);
 export { compile, type RunPlan, type CompileOptions, type ResolvedMachine } from './lab/compile';
 export { validateSpec, type ValidateOptions, type ValidateResult } from './lab/validate';
 export { SpecError, type SpecIssue } from './lab/spec-issues';
@@ -29,7 +32,7 @@ export { ResultSet, type ResultMeta, type GroupKey, type RowQuery, type SummaryR
 export type { Experiment, UffdOps } from './lab/builder';
 export type { WorkloadBuilder, AccessOptions } from './lab/workload-builder';
 export type { ExperimentSpec, Step, StepOf, ResolvedStep, Pages, Machine, VariantSpec, KernelRef, VarRef } from './lab/spec';
-export type { InspectRow, Counters, Cycles, SeriesPoint, StepResult, RunResult, ResultsJson, TidyRow, RunSource, StepTiming, MachineRecord, RefusedStep } from './lab/types';
+export type { InspectRow, Counters, Cycles, SeriesPoint, StepResult, RunResult, ResultsJson, TidyRow, RunSource, StepTiming, TimeOptions, MachineRecord, RefusedStep } from './lab/types';
 
 // real programs: page traces (docs/traces.md)
 export { PageTraceFile, pageTraceStats, type TraceStats, type RegionStats, type TraceRegion, type TraceTrailer } from './workload/index';

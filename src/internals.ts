@@ -5,9 +5,10 @@
  */
 export { VERSION } from './version';
 
-// experiments: builder, spec, runner, results
+// experiments: builder, spec, runner, results (`lab` is the public one, whose `.native()` runs)
 export * from './lab/index';
-export type { InspectRow, Counters, Cycles, SeriesPoint, StepResult, RunResult, ResultsJson, TidyRow, RunSource, StepTiming, MachineRecord, RefusedStep } from './lab/types';
+export { lab } from './index';
+export type { InspectRow, Counters, Cycles, SeriesPoint, StepResult, RunResult, ResultsJson, TidyRow, RunSource, StepTiming, TimeOptions, MachineRecord, RefusedStep } from './lab/types';
 export { summarize, tQuantile975, type Summary } from './lab/stats';
 export { simulateRun, SimulationError, type SimulateOptions } from './lab/simulate';
 
@@ -37,7 +38,7 @@ export { replayNative, replayScript, hostFacts, ReplayRefused, ReplayFailed, typ
 export { diffSpec, diffRuns, formatDiff, variantForHost, ModelFailed, type DiffReport, type Difference, type DiffOptions } from './fidelity/diff';
 export { loadSpecFile, loadSpecJson, type LoadedSpec } from './fidelity/spec-input';
 export { hostModelPlan } from './fidelity/host-model';
-export { timeNative, timeNativePlans, hostRefusals, DEFAULT_TIME_REPS, type TimeOptions } from './fidelity/timed';
+export { timeNative, timeNativePlans, hostRefusals, DEFAULT_TIME_REPS } from './fidelity/timed';
 export { compareWithHost, formatComparison, comparisonChart, comparisonCaption, type HostComparison, type ComparisonRow } from './fidelity/compare';
 
 export { variantValue, variantFromValue, type VariantValue, type VariantFields } from './kernel/variant-value';

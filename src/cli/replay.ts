@@ -9,10 +9,11 @@
  * to the model's).
  */
 import type { ResultSet } from '../lab/resultset';
+import type { TimeOptions } from '../lab/types';
 import { ReplayFailed, ReplayRefused, hostFacts, replayNative } from '../fidelity/replay';
 import { ScriptError, toOpScript } from '../fidelity/script';
 import { loadSpecFile } from '../fidelity/spec-input';
-import { DEFAULT_TIME_REPS, loadSpecForHost, timeNativePlans, type TimeOptions } from '../fidelity/timed';
+import { DEFAULT_TIME_REPS, loadSpecForHost, timeNativePlans } from '../fidelity/timed';
 import { readSpecFile, SpecFileError } from '../lab/spec-file';
 import { SpecError } from '../lab/spec-issues';
 import { compareLoaded, formatComparison } from '../fidelity/compare';

@@ -12,12 +12,12 @@ import { getProfile, HOST_PROFILE, listProfiles, measuredProfiles } from '../cos
 import { ResultSet } from '../lab/resultset';
 import { Chart } from '../notebook/chart';
 import { simulateRun } from '../lab/simulate';
-import type { MachineRecord, RefusedStep, RunResult } from '../lab/types';
+import type { MachineRecord, RefusedStep, RunResult, TimeOptions } from '../lab/types';
 import { replayerSupport } from './native-build';
 import { hostFacts } from './replay';
 import { hostModelPlan } from './host-model';
 import type { LoadedSpec } from './spec-input';
-import { loadSpecForHost, timeNativePlan, type TimeOptions } from './timed';
+import { loadSpecForHost, timeNativePlan } from './timed';
 
 export interface ComparisonRow {
   step: number;

@@ -28,22 +28,13 @@ import { ResultSet } from '../lab/resultset';
 import type { ResolvedMachine } from '../lab/compile';
 import { emptyCounters, type RunPlan } from '../lab/simulate';
 import type { Step } from '../lab/spec';
-import type { Counters, MachineRecord, RefusedStep, RunResult, StepResult, StepTiming } from '../lab/types';
+import type { Counters, MachineRecord, RefusedStep, RunResult, StepResult, StepTiming, TimeOptions } from '../lab/types';
 import { replayerSupport } from './native-build';
 import type { NativeHeader, RawStep } from './native-types';
 import { hostFacts, ReplayFailed, runReplayer } from './replay';
 import { NOT_REPLAYABLE, ScriptError, toOpScript, type OpScript } from './script';
 import { loadSpecJson, type LoadedSpec } from './spec-input';
 import { DEFAULT_PROFILE, listProfiles } from '../cost/registry';
-
-export interface TimeOptions {
-  /** fresh replays of the whole script (default 5); a step's cycles are their median */
-  reps?: number;
-  /** 'busy': keep every other CPU busy while measuring; default: busy on a VM guest, as-is on bare metal (as ptlab calibrate) */
-  others?: 'busy' | 'as-is';
-  /** per replay (default 120 s) */
-  timeoutMs?: number;
-}
 
 export const DEFAULT_TIME_REPS = 5;
 

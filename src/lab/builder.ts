@@ -12,8 +12,8 @@
  *     .run()
  */
 import { compile, type CompileOptions, type RunPlan } from './compile';
-import type { TimeOptions } from '../fidelity/timed';
 import type { ResultSet } from './resultset';
+import type { TimeOptions } from './types';
 import { run, runSync, type RunOptions } from './runner';
 import { parseSizeOrError, PAGE_SIZE } from './size';
 import type { KernelVariant } from '../kernel/variant';
@@ -59,23 +59,33 @@ export interface UffdOps {
   zeropage(region: string, o?: Opts<'uffd-zeropage', 'region'>): Experiment;
 }
 
-export class Experiment {
-  private constructor(private readonly d: Draft) {}
+/**
+ * Times a spec's ops on this host's kernel (`experiment.native()`): src/fidelity/timed's
+ * timeNative. The native runner sits above the lab layer, so the lab does not import it: the
+ * builder is given it (src/index.ts builds the public `lab` with it) and carries it along.
+ */
+export type NativeTimer = (spec: ExperimentSpec, opts?: TimeOptions) => ResultSet;
 
-  /** A new experiment named `name` (no steps yet). */
-  static create(name: string): Experiment {
-    return new Experiment({ name, steps: [] });
+export class Experiment {
+  private constructor(
+    private readonly d: Draft,
+    private readonly timer?: NativeTimer,
+  ) {}
+
+  /** A new experiment named `name` (no steps yet); `timer` runs `.native()`. */
+  static create(name: string, timer?: NativeTimer): Experiment {
+    return new Experiment({ name, steps: [] }, timer);
   }
 
-  /** A builder holding an existing spec (e.g. loaded from JSON) to extend. */
-  static fromSpec(spec: ExperimentSpec): Experiment {
+  /** A builder holding an existing spec (e.g. loaded from JSON) to extend; `timer` runs `.native()`. */
+  static fromSpec(spec: ExperimentSpec, timer?: NativeTimer): Experiment {
     const s = JSON.parse(JSON.stringify(spec)) as ExperimentSpec;
     const { steps, ...rest } = s;
-    return new Experiment({ ...rest, steps: steps.map((x) => Object.freeze(x)) } as Draft);
+    return new Experiment({ ...rest, steps: steps.map((x) => Object.freeze(x)) } as Draft, timer);
   }
 
   private with(patch: Partial<Draft>): Experiment {
-    return new Experiment({ ...this.d, ...patch });
+    return new Experiment({ ...this.d, ...patch }, this.timer);
   }
 
   private add(...steps: Step[]): Experiment {
@@ -345,9 +355,8 @@ export class Experiment {
    * `ResultSet.merge([model, native])` puts them next to the model's runs.
    */
   native(opts?: TimeOptions): ResultSet {
-    // the native runner (src/fidelity) sits above the lab layer and is loaded only when used
-    const { timeNative } = require('../fidelity/timed') as typeof import('../fidelity/timed');
-    return timeNative(this.toSpec(), opts);
+    if (!this.timer) throw new Error("native runs need ptlab's native runner, which this builder was made without: start from `lab` of 'ptlab' (or 'ptlab/internals'), not of src/lab");
+    return this.timer(this.toSpec(), opts);
   }
 }
 

@@ -2,23 +2,35 @@
  * The experiment API: `lab.experiment(name)` starts a fluent builder; specs, validation, the
  * runner and ResultSet are exported for notebooks, the CLI and tests.
  */
-import { Experiment } from './builder';
+import { Experiment, type NativeTimer } from './builder';
+import type { ExperimentSpec } from './spec';
 import { WorkloadBuilder } from './workload-builder';
 
-export const lab = {
-  /** Starts an experiment: `lab.experiment('…').machine(…).kernel(…).mmap(…)…run()`. */
-  experiment(name: string): Experiment {
-    return Experiment.create(name);
-  },
-  /** A builder from an existing JSON spec. */
-  fromSpec: Experiment.fromSpec,
-  /** A standalone workload builder (its `.steps` can go into `.steps(...)`). */
-  workload(): WorkloadBuilder {
-    return new WorkloadBuilder();
-  },
-};
+/**
+ * The builder's entry points; its experiments time `.native()` with `timer`, which the lab layer
+ * cannot import (src/fidelity sits above it): src/index.ts passes src/fidelity/timed's timeNative.
+ */
+export function makeLab(timer?: NativeTimer) {
+  return {
+    /** Starts an experiment: `lab.experiment('…').machine(…).kernel(…).mmap(…)…run()`. */
+    experiment(name: string): Experiment {
+      return Experiment.create(name, timer);
+    },
+    /** A builder from an existing JSON spec. */
+    fromSpec(spec: ExperimentSpec): Experiment {
+      return Experiment.fromSpec(spec, timer);
+    },
+    /** A standalone workload builder (its `.steps` can go into `.steps(...)`). */
+    workload(): WorkloadBuilder {
+      return new WorkloadBuilder();
+    },
+  };
+}
 
-export { Experiment, type UffdOps } from './builder';
+/** The lab layer's builder: all of it but `.native()` (the public `lab` of src/index.ts has that too). */
+export const lab = makeLab();
+
+export { Experiment, type NativeTimer, type UffdOps } from './builder';
 export { WorkloadBuilder, type AccessOptions } from './workload-builder';
 export * from './spec';
 export { SpecError, formatIssues, type SpecIssue } from './spec-issues';

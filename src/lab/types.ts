@@ -88,6 +88,16 @@ export interface StepTiming {
   wallMedian: number;
 }
 
+/** How a native run is timed (`experiment.native(opts)`, src/fidelity/timed.ts). */
+export interface TimeOptions {
+  /** fresh replays of the whole script (default 5); a step's cycles are their median */
+  reps?: number;
+  /** 'busy': keep every other CPU busy while measuring; default: busy on a VM guest, as-is on bare metal (as ptlab calibrate) */
+  others?: 'busy' | 'as-is';
+  /** per replay (default 120 s) */
+  timeoutMs?: number;
+}
+
 /** Where a run's numbers come from: the model (simulateRun) or a timed run on this host's kernel. */
 export type RunSource = 'model' | 'native';
 
