@@ -153,7 +153,7 @@ export interface ThpDeriveContext {
 
 const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 
-/** The terms of a path in words, with the prices used: "pageFault 490 + thpAlloc 1600 (base)". */
+/** The terms of a path in words, with the prices used: "pageFault 490 - thpAlloc 1600 (base)". */
 function termsText(ctx: ThpDeriveContext, terms: ThpPath['terms']): string {
   return Object.entries(terms)
     .map(([ev, n]) => {
@@ -186,12 +186,11 @@ function since(kernel: string, [major, minor]: [number, number]): boolean {
 }
 
 /** The value of the cross-check path under this calibration's prices, or why there is none. */
-export function thpCowSplit(ctx: Pick<ThpDeriveContext, 'm' | 'b' | 'costs'>): { value: number; text: string } | { error: string } {
+function thpCowSplit(ctx: ThpDeriveContext): { value: number; text: string } | { error: string } {
   const g = ctx.m(THP_COW_PATH.probe);
   if ('error' in g) return g;
-  const c = ctx as ThpDeriveContext;
-  const value = g.value - termsSum(c, THP_COW_PATH.terms);
-  return { value, text: `${fmt(g.value)} - ${termsText(c, THP_COW_PATH.terms)} = ${Math.round(value)}` };
+  const value = g.value - termsSum(ctx, THP_COW_PATH.terms);
+  return { value, text: `${fmt(g.value)} - ${termsText(ctx, THP_COW_PATH.terms)} = ${Math.round(value)}` };
 }
 
 /** Derive every THP price of THP_PATHS into ctx.costs (through ctx.derive, which also adds the table rows). */
