@@ -49,6 +49,17 @@ function mirror(native: NativeReplay): RunResult {
   return { id: 'x', name: 'x', variant: 'linux-6.18', cpu: 'c', seed: 1, repeat: 0, params: {}, steps, total: { cycles: { total: 0, byEvent: {} }, counters: counters(0, {}) } };
 }
 
+test('diffRuns: a MADV_COLLAPSE the kernel failed and the model did not (or the other way) is an errno difference', () => {
+  const native: NativeReplay = { host: HOST, steps: [nstep(0, 'mmap'), nstep(1, 'madvise', { errno: 'EINVAL' })] };
+  const model = mirror(native);
+  let r = diffRuns('t', model, native);
+  assert.deepEqual(r.differences.map((d) => [d.step, d.field, d.model, d.native]), [[1, 'errno', 'ok', 'EINVAL']]);
+  model.steps[1].errno = 'EINVAL';
+  assert.equal(diffRuns('t', model, native).differences.length, 0);
+  model.steps[1].errno = 'EBUSY';
+  assert.deepEqual(diffRuns('t', model, native).differences.map((d) => [d.model, d.native]), [['EBUSY', 'EINVAL']]);
+});
+
 test('diffRuns: a model that agrees on every observable value shows no difference', () => {
   const native: NativeReplay = {
     host: HOST,

@@ -26,7 +26,7 @@ import type { Mm } from '../src/kernel/mm';
 import type { Vma } from '../src/kernel/vma';
 import { PG_nonzero } from '../src/kernel/frames';
 import { KEv } from '../src/kernel/events';
-import { MadviseError } from '../src/kernel/madvise';
+import { CollapseError } from '../src/kernel/khugepaged';
 import { consistency } from './helpers/kernel-harness';
 import { compileSpec } from '../src/lab/compile';
 import { simulateRun } from '../src/lab/simulate';
@@ -126,7 +126,7 @@ class Selftest {
       try {
         this.madvise(p, nr * HPAGE, 'collapse', mm);
       } catch (e) {
-        if (!(e instanceof MadviseError)) throw e;
+        if (!(e instanceof CollapseError)) throw e;
         ok = false;
       }
       assert.equal(ok, expect, `${msg}: Fail: Bad return value`);
@@ -684,3 +684,43 @@ for (const v of MADV_COLLAPSE) {
     });
   }
 }
+
+test('spec: a MADV_COLLAPSE the kernel fails is the step\'s errno (notes say why) and the run goes on', () => {
+  const spec = (kernel: string, prepare: Record<string, unknown>[]) => ({
+    name: 'c',
+    machine: { cpu: 'zen3' },
+    kernel,
+    steps: [
+      { op: 'mmap', region: 'h', size: '2MiB', thp: 'nohugepage' },
+      ...prepare,
+      { op: 'madvise', region: 'h', advice: 'hugepage' },
+      { op: 'madvise', region: 'h', advice: 'collapse' },
+      { op: 'inspect', region: 'h', pages: [0] },
+    ],
+  });
+  const run = (kernel: string, prepare: Record<string, unknown>[]) => {
+    const r = simulateRun(compileSpec(parseSpec(spec(kernel, prepare)))[0]);
+    const n = r.steps.length;
+    return { errno: r.steps[n - 2].errno, why: r.steps[n - 2].notes?.join('; ') ?? '', huge: r.steps[n - 1].inspect?.[0].huge };
+  };
+  const readOnly = [
+    { op: 'touch', region: 'h', access: 'write', pages: [0] },
+    { op: 'mprotect', region: 'h', prot: 'r' },
+  ];
+  const zeroPageOnly = [{ op: 'touch', region: 'h', access: 'read', pages: { from: 0, count: 4 } }];
+  let r = run('linux-5.19', readOnly);
+  assert.deepEqual([r.errno, r.huge], ['EINVAL', false]);
+  assert.match(r.why, /needs Linux 6\.1/);
+  r = run('linux-6.2', readOnly);
+  assert.deepEqual([r.errno, r.huge], ['EINVAL', false]);
+  assert.match(r.why, /SCAN_PAGE_RO/);
+  r = run('linux-6.18', readOnly);
+  assert.deepEqual([r.errno, r.huge], [undefined, true], '6.18 needs no writable PTE');
+  // a VMA that only read the zero page has no anon_vma, which thp_vma_allowable_order() wants
+  // outside a fault (the 6.18.44 host: EINVAL); before 6.18 the call failed the same way
+  for (const v of ['linux-6.2', 'linux-6.18']) {
+    r = run(v, zeroPageOnly);
+    assert.deepEqual([r.errno, r.huge], ['EINVAL', false], v);
+    assert.match(r.why, /anon_vma/);
+  }
+});

@@ -17,7 +17,8 @@
  *   STEP PROCESS touch REGION TOKEN...                     TOKEN: rA wA uA or rA-B (u = read+write)
  *   STEP PROCESS mprotect REGION PROT PAGES                PAGES: all | 0-15,17
  *   STEP PROCESS madvise REGION ADVICE PAGES               ADVICE: dontneed free cold pageout
- *                                                          hugepage nohugepage collapse
+ *                                                          hugepage nohugepage collapse (a failed
+ *                                                          MADV_COLLAPSE is reported as "errno")
  *   STEP PROCESS fork CHILD
  *   STEP PROCESS exit                                      (a forked child exits)
  *   STEP PROCESS uffd-register REGION MODES FEATURES RESOLVE  MODES: missing,wp,minor
@@ -765,9 +766,23 @@ static void run_mprotect(size_t first, size_t count, void *c) {
     die(EXIT_SYS, x->o->step, "mprotect: %s", strerror(errno));
 }
 
+/* The first errno of a step's MADV_COLLAPSE calls: a result to report (the kernel refused this
+ * range's collapse), not a replay failure; the script goes on, as a program would. */
+static const char *step_errno;
+
+static const char *errno_name(int e) {
+  return e == EINVAL ? "EINVAL" : e == EBUSY ? "EBUSY" : e == EAGAIN ? "EAGAIN" : e == ENOMEM ? "ENOMEM" : "EOTHER";
+}
+
 static void run_madvise(size_t first, size_t count, void *c) {
   struct range_ctx *x = c;
   if (madvise(x->r->addr + first * page_size, count * page_size, x->arg)) {
+    if (x->arg == MADV_COLLAPSE && errno != EINVAL && errno != EBUSY && errno != EAGAIN && errno != ENOMEM)
+      die(EXIT_SYS, x->o->step, "madvise(collapse): %s", strerror(errno));
+    if (x->arg == MADV_COLLAPSE) {
+      if (!step_errno) step_errno = errno_name(errno);
+      return;
+    }
     if (errno == EINVAL && (x->arg == MADV_COLD || x->arg == MADV_PAGEOUT || x->arg == MADV_FREE))
       die(EXIT_REFUSE, x->o->step, "madvise advice %s is not supported on this kernel/region", x->o->argv[1]);
     die(EXIT_SYS, x->o->step, "madvise(%s): %s", x->o->argv[1], strerror(errno));
@@ -1019,6 +1034,7 @@ static void execute(const struct op *o) {
   in_touch = 0, last_signal = 0;
   memset(&touch_jmp, 0, sizeof touch_jmp);
   eexist_count = 0;
+  step_errno = NULL;
   prefault_stack();
   /* the timing calls read the vDSO data page, which a forked child faults in again: not inside the window */
   (void)ptl_thread_ns();
@@ -1119,6 +1135,7 @@ static void execute(const struct op *o) {
   printf(",\"uffd\":{\"missing\":%llu,\"wp\":%llu,\"minor\":%llu,\"errors\":%llu}", (unsigned long long)(uffd_count_missing - m0),
          (unsigned long long)(uffd_count_wp - w0), (unsigned long long)(uffd_count_minor - n0), (unsigned long long)uffd_count_errors);
   if (eexist_count) printf(",\"eexist\":%lu", eexist_count);
+  if (step_errno) printf(",\"errno\":\"%s\"", step_errno);
   if (strcmp(name, "nop") == 0 && o->argc) printf(",\"skipped\":\"%s\"", o->argv[0]);
   if (inspect) inspect_pages(r, pages, npages);
   if (scan) op_pagemap_scan(o, r, pages, npages, scan_rewp);

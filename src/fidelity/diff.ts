@@ -44,7 +44,7 @@ export interface Difference {
   process: string;
   /** page index for inspect fields */
   page?: number;
-  /** an InspectRow field, or faults.total / faults.sigsegv / faults.uffdMissing / faults.uffdWp / faults.uffdMinor / scan */
+  /** an InspectRow field, or faults.total / faults.sigsegv / faults.uffdMissing / faults.uffdWp / faults.uffdMinor / scan / errno (a failed MADV_COLLAPSE) */
   field: string;
   model: unknown;
   native: unknown;
@@ -185,6 +185,8 @@ export function diffRuns(name: string, model: RunResult, native: NativeReplay): 
       }
     }
     if (ns.scan) add('scan', (ms.scan ?? []).slice().sort((a, b) => a - b), ns.scan.slice().sort((a, b) => a - b));
+    // MADV_COLLAPSE: whether the call failed, and with which errno
+    if (ns.op === 'madvise' && (ns.errno || ms.errno)) add('errno', ms.errno ?? 'ok', ns.errno ?? 'ok', ms.notes?.join('; '));
   }
   // A host without read-fault zero pages diverges from the model from the first zero-page
   // mapping on (the page is real, dirty and writable here; later faults and bits follow from

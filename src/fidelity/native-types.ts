@@ -73,6 +73,8 @@ export interface RawStep {
   accesses: number;
   uffd: { missing: number; wp: number; minor: number; errors: number };
   eexist?: number;
+  /** a failed MADV_COLLAPSE of the step: its errno (EINVAL, EBUSY, EAGAIN, ENOMEM) */
+  errno?: string;
   inspect?: RawInspect[];
   smaps?: { vmas: number; rss: number; referenced: number; dirty: number; swap: number; anonHuge?: number };
   scan?: number[];
@@ -117,6 +119,8 @@ export interface NativeStep {
   /** inspect steps: the region was mapped with MADV_HUGEPAGE, one VMA (not split per page), and every page was inspected: smaps totals are compared */
   thpRegion?: boolean;
   scan?: number[];
+  /** the kernel failed the step's MADV_COLLAPSE with this errno (the script went on) */
+  errno?: string;
   raw: RawStep;
   /** the step ran but something about it is not the model's op (e.g. hints ignored) */
   notes: string[];

@@ -116,6 +116,7 @@ export function replayScript(script: OpScript, spec: ScriptableSpec, timeoutMs =
     const info = specStep?.region !== undefined ? script.regions[specStep.region] : undefined;
     if (raw.inspect && info && info.thp && !info.split && raw.inspect.length === info.pages) s.thpRegion = true;
     if (raw.scan) s.scan = raw.scan;
+    if (raw.errno) s.errno = raw.errno;
     if (raw.uffd.errors) s.notes.push(`${raw.uffd.errors} userfaultfd resolutions failed in the handler thread`);
     if (raw.eexist) s.notes.push(`${raw.eexist} pages already populated (EEXIST)`);
     return s;

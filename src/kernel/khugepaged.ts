@@ -32,7 +32,8 @@
  *    freed, and the THP mapped young (vm_page_prot), dirty and, with VM_WRITE, writable, its pages
  *    AnonExclusive: the old PTEs' A and D bits are not looked at.
  *  - madvise_collapse (6.1+): thp_vma_allowable_order without sysfs enforcement (the `enabled`
- *    setting and VM_HUGEPAGE do not matter; VM_NOHUGEPAGE gives EINVAL); the 2 MiB ranges the call
+ *    setting and VM_HUGEPAGE do not matter; VM_NOHUGEPAGE gives EINVAL, and so does a VMA without
+ *    an anon_vma: hugepage_vma_check allows that only in a fault or for smaps); the 2 MiB ranges the call
  *    covers whole (start rounded up, end down); a range already PMD-mapped counts as done
  *    (SCAN_PMD_MAPPED); after a failure the call goes on only for SCAN_PMD_NULL,
  *    SCAN_PTE_NON_PRESENT, SCAN_PTE_UFFD_WP, SCAN_PAGE_RO, SCAN_LACK_REFERENCED_PAGE and the page
@@ -94,6 +95,20 @@ export interface CollapseAttempt {
   /** first page of the range */
   readonly vpn: number;
   readonly result: ScanResult;
+}
+
+/**
+ * madvise(MADV_COLLAPSE) failed: the errno the kernel returns (madvise_collapse_errno(), EINVAL
+ * without MADV_COLLAPSE or on a VMA it refuses). A program goes on after it, and so does a run.
+ */
+export class CollapseError extends Error {
+  constructor(
+    message: string,
+    readonly errno: 'EINVAL' | 'EBUSY',
+  ) {
+    super(message);
+    this.name = 'CollapseError';
+  }
 }
 
 /** struct collapse_control: who collapses (khugepaged enforces the max_ptes_* limits and the referenced rule). */
@@ -260,24 +275,28 @@ function collapse_range(k: Kernel, mm: Mm, vma: Vma, haddr: number, cc: Collapse
 /** Results after which madvise_collapse() goes on with the next range (the others stop the call). */
 const MADV_COLLAPSE_CONTINUES: ReadonlySet<ScanResult> = new Set(['SCAN_PMD_NULL', 'SCAN_PTE_NON_PRESENT', 'SCAN_PTE_UFFD_WP', 'SCAN_PAGE_RO', 'SCAN_LACK_REFERENCED_PAGE']);
 
-/** madvise_collapse_errno(). */
-function collapse_errno(r: ScanResult): string {
+/** madvise_collapse_errno() of the results the model produces. */
+function collapse_errno(r: ScanResult): 'EINVAL' | 'EBUSY' {
   return r === 'SCAN_EXCEED_NONE_PTE' ? 'EBUSY' : 'EINVAL';
 }
 
 /**
  * madvise(MADV_COLLAPSE) over [start, end) of `mm`. Returns what happened to each 2 MiB range it
- * looked at; throws MadviseError when the kernel fails the call (with those results in the text).
+ * looked at; throws CollapseError (with the errno) when the kernel fails the call, the results in
+ * its text, and MadviseError for memory the model does not collapse (not anonymous).
  */
 export function madvise_collapse(k: Kernel, mm: Mm, cpu: number, start: number, end: number): CollapseAttempt[] {
-  if (!k.variant.madvCollapse) throw new MadviseError(`MADV_COLLAPSE needs Linux 6.1+; variant ${k.variant.name} does not have it (the kernel returns EINVAL)`);
+  if (!k.variant.madvCollapse) throw new CollapseError(`MADV_COLLAPSE needs Linux 6.1+; variant ${k.variant.name} does not have it (the kernel returns EINVAL)`, 'EINVAL');
   const cc: CollapseControl = { isKhugepaged: false };
   const attempts: CollapseAttempt[] = [];
   let lastFail: ScanResult | null = null;
   // madvise_walk_vmas(): one madvise_collapse() per VMA part
   vmas: for (const { vma, start: from, end: to } of mm.rangesIn(start, end)) {
     if (!vma.anon) throw new MadviseError(`MADV_COLLAPSE of region ${vma.region} (${vma.kind}): the model collapses anonymous memory only`);
-    if (vma.flags & VM_NOHUGEPAGE) throw new MadviseError(`MADV_COLLAPSE of region ${vma.region}: the VMA has MADV_NOHUGEPAGE (the kernel returns EINVAL)`);
+    if (vma.flags & VM_NOHUGEPAGE) throw new CollapseError(`MADV_COLLAPSE of region ${vma.region}: the VMA has MADV_NOHUGEPAGE (the kernel returns EINVAL)`, 'EINVAL');
+    // thp_vma_allowable_order() outside a fault (and not for smaps) wants an anon_vma: a VMA
+    // that only ever read the zero page, or was never touched, has none
+    if (vma.anonVma === null) throw new CollapseError(`MADV_COLLAPSE of region ${vma.region}: the VMA has no anon_vma yet (nothing but zero-page reads; the kernel returns EINVAL)`, 'EINVAL');
     const hstart = Math.ceil(from / HPAGE_NR) * HPAGE_NR;
     const hend = Math.floor(to / HPAGE_NR) * HPAGE_NR;
     for (let haddr = hstart; haddr < hend; haddr += HPAGE_NR) {
@@ -292,7 +311,8 @@ export function madvise_collapse(k: Kernel, mm: Mm, cpu: number, start: number, 
   }
   if (lastFail) {
     const why = attempts.filter((a) => a.result !== 'SCAN_SUCCEED' && a.result !== 'SCAN_PMD_MAPPED').map((a) => `page ${a.vpn - start}: ${a.result}`);
-    throw new MadviseError(`MADV_COLLAPSE failed (the kernel returns ${collapse_errno(lastFail)}): ${why.join('; ')}`);
+    const errno = collapse_errno(lastFail);
+    throw new CollapseError(`MADV_COLLAPSE failed (the kernel returns ${errno}): ${why.join('; ')}`, errno);
   }
   return attempts;
 }

@@ -12,6 +12,7 @@ import { KERNEL_EVENTS, KERNEL_VIOLATIONS, KERNEL_FAULT_KINDS, KEv } from '../ke
 import { KernelInvariantError } from '../kernel/invariants';
 import { Kernel } from '../kernel/kernel';
 import { MadviseError } from '../kernel/madvise';
+import { CollapseError } from '../kernel/khugepaged';
 import { PteTracer } from '../kernel/trace';
 import { estimatePlan } from './estimate';
 import type { Mm } from '../kernel/mm';
@@ -345,7 +346,16 @@ class Run {
       }
       case 'madvise': {
         const r = this.region(mm, s.region, where);
-        for (const [from, n] of this.ranges(r, s.pages, where)) k.madvise(mm, cpu, r.start + from, n, s.advice);
+        for (const [from, n] of this.ranges(r, s.pages, where)) {
+          try {
+            k.madvise(mm, cpu, r.start + from, n, s.advice);
+          } catch (e) {
+            // a failed MADV_COLLAPSE is the call's result, not the end of the run
+            if (!(e instanceof CollapseError)) throw e;
+            out.errno ??= e.errno;
+            (out.notes ??= []).push(e.message);
+          }
+        }
         break;
       }
       case 'fork': {
@@ -466,7 +476,7 @@ export function emptyCounters(): Counters {
 
 /** Errors the kernel model and the workload raise for a step the run asks for (typed where they are thrown). */
 function isStepError(e: unknown): e is Error {
-  return e instanceof KernelInvariantError || e instanceof UffdError || e instanceof MadviseError || e instanceof TraceError;
+  return e instanceof KernelInvariantError || e instanceof UffdError || e instanceof MadviseError || e instanceof CollapseError || e instanceof TraceError;
 }
 
 export function simulateRun(plan: RunPlan, opts: SimulateOptions = {}): RunResult {

@@ -67,7 +67,9 @@ export interface StepResult {
   pteTrace?: PteEvent[];
   /** native runs: the spread of the step's timing over the repetitions */
   timing?: StepTiming;
-  /** native runs: how the native step differs from the op (e.g. hints ignored) */
+  /** a call of the step the kernel failed, and the run went on (MADV_COLLAPSE): the errno it returns */
+  errno?: string;
+  /** native runs: how the native step differs from the op (e.g. hints ignored); model runs: why a call failed (`errno`) */
   notes?: string[];
 }
 
