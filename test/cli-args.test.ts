@@ -1,12 +1,12 @@
 /**
- * The flag parser every `ptlab` command uses (src/cli/args.ts): typed values from the table,
+ * The flag parser every `ptlab` command uses (src/args/parser.ts): typed values from the table,
  * defaults, its help text, and one-line usage errors (exit 2) that name the flag and the fix.
  * test/cli-usage.test.ts runs the same errors through the real commands.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { command, parseCommand, helpText, subcommand } from '../src/cli/args';
-import { CliError } from '../src/cli/errors';
+import { command, parseCommand, helpText, subcommand } from '../src/args/parser';
+import { CliError } from '../src/args/cli-error';
 
 const CMD = command('demo', 'FILE [--out DIR]', {
   out: { type: 'string', short: 'o', help: 'where to write' },

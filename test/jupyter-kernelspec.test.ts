@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { main as kernelCli } from '../src/cli/kernel';
-import { CliError } from '../src/cli/errors';
+import { CliError } from '../src/args/cli-error';
 import { DISPLAY_NAME, installKernelspec, kernelDir, launcherPath, listKernelspecs, removeKernelspec, userDataDir } from '../src/jupyter/kernelspec';
 import { locatePtlab } from '../src/jupyter/ptlab-package';
 import { hookRuntimeResolution, hookTypeResolution, mapPtlabRequest, virtualPackageJson, type TsSysLike } from '../src/jupyter/resolve-ptlab';
@@ -149,7 +149,7 @@ test('launcher --check reports the pinned tslab of this installation; a bad argu
   assert.equal(fs.realpathSync(info.tslabDir), fs.realpathSync(path.join(pkg.root, 'node_modules', 'tslab')));
   const bad = spawnSync(process.execPath, [launcherPath(pkg), '--bogus'], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /^ptlab kernel: unknown argument "--bogus"/);
+  assert.match(bad.stderr, /^ptlab kernel: launcher.js: unknown option "--bogus"; valid options: --config-path VALUE, --check/);
   assert.ok(!bad.stderr.includes('    at '), 'no stack trace');
 });
 

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../src/cli/report';
-import { CliError } from '../src/cli/errors';
+import { CliError } from '../src/args/cli-error';
 import { fixtureResults } from './helpers/notebook-fixtures';
 
 function silently<T>(fn: () => Promise<T>): Promise<T> {

@@ -10,8 +10,8 @@ import { ScriptError } from '../fidelity/script';
 import { loadSpecFile } from '../fidelity/spec-input';
 import { SpecFileError } from '../lab/spec-file';
 import { SpecError } from '../lab/spec-issues';
-import { command, parseCommand, usageLine } from './args';
-import { CliError } from './errors';
+import { command, parseCommand, usageLine } from '../args/parser';
+import { CliError } from '../args/cli-error';
 
 const DIFF = command('diff', 'SPEC.json [--variant NAME] [--json] [--no-split]', {
   variant: { type: 'string', help: 'the variant to simulate: a built-in one, or one the spec gives as a value (default: the one that models this kernel)' },

@@ -4,8 +4,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { command, parseCommand, subcommand, type Flags, type Values } from './args';
-import { CliError } from './errors';
+import { command, parseCommand, subcommand, type Flags, type Values } from '../args/parser';
+import { CliError } from '../args/cli-error';
 import { locatePtlab, type PtlabPackage } from '../jupyter/ptlab-package';
 import {
   KERNEL_NAME,

@@ -5,9 +5,9 @@
 import { getProfile, listProfiles } from '../cost/registry';
 import { getVariant, listVariants } from '../kernel/variants';
 import { OPS, STEP_SCHEMAS } from '../lab/spec';
-import { didYouMean } from '../lab/spec-issues';
-import { command, parseCommand, usageLine } from './args';
-import { CliError } from './errors';
+import { didYouMean } from '../args/spelling';
+import { command, parseCommand, usageLine } from '../args/parser';
+import { CliError } from '../args/cli-error';
 
 const WHAT = ['kernels', 'cpus', 'ops'] as const;
 const LIST = command('list', 'kernels|cpus|ops', {}, '  kernels  kernel variants (spec "kernel")\n  cpus     CPU cost profiles (spec "machine.cpu")\n  ops      step ops and their fields (spec "steps")');

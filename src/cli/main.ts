@@ -5,8 +5,8 @@
  * `main(argv): Promise<number>` (the exit code). Commands are loaded lazily so that
  * `ptlab validate` does not pay for vega or the simulator.
  */
-import { CliError } from './errors';
-import { didYouMean } from '../lab/spec-issues';
+import { CliError } from '../args/cli-error';
+import { didYouMean } from '../args/spelling';
 import { VERSION } from '../version';
 
 /** Each command's one-line summary; its module is ./<command>. */

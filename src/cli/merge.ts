@@ -5,12 +5,12 @@
  * interrupted runs (runs/ without results.json) are accepted.
  */
 import * as fs from 'node:fs';
-import { command, parseCommand } from './args';
+import { command, parseCommand } from '../args/parser';
 import { runIds } from '../lab/compile';
 import { ResultSet } from '../lab/resultset';
 import { stableJson } from '../lab/runner';
 import { validateSpec } from '../lab/validate';
-import { CliError } from './errors';
+import { CliError } from '../args/cli-error';
 
 const MERGE = command('merge', 'DIR... --out DIR', {
   out: { type: 'string', short: 'o', help: 'directory to write the merged spec.json, results.json, meta.json' },

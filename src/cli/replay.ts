@@ -19,8 +19,8 @@ import { SpecError } from '../lab/spec-issues';
 import { compareLoaded, formatComparison } from '../fidelity/compare';
 import { listProfiles } from '../cost/registry';
 import type { NativeReplay, NativeRow } from '../fidelity/native-types';
-import { command, parseCommand, usageLine } from './args';
-import { CliError } from './errors';
+import { command, parseCommand, usageLine } from '../args/parser';
+import { CliError } from '../args/cli-error';
 
 const REPLAY = command('replay', `SPEC.json --native [--json] [--script] [--no-split]
        ptlab replay SPEC.json --native --time [--reps N] [--others busy|as-is] [--json] [--compare [--cpu PROFILE]]`, {

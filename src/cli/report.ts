@@ -4,8 +4,8 @@
  * profiles.json). Default output: RESULTS_DIR/report.html.
  */
 import { join } from 'node:path';
-import { command, parseCommand, usageLine } from './args';
-import { CliError } from './errors';
+import { command, parseCommand, usageLine } from '../args/parser';
+import { CliError } from '../args/cli-error';
 
 const REPORT = command('report', 'RESULTS_DIR [--out report.html] [--title TEXT] [--baseline VARIANT]', {
   out: { type: 'string', short: 'o', help: 'the HTML file to write (default RESULTS_DIR/report.html)' },

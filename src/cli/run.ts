@@ -6,12 +6,12 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { command, intFlag, parseCommand } from './args';
+import { command, intFlag, parseCommand } from '../args/parser';
 import { parseShard } from '../lab/plan';
 import type { ResultSet } from '../lab/resultset';
 import { run, RunCancelledError, RunFailedError, type RunOptions } from '../lab/runner';
 import { readSpecFile } from '../lab/spec-file';
-import { CliError } from './errors';
+import { CliError } from '../args/cli-error';
 
 const RUN = command('run', 'SPEC.json [--json] [--csv FILE] [--out DIR] [--jobs N] [--shard i/N] [--resume]', {
   json: { type: 'boolean', help: 'print the results as JSON (ResultsJson) on stdout' },

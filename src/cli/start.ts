@@ -19,8 +19,8 @@ import { summarize } from '../lab/stats';
 import { Table } from '../notebook/table';
 import { writeReport } from '../report/index';
 import { charts } from '../notebook/charts/index';
-import { command, parseCommand } from './args';
-import { CliError } from './errors';
+import { command, parseCommand } from '../args/parser';
+import { CliError } from '../args/cli-error';
 import { comparisonCaption, comparisonChart, compareWithHost, formatComparison, type HostComparison } from '../fidelity/compare';
 
 export const FLAGSHIP_VARIANTS = ['linux-5.19', 'linux-6.18', 'rfc-2022-uffd-hints', 'proposal-dirty-on-mkwrite'];

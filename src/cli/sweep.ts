@@ -10,12 +10,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { command, parseCommand } from './args';
+import { command, parseCommand } from '../args/parser';
 import { runIds } from '../lab/compile';
 import { readSpecFile } from '../lab/spec-file';
 import { validateSpec } from '../lab/validate';
 import { formatIssues } from '../lab/spec-issues';
-import { CliError } from './errors';
+import { CliError } from '../args/cli-error';
 
 const SWEEP = command('sweep', 'SPEC.json --slurm N [--out DIR] [--partition P] [--time T] [--submit]', {
   slurm: { type: 'int', min: 1, example: 4, help: 'number of shards = array tasks (required)' },

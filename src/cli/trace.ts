@@ -4,11 +4,11 @@
  * accesses, pages touched and written, and the re-write fraction per region.
  */
 import * as path from 'node:path';
-import { command, parseCommand, subcommand, usageLine } from './args';
+import { command, parseCommand, subcommand, usageLine } from '../args/parser';
 import { capture, CaptureError, type CaptureProgress } from '../capture/capture';
 import { pageTraceStats } from '../workload/pagetrace-stats';
 import { TraceError } from '../workload/trace';
-import { CliError } from './errors';
+import { CliError } from '../args/cli-error';
 
 const CAPTURE = command('trace capture', '[--out FILE] -- CMD ARGS...', {
   out: { type: 'string', short: 'o', help: 'trace file to write (default: CMD.ptt in the current directory)' },

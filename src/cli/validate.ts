@@ -3,13 +3,13 @@
  * flow, kernel and CPU names, trace files — and prints every problem with its fix (exit 1), or a
  * one-line summary of the runs it would make (exit 0).
  */
-import { command, parseCommand } from './args';
+import { command, parseCommand } from '../args/parser';
 import { compileSpec } from '../lab/compile';
 import { readSpecFile } from '../lab/spec-file';
 import { formatIssues } from '../lab/spec-issues';
 import { validateSpec } from '../lab/validate';
 import { estimateRuns, tooLargeMessage } from '../lab/estimate';
-import { CliError } from './errors';
+import { CliError } from '../args/cli-error';
 
 const VALIDATE = command('validate', 'SPEC.json [--json] [--allow-large]', {
   json: { type: 'boolean', help: 'print {ok, runs, issues, estimate} as JSON' },

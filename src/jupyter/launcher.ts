@@ -9,39 +9,24 @@
  *
  * `--check` prints what the kernel would run (versions and paths) as JSON and exits.
  */
+import { CliError } from '../args/cli-error';
+import { command, parseCommand, usageLine } from '../args/parser';
 import { locatePtlab } from './ptlab-package';
 import { loadTslab, TslabVersionError, type Tslab } from './tslab-api';
 import { hookRuntimeResolution, hookTypeResolution, type TsSysLike } from './resolve-ptlab';
 import { CellRunner } from './cell-runner';
 import { PtlabHandler, createServer } from './kernel-server';
 
-/** A mistake in how the launcher was started (kernelspec argv): reported as one line. */
-class LaunchError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'LaunchError';
-  }
-}
-
-interface LaunchArgs {
-  configPath?: string;
-  check: boolean;
-}
-
-function parseArgs(argv: string[]): LaunchArgs {
-  const args: LaunchArgs = { check: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--check') args.check = true;
-    else if (a === '--config-path' || a === '-f') args.configPath = argv[++i];
-    else if (a.startsWith('--config-path=')) args.configPath = a.slice('--config-path='.length);
-    else throw new LaunchError(`unknown argument "${a}" (usage: launcher.js --config-path FILE | --check)`);
-  }
-  return args;
-}
+/** The kernelspec's argv (kernelspec.ts); a mistake in it is a one-line CliError. */
+const LAUNCH = command('launcher.js', '--config-path FILE | --check', {
+  'config-path': { type: 'string', short: 'f', help: "the kernel's connection file, which Jupyter passes as {connection_file}" },
+  check: { type: 'boolean', help: 'print what the kernel would run (versions and paths) as JSON' },
+}, undefined, 'node');
 
 export function launch(argv: string[]): void {
-  const args = parseArgs(argv);
+  const { values, positionals } = parseCommand(LAUNCH, argv);
+  if (positionals.length > 0) throw new CliError(`launcher.js: unexpected argument "${positionals[0]}"; ${usageLine(LAUNCH)}`);
+  const args = { configPath: values['config-path'], check: values.check };
   const pkg = locatePtlab(__dirname);
   const tslab: Tslab = loadTslab(pkg.root);
   if (args.check) {
@@ -58,7 +43,7 @@ export function launch(argv: string[]): void {
     );
     return;
   }
-  if (!args.configPath) throw new LaunchError('missing --config-path FILE (Jupyter passes {connection_file})');
+  if (!args.configPath) throw new CliError(`launcher.js: --config-path FILE is required (Jupyter passes {connection_file}); ${usageLine(LAUNCH)}`);
 
   const cwd = process.cwd();
   hookRuntimeResolution(pkg);
@@ -87,8 +72,13 @@ if (require.main === module) {
   try {
     launch(process.argv.slice(2));
   } catch (e) {
-    // Shown in the Jupyter server log / nbclient's "kernel died" message: one line, no stack.
-    const known = e instanceof TslabVersionError || e instanceof LaunchError;
+    // Shown in the Jupyter server log / nbclient's "kernel died" message: one line, no stack
+    // (`--help` is a CliError with exit code 0: the help, on stdout).
+    if (e instanceof CliError && e.exitCode === 0) {
+      process.stdout.write(`${e.message}\n`);
+      process.exit(0);
+    }
+    const known = e instanceof TslabVersionError || e instanceof CliError;
     const text = known ? e.message : ((e as Error | undefined)?.stack ?? String(e));
     process.stderr.write(`ptlab kernel: ${text}\n`);
     process.exit(2);

@@ -16,6 +16,8 @@
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { CliError } from '../args/cli-error';
+import { command, parseCommand } from '../args/parser';
 import { locatePtlab, type PtlabPackage } from './ptlab-package';
 import { defaultScope, installKernelspec } from './kernelspec';
 import { findJupyterCommand, installHint } from './jupyter-env';
@@ -61,14 +63,13 @@ async function openNotebook(pkg: PtlabPackage, args: string[]): Promise<number> 
   });
 }
 
+const HTML = command('notebooks:html', '-- [NAME.ipynb...] [--out DIR]', {
+  out: { type: 'string', help: 'where the executed notebooks and their HTML go; default out/notebooks' },
+}, 'Executes notebooks/*.ipynb (or the NAMEs) in the ptlab kernel and exports each to HTML.', 'npm run');
+
 function notebooksHtml(pkg: PtlabPackage, args: string[]): number {
-  let outDir = path.join(pkg.root, 'out', 'notebooks');
-  const names: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--out') outDir = path.resolve(args[++i] ?? outDir);
-    else if (args[i].startsWith('--out=')) outDir = path.resolve(args[i].slice('--out='.length));
-    else names.push(args[i]);
-  }
+  const { values, positionals: names } = parseCommand(HTML, args);
+  const outDir = values.out !== undefined ? path.resolve(values.out) : path.join(pkg.root, 'out', 'notebooks');
   const tooling = findNotebookTooling();
   if ('missing' in tooling) {
     say(`cannot execute notebooks: ${tooling.missing}`);
@@ -116,8 +117,10 @@ if (require.main === module) {
       process.exitCode = code;
     },
     (e: unknown) => {
-      process.stderr.write(`ptlab: ${(e as Error)?.message ?? String(e)}\n`);
-      process.exitCode = 1;
+      // a usage mistake: one line, exit 2 (`--help`: the help, exit 0)
+      if (e instanceof CliError && e.exitCode === 0) process.stdout.write(`${e.message}\n`);
+      else process.stderr.write(`ptlab: ${(e as Error)?.message ?? String(e)}\n`);
+      process.exitCode = e instanceof CliError ? e.exitCode : 1;
     },
   );
 }

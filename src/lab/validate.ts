@@ -16,7 +16,8 @@ import { defaultRegistries, type Registries } from './registries';
 import { formatSize, PAGE_SIZE, parseSizeOrError } from './size';
 import { variantValueIssues } from '../kernel/variant-value';
 import { ExperimentSpecSchema, kernelName, RESERVED_SWEEP_KEYS, StepSchema, type ExperimentSpec, type Pages, type Step, type StepOf } from './spec';
-import { closest, describe, formatPath, SpecError, zodIssuesToSpecIssues, type SpecIssue } from './spec-issues';
+import { closest } from '../args/spelling';
+import { describe, formatPath, SpecError, zodIssuesToSpecIssues, type SpecIssue } from './spec-issues';
 
 export interface ValidateOptions {
   /** name checks for kernels and CPU profiles; default: this build's registries; false: skip */

@@ -4,7 +4,7 @@
  * and every option the chart takes, never silently ignored (`{ stpe: 1 }` would otherwise draw
  * the whole run instead of step 1).
  */
-import { didYouMean } from '../../lab/spec-issues';
+import { didYouMean } from '../../args/spelling';
 
 /** Every option of an options type, as a record (so the compiler checks the list is complete). */
 export type OptionKeys<T> = { readonly [K in keyof Required<T>]: true };

@@ -1,6 +1,7 @@
 /**
- * The one flag parser of the `ptlab` commands. A command declares its flags once, in a table
- * (name -> type, default, help), and gets from it:
+ * The one flag parser of ptlab's command lines: the `ptlab` commands (src/cli) and the Jupyter
+ * kernel launcher and notebook scripts (src/jupyter). A command declares its flags once, in a
+ * table (name -> type, default, help), and gets from it:
  * - typed values (`int` flags are numbers, `choice` flags their literal union, defaults filled in);
  * - its `--help` text (also what `ptlab help <cmd>` prints);
  * - one-line usage errors that name the flag and the fix: an unknown option lists the valid
@@ -8,8 +9,8 @@
  *   CliErrors with exit code 2; `--help` is a CliError with exit code 0 whose message is the help.
  */
 import { parseArgs } from 'node:util';
-import { didYouMean } from '../lab/spec-issues';
-import { CliError } from './errors';
+import { CliError } from './cli-error';
+import { didYouMean } from './spelling';
 
 interface FlagBase {
   help: string;
@@ -47,8 +48,10 @@ export type Values<T extends Flags> = {
 
 /** A command (or subcommand, "kernel install") as the person at the terminal sees it. */
 export interface Command<T extends Flags> {
-  /** as typed after `ptlab`: "run", "trace stats" */
+  /** as typed after the program: "run", "trace stats"; errors start with it */
   name: string;
+  /** what the usage line starts with (default "ptlab"): "npm run" for the notebook scripts */
+  program?: string;
   /** what follows the name in the usage line: "SPEC.json [--json] [--out DIR]" */
   synopsis: string;
   /** prose after the usage line, if any */
@@ -56,9 +59,12 @@ export interface Command<T extends Flags> {
   flags: T;
 }
 
-/** A command's table; `const T` keeps the flag types literal (a choice flag's values, defaults). */
-export function command<const T extends Flags>(name: string, synopsis: string, flags: T, about?: string): Command<T> {
-  return { name, synopsis, flags, ...(about !== undefined ? { about } : {}) };
+/**
+ * A command's table; `const T` keeps the flag types literal (a choice flag's values, defaults).
+ * `program` is for command lines other than `ptlab`'s.
+ */
+export function command<const T extends Flags>(name: string, synopsis: string, flags: T, about?: string, program?: string): Command<T> {
+  return { name, synopsis, flags, ...(about !== undefined ? { about } : {}), ...(program !== undefined ? { program } : {}) };
 }
 
 export interface Parsed<T extends Flags> {
@@ -76,9 +82,14 @@ function spelled(name: string, f: Flag): string {
   return `--${name}${f.type === 'boolean' ? '' : ' VALUE'}`;
 }
 
+/** The command as typed: "ptlab run SPEC.json [--json] ..." */
+function invocation(cmd: Command<Flags>): string {
+  return `${cmd.program ?? 'ptlab'} ${cmd.name} ${cmd.synopsis}`;
+}
+
 /** The usage line of a command: "usage: ptlab run SPEC.json [--json] ..." */
 export function usageLine(cmd: Command<Flags>): string {
-  return `usage: ptlab ${cmd.name} ${cmd.synopsis}`;
+  return `usage: ${invocation(cmd)}`;
 }
 
 /** The option list of a command, one flag a line with its help, choices and default. */
@@ -174,7 +185,7 @@ export function subcommand<R>(cmd: string, argv: string[], subs: readonly (reado
   if (i >= 0) return subs[i][1](rest);
   if (word === '--help' || word === '-h' || word === 'help') throw new CliError(helpText(...subs.map(([c]) => c)), 0);
   const say = `say ${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
-  const usage = `usage: ${subs.map(([c]) => `ptlab ${c.name} ${c.synopsis}`).join('; ')}`;
+  const usage = `usage: ${subs.map(([c]) => invocation(c)).join('; ')}`;
   if (word === undefined) throw new CliError(`${cmd}: ${say}; ${usage}`);
   throw new CliError(`${cmd}: unknown subcommand "${word}"${didYouMean(word, names)}; ${say}; ${usage}`);
 }
