@@ -73,12 +73,12 @@ const KIB = 1024;
 const fmtBytes = (b: number) => (b >= 1 << 20 ? `${+(b / (1 << 20)).toFixed(2)} MiB` : `${+(b / KIB).toFixed(0)} KiB`);
 
 export function memoryTable(profiles: CpuProfile[]): string {
-  const out = ['| profile | L1D | L2 | LLC | DRAM cycles | MLP | kinds (L1/L2 latency, LLC, DRAM, MLP) |', '|---|---|---|---|---:|---:|---|'];
+  const out = ['| profile | L1D | L2 | LLC | DRAM cycles | MLP | PT share | store drain | kinds (L1/L2 latency, LLC, DRAM, MLP, PT share, store drain) |', '|---|---|---|---|---:|---:|---:|---:|---|'];
   for (const p of profiles) {
     const d = p.definition.memory;
     const m = p.memory;
     out.push(
-      `| ${p.name} | ${fmtBytes(m.l1dBytes)}, ${m.l1dCycles} cyc | ${fmtBytes(m.l2Bytes)}, ${m.l2Cycles} cyc | ${fmtBytes(m.llcBytes)}, ${m.llcCycles} cyc | ${m.dramCycles} | ${m.mlp} | ${[d.l2.cycles, d.llc.cycles, d.dramCycles, d.mlp].map((x) => KIND[x.kind]).join(' ')} |`,
+      `| ${p.name} | ${fmtBytes(m.l1dBytes)}, ${m.l1dCycles} cyc | ${fmtBytes(m.l2Bytes)}, ${m.l2Cycles} cyc | ${fmtBytes(m.llcBytes)}, ${m.llcCycles} cyc | ${m.dramCycles} | ${m.mlp} | ${m.ptShare} | ${m.storeDrain} | ${[d.l2.cycles, d.llc.cycles, d.dramCycles, d.mlp].map((x) => KIND[x.kind]).join(' ')} ${d.ptShare ? KIND[d.ptShare.kind] : 'E'} ${d.storeDrain ? KIND[d.storeDrain.kind] : 'E'} |`,
     );
   }
   return out.join('\n');
