@@ -31,10 +31,11 @@ export type BenchStep = Record<string, unknown>;
 /** One fault measurement of the probe and the same work as spec steps. */
 export interface FaultBench {
   event: StatedCostEvent;
-  /** the probe's measurement: cycles per page of the timed pass */
+  /** the probe's measurement: cycles per fault of the timed pass (one fault per page, or per 2 MiB for THP) */
   probe: string;
   /** the steps; the last one is the pass the probe times */
   steps: BenchStep[];
+  /** faults of the timed pass (the price enters it once per fault) */
   pages: number;
   /** what the steps do, for the note */
   what: string;
@@ -70,7 +71,7 @@ export interface Reconciled {
   /** the price deriveHostProfile() gave */
   before: number;
   after: number;
-  /** the model's charge for the rest of the microbenchmark, per page */
+  /** the model's charge for the rest of the microbenchmark, per fault */
   rest: number;
   measured: number;
 }
@@ -100,10 +101,10 @@ export function reconcileFaultPrices(cal: HostCalibration, probe: ProbeOutput, p
     def.costs[bench.event] = {
       ...entry,
       cycles: after,
-      note: `${bench.probe} (${bench.what}, ${Math.round(got.value)} per page) minus the model's charge for the rest of that pass (${Math.round(rest)}: #PF entry/exit and its drain, walks, data access, base estimates), so the model reproduces it; ${entry.note ?? ''}`.replace(/; $/, ''),
+      note: `${bench.probe} (${bench.what}, ${Math.round(got.value)} per fault) minus the model's charge for the rest of that pass (${Math.round(rest)}: #PF entry/exit and its drain, walks, data access, the other events' prices), so the model reproduces it; ${entry.note ?? ''}`.replace(/; $/, ''),
     };
     row.cycles = after;
-    row.how = `${bench.probe} - the model's other charges for the same pass (${Math.round(rest)} per page: #PF with its drain, walks, data access, base estimates)`;
+    row.how = `${bench.probe} - the model's other charges for the same pass (${Math.round(rest)} per fault: #PF with its drain, walks, data access, the other events' prices)`;
     changes.push({ event: bench.event, before, after, rest, measured: got.value });
   }
   const profile = parseProfile(def, 'ptlab calibrate');
