@@ -49,7 +49,10 @@
  *    made old and clean (flushed), stays writable, the folio lazyfree; a partial range splits the
  *    folio (split_folio) and MADV_FREE goes on per PTE; the huge zero page is skipped.
  *
- * Simplifications (documented in docs/kernel-model.md): MADV_PAGEOUT, reclaim, migration and
+ *  - migration (set_pmd_migration_entry / remove_migration_pmd): the folio moves whole and its
+ *    PMD comes back as a PMD, writable/exclusive/soft-dirty kept, A/D from 6.1, uffd-wp from 6.3.
+ *
+ * Simplifications (documented in docs/kernel-model.md): MADV_PAGEOUT, reclaim and
  * PAGEMAP_SCAN split a THP into order-0 pages before working on PTEs (the kernel ages, swaps out
  * and reports the PMD whole where the version can); a split made inside a batched operation
  * flushes from the first CPU running the mm; variant hooks (changePte) and the RFC variants'
@@ -381,16 +384,63 @@ export function split_lru_thps(k: Kernel, cpu?: number): void {
   for (const base of heads) split_huge_page(k, base, cpu);
 }
 
-/** Split the THP mapped at `vpn` of `mm` (by a PMD or by PTEs), if any. */
-export function split_huge_pmd_folio(k: Kernel, mm: Mm, vpn: number, cpu?: number): void {
-  const pmd = pmd_leaf_slot(k, mm, vpn);
-  let pfn = -1;
-  if (pmd >= 0) pfn = pte_pfn(k.mmu.mem.get(pmd)) + (vpn % HPAGE_NR);
-  else {
-    const slot = mm.pt.pteSlot(vpn);
-    if (slot >= 0 && pte_present(k.mmu.mem.get(slot))) pfn = pte_pfn(k.mmu.mem.get(slot));
-  }
-  if (pfn > 0 && k.frames.head[pfn] !== 0) split_huge_page(k, pfn, cpu);
+/** What set_pmd_migration_entry() keeps of a PMD in its migration entry (a PMD swap entry). */
+export interface PmdMigrationEntry {
+  readonly mm: Mm;
+  readonly vma: Vma;
+  readonly haddr: number;
+  readonly slot: number;
+  /** writable entry (the PMD was writable) */
+  readonly write: boolean;
+  /** young and dirty: remembered from 6.1 (make_migration_entry_young/dirty) */
+  readonly young: boolean;
+  readonly dirty: boolean;
+  readonly softDirty: boolean;
+  /** pmd_swp_mkuffd_wp: only from 6.3 ("mm/userfaultfd: fix uffd-wp handling for THP migration entries") */
+  readonly uffdWp: boolean;
+}
+
+/**
+ * set_pmd_migration_entry() (mm/huge_memory.c, all modelled versions, with
+ * ARCH_ENABLE_THP_MIGRATION as on x86-64): the PMD is invalidated and its 2 MiB translation
+ * flushed (pmdp_invalidate), a dirty PMD dirties the folio, and the PMD becomes a migration
+ * entry (writable, readable-exclusive or readable: the page's AnonExclusive travels with it)
+ * keeping soft-dirty; A and D from 6.1 (variant field migrationKeepsYoungDirty); uffd-wp from 6.3
+ * (pmdMigrationKeepsUffdWp: 5.19-6.2 dropped it here, though remove_migration_pmd looked for it).
+ * The model leaves the PMD empty while the folio is copied; nothing runs in between.
+ */
+export function set_pmd_migration_entry(k: Kernel, mm: Mm, vma: Vma, haddr: number, slot: number, cpu: number): PmdMigrationEntry {
+  const pmd = k.mmu.mem.get(slot);
+  const base = pte_pfn(pmd);
+  k.mmu.mem.set(slot, 0n);
+  flush_tlb_mm_range(k, mm, haddr, haddr + HPAGE_NR, cpu, true, HPAGE_NR);
+  if (pte_dirty(pmd)) for (let p = base; p < base + HPAGE_NR; p++) k.frames.flags[p] |= PG_dirty; // folio_mark_dirty
+  const keepAD = k.variant.migrationKeepsYoungDirty;
+  return {
+    mm, vma, haddr, slot,
+    write: pte_write(pmd),
+    young: keepAD && pte_young(pmd),
+    dirty: keepAD && pte_dirty(pmd),
+    softDirty: pte_soft_dirty(pmd),
+    uffdWp: k.variant.pmdMigrationKeepsUffdWp && pte_uffd_wp(pmd),
+  };
+}
+
+/**
+ * remove_migration_pmd() (mm/huge_memory.c): the new folio `nbase` mapped by a PMD built from
+ * vm_page_prot: old and clean unless the entry remembered A and D (6.1+; D only if the folio is
+ * still dirty), soft-dirty and uffd-wp (write-protected) as the entry kept them, writable if the
+ * entry was (and the VMA still allows it). No flush: the entry was not present.
+ */
+export function remove_migration_pmd(k: Kernel, e: PmdMigrationEntry, nbase: number): void {
+  // (in 6.18's order: write, uffd-wp, then A and D, so a saved-dirty PTE arch keeps D in the D bit)
+  let pmd = pfn_pte(nbase, e.vma.pageProt) | _PAGE_PSE;
+  if (e.softDirty) pmd = pte_mksoft_dirty(pmd);
+  if (e.write && e.vma.flags & VM_WRITE) pmd = k.arch.pte_mkwrite(pmd);
+  else if (e.uffdWp) pmd = k.arch.pte_mkuffd_wp(pmd);
+  if (!e.young) pmd = pte_mkold(pmd);
+  if (e.dirty && k.frames.flags[nbase] & PG_dirty) pmd = k.arch.pte_mkdirty(pmd);
+  set_pmd_at(k, e.mm, e.vma, e.haddr, e.slot, pmd);
 }
 
 /** huge_pmd_needs_flush() (x86): pte_flags_need_flush without ignoring A. */

@@ -279,9 +279,16 @@ export class Kernel {
     return khugepaged_scan(this, cpu);
   }
 
+  /** move_pages()/mbind() over a range: each folio mapped there migrates once, whole (migrate.ts). Returns the pages moved. */
   migrate(mm: Mm, cpu: number, start: number, pages: number): number {
     let n = 0;
-    for (let vpn = start; vpn < start + pages; vpn++) if (migrate_page(this, mm, vpn, cpu)) n++;
+    const end = start + pages;
+    for (let vpn = start; vpn < end; vpn++) {
+      const moved = migrate_page(this, mm, vpn, cpu);
+      n += moved;
+      // the rest of a large folio moved with it: go on after its last page
+      if (moved > 1) vpn = this.frames.index[this.frames.head[this.inspect(mm, vpn).pfn]] + moved - 1;
+    }
     return n;
   }
 

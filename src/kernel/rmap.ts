@@ -141,7 +141,7 @@ export function rmap_walk(k: Kernel, pfn: number, fn: (mm: Mm, vma: Vma, vpn: nu
   const visit = (mm: Mm, vma: Vma, vpn: number) => {
     let slot = mm.pt.pteSlot(vpn);
     if (slot === -2) {
-      // a PMD maps the page: the model's reclaim and migration work on order-0 pages, so the
+      // a PMD maps the page: the model's reclaim works on order-0 pages, so the
       // THP is split first (huge_memory.ts, "Simplifications")
       split_huge_page(k, pfn);
       slot = mm.pt.pteSlot(vpn);

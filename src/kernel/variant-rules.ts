@@ -52,6 +52,13 @@ export const RULES: Readonly<Record<RuleField, Rule>> = {
     where: 'remove_migration_pte() (mm/migrate.c)',
     values: { false: 'the new PTE is old and clean (<= 6.0)', true: 'A and D remembered (6.1, 2e3468778dbe)' },
   },
+  pmdMigrationKeepsUffdWp: {
+    where: 'set_pmd_migration_entry() (mm/huge_memory.c)',
+    values: {
+      false: 'a migrating THP loses its PMD\'s uffd-wp bit (5.19-6.2, read in each)',
+      true: 'the PMD migration entry keeps uffd-wp (6.3, "mm/userfaultfd: fix uffd-wp handling for THP migration entries", 20230405160236.587705-2-david@redhat.com, a hotfix with Cc stable; read in 6.3.8 and 6.18)',
+    },
+  },
   uffdWpUnpopulated: { where: 'UFFD_FEATURE_WP_UNPOPULATED', values: { false: 'absent (<= 6.3)', true: '6.4, 2bad466cc9d9' } },
   uffdWpAsync: { where: 'UFFD_FEATURE_WP_ASYNC, PAGEMAP_SCAN', values: { false: 'absent (<= 6.6)', true: '6.7, d61ea1cb0095 "userfaultfd: UFFD_FEATURE_WP_ASYNC" and "fs/proc/task_mmu: implement IOCTL to get and optionally clear info about PTEs"' } },
   doSwapPage: {

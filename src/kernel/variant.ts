@@ -218,6 +218,9 @@ export interface KernelVariant {
   readonly cleanWrprotectNoFlush: boolean;
   /** 2e3468778dbe (v6.1): migration entries remember A and D */
   readonly migrationKeepsYoungDirty: boolean;
+  /** set_pmd_migration_entry() keeps the PMD's uffd-wp bit (6.3, "mm/userfaultfd: fix uffd-wp
+   *  handling for THP migration entries"); 5.19-6.2 lose it when a THP migrates */
+  readonly pmdMigrationKeepsUffdWp: boolean;
   /** UFFD_FEATURE_WP_UNPOPULATED (v6.4) */
   readonly uffdWpUnpopulated: boolean;
   /** UFFD_FEATURE_WP_ASYNC and the PAGEMAP_SCAN ioctl (v6.7) */

@@ -30,6 +30,7 @@ const linux519: KernelVariant = Object.freeze({
   relaxedPromotionFlush: false,
   cleanWrprotectNoFlush: false,
   migrationKeepsYoungDirty: false,
+  pmdMigrationKeepsUffdWp: false,
   uffdWpUnpopulated: false,
   uffdWpAsync: false,
   vmaCanUserfault: 'v5.19-anon-shmem-hugetlb',
@@ -87,8 +88,12 @@ const linux63 = deriveVariant(linux62, {
   version: '6.3',
   description:
     'Linux 6.3: uffd unprotect uses MM_CP_TRY_CHANGE_WRITABLE, so exclusive anon PTEs become writable at once with A and D unchanged, and the RW change flushes the TLB.',
-  sources: ['20221223155616.297723-2-david@redhat.com mm/userfaultfd: rely on vma->vm_page_prot in uffd_wp_range() (v6.3)'],
+  sources: [
+    '20221223155616.297723-2-david@redhat.com mm/userfaultfd: rely on vma->vm_page_prot in uffd_wp_range() (v6.3)',
+    '20230405160236.587705-2-david@redhat.com mm/userfaultfd: fix uffd-wp handling for THP migration entries (hotfix, Cc stable; in 6.3 by its date, read in 6.3.8)',
+  ],
   uffdUnprotect: 'v6.3-try-change-writable',
+  pmdMigrationKeepsUffdWp: true,
   basedOn: 'linux-6.2',
 });
 
