@@ -369,6 +369,14 @@ for (const v of MADV_COLLAPSE) {
     assert.deepEqual([0, 1, 2].map((i) => c.k.inspect(c.mm, c.p + i * HPAGE).huge), [false, false, false]);
   });
 
+  test(`${v}: MADV_COLLAPSE of pages inside one 2 MiB range fails (EINVAL) unless the call starts on its boundary (then it covers no range and succeeds)`, () => {
+    const m = machine(v, 1);
+    m.write(0, 4);
+    assert.throws(() => m.k.madvise(m.mm, 0, m.p + 1, 1, 'collapse'), (e: unknown) => e instanceof CollapseError && e.errno === 'EINVAL');
+    m.k.madvise(m.mm, 0, m.p, 1, 'collapse'); // hstart == hend: nothing to do, success
+    assert.equal(m.k.inspect(m.mm, m.p).huge, false);
+  });
+
   test(`${v}: MADV_COLLAPSE of a range whose every PTE is read-only ${v === 'linux-6.18' ? 'collapses it (read-only collapse, seen on the 6.18.44 host)' : 'fails with SCAN_PAGE_RO'}`, () => {
     const m = machine(v, 1);
     m.write(0, 8);
@@ -716,6 +724,12 @@ test('spec: a MADV_COLLAPSE the kernel fails is the step\'s errno (notes say why
   assert.match(r.why, /SCAN_PAGE_RO/);
   r = run('linux-6.18', readOnly);
   assert.deepEqual([r.errno, r.huge], [undefined, true], '6.18 needs no writable PTE');
+  // a VMA too small for an aligned 2 MiB range is refused whole (transhuge_vma_suitable outside a fault)
+  const small = simulateRun(
+    compileSpec(parseSpec({ name: 's', machine: { cpu: 'zen3' }, kernel: 'linux-6.18', steps: [{ op: 'mmap', region: 'h', size: '256KiB' }, { op: 'touch', region: 'h', access: 'write' }, { op: 'madvise', region: 'h', advice: 'collapse' }] }))[0],
+  );
+  assert.equal(small.steps[2].errno, 'EINVAL');
+  assert.match(small.steps[2].notes?.join() ?? '', /no aligned 2 MiB range/);
   // a VMA that only read the zero page has no anon_vma, which thp_vma_allowable_order() wants
   // outside a fault (the 6.18.44 host: EINVAL); before 6.18 the call failed the same way
   for (const v of ['linux-6.2', 'linux-6.18']) {

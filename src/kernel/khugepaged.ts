@@ -33,8 +33,11 @@
  *    AnonExclusive: the old PTEs' A and D bits are not looked at.
  *  - madvise_collapse (6.1+): thp_vma_allowable_order without sysfs enforcement (the `enabled`
  *    setting and VM_HUGEPAGE do not matter; VM_NOHUGEPAGE gives EINVAL, and so does a VMA without
- *    an anon_vma: hugepage_vma_check allows that only in a fault or for smaps); the 2 MiB ranges the call
- *    covers whole (start rounded up, end down); a range already PMD-mapped counts as done
+ *    an anon_vma: hugepage_vma_check allows that only in a fault or for smaps, or one too small to
+ *    hold an aligned 2 MiB range); the 2 MiB ranges the call
+ *    covers whole (start rounded up, end down; a call inside one range, where the rounded end lies
+ *    below the rounded start, fails: the unsigned count of ranges never matches); a range already
+ *    PMD-mapped counts as done
  *    (SCAN_PMD_MAPPED); after a failure the call goes on only for SCAN_PMD_NULL,
  *    SCAN_PTE_NON_PRESENT, SCAN_PTE_UFFD_WP, SCAN_PAGE_RO, SCAN_LACK_REFERENCED_PAGE and the page
  *    lock/count/LRU results, and stops for any other (e.g. SCAN_PMD_NONE, a range with no PTE
@@ -296,9 +299,16 @@ export function madvise_collapse(k: Kernel, mm: Mm, cpu: number, start: number, 
     if (vma.flags & VM_NOHUGEPAGE) throw new CollapseError(`MADV_COLLAPSE of region ${vma.region}: the VMA has MADV_NOHUGEPAGE (the kernel returns EINVAL)`, 'EINVAL');
     // thp_vma_allowable_order() outside a fault (and not for smaps) wants an anon_vma: a VMA
     // that only ever read the zero page, or was never touched, has none
+    // ... and, outside a fault, a VMA that holds an aligned 2 MiB range (transhuge_vma_suitable()
+    // at vm_end - HPAGE_PMD_SIZE), whatever part of it the call covers
+    const lastRange = Math.floor((vma.end - HPAGE_NR) / HPAGE_NR) * HPAGE_NR;
+    if (lastRange < vma.start) throw new CollapseError(`MADV_COLLAPSE of region ${vma.region}: the VMA holds no aligned 2 MiB range (the kernel returns EINVAL)`, 'EINVAL');
     if (vma.anonVma === null) throw new CollapseError(`MADV_COLLAPSE of region ${vma.region}: the VMA has no anon_vma yet (nothing but zero-page reads; the kernel returns EINVAL)`, 'EINVAL');
     const hstart = Math.ceil(from / HPAGE_NR) * HPAGE_NR;
     const hend = Math.floor(to / HPAGE_NR) * HPAGE_NR;
+    // a call inside one 2 MiB range (hend < hstart): the count of ranges to collapse, computed
+    // unsigned, never equals the THPs made, and the call fails with last_fail = SCAN_FAIL
+    if (hend < hstart) throw new CollapseError(`MADV_COLLAPSE of pages ${from - start}-${to - start - 1}: inside one 2 MiB range, none covered whole (SCAN_FAIL: the kernel returns EINVAL)`, 'EINVAL');
     for (let haddr = hstart; haddr < hend; haddr += HPAGE_NR) {
       const result = collapse_range(k, mm, vma, haddr, cc, cpu);
       attempts.push({ process: mm.name, vpn: haddr, result });
