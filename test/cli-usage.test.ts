@@ -115,6 +115,23 @@ test('the same through `node dist/src/cli/main.js`', { timeout: 600_000 }, async
   USAGE_ERRORS.forEach(([argv, want], i) => assertUsageError(argv, want, results[i], 'node main.js'));
 });
 
+test('replay and diff refuse a spec file with the lab reader\'s one line naming the file, timed or not (exit 2)', { timeout: 300_000 }, async () => {
+  const bad = path.join(tmp, 'bad-op.json');
+  fs.writeFileSync(bad, JSON.stringify({ name: 'x', machine: { cpu: 'skylake-sp' }, kernel: 'linux-6.18', steps: [{ op: 'tuoch', region: 'h' }] }));
+  const missing = path.join(tmp, 'missing.json');
+  const invalid = /bad-op\.json: invalid experiment spec \(1 problem\); steps\[0\]\.op: "tuoch" is not an op \(did you mean "touch"\?\)/;
+  const cases: [string[], RegExp][] = [
+    [['replay', bad, '--native'], invalid],
+    [['replay', bad, '--native', '--time'], invalid],
+    [['replay', bad, '--native', '--time', '--compare'], invalid],
+    [['diff', bad], invalid],
+    [['replay', missing, '--native', '--time'], /missing\.json: no such file; give the path of an experiment spec/],
+    [['diff', missing], /missing\.json: no such file; give the path of an experiment spec/],
+  ];
+  const results = await pooled(cases, 3, ([argv]) => node(argv));
+  cases.forEach(([argv, want], i) => assertUsageError(argv, want, results[i], 'node main.js'));
+});
+
 test('--version, help run, list kernels|cpus|ops', { timeout: 300_000 }, async () => {
   const [version, v2, helpRun, helpList, kernels, cpus, ops] = await pooled(
     [['--version'], ['-V'], ['help', 'run'], ['help', 'list'], ['list', 'kernels'], ['list', 'cpus'], ['list', 'ops']],

@@ -4,12 +4,9 @@
  * when the model matches (host-quirk differences aside), 1 when it does not, 3 when this host
  * cannot replay the spec.
  */
-import { diffSpec, formatDiff, ModelFailed } from '../fidelity/diff';
-import { ReplayFailed, ReplayRefused } from '../fidelity/replay';
-import { ScriptError } from '../fidelity/script';
+import { diffSpec, formatDiff } from '../fidelity/diff';
 import { loadSpecFile } from '../fidelity/spec-input';
-import { SpecFileError } from '../lab/spec-file';
-import { SpecError } from '../lab/spec-issues';
+import { nativeCliError } from './native-exit';
 import { command, parseCommand, usageLine } from '../args/parser';
 import { CliError } from '../args/cli-error';
 
@@ -34,11 +31,6 @@ export async function main(argv: string[]): Promise<number> {
     } else process.stdout.write(formatDiff(r) + '\n');
     return r.modelDifferences ? 1 : 0;
   } catch (e) {
-    if (e instanceof ReplayRefused) throw new CliError(`cannot replay here: ${e.message}`, 3);
-    // a spec this command cannot use: exit 2 (1 says the model differs)
-    if (e instanceof SpecFileError || e instanceof SpecError || e instanceof ScriptError) throw new CliError(e.message, 2);
-    if (e instanceof ReplayFailed) throw new CliError(e.message, 4);
-    if (e instanceof ModelFailed) throw new CliError(e.message, 5);
-    throw e;
+    throw nativeCliError(e);
   }
 }

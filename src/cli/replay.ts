@@ -10,17 +10,17 @@
  */
 import type { ResultSet } from '../lab/resultset';
 import type { TimeOptions } from '../lab/types';
-import { ReplayFailed, ReplayRefused, hostFacts, replayNative } from '../fidelity/replay';
-import { ScriptError, toOpScript } from '../fidelity/script';
+import { hostFacts, replayNative } from '../fidelity/replay';
+import { toOpScript } from '../fidelity/script';
 import { loadSpecFile } from '../fidelity/spec-input';
 import { DEFAULT_TIME_REPS, loadSpecForHost, timeNativePlans } from '../fidelity/timed';
-import { readSpecFile, SpecFileError } from '../lab/spec-file';
-import { SpecError } from '../lab/spec-issues';
+import { readSpecFile } from '../lab/spec-file';
 import { compareLoaded, formatComparison } from '../fidelity/compare';
 import { listProfiles } from '../cost/registry';
 import type { NativeReplay, NativeRow } from '../fidelity/native-types';
 import { command, parseCommand, usageLine } from '../args/parser';
 import { CliError } from '../args/cli-error';
+import { nativeCliError } from './native-exit';
 
 const REPLAY = command('replay', `SPEC.json --native [--json] [--script] [--no-split]
        ptlab replay SPEC.json --native --time [--reps N] [--others busy|as-is] [--json] [--compare [--cpu PROFILE]]`, {
@@ -127,10 +127,6 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write((v.json ? JSON.stringify({ name: plan.name, ...rep }, null, 1) : formatReplay(plan.name, rep)) + '\n');
     return 0;
   } catch (e) {
-    if (e instanceof ReplayRefused) throw new CliError(`cannot replay here: ${e.message}`, 3);
-    // a spec this command cannot use: exit 2, as a usage mistake (1 is not free in diff, which shares these codes)
-    if (e instanceof SpecFileError || e instanceof SpecError || e instanceof ScriptError) throw new CliError(e.message, 2);
-    if (e instanceof ReplayFailed) throw new CliError(e.message, 4);
-    throw e;
+    throw nativeCliError(e);
   }
 }
