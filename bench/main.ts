@@ -5,6 +5,8 @@
  * Run with --expose-gc (the npm script does) so the heap measurement starts from a clean heap.
  */
 import { execFileSync } from 'node:child_process';
+import { CliError } from '../src/args/cli-error';
+import { command, parseCommand } from '../src/args/parser';
 import { firstTouch, heapGrowth, tlbResident, walkPerAccess } from './x86';
 import { thpFirstTouch, uffdMillionPages } from './kernel';
 import { traceCapture, traceReplay } from './trace';
@@ -35,14 +37,23 @@ const ONE: Record<string, () => unknown> = {
   traceCapture: () => traceCapture(),
 };
 
+const GROUPS = ['x86', 'kernel', 'trace', 'sweep'];
+
+const BENCH = command('bench', '-- [--json] [--only GROUP,...]', {
+  json: { type: 'boolean', help: 'print one JSON object on stdout (the figures go to stderr)' },
+  only: { type: 'string', help: `these groups only, comma-separated: ${GROUPS.join(', ')}` },
+  one: { type: 'choice', values: Object.keys(ONE), help: 'run one micro-benchmark and print its result (how isolated() runs each)' },
+}, undefined, 'npm run');
+
 async function main(): Promise<void> {
-  const one = process.argv.find((a) => a.startsWith('--one='))?.slice(6);
+  const { values } = parseCommand(BENCH, process.argv.slice(2));
+  const { one, json, only } = values;
   if (one) {
     process.stdout.write(JSON.stringify(ONE[one]()) + '\n');
     return;
   }
-  const json = process.argv.includes('--json');
-  const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+  const unknown = only?.split(',').filter((g) => !GROUPS.includes(g)) ?? [];
+  if (unknown.length) throw new CliError(`bench: --only: no group "${unknown[0]}"; groups: ${GROUPS.join(', ')}`);
   const log = (s: string) => {
     if (!json) process.stdout.write(s + '\n');
     else process.stderr.write(s + '\n');
@@ -98,6 +109,12 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
+  if (e instanceof CliError) {
+    // --help (exit 0) or a usage mistake: one line
+    (e.exitCode === 0 ? process.stdout : process.stderr).write(`${e.exitCode === 0 ? '' : 'ptlab: '}${e.message}\n`);
+    process.exitCode = e.exitCode;
+    return;
+  }
   process.stderr.write(`bench failed: ${(e as Error).stack}\n`);
   process.exitCode = 1;
 });
