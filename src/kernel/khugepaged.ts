@@ -32,17 +32,17 @@
  *    freed, and the THP mapped young (vm_page_prot), dirty and, with VM_WRITE, writable, its pages
  *    AnonExclusive: the old PTEs' A and D bits are not looked at.
  *  - madvise_collapse (6.1+): thp_vma_allowable_order without sysfs enforcement (the `enabled`
- *    setting and VM_HUGEPAGE do not matter; VM_NOHUGEPAGE gives EINVAL, and so does a VMA without
- *    an anon_vma: hugepage_vma_check allows that only in a fault or for smaps, or one too small to
- *    hold an aligned 2 MiB range); the 2 MiB ranges the call
- *    covers whole (start rounded up, end down; a call inside one range, where the rounded end lies
- *    below the rounded start, fails: the unsigned count of ranges never matches); a range already
- *    PMD-mapped counts as done
- *    (SCAN_PMD_MAPPED); after a failure the call goes on only for SCAN_PMD_NULL,
+ *    setting and VM_HUGEPAGE do not matter) refuses a VMA with VM_NOHUGEPAGE, without an anon_vma
+ *    (hugepage_vma_check allows that only in a fault or for smaps) or too small to hold an aligned
+ *    2 MiB range: EINVAL. The call covers the 2 MiB ranges inside it (start rounded up, end down;
+ *    a call inside one range, whose rounded end lies below its rounded start, fails with EINVAL:
+ *    the unsigned count of ranges never matches the THPs made). A range already PMD-mapped
+ *    counts as done (SCAN_PMD_MAPPED). After a failure the call goes on only for SCAN_PMD_NULL,
  *    SCAN_PTE_NON_PRESENT, SCAN_PTE_UFFD_WP, SCAN_PAGE_RO, SCAN_LACK_REFERENCED_PAGE and the page
- *    lock/count/LRU results, and stops for any other (e.g. SCAN_PMD_NONE, a range with no PTE
- *    table: find_pmd_or_thp_or_none reports it apart since 34488399fa08, 6.1); it fails unless
- *    every range ended PMD-mapped, and madvise_walk_vmas() visits no VMA after one that failed.
+ *    lock/count/LRU results, and returns at once for any other (e.g. SCAN_PMD_NONE, a range with
+ *    no PTE table: find_pmd_or_thp_or_none reports it apart since 34488399fa08, 6.1); it fails
+ *    unless every range ended PMD-mapped (madvise_collapse_errno: EBUSY for SCAN_EXCEED_NONE_PTE,
+ *    else EINVAL here), and madvise_walk_vmas() visits no VMA after one that failed.
  *  - khugepaged_scan_mm_slot: each VMA for which thp_vma_allowable_order with TVA_ENFORCE_SYSFS
  *    holds (anonymous with an anon_vma, no VM_NOHUGEPAGE, `enabled` always, or madvise and
  *    VM_HUGEPAGE; the daemon does not run at all with `never`), its 2 MiB ranges in address order.
