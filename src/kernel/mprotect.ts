@@ -121,7 +121,7 @@ export function change_protection(k: Kernel, tlb: MmuGather, vma: Vma, start: nu
       }
       continue;
     }
-    // 6.17+ (variant field changePteBatchesLargeFolios): the PTEs mapping consecutive pages of a
+    // 6.17+ (cac1db8c3aad; variant field changePteBatchesLargeFolios): the PTEs mapping consecutive pages of a
     // large folio with the same bits but A and D are one batch. modify_prot_start_ptes() takes
     // the first PTE and adds A (pte_mkyoung) and D (pte_mkdirty, which sets soft-dirty too) if any
     // later PTE of the batch has them; every PTE of the batch is rebuilt from that one, so one

@@ -111,7 +111,7 @@ export const RULES: Readonly<Record<RuleField, Rule>> = {
     where: 'change_pte_range() (mm/mprotect.c): modify_prot_start_ptes() / modify_prot_commit_ptes() over a folio_pte_batch',
     values: {
       false: 'one PTE at a time, each keeps its own A and D (5.19-6.3 read; until 6.16)',
-      true: 'PTEs of a large folio batched, the batch\'s gathered A and D written to all of them (6.17, "mm: Optimize mprotect() by PTE batching", release inferred; read in 6.18)',
+      true: 'PTEs of a large folio batched, the batch\'s gathered A and D written to all of them (6.17, cac1db8c3aad "mm: optimize mprotect() by PTE batching", merged in the 6.16..6.17 window; read in 6.18)',
     },
   },
   wpReuseLargeFolio: {

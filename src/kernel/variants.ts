@@ -116,7 +116,7 @@ const linux618 = deriveVariant(linux63, {
     'c18160dba5ff mm: swap: reuse exclusive folio directly instead of wp page faults (v6.11)',
     '20240223041550.77157-1-21cnbao@gmail.com mm: madvise: pageout: ignore references rather than clearing young (v6.9, inferred from the posting date)',
     '4afeb0ed1753 x86/mm: Enable broadcast TLB invalidation for multi-threaded processes (v6.15)',
-    'mm: Optimize mprotect() by PTE batching (Dev Jain, v6.17 inferred; read in 6.18): change_pte_range() gathers A/D over a large folio batch',
+    'cac1db8c3aad mm: optimize mprotect() by PTE batching (Dev Jain, v6.17; read in 6.18): change_pte_range() gathers A/D over a large folio batch',
     'mm/memory: __wp_can_reuse_large_anon_folio(), COW reuse of PTE-mapped large folios with MM owner tracking (David Hildenbrand, v6.15)',
   ],
   pteArch: 'saved-dirty',
