@@ -130,3 +130,20 @@ test('linux-6.18: a change_pte_range batch stops where a PTE differs in more tha
   assert.equal(k.inspect(mm, s + 99).thp, true);
   assert.equal(k.inspect(mm, s + 101).young, false, 'pages 101-511 are another batch, all old');
 });
+
+test('linux-6.18: MADV_FREE/COLD of a PTE-mapped THP covered whole by one batch test the folio (folio_mapcount() == folio_nr_pages()): a page only this process maps is left alone while another process maps other pages', () => {
+  for (const advice of ['free', 'cold'] as const) {
+    const { k, mm, s } = thp('linux-6.18');
+    k.mprotect(mm, 0, s, 1, 'r'); // split the parent's PMD: 512 PTEs
+    k.mprotect(mm, 0, s, 1, 'rw');
+    const child = k.fork(mm, 'child', 0); // the child copies the 512 PTEs
+    assert.ok(k.access(mm, 0, s + 1, 1)); // the parent copies page 1 away: the THP's page 1 is the child's alone
+    assert.ok(k.access(child, 0, s + 1, 0));
+    assert.equal(k.frames.mapcount[k.inspect(child, s + 1).pfn], 1);
+    k.madvise(child, 0, s, 512, advice);
+    const p1 = k.inspect(child, s + 1);
+    assert.equal(p1.thp, true, `${advice}: not split`);
+    if (advice === 'free') assert.equal(p1.folioDirty, true, 'free: the folio is not cleaned');
+    else assert.equal(p1.young, true, 'cold: the PTE keeps A');
+  }
+});

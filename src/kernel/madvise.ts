@@ -14,7 +14,7 @@ import { KEv } from './events';
 import { LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, PG_anon, PG_dirty, PG_file, PG_swapbacked, PG_swapcache, PG_shmem, ZERO_PFN } from './frames';
 import type { Kernel } from './kernel';
 import type { Mm } from './mm';
-import { page_remove_rmap } from './rmap';
+import { folio_total_mapcount, page_remove_rmap } from './rmap';
 import { is_pte_marker, is_swap_entry, make_pte_marker, pte_marker_uffd_wp, PTE_MARKER_UFFD_WP } from './swap';
 import { MmuGather, tlb_finish_mmu, tlb_flush_pte_change } from './tlbflush';
 import { shrink_folio, TlbBatch } from './vmscan';
@@ -58,6 +58,26 @@ export class MadviseError extends Error {
     super(message);
     this.name = 'MadviseError';
   }
+}
+
+/**
+ * "Do not interfere with other mappings of this folio": a small folio mapped once; a large folio
+ * (one the range covers whole, 6.10+) mapped once per page, folio_mapcount() == folio_nr_pages(),
+ * so a page another process maps (or still shares after fork) keeps the whole folio as it is.
+ */
+function mapped_once(k: Kernel, pfn: number): boolean {
+  const f = k.frames;
+  const base = f.head[pfn];
+  if (base === 0) return f.mapcount[pfn] === 1;
+  return folio_total_mapcount(k, base) === f.folioNr(base);
+}
+
+/** The folio's flags (the model keeps them per frame; the kernel's are the folio's). */
+function folio_flags(k: Kernel, base: number): number {
+  const f = k.frames;
+  let fl = 0;
+  for (let p = base, end = base + f.folioNr(base); p < end; p++) fl |= f.flags[p];
+  return fl;
 }
 
 export function do_madvise(k: Kernel, mm: Mm, cpu: number, start: number, pages: number, advice: Advice): void {
@@ -113,10 +133,18 @@ export function do_madvise(k: Kernel, mm: Mm, cpu: number, start: number, pages:
         // madvise_free_pte_range(): a folio with a swap-cache copy or PG_dirty must be mapped
         // only here (and its swap copy freeable); then the folio is cleaned. A clean folio is
         // handled even if fork shares it.
-        if (fl & (PG_swapcache | PG_dirty)) {
-          if (f.mapcount[pfn] !== 1) return;
-          if (!k.freeSwapCache(pfn, false)) return; // another swap PTE still uses the slot
-          f.flags[pfn] &= ~PG_dirty;
+        // A large folio here is one the range covers whole with one PTE batch (6.10+): its flags
+        // and the test are the folio's, folio_mapcount() == folio_nr_pages().
+        const base = f.head[pfn];
+        if (base === 0 ? fl & (PG_swapcache | PG_dirty) : folio_flags(k, base) & (PG_swapcache | PG_dirty)) {
+          if (!mapped_once(k, pfn)) return;
+          if (base === 0) {
+            if (!k.freeSwapCache(pfn, false)) return; // another swap PTE still uses the slot
+            f.flags[pfn] &= ~PG_dirty;
+          } else {
+            for (let p = base, end = base + f.folioNr(base); p < end; p++) if (!k.freeSwapCache(p, false)) return;
+            for (let p = base, end = base + f.folioNr(base); p < end; p++) f.flags[p] &= ~PG_dirty;
+          }
         }
         const n = madvisePte(k, vma, vpn, 'free', pte, pte_young(pte) || pte_dirty(pte) ? k.arch.pte_mkclean(pte_mkold(pte)) : pte);
         if (n !== pte) {
@@ -133,7 +161,7 @@ export function do_madvise(k: Kernel, mm: Mm, cpu: number, start: number, pages:
         return;
       }
       // MADV_COLD / MADV_PAGEOUT (madvise_cold_or_pageout_pte_range): skip shared folios
-      if (f.mapcount[pfn] !== 1) return;
+      if (!mapped_once(k, pfn)) return;
       if (pte_young(pte) && (advice === 'cold' || k.variant.pageoutYoung === 'v5.19-clear-young')) {
         const n = pte_mkold(pte);
         k.setPte(mm, vma, vpn, slot, n);
