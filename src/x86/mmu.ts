@@ -328,8 +328,9 @@ export class Mmu {
    * deliver a #PF and return -errorCode. `missed`: neither TLB level holds `tag` (else the walk
    * refreshes the entries that do).
    *
-   * The levels are unrolled (no per-level index selection) and table ids are int32 (MAX_TABLES),
-   * so the common walk is a short run of integer operations between its memory references.
+   * The PDE and PTE levels are unrolled (no per-level index selection) and table ids are int32
+   * (MAX_TABLES), so the common walk is a short run of integer operations between its memory
+   * references.
    */
   private walk(cpu: number, vpn: number, write: number, missed: boolean): number {
     const c = this.counters;
@@ -396,30 +397,17 @@ export class Mmu {
     // table pool (high-word PFN bits set) reads as table 0, which is never allocated and so all
     // not-present, as an out-of-pool table would be. The walker caches each non-leaf entry it
     // uses (SDM §4.10.3.1).
-    if (level >= 3) {
-      if (level === 5) {
-        slot = table * PTRS_PER_TABLE + i5;
-        e = w[2 * slot];
-        if ((e & P) === 0) return this.notPresent(cpu, vpn, tag, write, 1);
-        perm &= e;
-        table = (w[2 * slot + 1] & 0xfffff) === 0 ? e >>> 12 : 0;
-        level = 4;
-      }
-      if (level === 4) {
-        slot = table * PTRS_PER_TABLE + i4;
-        e = w[2 * slot];
-        if ((e & P) === 0) return this.notPresent(cpu, vpn, tag, write, start - 3);
-        perm &= e;
-        table = (w[2 * slot + 1] & 0xfffff) === 0 ? e >>> 12 : 0;
-        pml4e.fill(cpu, top, top * PCID_LIMIT + pcid, table, perm);
-      }
-      slot = table * PTRS_PER_TABLE + i3;
+    // The levels above the PDE (a walk reaches them only when the PDPTE cache missed: once per
+    // GiB of address space after a flush) step in a loop; the PDE and PTE levels are unrolled.
+    for (; level >= 3; level--) {
+      slot = table * PTRS_PER_TABLE + (level === 3 ? i3 : level === 4 ? i4 : i5);
       e = w[2 * slot];
-      if ((e & P) === 0) return this.notPresent(cpu, vpn, tag, write, start - 2);
+      if ((e & P) === 0) return this.notPresent(cpu, vpn, tag, write, start - level + 1);
       perm &= e;
       table = (w[2 * slot + 1] & 0xfffff) === 0 ? e >>> 12 : 0;
-      pdpte.fill(cpu, pdpteKey, pdpteKey * PCID_LIMIT + pcid, table, perm);
-      level = 2;
+      // (there is no PML5E cache)
+      if (level === 3) pdpte.fill(cpu, pdpteKey, pdpteKey * PCID_LIMIT + pcid, table, perm);
+      else if (level === 4) pml4e.fill(cpu, top, top * PCID_LIMIT + pcid, table, perm);
     }
     if (level === 2) {
       slot = table * PTRS_PER_TABLE + i2;
