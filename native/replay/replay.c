@@ -73,6 +73,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -1196,6 +1197,16 @@ static char saved_path[MAX_SAVED][160], saved_value[MAX_SAVED][32];
 static int nsaved;
 static pid_t saved_owner; /* only the main process restores (a forked child shares the handler) */
 
+/* Replays that change host settings run one at a time: each takes this lock before it reads a
+ * setting's old value and keeps it until its exit has put the value back, so two concurrent
+ * replays cannot save each other's temporary values as "old" (and leave them behind). */
+static void sysfs_lock(void) {
+  static int fd = -1;
+  if (fd >= 0) return;
+  fd = open("/tmp/ptlab-replay-host-settings.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0 || flock(fd, LOCK_EX)) die(EXIT_SYS, -1, "cannot lock /tmp/ptlab-replay-host-settings.lock: %s", strerror(errno));
+}
+
 static int write_sysfs(const char *path, const char *value) {
   FILE *f = fopen(path, "w");
   if (!f) return -1;
@@ -1236,6 +1247,7 @@ static long read_khugepaged(const char *knob) {
 
 /* @mthp SIZE MODE, e.g. "@mthp 64kB always": hugepages-SIZE/enabled */
 static void set_mthp(const char *size, const char *mode) {
+  sysfs_lock();
   if (strlen(size) > 16 || strchr(size, '/')) die(EXIT_SCRIPT, -1, "bad mTHP size \"%s\"", size);
   char path[160];
   snprintf(path, sizeof path, THP_SYSFS "hugepages-%s/enabled", size);
@@ -1256,6 +1268,7 @@ static void set_mthp(const char *size, const char *mode) {
 
 /* @khugepaged KNOB VALUE, e.g. "@khugepaged max_ptes_none 511" */
 static void set_khugepaged(const char *knob, const char *value) {
+  sysfs_lock();
   if (strcmp(knob, "max_ptes_none") && strcmp(knob, "max_ptes_swap") && strcmp(knob, "max_ptes_shared"))
     die(EXIT_SCRIPT, -1, "@khugepaged: unknown knob \"%s\" (max_ptes_none max_ptes_swap max_ptes_shared)", knob);
   long cur = read_khugepaged(knob);
@@ -1276,6 +1289,7 @@ static void op_khugepaged(const struct op *o) {
   if (!f || !fgets(buf, sizeof buf, f)) die(EXIT_REFUSE, o->step, "cannot read " THP_SYSFS "enabled: a kernel without transparent huge pages");
   fclose(f);
   if (strstr(buf, "[never]")) return; /* khugepaged does not run (the model does nothing either) */
+  sysfs_lock();
   long start = read_khugepaged("full_scans"), sleep_ms = read_khugepaged("scan_sleep_millisecs");
   if (start < 0 || sleep_ms < 0) die(EXIT_REFUSE, o->step, "cannot read khugepaged/full_scans");
   char path[160] = THP_SYSFS "khugepaged/scan_sleep_millisecs", old[32];
