@@ -15,9 +15,16 @@
  * The selftest's defaults: enabled=madvise, use_zero_page=0, max_ptes_none 511, max_ptes_swap 64,
  * max_ptes_shared 256 (khugepaged_init's values); the madvise context sets enabled=never around
  * MADV_COLLAPSE to show it ignores the setting.
+ * Also ported: userfaultfd.c's "pagemap on memory with THP" (5.13-6.3) and uffd-unit-tests.c's
+ * wp-fork, wp-fork-with-event and wp-unpopulated (6.4+) on a THP-backed area; cow.c's anonymous
+ * THP cases (Basic COW after fork(), with and without the mprotect() optimization, on PMD-mapped,
+ * PTE-mapped and single-PTE THPs, swapped out or not; collapsing before and after fork(); the
+ * huge zero page).
  * Not ported: the file and shmem cases (the model collapses anonymous memory only),
- * collapse_compound_extreme (needs mremap, which the model does not have), and the
- * madvise_retracted_page_tables case (file only).
+ * collapse_compound_extreme and uffd-wp-mremap.c (need mremap, which the model does not have),
+ * madvise_retracted_page_tables (file only), the wp-fork-pin variants and cow.c's vmsplice,
+ * io_uring and GUP-pin cases (no page pins in the model), and cow.c's partially shared and
+ * lower/upper-shared cases (need MADV_DONTFORK).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
