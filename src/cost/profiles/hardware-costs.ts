@@ -94,7 +94,7 @@ export function hardwareCosts(family: CoreFamily): Record<HwEvent, CostEntry> {
         ),
     dBitSet: intel
       ? { ...est(INTEL_D_CYCLES, CITE.rfc01, `microcode assist on a write through a cached D=0 entry (OTHER_ASSISTS.ANY / ASSISTS.ANY count AD assists: ${CITE.intelAssist}). ">500 cycles" is a claim: no data was posted; Peter Xu's ~${INTEL_A_CYCLES}-cycle A assist latency supports the magnitude`), regime: 'claimed, regime not stated; used as the latency' }
-      : amdFrom(AMD_D_CYCLES, CITE.raghavendra, `hardware re-walk on a write to A=1,D=0 (no assist on Zen, see amdzen PMC lists): 32 ns x 3.72 GHz = ${AMD_D_STREAM_CYCLES} minus the re-walk at 1 GiB (${AMD_D_REWALK}); a store's update has no drain`, `derived: latency (dependent); published as ${amdStream} (writes)`),
+      : amdFrom(AMD_D_CYCLES, CITE.raghavendra, `hardware re-walk on a write to A=1,D=0 (no assist on Zen, see amdzen PMC lists): 32 ns x 3.72 GHz = ${AMD_D_STREAM_CYCLES} minus the re-walk at 1 GiB (${AMD_D_REWALK}); a D-only update has no drain, and a dependent chase hides it (regime.ts)`, `derived: latency in an independent stream (a chase hides it on AMD); published as ${amdStream} (writes)`),
     adBitSet: intel
       ? { ...est(INTEL_A_CYCLES, CITE.peterXuMigration, 'one assist sets A and D together: priced like the A assist'), regime: 'latency, as aBitSet' }
       : { ...est(AMD_A_CYCLES, CITE.raghavendra, 'one walk sets A and D together: priced like the A set (the local Zen 3 measurement in kernel-facts.md sec. 3 shows A+D ~ A)'), regime: 'latency, as aBitSet' },
