@@ -6,7 +6,7 @@ import * as path from 'path';
 import { buildProbe, keepQuieter, noisyMeasurements, NOISY_SPREAD_PCT, runProbe, type ProbeOutput } from '../src/cost/probe-runner';
 import { probeSkipReason } from './helpers/probe-host';
 import { deriveHostProfile, parseCpuinfo, closestBase } from '../src/cost/calibrate';
-import { checkScenarios, permutation, pageListFile, CHECK_PAGES, CHECK_CHASE_PAGES } from '../src/cost/check-scenarios';
+import { checkScenarios, permutation, pageListFile, CHECK_PAGES, CHECK_CHASE_PAGES } from '../src/workload/check-scenarios';
 import { compareCheck, checkPassed, formatCheckTable, summarizeRuns } from '../src/cost/check';
 import { getProfile } from '../src/cost';
 

@@ -8,7 +8,7 @@ import { SHIPPED_PROFILES, getProfile, virtualize, cycles, type CpuProfile } fro
 import { regimeTable, walkMemRefCycles, regimePrice, dataLatency, drainCycles, OVERLAPPABLE, SERIALIZING, DRAINING, type Dependence } from '../src/cost/regime';
 import { registerProfile } from '../src/cost/registry';
 import { runSync } from '../src/lab/runner';
-import { permutation } from '../src/cost/check-scenarios';
+import { permutation } from '../src/workload/check-scenarios';
 
 const profiles: CpuProfile[] = SHIPPED_PROFILES.flatMap((d) => [getProfile(d.name), virtualize(getProfile(d.name))]);
 

@@ -13,9 +13,9 @@ import { buildProbe, keepQuieter, noisyMeasurements, NOISY_SPREAD_PCT, probeSupp
 import { calibrateHost } from './host-calibration';
 import { readHostInfo, closestBase, regimeRowsFor, type CalibrationRow, type RegimeRow } from '../cost/calibrate';
 import { hostProfilePath, getProfile, listProfiles, registerProfile, measuredProfileDir, SHIPPED_PROFILES } from '../cost/registry';
-import { checkScenarios, pageListFile, type CheckScenario } from '../cost/check-scenarios';
+import { checkScenarios, pageListFile } from '../workload/check-scenarios';
 import { variantForRelease } from '../kernel/variants';
-import { compareCheck, checkPassed, formatCheckTable, summarizeRuns, CHECK_TOLERANCE_PCT, type CheckRow } from '../cost/check';
+import { compareCheck, checkPassed, formatCheckTable, summarizeRuns, CHECK_TOLERANCE_PCT, type CheckRow, type CheckScenario } from '../cost/check';
 
 const CALIBRATE = command('calibrate', `[--fast] [--reps N] [--others busy|as-is] [--out FILE | --save NAME] [--dry-run] [--json]
        ptlab calibrate --regimes MiB[,MiB...] [--reps N] [--cpu PROFILE] [--others busy|as-is] [--json]

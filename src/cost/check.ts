@@ -5,7 +5,20 @@
  */
 import type { ProbeOutput } from './probe-runner';
 import { spreadPct } from './probe-runner';
-import type { CheckScenario } from './check-scenarios';
+
+/**
+ * A composite scenario as this check compares it: src/workload/check-scenarios.ts writes them (their
+ * page orders come from the workload PRNG, above this layer), the probe measures them.
+ */
+export interface CheckScenario {
+  /** the probe's name for the native measurement */
+  name: string;
+  title: string;
+  /** an ExperimentSpec in the DESIGN.md JSON shape */
+  spec: Record<string, unknown>;
+  /** index of the first step after the initial mmap + fill; the probe also reports "<name>/after-fill" from there */
+  afterFillStep: number;
+}
 
 export const CHECK_TOLERANCE_PCT = 25;
 

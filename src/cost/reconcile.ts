@@ -14,7 +14,7 @@
  * Here each fault price is set so that the model, run over the probe's own microbenchmark (the
  * same pages, the same order, the same regime), predicts exactly what the probe measured. The
  * price enters its microbenchmark once per page, so one correction is exact. These are the
- * calibration's inputs, never the --check scenarios (check-scenarios.ts), which stay predictions.
+ * calibration's inputs, never the --check scenarios (src/workload/check-scenarios.ts), which stay predictions.
  * The THP fault passes (calibrate-thp.ts thpFaultBenches) are reconciled the same way.
  * The cost layer does not run the simulator: the caller passes the prediction in.
  */

@@ -4,7 +4,8 @@
  * JSON shape; the probe performs exactly the same operations on the same pages (the page lists
  * are written to a file the probe reads), from the mmap to the last access.
  */
-import { Xoshiro128ss } from '../workload/prng';
+import type { CheckScenario } from '../cost/check';
+import { Xoshiro128ss } from './prng';
 
 export const CHECK_PAGES = 4096;
 /** the regime scenarios: a 1 GiB independent stream, a 128 MiB dependent chase */
@@ -22,15 +23,6 @@ export function permutation(n: number, seed: number): number[] {
     p[j] = t;
   }
   return p;
-}
-
-export interface CheckScenario {
-  /** the probe's name for the native measurement */
-  name: string;
-  title: string;
-  spec: Record<string, unknown>;
-  /** index of the first step after the initial mmap + fill; the probe also reports "<name>/after-fill" from there */
-  afterFillStep: number;
 }
 
 export interface CheckPlan {
