@@ -19,11 +19,13 @@
 
 export { VERSION } from './version';
 
-// experiments: the builder (with the native runner of src/fidelity, which the lab layer below it
-// cannot import, for `.native()`), the compile stage, results
+// experiments: the builder (with the native runner of src/fidelity for `.native()` and the notebook
+// progress of src/notebook for `.run()`, which the lab layer below them cannot import), the compile
+// stage, results
 import { makeLab } from './lab/index';
 import { timeNative } from './fidelity/timed';
-export const lab = makeLab(timeNative);
+import { notebookRunProgress } from './notebook/run-progress';
+export const lab = makeLab({ timer: timeNative, progress: notebookRunProgress });
 export { compile, type RunPlan, type CompileOptions, type ResolvedMachine } from './lab/compile';
 export { validateSpec, type ValidateOptions, type ValidateResult } from './lab/validate';
 export { SpecError, type SpecIssue } from './lab/spec-issues';

@@ -80,3 +80,21 @@ test('progress.callback fits SimulateOptions.onProgress (done, total) and RunOpt
   q.callback({ done: 3, total: 4 }); // RunOptions.onProgress shape
   assert.match(chunks[chunks.length - 1], /75% 3\/4 runs/);
 });
+
+test("experiment.run() of ptlab's lab shows its progress in a notebook; the lab of src/lab was given no display", async () => {
+  const { lab } = require('../src/index') as typeof import('../src/index');
+  const { lab: bare } = require('../src/lab/index') as typeof import('../src/lab/index');
+  const sent: DisplayMessage[] = [];
+  const prev = setDisplaySink((m) => sent.push(m));
+  try {
+    const exp = (l: typeof lab) => l.experiment('progress shown').machine('skylake-sp').kernel('linux-6.18').mmap('heap', '64KiB').touch('heap', 'write');
+    await exp(bare).run();
+    assert.equal(sent.length, 0, 'no display from the lab layer alone');
+    const r = await exp(lab).run();
+    assert.equal(r.length, 1);
+    assert.ok(sent.length >= 2, `a progress display and its summary (${sent.length} message(s))`);
+    assert.match(String(sent[sent.length - 1].data['text/plain']), /^progress shown: .*1\/1 runs$/);
+  } finally {
+    setDisplaySink(prev);
+  }
+});

@@ -14,7 +14,7 @@
 import { compile, type CompileOptions, type RunPlan } from './compile';
 import type { ResultSet } from './resultset';
 import type { TimeOptions } from './types';
-import { run, runSync, type RunOptions } from './runner';
+import { run, runSync, type RunOptions, type RunProgressDisplay } from './runner';
 import { parseSizeOrError, PAGE_SIZE } from './size';
 import type { KernelVariant } from '../kernel/variant';
 import { variantValue } from '../kernel/variant-value';
@@ -66,26 +66,40 @@ export interface UffdOps {
  */
 export type NativeTimer = (spec: ExperimentSpec, opts?: TimeOptions) => ResultSet;
 
+/**
+ * The progress `.run()` shows when it is given no callbacks of its own: src/notebook's display in a
+ * notebook (null elsewhere). Like the timer, it is given to the builder by src/index.ts.
+ */
+export type RunProgressShow = (name: string, runs: number, accesses: number) => RunProgressDisplay | null;
+
+/** What the layers above the lab give the builder (src/index.ts: src/fidelity's timer, src/notebook's progress). */
+export interface BuilderServices {
+  /** runs `.native()` */
+  timer?: NativeTimer;
+  /** shows `.run()`'s progress */
+  progress?: RunProgressShow;
+}
+
 export class Experiment {
   private constructor(
     private readonly d: Draft,
-    private readonly timer?: NativeTimer,
+    private readonly services: BuilderServices = {},
   ) {}
 
-  /** A new experiment named `name` (no steps yet); `timer` runs `.native()`. */
-  static create(name: string, timer?: NativeTimer): Experiment {
-    return new Experiment({ name, steps: [] }, timer);
+  /** A new experiment named `name` (no steps yet); `services.timer` runs `.native()`. */
+  static create(name: string, services?: BuilderServices): Experiment {
+    return new Experiment({ name, steps: [] }, services);
   }
 
-  /** A builder holding an existing spec (e.g. loaded from JSON) to extend; `timer` runs `.native()`. */
-  static fromSpec(spec: ExperimentSpec, timer?: NativeTimer): Experiment {
+  /** A builder holding an existing spec (e.g. loaded from JSON) to extend; `services.timer` runs `.native()`. */
+  static fromSpec(spec: ExperimentSpec, services?: BuilderServices): Experiment {
     const s = JSON.parse(JSON.stringify(spec)) as ExperimentSpec;
     const { steps, ...rest } = s;
-    return new Experiment({ ...rest, steps: steps.map((x) => Object.freeze(x)) } as Draft, timer);
+    return new Experiment({ ...rest, steps: steps.map((x) => Object.freeze(x)) } as Draft, services);
   }
 
   private with(patch: Partial<Draft>): Experiment {
-    return new Experiment({ ...this.d, ...patch }, this.timer);
+    return new Experiment({ ...this.d, ...patch }, this.services);
   }
 
   private add(...steps: Step[]): Experiment {
@@ -326,12 +340,12 @@ export class Experiment {
 
   /** Runs all runs (worker threads with `jobs > 1`); resolves to the ResultSet. */
   async run(opts: RunOptions = {}): Promise<ResultSet> {
-    // in a notebook without callbacks of its own: a progress display (src/notebook, loaded lazily)
-    let shown: import('../notebook/run-progress').RunProgressDisplay | null = null;
-    if (!opts.onProgress && !opts.onRunProgress) {
-      const { notebookRunProgress } = require('../notebook/run-progress') as typeof import('../notebook/run-progress');
+    // without callbacks of its own: the progress display the builder was given (src/notebook's)
+    let shown: RunProgressDisplay | null = null;
+    const show = this.services.progress;
+    if (show && !opts.onProgress && !opts.onRunProgress) {
       const e = this.estimate({ variants: this.d.variants });
-      shown = notebookRunProgress(this.d.name, e.runs, e.totalAccesses);
+      shown = show(this.d.name, e.runs, e.totalAccesses);
     }
     let ok = false;
     try {
@@ -355,8 +369,9 @@ export class Experiment {
    * `ResultSet.merge([model, native])` puts them next to the model's runs.
    */
   native(opts?: TimeOptions): ResultSet {
-    if (!this.timer) throw new Error("native runs need ptlab's native runner, which this builder was made without: start from `lab` of 'ptlab' (or 'ptlab/internals'), not of src/lab");
-    return this.timer(this.toSpec(), opts);
+    const timer = this.services.timer;
+    if (!timer) throw new Error("native runs need ptlab's native runner, which this builder was made without: start from `lab` of 'ptlab' (or 'ptlab/internals'), not of src/lab");
+    return timer(this.toSpec(), opts);
   }
 }
 

@@ -2,23 +2,25 @@
  * The experiment API: `lab.experiment(name)` starts a fluent builder; specs, validation, the
  * runner and ResultSet are exported for notebooks, the CLI and tests.
  */
-import { Experiment, type NativeTimer } from './builder';
+import { Experiment, type BuilderServices } from './builder';
 import type { ExperimentSpec } from './spec';
 import { WorkloadBuilder } from './workload-builder';
 
 /**
- * The builder's entry points; its experiments time `.native()` with `timer`, which the lab layer
- * cannot import (src/fidelity sits above it): src/index.ts passes src/fidelity/timed's timeNative.
+ * The builder's entry points; its experiments time `.native()` with `services.timer` and show
+ * `.run()`'s progress with `services.progress`, which the lab layer cannot import (src/fidelity and
+ * src/notebook sit above it): src/index.ts passes src/fidelity/timed's timeNative and
+ * src/notebook/run-progress's notebookRunProgress.
  */
-export function makeLab(timer?: NativeTimer) {
+export function makeLab(services: BuilderServices = {}) {
   return {
     /** Starts an experiment: `lab.experiment('…').machine(…).kernel(…).mmap(…)…run()`. */
     experiment(name: string): Experiment {
-      return Experiment.create(name, timer);
+      return Experiment.create(name, services);
     },
     /** A builder from an existing JSON spec. */
     fromSpec(spec: ExperimentSpec): Experiment {
-      return Experiment.fromSpec(spec, timer);
+      return Experiment.fromSpec(spec, services);
     },
     /** A standalone workload builder (its `.steps` can go into `.steps(...)`). */
     workload(): WorkloadBuilder {
@@ -27,10 +29,10 @@ export function makeLab(timer?: NativeTimer) {
   };
 }
 
-/** The lab layer's builder: all of it but `.native()` (the public `lab` of src/index.ts has that too). */
+/** The lab layer's builder: all of it but `.native()` and the notebook progress (the public `lab` of src/index.ts has those too). */
 export const lab = makeLab();
 
-export { Experiment, type NativeTimer, type UffdOps } from './builder';
+export { Experiment, type NativeTimer, type RunProgressShow, type BuilderServices, type UffdOps } from './builder';
 export { WorkloadBuilder, type AccessOptions } from './workload-builder';
 export * from './spec';
 export { SpecError, formatIssues, type SpecIssue } from './spec-issues';

@@ -59,6 +59,12 @@ export interface RunOptions {
   allowLarge?: boolean;
 }
 
+/** A progress display of a run: the callbacks it listens with, and its end (`ok`: the run finished). */
+export interface RunProgressDisplay {
+  callbacks: Pick<RunOptions, 'onProgress' | 'onRunProgress'>;
+  finish(ok: boolean): void;
+}
+
 /** What the worker pool is created with (worker.ts). */
 export interface WorkerData {
   /** a module exporting simulateRun to use instead of src/lab/simulate (tests' stand-ins) */

@@ -4,17 +4,12 @@
  * in this thread), ending in a summary line that the saved notebook keeps. Outside a notebook
  * nothing is shown (the CLI prints its own progress on stderr).
  */
-import type { RunOptions } from '../lab/runner';
+import type { RunProgressShow } from '../lab/builder';
 import { kernelAvailable } from './display';
 import { Progress } from './progress';
 
-export interface RunProgressDisplay {
-  callbacks: Pick<RunOptions, 'onProgress' | 'onRunProgress'>;
-  finish(ok: boolean): void;
-}
-
 /** Progress callbacks for a run of `runs` runs and about `accesses` simulated accesses, or null outside a notebook. */
-export function notebookRunProgress(name: string, runs: number, accesses: number): RunProgressDisplay | null {
+export const notebookRunProgress: RunProgressShow = (name, runs, accesses) => {
   if (!kernelAvailable()) return null;
   const p = new Progress({ label: name, unit: 'accesses', total: Math.max(1, accesses), minIntervalMs: 500 });
   let finishedAccesses = 0;
@@ -30,4 +25,4 @@ export function notebookRunProgress(name: string, runs: number, accesses: number
     },
     finish: (ok) => p.done(`${finishedRuns}/${runs} runs${ok ? '' : ' (stopped)'}`),
   };
-}
+};
