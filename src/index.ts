@@ -26,6 +26,10 @@ import { makeLab } from './lab/index';
 import { timeNative } from './fidelity/timed';
 import { notebookRunProgress } from './notebook/run-progress';
 export const lab = makeLab({ timer: timeNative, progress: notebookRunProgress });
+// results draw themselves (results.chart(), .show(), ...) with src/notebook's views, given the same way
+import { installResultViews } from './lab/result-views';
+import { resultViews } from './notebook/results-display';
+installResultViews(resultViews);
 export { compile, type RunPlan, type CompileOptions, type ResolvedMachine } from './lab/compile';
 export { validateSpec, type ValidateOptions, type ValidateResult } from './lab/validate';
 export { SpecError, type SpecIssue } from './lab/spec-issues';

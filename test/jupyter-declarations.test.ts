@@ -12,11 +12,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { locatePtlab } from '../src/jupyter/ptlab-package';
 import { loadTslab } from '../src/jupyter/tslab-api';
 
-test("ptlab's .d.ts files parse and type-check under tslab's TypeScript 5.0 with node10 resolution", () => {
+/** tslab's own TypeScript and the options its converter compiles cells with. */
+function tslabCompiler() {
   const pkg = locatePtlab(path.join(__dirname, '..', 'src', 'jupyter'));
   assert.ok(fs.existsSync(pkg.types), `${pkg.types} exists (build the library first)`);
   const tslab = loadTslab(pkg.root);
@@ -37,7 +39,6 @@ test("ptlab's .d.ts files parse and type-check under tslab's TypeScript 5.0 with
     types: ['node'],
     typeRoots: [path.join(pkg.root, 'node_modules', '@types')],
   };
-  const program = ts.createProgram([pkg.types], options);
   const format = (d: import('typescript').Diagnostic): string => {
     const where = d.file && d.start !== undefined ? (() => {
       const { line, character } = d.file!.getLineAndCharacterOfPosition(d.start!);
@@ -45,6 +46,12 @@ test("ptlab's .d.ts files parse and type-check under tslab's TypeScript 5.0 with
     })() : '(global)';
     return `${where} TS${d.code}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
   };
+  return { pkg, ts, options, format };
+}
+
+test("ptlab's .d.ts files parse and type-check under tslab's TypeScript 5.0 with node10 resolution", () => {
+  const { pkg, ts, options, format } = tslabCompiler();
+  const program = ts.createProgram([pkg.types], options);
   const problems: string[] = [];
   for (const sf of program.getSourceFiles()) {
     for (const d of program.getSyntacticDiagnostics(sf)) problems.push(format(d));
@@ -54,4 +61,32 @@ test("ptlab's .d.ts files parse and type-check under tslab's TypeScript 5.0 with
   const ownFiles = program.getSourceFiles().filter((sf) => path.resolve(sf.fileName).startsWith(pkg.build + path.sep));
   assert.ok(ownFiles.length >= 1, 'the entry declarations were loaded');
   assert.deepEqual(problems, [], `declarations TypeScript 5.0 cannot use:\n${problems.join('\n')}`);
+});
+
+test("a cell sees a ResultSet's views with the notebook's types (src/notebook declares them into the lab's ResultViewTypes)", () => {
+  const { pkg, ts, options, format } = tslabCompiler();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptlab-views-'));
+  try {
+    const cell = path.join(dir, 'cell.ts');
+    const entry = pkg.types.replace(/\.d\.ts$/, '');
+    fs.writeFileSync(
+      cell,
+      [
+        `import type { ResultSet, Chart, Table } from ${JSON.stringify(entry)};`,
+        'declare const results: ResultSet;',
+        "export const chart: Chart = results.chart('cycles', { per: 'access' }).title('t');",
+        "export const metric: Chart = results.chart('cycles.dBitSet', { x: 'params.size' });",
+        "export const summary: Table = results.summary({ baseline: 'linux-5.19' });",
+        "export const frame: Table = results.frame({ metric: 'cycles.total' });",
+        'export const shown: Promise<void> = results.show({ chart: false });',
+        '// @ts-expect-error an option the pte-map chart does not take',
+        "results.chart('pte-map', { nope: 1 });",
+      ].join('\n'),
+    );
+    const program = ts.createProgram([cell], options);
+    const problems = [...program.getSyntacticDiagnostics(), ...program.getSemanticDiagnostics(program.getSourceFile(cell))].map(format);
+    assert.deepEqual(problems, []);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -74,3 +74,16 @@ test('merge refuses conflicting duplicates', () => {
   assert.throws(() => ResultSet.merge([rs, new ResultSet([changed])]), /appears twice with different results/);
   assert.equal(ResultSet.merge([rs, rs]).length, rs.length);
 });
+
+// Last in this file: it loads src/index, which gives ResultSet its views for the rest of the process.
+test("results draw with the notebook layer's views: src/lab alone says what is missing, 'ptlab' hands them over", () => {
+  const { inspect } = require('node:util') as typeof import('node:util');
+  for (const call of [() => rs.chart('cycles'), () => rs.summary(), () => rs.frame(), () => rs.show()]) {
+    assert.throws(call, /^Error: results\.\w+\(\) is drawn by ptlab's notebook layer, which was not loaded: import from 'ptlab'/);
+  }
+  assert.equal(inspect(rs), 'ResultSet: 6 run(s)');
+  require('../src/index');
+  assert.match(rs.chart('cycles').summary(), /cycle/i);
+  assert.equal(rs.summary().rows.length > 0, true);
+  assert.match(inspect(rs), /^ResultSet "rs": 6 run\(s\)/);
+});

@@ -22,17 +22,9 @@ import type { ResultsJson, RunResult, RunSource, TidyRow } from './types';
 import type { CpuProfileDefinition } from '../cost/profile';
 import type { VariantValue } from '../kernel/variant-value';
 import type { RunOptions } from './runner';
-// The chart layer (src/notebook) sits above this one and reads ResultSet; ResultSet.chart loads it
-// when a chart is asked for, so this module depends on it for types only.
-import type { Chart } from '../notebook/chart';
-import type { ChartOptionsByName, MetricByNameOptions } from '../notebook/charts/index';
-import type { ShowOptions } from '../notebook/results-display';
-import type { Table } from '../notebook/table';
-
-/** The display layer (src/notebook), loaded when results are shown. */
-function display(): typeof import('../notebook/results-display') {
-  return require('../notebook/results-display');
-}
+// Charts and tables are drawn by src/notebook, above this layer, which is handed over as a value
+// (result-views.ts): this module imports nothing of it.
+import { installedResultViews, resultViews, type ViewChart, type ViewChartOptions, type ViewMetricOptions, type ViewShowOptions, type ViewTable } from './result-views';
 
 export interface ResultMeta {
   ptlab: string;
@@ -101,31 +93,31 @@ export class ResultSet {
   }
 
   /** A chart of these results by name ('cycles', 'overhead', 'dirty', 'faults', 'sweep', 'pte-map', ...), with that chart's options. */
-  chart<N extends keyof ChartOptionsByName>(name: N, opts?: ChartOptionsByName[N]): Chart;
+  chart<N extends keyof ViewChartOptions>(name: N, opts?: ViewChartOptions[N]): ViewChart;
   /** A chart of one tidy metric ('cycles.dBitSet', 'faults.byKind.wpReuse', ...). */
-  chart(metric: string, opts?: MetricByNameOptions): Chart;
-  chart(name: string, opts?: MetricByNameOptions): Chart {
-    const { chartFor } = require('../notebook/charts/index') as typeof import('../notebook/charts/index');
-    return chartFor(this, name, opts);
+  chart(metric: string, opts?: ViewMetricOptions): ViewChart;
+  chart(name: string, opts?: object): ViewChart {
+    return resultViews('chart').chart(this, name, opts);
   }
 
   /** The summary table of the step the experiment is about (per access), then its cycle breakdown. `await results.show()` */
-  show(opts?: ShowOptions): Promise<void> {
-    return display().showResults(this, opts);
+  show(opts?: ViewShowOptions): Promise<void> {
+    return resultViews('show').show(this, opts);
   }
 
   /** The summary as a table (renders when it is a cell's value; `.show()`, `.toText()`, `.toMarkdown()`). */
-  summary(opts?: ShowOptions): Table {
-    return display().resultsSummary(this, opts);
+  summary(opts?: ViewShowOptions): ViewTable {
+    return resultViews('summary').summary(this, opts);
   }
 
   /** Tidy rows (one per run x step x metric) as a table, filtered like rows(). */
-  frame(q?: RowQuery): Table {
-    return display().resultsFrame(this, q);
+  frame(q?: RowQuery): ViewTable {
+    return resultViews('frame').frame(this, q);
   }
 
   [inspect.custom](): string {
-    return display().inspectResults(this);
+    const views = installedResultViews();
+    return views ? views.inspect(this) : `ResultSet: ${this.runs.length} run(s)`;
   }
 
   /** One row per run x step x metric; the total has step -1 and op "total". */

@@ -1,13 +1,15 @@
 /**
  * A ResultSet on screen: `results.show()` (the summary table of the step the experiment is
  * about, per access, and the cycle breakdown of that step), `results.summary()` and
- * `results.frame()` as tables, and a short description instead of an object dump when a
- * ResultSet is a cell's value. (ResultSet lives in src/lab, below this layer; src/index.ts
- * attaches these as its methods.)
+ * `results.frame()` as tables, `results.chart(name)`, and a short description instead of an
+ * object dump when a ResultSet is a cell's value. ResultSet lives in src/lab, below this layer:
+ * src/index.ts hands it `resultViews` (src/lab/result-views.ts), and this module declares the types
+ * those methods return there.
  */
 import type { ResultSet, RowQuery } from '../lab/resultset';
 import type { Per, StepSelector } from '../lab/per';
-import { chartFor } from './charts/by-name';
+import type { ResultViews } from '../lab/result-views';
+import { chartFor, type ChartOptionsByName, type MetricByNameOptions } from './charts/by-name';
 import { cycleBreakdown } from './charts/cycle-breakdown';
 import { runsOf, stepOf } from './charts/runs';
 import type { Chart } from './chart';
@@ -79,3 +81,23 @@ export function resultsBundle(results: ResultSet): MimeBundle {
 export function inspectResults(results: ResultSet): string {
   return inspectAsDisplay(resultsBundle(results), resultsText(results).split('\n')[0]);
 }
+
+// The types of ResultSet's views, for the lab layer's ResultSet (declaration merging).
+declare module '../lab/result-views' {
+  interface ResultViewTypes {
+    chart: Chart;
+    table: Table;
+    chartOptions: ChartOptionsByName;
+    metricOptions: MetricByNameOptions;
+    showOptions: ShowOptions;
+  }
+}
+
+/** ResultSet's views, as src/index.ts gives them to the lab layer. */
+export const resultViews: ResultViews = {
+  chart: (results, name, opts) => chartFor(results, name, opts as MetricByNameOptions),
+  show: showResults,
+  summary: resultsSummary,
+  frame: resultsFrame,
+  inspect: inspectResults,
+};
