@@ -1,7 +1,8 @@
 /**
  * A chart by name, for one-word calls such as `results.chart('cycles')` (the lab layer cannot import
- * charts — layers only import downward — so src/index.ts can attach this to ResultSet). A name
- * that is not a chart is read as a tidy metric (`cycles.dBitSet`, `faults.byKind.wpReuse`, ...).
+ * charts — layers only import downward — so src/index.ts hands it to ResultSet: see
+ * src/notebook/results-display.ts's resultViews). A name that is not a chart is read as a tidy
+ * metric (`cycles.dBitSet`, `faults.byKind.wpReuse`, ...).
  */
 import type { TidyRow } from '../../lab/types';
 import type { Chart } from '../chart';
