@@ -283,11 +283,11 @@ export class Kernel {
   migrate(mm: Mm, cpu: number, start: number, pages: number): number {
     let n = 0;
     const end = start + pages;
-    for (let vpn = start; vpn < end; vpn++) {
-      const moved = migrate_page(this, mm, vpn, cpu);
+    for (let vpn = start; vpn < end; ) {
+      // the rest of a large folio moves with it: go on after its last page
+      const { moved, next } = migrate_page(this, mm, vpn, cpu);
       n += moved;
-      // the rest of a large folio moved with it: go on after its last page
-      if (moved > 1) vpn = this.frames.index[this.frames.head[this.inspect(mm, vpn).pfn]] + moved - 1;
+      vpn = next;
     }
     return n;
   }

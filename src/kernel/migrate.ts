@@ -39,22 +39,24 @@ interface Mapping {
 
 /**
  * migrate_pages() of the folio mapped at `vpn` in `mm` (a page of it); returns the pages moved
- * (the folio's size, or 0 when nothing there can move: no page, the zero page, the huge zero page).
+ * (the folio's size, or 0 when nothing there can move: no page, the zero page, the huge zero page)
+ * and the first virtual page after the folio (where a range walk goes on).
  */
-export function migrate_page(k: Kernel, mm: Mm, vpn: number, cpu: number): number {
+export function migrate_page(k: Kernel, mm: Mm, vpn: number, cpu: number): { moved: number; next: number } {
+  const none = { moved: 0, next: vpn + 1 };
   const pmdSlot = pmd_leaf_slot(k, mm, vpn);
   let pfn: number;
   if (pmdSlot >= 0) {
     pfn = pte_pfn(k.mmu.mem.get(pmdSlot));
-    if (is_huge_zero_pfn(k, pfn)) return 0;
+    if (is_huge_zero_pfn(k, pfn)) return none;
     pfn += vpn % HPAGE_NR;
   } else {
     const slot = mm.pt.pteSlot(vpn);
-    if (slot < 0) return 0;
+    if (slot < 0) return none;
     const pte = k.mmu.mem.get(slot);
-    if (pte_none(pte) || !pte_present(pte) || pte_special(pte)) return 0;
+    if (pte_none(pte) || !pte_present(pte) || pte_special(pte)) return none;
     pfn = pte_pfn(pte);
-    if (pfn === ZERO_PFN) return 0;
+    if (pfn === ZERO_PFN) return none;
   }
   const f = k.frames;
   const base = f.head[pfn] !== 0 ? f.head[pfn] : pfn;
@@ -122,5 +124,6 @@ export function migrate_page(k: Kernel, mm: Mm, vpn: number, cpu: number): numbe
     if (keep && m.dirty && f.flags[npfn] & PG_dirty) n = k.arch.pte_mkdirty(n);
     k.setPte(m.mm, m.vma, m.vpn, m.slot, n);
   }
-  return nr;
+  // anon pages sit at index = vpn in every mm of the family; a page-cache folio is order-0 here
+  return { moved: nr, next: nr === 1 ? vpn + 1 : Math.max(vpn + 1, f.index[nbase] + nr) };
 }
