@@ -52,9 +52,9 @@
  *  - migration (set_pmd_migration_entry / remove_migration_pmd): the folio moves whole and its
  *    PMD comes back as a PMD, writable/exclusive/soft-dirty kept, A/D from 6.1, uffd-wp from 6.3.
  *
- * Simplifications (documented in docs/kernel-model.md): MADV_PAGEOUT, reclaim and
- * PAGEMAP_SCAN split a THP into order-0 pages before working on PTEs (the kernel ages, swaps out
- * and reports the PMD whole where the version can); a split made inside a batched operation
+ * Simplifications (documented in docs/kernel-model.md): reclaim and PAGEMAP_SCAN split a THP into
+ * order-0 pages before working on PTEs (the kernel ages, swaps out and reports the PMD whole where
+ * the version can; MADV_PAGEOUT swaps a whole THP out whole, vmscan.ts); a split made inside a batched operation
  * flushes from the first CPU running the mm; variant hooks (changePte) and the RFC variants'
  * extra rules act on PTEs only, as the RFC patches touched change_pte_range only.
  */
@@ -519,9 +519,12 @@ export function zap_huge_pmd(k: Kernel, tlb: MmuGather, haddr: number, slot: num
 /**
  * The PMD branches of zap_pmd_range (MADV_DONTNEED, munmap), madvise_free_pte_range (MADV_FREE)
  * and madvise_cold_or_pageout_pte_range over [from, to) of `vma`; they run before the PTE walk,
- * which then finds split PMDs as PTE tables.
+ * which then finds split PMDs as PTE tables. MADV_PAGEOUT adds the THPs of the PMDs it covers
+ * whole to `pageout` (5.19-6.18 read: isolated whole for reclaim_pages()).
  */
-export function madvise_huge_pmds(k: Kernel, tlb: MmuGather, vma: Vma, from: number, to: number, advice: 'dontneed' | 'free' | 'cold' | 'pageout' | 'unmap'): number[] {
+export function madvise_huge_pmds(
+  k: Kernel, tlb: MmuGather, vma: Vma, from: number, to: number, advice: 'dontneed' | 'free' | 'cold' | 'pageout' | 'unmap', pageout?: number[],
+): number[] {
   /** first frames of the shared, partly covered large folios whose PTEs the caller must skip */
   const skip: number[] = [];
   const mm = vma.mm;
@@ -565,15 +568,19 @@ export function madvise_huge_pmds(k: Kernel, tlb: MmuGather, vma: Vma, from: num
     // other process maps the folio (folio_maybe_mapped_shared(); 6.3's folio_mapcount() != 1 is
     // modelled as 6.2's, see largeFolioSharedTest)
     if (folio_maybe_mapped_shared(k, mm, base)) return;
-    if (advice === 'cold' && whole) {
-      if (pte_young(pmd)) {
+    if (whole) {
+      // a whole PMD: made old (MADV_PAGEOUT only up to 6.8, pageoutYoung), then deactivated
+      // (MADV_COLD) or isolated for reclaim_pages() (MADV_PAGEOUT), which swaps it out whole
+      // (shrink_folio() in vmscan.ts)
+      if (pte_young(pmd) && (advice === 'cold' || k.variant.pageoutYoung === 'v5.19-clear-young')) {
         set_pmd_at(k, mm, vma, haddr, slot, pte_mkold(pmd));
         tlb.addPmd(haddr);
       }
-      for (let p = base; p < base + HPAGE_NR; p++) f.lruAdd(p, LRU_INACTIVE_ANON);
+      if (advice === 'cold') for (let p = base; p < base + HPAGE_NR; p++) f.lruAdd(p, LRU_INACTIVE_ANON);
+      else pageout?.push(base);
       return;
     }
-    // partial MADV_COLD, and MADV_PAGEOUT: order-0 pages from here (model simplification)
+    // a PMD the range covers in part: split_huge_page(), then the PTE walk
     split_huge_page(k, base);
   });
   if (advice === 'dontneed' || advice === 'unmap') return skip;

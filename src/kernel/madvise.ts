@@ -100,7 +100,7 @@ export function do_madvise(k: Kernel, mm: Mm, cpu: number, start: number, pages:
   const f = k.frames;
   const toReclaim: number[] = [];
   for (const { vma, start: from, end: to } of mm.rangesIn(start, start + pages)) {
-    const shared = madvise_huge_pmds(k, tlb, vma, from, to, advice);
+    const shared = madvise_huge_pmds(k, tlb, vma, from, to, advice, toReclaim);
     walk_pte_range(mm, from, to, (vpn, slot) => {
       const pte = mem.get(slot);
       if (pte_none(pte)) return;

@@ -21,12 +21,12 @@
 import {
   pfn_pte, pte_mkyoung, pte_none, pte_pfn, pte_present, pte_protnone, pte_special, pte_mkspecial, pte_uffd_wp,
   pte_write, pte_clear_uffd_wp, pte_swp_exclusive, pte_swp_offset, pte_swp_soft_dirty, pte_swp_uffd_wp, pte_mksoft_dirty,
-  pte_soft_dirty,
+  pte_soft_dirty, PTE_PFN_MASK,
 } from '../x86/pte';
 import { X86_PF_PK } from '../x86/mmu';
 import { KEv, type KernelFaultKind } from './events';
 import {
-  PG_anon, PG_anon_exclusive, PG_dirty, PG_mkwrite_fs, PG_mkwrite_notified, PG_shmem, PG_swapbacked, PG_swapcache, ZERO_PFN,
+  PG_anon, PG_anon_exclusive, PG_dirty, PG_mkwrite_fs, PG_mkwrite_notified, PG_nonzero, PG_shmem, PG_swapbacked, PG_swapcache, ZERO_PFN,
   LRU_INACTIVE_ANON,
 } from './frames';
 import { filemap_get_page, type FileObj } from './filemap';
@@ -39,7 +39,7 @@ import {
 import { is_migration_entry, is_pte_marker, pte_marker_uffd_wp } from './swap';
 import { flush_tlb_fix_spurious_fault, flush_tlb_mm_range } from './tlbflush';
 import { FAULT_FALLBACK, handle_pmd_fault } from './huge_memory';
-import { do_anonymous_mthp } from './mthp';
+import { alloc_swap_folio_order, do_anonymous_mthp } from './mthp';
 import { uffd_handle_missing, uffd_handle_minor, uffd_handle_wp } from './userfaultfd';
 import { VM_READ, VM_UFFD_MINOR, VM_UFFD_MISSING, VM_WRITE, vma_soft_dirty_enabled, userfaultfd_wp, type Vma } from './vma';
 
@@ -319,6 +319,50 @@ function folio_free_swap(k: Kernel, base: number): boolean {
 }
 
 /**
+ * do_swap_page() reading a large folio of `order` (alloc_swap_folio_order() chose it; 6.13+, read
+ * in 6.18.2): one major fault brings the whole aligned run back. The folio never enters the swap
+ * cache and is certainly exclusive; swap_free_nr() drops every slot, and set_ptes() maps all its
+ * pages with the same bits: young, writable with VM_WRITE unless uffd-wp or soft-dirty tracking
+ * wants the write fault (the 6.11+ rule, which every release with large swap-in has), dirty on every PTE when the fault was a write. A page
+ * the zeromap held comes back zero-filled; the folio is clean (not PG_dirty).
+ */
+function do_swap_page_large(k: Kernel, mm: Mm, vma: Vma, vpn: number, slot: number, pte: bigint, write: number, order: number): number {
+  const f = k.frames;
+  const nr = 1 << order;
+  const idx = vpn % nr;
+  const start = vpn - idx, firstSlot = slot - idx, firstOffset = pte_swp_offset(pte) - idx;
+  const base = f.allocFolio(order);
+  k.counters[KEv.pageAlloc]++;
+  // one read for the folio, counted as one swapInPage: a major fault, priced as one page's read
+  // (storage.ts; the other pages' transfer time is not priced)
+  k.counters[KEv.swapInPage]++;
+  for (let i = 0; i < nr; i++) {
+    const p = base + i;
+    f.flags[p] |= PG_anon | PG_swapbacked | PG_anon_exclusive;
+    if (!k.swap.zeromap.has(firstOffset + i)) f.flags[p] |= PG_nonzero;
+    f.owner[p] = mm.family.id;
+    f.index[p] = start + i;
+    f.mapcount[p] = 1;
+    f.lruAdd(p, LRU_INACTIVE_ANON);
+    k.swap.put(firstOffset + i);
+  }
+  let entry = pfn_pte(base + idx, vma.pageProt);
+  if (pte_swp_soft_dirty(pte)) entry = pte_mksoft_dirty(entry);
+  const softDirtyWp = vma_soft_dirty_enabled(vma) && !pte_swp_soft_dirty(pte);
+  const uffdWp = userfaultfd_wp(vma) && pte_swp_uffd_wp(pte);
+  if (vma.flags & VM_WRITE && !uffdWp && !softDirtyWp) {
+    entry = k.arch.pte_mkwrite(entry);
+    if (write) entry = k.arch.pte_mkdirty(entry);
+  }
+  if (pte_swp_uffd_wp(pte)) entry = k.arch.pte_mkuffd_wp(entry);
+  entry = faultPte(k, vma, vpn, 'swap', write, pte, entry);
+  const template = entry & ~PTE_PFN_MASK;
+  for (let i = 0; i < nr; i++) k.setPte(mm, vma, start + i, firstSlot + i, template | (pfn_pte(base + i, 0n) & PTE_PFN_MASK));
+  fault(k, 'swapIn');
+  return FAULT_RETRY;
+}
+
+/**
  * do_swap_page() for an anon swap entry. Which exclusive folios come back writable is the variant's
  * `doSwapPage` rule: up to 6.10 only on a write fault (a read swap-in maps read-only and the next
  * write takes a wp fault that reuses the page); from 6.11 (c18160dba5ff) also on a read, clean.
@@ -330,6 +374,9 @@ export function do_swap_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: numb
   // A SWP_SYNCHRONOUS_IO device (zram) with the slot referenced by this PTE only: the folio is read
   // without ever entering the swap cache, and the slot is freed at once.
   const skipSwapcache = pfn === undefined && k.swapSynchronousIo && (k.swap.refs.get(s) ?? 0) === 1;
+  // 6.13+: maybe a large folio over the aligned run of swap PTEs around the fault (alloc_swap_folio)
+  const order = skipSwapcache ? alloc_swap_folio_order(k, vma, vpn, slot, pte) : 0;
+  if (order > 0) return do_swap_page_large(k, mm, vma, vpn, slot, pte, write, order);
   if (skipSwapcache) {
     pfn = k.allocPage(false);
     k.counters[KEv.swapInPage]++;

@@ -18,7 +18,7 @@
  * COLD / PAGEOUT split it (huge_memory.ts), a partial unmap leaves it allocated until every page
  * is unmapped (deferred split).
  */
-import { pfn_pte, pte_none } from '../x86/pte';
+import { pfn_pte, pte_none, pte_swp_offset, swp_entry_to_pte } from '../x86/pte';
 import { KEv } from './events';
 import type { Kernel } from './kernel';
 import type { Mm } from './mm';
@@ -42,15 +42,59 @@ function enabled_orders(k: Kernel, vma: Vma): number[] {
   return out;
 }
 
+/** The mTHP orders a fault in `vma` may allocate, highest first: none without mTHP (<= 6.7), with
+ *  VM_NOHUGEPAGE, or with userfaultfd armed (alloc_anon_folio(), alloc_swap_folio()). */
+function fault_orders(k: Kernel, vma: Vma): number[] {
+  if (!k.variant.anonMthp || vma.flags & (VM_NOHUGEPAGE | VM_UFFD_MISSING | VM_UFFD_WP | VM_UFFD_MINOR)) return [];
+  return enabled_orders(k, vma);
+}
+
+/**
+ * alloc_swap_folio() (mm/memory.c, 6.13+, variant field swapinLargeFolios; read in 6.18.2): the
+ * order of the folio do_swap_page() reads for a fault at `vpn` on the swap PTE `pte` (in slot
+ * `slot`) when it skips the swap cache (a SWP_SYNCHRONOUS_IO device, the entry's swap count 1).
+ * The highest enabled mTHP order below the PMD order (thp_vma_allowable_orders with
+ * TVA_PAGEFAULT: a PMD-sized THP always comes back as smaller folios or pages) such that:
+ *  - its naturally aligned range lies in the VMA (thp_vma_suitable_orders);
+ *  - the faulting swap offset and page have the same remainder modulo the folio size
+ *    (thp_swap_suitable_orders: the run was aligned when it was swapped out whole);
+ *  - every PTE of the range is a swap entry, the same but for consecutive offsets (swap_pte_batch:
+ *    the same exclusive, soft-dirty and uffd-wp bits);
+ *  - none of the slots is in the swap cache (non_swapcache_batch), and all or none are in the
+ *    zeromap (swap_zeromap_batch).
+ * 0 otherwise. zswap is assumed never enabled (zswap_never_enabled(); with zswap ever on, every
+ * swap-in is order 0). Only the faulting entry's swap count is tested; the others may be shared.
+ */
+export function alloc_swap_folio_order(k: Kernel, vma: Vma, vpn: number, slot: number, pte: bigint): number {
+  if (!k.variant.swapinLargeFolios) return 0;
+  const mem = k.mmu.mem;
+  const sw = k.swap;
+  const offset = pte_swp_offset(pte);
+  for (const order of fault_orders(k, vma)) {
+    const n = 1 << order;
+    const start = vpn - (vpn % n);
+    if (start < vma.start || start + n > vma.end) continue;
+    if (offset % n !== vpn % n) continue;
+    const first = slot - (vpn - start), firstOffset = offset - (vpn - start);
+    const zero = sw.zeromap.has(firstOffset);
+    let ok = true;
+    for (let i = 0; i < n && ok; i++) {
+      const expected = pte ^ swp_entry_to_pte(0, offset) ^ swp_entry_to_pte(0, firstOffset + i);
+      ok = mem.get(first + i) === expected && !sw.cache.has(firstOffset + i) && sw.zeromap.has(firstOffset + i) === zero;
+    }
+    if (ok) return order;
+  }
+  return 0;
+}
+
 /**
  * alloc_anon_folio() + the large-folio mapping of do_anonymous_page() for a write fault at `vpn`
  * (its PTE slot `slot`). Returns false when the fault gets an order-0 page instead.
  */
 export function do_anonymous_mthp(k: Kernel, mm: Mm, vma: Vma, vpn: number, slot: number): boolean {
-  if (!k.variant.anonMthp || vma.flags & (VM_NOHUGEPAGE | VM_UFFD_MISSING | VM_UFFD_WP | VM_UFFD_MINOR)) return false;
   const mem = k.mmu.mem;
   const f = k.frames;
-  for (const order of enabled_orders(k, vma)) {
+  for (const order of fault_orders(k, vma)) {
     const n = 1 << order;
     const start = vpn - (vpn % n);
     if (start < vma.start || start + n > vma.end) continue;

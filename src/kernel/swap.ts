@@ -38,6 +38,9 @@ export class SwapSpace {
   readonly cache = new Map<number, number>();
   /** mapping count of each slot (swap_duplicate): entries in page tables referring to it */
   readonly refs = new Map<number, number>();
+  /** slots whose page was all zeros when swapped out: the swap device's zeromap (6.12+), which
+   *  can_swapin_thp() requires to be the same over a large swap-in's range */
+  readonly zeromap = new Set<number>();
   slotsInUse = 0;
 
   alloc(): number {
@@ -45,6 +48,19 @@ export class SwapSpace {
     const s = this.freeSlots.pop() ?? this.nextSlot++;
     this.refs.set(s, 0);
     return s;
+  }
+  /**
+   * `nr` contiguous slots starting at a multiple of `nr`, for a large folio swapped out whole: the
+   * cluster allocator (mm/swapfile.c, CONFIG_THP_SWAP) hands out naturally aligned runs inside a
+   * 512-slot cluster. Slots skipped for the alignment go to the order-0 free list.
+   */
+  allocRange(nr: number): number {
+    const start = Math.ceil(this.nextSlot / nr) * nr;
+    for (let s = this.nextSlot; s < start; s++) this.freeSlots.push(s);
+    this.nextSlot = start + nr;
+    for (let s = start; s < start + nr; s++) this.refs.set(s, 0);
+    this.slotsInUse += nr;
+    return start;
   }
   dup(slot: number): void {
     this.refs.set(slot, (this.refs.get(slot) ?? 0) + 1);
@@ -59,6 +75,7 @@ export class SwapSpace {
     if (!this.refs.has(slot)) return;
     this.refs.delete(slot);
     this.cache.delete(slot);
+    this.zeromap.delete(slot);
     this.freeSlots.push(slot);
     this.slotsInUse--;
   }

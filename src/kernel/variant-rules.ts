@@ -133,6 +133,20 @@ export const RULES: Readonly<Record<RuleField, Rule>> = {
     where: 'zap_pte_range() with CONFIG_PT_RECLAIM',
     values: { false: 'MADV_DONTNEED keeps empty PTE tables (<= 6.13)', true: 'frees a PTE table it empties whole (6.14, "mm: pgtable: reclaim empty PTE page in madvise(MADV_DONTNEED)")' },
   },
+  swapOutPteMappedLargeFolios: {
+    where: 'shrink_folio_list() (mm/vmscan.c) for a large anon folio no PMD maps',
+    values: {
+      false: 'split first, then each page swapped on its own ("Split folios without a PMD map right away", read in 5.19 and 6.3.8; until 6.9)',
+      true: 'swapped out whole in one aligned run of swap slots unless partially mapped (6.10, "mm: vmscan: avoid split during shrink_folio_list()"; 6.12 splits partially mapped folios first; read in 6.18.2)',
+    },
+  },
+  swapinLargeFolios: {
+    where: 'do_swap_page() / alloc_swap_folio(), can_swapin_thp() (mm/memory.c)',
+    values: {
+      false: 'every swap-in reads one page (<= 6.12)',
+      true: 'a zram (SWP_SYNCHRONOUS_IO) fault on an unshared entry reads a large folio of the highest enabled mTHP order whose aligned PTEs are contiguous, aligned swap entries with the same bits, none in the swap cache, all or none zero-filled (6.13, "mm: support large folios swap-in for sync io devices"; read in 6.18.2)',
+    },
+  },
 };
 
 /** Rules the model applies identically to every modelled release (5.19-6.18), with their source. */
@@ -140,6 +154,7 @@ export const FIXED_RULES: readonly string[] = [
   'fork copies page tables only of VMAs with an anon_vma or a uffd-wp child VMA: vma_needs_copy() (c56d1b62cce8, 5.19); a zero-page read fault makes no anon_vma',
   'mfill_atomic_install_pte() (UFFDIO_COPY/ZEROPAGE/CONTINUE) maps young and always dirty (9ae0f87d009c, 5.16)',
   'reclaim drops clean shmem folios and swaps dirty ones: shrink_folio_list()',
+  'MADV_PAGEOUT of a whole PMD-mapped THP swaps it out whole in one aligned 512-slot run (CONFIG_THP_SWAP; the cluster allocator of a non-rotational device such as zram), try_to_unmap(TTU_SPLIT_HUGE_PMD) turning the PMD into 512 PTE swap entries: madvise_cold_or_pageout_pte_range(), shrink_folio_list(), add_to_swap() / folio_alloc_swap() (read in 5.19, 6.3.8 and 6.18.2)',
   'flush_tlb_multi() sends all IPIs then waits; lazy-TLB CPUs skipped unless page tables were freed (native_flush_tlb_multi())',
   'mprotect_fixup() leaves a VMA whose flags do not change alone',
 ];

@@ -270,6 +270,16 @@ export interface KernelVariant {
   readonly collapseNeedsWritablePte: boolean;
   /** MADV_DONTNEED frees a PTE table it leaves empty when it covers the table's whole range (6.14+, pt_reclaim) */
   readonly reclaimEmptyPteTables: boolean;
+  /** shrink_folio_list() (mm/vmscan.c) swaps out a large anon folio that no PMD maps whole, in one
+   *  run of swap slots (6.10+, "mm: vmscan: avoid split during shrink_folio_list()"; the model splits
+   *  partially mapped folios first, as 6.12+ do); before, only a PMD-mapped THP is swapped whole
+   *  and a PTE-mapped one is split first ("Split folios without a PMD map right away", 5.19-6.3 read) */
+  readonly swapOutPteMappedLargeFolios: boolean;
+  /** do_swap_page() / alloc_swap_folio() (mm/memory.c): on a SWP_SYNCHRONOUS_IO device (zram), a
+   *  fault on an unshared swap entry reads a large folio of an enabled mTHP order when the aligned
+   *  range's PTEs are contiguous swap entries (6.13+, "mm: support large folios swap-in for sync io
+   *  devices"); before, every swap-in is order 0 */
+  readonly swapinLargeFolios: boolean;
   /** a module (absolute path or package name) exporting the hooks: how a variant with hooks
    *  reaches worker threads, which cannot receive functions */
   readonly hooksModule?: string;

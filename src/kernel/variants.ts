@@ -50,6 +50,8 @@ const linux519: KernelVariant = Object.freeze({
   changePteBatchesLargeFolios: false,
   collapseNeedsWritablePte: true,
   reclaimEmptyPteTables: false,
+  swapOutPteMappedLargeFolios: false,
+  swapinLargeFolios: false,
   hooks: {},
 });
 
@@ -118,6 +120,8 @@ const linux618 = deriveVariant(linux63, {
     '4afeb0ed1753 x86/mm: Enable broadcast TLB invalidation for multi-threaded processes (v6.15)',
     'cac1db8c3aad mm: optimize mprotect() by PTE batching (Dev Jain, v6.17; read in 6.18): change_pte_range() gathers A/D over a large folio batch',
     'mm/memory: __wp_can_reuse_large_anon_folio(), COW reuse of PTE-mapped large folios with MM owner tracking (David Hildenbrand, v6.15)',
+    'mm: vmscan: avoid split during shrink_folio_list() (Ryan Roberts, "Swap-out mTHP without splitting", v6.10; read in 6.18.2): PTE-mapped large folios swapped out whole',
+    'mm: support large folios swap-in for sync io devices (Chuanhua Han, Barry Song; v6.13 by its merge window, read in 6.18.2): alloc_swap_folio(), can_swapin_thp()',
   ],
   pteArch: 'saved-dirty',
   hugeZeroWpAllocatesThp: true,
@@ -129,6 +133,8 @@ const linux618 = deriveVariant(linux63, {
   changePteBatchesLargeFolios: true,
   collapseNeedsWritablePte: false,
   reclaimEmptyPteTables: true,
+  swapOutPteMappedLargeFolios: true,
+  swapinLargeFolios: true,
   uffdWpUnpopulated: true,
   uffdWpAsync: true,
   vmaCanUserfault: 'v6.7-wp-async-any-memory',

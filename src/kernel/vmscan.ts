@@ -9,16 +9,18 @@
  *    the unmap is flushed, and then: clean page-cache folios (shmem included: a read-faulted hole)
  *    and clean swap-cache folios are dropped, lazyfree (MADV_FREE) anon folios are discarded
  *    unless re-dirtied, dirty file folios are written back, dirty anon and shmem folios are
- *    written to swap (the same in 5.19-6.18).
+ *    written to swap (the same in 5.19-6.18). A swap-backed anon large folio goes out whole
+ *    (shrink_large_anon); `reclaim()` still splits every THP on the LRU first (aging per folio is
+ *    not modelled), so only MADV_PAGEOUT hands it large folios.
  */
 import {
-  pte_dirty, pte_mkold, pte_soft_dirty, pte_uffd_wp, pte_young, swp_entry_to_pte, pte_swp_mkexclusive, pte_swp_mksoft_dirty,
+  pte_dirty, pte_mkold, pte_pfn, pte_soft_dirty, pte_uffd_wp, pte_young, swp_entry_to_pte, pte_swp_mkexclusive, pte_swp_mksoft_dirty,
   pte_swp_mkuffd_wp,
 } from '../x86/pte';
 import { KEv } from './events';
 import {
   LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, PG_anon, PG_anon_exclusive, PG_dirty,
-  PG_mkwrite_notified, PG_referenced, PG_shmem, PG_swapbacked, PG_swapcache, PG_used,
+  PG_mkwrite_notified, PG_nonzero, PG_referenced, PG_shmem, PG_swapbacked, PG_swapcache, PG_used,
 } from './frames';
 import type { Kernel } from './kernel';
 import type { Mm } from './mm';
@@ -26,7 +28,7 @@ import { rmap_walk } from './rmap';
 import { make_pte_marker, PTE_MARKER_UFFD_WP } from './swap';
 import { MmuGather, tlb_finish_mmu } from './tlbflush';
 import { userfaultfd_wp } from './vma';
-import { split_huge_page, split_lru_thps } from './huge_memory';
+import { pmd_leaf_slot, split_huge_page, split_huge_pmd_address, split_lru_thps } from './huge_memory';
 
 /** folio_referenced(): count and clear young PTEs (no flush on x86). */
 export function folio_referenced(k: Kernel, pfn: number): number {
@@ -141,7 +143,13 @@ function anyDirtyPte(k: Kernel, pfn: number): boolean {
 
 /** shrink_folio_list() for one folio: unmap, write out if dirty, free. Returns true if freed. */
 export function shrink_folio(k: Kernel, pfn: number, cpu: number, batch: TlbBatch = new TlbBatch(k, cpu)): boolean {
-  if (k.frames.head[pfn] !== 0) {
+  const base = k.frames.head[pfn];
+  if (base !== 0) {
+    if (swap_out_whole(k, base)) {
+      shrink_large_anon(k, base, cpu, batch);
+      batch.folioDone();
+      return true;
+    }
     split_huge_page(k, pfn, cpu);
     if (!(k.frames.flags[pfn] & PG_used)) return false; // the split freed it (no mapping left)
   }
@@ -150,26 +158,74 @@ export function shrink_folio(k: Kernel, pfn: number, cpu: number, batch: TlbBatc
   return r;
 }
 
-function shrink_one(k: Kernel, pfn: number, batch: TlbBatch): boolean {
+/** Is a PMD leaf of its fork family mapping the large folio `base` (folio_entire_mapcount() > 0)? */
+function pmd_mapped(k: Kernel, base: number): boolean {
+  const fam = k.families.get(k.frames.owner[base]);
+  const vpn = k.frames.index[base];
+  return fam !== undefined && [...fam.mms].some((mm) => {
+    const slot = pmd_leaf_slot(k, mm, vpn);
+    return slot >= 0 && pte_pfn(k.mmu.mem.get(slot)) === base;
+  });
+}
+
+/**
+ * shrink_folio_list() before add_to_swap() / folio_alloc_swap() for the large folio `base`: is it
+ * swapped out whole? Only a swap-backed anon folio not yet in the swap cache (lazyfree, swap-cache
+ * and file folios are split first: a model simplification). A PMD-mapped THP is (CONFIG_THP_SWAP,
+ * 5.19-6.18); one no PMD maps is split first up to 6.9 ("Split folios without a PMD map right
+ * away"), and from 6.10 swapped whole unless partially mapped (6.12+ split those first: pages no
+ * PTE maps are freed without I/O). The run of slots never fails to allocate in the model.
+ */
+function swap_out_whole(k: Kernel, base: number): boolean {
   const f = k.frames;
-  const anon = (f.flags[pfn] & PG_anon) !== 0;
-  const lazyfree = anon && (f.flags[pfn] & PG_swapbacked) === 0;
-  if (lazyfree && (f.flags[pfn] & PG_dirty || anyDirtyPte(k, pfn))) {
-    // try_to_unmap_one(): a lazyfree folio written since MADV_FREE cannot be discarded; the dirty
-    // PTE dirties the folio, the PTE is put back, and the folio is swap-backed again and kept (a
-    // later reclaim swaps it out).
-    f.flags[pfn] |= PG_swapbacked | PG_dirty;
-    f.lruAdd(pfn, LRU_ACTIVE_ANON);
-    return false;
+  const fl = f.flags[base];
+  if ((fl & (PG_anon | PG_swapbacked | PG_swapcache)) !== (PG_anon | PG_swapbacked)) return false;
+  if (pmd_mapped(k, base)) return true;
+  if (!k.variant.swapOutPteMappedLargeFolios) return false;
+  for (let p = base, end = base + f.folioNr(base); p < end; p++) if (f.mapcount[p] === 0) return false;
+  return true;
+}
+
+/**
+ * The large anon folio `base` swapped out whole: folio_alloc_swap() gives it a naturally aligned
+ * run of slots (the swap cluster allocator), try_to_unmap() with TTU_SPLIT_HUGE_PMD splits a PMD
+ * mapping into PTEs and turns every PTE into the swap entry of its page's slot, and the folio is
+ * written (folio_mark_dirty(): always, 6.18 and 5.19 alike) and freed whole.
+ */
+function shrink_large_anon(k: Kernel, base: number, cpu: number, batch: TlbBatch): void {
+  const f = k.frames;
+  const nr = f.folioNr(base);
+  const first = k.swap.allocRange(nr);
+  // swap_writeout(): a folio that is all zeros is only noted in the zeromap (6.12+), for all its
+  // slots; any other is written whole. Kept for every version, as only the 6.13+ large swap-in reads it.
+  let zero = true;
+  for (let p = base; p < base + nr && zero; p++) if (f.flags[p] & PG_nonzero) zero = false;
+  for (let i = 0; i < nr; i++) {
+    const p = base + i;
+    f.flags[p] |= PG_swapcache | PG_dirty;
+    f.swapSlot[p] = first + i;
+    k.swap.cache.set(first + i, p);
+    if (zero) k.swap.zeromap.add(first + i);
   }
-  if (anon && !lazyfree && !(f.flags[pfn] & PG_swapcache)) {
-    // add_to_swap(): a swap slot, and the folio is dirty until written there
-    const slot = k.swap.alloc();
-    f.flags[pfn] |= PG_swapcache | PG_dirty;
-    f.swapSlot[pfn] = slot;
-    k.swap.cache.set(slot, pfn);
+  const fam = k.families.get(f.owner[base]);
+  if (fam) for (const mm of fam.mms) split_huge_pmd_address(k, mm, f.index[base], cpu, base);
+  for (let p = base; p < base + nr; p++) try_to_unmap_one(k, p, batch, true, false);
+  for (let i = 0; i < nr; i++) {
+    k.counters[KEv.swapOutPage]++;
+    k.writebackThisStep++;
+    k.swap.cache.delete(first + i);
+    if ((k.swap.refs.get(first + i) ?? 0) <= 0) k.swap.release(first + i);
   }
-  // try_to_unmap()
+  f.freeHuge(base);
+}
+
+/**
+ * try_to_unmap_one() for every PTE mapping `pfn`: a dirty PTE dirties the folio; a swap-backed anon
+ * page's PTE becomes its slot's swap entry (keeping exclusive, soft-dirty and uffd-wp), a file
+ * PTE of a uffd-wp VMA a marker, anything else none.
+ */
+function try_to_unmap_one(k: Kernel, pfn: number, batch: TlbBatch, anon: boolean, lazyfree: boolean): void {
+  const f = k.frames;
   const mem = k.mmu.mem;
   rmap_walk(k, pfn, (mm, vma, vpn, slot) => {
     const pte = mem.get(slot);
@@ -190,6 +246,29 @@ function shrink_one(k: Kernel, pfn: number, batch: TlbBatch): boolean {
     batch.add(mm, vpn);
     k.counters[KEv.zapPte]++;
   });
+}
+
+function shrink_one(k: Kernel, pfn: number, batch: TlbBatch): boolean {
+  const f = k.frames;
+  const anon = (f.flags[pfn] & PG_anon) !== 0;
+  const lazyfree = anon && (f.flags[pfn] & PG_swapbacked) === 0;
+  if (lazyfree && (f.flags[pfn] & PG_dirty || anyDirtyPte(k, pfn))) {
+    // try_to_unmap_one(): a lazyfree folio written since MADV_FREE cannot be discarded; the dirty
+    // PTE dirties the folio, the PTE is put back, and the folio is swap-backed again and kept (a
+    // later reclaim swaps it out).
+    f.flags[pfn] |= PG_swapbacked | PG_dirty;
+    f.lruAdd(pfn, LRU_ACTIVE_ANON);
+    return false;
+  }
+  if (anon && !lazyfree && !(f.flags[pfn] & PG_swapcache)) {
+    // add_to_swap(): a swap slot, and the folio is dirty until written there
+    const slot = k.swap.alloc();
+    f.flags[pfn] |= PG_swapcache | PG_dirty;
+    f.swapSlot[pfn] = slot;
+    k.swap.cache.set(slot, pfn);
+    if (!(f.flags[pfn] & PG_nonzero)) k.swap.zeromap.add(slot); // swap_writeout(), as above
+  }
+  try_to_unmap_one(k, pfn, batch, anon, lazyfree);
   const dirty = (f.flags[pfn] & PG_dirty) !== 0;
   if (lazyfree) {
     k.counters[KEv.reclaimDrop]++;
