@@ -319,6 +319,18 @@ function folio_free_swap(k: Kernel, base: number): boolean {
 }
 
 /**
+ * do_swap_page() from 6.11 (c18160dba5ff) for an exclusive folio: writable at once unless uffd-wp
+ * or soft-dirty tracking needs the write fault, dirty only on a write. null: it stays read-only.
+ */
+function swapin_mkwrite_exclusive(k: Kernel, vma: Vma, swp: bigint, entry: bigint, write: number): bigint | null {
+  const softDirtyWp = vma_soft_dirty_enabled(vma) && !pte_swp_soft_dirty(swp);
+  const uffdWp = userfaultfd_wp(vma) && pte_swp_uffd_wp(swp);
+  if (!(vma.flags & VM_WRITE) || uffdWp || softDirtyWp) return null;
+  entry = k.arch.pte_mkwrite(entry);
+  return write ? k.arch.pte_mkdirty(entry) : entry;
+}
+
+/**
  * do_swap_page() reading a large folio of `order` (alloc_swap_folio_order() chose it; 6.13+, read
  * in 6.18.2): one major fault brings the whole aligned run back. The folio never enters the swap
  * cache and is certainly exclusive; swap_free_nr() drops every slot, and set_ptes() maps all its
@@ -348,12 +360,7 @@ function do_swap_page_large(k: Kernel, mm: Mm, vma: Vma, vpn: number, slot: numb
   }
   let entry = pfn_pte(base + idx, vma.pageProt);
   if (pte_swp_soft_dirty(pte)) entry = pte_mksoft_dirty(entry);
-  const softDirtyWp = vma_soft_dirty_enabled(vma) && !pte_swp_soft_dirty(pte);
-  const uffdWp = userfaultfd_wp(vma) && pte_swp_uffd_wp(pte);
-  if (vma.flags & VM_WRITE && !uffdWp && !softDirtyWp) {
-    entry = k.arch.pte_mkwrite(entry);
-    if (write) entry = k.arch.pte_mkdirty(entry);
-  }
+  entry = swapin_mkwrite_exclusive(k, vma, pte, entry, write) ?? entry;
   if (pte_swp_uffd_wp(pte)) entry = k.arch.pte_mkuffd_wp(entry);
   entry = faultPte(k, vma, vpn, 'swap', write, pte, entry);
   const template = entry & ~PTE_PFN_MASK;
@@ -411,12 +418,9 @@ export function do_swap_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: numb
   if (exclusive) {
     f.flags[pfn] |= PG_anon_exclusive;
     if (k.variant.doSwapPage === 'v6.11-reuse-exclusive') {
-      // c18160dba5ff: writable at once unless uffd-wp or soft-dirty tracking needs the write fault; dirty only on a write
-      const softDirtyWp = vma_soft_dirty_enabled(vma) && !pte_swp_soft_dirty(pte);
-      const uffdWp = userfaultfd_wp(vma) && pte_swp_uffd_wp(pte);
-      if (vma.flags & VM_WRITE && !uffdWp && !softDirtyWp) {
-        entry = k.arch.pte_mkwrite(entry);
-        if (write) entry = k.arch.pte_mkdirty(entry);
+      const w = swapin_mkwrite_exclusive(k, vma, pte, entry, write);
+      if (w !== null) {
+        entry = w;
         writeLeft = false;
       }
     } else if (write) {
