@@ -8,7 +8,7 @@
  * (changePteBatchesLargeFolios).
  */
 import {
-  _PAGE_ACCESSED, _PAGE_DIRTY_BITS, pte_dirty, pte_mkyoung, pte_none, pte_young, pte_pfn, pte_present, pte_protnone, pte_soft_dirty, pte_special, pte_uffd_wp, pte_write,
+  _PAGE_ACCESSED, _PAGE_DIRTY_BITS, _PAGE_SPECIAL, pte_dirty, pte_mkyoung, pte_none, pte_young, pte_pfn, pte_present, pte_protnone, pte_soft_dirty, pte_special, pte_uffd_wp, pte_write,
   pte_clear_uffd_wp, pte_swp_mkuffd_wp, pte_swp_clear_uffd_wp,
 } from '../x86/pte';
 import { KEv } from './events';
@@ -27,6 +27,9 @@ import {
 
 /** A and D (both x86 dirty bits), which folio_pte_batch ignores and change_pte_range gathers */
 const AD_BITS = _PAGE_ACCESSED | _PAGE_DIRTY_BITS;
+const NOT_AD_BITS = ~AD_BITS;
+/** _PAGE_SPECIAL in an entry's low word */
+const SPECIAL_LO = Number(_PAGE_SPECIAL);
 
 /** cp_flags of change_protection() */
 export interface ChangeProtFlags {
@@ -127,21 +130,29 @@ export function change_protection(k: Kernel, tlb: MmuGather, vma: Vma, start: nu
     // later PTE of the batch has them; every PTE of the batch is rebuilt from that one, so one
     // young or dirty PTE makes the whole batch young or dirty, and the flush follows it.
     let gathered = old;
-    if (v.changePteBatchesLargeFolios) {
-      if (batchLeft === 0) {
-        const nr = pte_special(old) ? 1 : folio_pte_batch_respect(k, mm, vpn, old, Math.min(end, vpn - (vpn % 512) + 512) - vpn);
-        batchLeft = nr;
-        batchAD = old & AD_BITS;
-        batchYoung = false;
-        batchDirty = false;
-        for (let i = 1; i < nr; i++) {
-          const e = mem.get(mm.pt.pteSlot(vpn + i));
-          batchYoung ||= pte_young(e);
-          batchDirty ||= pte_dirty(e);
+    if (v.changePteBatchesLargeFolios && batchLeft === 0) {
+      // (the PFN and the special bit read from the entry's words: this runs for every PTE, and
+      // an order-0 page, the common case, must cost no BigInt work)
+      const lo = mem.lo(slot);
+      const pfn = (lo >>> 12) + (mem.hi(slot) & 0xfffff) * 1048576;
+      if ((lo & SPECIAL_LO) === 0 && k.frames.head[pfn] !== 0) {
+        const nr = folio_pte_batch_respect(k, mm, vpn, old, Math.min(end, vpn - (vpn % 512) + 512) - vpn);
+        if (nr > 1) {
+          batchLeft = nr;
+          batchAD = old & AD_BITS;
+          batchYoung = false;
+          batchDirty = false;
+          for (let i = 1; i < nr; i++) {
+            const e = mem.get(mm.pt.pteSlot(vpn + i));
+            batchYoung ||= pte_young(e);
+            batchDirty ||= pte_dirty(e);
+          }
         }
       }
+    }
+    if (batchLeft > 0) {
       batchLeft--;
-      gathered = (old & ~AD_BITS) | batchAD;
+      gathered = (old & NOT_AD_BITS) | batchAD;
       if (batchYoung) gathered = pte_mkyoung(gathered);
       if (batchDirty) gathered = arch.pte_mkdirty(gathered);
     }
