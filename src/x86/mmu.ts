@@ -40,6 +40,9 @@ const EV_L1 = HwEv.tlbL1Hit, EV_STLB = HwEv.stlbHit, EV_MISS = HwEv.tlbMiss, EV_
 const EV_REF = HwEv.walkMemRef, EV_PSC = HwEv.pscHit, EV_A = HwEv.aBitSet, EV_D = HwEv.dBitSet;
 const EV_AD = HwEv.adBitSet, EV_PF = HwEv.pageFault;
 
+/** miss() returns HUGE_HIT + i for entry i of the 2 MiB L1 (TLB indexes stay far below it). */
+const HUGE_HIT = 1 << 30;
+
 /**
  * SDM §4.8: the walk sets A in the leaf it uses if clear, and D too if the access writes (one
  * atomic read-modify-write of the entry in memory, counted as one aBitSet, dBitSet or adBitSet).
@@ -157,6 +160,8 @@ export class Mmu {
     const tag = vpn * PCID_LIMIT + pcid;
     const l1 = this.l1;
     const set = l1.setOf(cpu, vpn);
+    // the L1 entry the access uses: 4 KiB (l1), or 2 MiB (l1h) when miss() says so
+    let t = l1;
     let i = l1.find(set, tag);
     if (i >= 0) {
       this.counters[EV_L1]++;
@@ -165,42 +170,45 @@ export class Mmu {
       // the miss path is its own function, so this hit path stays small enough to inline
       i = this.miss(cpu, vpn, write, tag, set);
       if (i < 0) return -1 - i;
+      if (i >= HUGE_HIT) {
+        t = this.l1h;
+        i -= HUGE_HIT;
+      }
     }
-    const f = l1.flags[i];
-    if ((f & TLB_US) === 0) return this.fault(cpu, vpn, tag, X86_PF_PROT | X86_PF_USER | (write ? X86_PF_WRITE : 0));
+    const f = t.flags[i];
+    if ((f & TLB_US) === 0) return this.fault(cpu, vpn, tag, t, X86_PF_PROT | X86_PF_USER | (write ? X86_PF_WRITE : 0));
     if (f >>> TLB_PKEY_SHIFT !== 0 && this.pkeyDenies(cpu, f >>> TLB_PKEY_SHIFT, write)) {
-      return this.fault(cpu, vpn, tag, X86_PF_PROT | X86_PF_USER | X86_PF_PK | (write ? X86_PF_WRITE : 0));
+      return this.fault(cpu, vpn, tag, t, X86_PF_PROT | X86_PF_USER | X86_PF_PK | (write ? X86_PF_WRITE : 0));
     }
     if (write) {
-      if ((f & TLB_RW) === 0) return this.fault(cpu, vpn, tag, X86_PF_PROT | X86_PF_WRITE | X86_PF_USER);
+      if ((f & TLB_RW) === 0) return this.fault(cpu, vpn, tag, t, X86_PF_PROT | X86_PF_WRITE | X86_PF_USER);
       if ((f & TLB_D) === 0) {
-        // SDM §4.8: the first write through an entry cached with D=0 re-walks to set D; the
-        // re-walk sees the PTE as it is now, so a write-protected PTE faults here.
+        // SDM §4.8: the first write through an entry cached with D=0 re-walks to set D (in the
+        // PTE, or the PMD of a 2 MiB page); the re-walk sees the entry as it is now, so a
+        // write-protected one faults here.
         const r = this.walk(cpu, vpn, 1, false);
         return r < 0 ? -r : 0;
       }
-      const slot = l1.slot[i];
-      if (slot >= 0) this.checkStaleWrite(slot, l1.pfn[i]);
+      const slot = t.slot[i];
+      if (slot >= 0) this.checkStaleWrite(slot, t.pfn[i]);
     }
-    this.lastPfn = l1.pfn[i];
-    this.lastSlot = l1.slot[i];
+    // (a 2 MiB entry holds the first frame of its page)
+    this.lastPfn = t === l1 ? t.pfn[i] : t.pfn[i] + (vpn % 512);
+    this.lastSlot = t.slot[i];
     return 0;
   }
 
   /**
    * access() after an L1 miss: an STLB hit refills the L1 and returns its index (>= 0) for
-   * access() to check; otherwise the walk settles the access and the result is -1 - (0 or the
-   * #PF error code).
+   * access() to check, a 2 MiB translation returns HUGE_HIT + its index in the 2 MiB L1;
+   * otherwise the walk settles the access and the result is -1 - (0 or the #PF error code).
    */
   private miss(cpu: number, vpn: number, write: number, tag: number, set: number): number {
     const l1 = this.l1;
     const pcid = this.pcid[cpu];
     const s = this.stlb;
-    const sset = s.setOf(cpu, vpn);
-    const j = s.find(sset, tag);
+    const j = this.tlbHit(s, s.setOf(cpu, vpn), tag, EV_STLB);
     if (j >= 0) {
-      this.counters[EV_STLB]++;
-      s.touch(sset, j);
       return l1.stamped
         ? l1.fillStampVictim(set, tag, s.pfn[j], s.flags[j], s.slot[j])
         : l1.fillListVictim(set, tag, s.pfn[j], s.flags[j], s.slot[j]);
@@ -209,8 +217,8 @@ export class Mmu {
       // sizes at once; no 4 KiB and 2 MiB entry for one address are valid together, so the order
       // changes nothing but keeps the STLB-hit path as short as without huge pages)
       if (this.hugeSeen) {
-        const r = this.hugeHit(cpu, vpn, write);
-        if (r >= 0) return -1 - r;
+        const h = this.hugeLookup(cpu, vpn);
+        if (h >= 0) return HUGE_HIT + h;
       }
       const c = this.counters;
       c[EV_MISS]++;
@@ -261,7 +269,7 @@ export class Mmu {
         e = setAccessedDirty(w, slot, e, write, c);
         const pfn = (e >>> 12) + (h & 0xfffff) * 1048576;
         const flags = (perm & RW ? TLB_RW : 0) | TLB_US | (e & D ? TLB_D : 0) | (h & HI_NX ? TLB_NX : 0);
-        s.fillListVictim(sset, tag, pfn, flags, slot);
+        s.fillListVictim(s.setOf(cpu, vpn), tag, pfn, flags, slot);
         if (l1.stamped) l1.fillStampVictim(set, tag, pfn, flags, slot);
         else l1.fillListVictim(set, tag, pfn, flags, slot);
         this.lastPfn = pfn;
@@ -275,48 +283,38 @@ export class Mmu {
   }
 
   /**
-   * Look `vpn` up among the 2 MiB translations (L1, then STLB). Returns -1 if neither holds one,
-   * else the access's outcome: 0, or the #PF error code. A write through an entry cached with
-   * D=0 re-walks to set D in the PMD (SDM §4.8, as for 4 KiB pages).
+   * Look `vpn` up among the 2 MiB translations: the 2 MiB L1, else the STLB (which refills the
+   * L1). Returns the 2 MiB L1 index, or -1 if neither holds one; access() checks the entry.
    */
-  private hugeHit(cpu: number, vpn: number, write: number): number {
+  private hugeLookup(cpu: number, vpn: number): number {
     const htag = hugeTag(vpn, this.pcid[cpu]);
     const hkey = vpn < 4294967296 ? vpn >>> 9 : Math.floor(vpn / 512);
     const l1h = this.l1h;
     const hset = l1h.setOf(cpu, hkey);
-    let i = l1h.find(hset, htag);
-    if (i >= 0) {
-      this.counters[EV_L1]++;
-      l1h.touch(hset, i);
-    } else {
-      const s = this.stlb;
-      const sset = s.setOf(cpu, hkey);
-      const j = s.find(sset, htag);
-      if (j < 0) return -1;
-      this.counters[EV_STLB]++;
-      s.touch(sset, j);
-      i = l1h.fillVictim(hset, htag, s.pfn[j], s.flags[j], s.slot[j]);
-    }
-    const f = l1h.flags[i];
-    if ((f & TLB_US) === 0) return this.hugeFault(cpu, hkey, htag, X86_PF_PROT | X86_PF_USER | (write ? X86_PF_WRITE : 0));
-    if (f >>> TLB_PKEY_SHIFT !== 0 && this.pkeyDenies(cpu, f >>> TLB_PKEY_SHIFT, write)) {
-      return this.hugeFault(cpu, hkey, htag, X86_PF_PROT | X86_PF_USER | X86_PF_PK | (write ? X86_PF_WRITE : 0));
-    }
-    if (write) {
-      if ((f & TLB_RW) === 0) return this.hugeFault(cpu, hkey, htag, X86_PF_PROT | X86_PF_WRITE | X86_PF_USER);
-      if ((f & TLB_D) === 0) {
-        const r = this.walk(cpu, vpn, 1, false);
-        return r < 0 ? -r : 0;
-      }
-      this.checkStaleWrite(l1h.slot[i], l1h.pfn[i]);
-    }
-    this.lastPfn = l1h.pfn[i] + (vpn % 512);
-    this.lastSlot = l1h.slot[i];
-    return 0;
+    const i = this.tlbHit(l1h, hset, htag, EV_L1);
+    if (i >= 0) return i;
+    const s = this.stlb;
+    const j = this.tlbHit(s, s.setOf(cpu, hkey), htag, EV_STLB);
+    if (j < 0) return -1;
+    return l1h.fillVictim(hset, htag, s.pfn[j], s.flags[j], s.slot[j]);
   }
 
-  /** #PF through a 2 MiB entry: the faulting translation is dropped (SDM §4.10.4.1), as in fault(). */
-  private hugeFault(cpu: number, hkey: number, htag: number, code: number): number {
+  /**
+   * The entry of TLB array `t` tagged `tag` in `set`, counted as event `ev` and made the most
+   * recently used; or -1. (access() looks its L1 up itself, which keeps its hit path short.)
+   */
+  private tlbHit(t: TlbArray, set: number, tag: number, ev: number): number {
+    const i = t.find(set, tag);
+    if (i >= 0) {
+      this.counters[ev]++;
+      t.touch(set, i);
+    }
+    return i;
+  }
+
+  /** #PF through a 2 MiB entry: the faulting translation is dropped (SDM §4.10.4.1), as in faultCode(). */
+  private hugeFault(cpu: number, vpn: number, code: number): number {
+    const htag = hugeTag(vpn, this.pcid[cpu]), hkey = Math.floor(vpn / 512);
     this.counters[EV_PF]++;
     this.l1h.invalidate(cpu, hkey, htag);
     this.stlb.invalidate(cpu, hkey, htag);
@@ -489,8 +487,9 @@ export class Mmu {
     }
   }
 
-  private fault(cpu: number, vpn: number, tag: number, code: number): number {
-    return -this.faultCode(cpu, vpn, tag, -code);
+  /** #PF through the L1 entry of array `t` (l1, or l1h for a 2 MiB page). */
+  private fault(cpu: number, vpn: number, tag: number, t: TlbArray, code: number): number {
+    return t === this.l1h ? this.hugeFault(cpu, vpn, code) : -this.faultCode(cpu, vpn, tag, -code);
   }
 
   /** Deliver #PF: count it and drop the faulting translation on this CPU (SDM §4.10.4.1). */
