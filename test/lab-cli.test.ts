@@ -4,13 +4,13 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { toyCliEnv } from './helpers/toy-cli';
 
 const MAIN = path.join(__dirname, '..', 'src', 'cli', 'main.js');
-const TOY = path.join(__dirname, 'helpers', 'toy-simulate.js');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptlab-cli-'));
 
 function ptlab(...args: string[]) {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { ...process.env, PTLAB_SIMULATE_MODULE: TOY } });
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: toyCliEnv() });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -28,6 +28,15 @@ const specFile = path.join(dir, 'spec.json');
 fs.writeFileSync(specFile, JSON.stringify(SPEC));
 // The CLI validates kernel/CPU names against this build's registries (when present): the names
 // used here are DESIGN.md's, which those registries must know.
+
+test('these tests\' ptlab children simulate with the toy (helpers/toy-cli), in the main thread and in workers', () => {
+  for (const jobs of ['1', '2']) {
+    const r = ptlab('run', specFile, '--json', '--jobs', jobs, '--quiet');
+    assert.equal(r.code, 0, r.stderr);
+    const runs = JSON.parse(r.stdout).runs as { total: { cycles: { byEvent: Record<string, number> } } }[];
+    assert.deepEqual([...new Set(runs.map((x) => Object.keys(x.total.cycles.byEvent).join()))], ['toy'], `--jobs ${jobs}`);
+  }
+});
 
 test('ptlab run --json: same results with --jobs 1 and --jobs 2', () => {
   const a = ptlab('run', specFile, '--json', '--jobs', '1', '--quiet');

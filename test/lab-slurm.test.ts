@@ -12,9 +12,9 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { toyCliEnv } from './helpers/toy-cli';
 
 const MAIN = path.join(__dirname, '..', 'src', 'cli', 'main.js');
-const TOY = path.join(__dirname, 'helpers', 'toy-simulate.js');
 const DAEMONS = ['munged', 'slurmctld', 'slurmd', 'sbatch', 'sinfo', 'squeue'];
 
 function which(cmd: string): string | undefined {
@@ -100,7 +100,7 @@ test('Slurm: a 16-run sweep in 4 array tasks plus a dependent merge equals the l
       '',
     ].join('\n'),
   );
-  const env = { ...process.env, SLURM_CONF: conf, PTLAB_SIMULATE_MODULE: TOY };
+  const env = toyCliEnv({ ...process.env, SLURM_CONF: conf });
   const logs = () => ['slurmctld.log', 'slurmd.log', 'munged.log'].map((f) => `--- ${f}\n${readTail(path.join(dir, f))}`).join('\n');
   const asRoot = (cmd: string, args: string[]) =>
     sudo.length > 0 ? execFileSync(sudo[0], [...sudo.slice(1), `SLURM_CONF=${conf}`, which(cmd) as string, ...args], { env }) : execFileSync(which(cmd) as string, args, { env });

@@ -2,7 +2,7 @@
  * `ptlab run SPEC.json [--json] [--out DIR] [--jobs N] [--shard i/N] [--resume]`: runs an
  * experiment spec; progress goes to stderr, results to stdout (ResultsJson with --json, a short
  * table otherwise). Ctrl-C stops the sweep keeping finished runs (saved with --out; continue with
- * --resume). PTLAB_SIMULATE_MODULE=path selects another simulateRun module (tests, toy model).
+ * --resume).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -85,7 +85,6 @@ export function parseRunArgs(argv: string[]): ParsedRun {
   }
   if (v.strict) run.strict = true;
   if (v['allow-large']) run.allowLarge = true;
-  if (process.env.PTLAB_SIMULATE_MODULE) run.simulateModule = process.env.PTLAB_SIMULATE_MODULE;
   const spec = readSpecFile(p.positionals[0]);
   run.baseDir = spec.baseDir;
   run.source = p.positionals[0];

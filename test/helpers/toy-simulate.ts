@@ -3,7 +3,8 @@
  * pool, CLI, sharding, resume and Slurm paths can be tested deterministically and quickly without
  * the real simulator: it drives the real access streams (src/workload) and counts first-touch
  * faults, writes and dirty pages with made-up prices. Select it with the runner option
- * `simulateModule: require.resolve('./helpers/toy-simulate')` or `PTLAB_SIMULATE_MODULE=dist/test/helpers/toy-simulate.js`.
+ * `simulateModule: require.resolve('./helpers/toy-simulate')`, or, for a `ptlab` child process,
+ * with `toyCliEnv()` (./toy-cli), which preloads it in place of the simulator.
  */
 import { makeAccessStream } from '../../src/workload/access-stream';
 import { streamSeed } from '../../src/workload/prng';
