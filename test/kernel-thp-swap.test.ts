@@ -35,6 +35,14 @@ const offsets = (k: Kernel, mm: Mm, s: number, from: number, n: number) =>
   range(from, n).map((i) => (k.inspect(mm, s + i).entry === 'swap' ? pte_swp_offset(pte(k, mm, s + i)) : null));
 const contiguousAligned = (offs: (number | null)[], align: number) =>
   offs[0] !== null && offs[0] % align === 0 && offs.every((o, i) => o === offs[0]! + i);
+/** A written 2 MiB THP whose PMD an mprotect of one page split: one large folio mapped by 512 PTEs. */
+function pteMappedThp(v: string) {
+  const { k, mm, s } = setup(v, 512);
+  touch(k, mm, s, range(0, 512), 1);
+  k.mprotect(mm, 0, s + 100, 1, 'r');
+  k.mprotect(mm, 0, s + 100, 1, 'rw');
+  return { k, mm, s };
+}
 const present = (k: Kernel, mm: Mm, s: number, from: number, n: number) => range(from, n).filter((i) => k.inspect(mm, s + i).present);
 
 test('MADV_PAGEOUT of a PMD-mapped THP swaps it out whole: 512 PTE swap entries with contiguous, 512-aligned offsets, no folio split (THP_SWAP, every release)', () => {
@@ -60,10 +68,7 @@ test('MADV_PAGEOUT of a PMD-mapped THP swaps it out whole: 512 PTE swap entries 
 
 test('a PTE-mapped THP (PMD split by a partial mprotect) is split before swap-out up to 6.3 and swapped out whole on 6.18 (6.10+)', () => {
   for (const v of RELEASES) {
-    const { k, mm, s } = setup(v, 512);
-    touch(k, mm, s, range(0, 512), 1);
-    k.mprotect(mm, 0, s + 100, 1, 'r');
-    k.mprotect(mm, 0, s + 100, 1, 'rw');
+    const { k, mm, s } = pteMappedThp(v);
     assert.equal(k.inspect(mm, s).huge, false, `${v}: PTE-mapped now`);
     assert.equal(k.inspect(mm, s).thp, true, `${v}: still one large folio`);
     const splits = k.counters[KEv.splitHugePage];
@@ -176,4 +181,38 @@ test('6.18: a folio written on one page only is not all zeros: written whole, ou
   assert.equal(k.swap.zeromap.size, 0);
   touch(k, mm, s, [2], 0);
   assert.deepEqual(present(k, mm, s, 0, 16), range(0, 16));
+});
+
+test('reclaim: a PMD-mapped THP is aged as one folio (its PMD A bit, cleared with a flush, so the next access sets it again) and swapped out whole, every release', () => {
+  for (const v of RELEASES) {
+    const { k, mm, s } = setup(v, 512);
+    touch(k, mm, s, range(0, 512), 1);
+    // first pass: the PMD was young, the folio is activated whole (folio_referenced clears A)
+    const flushes = k.counters[KEv.tlbFlushRequest];
+    k.reclaim('all');
+    assert.ok(k.counters[KEv.tlbFlushRequest] > flushes, `${v}: pmdp_clear_flush_young() flushes`);
+    assert.equal(k.inspect(mm, s).huge, true, `${v}: kept, PMD-mapped`);
+    assert.equal(k.inspect(mm, s + 5).young, false, v);
+    // the flush dropped the 2 MiB translation: a read walks again and sets the PMD's A
+    touch(k, mm, s, [5], 0);
+    assert.equal(k.inspect(mm, s + 300).young, true, `${v}: one A bit for the whole PMD`);
+    // second pass: aging clears it, the inactive pass finds it old and swaps the folio out whole
+    k.reclaim('all');
+    assert.equal(k.counters[KEv.splitHugePage], 0, `${v}: no split`);
+    assert.equal(k.counters[KEv.swapOutPage], 512, v);
+    assert.ok(contiguousAligned(offsets(k, mm, s, 0, 512), 512), v);
+  }
+});
+
+test('reclaim: a PTE-mapped THP is split first up to 6.3 (each page reclaimed on its own) and swapped out whole on 6.18', () => {
+  for (const v of RELEASES) {
+    const { k, mm, s } = pteMappedThp(v);
+    k.reclaim('all'); // young PTEs: activated whole
+    assert.equal(k.counters[KEv.swapOutPage], 0, v);
+    k.reclaim('all');
+    const whole = v === 'linux-6.18';
+    assert.equal(k.counters[KEv.splitHugePage], whole ? 0 : 1, v);
+    assert.equal(k.counters[KEv.swapOutPage], 512, v);
+    if (whole) assert.ok(contiguousAligned(offsets(k, mm, s, 0, 512), 512), v);
+  }
 });

@@ -52,9 +52,9 @@
  *  - migration (set_pmd_migration_entry / remove_migration_pmd): the folio moves whole and its
  *    PMD comes back as a PMD, writable/exclusive/soft-dirty kept, A/D from 6.1, uffd-wp from 6.3.
  *
- * Simplifications (documented in docs/kernel-model.md): reclaim and PAGEMAP_SCAN split a THP into
- * order-0 pages before working on PTEs (the kernel ages, swaps out and reports the PMD whole where
- * the version can; MADV_PAGEOUT swaps a whole THP out whole, vmscan.ts); a split made inside a batched operation
+ * Simplifications (documented in docs/kernel-model.md): PAGEMAP_SCAN splits a THP into order-0
+ * pages before working on PTEs (the kernel reports the PMD whole; reclaim and MADV_PAGEOUT age and
+ * swap it out whole, vmscan.ts); a split made inside a batched operation
  * flushes from the first CPU running the mm; variant hooks (changePte) and the RFC variants'
  * extra rules act on PTEs only, as the RFC patches touched change_pte_range only.
  */
@@ -374,14 +374,6 @@ export function split_huge_page(k: Kernel, pfn: number, cpu?: number): void {
     // pages no mapping holds any more are freed with the split (free_page_and_swap_cache)
     if (f.mapcount[p] <= 0 && !(f.flags[p] & PG_swapcache) && f.flags[p] & PG_used) f.free(p);
   }
-}
-
-/** Split every THP on the LRU lists (the model's reclaim works on order-0 folios). */
-export function split_lru_thps(k: Kernel, cpu?: number): void {
-  const f = k.frames;
-  const heads: number[] = [];
-  for (let list = 0; list < 4; list++) for (let pfn = f.lruOldest(list); pfn >= 0; pfn = f.lruNewer(pfn)) if (f.head[pfn] === pfn) heads.push(pfn);
-  for (const base of heads) split_huge_page(k, base, cpu);
 }
 
 /** What set_pmd_migration_entry() keeps of a PMD in its migration entry (a PMD swap entry). */

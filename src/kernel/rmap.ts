@@ -141,8 +141,9 @@ export function rmap_walk(k: Kernel, pfn: number, fn: (mm: Mm, vma: Vma, vpn: nu
   const visit = (mm: Mm, vma: Vma, vpn: number) => {
     let slot = mm.pt.pteSlot(vpn);
     if (slot === -2) {
-      // a PMD maps the page: the model's reclaim works on order-0 pages, so the
-      // THP is split first (huge_memory.ts, "Simplifications")
+      // a PMD maps the page: the callers here work on PTEs, so the THP is split first
+      // (reclaim ages and unmaps large folios itself, vmscan.ts; a reclaimFolio hook's dirty
+      // test still comes here)
       split_huge_page(k, pfn);
       slot = mm.pt.pteSlot(vpn);
     }

@@ -136,7 +136,7 @@ export const RULES: Readonly<Record<RuleField, Rule>> = {
   swapOutPteMappedLargeFolios: {
     where: 'shrink_folio_list() (mm/vmscan.c) for a large anon folio no PMD maps',
     values: {
-      false: 'split first, then each page swapped on its own ("Split folios without a PMD map right away", read in 5.19 and 6.3.8; until 6.9)',
+      false: 'split first, then each page swapped on its own ("Split folios without a PMD map right away", read in 5.19, 6.0.1, 6.2.1 and 6.3.8; until 6.9)',
       true: 'swapped out whole in one aligned run of swap slots unless partially mapped (6.10, "mm: vmscan: avoid split during shrink_folio_list()"; 6.12 splits partially mapped folios first; read in 6.18.2)',
     },
   },
@@ -154,7 +154,7 @@ export const FIXED_RULES: readonly string[] = [
   'fork copies page tables only of VMAs with an anon_vma or a uffd-wp child VMA: vma_needs_copy() (c56d1b62cce8, 5.19); a zero-page read fault makes no anon_vma',
   'mfill_atomic_install_pte() (UFFDIO_COPY/ZEROPAGE/CONTINUE) maps young and always dirty (9ae0f87d009c, 5.16)',
   'reclaim drops clean shmem folios and swaps dirty ones: shrink_folio_list()',
-  'MADV_PAGEOUT of a whole PMD-mapped THP swaps it out whole in one aligned 512-slot run (CONFIG_THP_SWAP; the cluster allocator of a non-rotational device such as zram), try_to_unmap(TTU_SPLIT_HUGE_PMD) turning the PMD into 512 PTE swap entries: madvise_cold_or_pageout_pte_range(), shrink_folio_list(), add_to_swap() / folio_alloc_swap() (read in 5.19, 6.3.8 and 6.18.2)',
+  'reclaim, and MADV_PAGEOUT of a whole PMD, swap a PMD-mapped THP out whole in one aligned 512-slot run (CONFIG_THP_SWAP; the cluster allocator of a non-rotational device such as zram), try_to_unmap(TTU_SPLIT_HUGE_PMD) turning the PMD into 512 PTE swap entries: madvise_cold_or_pageout_pte_range(), shrink_folio_list(), add_to_swap() / folio_alloc_swap() (read in 5.19, 6.0.1, 6.2.1, 6.3.8 and 6.18.2)',
   'flush_tlb_multi() sends all IPIs then waits; lazy-TLB CPUs skipped unless page tables were freed (native_flush_tlb_multi())',
   'mprotect_fixup() leaves a VMA whose flags do not change alone',
 ];

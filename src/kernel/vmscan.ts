@@ -9,26 +9,26 @@
  *    the unmap is flushed, and then: clean page-cache folios (shmem included: a read-faulted hole)
  *    and clean swap-cache folios are dropped, lazyfree (MADV_FREE) anon folios are discarded
  *    unless re-dirtied, dirty file folios are written back, dirty anon and shmem folios are
- *    written to swap (the same in 5.19-6.18). A swap-backed anon large folio goes out whole
- *    (shrink_large_anon); `reclaim()` still splits every THP on the LRU first (aging per folio is
- *    not modelled), so only MADV_PAGEOUT hands it large folios.
+ *    written to swap (the same in 5.19-6.18). A large anon folio is aged and activated as one
+ *    (folio_referenced over its PMD or PTEs) and a swap-backed one goes out whole
+ *    (shrink_large_anon), or is split first where the version does (swap_out_whole).
  */
 import {
-  pte_dirty, pte_mkold, pte_pfn, pte_soft_dirty, pte_uffd_wp, pte_young, swp_entry_to_pte, pte_swp_mkexclusive, pte_swp_mksoft_dirty,
+  pte_dirty, pte_mkold, pte_pfn, pte_present, pte_soft_dirty, pte_uffd_wp, pte_young, swp_entry_to_pte, pte_swp_mkexclusive, pte_swp_mksoft_dirty,
   pte_swp_mkuffd_wp,
 } from '../x86/pte';
 import { KEv } from './events';
 import {
-  LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, PG_anon, PG_anon_exclusive, PG_dirty,
+  HPAGE_NR, LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, PG_anon, PG_anon_exclusive, PG_dirty,
   PG_mkwrite_notified, PG_nonzero, PG_referenced, PG_shmem, PG_swapbacked, PG_swapcache, PG_used,
 } from './frames';
 import type { Kernel } from './kernel';
 import type { Mm } from './mm';
 import { rmap_walk } from './rmap';
 import { make_pte_marker, PTE_MARKER_UFFD_WP } from './swap';
-import { MmuGather, tlb_finish_mmu } from './tlbflush';
+import { flush_tlb_mm_range, MmuGather, tlb_finish_mmu } from './tlbflush';
 import { userfaultfd_wp } from './vma';
-import { pmd_leaf_slot, split_huge_page, split_huge_pmd_address, split_lru_thps } from './huge_memory';
+import { pmd_leaf_slot, split_huge_page, split_huge_pmd_address } from './huge_memory';
 
 /** folio_referenced(): count and clear young PTEs (no flush on x86). */
 export function folio_referenced(k: Kernel, pfn: number): number {
@@ -51,16 +51,21 @@ export function folio_referenced(k: Kernel, pfn: number): number {
  */
 export function reclaim(k: Kernel, target: number | 'all', cpu: number): number {
   const f = k.frames;
-  // the model reclaims order-0 folios: THPs on the LRU are split first (huge_memory.ts)
-  split_lru_thps(k, cpu);
-  // aging: everything active goes inactive, with its A bits cleared
+  /** move the folio holding `pfn` to `list` (the model keeps each frame of a large folio on the LRU) */
+  const folioLruAdd = (pfn: number, list: number, clearReferenced: boolean): void => {
+    const base = f.head[pfn];
+    const [from, to] = base === 0 ? [pfn, pfn + 1] : [base, base + f.folioNr(base)];
+    for (let p = from; p < to; p++) {
+      if (clearReferenced) f.flags[p] &= ~PG_referenced;
+      f.lruAdd(p, list);
+    }
+  };
+  // aging: everything active goes inactive, with its A bits cleared; a large folio as one
   for (const [active, inactive] of [[LRU_ACTIVE_ANON, LRU_INACTIVE_ANON], [LRU_ACTIVE_FILE, LRU_INACTIVE_FILE]]) {
-    for (let pfn = f.lruOldest(active); pfn >= 0; ) {
-      const newer = f.lruNewer(pfn);
-      folio_referenced(k, pfn);
-      f.flags[pfn] &= ~PG_referenced;
-      f.lruAdd(pfn, inactive);
-      pfn = newer;
+    for (const pfn of lruSnapshot(k, active)) {
+      if (f.lruList[pfn] !== active) continue; // a page of a large folio aged already
+      folio_referenced_any(k, pfn, cpu);
+      folioLruAdd(pfn, inactive, true);
     }
   }
   let freed = 0;
@@ -68,24 +73,78 @@ export function reclaim(k: Kernel, target: number | 'all', cpu: number): number 
   const batch = new TlbBatch(k, cpu);
   for (const list of [LRU_INACTIVE_FILE, LRU_INACTIVE_ANON]) {
     // snapshot the list: activation and freeing change it while we walk
-    const order: number[] = [];
-    for (let pfn = f.lruOldest(list); pfn >= 0; pfn = f.lruNewer(pfn)) order.push(pfn);
-    for (const pfn of order) {
+    for (const pfn of lruSnapshot(k, list)) {
       if (freed >= want) break;
       if (f.lruList[pfn] !== list) continue;
       k.counters[KEv.reclaimScan]++;
-      const referenced = folio_referenced(k, pfn);
-      const decision = reclaimDecision(k, pfn, referenced);
+      const head = f.head[pfn] || pfn;
+      const referenced = folio_referenced_any(k, head, cpu);
+      const decision = reclaimDecision(k, head, referenced);
       if (decision === 'keep') continue;
       if (decision === 'activate') {
-        f.lruAdd(pfn, list === LRU_INACTIVE_FILE ? LRU_ACTIVE_FILE : LRU_ACTIVE_ANON);
+        folioLruAdd(pfn, list === LRU_INACTIVE_FILE ? LRU_ACTIVE_FILE : LRU_ACTIVE_ANON, false);
         continue;
       }
-      if (shrink_folio(k, pfn, cpu, batch)) freed++;
+      // a large folio split on the way (shrink_folio) leaves its other pages on this list for
+      // their own pass, as split_folio_to_list() puts them on the folio list
+      freed += shrink_folio(k, pfn, cpu, batch);
     }
   }
   batch.flush();
   return freed;
+}
+
+function lruSnapshot(k: Kernel, list: number): number[] {
+  const out: number[] = [];
+  for (let pfn = k.frames.lruOldest(list); pfn >= 0; pfn = k.frames.lruNewer(pfn)) out.push(pfn);
+  return out;
+}
+
+/** folio_referenced() of the folio holding `pfn`, order 0 or large. */
+function folio_referenced_any(k: Kernel, pfn: number, cpu: number): number {
+  const base = k.frames.head[pfn];
+  return base === 0 || !(k.frames.flags[base] & PG_anon) ? folio_referenced(k, pfn) : folio_referenced_large(k, base, cpu);
+}
+
+/**
+ * folio_referenced() of the large anon folio `base` (folio_referenced_one(), 5.19-6.18): a young
+ * PMD mapping it counts once and is made old by pmdp_clear_flush_young(), which on x86 flushes
+ * the 2 MiB range (flush_tlb_range with 4 KiB stride: past the ceiling, a full flush of the mm);
+ * each young PTE mapping one of its pages counts once and is made old without a flush.
+ */
+function folio_referenced_large(k: Kernel, base: number, cpu: number): number {
+  const f = k.frames;
+  const mem = k.mmu.mem;
+  const fam = k.families.get(f.owner[base]);
+  if (!fam) return 0;
+  const first = f.index[base], nr = f.folioNr(base);
+  let young = 0;
+  for (const mm of fam.mms) {
+    const pmdSlot = pmd_leaf_slot(k, mm, first);
+    if (pmdSlot >= 0) {
+      const pmd = mem.get(pmdSlot);
+      if (pte_pfn(pmd) !== base) continue;
+      k.counters[KEv.reclaimScan]++;
+      if (pte_young(pmd)) {
+        young++;
+        mem.set(pmdSlot, pte_mkold(pmd));
+        flush_tlb_mm_range(k, mm, first, first + HPAGE_NR, cpu);
+      }
+      continue;
+    }
+    for (let i = 0; i < nr; i++) {
+      const slot = mm.pt.pteSlot(first + i);
+      if (slot < 0) continue;
+      const pte = mem.get(slot);
+      if (!pte_present(pte) || pte_pfn(pte) !== base + i) continue;
+      k.counters[KEv.reclaimScan]++;
+      if (pte_young(pte)) {
+        young++;
+        mem.set(slot, pte_mkold(pte)); // ptep_clear_flush_young(): no flush on x86
+      }
+    }
+  }
+  return young;
 }
 
 /**
@@ -141,21 +200,22 @@ function anyDirtyPte(k: Kernel, pfn: number): boolean {
   return dirty;
 }
 
-/** shrink_folio_list() for one folio: unmap, write out if dirty, free. Returns true if freed. */
-export function shrink_folio(k: Kernel, pfn: number, cpu: number, batch: TlbBatch = new TlbBatch(k, cpu)): boolean {
+/** shrink_folio_list() for one folio: unmap, write out if dirty, free. Returns the pages freed. */
+export function shrink_folio(k: Kernel, pfn: number, cpu: number, batch: TlbBatch = new TlbBatch(k, cpu)): number {
   const base = k.frames.head[pfn];
   if (base !== 0) {
     if (swap_out_whole(k, base)) {
+      const nr = k.frames.folioNr(base);
       shrink_large_anon(k, base, cpu, batch);
       batch.folioDone();
-      return true;
+      return nr;
     }
     split_huge_page(k, pfn, cpu);
-    if (!(k.frames.flags[pfn] & PG_used)) return false; // the split freed it (no mapping left)
+    if (!(k.frames.flags[pfn] & PG_used)) return 0; // the split freed it (no mapping left)
   }
   const r = shrink_one(k, pfn, batch);
   batch.folioDone();
-  return r;
+  return r ? 1 : 0;
 }
 
 /** Is a PMD leaf of its fork family mapping the large folio `base` (folio_entire_mapcount() > 0)? */
