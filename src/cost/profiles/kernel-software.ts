@@ -23,8 +23,13 @@ import type { IoEvent } from '../cost-events';
 import { CITE } from '../citations';
 import type { CoreFamily } from './family';
 
-/** TSC cycles of one shootdown measured on the Zen 3 KVM guest (see IPI). */
-const MEASURED_SHOOTDOWN = 2093;
+/**
+ * TSC cycles of one shootdown measured on the Zen 3 KVM guest (see IPI): the first calibration's
+ * (2026-12-07, 02:00 UTC). Later calibrations of the same guest gave 3942 and 2644 (IQR 89%; the
+ * one in src/cost/profiles/measured/zen3-kvm-guest.json now): the shootdown of a guest varies with
+ * the host's state, and notebook 05 sweeps the price from 500 to 8000 cycles for that reason.
+ */
+export const MEASURED_SHOOTDOWN = 2093;
 
 /** #PF entry+exit on Haswell-EP (lastweek.io: 440 + 270 cycles); subtracted from whole-fault numbers. */
 export const PF_ENTRY_EXIT = 440 + 270;
