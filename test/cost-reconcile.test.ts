@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { ProbeOutput } from '../src/cost/probe-runner';
 import { deriveHostProfile, parseCpuinfo } from '../src/cost/calibrate';
 import { faultBenches, reconcileFaultPrices } from '../src/cost/reconcile';
-import { calibrateHost } from '../src/cli/host-calibration';
+import { calibrateHost, calibrateHostOverRuns } from '../src/cli/host-calibration';
 import { compile } from '../src/lab/compile';
 import { simulateRun } from '../src/lab/simulate';
 import { registerProfile } from '../src/cost/registry';
@@ -110,4 +110,18 @@ test('the probe runner pools one-sample rounds by name (--check --measure interl
   // a probe output without repeated names is returned as it is
   const single: ProbeOutput = { ...out, results: [stat('syscall', 490, 'call')] };
   assert.equal(poolRounds(single), single);
+});
+
+test('calibrate --check --runs N --save derives the profile from each measurement\'s median over the runs', () => {
+  const runs = [4000, 5272, 9000].map((v) => {
+    const o = probeOut(false);
+    o.results = o.results.map((r) => (r.name === 'anon_write_fault' ? stat('anon_write_fault', v, 'fault') : r));
+    return o;
+  });
+  const over = calibrateHostOverRuns(runs, info, '2026-12-07', true, 'linux-6.18');
+  const middle = calibrateHost(runs[1], info, '2026-12-07', true, 'linux-6.18');
+  assert.equal(over.definition.costs['fault.anonAlloc']!.cycles, middle.definition.costs['fault.anonAlloc']!.cycles);
+  assert.notEqual(over.definition.costs['fault.anonAlloc']!.cycles, calibrateHost(runs[2], info, '2026-12-07', true, 'linux-6.18').definition.costs['fault.anonAlloc']!.cycles);
+  assert.match(over.definition.notes!.join('\n'), /median of its 3 runs' medians/);
+  assert.equal(over.definition.costs['fault.anonAlloc']!.samples, 21);
 });

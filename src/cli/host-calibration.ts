@@ -8,7 +8,7 @@ import { simulateRun } from '../lab/simulate';
 import { deriveHostProfile, type HostCalibration, type HostInfo } from '../cost/calibrate';
 import { reconcileFaultPrices, type BenchStep } from '../cost/reconcile';
 import { registerProfile } from '../cost/registry';
-import type { ProbeOutput } from '../cost/probe-runner';
+import { poolRounds, type ProbeOutput } from '../cost/probe-runner';
 import type { CpuProfile } from '../cost/profile';
 
 /** Model cycles of the last step, under a profile registered for the purpose. */
@@ -23,4 +23,19 @@ function lastStepCycles(kernel: string) {
 
 export function calibrateHost(probe: ProbeOutput, info: HostInfo, date: string, spinning: boolean, kernel: string): HostCalibration {
   return reconcileFaultPrices(deriveHostProfile(probe, info, date, spinning), probe, lastStepCycles(kernel)).cal;
+}
+
+/**
+ * The profile `calibrate --check --runs N --save` writes: each measurement's median over the runs'
+ * medians, derived once (a price from one run carries that run's noise).
+ */
+export function calibrateHostOverRuns(outs: ProbeOutput[], info: HostInfo, date: string, spinning: boolean, kernel: string): HostCalibration {
+  if (outs.length === 1) return calibrateHost(outs[0], info, date, spinning, kernel);
+  const pooled = poolRounds({ ...outs[outs.length - 1], results: outs.flatMap((o) => o.results) });
+  const cal = calibrateHost(pooled, info, date, spinning, kernel);
+  cal.definition.notes = [
+    ...(cal.definition.notes ?? []),
+    `each measurement is the median of its ${outs.length} runs' medians (ptlab calibrate --check --runs ${outs.length}); an entry's n counts every sample and its IQR is that of the runs' medians`,
+  ];
+  return cal;
 }
