@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import { buildProbe, runProbe } from '../src/cost/probe-runner';
-import { probeSkipReason, withTempProbeCache } from './helpers/probe-host';
+import { probeSkipReason, probeStat, withTempProbeCache } from './helpers/probe-host';
 import type { ProbeOutput, ProbeResult } from '../src/cost/probe-runner';
 import { deriveHostProfile, parseCpuinfo } from '../src/cost/calibrate';
 import { THP_COW_PATH, THP_PATHS, thpFaultBenches, type ThpPath } from '../src/cost/calibrate-thp';
@@ -23,9 +23,7 @@ import { Kernel } from '../src/kernel/kernel';
 import { KERNEL_EVENTS, KEv } from '../src/kernel/events';
 import { HwEv } from '../src/x86/events';
 
-const stat = (name: string, median: number, unit: ProbeResult['unit'] = 'fault'): ProbeResult => ({
-  name, what: name, unit, n: 14, min: median * 0.8, p10: median * 0.85, p25: median * 0.95, median, p75: median * 1.05, p90: median * 1.1, mean: median,
-});
+const stat = (name: string, median: number, unit: ProbeResult['unit'] = 'fault'): ProbeResult => probeStat(name, median, unit, { n: 14, spreadPct: 10 });
 
 /** the numbers of a run on the development host (Zen 3 KVM guest, 6.18), rounded */
 const FIXTURE: ProbeResult[] = [

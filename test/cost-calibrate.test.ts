@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { buildProbe, keepQuieter, noisyMeasurements, NOISY_SPREAD_PCT, runProbe, type ProbeOutput } from '../src/cost/probe-runner';
-import { probeSkipReason } from './helpers/probe-host';
+import { buildProbe, keepQuieter, noisyMeasurements, NOISY_SPREAD_PCT, runProbe, type ProbeOutput, type ProbeResult } from '../src/cost/probe-runner';
+import { probeSkipReason, probeStat } from './helpers/probe-host';
 import { deriveHostProfile, parseCpuinfo, closestBase } from '../src/cost/calibrate';
 import { checkScenarios, permutation, pageListFile, CHECK_PAGES, CHECK_CHASE_PAGES } from '../src/workload/check-scenarios';
 import { compareCheck, checkPassed, formatCheckTable, summarizeRuns } from '../src/cost/check';
@@ -26,7 +26,7 @@ test('cpuinfo parsing and the closest base profile', () => {
 });
 
 test('host profile from probe output: measured values replace the base, failures keep it and say why', () => {
-  const stat = (name: string, median: number, unit = 'access') => ({ name, what: name, unit: unit as 'access', n: 100, min: median, p10: median, p25: median * 0.9, median, p75: median * 1.1, p90: median, mean: median });
+  const stat = (name: string, median: number, unit: ProbeResult['unit'] = 'access') => probeStat(name, median, unit, { n: 100, spreadPct: 20 });
   const out: ProbeOutput = {
     probe: 1,
     fast: true,
@@ -89,7 +89,7 @@ test('host profile from probe output: measured values replace the base, failures
 });
 
 test('per-PTE prices: the RO direction prices changePte, RW minus RO prices mkwriteDirtyPte, MADV_FREE prices madvisePte', () => {
-  const stat = (name: string, median: number, what = name, unit = 'page') => ({ name, what, unit: unit as 'page', n: 10, min: median, p10: median, p25: median, median, p75: median, p90: median, mean: median });
+  const stat = (name: string, median: number, what = name, unit: ProbeResult['unit'] = 'page') => probeStat(name, median, unit, { n: 10, what });
   const out: ProbeOutput = {
     probe: 1,
     fast: false,
@@ -230,7 +230,7 @@ test('repeated check runs: each row is judged by its median error, and the range
 });
 
 test('noisy measurements: measured again, the quieter kept, still-noisy rows marked in the table and the saved profile; an unresolved walk says why', () => {
-  const stat = (name: string, median: number, spread: number, what = name) => ({ name, what, unit: 'page' as const, n: 10, min: median, p10: median, p25: median * (1 - spread / 200), median, p75: median * (1 + spread / 200), p90: median, mean: median });
+  const stat = (name: string, median: number, spread: number, what = name) => probeStat(name, median, 'page', { n: 10, spreadPct: spread, what });
   const first: ProbeOutput = { probe: 1, fast: false, reps: 7, tscGHz: 2, results: [stat('madv_free_big', 900, 114, 'madvise(MADV_FREE) of 4096 written pages, per page'), stat('uffd_big_wp', 500, 10, 'UFFDIO_WRITEPROTECT protect of 4096 written pages, per page'), stat('walk_read', 50, 10), stat('huge_read', 60, 10)] };
   assert.deepEqual(noisyMeasurements(first), ['madv_free_big']);
   // measured again: quieter the second time -> that one is kept
@@ -255,7 +255,7 @@ test('noisy measurements: measured again, the quieter kept, still-noisy rows mar
 });
 
 test('an effective LLC capacity at or below L2 (chases as slow as DRAM on a loaded host) keeps the reported size instead of failing validation', () => {
-  const stat = (name: string, median: number) => ({ name, what: name, unit: 'access' as const, n: 7, min: median, p10: median, p25: median, median, p75: median, p90: median, mean: median });
+  const stat = (name: string, median: number) => probeStat(name, median, 'access');
   const out: ProbeOutput = { probe: 2, fast: true, reps: 3, tscGHz: 2.5, results: [stat('syscall', 300), stat('lat_l2', 14), stat('lat_2m', 40), stat('lat_4m', 299), stat('lat_8m', 300), stat('lat_16m', 300), stat('lat_dram', 300)] };
   const info = { ...parseCpuinfo('vendor_id : AuthenticAMD\ncpu family : 25\nmodel : 1\nmodel name : Test EPYC\nflags : fpu\n', '6.18.0'), caches: { l1d: 32 << 10, l2: 512 << 10, l3: 32 << 20 } };
   const cal = deriveHostProfile(out, info, '2026-01-01');

@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ProbeOutput } from '../src/cost/probe-runner';
+import type { ProbeOutput, ProbeResult } from '../src/cost/probe-runner';
+import { probeStat } from './helpers/probe-host';
 import { deriveHostProfile, parseCpuinfo } from '../src/cost/calibrate';
 import { faultBenches, reconcileFaultPrices } from '../src/cost/reconcile';
 import { calibrateHost, calibrateHostOverRuns } from '../src/cli/host-calibration';
@@ -14,7 +15,7 @@ import { simulateRun } from '../src/lab/simulate';
 import { registerProfile } from '../src/cost/registry';
 import type { CpuProfile } from '../src/cost/profile';
 
-const stat = (name: string, median: number, unit = 'page') => ({ name, what: name, unit: unit as 'page', n: 7, min: median, p10: median, p25: median * 0.99, median, p75: median * 1.01, p90: median, mean: median });
+const stat = (name: string, median: number, unit: ProbeResult['unit'] = 'page') => probeStat(name, median, unit, { spreadPct: 2 });
 
 function probeOut(fast: boolean): ProbeOutput {
   const tag = fast ? ['8m', '32m'] : ['64m', '512m'];
@@ -90,7 +91,7 @@ test('calibrateHost (what `ptlab calibrate` writes) is the reconciled profile', 
 
 test('the probe runner pools one-sample rounds by name (--check --measure interleaves them with the scenarios)', async () => {
   const { poolRounds } = await import('../src/cost/probe-runner');
-  const one = (name: string, v: number) => ({ name, what: name, unit: 'page' as const, n: 1, min: v, p10: v, p25: v, median: v, p75: v, p90: v, mean: v });
+  const one = (name: string, v: number) => probeStat(name, v, 'page', { n: 1 });
   const out: ProbeOutput = {
     probe: 1,
     fast: false,

@@ -3,7 +3,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { probeSupport } from '../../src/cost/probe-runner';
+import { probeSupport, type ProbeResult } from '../../src/cost/probe-runner';
 
 function hasCc(): boolean {
   try {
@@ -29,4 +29,13 @@ export async function withTempProbeCache<T>(fn: () => Promise<T>): Promise<T> {
     else process.env.PTLAB_CACHE = old;
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * One probe measurement for fixtures: `median` with p25/p75 at ±spreadPct/2 around it (so
+ * spreadPct() gives spreadPct), the other quantiles at the median.
+ */
+export function probeStat(name: string, median: number, unit: ProbeResult['unit'] = 'page', opts: { n?: number; spreadPct?: number; what?: string } = {}): ProbeResult {
+  const half = (opts.spreadPct ?? 0) / 200;
+  return { name, what: opts.what ?? name, unit, n: opts.n ?? 7, min: median, p10: median, p25: median * (1 - half), median, p75: median * (1 + half), p90: median, mean: median };
 }
