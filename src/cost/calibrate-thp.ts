@@ -8,7 +8,9 @@
  * prices are then reconciled like the 4 KiB ones (src/cost/reconcile.ts, thpFaultBenches below),
  * so the model's walks and #PF drain are not charged on top of a measurement that holds them.
  */
-import type { CostEvent } from './cost-events';
+import { z } from 'zod';
+import { COST_EVENTS, type CostEvent } from './cost-events';
+import pathsFile from './calibrate-thp-paths.json';
 import type { CostEntry } from './sourced';
 import type { ProbeResult } from './probe-runner';
 import type { FaultBench } from './reconcile';
@@ -36,105 +38,33 @@ export interface ThpPath {
 }
 
 /**
- * In the order they are derived: the zeroing and copying first, since the faults and the collapse
- * subtract them.
+ * The THP paths (src/cost/calibrate-thp-paths.json, data): per probe measurement, the event it
+ * prices and the other events the kernel model counts on that path. Validated once, here.
  */
-export const THP_PATHS: readonly ThpPath[] = [
-  {
-    probe: 'thp_clear_user',
-    target: 'thpZero',
-    terms: {},
-    what: 'user-space rep stosb of 2 MiB, 4 KiB at a time (as clear_page_erms per subpage), over each THP of a 32 MiB region after the kernel zeroed all of it',
-    regime: 'user space, 2 MiB last written 30 MiB earlier (mostly out of the LLC share; a stand-in for folio_zero_user of a recycled folio)',
-  },
-  {
-    probe: 'thp_copy_user',
-    target: 'thpCopy',
-    terms: {},
-    what: 'user-space rep movsb of 2 MiB, 4 KiB at a time (as copy_page), from a collapsed THP into another THP',
-    regime: 'user space, source just collapsed (a stand-in for __collapse_huge_page_copy)',
-  },
-  {
-    probe: 'thp_fault',
-    target: 'fault.hugeAnonAlloc',
-    terms: { pageFault: 1, thpAlloc: 1, thpZero: 1 },
-    what: 'first write to a 2 MiB-aligned MADV_HUGEPAGE range (AnonHugePages checked)',
-  },
-  {
-    probe: 'thp_zero_read_fault',
-    target: 'fault.hugeZeroPage',
-    terms: { pageFault: 1 },
-    what: 'first read of a MADV_HUGEPAGE range with use_zero_page=1 (the rest of the range then took no fault)',
-  },
-  {
-    probe: 'thp_zero_wp_fault',
-    target: 'fault.hugeZeroWpAlloc',
-    terms: { pageFault: 1, thpAlloc: 1, thpZero: 1, tlbFlushRequest: 1, invlpg: 1 },
-    what: 'first write to a huge-zero-page PMD, which maps a new THP (AnonHugePages checked)',
-    since: { release: [6, 13], why: 'before 6.13 do_huge_pmd_wp_page splits the huge zero PMD instead (do_huge_zero_wp_pmd came in 6.13)' },
-  },
-  {
-    probe: 'thp_split_mprotect',
-    baseline: 'thp_split_base',
-    target: 'splitHugePmd',
-    terms: { tlbFlushRequest: 1, invlpg: 1 },
-    what: 'mprotect(PROT_READ) of one page inside a THP - the same call inside a 4 KiB-mapped range (both split the VMA; AnonHugePages 0 after)',
-  },
-  {
-    probe: 'thp_free_partial',
-    baseline: 'thp_free_base',
-    target: 'splitHugePage',
-    terms: { splitHugePmd: 1, tlbFlushRequest: 1, invlpg: 1 },
-    what: 'MADV_FREE of one page inside a THP - the same call inside a 4 KiB-mapped range (split_folio; AnonHugePages 0 and thp_split_page grown after)',
-  },
-  {
-    probe: 'thp_collapse',
-    target: 'collapseHugePage',
-    terms: { syscallMadvise: 1, thpAlloc: 1, thpCopy: 1, tlbFlushRequest: 1, flushPcid: 1 },
-    what: 'MADV_COLLAPSE of one 2 MiB range of 512 present 4 KiB PTEs (AnonHugePages checked), thread CPU time (lru_add_drain_all waits on other CPUs are not counted)',
-    since: { release: [6, 1], why: 'MADV_COLLAPSE came in 6.1' },
-  },
-  {
-    probe: 'thp_wp_reuse_fault',
-    target: 'fault.hugeWpReuse',
-    terms: { pageFault: 1 },
-    what: 'write to a THP after fork and the child\'s exit: the folio is reused (AnonHugePages unchanged after)',
-  },
-  {
-    probe: 'thp_mprotect_whole',
-    target: 'changeHugePmd',
-    per: 16,
-    terms: { syscallMprotect: 1, tlbFlushRequest: 1, invlpg: 16 },
-    what: 'mprotect(PROT_READ) of 16 whole THPs in one call (AnonHugePages unchanged after)',
-  },
-  {
-    probe: 'thp_zap',
-    target: 'zapHugePmd',
-    per: 16,
-    terms: { syscallMadvise: 1, tlbFlushRequest: 1, invlpg: 16 },
-    what: 'MADV_DONTNEED of 16 whole THPs in one call, which frees the folios (AnonHugePages 0 after)',
-  },
-  {
-    probe: 'thp_fork',
-    baseline: 'thp_fork_base',
-    target: 'copyHugePmd',
-    per: 64,
-    terms: {},
-    what: 'fork() with 64 THPs mapped - the same fork without them, parent side',
-  },
-];
+const CostEventName = z.enum(COST_EVENTS as [CostEvent, ...CostEvent[]]);
+const ThpPathSchema = z
+  .object({
+    probe: z.string(),
+    baseline: z.string().optional(),
+    target: CostEventName,
+    terms: z.partialRecord(CostEventName, z.number().positive()),
+    per: z.number().int().positive().optional(),
+    what: z.string(),
+    since: z.object({ release: z.tuple([z.number().int(), z.number().int()]), why: z.string() }).strict().optional(),
+    regime: z.string().optional(),
+  })
+  .strict();
+const PATHS = z.object({ description: z.string(), paths: z.array(ThpPathSchema), cow: ThpPathSchema }).strict().parse(pathsFile);
+
+/** In the order they are derived: the zeroing and copying first, since the faults and the collapse subtract them. */
+export const THP_PATHS: readonly ThpPath[] = PATHS.paths;
 
 /**
  * Write to a THP that a live forked child shares: do_huge_pmd_wp_page splits the PMD and falls
  * back to the PTE path, which copies one 4 KiB page. Not a price: a second estimate of
  * splitHugePmd, shown next to the one THP_PATHS derives.
  */
-export const THP_COW_PATH: ThpPath = {
-  probe: 'thp_cow_fault',
-  target: 'splitHugePmd',
-  terms: { pageFault: 1, 'fault.wpCopy': 1, pageAlloc: 1, pageCopy: 1, tlbFlushRequest: 2, invlpg: 2 },
-  what: 'write to a THP shared with a live forked child (AnonHugePages 0 after: split and fall back)',
-};
+export const THP_COW_PATH: ThpPath = PATHS.cow;
 
 export interface ThpDeriveContext {
   /** the probe median of a measurement */
