@@ -1197,15 +1197,21 @@ static char saved_path[MAX_SAVED][160], saved_value[MAX_SAVED][32];
 static int nsaved;
 static pid_t saved_owner; /* only the main process restores (a forked child shares the handler) */
 
-/* Replays that change host settings run one at a time: each takes this lock before it reads a
- * setting's old value and keeps it until its exit has put the value back, so two concurrent
- * replays cannot save each other's temporary values as "old" (and leave them behind). */
-static void sysfs_lock(void) {
-  static int fd = -1;
-  if (fd >= 0) return;
-  fd = open("/tmp/ptlab-replay-host-settings.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-  if (fd < 0 || flock(fd, LOCK_EX)) die(EXIT_SYS, -1, "cannot lock /tmp/ptlab-replay-host-settings.lock: %s", strerror(errno));
+/* Host settings and concurrent replays: every replay holds a shared lock on this file from
+ * before it reads the host's settings (the header) to its exit; one that changes settings
+ * (@mthp, @khugepaged, a khugepaged step) holds it exclusively from before it reads a setting's
+ * old value until its exit has put the value back. So no replay sees another's temporary
+ * settings, and two cannot save each other's temporary values as the old ones. */
+static void host_settings_lock(int exclusive) {
+  static int fd = -1, held = 0; /* held: 0 none, 1 shared, 2 exclusive */
+  int want = exclusive ? 2 : 1;
+  if (held >= want) return;
+  if (fd < 0) fd = open("/tmp/ptlab-replay-host-settings.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0666);
+  if (fd < 0 || flock(fd, exclusive ? LOCK_EX : LOCK_SH))
+    die(EXIT_SYS, -1, "cannot lock /tmp/ptlab-replay-host-settings.lock: %s", strerror(errno));
+  held = want;
 }
+static void sysfs_lock(void) { host_settings_lock(1); }
 
 static int write_sysfs(const char *path, const char *value) {
   FILE *f = fopen(path, "w");
@@ -1214,9 +1220,26 @@ static int write_sysfs(const char *path, const char *value) {
   return fclose(f) != 0 || bad ? -1 : 0;
 }
 
+/* The file's value as it reads (trailing newline dropped), "" if unreadable. */
+static void read_sysfs(const char *path, char *buf, size_t len) {
+  buf[0] = 0;
+  FILE *f = fopen(path, "r");
+  if (!f) return;
+  if (!fgets(buf, (int)len, f)) buf[0] = 0;
+  fclose(f);
+  buf[strcspn(buf, "\n")] = 0;
+}
+
 static void restore_sysfs(void) {
   if (getpid() != saved_owner) return;
-  for (int i = nsaved - 1; i >= 0; i--) write_sysfs(saved_path[i], saved_value[i]);
+  for (int i = nsaved - 1; i >= 0; i--) {
+    /* a value already back in place ("10000", or "[never]" among the modes) is not written
+     * again: writing khugepaged's interval wakes it for an extra pass into the next replay */
+    char cur[128], mode[40];
+    read_sysfs(saved_path[i], cur, sizeof cur);
+    snprintf(mode, sizeof mode, "[%s]", saved_value[i]);
+    if (strcmp(cur, saved_value[i]) != 0 && !strstr(cur, mode)) write_sysfs(saved_path[i], saved_value[i]);
+  }
   nsaved = 0;
 }
 
@@ -1300,8 +1323,23 @@ static void op_khugepaged(const struct op *o) {
     usleep(10000);
     waited_ms += 10;
   }
-  if (fast) write_sysfs(path, old);
-  if (waited_ms >= limit_ms) die(EXIT_REFUSE, o->step, "khugepaged did not complete two full scans in %d s", limit_ms / 1000);
+  if (waited_ms >= limit_ms) {
+    if (fast) write_sysfs(path, old);
+    die(EXIT_REFUSE, o->step, "khugepaged did not complete two full scans in %d s", limit_ms / 1000);
+  }
+  if (fast) {
+    /* writing the interval back wakes khugepaged for one more pass: let it run, and end, inside
+     * this step (it finds nothing new here) rather than into the steps and replays after it:
+     * wait for its full scan (at most 5 s), then until full_scans has stood still for 200 ms */
+    long scans = read_khugepaged("full_scans");
+    write_sysfs(path, old);
+    for (int ms = 0; ms < 5000 && read_khugepaged("full_scans") <= scans; ms += 10) usleep(10000);
+    for (int still = 0, ms = 0; still < 200 && ms < 5000; ms += 10) {
+      long now = read_khugepaged("full_scans");
+      usleep(10000);
+      still = read_khugepaged("full_scans") == now ? still + 10 : 0;
+    }
+  }
 }
 
 static void read_script(void) {
@@ -1478,6 +1516,7 @@ int main(int argc, char **argv) {
     munmap(q, page_size);
   }
   swap_on = swap_active();
+  host_settings_lock(0);
   header();
   if (probe_only) return 0;
 
