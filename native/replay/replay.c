@@ -77,6 +77,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -1207,7 +1208,9 @@ static void host_settings_lock(int exclusive) {
   int want = exclusive ? 2 : 1;
   if (held >= want) return;
   if (fd < 0) fd = open("/tmp/ptlab-replay-host-settings.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0666);
-  if (fd < 0 || flock(fd, exclusive ? LOCK_EX : LOCK_SH))
+  if (fd >= 0) fchmod(fd, 0666); /* (umask) any user's replay may take it */
+  /* a user who cannot open it cannot change host settings either: go on without the lock */
+  if (fd >= 0 && flock(fd, exclusive ? LOCK_EX : LOCK_SH))
     die(EXIT_SYS, -1, "cannot lock /tmp/ptlab-replay-host-settings.lock: %s", strerror(errno));
   held = want;
 }
