@@ -216,3 +216,56 @@ test('reclaim: a PTE-mapped THP is split first up to 6.3 (each page reclaimed on
     if (whole) assert.ok(contiguousAligned(offsets(k, mm, s, 0, 512), 512), v);
   }
 });
+
+import fc from 'fast-check';
+const Rg = 256;
+const rng = fc.oneof(
+  fc.constantFrom(0, 16, 64, 128).map((from) => ({ from, count: 16 })),
+  fc.constant({ from: 0, count: Rg }),
+  fc.record({ from: fc.nat(Rg - 1), count: fc.integer({ min: 1, max: 24 }) }).map(({ from, count }) => ({ from, count: Math.min(count, Rg - from) })),
+);
+const SwapOp = fc.oneof(
+  { weight: 5, arbitrary: fc.record({ op: fc.constant('touch' as const), range: rng, write: fc.boolean(), child: fc.boolean() }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('madvise' as const), range: rng, advice: fc.constantFrom('pageout' as const, 'pageout' as const, 'dontneed' as const, 'free' as const, 'cold' as const) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('mprotect' as const), range: rng, prot: fc.constantFrom('r' as const, 'rw' as const) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('fork' as const) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('reclaim' as const) }) },
+);
+
+test('6.18 zram + mTHP: random touch/pageout/reclaim/fork sequences keep the swap counts exact (every slot referenced by its swap PTEs and nothing else) and every touched page present', () => {
+  fc.assert(
+    fc.property(fc.array(SwapOp, { minLength: 5, maxLength: 30 }), (ops) => {
+      const { k, mm, s } = setup('linux-6.18', Rg, { mthp: ['16kB', '64kB'] });
+      let child: Mm | null = null;
+      const prot = new Array<'r' | 'rw'>(Rg).fill('rw');
+      for (const o of ops) {
+        if (o.op === 'touch') {
+          const m = o.child && child ? child : mm;
+          for (let p = o.range.from; p < o.range.from + o.range.count; p += 3) {
+            const ok = k.access(m, 0, s + p, o.write ? 1 : 0);
+            if (m === mm) assert.equal(ok, !o.write || prot[p] === 'rw');
+            if (ok) assert.ok(k.inspect(m, s + p).present, `page ${p} present after its access`);
+          }
+        } else if (o.op === 'madvise') k.madvise(mm, 0, s + o.range.from, o.range.count, o.advice);
+        else if (o.op === 'mprotect') {
+          k.mprotect(mm, 0, s + o.range.from, o.range.count, o.prot);
+          prot.fill(o.prot, o.range.from, o.range.from + o.range.count);
+        } else if (o.op === 'fork') {
+          if (!child) child = k.fork(mm, 'child', 0);
+        } else k.reclaim('all');
+        // swap accounting: the refs of each slot are the swap PTEs naming it
+        const seen = new Map<number, number>();
+        for (const m of child ? [mm, child] : [mm]) {
+          for (let p = 0; p < Rg; p++) {
+            if (k.inspect(m, s + p).entry !== 'swap') continue;
+            const off = pte_swp_offset(pte(k, m, s + p));
+            seen.set(off, (seen.get(off) ?? 0) + 1);
+          }
+        }
+        for (const [off, n] of seen) assert.equal(k.swap.refs.get(off), n, `slot ${off}`);
+        for (const [off, n] of k.swap.refs) if (n > 0) assert.equal(seen.get(off), n, `slot ${off} has refs but no PTE`);
+      }
+    }),
+    { numRuns: 40, seed: 17 },
+  );
+});
