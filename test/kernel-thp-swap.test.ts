@@ -269,3 +269,16 @@ test('6.18 zram + mTHP: random touch/pageout/reclaim/fork sequences keep the swa
     { numRuns: 40, seed: 17 },
   );
 });
+
+test('ptlab diff: a host with zswap enabled is modelled without large swap-in (zswap_never_enabled() false); no zswap module reads as never enabled', async () => {
+  const { hostZswapEnabled } = await import('../src/fidelity/host-model');
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'zswap-'));
+  writeFileSync(join(dir, 'on'), 'Y\n');
+  writeFileSync(join(dir, 'off'), 'N\n');
+  assert.equal(hostZswapEnabled(join(dir, 'on')), true);
+  assert.equal(hostZswapEnabled(join(dir, 'off')), false);
+  assert.equal(hostZswapEnabled(join(dir, 'missing')), false);
+});

@@ -9,12 +9,12 @@ import type { RunPlan } from '../lab/compile';
 import { SimulationError, simulateRun } from '../lab/simulate';
 import { UffdError } from '../kernel/userfaultfd';
 import type { InspectRow, RunResult, StepResult } from '../lab/types';
-import { variantForRelease } from '../kernel/variants';
+import { getVariant, variantForRelease } from '../kernel/variants';
 import type { NativeHeader, NativeReplay, NativeRow, NativeStep } from './native-types';
 import { ReplayRefused, replayNative, type ReplayOptions } from './replay';
 import { toOpScript } from './script';
 import type { LoadedSpec } from './spec-input';
-import { hostModelPlan } from './host-model';
+import { hostModelPlan, hostZswapEnabled } from './host-model';
 
 /** InspectRow fields compared bit by bit (write is never observable natively). */
 export const COMPARED_FIELDS = ['present', 'entry', 'young', 'dirty', 'uffdWp', 'softDirty', 'exclusive', 'special', 'folioDirty', 'huge', 'thp'] as const;
@@ -102,6 +102,8 @@ export function hostQuirks(h: NativeHeader): string[] {
     q.push(
       'this kernel maps no shared zero page on anonymous read faults (a read allocates a young, dirty, writable page, as with mm_forbids_zeropage()); the model runs the host variant derived with mmForbidsZeropage, so it does the same',
     );
+  if (hostZswapEnabled() && getVariant(variantForRelease(h.kernel)).swapinLargeFolios)
+    q.push('zswap is enabled: this kernel swaps large folios in as single pages (alloc_swap_folio(), 6.13+); the model runs the host variant derived without swapinLargeFolios');
   if (!h.softDirty) q.push('CONFIG_MEM_SOFT_DIRTY is off: softDirty is not compared');
   if (!h.pfnVisible) q.push('not root: no PFNs, kpageflags or swap types; folio flags and most young/dirty bits are unknown');
   if (h.thp === null) q.push('no transparent huge pages on this kernel: THP scenarios are refused');
