@@ -1,7 +1,7 @@
 /**
  * Differential fuzz of THP op sequences (issue 17): a MADV_HUGEPAGE region of one or two 2 MiB
  * THPs (or 256 KiB with mTHP sizes enabled through sysfs, as root), random whole-THP and partial ranges for touch, mprotect, madvise (dontneed, free, cold,
- * hugepage, nohugepage, collapse: a failed MADV_COLLAPSE compares as its errno), uffd-wp and khugepaged scans, sometimes a fork with child steps, an inspect of the whole
+ * hugepage, nohugepage, collapse: a failed MADV_COLLAPSE compares as its errno) and uffd-wp, sometimes a fork with child steps, an inspect of the whole
  * region after every op (so the smaps totals are compared too). Runs against this kernel; skipped
  * with a reason where the host cannot replay (no THP, no userfaultfd, not Linux x86-64).
  */
@@ -42,8 +42,9 @@ const opArb = (pages: number, uffd: boolean, forked: boolean): fc.Arbitrary<Reco
     fc.record({ op: fc.constant('madvise'), region: fc.constant('h'), advice: fc.constantFrom('dontneed', 'free', 'cold', 'hugepage', 'nohugepage', 'collapse'), pages: pagesArb, process: proc }),
   ];
   if (uffd) ops.push(fc.record({ op: fc.constant('uffd-writeprotect'), region: fc.constant('h'), wp: fc.boolean(), pages: pagesArb }));
-  // one full khugepaged scan (the replayer waits for two, as root with a 10 ms interval)
-  ops.push(fc.constant({ op: 'khugepaged' }));
+  // (no khugepaged steps: their waits make a replay last long enough for this host's DAMON
+  // (kdamond, paddr sampling) to mark an old PMD-mapped folio young, which smaps counts as
+  // referenced - host noise the fuzz then reports; the khugepaged scenarios check that step)
   return fc.oneof(...ops);
 };
 
