@@ -158,3 +158,29 @@ test('a store\'s A+D update drains memory.storeDrain of a load\'s drain in an in
   }
   assert.throws(() => registerProfile({ ...base.definition, name: 'zen3-bad', memory: { ...base.definition.memory, storeDrain: { value: 1.5, source: 'test', kind: 'estimate' } } }), /storeDrain.*between 0 and 1/);
 });
+
+test('a measured adGrowth makes an AMD A or A+D update in random order grow log-linearly with the footprint', () => {
+  const base = getProfile('zen3');
+  const src = { source: 'test', kind: 'estimate' as const };
+  const g = registerProfile({
+    ...base.definition,
+    name: 'zen3-ad-growth',
+    memory: { ...base.definition.memory, adGrowth: { fromMiB: { value: 64, ...src }, aPerDoubling: { value: 24, ...src }, adPerDoubling: { value: 10, ...src } } },
+  });
+  const dep = (pages: number, sequential = false) => ({ dependence: 'dependent' as const, footprintPages: pages, sequential });
+  const mib = 256;
+  // at and below the first footprint: the price itself
+  assert.equal(regimePrice(g, 'aBitSet', dep(64 * mib)), g.costs.aBitSet.cycles);
+  assert.equal(regimePrice(g, 'aBitSet', dep(8 * mib)), g.costs.aBitSet.cycles);
+  // +24 per doubling for A, +10 for A+D
+  assert.ok(Math.abs(regimePrice(g, 'aBitSet', dep(1024 * mib)) - (g.costs.aBitSet.cycles + 4 * 24)) < 1e-9);
+  assert.ok(Math.abs(regimePrice(g, 'adBitSet', dep(128 * mib)) - (g.costs.adBitSet.cycles + 10)) < 1e-9);
+  // address order keeps the cache model's (small) re-walk term, like a profile without adGrowth
+  assert.equal(regimePrice(g, 'aBitSet', dep(1024 * mib, true)), regimePrice(base, 'aBitSet', dep(1024 * mib, true)));
+  // an independent stream in random order adds the same growth under its drain
+  const ind = { dependence: 'independent' as const, footprintPages: 1024 * mib };
+  assert.ok(Math.abs(regimePrice(g, 'aBitSet', ind) - (g.costs.aBitSet.cycles + 96 + drainCycles(g, 1024 * mib))) < 1e-9);
+  // Intel profiles have no re-walk term at all
+  const intel = registerProfile({ ...getProfile('skylake-sp').definition, name: 'sky-ad-growth', memory: { ...getProfile('skylake-sp').definition.memory, adGrowth: { fromMiB: { value: 64, ...src }, aPerDoubling: { value: 24, ...src }, adPerDoubling: { value: 10, ...src } } } });
+  assert.equal(regimePrice(intel, 'aBitSet', dep(1024 * mib)), intel.costs.aBitSet.cycles);
+});

@@ -380,7 +380,21 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
     }
   }
   const share = mem.ptShare?.value ?? DEFAULT_PT_SHARE;
-  const rewalk = (pages: number) => rewalkAt(pages, share);
+  // AMD: the A and A+D updates' growth with the footprint in a chase, log-linear between the two
+  // calibration footprints (regime.ts adFootprintTerm); their price is then the delta at the first
+  // footprint itself. The check sizes (128 MiB, 1 GiB) stay predictions.
+  const ad0 = m(`ad_dep_${tags[0]}`), ad1 = m(`ad_dep_${tags[1]}`);
+  if (amd && !('error' in a0) && !('error' in a1) && !('error' in ad0) && !('error' in ad1)) {
+    const doublings = Math.log2(tagPages(tags[1]) / tagPages(tags[0]));
+    const per = (lo: number, hi: number) => Math.round((Math.max(0, hi - lo) / doublings) * 10) / 10;
+    const from = (x: string) => `${x}_dep_${tags[0]} ${Math.round(x === 'a' ? a0.value : ad0.value)}, ${x}_dep_${tags[1]} ${Math.round(x === 'a' ? a1.value : ad1.value)}`;
+    mem.adGrowth = {
+      fromMiB: { value: tagPages(tags[0]) / 256, source: `${source}: the first calibration footprint`, kind: 'measured' },
+      aPerDoubling: { value: per(a0.value, a1.value), source: `${source}: the dependent A delta from ${tagPages(tags[0]) / 256} to ${tagPages(tags[1]) / 256} MiB (${from('a')}), per doubling of the footprint`, kind: 'measured', note: 'fitted at the two calibration footprints only; 128 MiB and 1 GiB (the checks) are predictions' },
+      adPerDoubling: { value: per(ad0.value, ad1.value), source: `${source}: the dependent A+D delta from ${tagPages(tags[0]) / 256} to ${tagPages(tags[1]) / 256} MiB (${from('ad')}), per doubling of the footprint`, kind: 'measured', note: 'fitted at the two calibration footprints only' },
+    };
+  }
+  const rewalk = (pages: number) => (mem.adGrowth ? 0 : rewalkAt(pages, share));
   // A/D updates: fitted on the dependent chase at the first footprint only, minus the footprint
   // term the model adds there (AMD re-walk of the leaf); everything else in regimeRows is a check.
   const fitPages = tagPages(tags[0]);
@@ -504,7 +518,7 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
   const fitted = (key: string, dep: Dependence, tag: string): boolean => {
     if (key === 'acr' || !priced(key)) return false;
     if (key === 'd' && amd) return dep === 'independent' && tag === tags[0];
-    if (dep === 'dependent') return tag === tags[0] || (key === 'a' && tag === tags[1] && def.memory.ptShare !== undefined);
+    if (dep === 'dependent') return tag === tags[0] || ((key === 'a' || key === 'ad') && tag === tags[1] && def.memory.adGrowth !== undefined) || (key === 'a' && tag === tags[1] && def.memory.ptShare !== undefined);
     return key === 'ad' && tag === tags[0] && def.memory.storeDrain !== undefined;
   };
   const regimeRows = regimeRowsFor(profile, probe, tags, fitted);

@@ -33,6 +33,12 @@ export interface MemoryDefinition {
    * exposes less of the data access than a load's A update does. Optional: 1 (as a load).
    */
   storeDrain?: Sourced;
+  /**
+   * measured on AMD: how an A or A+D update in a random-order chase grows with the footprint,
+   * log-linear from `fromMiB` on (cycles per doubling of the footprint). Replaces the re-walk term
+   * of the cache model (ptShare) for those updates where measured (regime.ts).
+   */
+  adGrowth?: { fromMiB: Sourced; aPerDoubling: Sourced; adPerDoubling: Sourced };
 }
 
 /** The plain numbers the regime rule reads. */
@@ -47,6 +53,8 @@ export interface MemoryHierarchy {
   mlp: number;
   ptShare: number;
   storeDrain: number;
+  /** see MemoryDefinition.adGrowth; undefined = the cache model's re-walk term */
+  adGrowth?: { fromPages: number; a: number; ad: number };
 }
 
 const positive = SourcedSchema.refine((v) => v.value > 0, { error: 'value must be > 0', path: ['value'] });
@@ -60,6 +68,13 @@ export const MemorySchema = z
     dramCycles: positive,
     mlp: SourcedSchema.refine((v) => v.value >= 1, { error: 'must be >= 1 (1 = no overlap)', path: ['value'] }),
     ptShare: SourcedSchema.refine((v) => v.value > 0 && v.value <= 8, { error: 'must be > 0 and <= 8', path: ['value'] }).optional(),
+    adGrowth: z
+      .object({
+        fromMiB: positive,
+        aPerDoubling: SourcedSchema.refine((v) => v.value >= 0, { error: 'must be >= 0', path: ['value'] }),
+        adPerDoubling: SourcedSchema.refine((v) => v.value >= 0, { error: 'must be >= 0', path: ['value'] }),
+      })
+      .optional(),
     storeDrain: SourcedSchema.refine((v) => v.value >= 0 && v.value <= 1, { error: 'must be between 0 and 1 (1 = a store drains like a load)', path: ['value'] }).optional(),
   })
   .superRefine((m, ctx) => {
@@ -91,6 +106,7 @@ export function hierarchyOf(m: MemoryDefinition): MemoryHierarchy {
     mlp: m.mlp.value,
     ptShare: m.ptShare?.value ?? DEFAULT_PT_SHARE,
     storeDrain: m.storeDrain?.value ?? DEFAULT_STORE_DRAIN,
+    ...(m.adGrowth ? { adGrowth: { fromPages: m.adGrowth.fromMiB.value * 256, a: m.adGrowth.aPerDoubling.value, ad: m.adGrowth.adPerDoubling.value } } : {}),
   };
 }
 
