@@ -129,14 +129,17 @@ test('calibrate --check --runs N --save derives the profile from each measuremen
 
 test('on AMD, calibrate fits the A and A+D growth per doubling of the footprint between its two footprints, and prices each at the first', () => {
   const out = probeOut(false);
-  out.results = [...out.results, stat('a_dep_512m', 135), stat('ad_dep_512m', 180)];
+  out.results = [...out.results, stat('a_dep_512m', 135), stat('ad_dep_512m', 180), stat('acr_dep_64m', 50), stat('acr_dep_512m', 125)];
   const cal = deriveHostProfile(out, info, '2026-12-07');
   const g = cal.definition.memory.adGrowth!;
   assert.equal(g.fromMiB.value, 64);
-  assert.equal(g.aPerDoubling.value, 25); // (135 - 60) / 3 doublings
+  // the A update: the mean of the MADV_FREE and clear_refs passes at each footprint (55 and 130)
+  assert.equal(g.aPerDoubling.value, 25); // (130 - 55) / 3 doublings
   assert.equal(g.adPerDoubling.value, 10); // (180 - 150) / 3
-  assert.equal(cal.definition.costs.aBitSet!.cycles, 60);
+  assert.equal(cal.definition.costs.aBitSet!.cycles, 55);
   assert.equal(cal.definition.costs.adBitSet!.cycles, 150);
   const fitted = cal.regimeRows.filter((r) => r.fitted).map((r) => `${r.event} ${r.dependence} ${r.footprintMiB}`);
   assert.ok(fitted.includes('aBitSet dependent 512') && fitted.includes('adBitSet dependent 512'), fitted.join(', '));
+  // both A passes priced it: the clear_refs rows at the calibration footprints are fitted, not checks
+  assert.equal(cal.regimeRows.filter((r) => r.fitted && r.event === 'aBitSet' && r.how.includes('clear_refs')).length, 2);
 });

@@ -360,7 +360,15 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
   // How fast an A update grows with the footprint (AMD): the page tables' cache share that makes
   // the model's re-walk term grow between the two calibration footprints as the dependent A delta
   // did (bisection; the term falls as the share grows). The check sizes (128 MiB, 1 GiB) stay out.
-  const a0 = m(`a_dep_${tags[0]}`), a1 = m(`a_dep_${tags[1]}`);
+  // An A update in a chase is measured twice per footprint, with A cleared by MADV_FREE and by
+  // clear_refs: the two passes fit it together (their mean), which halves the noise of either
+  // (IQR 20-80% on this guest's dependent deltas).
+  const aDep = (tag: string): Got => {
+    const got = [m(`a_dep_${tag}`), m(`acr_dep_${tag}`)].filter((g): g is { value: number; r: ProbeResult } => !('error' in g));
+    if (got.length === 0) return m(`a_dep_${tag}`);
+    return { value: got.reduce((x, g) => x + g.value, 0) / got.length, r: got[0].r };
+  };
+  const a0 = aDep(tags[0]), a1 = aDep(tags[1]);
   if (amd && !('error' in a0) && !('error' in a1) && a1.value > a0.value) {
     const growth = (sh: number) => rewalkAt(tagPages(tags[1]), sh) - rewalkAt(tagPages(tags[0]), sh);
     const want = a1.value - a0.value;
@@ -387,7 +395,7 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
   if (amd && !('error' in a0) && !('error' in a1) && !('error' in ad0) && !('error' in ad1)) {
     const doublings = Math.log2(tagPages(tags[1]) / tagPages(tags[0]));
     const per = (lo: number, hi: number) => Math.round((Math.max(0, hi - lo) / doublings) * 10) / 10;
-    const from = (x: string) => `${x}_dep_${tags[0]} ${Math.round(x === 'a' ? a0.value : ad0.value)}, ${x}_dep_${tags[1]} ${Math.round(x === 'a' ? a1.value : ad1.value)}`;
+    const from = (x: string) => (x === 'a' ? `the mean of a_dep and acr_dep: ${Math.round(a0.value)} and ${Math.round(a1.value)}` : `ad_dep_${tags[0]} ${Math.round(ad0.value)}, ad_dep_${tags[1]} ${Math.round(ad1.value)}`);
     mem.adGrowth = {
       fromMiB: { value: tagPages(tags[0]) / 256, source: `${source}: the first calibration footprint`, kind: 'measured' },
       aPerDoubling: { value: per(a0.value, a1.value), source: `${source}: the dependent A delta from ${tagPages(tags[0]) / 256} to ${tagPages(tags[1]) / 256} MiB (${from('a')}), per doubling of the footprint`, kind: 'measured', note: 'fitted at the two calibration footprints only; 128 MiB and 1 GiB (the checks) are predictions' },
@@ -411,7 +419,8 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
       continue;
     }
     const rw = rewalk(fitPages);
-    derive(u.ev, m(`${u.key}_dep_${tags[0]}`), [rw], `dependent random pointer chase over ${fitPages / 256} MiB, ${u.what}, per page${rw ? `, minus the model's re-walk term there (${rw.toFixed(1)})` : ''}`, `dependent, ${fitPages / 256} MiB`);
+    const both = u.ev === 'aBitSet' && !('error' in m(`acr_dep_${tags[0]}`));
+    derive(u.ev, u.ev === 'aBitSet' ? a0 : m(`${u.key}_dep_${tags[0]}`), [rw], `dependent random pointer chase over ${fitPages / 256} MiB, ${u.what}${both ? ', mean with the same pass after clear_refs' : ''}, per page${rw ? `, minus the model's re-walk term there (${rw.toFixed(1)})` : ''}`, `dependent, ${fitPages / 256} MiB`);
   }
   derive('pageFault', syscall, [], 'getppid() round trip, a stand-in for the #PF entry/exit');
   derive('fault.anonAlloc', m('anon_write_fault'), [pf, b('pageAlloc'), b('pageZero')], 'first anon write - entry/exit - pageAlloc (base) - pageZero (base)');
@@ -516,7 +525,8 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
   const priced = (key: string) => costs[REGIME_KEYS.find((k) => k.key === key)!.ev]?.kind === 'measured';
   /** the regime rows that priced the profile; every other row is a check */
   const fitted = (key: string, dep: Dependence, tag: string): boolean => {
-    if (key === 'acr' || !priced(key)) return false;
+    if (key === 'acr') return dep === 'dependent' && priced('a') && (tag === tags[0] || (tag === tags[1] && def.memory.adGrowth !== undefined));
+    if (!priced(key)) return false;
     if (key === 'd' && amd) return dep === 'independent' && tag === tags[0];
     if (dep === 'dependent') return tag === tags[0] || ((key === 'a' || key === 'ad') && tag === tags[1] && def.memory.adGrowth !== undefined) || (key === 'a' && tag === tags[1] && def.memory.ptShare !== undefined);
     return key === 'ad' && tag === tags[0] && def.memory.storeDrain !== undefined;
