@@ -25,9 +25,9 @@ import type { CoreFamily } from './family';
 
 /**
  * TSC cycles of one shootdown measured on the Zen 3 KVM guest (see IPI): the first calibration's
- * (2026-12-07, 02:00 UTC). Later calibrations of the same guest gave 3942 and 2644 (IQR 89%; the
- * one in src/cost/profiles/measured/zen3-kvm-guest.json now): the shootdown of a guest varies with
- * the host's state, and notebook 05 sweeps the price from 500 to 8000 cycles for that reason.
+ * (2026-12-07, 02:00 UTC). Later calibrations of the same guest gave 3942, 2644, 2093 and 11421
+ * (IQR 77%; the one in src/cost/profiles/measured/zen3-kvm-guest.json now): the shootdown of a
+ * guest varies with the host's state, and notebook 05 sweeps the price from 500 to 8000 cycles.
  */
 export const MEASURED_SHOOTDOWN = 2093;
 
