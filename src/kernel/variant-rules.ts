@@ -126,7 +126,7 @@ export const RULES: Readonly<Record<RuleField, Rule>> = {
     values: {
       true: 'a range with no writable PTE is refused, SCAN_PAGE_RO (5.19 up to at least 6.14, read in the source)',
       false:
-        'read-only ranges collapse too (Dev Jain, "mm: enable khugepaged anonymous collapse on non-writable regions" and "mm: drop all references of writable and SCAN_PAGE_RO", posted 2025-09-03; the 6.18.44 host collapses a range whose every PTE is read-only, so the 6.18 variant has it; the release it entered mainline is not confirmed from a tag)',
+        'read-only ranges collapse too (Dev Jain, "mm: enable khugepaged anonymous collapse on non-writable regions" and "mm: drop all references of writable and SCAN_PAGE_RO", posted 2025-09-03; the 6.18.44 host collapses a range whose every PTE is read-only, so the 6.18 variant has it; confirmed in the 6.18.2 stable source, whose mm/khugepaged.c has no SCAN_PAGE_RO and no writable test left)',
     },
   },
   reclaimEmptyPteTables: {
