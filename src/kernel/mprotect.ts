@@ -204,7 +204,8 @@ export function do_mprotect(k: Kernel, mm: Mm, cpu: number, start: number, pages
   // mprotect_fixup() -> vma_modify_flags() splits the VMA first, and vma_adjust_trans_huge()
   // splits a PMD leaf that the new boundary would cut, while the VMA still has its old
   // protection: the PTEs come out as writable as the PMD was, and change_pte_range() then
-  // write-protects the ones in the range and flushes them (all versions modelled, 5.19-6.18).
+  // write-protects the ones in the range and flushes them (all versions modelled: read in the
+  // 5.19, 6.0.1, 6.2.1, 6.3.8 and 6.18.2 sources, where __vma_adjust() / __split_vma() call it).
   for (const r of touched) split_huge_pmds_at(k, mm, r.start, r.end);
   for (const vma of touched.flatMap((r) => mm.vmasIn(r.start, r.end))) {
     vma.flags = (vma.flags & ~(VM_READ | VM_WRITE)) | protFlags(prot);
