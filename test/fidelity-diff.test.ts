@@ -15,6 +15,7 @@ import type { NativeHeader, NativeReplay, NativeRow, NativeStep } from '../src/f
 import { hostFacts, ReplayRefused } from '../src/fidelity/replay';
 import { loadSpecFile, loadSpecJson } from '../src/fidelity/spec-input';
 import { simulateRun } from '../src/lab/simulate';
+import { appendFuzzSteps } from './helpers/fuzz-steps';
 
 const SCENARIOS = join(__dirname, '../../fidelity/scenarios');
 const unsupported = replayerSupport();
@@ -183,16 +184,7 @@ const specArb = fc
   .map(([{ kind, uffd, forkAt, prefill }, before, after]) => {
     const steps: Record<string, unknown>[] = [{ op: 'mmap', region: 'h', size: `${PAGES * 4}KiB`, kind }];
     if (prefill !== 'none') steps.push({ op: 'touch', region: 'h', access: prefill });
-    if (uffd !== 'none') steps.push({ op: 'uffd-register', region: 'h', modes: ['wp'], ...(uffd === 'wp-async' ? { features: ['wp-async'] } : {}) });
-    const forks = forkAt >= 0 && forkAt <= before.length;
-    before.forEach((s, i) => {
-      if (forks && i === forkAt) steps.push({ op: 'fork', child: 'child' });
-      steps.push(s, { op: 'inspect', region: 'h' });
-    });
-    if (forks) {
-      if (forkAt === before.length) steps.push({ op: 'fork', child: 'child' });
-      for (const s of after) steps.push(s, { op: 'inspect', region: 'h', process: s.process ?? 'main' });
-    }
+    appendFuzzSteps(steps, uffd, forkAt, before, after);
     return { name: 'fuzz', machine: { cpu: 'skylake-sp', cpus: 1 }, kernel: 'linux-6.18', steps };
   });
 

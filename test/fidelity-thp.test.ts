@@ -12,6 +12,7 @@ import { diffSpec, formatDiff } from '../src/fidelity/diff';
 import { replayerSupport } from '../src/fidelity/native-build';
 import { hostFacts } from '../src/fidelity/replay';
 import { loadSpecJson } from '../src/fidelity/spec-input';
+import { appendFuzzSteps } from './helpers/fuzz-steps';
 
 const unsupported = replayerSupport();
 const host = unsupported ? null : hostFacts();
@@ -64,16 +65,7 @@ const specArb = fc
     if (prefill === 'all') steps.push({ op: 'touch', region: 'h', access: 'write' });
     if (prefill === 'first') steps.push({ op: 'touch', region: 'h', access: 'write', pages: [0] });
     if (prefill === 'read') steps.push({ op: 'touch', region: 'h', access: 'read' });
-    if (uffd !== 'none') steps.push({ op: 'uffd-register', region: 'h', modes: ['wp'], ...(uffd === 'wp-async' ? { features: ['wp-async'] } : {}) });
-    const forks = forkAt >= 0 && forkAt <= before.length;
-    before.forEach((s, i) => {
-      if (forks && i === forkAt) steps.push({ op: 'fork', child: 'child' });
-      steps.push(s, { op: 'inspect', region: 'h' });
-    });
-    if (forks) {
-      if (forkAt === before.length) steps.push({ op: 'fork', child: 'child' });
-      for (const s of after) steps.push(s, { op: 'inspect', region: 'h', process: s.process ?? 'main' });
-    }
+    appendFuzzSteps(steps, uffd, forkAt, before, after);
     // mTHP sizes in madvise mode: only this MADV_HUGEPAGE region is affected while the replayer
     // holds the setting (it restores it at exit), not other programs' memory
     return { name: 'thp-fuzz', machine: { cpu: 'zen3', cpus: 1, ...(mthp && host?.pfnVisible && host.mthp && Object.keys(host.mthp).length ? { mthp } : {}) }, kernel: 'linux-6.18', steps };
