@@ -357,9 +357,11 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
   const hierWith = (ptShare: number) => ({ ...hierarchyOf(mem), ptShare });
   /** the model's footprint term of an AMD A/D update (a re-walk of the leaf) in a random-order chase */
   const rewalkAt = (pages: number, ptShare: number) => (amd ? walkRefAt(warmRef, hierWith(ptShare), pages) - warmRef : 0);
-  // How fast an A update grows with the footprint (AMD): the page tables' cache share that makes
-  // the model's re-walk term grow between the two calibration footprints as the dependent A delta
-  // did (bisection; the term falls as the share grows). The check sizes (128 MiB, 1 GiB) stay out.
+  // The page tables' cache share (AMD): the share that makes the cache model's re-walk term grow
+  // between the two calibration footprints as the dependent A delta did (bisection; the term
+  // falls as the share grows). It prices walk references by footprint; the A/D updates
+  // themselves take the measured log-linear growth below when both footprints were measured.
+  // The check sizes (128 MiB, 1 GiB) stay out.
   // An A update in a chase is measured twice per footprint, with A cleared by MADV_FREE and by
   // clear_refs: the two passes fit it together (their mean), which halves the noise of either
   // (IQR 20-80% on this guest's dependent deltas).
