@@ -37,12 +37,19 @@ function checkSpecInput(raw: unknown): void {
   }
 }
 
+/** Object.prototype's names: a JSON document may carry them as its own keys or as strings. */
+const PROTO_NAMES = ['__proto__', 'toString', 'valueOf', 'constructor', 'hasOwnProperty'];
+/** A JSON object whose own key shadows a prototype method: `{"toString": {}}` makes String()/Number() of it throw. */
+const protoShadow = fc
+  .tuple(fc.constantFrom(...PROTO_NAMES), fc.jsonValue({ maxDepth: 1 }))
+  .map(([k, v]) => JSON.parse(`{${JSON.stringify(k)}: ${JSON.stringify(v)}}`) as unknown);
+
 /** Mutations of the valid spec: delete, replace with a random value, or add a junk field at a random path. */
 const mutation = fc.record({
   kind: fc.constantFrom('delete', 'replace', 'add'),
   pathPick: fc.array(fc.nat(), { minLength: 1, maxLength: 4 }),
-  value: fc.jsonValue({ maxDepth: 2 }),
-  key: fc.string({ maxLength: 8 }),
+  value: fc.oneof({ arbitrary: fc.jsonValue({ maxDepth: 2 }), weight: 4 }, { arbitrary: protoShadow, weight: 1 }, { arbitrary: fc.constantFrom(...PROTO_NAMES), weight: 1 }),
+  key: fc.oneof({ arbitrary: fc.string({ maxLength: 8 }), weight: 4 }, { arbitrary: fc.constantFrom(...PROTO_NAMES), weight: 1 }),
 });
 
 function mutate(base: unknown, m: { kind: string; pathPick: number[]; value: unknown; key: string }): unknown {
@@ -80,6 +87,20 @@ test('spec parser: 4,000 mutations of the DESIGN.md example end in a valid spec 
     }),
     { numRuns: 4000 },
   );
+});
+
+test('spec parser: a field holding an object that shadows toString is an issue at that field, not a TypeError', () => {
+  for (const path of [['machine', 'cpus'], ['seed'], ['repeat'], ['kernel'], ['steps', 0, 'size'], ['steps', 6, 'count']]) {
+    const spec = designExample();
+    let parent: any = spec;
+    for (const k of path.slice(0, -1)) parent = parent[k];
+    parent[path[path.length - 1]] = JSON.parse('{"toString": {}, "valueOf": 1}');
+    const r = validateSpec(spec, { registries });
+    assert.equal(r.ok, false, path.join('.'));
+    // at that field, or inside it (a kernel may be an object: its own fields are then named)
+    const at = path.map((k) => (typeof k === 'number' ? `[${k}]` : k)).join('.').replace(/\.\[/g, '[');
+    if (!r.ok) assert.ok(r.issues.some((i) => i.path !== undefined && (i.path === at || i.path.startsWith(`${at}.`))), `${at}: ${JSON.stringify(r.issues)}`);
+  }
 });
 
 test('spec files: over-large and malformed files give one-line errors', () => {

@@ -75,7 +75,10 @@ function flowDespiteShape(raw: unknown, opts: ValidateOptions): SpecIssue[] {
     if (!r.success || findVarRefs(r.data).length > 0) return [];
     repaired.push(r.data);
   }
-  const cpus = Number((raw as { machine?: { cpus?: unknown } }).machine?.cpus);
+  // raw input: only a number is read (Number() of an object calls its own toString, which a
+  // JSON document may have replaced with data)
+  const rawCpus = (raw as { machine?: { cpus?: unknown } }).machine?.cpus;
+  const cpus = typeof rawCpus === 'number' ? rawCpus : NaN;
   const issues: SpecIssue[] = [];
   checkFlow(repaired, Number.isInteger(cpus) && cpus >= 1 ? cpus : 1, opts, new Map(), issues);
   return issues;
