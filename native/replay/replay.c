@@ -84,6 +84,7 @@
 #include <unistd.h>
 
 #include "../common/timing.h"
+#include "../common/fault-sample.h"
 
 /* Newer uapi than the build host's headers may carry (include/uapi/linux/userfaultfd.h). */
 #ifndef UFFD_FEATURE_WP_UNPOPULATED
@@ -961,6 +962,46 @@ static void op_pagemap_scan(const struct op *o, struct region *r, const size_t *
   free(vec);
 }
 
+/* ---------------------------------------------------------------- fault sites */
+
+/* Where a step's fault exceptions happened (native/common/fault-sample.h): on a region's page
+ * ("region:page", the first MAX_SITES in order) or elsewhere (the replayer's own memory). */
+#define MAX_SITES 64
+struct fault_sites {
+  long in, out;
+  int nat, nout;
+  char at[MAX_SITES][48];
+  uint64_t out_addr[4];
+};
+
+static void note_fault_site(uint64_t addr, void *ctx) {
+  struct fault_sites *s = ctx;
+  struct region *r = region_of(addr);
+  if (!r) {
+    if (s->nout < 4) s->out_addr[s->nout++] = addr;
+    s->out++;
+    return;
+  }
+  s->in++;
+  if (s->nat < MAX_SITES)
+    snprintf(s->at[s->nat++], sizeof s->at[0], "%.32s:%llu", r->name, (unsigned long long)((addr - (uint64_t)r->addr) / page_size));
+}
+
+static void print_fault_sites(long sampled, const struct fault_sites *s) {
+  if (sampled < 0) {
+    printf(",\"pf\":{\"lost\":true}");
+    return;
+  }
+  printf(",\"pf\":{\"in\":%ld,\"out\":%ld,\"at\":[", s->in, s->out);
+  for (int i = 0; i < s->nat; i++) {
+    if (i) printf(",");
+    json_str(s->at[i]);
+  }
+  printf("],\"outAddrs\":[");
+  for (int i = 0; i < s->nout; i++) printf("%s\"0x%llx\"", i ? "," : "", (unsigned long long)s->out_addr[i]);
+  printf("]}");
+}
+
 /* ---------------------------------------------------------------- step execution */
 
 static void run_child_loop(void);
@@ -1040,6 +1081,7 @@ static void execute(const struct op *o) {
   prefault_stack();
   /* the timing calls read the vDSO data page, which a forked child faults in again: not inside the window */
   (void)ptl_thread_ns();
+  ptl_fs_begin();
   getrusage(RUSAGE_THREAD, &before);
   double ns0 = ptl_process_ns();
   uint64_t tsc0 = ptl_tsc_begin();
@@ -1110,6 +1152,7 @@ static void execute(const struct op *o) {
       close(pagemap_fd);
       pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
       if (pagemap_fd < 0) die(EXIT_SYS, o->step, "child: open /proc/self/pagemap: %s", strerror(errno));
+      if (ptl_fs_available()) ptl_fs_open(); /* the sampler is per thread: the child samples its own */
       warm_up();
       run_child_loop();       /* never returns */
     }
@@ -1125,6 +1168,8 @@ static void execute(const struct op *o) {
   uint64_t tsc1 = ptl_tsc_end();
   double ns1 = ptl_process_ns();
   getrusage(RUSAGE_THREAD, &after);
+  struct fault_sites sites = {0};
+  long sampled = ptl_fs_end(note_fault_site, &sites);
   if (mm.r) mmap_finish(o, &mm);
 
   printf("{\"step\":%d,\"process\":", o->step);
@@ -1136,6 +1181,7 @@ static void execute(const struct op *o) {
   printf(",\"tsc\":%llu,\"cpuNs\":%.0f", (unsigned long long)(tsc1 - tsc0), ns1 - ns0);
   printf(",\"uffd\":{\"missing\":%llu,\"wp\":%llu,\"minor\":%llu,\"errors\":%llu}", (unsigned long long)(uffd_count_missing - m0),
          (unsigned long long)(uffd_count_wp - w0), (unsigned long long)(uffd_count_minor - n0), (unsigned long long)uffd_count_errors);
+  if (ptl_fs_available()) print_fault_sites(sampled, &sites);
   if (eexist_count) printf(",\"eexist\":%lu", eexist_count);
   if (step_errno) printf(",\"errno\":\"%s\"", step_errno);
   if (strcmp(name, "nop") == 0 && o->argc) printf(",\"skipped\":\"%s\"", o->argv[0]);
@@ -1557,6 +1603,8 @@ int main(int argc, char **argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGSEGV, &sa, NULL);
   sigaction(SIGBUS, &sa, NULL);
+  /* a timed replay is not sampled: a sample per fault would be part of what it times */
+  if (!time_mode) ptl_fs_open();
   warm_up();
 
   read_script();

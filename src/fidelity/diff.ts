@@ -165,7 +165,7 @@ export function diffRuns(name: string, model: RunResult, native: NativeReplay): 
       // only touch steps: other ops are system calls whose own faults (the replayer's stack,
       // a new handler thread, copy-on-write of its data after fork) are not the model's
       const mf = modelFaults(ms);
-      add('faults.total', mf.total, ns.faults.total);
+      add('faults.total', mf.total, ns.faults.total, ns.faultSites && ns.faultSites.length ? `native faults at ${ns.faultSites.join(' ')}` : undefined);
       // a major fault read the page from a device: swap (do_swap_page, shmem_swapin_folio) or a file
       add('faults.major', (ms.counters.events?.swapInPage ?? 0) + (ms.counters.events?.fileReadPage ?? 0), ns.faults.major);
       add('faults.sigsegv', mf.sigsegv, ns.faults.sigsegv + ns.faults.sigbus);

@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 /** native/replay/replay.c; compiled files live in dist/src/fidelity, three levels below the root. */
 export const REPLAY_SOURCE = resolve(__dirname, '../../../native/replay/replay.c');
 /** Headers replay.c includes (the binary's cache name hashes them too). */
-const REPLAY_HEADERS = [resolve(__dirname, '../../../native/common/timing.h')];
+const REPLAY_HEADERS = [resolve(__dirname, '../../../native/common/timing.h'), resolve(__dirname, '../../../native/common/fault-sample.h')];
 
 export function cacheDir(): string {
   return process.env.PTLAB_CACHE || join(homedir(), '.cache', 'ptlab');

@@ -76,6 +76,13 @@ export interface RawStep {
   /** a failed MADV_COLLAPSE of the step: its errno (EINVAL, EBUSY, EAGAIN, ENOMEM) */
   errno?: string;
   inspect?: RawInspect[];
+  /**
+   * Where the step's fault exceptions were (a perf page-fault sample per exception,
+   * native/common/fault-sample.h): on region pages (`at`: "region:page", the first 64 in order)
+   * or on the replayer's own memory (`out`). `lost`: more faults than the sample ring holds.
+   * Absent when perf_event_open is not available, and in timed replays.
+   */
+  pf?: { in: number; out: number; at: string[]; outAddrs: string[] } | { lost: true };
   smaps?: { vmas: number; rss: number; referenced: number; dirty: number; swap: number; anonHuge?: number };
   scan?: number[];
 }
@@ -109,8 +116,13 @@ export interface NativeStep {
   op: string;
   process: string;
   region?: string;
-  /** minor + major faults of the executing thread during the step (getrusage RUSAGE_THREAD) */
+  /**
+   * minor + major faults of the executing thread during the step (getrusage RUSAGE_THREAD), less
+   * the faults the sampler saw on the replayer's own memory (raw.pf.out)
+   */
   faults: { total: number; minor: number; major: number; sigsegv: number; sigbus: number };
+  /** the region pages of the step's fault exceptions, in order ("region:page"; raw.pf.at) */
+  faultSites?: string[];
   /** fault round trips the handler thread resolved during the step */
   uffd: { missing: number; wp: number; minor: number };
   inspect?: NativeRow[];

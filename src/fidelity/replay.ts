@@ -84,6 +84,18 @@ export function runReplayer<H extends NativeHeader = NativeHeader, S extends Raw
   return refused ? { header, lines, refused } : { header, lines };
 }
 
+/**
+ * The step's faults on the experiment's memory: getrusage's count less the exceptions the fault
+ * sampler saw outside every region (the replayer's own stack, heap or text), when it sampled them
+ * all. A sample is taken per exception, rusage counts completed faults, so the difference is capped
+ * at the rusage count.
+ */
+export function ownFaultsExcluded(raw: RawStep): number {
+  const all = raw.minflt + raw.majflt;
+  if (!raw.pf || 'lost' in raw.pf) return all;
+  return all - Math.min(raw.pf.out, all);
+}
+
 /** The host's facts (kernel, root, soft-dirty, swap, userfaultfd features, ...). */
 export function hostFacts(): NativeHeader {
   return runReplayer(['--probe'], '', 30_000).header;
@@ -101,7 +113,7 @@ export function replayScript(script: OpScript, spec: ScriptableSpec, timeoutMs =
       op: raw.op,
       process: raw.process,
       region: specStep?.region,
-      faults: { total: raw.minflt + raw.majflt, minor: raw.minflt, major: raw.majflt, sigsegv: raw.sigsegv, sigbus: raw.sigbus },
+      faults: { total: ownFaultsExcluded(raw), minor: raw.minflt, major: raw.majflt, sigsegv: raw.sigsegv, sigbus: raw.sigbus },
       uffd: { missing: raw.uffd.missing, wp: raw.uffd.wp, minor: raw.uffd.minor },
       raw,
       notes: [...(script.notes[raw.step] ?? [])],
@@ -117,6 +129,11 @@ export function replayScript(script: OpScript, spec: ScriptableSpec, timeoutMs =
     if (raw.inspect && info && info.thp && !info.split && raw.inspect.length === info.pages) s.thpRegion = true;
     if (raw.scan) s.scan = raw.scan;
     if (raw.errno) s.errno = raw.errno;
+    if (raw.pf && !('lost' in raw.pf)) {
+      s.faultSites = raw.pf.at;
+      if (raw.pf.out > 0 && raw.op === 'touch')
+        s.notes.push(`${raw.pf.out} fault(s) on the replayer's own memory (${raw.pf.outAddrs.join(', ')}) are not counted`);
+    }
     if (raw.uffd.errors) s.notes.push(`${raw.uffd.errors} userfaultfd resolutions failed in the handler thread`);
     if (raw.eexist) s.notes.push(`${raw.eexist} pages already populated (EEXIST)`);
     return s;
