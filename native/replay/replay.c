@@ -84,6 +84,10 @@
 #include <unistd.h>
 
 #include "../common/timing.h"
+#if __has_include(<sys/rseq.h>)
+#include <sys/rseq.h> /* glibc 2.35+: __rseq_offset, __rseq_size */
+#define PTL_HAVE_RSEQ 1
+#endif
 #include "../common/fault-sample.h"
 
 /* Newer uapi than the build host's headers may carry (include/uapi/linux/userfaultfd.h). */
@@ -1028,10 +1032,23 @@ static void warm_up(void) {
 }
 
 /* Writes the stack below the caller's frame, so that the frames of the step's own code are
- * already private (after fork they are copy-on-write) before the fault window opens. */
+ * already private (after fork they are copy-on-write) before the fault window opens.
+ *
+ * And the page of the thread's rseq area (glibc registers one per thread in its TCB): the kernel
+ * writes it (rseq_cs, cpu_id) on the first return to user space after the thread was scheduled
+ * out, e.g. after sleeping in a userfaultfd fault, so after fork that write is a copy-on-write
+ * fault of the replayer's own, counted in the step's minflt (seen as one extra fault at
+ * TLS page offset 0x68 = rseq_cs on Linux 6.18 with glibc 2.36). An atomic OR of 0 into rseq's
+ * flags word writes the page without changing a value. */
 static void __attribute__((noinline)) prefault_stack(void) {
   volatile char buf[32 * 1024];
   for (size_t i = 0; i < sizeof buf; i += 256) buf[i] = 0;
+#ifdef PTL_HAVE_RSEQ
+  if (__rseq_size > 0) {
+    uint32_t *flags = (uint32_t *)((char *)__builtin_thread_pointer() + __rseq_offset + 16);
+    __atomic_fetch_or(flags, 0, __ATOMIC_RELAXED);
+  }
+#endif
 }
 
 static void execute(const struct op *o) {
