@@ -270,7 +270,36 @@ export function diffSpec(loaded: LoadedSpec, opts: DiffOptions = {}): DiffReport
     const again = diffRuns(plan.name, model, replayNative(loaded.plan, { ...opts, repeat: loaded.plan.repeat }));
     if (again.modelDifferences < report.modelDifferences) report = again;
   }
+  nameModelFaultPages(report, plan, regions, simulate);
   return report;
+}
+
+/**
+ * A fault-count difference on a small region (at most 64 pages, the per-PTE trace's limit) also
+ * names the pages the model's faults were on, from a traced run of the same plan, next to the
+ * native fault pages: "model faults at h:0 h:2; native faults at h:0 h:0 h:2".
+ */
+function nameModelFaultPages(report: DiffReport, plan: RunPlan, regions: Record<string, { pages: number }>, simulate: (p: RunPlan) => RunResult): void {
+  const diffs = report.differences.filter((d) => d.field === 'faults.total' && d.cause === 'model');
+  if (diffs.length === 0) return;
+  const steps = plan.steps.map((st, i) => {
+    const region = 'region' in st && typeof st.region === 'string' ? st.region : undefined;
+    const pages = region ? regions[region]?.pages : undefined;
+    if (!diffs.some((d) => d.step === i) || !region || !pages || pages > 64) return st;
+    return { ...st, trace: { pages: Array.from({ length: pages }, (_, p) => p), region } };
+  });
+  let traced: RunResult;
+  try {
+    traced = simulate({ ...plan, steps });
+  } catch {
+    return; // the report stands without the model's pages
+  }
+  for (const d of diffs) {
+    const events = traced.steps[d.step]?.pteTrace;
+    if (!events) continue;
+    const at = events.filter((e) => e.event === 'pageFault').map((e) => `${e.region}:${e.page}`);
+    d.note = [`model faults at ${at.join(' ') || 'none'}`, d.note].filter(Boolean).join('; ');
+  }
 }
 
 /** Compares the steps before the first refusal, and the refusal itself (errno or none). */
