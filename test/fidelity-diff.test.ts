@@ -12,7 +12,7 @@ import type { InspectRow, RunResult, StepResult } from '../src/lab/types';
 import { diffRuns, diffSpec, formatDiff, hostQuirks, variantForHost } from '../src/fidelity/diff';
 import { replayerSupport } from '../src/fidelity/native-build';
 import type { NativeHeader, NativeReplay, NativeRow, NativeStep } from '../src/fidelity/native-types';
-import { hostFacts, ownFaultsExcluded, replayNative, ReplayRefused } from '../src/fidelity/replay';
+import { hostFacts, ownFaultsExcluded, replayNative, ReplayRefused, runReplayer } from '../src/fidelity/replay';
 import { loadSpecFile, loadSpecJson } from '../src/fidelity/spec-input';
 import { simulateRun } from '../src/lab/simulate';
 import { appendFuzzSteps } from './helpers/fuzz-steps';
@@ -207,6 +207,16 @@ test('a fault-count difference names the model\'s fault pages (a traced re-run) 
   assert.ok(d, formatDiff(r));
   assert.match(d!.note ?? '', /model faults at h:0 h:2/);
   if (d!.note?.includes('native faults')) assert.match(d!.note!, /native faults at h:0 h:2/);
+});
+
+test('the fault sampler says when a step had more faults than its ring holds, and small steps after it are sampled again', { skip: nativeSkip }, () => {
+  const script = '# sampler overflow\n0 main mmap h 40000 anon-private rw - 0 -\n1 main touch h w0-39999\n2 main touch h w0-9 r39990-39999\n';
+  const { lines } = runReplayer([], script, 60_000);
+  const [, big, small] = lines;
+  if (!big.pf) return; // no perf_event_open on this host: nothing is sampled
+  assert.deepEqual(big.pf, { lost: true }, '40000 faults overflow the 32 Ki-sample ring');
+  assert.equal(ownFaultsExcluded(big), big.minflt + big.majflt, 'an overflowed step keeps the getrusage count');
+  assert.deepEqual(small.pf, { in: 0, out: 0, at: [], outAddrs: [] }, 'already-mapped pages: no fault, nothing left over from the overflow');
 });
 
 /** MADV_PAGEOUT only where the host can swap (it is refused otherwise, and the fuzz says so). */

@@ -12,7 +12,8 @@
  * (VM_FAULT_RETRY, e.g. after handle_userfault) is one sample, as it is one minflt.
  *
  * Samples are read after the step from a ring buffer; a step with more faults than the ring holds
- * reports itself as overflowed and the caller falls back to the plain counts. Without
+ * (the event's count exceeds the samples read) reports itself as overflowed and the caller falls
+ * back to the plain counts. Without
  * perf_event_open (kernel.perf_event_paranoid, seccomp, no CONFIG_PERF_EVENTS) nothing is sampled.
  */
 #ifndef PTL_FAULT_SAMPLE_H
@@ -70,6 +71,7 @@ static void ptl_fs_begin(void) {
   struct perf_event_mmap_page *h = (struct perf_event_mmap_page *)ptl_fs_ring;
   uint64_t head = __atomic_load_n(&h->data_head, __ATOMIC_ACQUIRE);
   __atomic_store_n(&h->data_tail, head, __ATOMIC_RELEASE);
+  ioctl(ptl_fs_fd, PERF_EVENT_IOC_RESET, 0);
   ioctl(ptl_fs_fd, PERF_EVENT_IOC_ENABLE, 0);
 }
 
@@ -98,6 +100,10 @@ static long ptl_fs_end(void (*each)(uint64_t addr, void *ctx), void *ctx) {
     tail += e.size;
   }
   __atomic_store_n(&h->data_tail, head, __ATOMIC_RELEASE);
+  /* a full ring drops samples and can only say so (PERF_RECORD_LOST) once there is room again:
+   * the event's own count tells whether every fault was sampled */
+  uint64_t count = 0;
+  if (read(ptl_fs_fd, &count, sizeof count) != (ssize_t)sizeof count || count != (uint64_t)n) lost = 1;
   return lost ? -1 : n;
 }
 
