@@ -85,6 +85,25 @@ test('per-page I/O costs are derived from storage, not stated', () => {
   assert.ok(Math.abs(faster.costs.writebackPage.cycles - p.costs.writebackPage.cycles / 2) <= 1);
 });
 
+test('a swap-in pays the device latency once: swapInPage is latency + one page, swapInTailPage one page of transfer only, both derived from storage', () => {
+  for (const { name } of SHIPPED_PROFILES) {
+    const p = getProfile(name);
+    const ns = (cycles: number) => cycles / p.clockGHz;
+    const transferNs = (4096 / (p.storage.readMBps * 1e6)) * 1e9;
+    assert.ok(Math.abs(ns(p.costs.swapInTailPage.cycles) - transferNs) <= 1, name);
+    assert.ok(Math.abs(ns(p.costs.swapInPage.cycles) - (p.storage.latencyUs * 1e3 + transferNs)) <= 1, name);
+    assert.ok(p.costs.swapInTailPage.cycles < p.costs.swapInPage.cycles / 10, `${name}: the latency dominates a page's read`);
+    assert.match(p.costs.swapInTailPage.source, /^derived: 4096 B \/ storage\.readMBps=/);
+    if (p.definition.storage.readMBps.kind === 'estimate') assert.equal(p.costs.swapInTailPage.kind, 'estimate', `${name}: as weak as its read bandwidth`);
+  }
+  const d = cloneDef('zen3');
+  d.costs.swapInTailPage = { cycles: 1, source: 'x', kind: 'estimate' };
+  assert.throws(() => parseProfile(d), /costs\.swapInTailPage: derived from storage/);
+  const p = getProfile('zen3');
+  const faster = extendProfile(p, { storage: { readMBps: { value: p.storage.readMBps * 2, source: 'test: twice as fast', kind: 'estimate' } } }, 'fast-read');
+  assert.ok(Math.abs(faster.costs.swapInTailPage.cycles - p.costs.swapInTailPage.cycles / 2) <= 1);
+});
+
 test('extendProfile re-validates and demands a source for a changed number', () => {
   const base = getProfile('zen3');
   assert.throws(() => extendProfile(base, { costs: { dBitSet: { cycles: 999 } } }, 'z'), /costs\.dBitSet\.source: required when overriding cycles/);

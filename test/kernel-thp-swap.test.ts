@@ -14,6 +14,9 @@ import { deriveVariant } from '../src/kernel/variant';
 import { getVariant } from '../src/kernel/variants';
 import type { KernelVariant } from '../src/kernel/variant';
 import type { MthpSize } from '../src/kernel/mthp';
+import { compile } from '../src/lab/compile';
+import { simulateRun } from '../src/lab/simulate';
+import { getProfile } from '../src/cost';
 
 const RELEASES = ['linux-5.19', 'linux-6.0', 'linux-6.2', 'linux-6.3', 'linux-6.18'];
 
@@ -116,6 +119,41 @@ test('6.18 zram: a read fault on a whole-swapped 64 KiB mTHP brings the whole fo
   assert.deepEqual(present(k, mm, s, 0, 32), range(0, 32));
   assert.ok(range(16, 16).every((i) => k.inspect(mm, s + i).dirty && k.inspect(mm, s + i).write));
   assert.equal(k.swap.slotsInUse, 0, 'swap_free_nr() freed every slot');
+});
+
+/** The last step's counters and cycles of a zram run: write 16 pages, page them out, read page 3. */
+function swapInStep(mthp: Record<string, 'madvise'>) {
+  const [plan] = compile(
+    {
+      name: 'swap-in price',
+      seed: 1,
+      machine: { cpu: 'zen3', cpus: 1, swap: 'zram', mthp },
+      kernel: 'linux-6.18',
+      steps: [
+        { op: 'mmap', region: 'h', size: '64KiB', thp: 'hugepage' },
+        { op: 'touch', region: 'h', access: 'write' },
+        { op: 'madvise', region: 'h', advice: 'pageout' },
+        { op: 'touch', region: 'h', access: 'read', pages: { from: 3, count: 1 } },
+      ],
+    },
+    { source: 'test' },
+  );
+  const run = simulateRun(plan);
+  return run.steps[run.steps.length - 1];
+}
+
+test('6.18 zram: a large swap-in of a 64 KiB mTHP costs one device latency plus 16 pages of transfer, a 4 KiB one latency plus one page; both are one swapInPage (one major fault)', () => {
+  const p = getProfile('zen3');
+  const transfer = (4096 / (p.storage.readMBps * 1e6)) * 1e9 * p.clockGHz;
+  const latency = p.storage.latencyUs * 1e3 * p.clockGHz;
+  for (const [mthp, pages] of [[{ '64kB': 'madvise' as const }, 16], [{}, 1]] as const) {
+    const st = swapInStep(mthp);
+    const ev = st.counters.events;
+    assert.equal(ev.swapInPage, 1, `${pages} pages: one read, one major fault (faults.major compares swapInPage + fileReadPage)`);
+    assert.equal(ev.swapInTailPage ?? 0, pages - 1, `${pages} pages`);
+    const device = (st.cycles.byEvent.swapInPage ?? 0) + (st.cycles.byEvent.swapInTailPage ?? 0);
+    assert.ok(Math.abs(device - (latency + pages * transfer)) <= pages, `${pages} pages: ${device} vs ${latency + pages * transfer}`);
+  }
 });
 
 test('6.18: a whole-swapped THP comes back as folios of the highest enabled mTHP order; with none enabled, one page', () => {

@@ -83,7 +83,7 @@ function experiment(kind: (typeof KINDS)[number], op: (typeof OPS)[number]): Bui
 console.log(JSON.stringify(experiment('anon-shared', 'mprotect').toSpec()))
 
 // %%
-const IO = ['swapOutPage', 'writebackPage', 'swapInPage', 'fileReadPage']
+const IO = ['swapOutPage', 'writebackPage', 'swapInPage', 'swapInTailPage', 'fileReadPage']
 interface Row { kind: string; op: string; variant: string; cpu: string; written: number; dirty: number; ioPages: number; swapOut: number; writeCycles: number; reclaimCpu: number; reclaimDevice: number; violations: number }
 const rows: Row[] = []
 for (const kind of KINDS) {

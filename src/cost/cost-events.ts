@@ -14,7 +14,7 @@ export const COST_EVENTS: readonly CostEvent[] = [...HW_EVENTS, ...KERNEL_EVENTS
  * Per-page I/O events: their cycles are derived from the profile's `storage` device speeds (see
  * storage.ts), so a profile never states them directly.
  */
-export const IO_EVENTS = ['writebackPage', 'swapOutPage', 'swapInPage', 'fileReadPage'] as const;
+export const IO_EVENTS = ['writebackPage', 'swapOutPage', 'swapInPage', 'swapInTailPage', 'fileReadPage'] as const;
 export type IoEvent = (typeof IO_EVENTS)[number];
 
 /** Events whose cycles a profile states (everything but the derived I/O events). */

@@ -14,7 +14,7 @@ export {
   type DeepPartial,
   type Vendor,
 } from './profile';
-export { writeCyclesPerPage, readCyclesPerPage } from './storage';
+export { writeCyclesPerPage, readCyclesPerPage, readTransferCyclesPerPage } from './storage';
 export { virtualize, NESTED_WALK_FACTOR } from './virtualize';
 export { getProfile, listProfiles, registerProfile, hostProfilePath, measuredProfiles, measuredProfileDir, DEFAULT_PROFILE, SHIPPED_PROFILES } from './registry';
 export { cycles, totalCycles, costTable, effectiveCycles, type Cycles, type CostTable } from './model';

@@ -9,6 +9,11 @@
  *   swapInPage, fileReadPage    = (latencyUs * 1e3 + PAGE / (readMBps * 1e6) * 1e9) ns * f
  *                                 A major fault waits for its read (do_swap_page, filemap_fault), so
  *                                 the full device latency is on the critical path.
+ *   swapInTailPage              = PAGE / (readMBps * 1e6) seconds * f * 1e9
+ *                                 A further page of a large folio swapped in whole (6.13+,
+ *                                 do_swap_page -> swap_read_folio of the folio): the same read
+ *                                 request as its swapInPage, so only its transfer time counts. A
+ *                                 large swap-in of N pages costs one latency plus N pages' transfer.
  * These are device time on the faulting thread's critical path expressed as cycles, not CPU work.
  */
 import type { CostEntry, Sourced, SourceKind } from './sourced';
@@ -28,6 +33,11 @@ export function writeCyclesPerPage(writeMBps: number, clockGHz: number): number 
 
 export function readCyclesPerPage(readMBps: number, latencyUs: number, clockGHz: number): number {
   return Math.round((latencyUs * 1e3 + (PAGE_BYTES / (readMBps * 1e6)) * 1e9) * clockGHz);
+}
+
+/** One more page of a read already waiting for the device: its transfer time only. */
+export function readTransferCyclesPerPage(readMBps: number, clockGHz: number): number {
+  return Math.round((PAGE_BYTES / (readMBps * 1e6)) * 1e9 * clockGHz);
 }
 
 /** The weakest kind among the inputs: a derived number is only as good as its worst input. */
@@ -55,5 +65,11 @@ export function deriveIoCosts(storage: StorageDefinition, clock: Sourced): Recor
     kind: weakest(storage.readMBps.kind, storage.latencyUs.kind, clock.kind),
     note: `latency bound (the major fault waits): cycles = (latencyUs*1e3 + 4096/(readMBps*1e6)*1e9) ns * clockGHz at clockGHz=${f}`,
   };
-  return { writebackPage: write, swapOutPage: { ...write }, swapInPage: read, fileReadPage: { ...read } };
+  const readTail: CostEntry = {
+    cycles: readTransferCyclesPerPage(storage.readMBps.value, f),
+    source: `derived: 4096 B / ${cite('storage.readMBps', storage.readMBps)}`,
+    kind: weakest(storage.readMBps.kind, clock.kind),
+    note: `transfer only (a further page of a large swap-in, in the same read as its swapInPage): cycles = 4096 / (readMBps*1e6) * clockGHz*1e9 at clockGHz=${f}`,
+  };
+  return { writebackPage: write, swapOutPage: { ...write }, swapInPage: read, swapInTailPage: readTail, fileReadPage: { ...read } };
 }

@@ -114,8 +114,14 @@ export const KERNEL_WORK_EVENTS = [
   'writebackPage',
   /** One page written to swap. */
   'swapOutPage',
-  /** One page read from swap. */
+  /** One read from swap: one page, or the first page of a large folio read whole (one major fault). */
   'swapInPage',
+  /**
+   * Each further page of a large folio read from swap by the same request as its swapInPage
+   * (do_swap_page of an mTHP, 6.13+: swap_read_folio() reads the folio whole): one more page's
+   * transfer; the device latency and the major fault are the swapInPage's.
+   */
+  'swapInTailPage',
   /** One page read from storage into the page cache. */
   'fileReadPage',
   /** One folio examined by reclaim (rmap walk, folio_referenced). */

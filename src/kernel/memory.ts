@@ -345,9 +345,10 @@ function do_swap_page_large(k: Kernel, mm: Mm, vma: Vma, vpn: number, slot: numb
   const start = vpn - idx, firstSlot = slot - idx, firstOffset = pte_swp_offset(pte) - idx;
   const base = f.allocFolio(order);
   k.counters[KEv.pageAlloc]++;
-  // one read for the folio, counted as one swapInPage: a major fault, priced as one page's read
-  // (storage.ts; the other pages' transfer time is not priced)
+  // one read for the folio (swap_read_folio of the whole folio), one major fault: one swapInPage
+  // (the device latency and the first page), and the transfer of the other nr-1 pages
   k.counters[KEv.swapInPage]++;
+  k.counters[KEv.swapInTailPage] += nr - 1;
   for (let i = 0; i < nr; i++) {
     const p = base + i;
     f.flags[p] |= PG_anon | PG_swapbacked | PG_anon_exclusive;

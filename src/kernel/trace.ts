@@ -88,6 +88,7 @@ const KERNEL_FN: Readonly<Record<string, string>> = {
   ipi: 'native_flush_tlb_multi (IPI)',
   lazyTlbSkip: 'native_flush_tlb_multi (lazy CPU skipped)',
   swapInPage: 'swap_read_folio',
+  swapInTailPage: 'swap_read_folio (further pages of a large folio)',
   fileReadPage: 'filemap_read_folio',
 };
 
