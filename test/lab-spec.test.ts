@@ -69,6 +69,16 @@ test('all issues are collected in one pass', () => {
   assert.equal(r.issues.length, 4, r.issues.map((i) => i.message).join('\n'));
 });
 
+test('an unknown CPU profile or kernel is reported next to a shape error elsewhere, not after it is fixed', () => {
+  const s = good();
+  s.machine.cpus = 0;
+  s.machine.cpu = 'skylak';
+  s.kernel = 'linux-6.81';
+  const r = validateSpec(s, { registries });
+  assert.deepEqual(r.issues.map((i) => i.path).sort(), ['kernel', 'machine.cpu', 'machine.cpus']);
+  assert.match(r.issues.find((i) => i.path === 'machine.cpu')!.message, /"skylak" is not a known CPU profile \(did you mean "skylake-sp"\?\)/);
+});
+
 test('parseSpec throws one SpecError listing every issue, without a stack in the message', () => {
   const s = good();
   s.steps[0].size = '256MB';

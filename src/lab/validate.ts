@@ -35,15 +35,42 @@ export type ValidateResult = { ok: true; spec: ExperimentSpec; issues: [] } | { 
 /** Validates a spec (parsed JSON or a builder's output); collects every issue. */
 export function validateSpec(raw: unknown, opts: ValidateOptions = {}): ValidateResult {
   const parsed = ExperimentSpecSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) return { ok: false, issues: dedupe([...zodIssuesToSpecIssues(parsed.error.issues, raw), ...flowDespiteShape(raw, opts)]) };
+  const registries = opts.registries === false ? {} : (opts.registries ?? defaultRegistries());
+  if (!parsed.success)
+    return { ok: false, issues: dedupe([...zodIssuesToSpecIssues(parsed.error.issues, raw), ...namesDespiteShape(raw, registries), ...flowDespiteShape(raw, opts)]) };
   const spec = parsed.data;
   const issues: SpecIssue[] = [];
   const varsOk = checkSweep(spec, issues);
-  const registries = opts.registries === false ? {} : (opts.registries ?? defaultRegistries());
   checkNames(spec, registries, issues);
   if (varsOk) checkProbes(spec, opts, issues);
   const unique = dedupe(issues);
   return unique.length === 0 ? { ok: true, spec, issues: [] } : { ok: false, issues: unique };
+}
+
+/**
+ * All problems in one pass: when the spec's shape is wrong elsewhere, an unknown CPU profile or
+ * kernel variant named by a plain string is still reported (read from the raw input, strings only).
+ */
+function namesDespiteShape(raw: unknown, reg: Registries): SpecIssue[] {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return [];
+  const r = raw as { kernel?: unknown; machine?: unknown };
+  const machine = r.machine !== null && typeof r.machine === 'object' && !Array.isArray(r.machine) ? (r.machine as { cpu?: unknown }) : {};
+  const issues: SpecIssue[] = [];
+  for (const issue of [
+    typeof r.kernel === 'string' ? unknownName(reg.kernels, r.kernel, 'kernel', 'kernel variant') : null,
+    typeof machine.cpu === 'string' ? unknownName(reg.cpus, machine.cpu, 'machine.cpu', 'CPU profile') : null,
+  ])
+    if (issue) issues.push(issue);
+  return issues;
+}
+
+/** The issue for a name a registry does not know (with the closest known name), or null. */
+function unknownName(list: (() => readonly string[]) | undefined, value: string, path: string, what: string): SpecIssue | null {
+  if (!list) return null;
+  const known = list();
+  if (known.includes(value)) return null;
+  const guess = closest(value, known);
+  return { path, message: `"${value}" is not a known ${what}${guess ? ` (did you mean "${guess}"?)` : ''}; known: ${known.join(', ')}` };
 }
 
 /**
@@ -140,11 +167,8 @@ function checkSweep(spec: ExperimentSpec, issues: SpecIssue[]): boolean {
 
 function checkNames(spec: ExperimentSpec, reg: Registries, issues: SpecIssue[]): void {
   const check = (list: (() => readonly string[]) | undefined, value: string, path: string, what: string) => {
-    if (!list) return;
-    const known = list();
-    if (known.includes(value)) return;
-    const guess = closest(value, known);
-    issues.push({ path, message: `"${value}" is not a known ${what}${guess ? ` (did you mean "${guess}"?)` : ''}; known: ${known.join(', ')}` });
+    const issue = unknownName(list, value, path, what);
+    if (issue) issues.push(issue);
   };
   const entries = Array.isArray(spec.kernel) ? spec.kernel.map((k, i) => [k, `kernel[${i}]`] as const) : [[spec.kernel, 'kernel'] as const];
   const inline = entries.flatMap(([k]) => (typeof k === 'string' ? [] : [k.name]));
