@@ -43,16 +43,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#ifndef UFFD_FEATURE_WP_UNPOPULATED
-#define UFFD_FEATURE_WP_UNPOPULATED (1 << 13)
-#endif
+/* rdtsc brackets, the TSC rate, thread CPU time and the --spin-others spinners */
+#include "../common/timing.h"
+
 #ifndef UFFD_FEATURE_WP_ASYNC
 #define UFFD_FEATURE_WP_ASYNC (1 << 15)
 #endif
@@ -73,20 +72,6 @@ static int g_first = 1;
 /* resident pages of the probe, printed with the next measurement when >= 0 (fork cost depends on it) */
 static long g_rss_pages = -1;
 static volatile uint64_t g_sink;
-/* the --spin-others processes (stopped while a measurement needs CPU 1 for itself) */
-static pid_t g_spinners[1024];
-static int g_nspin;
-
-static inline uint64_t tsc_begin(void) {
-  uint32_t lo, hi;
-  __asm__ __volatile__("lfence\n\trdtsc\n\tlfence" : "=a"(lo), "=d"(hi)::"memory");
-  return ((uint64_t)hi << 32) | lo;
-}
-static inline uint64_t tsc_end(void) {
-  uint32_t lo, hi, aux;
-  __asm__ __volatile__("rdtscp\n\tlfence" : "=a"(lo), "=d"(hi), "=c"(aux)::"memory");
-  return ((uint64_t)hi << 32) | lo;
-}
 
 static double g_tsc_ghz;
 
@@ -94,11 +79,7 @@ static double g_tsc_ghz;
  * (CLOCK_THREAD_CPUTIME_ID, kernel time included) converted to TSC cycles: time while preempted by
  * other processes of a shared host does not count, while the real tail of slow faults does (a
  * per-fault median would hide it, and totals need the mean). One sample = one pass / its count. */
-static double cpu_cycles(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return ((double)t.tv_sec * 1e9 + (double)t.tv_nsec) * g_tsc_ghz;
-}
+static double cpu_cycles(void) { return ptl_thread_ns() * g_tsc_ghz; }
 
 /* ---------- JSON output ---------- */
 
@@ -124,12 +105,17 @@ static double quantile(const double *sorted, size_t n, double q) {
   return i + 1 < n ? sorted[i] * (1 - f) + sorted[i + 1] * f : sorted[n - 1];
 }
 
-/* Samples are summarised here (they can be 100k per measurement): quantiles are robust to the
- * preemptions and interrupts of a shared host, which hit a few samples hard. */
-static void emit_samples(const char *name, const char *unit, double *s, size_t n, const char *what) {
+/* Opens the next object of "results" with its name (a comma before all but the first). */
+static void begin_result(const char *name) {
   printf("%s\n    {\"name\":", g_first ? "" : ",");
   g_first = 0;
   json_str(name);
+}
+
+/* Samples are summarised here (they can be 100k per measurement): quantiles are robust to the
+ * preemptions and interrupts of a shared host, which hit a few samples hard. */
+static void emit_samples(const char *name, const char *unit, double *s, size_t n, const char *what) {
+  begin_result(name);
   printf(",\"unit\":");
   json_str(unit);
   printf(",\"what\":");
@@ -144,22 +130,26 @@ static void emit_samples(const char *name, const char *unit, double *s, size_t n
   fflush(stdout);
 }
 
-static void emit_error(const char *name, const char *what, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void emit_error(const char *name, const char *what, const char *fmt, ...) {
+/* A measurement that could not run: its error instead of samples. */
+static void emit_verror(const char *name, const char *what, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+static void emit_verror(const char *name, const char *what, const char *fmt, va_list ap) {
   char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
   vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  printf("%s\n    {\"name\":", g_first ? "" : ",");
-  g_first = 0;
-  json_str(name);
+  begin_result(name);
   printf(",\"what\":");
   json_str(what);
   printf(",\"error\":");
   json_str(buf);
   printf("}");
   fflush(stdout);
+}
+
+static void emit_error(const char *name, const char *what, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void emit_error(const char *name, const char *what, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  emit_verror(name, what, fmt, ap);
+  va_end(ap);
 }
 
 /* Calls that alternate two directions (RO/RW, protect/unprotect) are reported per direction:
@@ -196,6 +186,17 @@ static uint64_t read_pages(const char *p, size_t pages, size_t off) {
   uint64_t s = 0;
   for (size_t i = 0; i < pages; i++) s += (unsigned char)p[i * PAGE + off];
   return s;
+}
+
+/* `pages` written pages (A=1, D=1) for measurement `name`, or NULL after printing its error. */
+static char *map_written(const char *name, const char *what, size_t pages) {
+  char *p = map_region(pages);
+  if (!p) {
+    emit_error(name, what, "mmap failed: %s", strerror(errno));
+    return NULL;
+  }
+  write_pages(p, pages, 0);
+  return p;
 }
 
 static char *g_evict;
@@ -295,18 +296,14 @@ static void measure_hot(const char *name, const char *what, int write, int dset)
   const size_t pages = 32;
   int trials = g_fast ? 100 : 500;
   size_t n = 0;
-  char *p = map_region(pages);
-  if (!p) {
-    emit_error(name, what, "mmap failed: %s", strerror(errno));
-    return;
-  }
-  write_pages(p, pages, 0);
+  char *p = map_written(name, what, pages);
+  if (!p) return;
   for (int t = 0; t < trials; t++) {
     if (dset) madvise(p, pages * PAGE, MADV_FREE);
     g_sink += read_pages(p, pages, 0); /* fill the TLB; with dset, A=1,D=0 */
     for (size_t c = 0; c < pages / CHUNK; c++) {
       char *base = p + c * CHUNK * PAGE + 64;
-      uint64_t t0 = tsc_begin();
+      uint64_t t0 = ptl_tsc_begin();
       if (write) {
         for (size_t i = 0; i < CHUNK; i++) base[i * PAGE] = (char)t;
       } else {
@@ -314,7 +311,7 @@ static void measure_hot(const char *name, const char *what, int write, int dset)
         for (size_t i = 0; i < CHUNK; i++) sum += (unsigned char)base[i * PAGE];
         g_sink += sum;
       }
-      uint64_t t1 = tsc_end();
+      uint64_t t1 = ptl_tsc_end();
       g_buf[n++] = (double)(t1 - t0) / CHUNK;
     }
   }
@@ -329,12 +326,8 @@ static void measure_cached_write(const char *name, const char *what, int dset) {
   const size_t pages = 512;
   int trials = g_fast ? 10 : 40;
   size_t n = 0;
-  char *p = map_region(pages);
-  if (!p) {
-    emit_error(name, what, "mmap failed: %s", strerror(errno));
-    return;
-  }
-  write_pages(p, pages, 0);
+  char *p = map_written(name, what, pages);
+  if (!p) return;
   for (int t = 0; t < trials; t++) {
     if (dset) madvise(p, pages * PAGE, MADV_FREE);
     g_sink += read_pages(p, pages, 0);
@@ -501,10 +494,10 @@ static void measure_isolated(const char *name, const char *what, enum upd u) {
       g_sink += read_pages(o, other, 0);
       for (size_t i = 0; i < pages; i++) {
         char *a = p + i * PAGE + 128;
-        uint64_t t0 = tsc_begin();
+        uint64_t t0 = ptl_tsc_begin();
         if (u == UPD_A) g_sink += (unsigned char)*(volatile char *)a;
         else *(volatile char *)a = 1;
-        uint64_t t1 = tsc_end();
+        uint64_t t1 = ptl_tsc_end();
         if (clear) g_buf[n++] = (double)(t1 - t0);
         else base[nb++] = (double)(t1 - t0);
       }
@@ -552,17 +545,10 @@ static void measure_latency(const char *name, const char *what, size_t bytes, in
   emit_samples(name, "access", s, reps, what);
 }
 
-/* Hypervisor CPUID leaf 0x40000000: the vendor signature ("KVMKVMKVM", "Microsoft Hv", ...). */
+/* The hypervisor's CPUID vendor signature ("KVMKVMKVM", "Microsoft Hv", ...; "" on bare metal). */
 static void print_hypervisor(void) {
-  unsigned a, b, c, d;
   char sig[13];
-  __asm__ __volatile__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x40000000), "c"(0));
-  memcpy(sig, &b, 4);
-  memcpy(sig + 4, &c, 4);
-  memcpy(sig + 8, &d, 4);
-  sig[12] = 0;
-  for (int i = 0; i < 12; i++)
-    if ((unsigned char)sig[i] < 0x20 || (unsigned char)sig[i] > 0x7e) sig[i] = sig[i] ? '?' : 0;
+  ptl_hypervisor_vendor(sig);
   printf("\"hypervisorSignature\":");
   json_str(sig);
   printf(",");
@@ -576,12 +562,8 @@ static void measure_clear_refs(void) {
   int m = g_fast ? 3 : 9;
   double s[64];
   for (int i = 0; i < m; i++) {
-    char *p = map_region(extra);
-    if (!p) {
-      emit_error("clear_refs_pte", what, "mmap failed: %s", strerror(errno));
-      return;
-    }
-    write_pages(p, extra, 0);
+    char *p = map_written("clear_refs_pte", what, extra);
+    if (!p) return;
     evict();
     double t0 = cpu_cycles();
     int rc = clear_refs_write();
@@ -659,14 +641,7 @@ static void measure_fork_wp(const char *name, const char *what, int child_lives)
 static void measure_fork_call(const char *name, const char *what, size_t extra_pages) {
   double s[MAX_SAMPLES];
   char *p = NULL;
-  if (extra_pages) {
-    p = map_region(extra_pages);
-    if (!p) {
-      emit_error(name, what, "mmap failed: %s", strerror(errno));
-      return;
-    }
-    write_pages(p, extra_pages, 0);
-  }
+  if (extra_pages && !(p = map_written(name, what, extra_pages))) return;
   int reps = g_reps * 3;
   for (int r = 0; r < reps; r++) {
     /* thread CPU time: the parent copies the page tables in its own context, and time while
@@ -703,9 +678,9 @@ static void measure_getppid(void) {
   double s[MAX_SAMPLES];
   int n = g_fast ? 200 : 2000;
   for (int i = 0; i < n; i++) {
-    uint64_t t0 = tsc_begin();
+    uint64_t t0 = ptl_tsc_begin();
     syscall(SYS_getppid);
-    uint64_t t1 = tsc_end();
+    uint64_t t1 = ptl_tsc_end();
     s[i] = (double)(t1 - t0);
   }
   emit_samples("syscall", "call", s, n, "getppid(): kernel entry+exit");
@@ -720,9 +695,9 @@ static int mprotect_samples(size_t pages, double *s, int n) {
   write_pages(p, pages, 0);
   for (int i = 0; i < n; i++) {
     int prot = (i & 1) ? PROT_READ | PROT_WRITE : PROT_READ;
-    uint64_t t0 = tsc_begin();
+    uint64_t t0 = ptl_tsc_begin();
     int rc = mprotect(p, pages * PAGE, prot);
-    uint64_t t1 = tsc_end();
+    uint64_t t1 = ptl_tsc_end();
     if (rc) {
       munmap(p, pages * PAGE);
       return -1;
@@ -751,12 +726,8 @@ static void measure_big(const char *name0, const char *what0, const char *name1,
   int m = g_big_m ? g_big_m : g_fast ? 3 : 10;
   double s0[MAX_SAMPLES], s1[MAX_SAMPLES];
   for (int i = 0; i < m; i++) {
-    char *p = map_region(big);
-    if (!p) {
-      emit_error(name0, label, "mmap failed: %s", strerror(errno));
-      return;
-    }
-    write_pages(p, big, 0);
+    char *p = map_written(name0, label, big);
+    if (!p) return;
     double per_page[2] = {0, 0};
     const char *failed = op(p, big, per_page, ctx);
     int err = errno;
@@ -861,7 +832,7 @@ static void measure_mprotect_2t_one(int idle) {
     emit_error(name, what, "sched_setaffinity failed: %s", strerror(errno));
     return;
   }
-  for (int i = 0; i < g_nspin; i++) kill(g_spinners[i], SIGSTOP);
+  for (int i = 0; i < ptl_nspin; i++) kill(ptl_spinners[i], SIGSTOP);
   g_spin_mem = map_region(1);
   g_spin_mem[0] = 1;
   g_spin_stop = 0;
@@ -882,7 +853,7 @@ static void measure_mprotect_2t_one(int idle) {
   }
   pthread_join(th, NULL);
   if (idle) close(g_idle_pipe[0]);
-  for (int i = 0; i < g_nspin; i++) kill(g_spinners[i], SIGCONT);
+  for (int i = 0; i < ptl_nspin; i++) kill(ptl_spinners[i], SIGCONT);
   sched_setaffinity(0, sizeof old, &old);
   munmap(g_spin_mem, PAGE);
   if (rc) emit_error(name, what, "mprotect failed: %s", strerror(errno));
@@ -922,27 +893,40 @@ static int uffd_wp(int fd, char *p, size_t pages, int protect) {
   return ioctl(fd, UFFDIO_WRITEPROTECT, &wp);
 }
 
+/* A userfaultfd with `features` for measurement `name`, or -1 after printing why not. */
+static int uffd_open_for(const char *name, const char *what, uint64_t features) {
+  char err[256];
+  int fd = uffd_open(features, err, sizeof err);
+  if (fd < 0) emit_error(name, what, "%s", err);
+  return fd;
+}
+
+/* One written page registered for write-protect faults on a new userfaultfd (*fd), or NULL after
+ * printing why not. */
+static char *uffd_wp_page(const char *name, const char *what, int *fd) {
+  *fd = uffd_open_for(name, what, UFFD_FEATURE_PAGEFAULT_FLAG_WP);
+  if (*fd < 0) return NULL;
+  char *p = map_written(name, what, 1);
+  if (p && uffd_register_wp(*fd, p, 1)) {
+    emit_error(name, what, "UFFDIO_REGISTER(WP): %s", strerror(errno));
+    munmap(p, PAGE);
+    p = NULL;
+  }
+  if (!p) close(*fd);
+  return p;
+}
+
 static void measure_uffd_ioctl(void) {
   const char *what = "UFFDIO_WRITEPROTECT of 1 page, alternating protect/unprotect";
-  char err[256];
-  int fd = uffd_open(UFFD_FEATURE_PAGEFAULT_FLAG_WP, err, sizeof err);
-  if (fd < 0) {
-    emit_error("uffd_ioctl", what, "%s", err);
-    return;
-  }
-  char *p = map_region(1);
-  write_pages(p, 1, 0);
-  if (uffd_register_wp(fd, p, 1)) {
-    emit_error("uffd_ioctl", what, "UFFDIO_REGISTER(WP): %s", strerror(errno));
-    close(fd);
-    return;
-  }
+  int fd;
+  char *p = uffd_wp_page("uffd_ioctl", what, &fd);
+  if (!p) return;
   int n = g_fast ? 200 : 2000;
   double s[MAX_SAMPLES];
   for (int i = 0; i < n; i++) {
-    uint64_t t0 = tsc_begin();
+    uint64_t t0 = ptl_tsc_begin();
     int rc = uffd_wp(fd, p, 1, !(i & 1));
-    uint64_t t1 = tsc_end();
+    uint64_t t1 = ptl_tsc_end();
     if (rc) {
       emit_error("uffd_ioctl", what, "UFFDIO_WRITEPROTECT: %s", strerror(errno));
       close(fd);
@@ -952,7 +936,6 @@ static void measure_uffd_ioctl(void) {
   }
   close(fd);
   munmap(p, PAGE);
-  (void)what;
   emit_alternating("uffd_ioctl", "call", s, n, "UFFDIO_WRITEPROTECT protect of 1 page", "UFFDIO_WRITEPROTECT unprotect of 1 page (6.18 makes it writable)");
 }
 
@@ -973,12 +956,8 @@ static const char *uffd_wp_op(char *p, size_t pages, double *per_page, void *ctx
 
 static void measure_uffd_big(void) {
   const char *what = "UFFDIO_WRITEPROTECT of many pages";
-  char err[256];
-  int fd = uffd_open(UFFD_FEATURE_PAGEFAULT_FLAG_WP, err, sizeof err);
-  if (fd < 0) {
-    emit_error("uffd_big_wp", what, "%s", err);
-    return;
-  }
+  int fd = uffd_open_for("uffd_big_wp", what, UFFD_FEATURE_PAGEFAULT_FLAG_WP);
+  if (fd < 0) return;
   measure_big("uffd_big_wp", "UFFDIO_WRITEPROTECT protect of %zu written pages, per page", "uffd_big_unwp",
               "UFFDIO_WRITEPROTECT unprotect of %zu protected pages (6.18 makes them writable), per page", what, uffd_wp_op, &fd);
   close(fd);
@@ -1003,47 +982,31 @@ static void *uffd_handler(void *arg) {
 
 static void measure_uffd_roundtrip(void) {
   const char *what = "write to a uffd-wp page: fault, message to a handler thread, UFFDIO_WRITEPROTECT resolve, resume";
-  char err[256];
-  int fd = uffd_open(UFFD_FEATURE_PAGEFAULT_FLAG_WP, err, sizeof err);
-  if (fd < 0) {
-    emit_error("uffd_wp_roundtrip", what, "%s", err);
-    return;
-  }
-  char *p = map_region(1);
-  write_pages(p, 1, 0);
-  if (uffd_register_wp(fd, p, 1)) {
-    emit_error("uffd_wp_roundtrip", what, "UFFDIO_REGISTER(WP): %s", strerror(errno));
-    close(fd);
-    return;
-  }
-  g_rt_fd = fd;
+  char *p = uffd_wp_page("uffd_wp_roundtrip", what, &g_rt_fd); /* the handler thread's too */
+  if (!p) return;
   g_rt_stop = 0;
   pthread_t th;
   pthread_create(&th, NULL, uffd_handler, NULL);
   int n = g_fast ? 30 : 300;
   double s[MAX_SAMPLES];
   for (int i = 0; i < n; i++) {
-    uffd_wp(fd, p, 1, 1);
-    uint64_t t0 = tsc_begin();
+    uffd_wp(g_rt_fd, p, 1, 1);
+    uint64_t t0 = ptl_tsc_begin();
     p[64] = (char)i;
-    uint64_t t1 = tsc_end();
+    uint64_t t1 = ptl_tsc_end();
     s[i] = (double)(t1 - t0);
   }
   g_rt_stop = 1;
   pthread_join(th, NULL);
-  close(fd);
+  close(g_rt_fd);
   munmap(p, PAGE);
   emit_samples("uffd_wp_roundtrip", "fault", s, n, what);
 }
 
 static void measure_uffd_async(void) {
   const char *what = "write fault on a uffd-wp page with UFFD_FEATURE_WP_ASYNC (kernel clears uffd-wp, then wp_page_reuse)";
-  char err[256];
-  int fd = uffd_open(UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_ASYNC, err, sizeof err);
-  if (fd < 0) {
-    emit_error("uffd_wp_async_fault", what, "%s", err);
-    return;
-  }
+  int fd = uffd_open_for("uffd_wp_async_fault", what, UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_ASYNC);
+  if (fd < 0) return;
   size_t pages = g_fast ? 1024 : 4096;
   size_t n = 0;
   for (int r = 0; r < g_reps; r++) {
@@ -1264,60 +1227,16 @@ static void run_check_interleaved(int reps) {
 
 /* ---------- main ---------- */
 
-static double tsc_ghz(void) {
-  struct timespec a, b;
-  clock_gettime(CLOCK_MONOTONIC_RAW, &a);
-  uint64_t t0 = tsc_begin();
-  do clock_gettime(CLOCK_MONOTONIC_RAW, &b);
-  while ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec) < 50e6);
-  uint64_t t1 = tsc_end();
-  double ns = (b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec);
-  return (double)(t1 - t0) / ns;
-}
-
-
-static void spin_others(void) {
-  /* within the CPUs this process may use (a cpuset may exclude CPU 0): the probe takes the
-   * first, a spinner each of the others */
-  cpu_set_t allowed, set;
-  if (sched_getaffinity(0, sizeof allowed, &allowed)) return;
-  int first = -1;
-  for (int c = 0; c < CPU_SETSIZE; c++) {
-    if (!CPU_ISSET(c, &allowed)) continue;
-    if (first < 0) {
-      first = c;
-      CPU_ZERO(&set);
-      CPU_SET(c, &set);
-      if (sched_setaffinity(0, sizeof set, &set)) return;
-      continue;
-    }
-    if (g_nspin >= 1024) break;
-    pid_t pid = fork();
-    if (pid < 0) break;
-    if (pid == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      cpu_set_t one;
-      CPU_ZERO(&one);
-      CPU_SET(c, &one);
-      sched_setaffinity(0, sizeof one, &one);
-      for (;;) __builtin_ia32_pause();
-    }
-    g_spinners[g_nspin++] = pid;
-  }
-}
-
-static void stop_spinners(void) {
-  for (int i = 0; i < g_nspin; i++) kill(g_spinners[i], SIGKILL);
-  for (int i = 0; i < g_nspin; i++) waitpid(g_spinners[i], NULL, 0);
-  g_nspin = 0;
-}
+/* --spin-others: the spinners are this program run again with this flag (ptl_pin_and_spin) */
+#define SPINNER_FLAG "--spinner"
 
 int main(int argc, char **argv) {
   int check = 0, measure = 0, spin = 0;
   const char *regimes = NULL;
   const char *check_file = NULL;
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--fast")) g_fast = 1;
+    if (!strcmp(argv[i], SPINNER_FLAG) && i + 2 < argc) ptl_spin_main(atoi(argv[i + 1]), (pid_t)atoi(argv[i + 2]));
+    else if (!strcmp(argv[i], "--fast")) g_fast = 1;
     else if (!strcmp(argv[i], "--check")) check = 1;
     else if (!strcmp(argv[i], "--measure")) measure = 1;
     else if (!strcmp(argv[i], "--spin-others")) spin = 1;
@@ -1332,8 +1251,10 @@ int main(int argc, char **argv) {
   if (g_reps < 1) g_reps = 1;
   if (g_reps > 64) g_reps = 64;
   setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-  if (spin) spin_others();
-  g_tsc_ghz = tsc_ghz();
+  /* within the CPUs this process may use (a cpuset may exclude CPU 0): the probe takes the
+   * first, a spinner each of the others */
+  if (spin) ptl_pin_and_spin(SPINNER_FLAG);
+  g_tsc_ghz = ptl_tsc_ghz();
   g_buf = malloc(BUF_SAMPLES * sizeof *g_buf);
   if (!g_buf) return 1;
   printf("{\"probe\":2,");
@@ -1358,7 +1279,7 @@ int main(int argc, char **argv) {
       measure_regimes(mib * 256, tag);
       q = *end == ',' ? end + 1 : end;
     }
-    stop_spinners();
+    ptl_stop_spinners();
     printf("\n]}\n");
     return 0;
   }
@@ -1371,7 +1292,7 @@ int main(int argc, char **argv) {
     fclose(f);
     if (!measure) {
       run_check(g_reps);
-      stop_spinners();
+      ptl_stop_spinners();
       printf("\n]}\n");
       return 0;
     }
@@ -1441,7 +1362,7 @@ int main(int argc, char **argv) {
     g_evict = NULL;
     run_check_interleaved(g_reps);
   }
-  stop_spinners();
+  ptl_stop_spinners();
   printf("\n]}\n");
   return 0;
 }

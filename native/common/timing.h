@@ -1,6 +1,6 @@
 /*
- * ptlab timing discipline, shared by the native programs that time page-table work (the native
- * replayer's --time mode; the same rules as native/calibrate/probe.c):
+ * ptlab timing discipline, shared by the native programs that time page-table work (the calibration
+ * probe native/calibrate/probe.c, and the native replayer's --time mode):
  *
  * - rdtsc brackets: lfence;rdtsc;lfence before and rdtscp;lfence after, so the timed work neither
  *   starts before the first read nor finishes after the second;

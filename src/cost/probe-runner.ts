@@ -71,10 +71,11 @@ export async function buildProbe(cc = process.env.CC || 'cc'): Promise<string> {
   const why = probeSupport();
   if (why) throw new Error(why);
   const src = probeSourcePath();
-  // probe.c #includes the other sources of its directory (thp.c): all of them name the build
+  // probe.c #includes the other sources of its directory (thp.c) and the shared headers of
+  // native/common (timing.h): all of them name the build
   const h = crypto.createHash('sha1');
-  const dir = path.dirname(src);
-  for (const f of fs.readdirSync(dir).filter((x) => /\.[ch]$/.test(x)).sort()) h.update(f).update(fs.readFileSync(path.join(dir, f)));
+  for (const dir of [path.dirname(src), path.resolve(path.dirname(src), '../common')])
+    for (const f of fs.readdirSync(dir).filter((x) => /\.[ch]$/.test(x)).sort()) h.update(f).update(fs.readFileSync(path.join(dir, f)));
   const hash = h.digest('hex').slice(0, 12);
   const cache = cacheDir();
   const bin = path.join(cache, `ptlab-probe-${hash}`);
