@@ -1,7 +1,7 @@
 /*
  * Transparent huge pages: the PMD-level fault, split and collapse paths, measured on this host.
- * Included by probe.c (its helpers: cpu_cycles, emit_samples, emit_error, g_reps); written
- * for ptlab (MIT), no kernel code copied. Kernel paths as read in mm/huge_memory.c and
+ * Included by probe.c (its helpers: cpu_cycles, emit_samples, emit_error, emit_verror, g_reps);
+ * written for ptlab (MIT), no kernel code copied. Kernel paths as read in mm/huge_memory.c and
  * mm/khugepaged.c of 6.18 (and modelled in src/kernel/huge_memory.ts, khugepaged.ts):
  *
  *  thp_fault            first write to a 2 MiB-aligned MADV_HUGEPAGE range:
@@ -86,7 +86,8 @@ static void thp_read_settings(void) {
   }
 }
 
-/* n 2 MiB-aligned huge ranges with `advice` (MADV_HUGEPAGE or MADV_NOHUGEPAGE) */
+/* n 2 MiB-aligned huge ranges with `advice` (MADV_HUGEPAGE or MADV_NOHUGEPAGE); raw is NULL while
+ * nothing is mapped, so hunmap() can be called on a region in any state */
 struct hregion {
   char *raw, *p;
   size_t rawlen, n;
@@ -96,16 +97,23 @@ static int hmap(struct hregion *h, size_t n, int advice) {
   h->n = n;
   h->rawlen = (n + 1) * HPAGE;
   h->raw = mmap(NULL, h->rawlen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (h->raw == MAP_FAILED) return -1;
+  if (h->raw == MAP_FAILED) {
+    h->raw = NULL;
+    return -1;
+  }
   h->p = (char *)(((uintptr_t)h->raw + HPAGE - 1) & ~(HPAGE - 1));
   if (madvise(h->p, n * HPAGE, advice)) {
     munmap(h->raw, h->rawlen);
+    h->raw = NULL;
     return -1;
   }
   return 0;
 }
 
-static void hunmap(struct hregion *h) { munmap(h->raw, h->rawlen); }
+static void hunmap(struct hregion *h) {
+  if (h->raw) munmap(h->raw, h->rawlen);
+  h->raw = NULL;
+}
 
 /* kB of AnonHugePages in the VMAs of /proc/self/smaps inside [start, start + len): what PMDs map */
 static long anon_huge_kb_in(const char *start, size_t len) {
@@ -152,11 +160,6 @@ static int thp_reps(void) {
   return r > MAX_SAMPLES ? MAX_SAMPLES : r;
 }
 
-/* names of the measurements below, for the "not measured" errors */
-static const char *const THP_NAMES[] = {"thp_fault",       "thp_clear_user",     "thp_zero_read_fault", "thp_zero_wp_fault", "thp_cow_fault",
-                                        "thp_split_mprotect", "thp_split_base", "thp_collapse",        "thp_copy_user",     "thp_wp_reuse_fault",
-                                        "thp_mprotect_whole", "thp_zap",        "thp_free_partial",    "thp_free_base"};
-
 /* a counter of /proc/vmstat (thp_split_page, ...), or -1 */
 static long vmstat(const char *name) {
   FILE *f = fopen("/proc/vmstat", "r");
@@ -172,472 +175,365 @@ static long vmstat(const char *name) {
   return out;
 }
 
-/* n THPs of a fresh MADV_HUGEPAGE region, written; -1 with errno when the mapping fails, -2 when
- * the writes did not get THPs (AnonHugePages in *kb) */
-static int thp_region(struct hregion *h, size_t n, long *kb) {
-  if (hmap(h, n, MADV_HUGEPAGE)) return -1;
+/* ---------- one THP measurement, or two taken in the same passes ---------- */
+
+struct thp_measurement;
+
+/* One repetition on n 2 MiB ranges: the sample of each measurement (per fault or call) in *s and
+ * *s2, or -1 after thp_fail(). The regions it maps in h[0] and h[1] are unmapped by the caller. */
+typedef int (*thp_pass)(struct thp_measurement *m, struct hregion h[2], size_t n, double *s, double *s2);
+
+/* A THP measurement and the one taken in the same passes with it (its 4 KiB base, or the next step
+ * on the same ranges); name2 is NULL for a measurement on its own. */
+struct thp_measurement {
+  const char *name, *unit, *what;
+  const char *name2, *unit2, *what2;
+  size_t n; /* 2 MiB ranges per pass */
+  int thps; /* each pass starts from n written THPs in h[0] (thp_region); else it maps its own */
+  thp_pass pass;
+  const char *(*unavailable)(void); /* why this host cannot take the path, or NULL; may be NULL */
+  /* set by a pass when only the second measurement failed (the first goes on): its error */
+  char error2[256];
+};
+
+/* The pair cannot be measured: the first measurement's error, and why the second was not measured
+ * (`why2`, NULL without a second). Returns -1, for a pass to return. */
+static int thp_fail(const struct thp_measurement *m, const char *why2, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int thp_fail(const struct thp_measurement *m, const char *why2, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  emit_verror(m->name, m->what, fmt, ap);
+  va_end(ap);
+  if (m->name2) emit_error(m->name2, m->what2, "%s", why2);
+  return -1;
+}
+
+/* n THPs of a fresh MADV_HUGEPAGE region, written; -1 after thp_fail() when the mapping fails or
+ * the writes did not get THPs */
+static int thp_region(const struct thp_measurement *m, struct hregion *h, size_t n) {
+  if (hmap(h, n, MADV_HUGEPAGE)) return thp_fail(m, "not measured: no THPs", "mmap/madvise(MADV_HUGEPAGE) failed: %s", strerror(errno));
   for (size_t i = 0; i < n; i++) h->p[i * HPAGE + 64] = 1;
-  *kb = anon_huge_kb_in(h->p, n * HPAGE);
-  if (*kb != (long)(n * 2048)) {
-    hunmap(h);
-    return -2;
+  long kb = anon_huge_kb_in(h->p, n * HPAGE);
+  if (kb != (long)(n * 2048))
+    return thp_fail(m, "not measured: no THPs", "the writes mapped %ld kB of AnonHugePages, not %zu: THP allocation fell back to 4 KiB pages; no price recorded", kb, n * 2048);
+  return 0;
+}
+
+/* thp_reps() passes, each on fresh regions, then both measurements' samples; a failed pass ends
+ * the measurement (its errors printed instead of samples) */
+static void thp_measure(struct thp_measurement *m) {
+  const char *why = m->unavailable ? m->unavailable() : NULL;
+  if (why) {
+    thp_fail(m, why, "%s", why);
+    return;
+  }
+  int reps = thp_reps();
+  double s[MAX_SAMPLES], s2[MAX_SAMPLES];
+  m->error2[0] = 0;
+  for (int r = 0; r < reps; r++) {
+    struct hregion h[2] = {{0}, {0}};
+    int rc = m->thps && thp_region(m, &h[0], m->n) ? -1 : m->pass(m, h, m->n, &s[r], &s2[r]);
+    hunmap(&h[0]);
+    hunmap(&h[1]);
+    if (rc) return;
+  }
+  emit_samples(m->name, m->unit, s, reps, m->what);
+  if (!m->name2) return;
+  if (m->error2[0]) emit_error(m->name2, m->what2, "%s", m->error2);
+  else emit_samples(m->name2, m->unit2, s2, reps, m->what2);
+}
+
+/* The calls thp_split_* and thp_free_* time on one 4 KiB page. */
+enum thp_call { CALL_MPROTECT_RO, CALL_MADV_FREE };
+
+static inline int thp_call(enum thp_call call, char *page) { return call == CALL_MADV_FREE ? madvise(page, PAGE, MADV_FREE) : mprotect(page, PAGE, PROT_READ); }
+
+/* `call` on page 256 of each of the n ranges of the THP region p and of the 4 KiB-mapped region
+ * base, alternating so both see the host in the same state; the cycles of each summed into *t_thp
+ * and *t_base. Returns the calls' results or'ed together (errno says why one failed). */
+static int thp_alternate(enum thp_call call, char *p, char *base, size_t n, double *t_thp, double *t_base) {
+  int rc = 0;
+  *t_thp = *t_base = 0;
+  for (size_t i = 0; i < n; i++) {
+    double t0 = cpu_cycles();
+    rc |= thp_call(call, p + i * HPAGE + 256 * PAGE);
+    double t1 = cpu_cycles();
+    rc |= thp_call(call, base + i * HPAGE + 256 * PAGE);
+    double t2 = cpu_cycles();
+    *t_thp += t1 - t0;
+    *t_base += t2 - t1;
+  }
+  return rc;
+}
+
+/* why a measurement cannot run on this host (thp_measurement.unavailable), or NULL */
+static const char *thp_zero_page_unavailable(void) {
+  if (g_thp_zero_page == 1) return NULL;
+  return g_thp_zero_page == 0 ? "transparent_hugepage/use_zero_page is 0: a read fault allocates a THP" : "cannot read transparent_hugepage/use_zero_page";
+}
+
+static const char *thp_unavailable(void) {
+  thp_read_settings();
+  return g_thp_why;
+}
+
+/* ---------- the passes ---------- */
+
+/* thp_fault and thp_clear_user */
+static int thp_fault_pass(struct thp_measurement *m, struct hregion h[2], size_t n, double *s, double *c) {
+  if (hmap(&h[0], n, MADV_HUGEPAGE)) return thp_fail(m, "not measured: thp_fault failed", "mmap/madvise(MADV_HUGEPAGE) failed: %s", strerror(errno));
+  char *p = h[0].p;
+  double t0 = cpu_cycles();
+  for (size_t i = 0; i < n; i++) p[i * HPAGE + 64] = 1;
+  *s = (cpu_cycles() - t0) / (double)n;
+  long kb = anon_huge_kb_in(p, n * HPAGE);
+  if (kb != (long)(n * 2048))
+    return thp_fail(m, "not measured: thp_fault got no THP",
+                    "the writes mapped %ld kB of AnonHugePages, not %zu: THP allocation fell back to 4 KiB pages (memory fragmented, or defrag/khugepaged settings); no price recorded", kb, n * 2048);
+  t0 = cpu_cycles();
+  for (size_t i = 0; i < n; i++) clear_2m(p + i * HPAGE);
+  *c = (cpu_cycles() - t0) / (double)n;
+  return 0;
+}
+
+/* 16 ranges, 32 MiB: more than this core's share of the LLC */
+static struct thp_measurement THP_FAULT = {.name = "thp_fault", .unit = "fault", .what = "first write to a 2 MiB-aligned MADV_HUGEPAGE range (do_huge_pmd_anonymous_page: order-9 allocation, 2 MiB zeroed, PMD mapped), per fault",
+    .name2 = "thp_clear_user", .unit2 = "page", .what2 = "user-space rep stosb over 2 MiB of a THP (512 x 4 KiB, as clear_page_erms), after the kernel zeroed all 32 MiB of the region, per 2 MiB",
+    .n = 16, .pass = thp_fault_pass};
+
+/* thp_zero_read_fault and thp_zero_wp_fault */
+static int thp_zero_pass(struct thp_measurement *m, struct hregion h[2], size_t n, double *s, double *w) {
+  if (hmap(&h[0], n, MADV_HUGEPAGE)) return thp_fail(m, "not measured: thp_zero_read_fault failed", "mmap/madvise(MADV_HUGEPAGE) failed: %s", strerror(errno));
+  char *p = h[0].p;
+  uint64_t sum = 0;
+  double t0 = cpu_cycles();
+  for (size_t i = 0; i < n; i++) sum += (unsigned char)p[i * HPAGE + 64];
+  *s = (cpu_cycles() - t0) / (double)n;
+  /* the other 511 pages of each range must not fault: a PMD maps them (the huge zero page is
+   * not anonymous memory, so AnonHugePages must stay 0) */
+  long f0 = minor_faults();
+  for (size_t i = 0; i < n; i++) sum += read_pages(p + i * HPAGE + PAGE, HPAGE_PAGES - 1, 0);
+  long extra = minor_faults() - f0, kb = anon_huge_kb_in(p, n * HPAGE);
+  g_sink += sum;
+  if (extra != 0 || kb != 0)
+    return thp_fail(m, "not measured: no huge zero page", "the reads did not map the huge zero page (%ld more faults reading the rest of the ranges, %ld kB AnonHugePages); no price recorded", extra, kb);
+  t0 = cpu_cycles();
+  for (size_t i = 0; i < n; i++) p[i * HPAGE + 64] = 1;
+  *w = (cpu_cycles() - t0) / (double)n;
+  /* the read fault is still measured when the write took another path */
+  kb = anon_huge_kb_in(p, n * HPAGE);
+  if (kb != (long)(n * 2048))
+    snprintf(m->error2, sizeof m->error2,
+             "the writes left %ld kB of AnonHugePages, not %zu: the kernel split the huge zero PMD (before 6.13) or fell back, not the do_huge_zero_wp_pmd path; no price recorded", kb, n * 2048);
+  return 0;
+}
+
+/* 16 ranges, 32 MiB: more than this core's share of the LLC */
+static struct thp_measurement THP_ZERO = {.name = "thp_zero_read_fault", .unit = "fault", .what = "first read of a 2 MiB-aligned MADV_HUGEPAGE range (the huge zero page mapped by a PMD), per fault",
+    .name2 = "thp_zero_wp_fault", .unit2 = "fault", .what2 = "first write to a huge-zero-page PMD (6.13+ do_huge_zero_wp_pmd: a new THP, 2 MiB zeroed, the zero PMD flushed), per fault",
+    .n = 16, .pass = thp_zero_pass, .unavailable = thp_zero_page_unavailable};
+
+/* thp_cow_fault: a write to a THP that a live forked child shares */
+static int thp_cow_pass(struct thp_measurement *m, struct hregion h[2], size_t n, double *s, double *unused) {
+  (void)unused;
+  int fds[2];
+  if (hmap(&h[0], n, MADV_HUGEPAGE) || pipe(fds)) return thp_fail(m, NULL, "mmap/madvise/pipe failed: %s", strerror(errno));
+  char *p = h[0].p;
+  for (size_t i = 0; i < n; i++) p[i * HPAGE + 64] = 1;
+  long kb = anon_huge_kb_in(p, n * HPAGE);
+  if (kb != (long)(n * 2048)) return thp_fail(m, NULL, "the first writes mapped %ld kB of AnonHugePages, not %zu: no THP to share; no price recorded", kb, n * 2048);
+  pid_t pid = fork();
+  if (pid < 0) return thp_fail(m, NULL, "fork failed: %s", strerror(errno));
+  if (pid == 0) {
+    char ch;
+    close(fds[1]);
+    (void)!read(fds[0], &ch, 1);
+    _exit(0);
+  }
+  close(fds[0]);
+  long f0 = minor_faults();
+  double t0 = cpu_cycles();
+  for (size_t i = 0; i < n; i++) p[i * HPAGE + 7 * PAGE + 64] = 2;
+  *s = (cpu_cycles() - t0) / (double)n;
+  long faults = minor_faults() - f0;
+  kb = anon_huge_kb_in(p, n * HPAGE);
+  close(fds[1]);
+  waitpid(pid, NULL, 0);
+  /* the split leaves no PMD in the parent; a reused or copied THP would still be PMD-mapped
+   * (the fault count can exceed n by the CoW of the probe's own stack page after fork) */
+  if (kb != 0 || faults < (long)n)
+    return thp_fail(m, NULL, "after the writes the parent maps %ld kB of AnonHugePages (%ld faults for %zu writes): not the split-and-fall-back path (the kernel copied or reused the whole THP); no price recorded", kb, faults, n);
+  return 0;
+}
+
+static struct thp_measurement THP_COW = {.name = "thp_cow_fault", .unit = "fault", .what = "write to a THP shared with a live forked child (do_huge_pmd_wp_page: PMD split, fall back to wp_page_copy of 4 KiB), per fault",
+    .n = 8, .pass = thp_cow_pass};
+
+/* thp_split_mprotect and thp_split_base: mprotect of one page inside each 2 MiB range */
+static int thp_split_pass(struct thp_measurement *m, struct hregion h[2], size_t n, double *s, double *b) {
+  if (hmap(&h[0], n, MADV_HUGEPAGE) || hmap(&h[1], n, MADV_NOHUGEPAGE)) return thp_fail(m, "not measured: mmap failed", "mmap/madvise failed: %s", strerror(errno));
+  char *p = h[0].p, *base = h[1].p;
+  for (size_t i = 0; i < n; i++) p[i * HPAGE + 64] = 1;
+  write_pages(base, n * HPAGE_PAGES, 64);
+  long kb = anon_huge_kb_in(p, n * HPAGE), kb_base = anon_huge_kb_in(base, n * HPAGE);
+  if (kb != (long)(n * 2048) || kb_base != 0)
+    return thp_fail(m, "not measured: no THP to compare with", "%ld kB of AnonHugePages in the THP range (want %zu) and %ld in the 4 KiB range (want 0); no price recorded", kb, n * 2048, kb_base);
+  double t_thp, t_base;
+  int rc = thp_alternate(CALL_MPROTECT_RO, p, base, n, &t_thp, &t_base);
+  kb = anon_huge_kb_in(p, n * HPAGE);
+  if (rc) return thp_fail(m, "mprotect failed", "mprotect failed: %s", strerror(errno));
+  if (kb != 0) return thp_fail(m, "not measured: no split to compare with", "%ld kB of AnonHugePages left after the mprotect calls: the PMDs were not split; no price recorded", kb);
+  *s = t_thp / (double)n;
+  *b = t_base / (double)n;
+  return 0;
+}
+
+static struct thp_measurement THP_SPLIT = {.name = "thp_split_mprotect", .unit = "call", .what = "mprotect(PROT_READ) of one 4 KiB page inside a THP (VMA split, __split_huge_pmd, 1 PTE changed), per call",
+    .name2 = "thp_split_base", .unit2 = "call", .what2 = "mprotect(PROT_READ) of one 4 KiB page inside a 4 KiB-mapped 2 MiB range (VMA split, 1 PTE changed), per call",
+    .n = 8, .pass = thp_split_pass};
+
+/* thp_collapse and thp_copy_user */
+static int thp_collapse_pass(struct thp_measurement *m, struct hregion h[2], size_t n, double *s, double *c) {
+  /* 4 KiB PTEs first (NOHUGEPAGE while writing), then MADV_HUGEPAGE: MADV_COLLAPSE refuses a
+   * VM_NOHUGEPAGE VMA */
+  if (hmap(&h[0], n, MADV_NOHUGEPAGE) || hmap(&h[1], n, MADV_HUGEPAGE)) return thp_fail(m, "not measured: mmap failed", "mmap/madvise failed: %s", strerror(errno));
+  char *p = h[0].p, *dst = h[1].p;
+  write_pages(p, n * HPAGE_PAGES, 64);
+  for (size_t i = 0; i < n; i++) dst[i * HPAGE + 64] = 1;
+  long kb0 = anon_huge_kb_in(p, n * HPAGE), kbd = anon_huge_kb_in(dst, n * HPAGE);
+  if (madvise(p, n * HPAGE, MADV_HUGEPAGE) || kb0 != 0 || kbd != (long)(n * 2048))
+    return thp_fail(m, "not measured: no THP copy target", "setup: %ld kB AnonHugePages before the collapse (want 0), %ld in the copy target (want %zu); no price recorded", kb0, kbd, n * 2048);
+  double t = 0;
+  for (size_t i = 0; i < n; i++) {
+    double t0 = cpu_cycles();
+    int rc = madvise(p + i * HPAGE, HPAGE, MADV_COLLAPSE);
+    t += cpu_cycles() - t0;
+    if (rc && errno == EINVAL) return thp_fail(m, "not measured: the collapse failed", "MADV_COLLAPSE: %s (it needs Linux 6.1+)", strerror(errno));
+    if (rc) return thp_fail(m, "not measured: the collapse failed", "MADV_COLLAPSE failed: %s (the kernel could not allocate or isolate); no price recorded", strerror(errno));
+  }
+  *s = t / (double)n;
+  long kb = anon_huge_kb_in(p, n * HPAGE);
+  if (kb != (long)(n * 2048)) return thp_fail(m, "not measured: the collapse did not map THPs", "MADV_COLLAPSE returned 0 but %ld kB of AnonHugePages are mapped, not %zu; no price recorded", kb, n * 2048);
+  double t0 = cpu_cycles();
+  for (size_t i = 0; i < n; i++) copy_2m(dst + i * HPAGE, p + i * HPAGE);
+  *c = (cpu_cycles() - t0) / (double)n;
+  return 0;
+}
+
+static struct thp_measurement THP_COLLAPSE = {.name = "thp_collapse", .unit = "call", .what = "madvise(MADV_COLLAPSE) of one 2 MiB range of 512 present 4 KiB PTEs (collapse_huge_page: new THP, 2 MiB copied, PTE table freed, range flushed), per call",
+    .name2 = "thp_copy_user", .unit2 = "page", .what2 = "user-space rep movsb of 2 MiB (512 x 4 KiB, as copy_page) from a collapsed THP into another THP, per 2 MiB",
+    .n = 4, .pass = thp_collapse_pass};
+
+/* thp_free_partial and thp_free_base: MADV_FREE of one page inside each 2 MiB range */
+static int thp_free_partial_pass(struct thp_measurement *m, struct hregion h[2], size_t n, double *s, double *b) {
+  char *p = h[0].p;
+  /* every page non-zero: from 6.12 a split maps zero-filled subpages to the shared zero page
+   * (checking each for zeros), which would make this a different path */
+  write_pages(p, n * HPAGE_PAGES, 64);
+  if (hmap(&h[1], n, MADV_NOHUGEPAGE)) return thp_fail(m, "mmap failed", "mmap failed: %s", strerror(errno));
+  char *base = h[1].p;
+  write_pages(base, n * HPAGE_PAGES, 64);
+  long split0 = vmstat("thp_split_page");
+  double t_thp, t_base;
+  int rc = thp_alternate(CALL_MADV_FREE, p, base, n, &t_thp, &t_base);
+  long splits = vmstat("thp_split_page") - split0;
+  long kb = anon_huge_kb_in(p, n * HPAGE);
+  if (rc) return thp_fail(m, "madvise failed", "madvise(MADV_FREE) failed: %s", strerror(errno));
+  if (kb != 0 || (split0 >= 0 && splits < (long)n))
+    return thp_fail(m, "not measured: no split to compare with", "after the calls %ld kB of AnonHugePages are mapped (want 0) and thp_split_page grew by %ld (want >= %zu): the folios were not split; no price recorded", kb, splits, n);
+  *s = t_thp / (double)n;
+  *b = t_base / (double)n;
+  return 0;
+}
+
+static struct thp_measurement THP_FREE_PARTIAL = {.name = "thp_free_partial", .unit = "call", .what = "madvise(MADV_FREE) of one 4 KiB page inside a THP (split_folio: PMD split and 512 order-0 folios, then 1 PTE), per call",
+    .name2 = "thp_free_base", .unit2 = "call", .what2 = "madvise(MADV_FREE) of one 4 KiB page inside a 4 KiB-mapped 2 MiB range, per call",
+    .n = 8, .thps = 1, .pass = thp_free_partial_pass};
+
+/* thp_wp_reuse_fault: the child is gone, so the PMD's folio has one reference again */
+static int thp_wp_reuse_pass(struct thp_measurement *m, struct hregion h[2], size_t n, double *s, double *unused) {
+  (void)unused;
+  char *p = h[0].p;
+  pid_t pid = fork();
+  if (pid < 0) return thp_fail(m, NULL, "fork failed: %s", strerror(errno));
+  if (pid == 0) _exit(0);
+  waitpid(pid, NULL, 0);
+  long f0 = minor_faults();
+  double t0 = cpu_cycles();
+  for (size_t i = 0; i < n; i++) p[i * HPAGE + 7 * PAGE + 64] = 2;
+  *s = (cpu_cycles() - t0) / (double)n;
+  long faults = minor_faults() - f0;
+  long kb = anon_huge_kb_in(p, n * HPAGE);
+  if (kb != (long)(n * 2048) || faults < (long)n)
+    return thp_fail(m, NULL, "after the writes %ld kB of AnonHugePages are mapped (want %zu) after %ld faults (want >= %zu): not the reuse path; no price recorded", kb, n * 2048, faults, n);
+  return 0;
+}
+
+static struct thp_measurement THP_WP_REUSE = {.name = "thp_wp_reuse_fault", .unit = "fault", .what = "write to a THP after fork and the child's exit (do_huge_pmd_wp_page reuses the folio: PMD made writable in place), per fault",
+    .n = 8, .thps = 1, .pass = thp_wp_reuse_pass};
+
+/* thp_mprotect_whole and thp_zap: one call over n whole THPs */
+static int thp_whole_pass(struct thp_measurement *m, struct hregion h[2], size_t n, double *s, double *z) {
+  char *p = h[0].p;
+  double t0 = cpu_cycles();
+  int rc = mprotect(p, n * HPAGE, PROT_READ);
+  *s = cpu_cycles() - t0;
+  long kb_ro = anon_huge_kb_in(p, n * HPAGE);
+  rc |= mprotect(p, n * HPAGE, PROT_READ | PROT_WRITE);
+  t0 = cpu_cycles();
+  rc |= madvise(p, n * HPAGE, MADV_DONTNEED);
+  *z = cpu_cycles() - t0;
+  long kb = anon_huge_kb_in(p, n * HPAGE);
+  if (rc) return thp_fail(m, "mprotect/madvise failed", "mprotect/madvise failed: %s", strerror(errno));
+  if (kb_ro != (long)(n * 2048) || kb != 0)
+    return thp_fail(m, "not measured: the THPs did not stay whole", "%ld kB of AnonHugePages after the mprotect (want %zu: no split) and %ld after MADV_DONTNEED (want 0); no price recorded", kb_ro, n * 2048, kb);
+  return 0;
+}
+
+static struct thp_measurement THP_WHOLE = {.name = "thp_mprotect_whole", .unit = "call", .what = "mprotect(PROT_READ) of 16 whole THPs in one call (change_huge_pmd on each, no split), per call",
+    .name2 = "thp_zap", .unit2 = "call", .what2 = "madvise(MADV_DONTNEED) of 16 whole THPs in one call (zap_huge_pmd on each, the folios freed), per call",
+    .n = 16, .thps = 1, .pass = thp_whole_pass};
+
+/* thp_fork and thp_fork_base: the parent's side of fork(), with n THPs mapped, then without them */
+static int thp_fork_pass(struct thp_measurement *m, struct hregion h[2], size_t n, double *s, double *b) {
+  (void)n; /* the THPs are mapped already (thps) */
+  for (int k = 0; k < 2; k++) {
+    double t0 = cpu_cycles();
+    pid_t pid = fork();
+    if (pid == 0) _exit(0);
+    double t1 = cpu_cycles();
+    if (pid < 0) return thp_fail(m, "fork failed", "fork failed: %s", strerror(errno));
+    waitpid(pid, NULL, 0);
+    if (k == 0) {
+      *s = t1 - t0;
+      hunmap(&h[0]);
+    } else *b = t1 - t0;
   }
   return 0;
 }
 
-/* the error of a failed thp_region() */
-static void thp_region_error(const char *name, const char *what, int rc, long kb, size_t n) {
-  if (rc == -1) emit_error(name, what, "mmap/madvise(MADV_HUGEPAGE) failed: %s", strerror(errno));
-  else emit_error(name, what, "the writes mapped %ld kB of AnonHugePages, not %zu: THP allocation fell back to 4 KiB pages; no price recorded", kb, n * 2048);
-}
+/* Run early, while the probe has few other PTEs to copy (as fork_call): later the rest of the fork
+ * is millions of cycles, and its noise hides the PMDs. 64 THPs: the difference must stand out of
+ * the noise of the rest of the fork (the probe's other PTEs), which is as large as 16 PMDs cost. */
+static struct thp_measurement THP_FORK = {.name = "thp_fork", .unit = "call", .what = "fork() with 64 THPs mapped (copy_huge_pmd on each), parent side, per call",
+    .name2 = "thp_fork_base", .unit2 = "call", .what2 = "fork() of the same process without them, parent side, per call",
+    .n = 64, .thps = 1, .pass = thp_fork_pass, .unavailable = thp_unavailable};
 
-/* thp_fault and thp_clear_user */
-static void measure_thp_fault(void) {
-  const char *what = "first write to a 2 MiB-aligned MADV_HUGEPAGE range (do_huge_pmd_anonymous_page: order-9 allocation, 2 MiB zeroed, PMD mapped), per fault";
-  const char *what_clear = "user-space rep stosb over 2 MiB of a THP (512 x 4 KiB, as clear_page_erms), after the kernel zeroed all 32 MiB of the region, per 2 MiB";
-  size_t n = 16; /* 32 MiB: more than this core's share of the LLC */
-  int reps = thp_reps();
-  double s[MAX_SAMPLES], c[MAX_SAMPLES];
-  for (int r = 0; r < reps; r++) {
-    struct hregion h;
-    if (hmap(&h, n, MADV_HUGEPAGE)) {
-      emit_error("thp_fault", what, "mmap/madvise(MADV_HUGEPAGE) failed: %s", strerror(errno));
-      emit_error("thp_clear_user", what_clear, "not measured: thp_fault failed");
-      return;
-    }
-    double t0 = cpu_cycles();
-    for (size_t i = 0; i < n; i++) h.p[i * HPAGE + 64] = 1;
-    s[r] = (cpu_cycles() - t0) / (double)n;
-    long kb = anon_huge_kb_in(h.p, n * HPAGE);
-    if (kb != (long)(n * 2048)) {
-      hunmap(&h);
-      emit_error("thp_fault", what, "the writes mapped %ld kB of AnonHugePages, not %zu: THP allocation fell back to 4 KiB pages (memory fragmented, or defrag/khugepaged settings); no price recorded", kb, n * 2048);
-      emit_error("thp_clear_user", what_clear, "not measured: thp_fault got no THP");
-      return;
-    }
-    t0 = cpu_cycles();
-    for (size_t i = 0; i < n; i++) clear_2m(h.p + i * HPAGE);
-    c[r] = (cpu_cycles() - t0) / (double)n;
-    hunmap(&h);
-  }
-  emit_samples("thp_fault", "fault", s, reps, what);
-  emit_samples("thp_clear_user", "page", c, reps, what_clear);
-}
+/* ---------- the measurements ---------- */
 
-/* thp_zero_read_fault and thp_zero_wp_fault */
-static void measure_thp_zero(void) {
-  const char *what = "first read of a 2 MiB-aligned MADV_HUGEPAGE range (the huge zero page mapped by a PMD), per fault";
-  const char *what_wp = "first write to a huge-zero-page PMD (6.13+ do_huge_zero_wp_pmd: a new THP, 2 MiB zeroed, the zero PMD flushed), per fault";
-  if (g_thp_zero_page != 1) {
-    const char *why = g_thp_zero_page == 0 ? "transparent_hugepage/use_zero_page is 0: a read fault allocates a THP" : "cannot read transparent_hugepage/use_zero_page";
-    emit_error("thp_zero_read_fault", what, "%s", why);
-    emit_error("thp_zero_wp_fault", what_wp, "%s", why);
-    return;
-  }
-  size_t n = 16; /* 32 MiB: more than this core's share of the LLC */
-  int reps = thp_reps();
-  double s[MAX_SAMPLES], w[MAX_SAMPLES];
-  const char *wp_error = NULL;
-  long wp_kb = 0;
-  for (int r = 0; r < reps; r++) {
-    struct hregion h;
-    if (hmap(&h, n, MADV_HUGEPAGE)) {
-      emit_error("thp_zero_read_fault", what, "mmap/madvise(MADV_HUGEPAGE) failed: %s", strerror(errno));
-      emit_error("thp_zero_wp_fault", what_wp, "not measured: thp_zero_read_fault failed");
-      return;
-    }
-    uint64_t sum = 0;
-    double t0 = cpu_cycles();
-    for (size_t i = 0; i < n; i++) sum += (unsigned char)h.p[i * HPAGE + 64];
-    s[r] = (cpu_cycles() - t0) / (double)n;
-    /* the other 511 pages of each range must not fault: a PMD maps them (the huge zero page is
-     * not anonymous memory, so AnonHugePages must stay 0) */
-    long f0 = minor_faults();
-    for (size_t i = 0; i < n; i++) sum += read_pages(h.p + i * HPAGE + PAGE, HPAGE_PAGES - 1, 0);
-    long extra = minor_faults() - f0, kb = anon_huge_kb_in(h.p, n * HPAGE);
-    g_sink += sum;
-    if (extra != 0 || kb != 0) {
-      hunmap(&h);
-      emit_error("thp_zero_read_fault", what, "the reads did not map the huge zero page (%ld more faults reading the rest of the ranges, %ld kB AnonHugePages); no price recorded", extra, kb);
-      emit_error("thp_zero_wp_fault", what_wp, "not measured: no huge zero page");
-      return;
-    }
-    t0 = cpu_cycles();
-    for (size_t i = 0; i < n; i++) h.p[i * HPAGE + 64] = 1;
-    w[r] = (cpu_cycles() - t0) / (double)n;
-    wp_kb = anon_huge_kb_in(h.p, n * HPAGE);
-    if (wp_kb != (long)(n * 2048)) wp_error = "split";
-    hunmap(&h);
-  }
-  emit_samples("thp_zero_read_fault", "fault", s, reps, what);
-  if (wp_error)
-    emit_error("thp_zero_wp_fault", what_wp, "the writes left %ld kB of AnonHugePages, not %zu: the kernel split the huge zero PMD (before 6.13) or fell back, not the do_huge_zero_wp_pmd path; no price recorded", wp_kb, n * 2048);
-  else emit_samples("thp_zero_wp_fault", "fault", w, reps, what_wp);
-}
+/* The measurements after THP_FORK, in the order they run */
+static struct thp_measurement *const THP_MEASUREMENTS[] = {&THP_FAULT, &THP_ZERO, &THP_COW, &THP_SPLIT, &THP_COLLAPSE, &THP_WP_REUSE, &THP_WHOLE, &THP_FREE_PARTIAL};
 
-/* thp_cow_fault: a write to a THP that a live forked child shares */
-static void measure_thp_cow(void) {
-  const char *what = "write to a THP shared with a live forked child (do_huge_pmd_wp_page: PMD split, fall back to wp_page_copy of 4 KiB), per fault";
-  size_t n = 8;
-  int reps = thp_reps();
-  double s[MAX_SAMPLES];
-  for (int r = 0; r < reps; r++) {
-    struct hregion h;
-    int fds[2];
-    if (hmap(&h, n, MADV_HUGEPAGE) || pipe(fds)) {
-      emit_error("thp_cow_fault", what, "mmap/madvise/pipe failed: %s", strerror(errno));
-      return;
-    }
-    for (size_t i = 0; i < n; i++) h.p[i * HPAGE + 64] = 1;
-    long kb = anon_huge_kb_in(h.p, n * HPAGE);
-    if (kb != (long)(n * 2048)) {
-      hunmap(&h);
-      emit_error("thp_cow_fault", what, "the first writes mapped %ld kB of AnonHugePages, not %zu: no THP to share; no price recorded", kb, n * 2048);
-      return;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-      hunmap(&h);
-      emit_error("thp_cow_fault", what, "fork failed: %s", strerror(errno));
-      return;
-    }
-    if (pid == 0) {
-      char ch;
-      close(fds[1]);
-      (void)!read(fds[0], &ch, 1);
-      _exit(0);
-    }
-    close(fds[0]);
-    long f0 = minor_faults();
-    double t0 = cpu_cycles();
-    for (size_t i = 0; i < n; i++) h.p[i * HPAGE + 7 * PAGE + 64] = 2;
-    s[r] = (cpu_cycles() - t0) / (double)n;
-    long faults = minor_faults() - f0;
-    kb = anon_huge_kb_in(h.p, n * HPAGE);
-    close(fds[1]);
-    waitpid(pid, NULL, 0);
-    hunmap(&h);
-    /* the split leaves no PMD in the parent; a reused or copied THP would still be PMD-mapped
-     * (the fault count can exceed n by the CoW of the probe's own stack page after fork) */
-    if (kb != 0 || faults < (long)n) {
-      emit_error("thp_cow_fault", what, "after the writes the parent maps %ld kB of AnonHugePages (%ld faults for %zu writes): not the split-and-fall-back path (the kernel copied or reused the whole THP); no price recorded", kb, faults, n);
-      return;
-    }
-  }
-  emit_samples("thp_cow_fault", "fault", s, reps, what);
-}
-
-/* thp_split_mprotect and thp_split_base: mprotect of one page inside each 2 MiB range */
-static void measure_thp_split(void) {
-  const char *what = "mprotect(PROT_READ) of one 4 KiB page inside a THP (VMA split, __split_huge_pmd, 1 PTE changed), per call";
-  const char *what_base = "mprotect(PROT_READ) of one 4 KiB page inside a 4 KiB-mapped 2 MiB range (VMA split, 1 PTE changed), per call";
-  size_t n = 8;
-  int reps = thp_reps();
-  double s[MAX_SAMPLES], b[MAX_SAMPLES];
-  for (int r = 0; r < reps; r++) {
-    struct hregion h, base;
-    if (hmap(&h, n, MADV_HUGEPAGE) || hmap(&base, n, MADV_NOHUGEPAGE)) {
-      emit_error("thp_split_mprotect", what, "mmap/madvise failed: %s", strerror(errno));
-      emit_error("thp_split_base", what_base, "not measured: mmap failed");
-      return;
-    }
-    for (size_t i = 0; i < n; i++) h.p[i * HPAGE + 64] = 1;
-    write_pages(base.p, n * HPAGE_PAGES, 64);
-    long kb = anon_huge_kb_in(h.p, n * HPAGE), kb_base = anon_huge_kb_in(base.p, n * HPAGE);
-    if (kb != (long)(n * 2048) || kb_base != 0) {
-      hunmap(&h);
-      hunmap(&base);
-      emit_error("thp_split_mprotect", what, "%ld kB of AnonHugePages in the THP range (want %zu) and %ld in the 4 KiB range (want 0); no price recorded", kb, n * 2048, kb_base);
-      emit_error("thp_split_base", what_base, "not measured: no THP to compare with");
-      return;
-    }
-    int rc = 0;
-    /* alternate the two so both see the host in the same state */
-    double t_thp = 0, t_base = 0;
-    for (size_t i = 0; i < n; i++) {
-      double t0 = cpu_cycles();
-      rc |= mprotect(h.p + i * HPAGE + 256 * PAGE, PAGE, PROT_READ);
-      double t1 = cpu_cycles();
-      rc |= mprotect(base.p + i * HPAGE + 256 * PAGE, PAGE, PROT_READ);
-      double t2 = cpu_cycles();
-      t_thp += t1 - t0;
-      t_base += t2 - t1;
-    }
-    kb = anon_huge_kb_in(h.p, n * HPAGE);
-    hunmap(&h);
-    hunmap(&base);
-    if (rc) {
-      emit_error("thp_split_mprotect", what, "mprotect failed: %s", strerror(errno));
-      emit_error("thp_split_base", what_base, "mprotect failed");
-      return;
-    }
-    if (kb != 0) {
-      emit_error("thp_split_mprotect", what, "%ld kB of AnonHugePages left after the mprotect calls: the PMDs were not split; no price recorded", kb);
-      emit_error("thp_split_base", what_base, "not measured: no split to compare with");
-      return;
-    }
-    s[r] = t_thp / (double)n;
-    b[r] = t_base / (double)n;
-  }
-  emit_samples("thp_split_mprotect", "call", s, reps, what);
-  emit_samples("thp_split_base", "call", b, reps, what_base);
-}
-
-/* thp_collapse and thp_copy_user */
-static void measure_thp_collapse(void) {
-  const char *what = "madvise(MADV_COLLAPSE) of one 2 MiB range of 512 present 4 KiB PTEs (collapse_huge_page: new THP, 2 MiB copied, PTE table freed, range flushed), per call";
-  const char *what_copy = "user-space rep movsb of 2 MiB (512 x 4 KiB, as copy_page) from a collapsed THP into another THP, per 2 MiB";
-  size_t n = 4;
-  int reps = thp_reps();
-  double s[MAX_SAMPLES], c[MAX_SAMPLES];
-  for (int r = 0; r < reps; r++) {
-    struct hregion h, dst;
-    /* 4 KiB PTEs first (NOHUGEPAGE while writing), then MADV_HUGEPAGE: MADV_COLLAPSE refuses a
-     * VM_NOHUGEPAGE VMA */
-    if (hmap(&h, n, MADV_NOHUGEPAGE) || hmap(&dst, n, MADV_HUGEPAGE)) {
-      emit_error("thp_collapse", what, "mmap/madvise failed: %s", strerror(errno));
-      emit_error("thp_copy_user", what_copy, "not measured: mmap failed");
-      return;
-    }
-    write_pages(h.p, n * HPAGE_PAGES, 64);
-    for (size_t i = 0; i < n; i++) dst.p[i * HPAGE + 64] = 1;
-    long kb0 = anon_huge_kb_in(h.p, n * HPAGE), kbd = anon_huge_kb_in(dst.p, n * HPAGE);
-    if (madvise(h.p, n * HPAGE, MADV_HUGEPAGE) || kb0 != 0 || kbd != (long)(n * 2048)) {
-      hunmap(&h);
-      hunmap(&dst);
-      emit_error("thp_collapse", what, "setup: %ld kB AnonHugePages before the collapse (want 0), %ld in the copy target (want %zu); no price recorded", kb0, kbd, n * 2048);
-      emit_error("thp_copy_user", what_copy, "not measured: no THP copy target");
-      return;
-    }
-    double t = 0;
-    for (size_t i = 0; i < n; i++) {
-      double t0 = cpu_cycles();
-      int rc = madvise(h.p + i * HPAGE, HPAGE, MADV_COLLAPSE);
-      t += cpu_cycles() - t0;
-      if (rc) {
-        int err = errno;
-        hunmap(&h);
-        hunmap(&dst);
-        if (err == EINVAL) emit_error("thp_collapse", what, "MADV_COLLAPSE: %s (it needs Linux 6.1+)", strerror(err));
-        else emit_error("thp_collapse", what, "MADV_COLLAPSE failed: %s (the kernel could not allocate or isolate); no price recorded", strerror(err));
-        emit_error("thp_copy_user", what_copy, "not measured: the collapse failed");
-        return;
-      }
-    }
-    s[r] = t / (double)n;
-    long kb = anon_huge_kb_in(h.p, n * HPAGE);
-    if (kb != (long)(n * 2048)) {
-      hunmap(&h);
-      hunmap(&dst);
-      emit_error("thp_collapse", what, "MADV_COLLAPSE returned 0 but %ld kB of AnonHugePages are mapped, not %zu; no price recorded", kb, n * 2048);
-      emit_error("thp_copy_user", what_copy, "not measured: the collapse did not map THPs");
-      return;
-    }
-    double t0 = cpu_cycles();
-    for (size_t i = 0; i < n; i++) copy_2m(dst.p + i * HPAGE, h.p + i * HPAGE);
-    c[r] = (cpu_cycles() - t0) / (double)n;
-    hunmap(&h);
-    hunmap(&dst);
-  }
-  emit_samples("thp_collapse", "call", s, reps, what);
-  emit_samples("thp_copy_user", "page", c, reps, what_copy);
-}
-
-/* thp_free_partial and thp_free_base: MADV_FREE of one page inside each 2 MiB range */
-static void measure_thp_free_partial(void) {
-  const char *what = "madvise(MADV_FREE) of one 4 KiB page inside a THP (split_folio: PMD split and 512 order-0 folios, then 1 PTE), per call";
-  const char *what_base = "madvise(MADV_FREE) of one 4 KiB page inside a 4 KiB-mapped 2 MiB range, per call";
-  size_t n = 8;
-  int reps = thp_reps();
-  double s[MAX_SAMPLES], b[MAX_SAMPLES];
-  for (int r = 0; r < reps; r++) {
-    struct hregion h, base;
-    long kb;
-    int rc = thp_region(&h, n, &kb);
-    if (rc) {
-      thp_region_error("thp_free_partial", what, rc, kb, n);
-      emit_error("thp_free_base", what_base, "not measured: no THPs");
-      return;
-    }
-    /* every page non-zero: from 6.12 a split maps zero-filled subpages to the shared zero page
-     * (checking each for zeros), which would make this a different path */
-    write_pages(h.p, n * HPAGE_PAGES, 64);
-    if (hmap(&base, n, MADV_NOHUGEPAGE)) {
-      hunmap(&h);
-      emit_error("thp_free_partial", what, "mmap failed: %s", strerror(errno));
-      emit_error("thp_free_base", what_base, "mmap failed");
-      return;
-    }
-    write_pages(base.p, n * HPAGE_PAGES, 64);
-    long split0 = vmstat("thp_split_page");
-    double t_thp = 0, t_base = 0;
-    for (size_t i = 0; i < n; i++) {
-      double t0 = cpu_cycles();
-      rc |= madvise(h.p + i * HPAGE + 256 * PAGE, PAGE, MADV_FREE);
-      double t1 = cpu_cycles();
-      rc |= madvise(base.p + i * HPAGE + 256 * PAGE, PAGE, MADV_FREE);
-      t_thp += t1 - t0;
-      t_base += cpu_cycles() - t1;
-    }
-    long splits = vmstat("thp_split_page") - split0;
-    kb = anon_huge_kb_in(h.p, n * HPAGE);
-    hunmap(&h);
-    hunmap(&base);
-    if (rc) {
-      emit_error("thp_free_partial", what, "madvise(MADV_FREE) failed: %s", strerror(errno));
-      emit_error("thp_free_base", what_base, "madvise failed");
-      return;
-    }
-    if (kb != 0 || (split0 >= 0 && splits < (long)n)) {
-      emit_error("thp_free_partial", what, "after the calls %ld kB of AnonHugePages are mapped (want 0) and thp_split_page grew by %ld (want >= %zu): the folios were not split; no price recorded", kb, splits, n);
-      emit_error("thp_free_base", what_base, "not measured: no split to compare with");
-      return;
-    }
-    s[r] = t_thp / (double)n;
-    b[r] = t_base / (double)n;
-  }
-  emit_samples("thp_free_partial", "call", s, reps, what);
-  emit_samples("thp_free_base", "call", b, reps, what_base);
-}
-
-/* thp_wp_reuse_fault: the child is gone, so the PMD's folio has one reference again */
-static void measure_thp_wp_reuse(void) {
-  const char *what = "write to a THP after fork and the child's exit (do_huge_pmd_wp_page reuses the folio: PMD made writable in place), per fault";
-  size_t n = 8;
-  int reps = thp_reps();
-  double s[MAX_SAMPLES];
-  for (int r = 0; r < reps; r++) {
-    struct hregion h;
-    long kb;
-    int rc = thp_region(&h, n, &kb);
-    if (rc) {
-      thp_region_error("thp_wp_reuse_fault", what, rc, kb, n);
-      return;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-      hunmap(&h);
-      emit_error("thp_wp_reuse_fault", what, "fork failed: %s", strerror(errno));
-      return;
-    }
-    if (pid == 0) _exit(0);
-    waitpid(pid, NULL, 0);
-    long f0 = minor_faults();
-    double t0 = cpu_cycles();
-    for (size_t i = 0; i < n; i++) h.p[i * HPAGE + 7 * PAGE + 64] = 2;
-    s[r] = (cpu_cycles() - t0) / (double)n;
-    long faults = minor_faults() - f0;
-    kb = anon_huge_kb_in(h.p, n * HPAGE);
-    hunmap(&h);
-    if (kb != (long)(n * 2048) || faults < (long)n) {
-      emit_error("thp_wp_reuse_fault", what, "after the writes %ld kB of AnonHugePages are mapped (want %zu) after %ld faults (want >= %zu): not the reuse path; no price recorded", kb, n * 2048, faults, n);
-      return;
-    }
-  }
-  emit_samples("thp_wp_reuse_fault", "fault", s, reps, what);
-}
-
-/* thp_mprotect_whole and thp_zap: one call over 16 whole THPs */
-static void measure_thp_whole(void) {
-  const char *what = "mprotect(PROT_READ) of 16 whole THPs in one call (change_huge_pmd on each, no split), per call";
-  const char *what_zap = "madvise(MADV_DONTNEED) of 16 whole THPs in one call (zap_huge_pmd on each, the folios freed), per call";
-  size_t n = 16;
-  int reps = thp_reps();
-  double s[MAX_SAMPLES], z[MAX_SAMPLES];
-  for (int r = 0; r < reps; r++) {
-    struct hregion h;
-    long kb;
-    int rc = thp_region(&h, n, &kb);
-    if (rc) {
-      thp_region_error("thp_mprotect_whole", what, rc, kb, n);
-      emit_error("thp_zap", what_zap, "not measured: no THPs");
-      return;
-    }
-    double t0 = cpu_cycles();
-    rc = mprotect(h.p, n * HPAGE, PROT_READ);
-    s[r] = cpu_cycles() - t0;
-    long kb_ro = anon_huge_kb_in(h.p, n * HPAGE);
-    rc |= mprotect(h.p, n * HPAGE, PROT_READ | PROT_WRITE);
-    t0 = cpu_cycles();
-    rc |= madvise(h.p, n * HPAGE, MADV_DONTNEED);
-    z[r] = cpu_cycles() - t0;
-    kb = anon_huge_kb_in(h.p, n * HPAGE);
-    hunmap(&h);
-    if (rc) {
-      emit_error("thp_mprotect_whole", what, "mprotect/madvise failed: %s", strerror(errno));
-      emit_error("thp_zap", what_zap, "mprotect/madvise failed");
-      return;
-    }
-    if (kb_ro != (long)(n * 2048) || kb != 0) {
-      emit_error("thp_mprotect_whole", what, "%ld kB of AnonHugePages after the mprotect (want %zu: no split) and %ld after MADV_DONTNEED (want 0); no price recorded", kb_ro, n * 2048, kb);
-      emit_error("thp_zap", what_zap, "not measured: the THPs did not stay whole");
-      return;
-    }
-  }
-  emit_samples("thp_mprotect_whole", "call", s, reps, what);
-  emit_samples("thp_zap", "call", z, reps, what_zap);
-}
-
-/* thp_fork and thp_fork_base: the parent's side of fork(), with 64 THPs mapped and without. Run
- * early, while the probe has few other PTEs to copy (as fork_call): later the rest of the fork is
- * millions of cycles, and its noise hides the PMDs. */
-static void measure_thp_fork(void) {
-  const char *what = "fork() with 64 THPs mapped (copy_huge_pmd on each), parent side, per call";
-  const char *what_base = "fork() of the same process without them, parent side, per call";
-  /* 64: the difference must stand out of the noise of the rest of the fork (the probe's other
-   * PTEs), which is as large as 16 PMDs cost */
-  size_t n = 64;
-  int reps = thp_reps();
-  double s[MAX_SAMPLES], b[MAX_SAMPLES];
-  thp_read_settings();
-  if (g_thp_why) {
-    emit_error("thp_fork", what, "%s", g_thp_why);
-    emit_error("thp_fork_base", what_base, "%s", g_thp_why);
-    return;
-  }
-  for (int r = 0; r < reps; r++) {
-    struct hregion h;
-    long kb;
-    int rc = thp_region(&h, n, &kb);
-    if (rc) {
-      thp_region_error("thp_fork", what, rc, kb, n);
-      emit_error("thp_fork_base", what_base, "not measured: no THPs");
-      return;
-    }
-    for (int k = 0; k < 2; k++) {
-      double t0 = cpu_cycles();
-      pid_t pid = fork();
-      if (pid == 0) _exit(0);
-      double t1 = cpu_cycles();
-      if (pid < 0) {
-        if (k == 0) hunmap(&h);
-        emit_error("thp_fork", what, "fork failed: %s", strerror(errno));
-        emit_error("thp_fork_base", what_base, "fork failed");
-        return;
-      }
-      waitpid(pid, NULL, 0);
-      if (k == 0) {
-        s[r] = t1 - t0;
-        hunmap(&h);
-      } else b[r] = t1 - t0;
-    }
-  }
-  emit_samples("thp_fork", "call", s, reps, what);
-  emit_samples("thp_fork_base", "call", b, reps, what_base);
-}
+static void measure_thp_fork(void) { thp_measure(&THP_FORK); }
 
 static void measure_thp(void) {
-  thp_read_settings();
-  if (g_thp_why) {
-    for (size_t i = 0; i < sizeof THP_NAMES / sizeof *THP_NAMES; i++) emit_error(THP_NAMES[i], "transparent huge pages", "%s", g_thp_why);
+  const size_t count = sizeof THP_MEASUREMENTS / sizeof *THP_MEASUREMENTS;
+  if (thp_unavailable()) {
+    for (size_t i = 0; i < count; i++) {
+      emit_error(THP_MEASUREMENTS[i]->name, "transparent huge pages", "%s", g_thp_why);
+      if (THP_MEASUREMENTS[i]->name2) emit_error(THP_MEASUREMENTS[i]->name2, "transparent huge pages", "%s", g_thp_why);
+    }
     return;
   }
-  measure_thp_fault();
-  measure_thp_zero();
-  measure_thp_cow();
-  measure_thp_split();
-  measure_thp_collapse();
-  measure_thp_wp_reuse();
-  measure_thp_whole();
-  measure_thp_free_partial();
+  for (size_t i = 0; i < count; i++) thp_measure(THP_MEASUREMENTS[i]);
 }
