@@ -104,6 +104,25 @@ test('a swap-in pays the device latency once: swapInPage is latency + one page, 
   assert.ok(Math.abs(faster.costs.swapInTailPage.cycles - p.costs.swapInTailPage.cycles / 2) <= 1);
 });
 
+test('the zeromap\'s work is priced as a page zeroing: swpinZero (zero-fill instead of a device read) and swpoutZero (the zero test instead of a write) are the profile\'s pageZero, derived', () => {
+  for (const { name } of SHIPPED_PROFILES) {
+    const p = getProfile(name);
+    for (const ev of ['swpinZero', 'swpoutZero'] as const) {
+      assert.equal(p.costs[ev].cycles, p.costs.pageZero.cycles, `${name} ${ev}`);
+      assert.equal(p.costs[ev].kind, p.costs.pageZero.kind, `${name} ${ev}: as good as pageZero`);
+      assert.match(p.costs[ev].source, /^derived: costs\.pageZero \(/);
+    }
+    assert.ok(p.costs.swpinZero.cycles < p.costs.swapInPage.cycles / 10, `${name}: no device latency`);
+  }
+  for (const n of measuredProfiles()) assert.equal(getProfile(n).costs.swpinZero.cycles, getProfile(n).costs.pageZero.cycles, n);
+  const d = cloneDef('zen3');
+  d.costs.swpinZero = { cycles: 1, source: 'x', kind: 'estimate' };
+  assert.throws(() => parseProfile(d), /costs\.swpinZero: derived from costs\.pageZero/);
+  const p = getProfile('zen3');
+  const slower = extendProfile(p, { costs: { pageZero: { cycles: p.costs.pageZero.cycles * 2, source: 'test: twice as slow', kind: 'estimate' } } }, 'slow-zero');
+  assert.equal(slower.costs.swpoutZero.cycles, p.costs.pageZero.cycles * 2);
+});
+
 test('extendProfile re-validates and demands a source for a changed number', () => {
   const base = getProfile('zen3');
   assert.throws(() => extendProfile(base, { costs: { dBitSet: { cycles: 999 } } }, 'z'), /costs\.dBitSet\.source: required when overriding cycles/);

@@ -67,6 +67,15 @@ test('diffRuns: a fault-count difference names the pages the native faults were 
   assert.match(d[0].note ?? '', /native faults at h:0 h:0 h:4/);
 });
 
+test('diffRuns: a major fault is a swap-in read from the device (swapInPage), zero-filled from the zeromap (swpinZero, 6.12+) or a file read; a large folio\'s further pages are not faults', () => {
+  const native: NativeReplay = { host: HOST, steps: [nstep(0, 'mmap'), nstep(1, 'touch', { faults: { total: 3, minor: 0, major: 3, sigsegv: 0, sigbus: 0 } })] };
+  const model = mirror(native);
+  model.steps[1].counters.events = { swapInPage: 1, swapInTailPage: 15, swpinZero: 1, pageZero: 15, fileReadPage: 1 };
+  assert.deepEqual(diffRuns('t', model, native).differences, []);
+  model.steps[1].counters.events = { swapInPage: 1, fileReadPage: 1 };
+  assert.deepEqual(diffRuns('t', model, native).differences.map((x) => [x.field, x.model, x.native]), [['faults.major', 2, 3]]);
+});
+
 test('diffRuns: a MADV_COLLAPSE the kernel failed and the model did not (or the other way) is an errno difference', () => {
   const native: NativeReplay = { host: HOST, steps: [nstep(0, 'mmap'), nstep(1, 'madvise', { errno: 'EINVAL' })] };
   const model = mirror(native);

@@ -17,10 +17,23 @@ export const COST_EVENTS: readonly CostEvent[] = [...HW_EVENTS, ...KERNEL_EVENTS
 export const IO_EVENTS = ['writebackPage', 'swapOutPage', 'swapInPage', 'swapInTailPage', 'fileReadPage'] as const;
 export type IoEvent = (typeof IO_EVENTS)[number];
 
-/** Events whose cycles a profile states (everything but the derived I/O events). */
-export type StatedCostEvent = Exclude<CostEvent, IoEvent>;
+/**
+ * The swap zeromap's work instead of I/O (6.12+, src/kernel/page_io.ts): zero-filling a swapped-in
+ * page (folio_zero_range) and finding a swapped-out page all zeros (is_folio_zero_filled, which
+ * reads every word of it). Both are one pass over a 4 KiB page, priced as the profile's `pageZero`
+ * (derived, so a profile never states them).
+ */
+export const PAGE_ZERO_EVENTS = ['swpinZero', 'swpoutZero'] as const;
+export type PageZeroEvent = (typeof PAGE_ZERO_EVENTS)[number];
+
+/** Events whose cycles come from other inputs of the profile: storage speeds, or `pageZero`. */
+export const DERIVED_COST_EVENTS: readonly CostEvent[] = [...IO_EVENTS, ...PAGE_ZERO_EVENTS];
+export type DerivedCostEvent = IoEvent | PageZeroEvent;
+
+/** Events whose cycles a profile states (everything but the derived events). */
+export type StatedCostEvent = Exclude<CostEvent, DerivedCostEvent>;
 export const STATED_COST_EVENTS: readonly StatedCostEvent[] = COST_EVENTS.filter(
-  (e): e is StatedCostEvent => !(IO_EVENTS as readonly string[]).includes(e),
+  (e): e is StatedCostEvent => !DERIVED_COST_EVENTS.includes(e),
 );
 
 /**

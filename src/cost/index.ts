@@ -1,5 +1,5 @@
 /** Public surface of the cost layer (re-exported from src/index.ts by the lead). */
-export { COST_EVENTS, IO_EVENTS, KERNEL_ENTRY_EVENTS, type CostEvent } from './cost-events';
+export { COST_EVENTS, IO_EVENTS, PAGE_ZERO_EVENTS, KERNEL_ENTRY_EVENTS, type CostEvent } from './cost-events';
 export { SOURCE_KINDS, nsToCycles, sourced, type CostEntry, type Sourced, type SourceKind } from './sourced';
 export {
   CpuProfileSchema,

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { MmuGeometry } from '../x86/geometry';
-import { COST_EVENTS, IO_EVENTS, STATED_COST_EVENTS, type CostEvent, type StatedCostEvent } from './cost-events';
+import { COST_EVENTS, IO_EVENTS, PAGE_ZERO_EVENTS, STATED_COST_EVENTS, type CostEvent, type PageZeroEvent, type StatedCostEvent } from './cost-events';
 import { CostEntrySchema, SourcedSchema, type CostEntry, type Sourced } from './sourced';
 import { deriveIoCosts, type StorageDefinition } from './storage';
 import { MemorySchema, hierarchyOf, type MemoryDefinition, type MemoryHierarchy } from './memory';
@@ -158,6 +158,8 @@ for (const ev of IO_EVENTS)
   costShape[ev] = z
     .never({ error: 'derived from storage (writeMBps/readMBps/latencyUs at clockGHz); override storage.* instead of this cost' })
     .optional();
+for (const ev of PAGE_ZERO_EVENTS)
+  costShape[ev] = z.never({ error: 'derived from costs.pageZero (one pass over a 4 KiB page); override pageZero instead of this cost' }).optional();
 
 const CostsSchema = z.strictObject(costShape, {
   error: (iss) =>
@@ -192,8 +194,22 @@ function geometryOf(t: TlbDefinition): MmuGeometry {
   return g;
 }
 
+/** The zeromap's events (cost-events.ts PAGE_ZERO_EVENTS): each is the profile's pageZero, as sourced as it. */
+function derivePageZeroCosts(pageZero: CostEntry): Record<PageZeroEvent, CostEntry> {
+  const derived = (what: string): CostEntry => ({
+    cycles: pageZero.cycles,
+    source: `derived: costs.pageZero (${pageZero.source})`,
+    kind: pageZero.kind,
+    note: `${what}, one pass over a 4 KiB page like clear_page: priced as pageZero`,
+  });
+  return {
+    swpinZero: derived('swap_read_folio_zeromap() zero-fills the page instead of reading it from the device (6.12+)'),
+    swpoutZero: derived('is_folio_zero_filled() reads every word of the page, which swap_writeout() then does not write (6.12+)'),
+  };
+}
+
 export function buildProfile(def: CpuProfileDefinition): CpuProfile {
-  const costs = { ...def.costs, ...deriveIoCosts(def.storage, def.clockGHz) } as Record<CostEvent, CostEntry>;
+  const costs = { ...def.costs, ...deriveIoCosts(def.storage, def.clockGHz), ...derivePageZeroCosts(def.costs.pageZero) } as Record<CostEvent, CostEntry>;
   for (const ev of COST_EVENTS) if (!costs[ev]) throw new Error(`internal: no cost for ${ev}`);
   return {
     name: def.name,

@@ -166,8 +166,10 @@ export function diffRuns(name: string, model: RunResult, native: NativeReplay): 
       // a new handler thread, copy-on-write of its data after fork) are not the model's
       const mf = modelFaults(ms);
       add('faults.total', mf.total, ns.faults.total, ns.faultSites && ns.faultSites.length ? `native faults at ${ns.faultSites.join(' ')}` : undefined);
-      // a major fault read the page from a device: swap (do_swap_page, shmem_swapin_folio) or a file
-      add('faults.major', (ms.counters.events?.swapInPage ?? 0) + (ms.counters.events?.fileReadPage ?? 0), ns.faults.major);
+      // a major fault read the page: from swap (do_swap_page, shmem_swapin_folio; from 6.12 a
+      // zero-fill from the zeromap, swpinZero, is major too) or from a file
+      const ev = ms.counters.events ?? {};
+      add('faults.major', (ev.swapInPage ?? 0) + (ev.swpinZero ?? 0) + (ev.fileReadPage ?? 0), ns.faults.major);
       add('faults.sigsegv', mf.sigsegv, ns.faults.sigsegv + ns.faults.sigbus);
       add('faults.uffdMissing', mf.uffdMissing, ns.uffd.missing);
       add('faults.uffdWp', mf.uffdWp, ns.uffd.wp);

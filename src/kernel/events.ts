@@ -114,6 +114,11 @@ export const KERNEL_WORK_EVENTS = [
   'writebackPage',
   /** One page written to swap. */
   'swapOutPage',
+  /**
+   * One all-zero page swap_writeout() noted in the swap device's zeromap instead of writing it
+   * (6.12+, variant swapZeromap; vmstat swpout_zero): is_folio_zero_filled() read the whole page.
+   */
+  'swpoutZero',
   /** One read from swap: one page, or the first page of a large folio read whole (one major fault). */
   'swapInPage',
   /**
@@ -122,6 +127,14 @@ export const KERNEL_WORK_EVENTS = [
    * transfer; the device latency and the major fault are the swapInPage's.
    */
   'swapInTailPage',
+  /**
+   * One swap-in that swap_read_folio_zeromap() zero-filled instead of reading (6.12+, variant
+   * swapZeromap): the page was all zeros when swapped out. Counted instead of swapInPage: one
+   * major fault (do_swap_page() and shmem_swapin_folio() say VM_FAULT_MAJOR all the same), no
+   * device I/O, the zeroing of its first page; a large folio's further pages are pageZero (instead
+   * of swapInTailPage). The kernel's vmstat swpin_zero counts pages: swpinZero plus those pageZero.
+   */
+  'swpinZero',
   /** One page read from storage into the page cache. */
   'fileReadPage',
   /** One folio examined by reclaim (rmap walk, folio_referenced). */

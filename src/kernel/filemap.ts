@@ -5,8 +5,9 @@
  * swap-backed, no writeback, no ->page_mkwrite).
  */
 import { KEv } from './events';
-import { PG_dirty, PG_mkwrite_fs, PG_shmem, PG_swapbacked } from './frames';
+import { PG_dirty, PG_mkwrite_fs, PG_nonzero, PG_shmem, PG_swapbacked } from './frames';
 import type { Kernel } from './kernel';
+import { swap_read_folio } from './page_io';
 import { page_cache_add } from './rmap';
 import type { Vma } from './vma';
 
@@ -38,12 +39,16 @@ export function filemap_get_page(k: Kernel, file: FileObj, index: number): { pfn
   if (file.fs === 'shmem') {
     const slot = file.swapped.get(index);
     if (slot !== undefined) {
-      // shmem_swapin_folio(): read back from swap
+      // shmem_swapin_folio(): read back from swap (zero-filled from the zeromap, 6.12+), a major
+      // fault either way
       file.swapped.delete(index);
+      swap_read_folio(k, pfn, 1, slot);
       k.swap.put(slot);
-      k.counters[KEv.swapInPage]++;
       major = true;
-    } else k.counters[KEv.pageZero]++;
+    } else {
+      k.counters[KEv.pageZero]++; // a hole: a zeroed page
+      k.frames.flags[pfn] &= ~PG_nonzero;
+    }
     page_cache_add(k, pfn, file.id, index, PG_shmem | PG_swapbacked);
     if (major) k.frames.flags[pfn] |= PG_dirty; // only copy now lives in memory
   } else {

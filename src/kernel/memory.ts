@@ -36,6 +36,7 @@ import { faultPte } from './hooks';
 import {
   anon_vma_prepare, folio_mapped_by_others, folio_total_mapcount, page_add_new_anon_rmap, page_cache_add, page_dup_rmap, page_remove_rmap,
 } from './rmap';
+import { swap_read_folio } from './page_io';
 import { is_migration_entry, is_pte_marker, pte_marker_uffd_wp } from './swap';
 import { flush_tlb_fix_spurious_fault, flush_tlb_mm_range } from './tlbflush';
 import { FAULT_FALLBACK, handle_pmd_fault } from './huge_memory';
@@ -335,8 +336,8 @@ function swapin_mkwrite_exclusive(k: Kernel, vma: Vma, swp: bigint, entry: bigin
  * in 6.18.2): one major fault brings the whole aligned run back. The folio never enters the swap
  * cache and is certainly exclusive; swap_free_nr() drops every slot, and set_ptes() maps all its
  * pages with the same bits: young, writable with VM_WRITE unless uffd-wp or soft-dirty tracking
- * wants the write fault (the 6.11+ rule, which every release with large swap-in has), dirty on every PTE when the fault was a write. A page
- * the zeromap held comes back zero-filled; the folio is clean (not PG_dirty).
+ * wants the write fault (the 6.11+ rule, which every release with large swap-in has), dirty on every PTE when the fault was a write. A folio
+ * the zeromap held comes back zero-filled (swap_read_folio()); the folio is clean (not PG_dirty).
  */
 function do_swap_page_large(k: Kernel, mm: Mm, vma: Vma, vpn: number, slot: number, pte: bigint, write: number, order: number): number {
   const f = k.frames;
@@ -345,14 +346,13 @@ function do_swap_page_large(k: Kernel, mm: Mm, vma: Vma, vpn: number, slot: numb
   const start = vpn - idx, firstSlot = slot - idx, firstOffset = pte_swp_offset(pte) - idx;
   const base = f.allocFolio(order);
   k.counters[KEv.pageAlloc]++;
-  // one read for the folio (swap_read_folio of the whole folio), one major fault: one swapInPage
-  // (the device latency and the first page), and the transfer of the other nr-1 pages
-  k.counters[KEv.swapInPage]++;
-  k.counters[KEv.swapInTailPage] += nr - 1;
+  // swap_read_folio() of the whole folio, one major fault: one read (swapInPage, the device latency
+  // and the first page, and the transfer of the other nr-1), or from 6.12 a zero-fill if its slots
+  // are in the zeromap (all or none of them: alloc_swap_folio_order())
+  swap_read_folio(k, base, nr, firstOffset);
   for (let i = 0; i < nr; i++) {
     const p = base + i;
     f.flags[p] |= PG_anon | PG_swapbacked | PG_anon_exclusive;
-    if (!k.swap.zeromap.has(firstOffset + i)) f.flags[p] |= PG_nonzero;
     f.owner[p] = mm.family.id;
     f.index[p] = start + i;
     f.mapcount[p] = 1;
@@ -387,7 +387,7 @@ export function do_swap_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: numb
   if (order > 0) return do_swap_page_large(k, mm, vma, vpn, slot, pte, write, order);
   if (skipSwapcache) {
     pfn = k.allocPage(false);
-    k.counters[KEv.swapInPage]++;
+    swap_read_folio(k, pfn, 1, s);
     f.flags[pfn] |= PG_anon | PG_swapbacked;
     f.owner[pfn] = mm.family.id;
     f.index[pfn] = vpn;
@@ -395,7 +395,7 @@ export function do_swap_page(k: Kernel, mm: Mm, vma: Vma, cpu: number, vpn: numb
     f.lruAdd(pfn, LRU_INACTIVE_ANON);
   } else if (pfn === undefined) {
     pfn = k.allocPage(false);
-    k.counters[KEv.swapInPage]++;
+    swap_read_folio(k, pfn, 1, s); // read_swap_cache_async() (swapin_readahead: the faulting page only)
     f.flags[pfn] |= PG_anon | PG_swapbacked | PG_swapcache;
     f.owner[pfn] = mm.family.id;
     f.index[pfn] = vpn;

@@ -38,8 +38,9 @@ export class SwapSpace {
   readonly cache = new Map<number, number>();
   /** mapping count of each slot (swap_duplicate): entries in page tables referring to it */
   readonly refs = new Map<number, number>();
-  /** slots whose page was all zeros when swapped out: the swap device's zeromap (6.12+), which
-   *  can_swapin_thp() requires to be the same over a large swap-in's range */
+  /** slots whose page was all zeros when swapped out (swap_writeout(), page_io.ts): the swap
+   *  device's zeromap from 6.12 (variant swapZeromap), recorded for every version as the content
+   *  a swap-in gets back; can_swapin_thp() requires it to be the same over a large swap-in's range */
   readonly zeromap = new Set<number>();
   slotsInUse = 0;
 

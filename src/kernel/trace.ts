@@ -89,6 +89,8 @@ const KERNEL_FN: Readonly<Record<string, string>> = {
   lazyTlbSkip: 'native_flush_tlb_multi (lazy CPU skipped)',
   swapInPage: 'swap_read_folio',
   swapInTailPage: 'swap_read_folio (further pages of a large folio)',
+  swpinZero: 'swap_read_folio › swap_read_folio_zeromap',
+  swpoutZero: 'swap_writeout › swap_zeromap_folio_set',
   fileReadPage: 'filemap_read_folio',
 };
 

@@ -140,6 +140,13 @@ export const RULES: Readonly<Record<RuleField, Rule>> = {
       true: 'swapped out whole in one aligned run of swap slots unless partially mapped (6.10, "mm: vmscan: avoid split during shrink_folio_list()"; 6.12 splits partially mapped folios first; read in 6.18.2)',
     },
   },
+  swapZeromap: {
+    where: 'swap_writeout() / swap_read_folio(), swap_read_folio_zeromap() (mm/page_io.c)',
+    values: {
+      false: 'an all-zero page is written to swap and read back like any other (<= 6.11; read in 5.19, 6.0.1, 6.2.1, 6.3.8 and 6.11.11)',
+      true: 'an all-zero folio is only noted in the swap device\'s zeromap, with no write, and its swap-in is zero-filled with no device read, still a major fault (6.12, "mm: store zero pages to be swapped out in a bitmap"; read in 6.18.2)',
+    },
+  },
   swapinLargeFolios: {
     where: 'do_swap_page() / alloc_swap_folio(), can_swapin_thp() (mm/memory.c)',
     values: {

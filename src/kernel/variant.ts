@@ -280,6 +280,10 @@ export interface KernelVariant {
    *  range's PTEs are contiguous swap entries (6.13+, "mm: support large folios swap-in for sync io
    *  devices"); before, every swap-in is order 0 */
   readonly swapinLargeFolios: boolean;
+  /** swap_writeout() / swap_read_folio() (mm/page_io.c): an all-zero folio is only noted in the
+   *  swap device's zeromap, never written, and a swap-in of it is zero-filled without device I/O
+   *  (6.12, "mm: store zero pages to be swapped out in a bitmap"); before, it is written and read */
+  readonly swapZeromap: boolean;
   /** a module (absolute path or package name) exporting the hooks: how a variant with hooks
    *  reaches worker threads, which cannot receive functions */
   readonly hooksModule?: string;

@@ -52,6 +52,7 @@ const linux519: KernelVariant = Object.freeze({
   reclaimEmptyPteTables: false,
   swapOutPteMappedLargeFolios: false,
   swapinLargeFolios: false,
+  swapZeromap: false,
   hooks: {},
 });
 
@@ -122,6 +123,7 @@ const linux618 = deriveVariant(linux63, {
     'mm/memory: __wp_can_reuse_large_anon_folio(), COW reuse of PTE-mapped large folios with MM owner tracking (David Hildenbrand, v6.15)',
     'mm: vmscan: avoid split during shrink_folio_list() (Ryan Roberts, "Swap-out mTHP without splitting", v6.10; read in 6.18.2): PTE-mapped large folios swapped out whole',
     'mm: support large folios swap-in for sync io devices (Chuanhua Han, Barry Song; v6.13 by its merge window, read in 6.18.2): alloc_swap_folio(), can_swapin_thp()',
+    'mm: store zero pages to be swapped out in a bitmap (Usama Arif; v6.12: absent from 6.11.11, read in 6.18.2): swap_writeout() writes no all-zero folio, swap_read_folio_zeromap() zero-fills it',
   ],
   pteArch: 'saved-dirty',
   hugeZeroWpAllocatesThp: true,
@@ -135,6 +137,7 @@ const linux618 = deriveVariant(linux63, {
   reclaimEmptyPteTables: true,
   swapOutPteMappedLargeFolios: true,
   swapinLargeFolios: true,
+  swapZeromap: true,
   uffdWpUnpopulated: true,
   uffdWpAsync: true,
   vmaCanUserfault: 'v6.7-wp-async-any-memory',

@@ -9,7 +9,8 @@
  *    the unmap is flushed, and then: clean page-cache folios (shmem included: a read-faulted hole)
  *    and clean swap-cache folios are dropped, lazyfree (MADV_FREE) anon folios are discarded
  *    unless re-dirtied, dirty file folios are written back, dirty anon and shmem folios are
- *    written to swap (the same in 5.19-6.18). A large anon folio is aged and activated as one
+ *    written to swap (the same in 5.19-6.18; swap_writeout() writes no all-zero folio from 6.12,
+ *    page_io.ts). A large anon folio is aged and activated as one
  *    (folio_referenced over its PMD or PTEs) and a swap-backed one goes out whole
  *    (shrink_large_anon), or is split first where the version does (swap_out_whole).
  */
@@ -25,6 +26,7 @@ import {
 import type { Kernel } from './kernel';
 import type { Mm } from './mm';
 import { rmap_walk } from './rmap';
+import { swap_writeout } from './page_io';
 import { make_pte_marker, PTE_MARKER_UFFD_WP } from './swap';
 import { flush_tlb_mm_range, MmuGather, tlb_finish_mmu } from './tlbflush';
 import { userfaultfd_wp } from './vma';
@@ -256,23 +258,17 @@ function shrink_large_anon(k: Kernel, base: number, cpu: number, batch: TlbBatch
   const f = k.frames;
   const nr = f.folioNr(base);
   const first = k.swap.allocRange(nr);
-  // swap_writeout(): a folio that is all zeros is only noted in the zeromap (6.12+), for all its
-  // slots; any other is written whole. Kept for every version, as only the 6.13+ large swap-in reads it.
-  let zero = true;
-  for (let p = base; p < base + nr && zero; p++) if (f.flags[p] & PG_nonzero) zero = false;
   for (let i = 0; i < nr; i++) {
     const p = base + i;
     f.flags[p] |= PG_swapcache | PG_dirty;
     f.swapSlot[p] = first + i;
     k.swap.cache.set(first + i, p);
-    if (zero) k.swap.zeromap.add(first + i);
   }
   const fam = k.families.get(f.owner[base]);
   if (fam) for (const mm of fam.mms) split_huge_pmd_address(k, mm, f.index[base], cpu, base);
   for (let p = base; p < base + nr; p++) try_to_unmap_one(k, p, batch, true, false);
+  swap_writeout(k, base, nr, first); // the whole folio: written, or (all zeros, 6.12+) only noted
   for (let i = 0; i < nr; i++) {
-    k.counters[KEv.swapOutPage]++;
-    k.writebackThisStep++;
     k.swap.cache.delete(first + i);
     if ((k.swap.refs.get(first + i) ?? 0) <= 0) k.swap.release(first + i);
   }
@@ -326,7 +322,6 @@ function shrink_one(k: Kernel, pfn: number, batch: TlbBatch): boolean {
     f.flags[pfn] |= PG_swapcache | PG_dirty;
     f.swapSlot[pfn] = slot;
     k.swap.cache.set(slot, pfn);
-    if (!(f.flags[pfn] & PG_nonzero)) k.swap.zeromap.add(slot); // swap_writeout(), as above
   }
   try_to_unmap_one(k, pfn, batch, anon, lazyfree);
   const dirty = (f.flags[pfn] & PG_dirty) !== 0;
@@ -336,10 +331,8 @@ function shrink_one(k: Kernel, pfn: number, batch: TlbBatch): boolean {
     return true;
   }
   if (anon) {
-    if (dirty) {
-      k.counters[KEv.swapOutPage]++;
-      k.writebackThisStep++;
-    } else k.counters[KEv.reclaimDrop]++; // clean swap-cache folio: the slot already holds it
+    if (dirty) swap_writeout(k, pfn, 1, f.swapSlot[pfn]);
+    else k.counters[KEv.reclaimDrop]++; // clean swap-cache folio: the slot already holds it
     // __remove_mapping(): the folio leaves the swap cache; the slot stays for the swap PTEs
     const s = f.swapSlot[pfn];
     k.swap.cache.delete(s);
@@ -355,8 +348,7 @@ function shrink_one(k: Kernel, pfn: number, batch: TlbBatch): boolean {
     const slot = k.swap.alloc();
     k.swap.dup(slot);
     file.swapped.set(f.index[pfn], slot);
-    k.counters[KEv.swapOutPage]++;
-    k.writebackThisStep++;
+    swap_writeout(k, pfn, 1, slot);
   } else if (f.flags[pfn] & PG_shmem) k.counters[KEv.reclaimDrop]++;
   else if (dirty) {
     k.counters[KEv.writebackPage]++;

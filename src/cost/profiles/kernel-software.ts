@@ -19,7 +19,7 @@
 import type { CostEntry, SourceKind } from '../sourced';
 import { nsToCycles } from '../sourced';
 import type { KernelEvent } from '../../kernel/events';
-import type { IoEvent } from '../cost-events';
+import type { DerivedCostEvent } from '../cost-events';
 import { CITE } from '../citations';
 import type { CoreFamily } from './family';
 
@@ -67,7 +67,7 @@ export const MPROTECT_CALL = 2499 - CHANGE_PTE - FLUSH_REQUEST - INVLPG;
  */
 export const IPI = MEASURED_SHOOTDOWN;
 
-type KernelStated = Exclude<KernelEvent, IoEvent>;
+type KernelStated = Exclude<KernelEvent, DerivedCostEvent>;
 
 export function kernelSoftwareCosts(family: CoreFamily): Record<KernelStated, CostEntry> {
   const est = (cycles: number, source: string, note?: string): CostEntry => ({ cycles, source, kind: 'estimate', ...(note ? { note } : {}) });
