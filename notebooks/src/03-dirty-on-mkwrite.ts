@@ -84,7 +84,7 @@ console.log(JSON.stringify(experiment('anon-shared', 'mprotect').toSpec()))
 
 // %%
 const IO = ['swapOutPage', 'writebackPage', 'swapInPage', 'swapInTailPage', 'fileReadPage']
-interface Row { kind: string; op: string; variant: string; cpu: string; written: number; dirty: number; ioPages: number; swapOut: number; writeCycles: number; reclaimCpu: number; reclaimDevice: number; violations: number }
+interface Row { kind: string; op: string; variant: string; cpu: string; written: number; dirty: number; ioPages: number; swapOut: number; zeroNoted: number; writeCycles: number; reclaimCpu: number; reclaimDevice: number; violations: number }
 const rows: Row[] = []
 for (const kind of KINDS) {
   for (const op of OPS) {
@@ -100,6 +100,8 @@ for (const kind of KINDS) {
         dirty: w.counters.dirtyPages,
         ioPages: pressure.reduce((s, i) => s + r.steps[i].counters.writebackPages, 0),
         swapOut: pressure.reduce((s, i) => s + r.steps[i].counters.swapOutPages, 0),
+        // 6.12+: pages all zeros when swapped out are only noted in the swap zeromap, not written
+        zeroNoted: pressure.reduce((s, i) => s + (r.steps[i].counters.events.swpoutZero ?? 0), 0),
         writeCycles: w.cycles.total - IO.reduce((s, ev) => s + (w.cycles.byEvent[ev] ?? 0), 0),
         reclaimCpu: pressure.reduce((s, i) => s + r.steps[i].cycles.total - device(i), 0),
         reclaimDevice: pressure.reduce((s, i) => s + device(i), 0),
@@ -172,7 +174,7 @@ lines.push(`- David's objection holds for anonymous memory: with few pages writt
 lines.push('- Reclaim CPU goes *down* under the proposal in the model: a dropped clean page is priced (`reclaimDrop`), while a swap-out is priced only as device time; its CPU work (swap slot, bio, or compression on zram: ~12-13k cycles per page measured on this host, docs/fidelity.md) is not in the model. That omission favours the proposal.')
 const shP = get('anon-shared', 'mprotect', P, n), shW = get('anon-shared', 'mprotect', W, n), shB = get('anon-shared', 'mprotect', 'linux-6.18', n)
 lines.push(`- shmem: reclaim drops clean shmem folios and swaps only dirty ones. Peter's proposal leaves shmem as 6.18 does (${shB.ioPages} → ${shP.ioPages} pages to swap with mprotect): mprotect of shmem grants write through \`pte_modify()\` (no writenotify, so no try-change-writable), and uffd un-protect keeps clean shared PTEs read-only. ` +
-  `Dirtying every write grant instead (the what-if) would swap out ${shW.ioPages - shB.ioPages} more pages that nobody wrote: the placement decides the shmem answer.`)
+  `Dirtying every write grant instead (the what-if) would dirty ${shW.dirty - shB.dirty} more pages that nobody wrote and send them to swap, but they are read-faulted holes, all zeros: 6.18 only notes ${shW.zeroNoted} pages in the swap zeromap (6.12+) and writes ${shW.ioPages - shB.ioPages} more. Before 6.12 they would all be written: there the placement decides the shmem answer.`)
 const fileP = get('file-shared', 'mprotect', P, n), fileB = get('file-shared', 'mprotect', 'linux-6.18', n), fileW = get('file-shared', 'mprotect', W, n)
 lines.push(`- Page cache (\`->page_mkwrite\` filesystem): no variant here changes anything (dirty ${fileB.dirty}/${fileP.dirty}/${fileW.dirty}, no violations): the mapping wants writenotify, so \`pte_modify()\` never grants write and \`can_change_pte_writable()\` upgrades only shared PTEs that are already dirty; a clean page-cache page still faults into \`->page_mkwrite\`. Notebook 04 shows where Linux did expose it.`)
 const text = lines.join('\n')
