@@ -34,6 +34,8 @@ export const CITE = {
     'AMD Zen 2/3/4 PMC lists (tools/perf/pmu-events amdzen*): ls_tablewalker.* count walks, no A/D-assist event exists; a D update is a page-table re-walk in hardware',
   nestedWalk:
     'Bhargava et al., "Accelerating Two-Dimensional Page Walks for Virtualized Systems", ASPLOS 2008 (a 2-D walk takes up to 24 memory references); "Every Walk\'s a Hit", ASPLOS 2022 (~1.5 references per native walk with page-walk caches vs ~4.4 per nested walk)',
+  splinter:
+    'Pham et al., "Large Pages and Lightweight Memory Management in Virtualized Environments: Can You Have it Both Ways?", MICRO 2015 (a guest large page over small host pages is "splintered": the TLB caches it at the host\'s page size)',
   pscRevanc:
     'van Schaik et al., "Reverse Engineering Hardware Page Table Caches Using Side-Channel Attacks on the MMU" (RevAnC), EuroSec 2017; Intel SDM vol. 3 sec. 4.10.3 leaves paging-structure-cache sizes implementation specific',
   intelOptHaswell: 'Intel 64 and IA-32 Architectures Optimization Reference Manual (order 248966), Haswell microarchitecture chapter, "TLB Parameters" table',

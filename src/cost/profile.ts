@@ -25,7 +25,21 @@ export interface TlbDefinition {
   l1d2m: Sourced;
   psc: { pml4e: Sourced; pdpte: Sourced; pde: Sourced };
   la57?: boolean;
+  /**
+   * Virtualized profiles only: the page size in KiB (4 or 2048) the host backs guest memory with.
+   * 4 KiB host pages make the TLB cache a guest 2 MiB page as 4 KiB entries (MmuGeometry
+   * hostPageKiB). A virtualized definition without it gets HOST_PAGE_ASSUMED.
+   */
+  hostPageKiB?: Sourced;
 }
+
+/** A virtualized profile's host page size when nothing measured says otherwise: the model before host page sizes. */
+export const HOST_PAGE_ASSUMED: Sourced = {
+  value: 2048,
+  source: 'estimate: 2 MiB host pages assumed, the model before host page sizes (VMware vSphere 6.7 performance docs: "By default the hypervisor uses large pages in hardware assisted modes"; a KVM host backs guest memory with THPs where its THP setting allows); a guest PMD leaf then reaches the TLB as one 2 MiB entry',
+  kind: 'estimate',
+  note: 'not measured on this host; native/experiments/tlb-coalesce.c tells (a PMD-mapped THP as fast as 4 KiB pages means 4 KiB host pages)',
+};
 
 /** Where a measured profile was measured (src/cost/profiles/measured/*.json, the host profile). */
 export interface MeasuredMachine {
@@ -137,6 +151,7 @@ const TlbSchema = z.object({
   l1d2m: intSourced,
   psc: z.object({ pml4e: intSourced, pdpte: intSourced, pde: intSourced }),
   la57: z.boolean().optional(),
+  hostPageKiB: SourcedSchema.refine((v) => v.value === 4 || v.value === 2048, { error: 'must be 4 (the host maps guest memory with 4 KiB pages) or 2048 (2 MiB or larger host pages)', path: ['value'] }).optional(),
 });
 
 const StorageSchema = z.object({
@@ -181,9 +196,12 @@ export const CpuProfileDefinitionSchema = z.object({
   costs: CostsSchema,
   measuredOn: MeasuredMachineSchema.optional(),
   notes: z.array(z.string()).optional(),
+}).superRefine((d, ctx) => {
+  if (d.tlb.hostPageKiB && !d.virtualized)
+    ctx.addIssue({ code: 'custom', path: ['tlb', 'hostPageKiB'], message: 'only a virtualized profile has a host page size: remove it, or set virtualized: true' });
 }) as unknown as z.ZodType<CpuProfileDefinition, CpuProfileInput>;
 
-function geometryOf(t: TlbDefinition): MmuGeometry {
+function geometryOf(t: TlbDefinition, virtualized: boolean): MmuGeometry {
   const g: MmuGeometry = {
     l1d: { entries: t.l1d.entries.value, ways: t.l1d.ways.value },
     stlb: { entries: t.stlb.entries.value, ways: t.stlb.ways.value },
@@ -191,6 +209,7 @@ function geometryOf(t: TlbDefinition): MmuGeometry {
     psc: { pml4e: t.psc.pml4e.value, pdpte: t.psc.pdpte.value, pde: t.psc.pde.value },
   };
   if (t.la57 !== undefined) g.la57 = t.la57;
+  if (virtualized) g.hostPageKiB = (t.hostPageKiB ?? HOST_PAGE_ASSUMED).value === 4 ? 4 : 2048;
   return g;
 }
 
@@ -209,6 +228,8 @@ function derivePageZeroCosts(pageZero: CostEntry): Record<PageZeroEvent, CostEnt
 }
 
 export function buildProfile(def: CpuProfileDefinition): CpuProfile {
+  // a virtualized definition states its host page size (docs and extendProfile see the assumption)
+  if (def.virtualized && !def.tlb.hostPageKiB) def = { ...def, tlb: { ...def.tlb, hostPageKiB: HOST_PAGE_ASSUMED } };
   const costs = { ...def.costs, ...deriveIoCosts(def.storage, def.clockGHz), ...derivePageZeroCosts(def.costs.pageZero) } as Record<CostEvent, CostEntry>;
   for (const ev of COST_EVENTS) if (!costs[ev]) throw new Error(`internal: no cost for ${ev}`);
   return {
@@ -216,7 +237,7 @@ export function buildProfile(def: CpuProfileDefinition): CpuProfile {
     vendor: def.vendor,
     model: def.model,
     clockGHz: def.clockGHz.value,
-    tlb: geometryOf(def.tlb),
+    tlb: geometryOf(def.tlb, def.virtualized),
     pti: def.pti,
     virtualized: def.virtualized,
     storage: { writeMBps: def.storage.writeMBps.value, readMBps: def.storage.readMBps.value, latencyUs: def.storage.latencyUs.value },

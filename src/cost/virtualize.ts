@@ -7,12 +7,15 @@
  *   compares against, so it is gone.
  * - pageFault x 970/710: ring crossing in a VM ~600+370 vs ~440+270 cycles (lastweek.io).
  * - syscalls x 3494/2499: guest vs bare-metal mprotect call (Nadav v3 cover vs RFC cover).
+ * - tlb.hostPageKiB: 2048 (HOST_PAGE_ASSUMED, an estimate): guest 2 MiB pages keep 2 MiB TLB
+ *   entries, as before host page sizes were modelled. A guest measured on 4 KiB host pages says 4
+ *   (zen3-kvm-guest); extendProfile can state it for a derived profile.
  * A/D updates, TLB hits and kernel handler paths are left unchanged.
  */
 import type { CostEvent } from './cost-events';
 import { KERNEL_ENTRY_EVENTS } from './cost-events';
 import { CITE } from './citations';
-import { parseProfile, type CpuProfile, type CpuProfileDefinition } from './profile';
+import { HOST_PAGE_ASSUMED, parseProfile, type CpuProfile, type CpuProfileDefinition } from './profile';
 import type { CostEntry } from './sourced';
 
 export const NESTED_WALK_FACTOR = 4.4 / 1.5;
@@ -40,6 +43,7 @@ export function virtualize(profile: CpuProfile): CpuProfile {
   scale('pageFault', VM_PF_FACTOR, CITE.lastweek);
   for (const ev of KERNEL_ENTRY_EVENTS) if (ev !== 'pageFault') scale(ev, VM_SYSCALL_FACTOR, `guest vs bare-metal mprotect call; ${CITE.nadavKvm}`);
   def.virtualized = true;
+  def.tlb.hostPageKiB = HOST_PAGE_ASSUMED;
   def.notes = [...(def.notes ?? []), 'virtualized: nested paging and VM-exit costs applied by virtualize()'];
   return parseProfile(def, `virtualize("${profile.name}")`);
 }

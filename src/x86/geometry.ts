@@ -25,6 +25,15 @@ export interface MmuGeometry {
   psc: { pml4e: number; pdpte: number; pde: number };
   /** 5-level paging (LA57) */
   la57?: boolean;
+  /**
+   * A guest under nested paging: the page size the host maps guest memory with, in KiB (absent:
+   * bare metal, or a host whose pages are at least 2 MiB). With 4 KiB host pages a nested
+   * translation is contiguous only within one 4 KiB host page, so the TLB caches a guest 2 MiB
+   * page as 4 KiB entries, one per page accessed ("page splintering": Pham et al., "Large Pages
+   * and Lightweight Memory Management in Virtualized Environments: Can You Have it Both Ways?",
+   * MICRO 2015). The walk is still the guest's walk to its PDE.
+   */
+  hostPageKiB?: 4 | 2048;
 }
 
 /** Skylake client/server core: SDM vol. 3 / Intel optimization manual table "TLB parameters". Used as the x86 layer's default. */

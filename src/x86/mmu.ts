@@ -21,7 +21,7 @@ import { HwEv, HW_EVENTS, HwViol, HW_VIOLATIONS } from './events';
 import type { MmuGeometry } from './geometry';
 import { DEFAULT_GEOMETRY } from './geometry';
 import { PageTableMemory, PTRS_PER_TABLE } from './pagetable';
-import { hugeTag, PCID_LIMIT, PscArray, TLB_D, TLB_NX, TLB_PKEY_SHIFT, TLB_RW, TLB_US, TlbArray } from './tlb';
+import { hugeTag, PCID_LIMIT, PscArray, TLB_D, TLB_NX, TLB_PKEY_SHIFT, TLB_RW, TLB_SPLIT, TLB_US, TlbArray } from './tlb';
 
 /** #PF error code bits (arch/x86/include/asm/trap_pf.h, SDM §4.7). */
 export const X86_PF_PROT = 1;
@@ -117,6 +117,15 @@ export class Mmu {
    * machines without huge pages pay nothing for them.
    */
   private hugeSeen = false;
+  /**
+   * A guest on 4 KiB host pages (geometry hostPageKiB 4): a walk ending at a guest 2 MiB leaf
+   * caches a 4 KiB entry (TLB_SPLIT) for the page accessed instead of a 2 MiB one, since the
+   * nested translation is contiguous only within one host page ("page splintering", Pham et al.,
+   * MICRO 2015; measured on the Zen 3 KVM guest: docs/fidelity.md). `splitSeen`: one was made, so
+   * INVLPG must look for them (until then it pays nothing, like hugeSeen).
+   */
+  private readonly splinter: boolean;
+  private splitSeen = false;
 
   constructor(opts: MmuOptions) {
     this.cpus = opts.cpus;
@@ -124,6 +133,7 @@ export class Mmu {
     this.mem = opts.mem ?? new PageTableMemory();
     this.levels = this.geometry.la57 ? 5 : 4;
     this.inlineWalk = opts.inlineWalk ?? true;
+    this.splinter = this.geometry.hostPageKiB === 4;
     this.cr3 = new Int32Array(this.cpus);
     this.pcid = new Uint16Array(this.cpus);
     this.pkru = new Uint32Array(this.cpus);
@@ -190,7 +200,7 @@ export class Mmu {
         return r < 0 ? -r : 0;
       }
       const slot = t.slot[i];
-      if (slot >= 0) this.checkStaleWrite(slot, t.pfn[i]);
+      if (slot >= 0) this.checkStaleWrite(slot, t.pfn[i], f, vpn);
     }
     // (a 2 MiB entry holds the first frame of its page)
     this.lastPfn = t === l1 ? t.pfn[i] : t.pfn[i] + (vpn % 512);
@@ -439,10 +449,17 @@ export class Mmu {
 
     e = setAccessedDirty(w, slot, e, write, c);
 
-    const pfn = (e >>> 12) + (h & 0xfffff) * 1048576;
-    const flags = (perm & RW ? TLB_RW : 0) | TLB_US | (e & D ? TLB_D : 0) | (h & HI_NX ? TLB_NX : 0) | (pkey << TLB_PKEY_SHIFT);
+    let pfn = (e >>> 12) + (h & 0xfffff) * 1048576;
+    let flags = (perm & RW ? TLB_RW : 0) | TLB_US | (e & D ? TLB_D : 0) | (h & HI_NX ? TLB_NX : 0) | (pkey << TLB_PKEY_SHIFT);
     const s = this.stlb, l1 = this.l1;
-    if (level === 2) {
+    if (level === 2 && this.splinter) {
+      // 2 MiB leaf on 4 KiB host pages: a 4 KiB entry for the page accessed (its frame within
+      // the leaf), filled below like a PTE's but keeping the PDE's slot; the walk above (to the
+      // PDE, A/D set there) is the guest's own, priced as for a 2 MiB entry.
+      pfn += i1;
+      flags |= TLB_SPLIT;
+      this.splitSeen = true;
+    } else if (level === 2) {
       // 2 MiB leaf (PDE with PS=1): one entry for the whole page in the 2 MiB L1 and in the
       // STLB, tagged by the 2 MiB page number, holding the page's first frame and the PDE's slot.
       const htag = hugeTag(vpn, pcid);
@@ -478,11 +495,17 @@ export class Mmu {
     return (bits & 1) !== 0 || (write !== 0 && (bits & 2) !== 0);
   }
 
-  /** A write through a TLB entry whose PTE in memory is no longer writable, or maps another frame. */
-  private checkStaleWrite(slot: number, pfn: number): void {
+  /**
+   * A write through a TLB entry (flags `f`, for `vpn`) whose leaf in memory is no longer
+   * writable, or maps another frame. A TLB_SPLIT entry holds one frame of its PDE's 2 MiB page:
+   * it is current if the PDE is still a writable 2 MiB leaf whose frame + (vpn % 512) is its frame.
+   */
+  private checkStaleWrite(slot: number, pfn: number, f: number, vpn: number): void {
     const w = this.mem.w;
     const e = w[2 * slot];
-    if ((e & (P | RW)) !== (P | RW) || (e >>> 12) + (w[2 * slot + 1] & 0xfffff) * 1048576 !== pfn) {
+    const frame = (e >>> 12) + (w[2 * slot + 1] & 0xfffff) * 1048576;
+    if ((e & (P | RW)) !== (P | RW) || frame !== pfn) {
+      if ((f & TLB_SPLIT) !== 0 && (e & (P | RW | PSE)) === (P | RW | PSE) && frame + (vpn % 512) === pfn) return;
       this.violations[HwViol.staleWritableTlb]++;
     }
   }
@@ -514,6 +537,15 @@ export class Mmu {
       const htag = hugeTag(vpn, pcid), hkey = Math.floor(vpn / 512);
       this.l1h.invalidate(cpu, hkey, htag);
       this.stlb.invalidate(cpu, hkey, htag);
+    }
+    if (this.splitSeen) {
+      // ... and on 4 KiB host pages every 4 KiB entry made from that guest 2 MiB page: the
+      // hardware must drop them all (the kernel flushes a PMD-mapped THP with one INVLPG at
+      // 2 MiB stride, or a full flush), however it tracks them. The model drops all 512 (those
+      // cached) and prices one INVLPG.
+      const lo = Math.floor(vpn / 512) * 512 * PCID_LIMIT;
+      this.l1.invalidateSplit(cpu, lo, lo + 512 * PCID_LIMIT, pcid);
+      this.stlb.invalidateSplit(cpu, lo, lo + 512 * PCID_LIMIT, pcid);
     }
     this.flushPsc(cpu);
     this.counters[HwEv.invlpg]++;

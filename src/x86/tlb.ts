@@ -11,6 +11,12 @@ export const TLB_RW = 1;
 export const TLB_US = 2;
 export const TLB_D = 4;
 export const TLB_NX = 8;
+/**
+ * A 4 KiB entry made from a guest 2 MiB page under 4 KiB host pages (MmuGeometry hostPageKiB):
+ * its frame is one 4 KiB frame of the page and its slot the PDE's. INVLPG of the 2 MiB page drops
+ * all such entries of the page (Mmu.invlpg).
+ */
+export const TLB_SPLIT = 16;
 /** protection key in bits 8..11 */
 export const TLB_PKEY_SHIFT = 8;
 
@@ -242,6 +248,22 @@ export class TlbArray {
     this.tag[i] = -1;
     this.demote(set, i);
     return true;
+  }
+
+  /**
+   * Drop the entries on `cpu` of `pcid` tagged in [tagLo, tagHi) that carry TLB_SPLIT (the 4 KiB
+   * entries made from one guest 2 MiB page). A scan of the CPU's entries: the page's 512 pages
+   * map to every set of a small array, and a scan is cheaper than 512 lookups.
+   */
+  invalidateSplit(cpu: number, tagLo: number, tagHi: number, pcid: number): void {
+    const t = this.tag, fl = this.flags, ways = this.ways;
+    for (let i = cpu * this.perCpu, end = i + this.perCpu; i < end; i++) {
+      const tg = t[i];
+      if (tg >= tagLo && tg < tagHi && (fl[i] & TLB_SPLIT) !== 0 && tg % PCID_LIMIT === pcid) {
+        t[i] = -1;
+        this.demote(Math.floor(i / ways), i);
+      }
+    }
   }
 
   /** Drop all entries of `pcid` on `cpu`. */
