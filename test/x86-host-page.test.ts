@@ -7,6 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { HwEv, HwViol } from '../src/x86/events';
 import { Mmu } from '../src/x86/mmu';
 import { PageTable } from '../src/x86/pagetable';
@@ -19,6 +21,8 @@ import type { Mm } from '../src/kernel/mm';
 import { getProfile } from '../src/cost/registry';
 import { virtualize } from '../src/cost/virtualize';
 import { extendProfile, ProfileError } from '../src/cost/profile';
+import { loadSpecJson } from '../src/fidelity/spec-input';
+import { simulateRun } from '../src/lab/simulate';
 
 const HOST_4K: MmuGeometry = { ...DEFAULT_GEOMETRY, hostPageKiB: 4 };
 const HOST_2M: MmuGeometry = { ...DEFAULT_GEOMETRY, hostPageKiB: 2048 };
@@ -207,4 +211,29 @@ test('kernel on 4 KiB host pages: mprotect, a split and MADV_DONTNEED of a THP l
   assert.equal(hw(k, 'pageFault') - pf, 1);
   assert.ok(hw(k, 'walk') - w >= 1);
   noViolations(k);
+});
+
+test('every THP fidelity scenario simulated on zen3-kvm-guest (4 KiB host pages) and on virtualized zen3 (2 MiB) has the same faults, flushes and PTE states; only TLB hits and walks may differ', () => {
+  const dir = join(__dirname, '../../fidelity/scenarios');
+  const files = readdirSync(dir).filter((f) => /^m?thp-.*\.json$/.test(f)).sort();
+  assert.ok(files.length >= 30, 'the THP scenarios are found');
+  let walksDiffer = 0;
+  for (const f of files) {
+    const raw = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+    const run = (machine: Record<string, unknown>) => {
+      const spec = { ...raw, machine: { ...raw.machine, ...machine } };
+      const r = simulateRun(loadSpecJson(spec, f, dir).plan);
+      const walks = r.total.counters.walks;
+      // everything a step counts but the TLB's hits, walks and the priced event tallies
+      const steps = r.steps.map((s) => {
+        const { tlb: _tlb, walks: _walks, walkMemRefs: _refs, events: _events, ...counters } = s.counters;
+        return { op: s.op, counters, inspect: s.inspect, scan: s.scan };
+      });
+      return { steps, walks };
+    };
+    const a = run({ cpu: 'zen3-kvm-guest' }), b = run({ cpu: 'zen3', virtualized: true });
+    assert.deepEqual(a.steps, b.steps, f);
+    if (a.walks !== b.walks) walksDiffer++;
+  }
+  assert.ok(walksDiffer > 0, 'the host page size shows in the walks of some scenario');
 });
