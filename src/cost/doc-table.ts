@@ -56,14 +56,17 @@ export function sourcesTable(profiles: CpuProfile[]): string {
 }
 
 export function geometryTable(profiles: CpuProfile[]): string {
-  const out = ['| profile | model | clock GHz | L1 DTLB 4K | STLB 4K | L1 DTLB 2M | PSC (PML4E/PDPTE/PDE) | sources |', '|---|---|---:|---|---|---:|---|---|'];
+  const out = ['| profile | model | clock GHz | L1 DTLB 4K | STLB 4K | L1 DTLB 2M | PSC (PML4E/PDPTE/PDE) | host page (guests) | sources |', '|---|---|---:|---|---|---:|---|---|---|'];
   for (const p of profiles) {
     const t = p.definition.tlb;
     const srcs = new Set<string>();
     const add = (s: Sourced) => srcs.add(`${s.source}${s.kind === 'estimate' ? ' (estimate' + (s.note ? ': ' + s.note : '') + ')' : ''}`);
     [t.l1d.entries, t.l1d.ways, t.stlb.entries, t.stlb.ways, t.l1d2m].forEach(add);
+    // (bare metal: none; a guest on 4 KiB host pages caches its 2 MiB pages as 4 KiB entries)
+    const host = t.hostPageKiB ? `${t.hostPageKiB.value === 4 ? '4 KiB' : '2 MiB'} ${KIND[t.hostPageKiB.kind]}` : '-';
+    if (t.hostPageKiB) add(t.hostPageKiB);
     out.push(
-      `| ${p.name} | ${p.model} | ${p.clockGHz} | ${p.tlb.l1d.entries} x ${p.tlb.l1d.ways}-way | ${p.tlb.stlb.entries} x ${p.tlb.stlb.ways}-way | ${p.tlb.l1d2m} | ${p.tlb.psc.pml4e}/${p.tlb.psc.pdpte}/${p.tlb.psc.pde} (estimate) | ${esc([...srcs].join('; '))} |`,
+      `| ${p.name} | ${p.model} | ${p.clockGHz} | ${p.tlb.l1d.entries} x ${p.tlb.l1d.ways}-way | ${p.tlb.stlb.entries} x ${p.tlb.stlb.ways}-way | ${p.tlb.l1d2m} | ${p.tlb.psc.pml4e}/${p.tlb.psc.pdpte}/${p.tlb.psc.pde} (estimate) | ${host} | ${esc([...srcs].join('; '))} |`,
     );
   }
   return out.join('\n');

@@ -14,6 +14,8 @@
  *    causes one spurious fault, after which the next access walks and sees the new PTE).
  *  - §4.10.4.1 INVLPG invalidates one page (current PCID) and the paging-structure caches;
  *    INVPCID single-context drops one PCID; a CR3 write without the no-flush bit drops the PCID.
+ *  - Nested paging on 4 KiB host pages (geometry hostPageKiB 4): a guest 2 MiB leaf is cached as
+ *    4 KiB entries, one per page accessed; INVLPG of the 2 MiB page drops them all.
  *
  * The per-access path allocates nothing: counters are Float64Array slots, results are numbers.
  */
