@@ -186,7 +186,7 @@ test('check comparison: error and noise columns, failure above 25%, missing pred
   assert.match(formatCheckTable(broken), /error % = \(predicted - measured\) \/ measured x 100: \+ means the model predicts more cycles than this host measured/);
 });
 
-test('the probe compiles and runs its fast subset on this Linux x86-64 machine', { skip: why ? `skipped: ${why}` : false, timeout: 120_000 }, async () => {
+test('the probe compiles and runs its fast subset on this Linux x86-64 machine', { skip: why ? `skipped: ${why}` : false, timeout: 120_000 }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptlab-probe-'));
   const old = process.env.PTLAB_CACHE;
   process.env.PTLAB_CACHE = dir;
@@ -205,8 +205,19 @@ test('the probe compiles and runs its fast subset on this Linux x86-64 machine',
       assert.ok((delta || r.median! > 0) && r.p25! <= r.median! && r.median! <= r.p75!, r.name);
     }
     // the derivation accepts real output and still validates
-    const cal = deriveHostProfile(out, parseCpuinfo(fs.readFileSync('/proc/cpuinfo', 'utf8')), '2026-01-01');
+    const info = parseCpuinfo(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+    const cal = deriveHostProfile(out, info, '2026-01-01');
     assert.equal(cal.profile.name, 'host');
+    // the host page size: the three chases ran (or say why not), and the verdict, or why there is
+    // none, is reported; a guest's profile states it exactly when there is one
+    for (const n of ['hostpage_thp', 'hostpage_4k', 'hostpage_compact']) {
+      const r = out.results.find((x) => x.name === n);
+      assert.ok(r && (r.error || (r.unit === 'access' && r.n! >= 11)), n);
+    }
+    const hp = cal.hostPage;
+    t.diagnostic('kib' in hp ? `host page size: ${hp.kib} KiB (${hp.numbers.thp} / ${hp.numbers.small} / ${hp.numbers.compact} TSC cycles per access: THP / 4 KiB / compact)` : `host page size: no verdict: ${hp.why}`);
+    if (info.hypervisor) assert.equal(cal.definition.tlb.hostPageKiB?.kind === 'measured', 'kib' in hp);
+    else assert.equal(cal.definition.tlb.hostPageKiB, undefined);
   } finally {
     if (old === undefined) delete process.env.PTLAB_CACHE;
     else process.env.PTLAB_CACHE = old;

@@ -372,9 +372,8 @@ static uint64_t rng(void) {
 
 /* Link `n` slots `stride` bytes apart, starting at `base`, into one random cycle: each slot holds
  * the address of the next. Returns the first slot (NULL when out of memory). */
-static char *random_cycle(char *base, size_t n, size_t stride) {
-  uint32_t *perm = malloc(n * sizeof *perm);
-  if (!perm) return NULL;
+/* perm = a random permutation of 0..n-1 (Fisher-Yates over rng()) */
+static void random_perm(uint32_t *perm, size_t n) {
   for (size_t i = 0; i < n; i++) perm[i] = (uint32_t)i;
   for (size_t i = n - 1; i > 0; i--) {
     size_t j = rng() % (i + 1);
@@ -382,6 +381,12 @@ static char *random_cycle(char *base, size_t n, size_t stride) {
     perm[i] = perm[j];
     perm[j] = t;
   }
+}
+
+static char *random_cycle(char *base, size_t n, size_t stride) {
+  uint32_t *perm = malloc(n * sizeof *perm);
+  if (!perm) return NULL;
+  random_perm(perm, n);
   for (size_t i = 0; i < n; i++) *(char **)(base + (size_t)perm[i] * stride) = base + (size_t)perm[(i + 1) % n] * stride;
   char *start = base + (size_t)perm[0] * stride;
   free(perm);
@@ -1318,6 +1323,7 @@ int main(int argc, char **argv) {
   measure_hot("hot_write", "TLB-hot write (32 pages, cached D=1)", 1, 0);
   measure_cached_write("cached_write", "write to 512 pages with cached translations, D=1", 0);
   measure_cached_write("cached_write_dset", "write through cached A=1,D=0 translations of 512 pages (sets D: re-walk or assist)", 1);
+  measure_host_page(); /* thp.c: the host page size; before huge_read, whose walk price depends on it */
   measure_cold("huge_read", "same reads on a THP region (cache misses, one TLB miss per 512 pages)", cold, PREP_HUGE, 0);
   measure_cold("walk_read", "TLB-cold read of A=1,D=1 PTEs (page walk)", cold, PREP_AD, 0);
   measure_cold("walk_write", "TLB-cold write to A=1,D=1 PTEs (page walk)", cold, PREP_AD, 1);

@@ -12,6 +12,8 @@ import { CliError } from '../args/cli-error';
 import { buildProbe, keepQuieter, noisyMeasurements, NOISY_SPREAD_PCT, probeSupport, runProbe, type ProbeOutput } from '../cost/probe-runner';
 import { calibrateHost, calibrateHostOverRuns } from './host-calibration';
 import { readHostInfo, closestBase, regimeRowsFor, type CalibrationRow, type RegimeRow } from '../cost/calibrate';
+import { hostPageNumbersText, type HostPageVerdict } from '../cost/calibrate-host-page';
+import type { Sourced } from '../cost/sourced';
 import { hostProfilePath, getProfile, listProfiles, registerProfile, measuredProfileDir, SHIPPED_PROFILES } from '../cost/registry';
 import { checkScenarios, pageListFile } from '../workload/check-scenarios';
 import { variantForRelease } from '../kernel/variants';
@@ -112,6 +114,13 @@ function formatRows(rows: CalibrationRow[]): string {
   return [line(head), ...body.map(line)].join('\n');
 }
 
+/** The host page verdict, or why there is none and what the profile states instead. */
+function formatHostPage(v: HostPageVerdict, stated: Sourced | undefined): string {
+  if ('kib' in v) return `${v.kib === 4 ? '4 KiB' : '2 MiB or larger'}, measured (${hostPageNumbersText(v.numbers)}: ${v.how})`;
+  const kept = stated ? `; the profile keeps ${stated.value === 4 ? '4 KiB' : '2 MiB'} (${stated.kind})` : '';
+  return `no verdict: ${v.why}${kept}`;
+}
+
 function formatRegimeRows(rows: RegimeRow[]): string {
   const head = ['event', 'how', 'regime', 'footprint', 'measured', 'IQR %', 'model', 'error %', ''];
   const body = rows.map((r) => [
@@ -180,7 +189,7 @@ async function calibrate(a: Args): Promise<number> {
   const cal = calibrateHost(out, info, date, spinOthers(a, info), a.kernel ?? variantForRelease(info.kernel));
   const file = a.dryRun ? destination(a).file : writeProfile(a, cal.definition);
   if (a.json) {
-    process.stdout.write(JSON.stringify({ file: a.dryRun ? null : file, base: cal.base, tscGHz: cal.tscGHz, virtualization: cal.virtualization, rows: cal.rows, regimeRows: cal.regimeRows, probe: out }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ file: a.dryRun ? null : file, base: cal.base, tscGHz: cal.tscGHz, virtualization: cal.virtualization, hostPage: cal.hostPage, rows: cal.rows, regimeRows: cal.regimeRows, probe: out }, null, 2) + '\n');
     return 0;
   }
   const w = (s: string) => process.stdout.write(s + '\n');
@@ -188,6 +197,7 @@ async function calibrate(a: Args): Promise<number> {
   w(`base profile: ${cal.base} (${cal.baseWhy})${out.fast ? '; --fast subset' : ''}`);
   w(`other CPUs: ${spinOthers(a, info) ? 'kept busy (--others busy)' : 'as they were (--others as-is)'}`);
   w(`virtualization: ${cal.virtualization.mode} (${cal.virtualization.how})`);
+  w(`host page size: ${formatHostPage(cal.hostPage, cal.definition.tlb.hostPageKiB)}`);
   w('');
   w(formatRows(cal.rows));
   w('');

@@ -16,6 +16,7 @@ import { virtualize } from './virtualize';
 import { medianOf, NOISY_SPREAD_PCT, spreadPct, type ProbeOutput, type ProbeResult } from './probe-runner';
 import { drainCycles, regimePrice, walkRefAt, type Dependence } from './regime';
 import { deriveThpCosts } from './calibrate-thp';
+import { hostPageNumbersText, hostPageVerdict, type HostPageVerdict } from './calibrate-host-page';
 import { DEFAULT_PT_SHARE, hierarchyOf, type MemoryDefinition } from './memory';
 import type { HwEvent } from '../x86/events';
 
@@ -209,6 +210,8 @@ export interface HostCalibration {
   regimeRows: RegimeRow[];
   /** bare metal / nested / shadow paging and how that was decided */
   virtualization: { mode: MeasuredMachine['virtualization']; how: string };
+  /** a guest's host page size from the probe's chases (tlb.hostPageKiB when there is a verdict), or why not */
+  hostPage: HostPageVerdict;
   tscGHz: number;
 }
 
@@ -292,7 +295,14 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
   const mprotectUpgrades = since(6, 0);
   const unprotectUpgrades = since(6, 3);
 
-  derive('walk', walkRead, [m('huge_read'), b('tlbMiss'), 1.5 * b('walkMemRef')], 'TLB-cold read (A=1,D=1) - same reads on THP - tlbMiss - 1.5 x walkMemRef (base)');
+  const keep = (event: CostEvent, why: string) => rows.push({ event, base: b(event), cycles: b(event), status: 'kept', how: `kept base: ${why}` });
+  const hostPage = hostPageVerdict(probe, info.hypervisor);
+  // The walk's baseline, the same reads on THP, takes one TLB miss per 512 pages only where the
+  // guest THP reaches the TLB as one 2 MiB entry; on 4 KiB host pages it takes one per page too,
+  // and the difference would leave out most of the walk.
+  if ('kib' in hostPage && hostPage.kib === 4)
+    keep('walk', `not derived (TLB-cold read - same reads on THP - ...): on 4 KiB host pages (${hostPageNumbersText(hostPage.numbers)}) the reads on THP take a TLB miss per page, not one per 512 pages, so they are no TLB-hit baseline`);
+  else derive('walk', walkRead, [m('huge_read'), b('tlbMiss'), 1.5 * b('walkMemRef')], 'TLB-cold read (A=1,D=1) - same reads on THP - tlbMiss - 1.5 x walkMemRef (base)');
   // Memory hierarchy: the sizes this (virtual) CPU reports, load-to-use latencies from line
   // chases, and the overlap of independent TLB-missing reads (the regime rule's inputs).
   const mem = JSON.parse(JSON.stringify(base.definition.memory)) as MemoryDefinition;
@@ -468,7 +478,7 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
   derive('fork', forkCall, [typeof costs.forkPte?.cycles === 'number' ? costs.forkPte.cycles * rss : b('forkPte') * rss], `fork() of the probe process, parent side - forkPte x its ${rss} anonymous resident pages`);
 
   // transparent huge pages: fault, zero-page, split and collapse paths (calibrate-thp.ts)
-  deriveThpCosts({ m, b, costs, derive, kernel: info.kernel, keep: (event, why) => rows.push({ event, base: b(event), cycles: b(event), status: 'kept', how: `kept base: ${why}` }) });
+  deriveThpCosts({ m, b, costs, derive, kernel: info.kernel, keep });
 
   const measuredNames = new Set(rows.map((r) => r.event));
   const def = JSON.parse(JSON.stringify(base.definition)) as CpuProfileInput & { costs: Record<string, CostEntry> };
@@ -482,6 +492,13 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
   };
   for (const [ev, c] of Object.entries(costs)) def.costs[ev] = c as CostEntry;
   def.memory = mem;
+  // a guest's host page size: measured when the chases give a verdict; else the base's (the
+  // virtualize() estimate), saying why calibrate did not measure it. Bare metal has none.
+  if (info.hypervisor) {
+    if ('kib' in hostPage)
+      def.tlb.hostPageKiB = { value: hostPage.kib, source: `${source}: ${hostPageNumbersText(hostPage.numbers)}`, kind: 'measured', note: hostPage.how };
+    else if (def.tlb.hostPageKiB) def.tlb.hostPageKiB = { ...def.tlb.hostPageKiB, note: `ptlab calibrate ${date} gave no verdict: ${hostPage.why}` };
+  }
   const virt = detectVirtualization(info, probe);
   def.measuredOn = {
     cpuModel: info.cpuModel,
@@ -501,7 +518,7 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
     ...(base.definition.notes ?? []),
     `host profile from ptlab calibrate ${date}: base "${pick.name}"${info.hypervisor ? ' (virtualized)' : ''} because ${pick.why}`,
     `measured: ${rows.filter((r) => r.status === 'measured').map((r) => r.event).join(', ') || 'nothing'}`,
-    `kept from the base: TLB geometry, storage, ${Object.keys(base.costs).filter((e) => !measuredNames.has(e as CostEvent) || !costs[e as CostEvent]).length} costs`,
+    `kept from the base: TLB geometry${'kib' in hostPage ? ' (the host page size measured)' : ''}, storage, ${Object.keys(base.costs).filter((e) => !measuredNames.has(e as CostEvent) || !costs[e as CostEvent]).length} costs`,
     ...(idleNote ? [idleNote] : []),
   ];
   let profile = parseProfile(def, 'ptlab calibrate');
@@ -534,5 +551,5 @@ export function deriveHostProfile(probe: ProbeOutput, info: HostInfo, date: stri
     return key === 'ad' && tag === tags[0] && def.memory.storeDrain !== undefined;
   };
   const regimeRows = regimeRowsFor(profile, probe, tags, fitted);
-  return { definition: def, profile, base: pick.name + (info.hypervisor ? ' (virtualized)' : ''), baseWhy: pick.why, rows, regimeRows, virtualization: virt, tscGHz: probe.tscGHz };
+  return { definition: def, profile, base: pick.name + (info.hypervisor ? ' (virtualized)' : ''), baseWhy: pick.why, rows, regimeRows, virtualization: virt, hostPage, tscGHz: probe.tscGHz };
 }

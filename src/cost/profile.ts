@@ -38,7 +38,7 @@ export const HOST_PAGE_ASSUMED: Sourced = {
   value: 2048,
   source: 'estimate: 2 MiB host pages assumed, the model before host page sizes (VMware vSphere 6.7 performance docs: "By default the hypervisor uses large pages in hardware assisted modes"; a KVM host backs guest memory with THPs where its THP setting allows); a guest PMD leaf then reaches the TLB as one 2 MiB entry',
   kind: 'estimate',
-  note: 'not measured on this host; native/experiments/tlb-coalesce.c tells (a PMD-mapped THP as fast as 4 KiB pages means 4 KiB host pages)',
+  note: 'not measured on this host; on a guest `ptlab calibrate` measures it (the hostpage_* chases of native/calibrate/thp.c: a PMD-mapped THP as slow as 4 KiB pages means 4 KiB host pages)',
 };
 
 /** Where a measured profile was measured (src/cost/profiles/measured/*.json, the host profile). */
