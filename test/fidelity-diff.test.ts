@@ -189,10 +189,18 @@ test('Linux 6.18 hosts: a write to a uffd-wp marker on shmem faults twice on tha
     ],
   };
   const loaded = loadSpecJson(spec, 'marker-write');
-  const touch = replayNative(loaded.plan).steps.find((s) => s.index === 5)!;
-  if (touch.faultSites === undefined) return void t.diagnostic('host: no perf_event_open, so fault sites are not sampled; only the diff below is checked');
+  const want = ['h:0', 'h:0', 'h:1', 'h:1', 'h:2', 'h:5', 'h:6', 'h:7', 'h:7'];
+  // host noise only adds faults (a page migrated or its A bit cleared by DAMON mid-fault): a rule
+  // holds on one of three replays, as in the fuzz; a kernel that behaves otherwise fails all three
+  const seen: string[][] = [];
+  for (let i = 0; i < 3; i++) {
+    const touch = replayNative(loaded.plan).steps.find((s) => s.index === 5)!;
+    if (touch.faultSites === undefined) return void t.diagnostic('host: no perf_event_open, so fault sites are not sampled; only the diff below is checked');
+    seen.push(touch.faultSites);
+    if (JSON.stringify(touch.faultSites) === JSON.stringify(want)) break;
+  }
   if (!host!.kernel.startsWith('6.18')) t.diagnostic(`host: Linux ${host!.kernel}, so the 6.18 fault sites are not asserted; only the diff below is checked`);
-  else assert.deepEqual(touch.faultSites, ['h:0', 'h:0', 'h:1', 'h:1', 'h:2', 'h:5', 'h:6', 'h:7', 'h:7'], touch.notes.join('; '));
+  else assert.deepEqual(seen[seen.length - 1], want, `fault sites of three replays: ${seen.map((x) => x.join(' ')).join(' | ')}`);
   const r = diffSpec(loaded);
   assert.equal(r.modelDifferences, 0, formatDiff(r));
 });
