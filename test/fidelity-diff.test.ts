@@ -223,7 +223,8 @@ test('a fault-count difference names the model\'s fault pages (a traced re-run) 
   const d = r.differences.find((x) => x.field === 'faults.total');
   assert.ok(d, formatDiff(r));
   assert.match(d!.note ?? '', /model faults at h:0 h:2/);
-  if (d!.note?.includes('native faults')) assert.match(d!.note!, /native faults at h:0 h:2/);
+  // (host noise may add a native fault; the two written pages are there whatever else is)
+  if (d!.note?.includes('native faults')) assert.match(d!.note!, /native faults at (h:0 )+.*h:2/);
 });
 
 test('the fault sampler says when a step had more faults than its ring holds, and small steps after it are sampled again', { skip: nativeSkip }, () => {
