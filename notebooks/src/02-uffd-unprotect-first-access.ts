@@ -292,6 +292,14 @@ new Table(adRows, { title: 'A/D update prices per CPU profile (cycles)' }).show(
 // un-protected, written). Steps this host cannot run (global reclaim; pageout without a swap
 // device; userfaultfd without permission) are named, not measured; upstream Linux has no access
 // hints, so the native un-protect ignores them.
+//
+// How to read the first-write columns on a VM guest: an A/D-setting pass over memory that has not
+// just gone through MADV_FREE and such a pass costs 2-4x what it costs over pages that have (on
+// the Zen 3 KVM guest: ~400-600 against ~110-180 TSC cycles per page; docs/fidelity.md, "Open",
+// native/experiments/ad-pass-state.c). Each timed replay writes fresh memory, so it mostly measures
+// the dear state, while the calibrated profile is priced from repeated passes, the cheap one: on
+// such a guest a measured first write well above the model is that state, not a kernel path the
+// model misses (the fault and A/D counts agree).
 
 // %%
 import { compareWithHost, comparisonChart, formatComparison, type HostComparison } from 'ptlab'
