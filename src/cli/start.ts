@@ -130,6 +130,10 @@ export async function main(argv: string[]): Promise<number> {
     const fw = c.rows.find((r) => r.step === FIRST_WRITES);
     process.stdout.write(`\nThe same experiment on this machine (${c.machine.kernelVariant} is the variant modelling its kernel; uffd hints are not in upstream Linux and are ignored natively):\n${formatComparison(c)}\n`);
     if (fw) process.stdout.write(`first writes: ${perWrite(fw.native)} cycles per write measured here, ${perWrite(fw.model)} modelled (${c.variant}, profile ${c.profile.name})\n`);
+    // the measured first write is an A/D-setting pass over fresh memory: on a VM guest that is the
+    // dear state of docs/fidelity.md "Open", while profiles are priced from repeated passes
+    if (fw && c.machine.virtualization !== 'bare-metal')
+      process.stdout.write(`  (a VM guest: a first A/D-setting pass over fresh memory costs up to 2-4x a repeated pass, the state profiles are priced in; docs/fidelity.md, "Open")\n`);
   } else process.stdout.write(`\nmeasurement on this machine: ${host.skipped}\n`);
   const firstWrites = { step: FIRST_WRITES };
   const file = await writeReport(results, {
